@@ -1,0 +1,1 @@
+//! apimachinery: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! gotemplate: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! helm: placeholder, filled in by its issue.
