@@ -1,1 +1,31 @@
-fn main() {}
+//! `marketplace`: the product's binary. It only parses the command line and hands each subcommand to
+//! the module that owns it; the work lives in the library crates.
+
+mod chart;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// The extension system of a Kubernetes platform: Operators, cluster plugins, offline packages.
+#[derive(Parser)]
+#[command(name = "marketplace", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the embedded Kubernetes-compatible control plane for the global and workload clusters.
+    Serve(serve::ServeArgs),
+    /// Work with Helm charts (cluster plugins are Helm charts).
+    #[command(subcommand)]
+    Chart(chart::ChartCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(args) => serve::run(args),
+        Command::Chart(command) => chart::run(command),
+    }
+}
