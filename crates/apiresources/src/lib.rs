@@ -1,0 +1,1 @@
+//! apiresources: placeholder, filled in by its issue.
