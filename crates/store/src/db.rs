@@ -1,0 +1,370 @@
+//! The on-disk layout (one SQLite file per cluster) and the SQL every other module uses.
+//!
+//! Tables:
+//! - `objects(resource, namespace, name, revision, value)`: the current state, primary key
+//!   `(resource, namespace, name)` (a `WITHOUT ROWID` b-tree, so lists come out in key order).
+//! - `events(revision, seq, resource, namespace, name, kind, object, prev, at)`: watch history, one row
+//!   per changed object, primary key `(revision, seq)`, plus an index `(resource, revision, seq)` for
+//!   replaying one resource. Bounded by compaction (see `store.rs`).
+//! - `meta(key, value)`: `revision` (last committed revision) and `compacted` (every event with a
+//!   revision `<= compacted` was removed; watches must start at or after it).
+//!
+//! The connection runs in WAL mode with `synchronous=FULL`: a commit returns after the WAL is
+//! fsynced, readers see consistent snapshots and never block the writer.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde_json::Value;
+
+use crate::error::StoreError;
+use crate::types::{Event, EventKind, Key, ListPage, ListQuery, Stored};
+
+/// Bumped when the layout changes; a newer file is refused rather than misread.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS objects (
+    resource  TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    revision  INTEGER NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (resource, namespace, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    revision  INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    resource  TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    kind      INTEGER NOT NULL,
+    object    TEXT NOT NULL,
+    prev      TEXT,
+    at        INTEGER NOT NULL,
+    PRIMARY KEY (revision, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_resource ON events (resource, revision, seq);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0), ('compacted', 0);
+";
+
+fn configure(conn: &Connection, what: &str) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(StoreError::db(format!(
+            "setting the busy timeout of the {what}"
+        )))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(StoreError::db(format!("switching the {what} to WAL mode")))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt {
+            what: what.to_string(),
+            reason: format!("SQLite refused WAL journal mode (got {mode:?})"),
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(StoreError::db(format!(
+            "setting synchronous=FULL on the {what}"
+        )))?;
+    Ok(())
+}
+
+/// Opens (creating if absent) the writer connection and makes sure the schema is there.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn =
+        Connection::open(path).map_err(StoreError::db(format!("opening {}", path.display())))?;
+    configure(&conn, "writer connection")?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(StoreError::db("reading the schema version"))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Corrupt {
+            what: path.display().to_string(),
+            reason: format!(
+                "schema version {version} is newer than this binary's {SCHEMA_VERSION}"
+            ),
+        });
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))
+    .map_err(StoreError::db("creating the schema"))?;
+    Ok(conn)
+}
+
+/// Opens a reader connection (queries only).
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(StoreError::db(format!(
+        "opening a reader on {}",
+        path.display()
+    )))?;
+    configure(&conn, "reader connection")?;
+    conn.pragma_update(None, "query_only", true)
+        .map_err(StoreError::db("making a reader connection query-only"))?;
+    Ok(conn)
+}
+
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<u64, StoreError> {
+    let v: i64 = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")
+        .and_then(|mut s| s.query_row([key], |r| r.get(0)))
+        .map_err(StoreError::db(format!("reading meta {key}")))?;
+    Ok(v as u64)
+}
+
+pub(crate) fn set_meta(conn: &Connection, key: &str, value: u64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")
+        .and_then(|mut s| s.execute(params![key, value as i64]))
+        .map_err(StoreError::db(format!("writing meta {key}")))?;
+    Ok(())
+}
+
+pub(crate) fn count_events(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .map_err(StoreError::db("counting watch history"))?;
+    Ok(n as u64)
+}
+
+pub(crate) fn parse(what: &dyn Fn() -> String, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        what: what(),
+        reason: format!("stored JSON does not parse: {e}"),
+    })
+}
+
+pub(crate) fn get(conn: &Connection, key: &Key) -> Result<Option<Stored>, StoreError> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT revision, value FROM objects WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![key.resource, key.namespace, key.name], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(StoreError::db(format!("reading {key}")))?;
+    match row {
+        None => Ok(None),
+        Some((rev, text)) => Ok(Some(Stored {
+            value: parse(&|| key.to_string(), &text)?,
+            revision: rev as u64,
+        })),
+    }
+}
+
+/// One page of a list, read on `conn` (the caller provides the snapshot); `revision` is stamped on
+/// the page as is.
+pub(crate) fn list(
+    conn: &Connection,
+    q: &ListQuery,
+    revision: u64,
+) -> Result<ListPage, StoreError> {
+    let limit = match q.limit {
+        Some(0) | None => -1i64,
+        Some(n) => n.saturating_add(1).min(i64::MAX as usize) as i64,
+    };
+    let (after_ns, after_name) = match &q.start_after {
+        Some((ns, name)) => (Some(ns.as_str()), name.as_str()),
+        None => (None, ""),
+    };
+    // ?2: namespace filter (NULL: all); ?3/?4: strictly after (namespace, name) (NULL: from start).
+    let sql = "SELECT revision, value, namespace, name FROM objects
+               WHERE resource = ?1
+                 AND (?2 IS NULL OR namespace = ?2)
+                 AND (?3 IS NULL OR (namespace, name) > (?3, ?4))
+               ORDER BY namespace, name
+               LIMIT ?5";
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(StoreError::db("preparing a list"))?;
+    let mut rows = stmt
+        .query(params![
+            q.resource,
+            q.namespace,
+            after_ns,
+            after_name,
+            limit
+        ])
+        .map_err(StoreError::db(format!("listing {}", q.resource)))?;
+    let mut items = Vec::new();
+    let mut more = false;
+    while let Some(row) = rows
+        .next()
+        .map_err(StoreError::db(format!("listing {}", q.resource)))?
+    {
+        if let Some(n) = q.limit.filter(|n| *n > 0)
+            && items.len() == n
+        {
+            more = true;
+            break;
+        }
+        let rev: i64 = row.get(0).map_err(StoreError::db("reading a list row"))?;
+        let text: String = row.get(1).map_err(StoreError::db("reading a list row"))?;
+        let value = parse(
+            &|| {
+                let ns: String = row.get(2).unwrap_or_default();
+                let name: String = row.get(3).unwrap_or_default();
+                Key::new(q.resource.clone(), ns, name).to_string()
+            },
+            &text,
+        )?;
+        items.push(Stored {
+            value,
+            revision: rev as u64,
+        });
+    }
+    Ok(ListPage {
+        items,
+        revision,
+        more,
+    })
+}
+
+pub(crate) fn resources(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT DISTINCT resource FROM objects ORDER BY resource")
+        .map_err(StoreError::db("listing resources"))?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(StoreError::db("listing resources"))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::db("listing resources"))
+}
+
+pub(crate) fn insert_object(
+    conn: &Connection,
+    key: &Key,
+    revision: u64,
+    text: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO objects (resource, namespace, name, revision, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![key.resource, key.namespace, key.name, revision as i64, text])
+    })
+    .map_err(StoreError::db(format!("creating {key}")))?;
+    Ok(())
+}
+
+pub(crate) fn update_object(
+    conn: &Connection,
+    key: &Key,
+    revision: u64,
+    text: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE objects SET revision = ?4, value = ?5 WHERE resource = ?1 AND namespace = ?2 AND name = ?3",
+    )
+    .and_then(|mut s| {
+        s.execute(params![key.resource, key.namespace, key.name, revision as i64, text])
+    })
+    .map_err(StoreError::db(format!("updating {key}")))?;
+    Ok(())
+}
+
+pub(crate) fn delete_object(conn: &Connection, key: &Key) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM objects WHERE resource = ?1 AND namespace = ?2 AND name = ?3")
+        .and_then(|mut s| s.execute(params![key.resource, key.namespace, key.name]))
+        .map_err(StoreError::db(format!("deleting {key}")))?;
+    Ok(())
+}
+
+pub(crate) fn insert_event(
+    conn: &Connection,
+    seq: usize,
+    ev: &Event,
+    at_millis: i64,
+) -> Result<(), StoreError> {
+    let object = ev.object.to_string();
+    let prev = ev.prev.as_ref().map(Value::to_string);
+    conn.prepare_cached(
+        "INSERT INTO events (revision, seq, resource, namespace, name, kind, object, prev, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            ev.revision as i64,
+            seq as i64,
+            ev.key.resource,
+            ev.key.namespace,
+            ev.key.name,
+            ev.kind.code(),
+            object,
+            prev,
+            at_millis
+        ])
+    })
+    .map_err(StoreError::db(format!(
+        "recording the watch event for {}",
+        ev.key
+    )))?;
+    Ok(())
+}
+
+/// Events of `resource` with `from < revision <= to`, in order.
+pub(crate) fn events(
+    conn: &Connection,
+    resource: &str,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Event>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT revision, namespace, name, kind, object, prev FROM events
+             WHERE resource = ?1 AND revision > ?2 AND revision <= ?3
+             ORDER BY revision, seq",
+        )
+        .map_err(StoreError::db("preparing a history replay"))?;
+    let mut rows = stmt
+        .query(params![resource, from as i64, to as i64])
+        .map_err(StoreError::db(format!(
+            "replaying the history of {resource}"
+        )))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(StoreError::db(format!(
+        "replaying the history of {resource}"
+    )))? {
+        let get_err = StoreError::db("reading a history row");
+        let (revision, ns, name, kind, object, prev) = (|| {
+            Ok::<_, rusqlite::Error>((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        })()
+        .map_err(get_err)?;
+        let key = Key::new(resource, ns, name);
+        let what = || format!("watch history of {key} at revision {revision}");
+        let kind = EventKind::from_code(kind).ok_or_else(|| StoreError::Corrupt {
+            what: what(),
+            reason: format!("unknown event kind {kind}"),
+        })?;
+        let object = parse(&what, &object)?;
+        let prev = prev.map(|p| parse(&what, &p)).transpose()?;
+        out.push(Event {
+            revision: revision as u64,
+            kind,
+            key,
+            object,
+            prev,
+        });
+    }
+    Ok(out)
+}
