@@ -6,8 +6,10 @@
 //! (see [`builtin_columns`]); the rest get `Name` + `Created At` as kube-apiserver's default
 //! table convertor does. `now` is always a parameter.
 
-use crate::meta::Timestamp;
-use serde_json::Value;
+use crate::jsonpath::{JsonPath, format_value};
+use crate::labels::Selector;
+use crate::meta::{Timestamp, format_time, parse_time};
+use serde_json::{Map, Value, json};
 
 /// One column of a Table (`columnDefinitions[]`), plus how to compute its cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,42 +50,287 @@ impl IncludeObject {
 
 /// Go's `duration.HumanDuration` for a number of seconds (negative beyond -1s → `<invalid>`).
 pub fn human_duration(seconds: i64) -> String {
-    let _ = seconds;
-    todo!()
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    if seconds < 0 {
+        return "0s".into();
+    }
+    if seconds < 60 * 2 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
+    }
+    if minutes < 60 * 3 {
+        return format!("{minutes}m");
+    }
+    let hours = seconds / 3600;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let dy = (hours / 24) % 365;
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{dy}d", hours / 24 / 365)
+        };
+    }
+    format!("{}y", hours / 24 / 365)
 }
 
-/// The age of `timestamp` (RFC 3339) at `now`, as the AGE column shows it.
+/// The age of `timestamp` (RFC 3339) at `now`, as the AGE column shows it: `<unknown>`
+/// for an empty timestamp, `<invalid>` for an unparseable one.
 pub fn age(timestamp: &str, now: Timestamp) -> String {
-    let _ = (timestamp, now);
-    todo!()
+    if timestamp.is_empty() {
+        return "<unknown>".into();
+    }
+    match parse_time(timestamp) {
+        Some(t) => human_duration(now.as_second() - t.as_second()),
+        None => "<invalid>".into(),
+    }
+}
+
+fn col(name: &str, type_: &str, description: &str, priority: i32) -> Column {
+    Column {
+        name: name.into(),
+        type_: type_.into(),
+        format: String::new(),
+        description: description.into(),
+        priority,
+        json_path: None,
+    }
+}
+
+fn name_column() -> Column {
+    Column {
+        format: "name".into(),
+        ..col(
+            "Name",
+            "string",
+            "Name of the object, unique within its namespace (or cluster for cluster-scoped kinds).",
+            0,
+        )
+    }
+}
+
+fn age_column() -> Column {
+    col("Age", "string", "Time since the object was created (metadata.creationTimestamp).", 0)
 }
 
 /// Columns of a CRD version from its `additionalPrinterColumns` JSON array (`None` or empty
 /// → Name + Age).
 pub fn crd_columns(additional_printer_columns: Option<&Value>) -> Vec<Column> {
-    let _ = additional_printer_columns;
-    todo!()
+    let mut cols = vec![name_column()];
+    let declared = additional_printer_columns
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty());
+    match declared {
+        None => cols.push(Column {
+            name: "Age".into(),
+            type_: "date".into(),
+            format: String::new(),
+            description: "Time since the object was created (metadata.creationTimestamp)."
+                .into(),
+            priority: 0,
+            json_path: Some(".metadata.creationTimestamp".into()),
+        }),
+        Some(list) => {
+            for c in list {
+                let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let path = s("jsonPath");
+                let mut description = s("description");
+                if description.is_empty() {
+                    description =
+                        format!("Custom resource definition column (in JSONPath format): {path}");
+                }
+                cols.push(Column {
+                    name: s("name"),
+                    type_: s("type"),
+                    format: s("format"),
+                    description,
+                    priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0) as i32,
+                    json_path: Some(path),
+                });
+            }
+        }
+    }
+    cols
 }
 
 /// kubectl-like columns for a built-in kind, or `None` for the default Name/Created At.
 pub fn builtin_columns(kind: &str) -> Option<Vec<Column>> {
-    let _ = kind;
-    todo!()
+    let c = |n: &str, t: &str, d: &str| col(n, t, d, 0);
+    let w = |n: &str, d: &str| col(n, "string", d, 1);
+    let mut cols = vec![name_column()];
+    match kind {
+        "Namespace" => {
+            cols.push(c("Status", "string", "The phase of the namespace (status.phase)."));
+            cols.push(age_column());
+        }
+        "ConfigMap" => {
+            cols.push(c("Data", "string", "Number of keys in data and binaryData."));
+            cols.push(age_column());
+        }
+        "Secret" => {
+            cols.push(c("Type", "string", "The type of the secret."));
+            cols.push(c("Data", "string", "Number of keys in data."));
+            cols.push(age_column());
+        }
+        "ServiceAccount" => {
+            cols.push(c("Secrets", "string", "Number of secrets listed."));
+            cols.push(age_column());
+        }
+        "Service" => {
+            cols.push(c("Type", "string", "The service type."));
+            cols.push(c("Cluster-IP", "string", "The cluster IP."));
+            cols.push(c("External-IP", "string", "External addresses."));
+            cols.push(c("Port(s)", "string", "Ports the service exposes."));
+            cols.push(age_column());
+            cols.push(w("Selector", "The label selector of the service."));
+        }
+        "Pod" => {
+            cols.push(c("Ready", "string", "Ready containers / all containers."));
+            cols.push(c("Status", "string", "The aggregate status of the containers."));
+            cols.push(c("Restarts", "string", "Restarts of the containers."));
+            cols.push(age_column());
+            cols.push(w("IP", "The pod IP."));
+            cols.push(w("Node", "The node the pod runs on."));
+            cols.push(w("Nominated Node", "The nominated node."));
+            cols.push(w("Readiness Gates", "Readiness gates."));
+        }
+        "Deployment" => {
+            cols.push(c("Ready", "string", "Ready replicas / desired replicas."));
+            cols.push(c("Up-to-date", "string", "Replicas updated to the desired template."));
+            cols.push(c("Available", "string", "Available replicas."));
+            cols.push(age_column());
+            cols.push(w("Containers", "Names of the containers."));
+            cols.push(w("Images", "Images of the containers."));
+            cols.push(w("Selector", "The label selector of the deployment."));
+        }
+        "ReplicaSet" => {
+            cols.push(c("Desired", "integer", "Desired replicas."));
+            cols.push(c("Current", "integer", "Current replicas."));
+            cols.push(c("Ready", "integer", "Ready replicas."));
+            cols.push(age_column());
+            cols.push(w("Containers", "Names of the containers."));
+            cols.push(w("Images", "Images of the containers."));
+            cols.push(w("Selector", "The label selector."));
+        }
+        "StatefulSet" => {
+            cols.push(c("Ready", "string", "Ready replicas / desired replicas."));
+            cols.push(age_column());
+            cols.push(w("Containers", "Names of the containers."));
+            cols.push(w("Images", "Images of the containers."));
+        }
+        "DaemonSet" => {
+            cols.push(c("Desired", "integer", "Desired scheduled pods."));
+            cols.push(c("Current", "integer", "Currently scheduled pods."));
+            cols.push(c("Ready", "integer", "Ready pods."));
+            cols.push(c("Up-to-date", "integer", "Pods updated to the desired template."));
+            cols.push(c("Available", "integer", "Available pods."));
+            cols.push(c("Node Selector", "string", "The node selector of the pods."));
+            cols.push(age_column());
+            cols.push(w("Containers", "Names of the containers."));
+            cols.push(w("Images", "Images of the containers."));
+            cols.push(w("Selector", "The label selector."));
+        }
+        "RoleBinding" | "ClusterRoleBinding" => {
+            cols.push(c("Role", "string", "The role bound."));
+            cols.push(age_column());
+            cols.push(w("Users", "Users bound."));
+            cols.push(w("Groups", "Groups bound."));
+            cols.push(w("ServiceAccounts", "Service accounts bound."));
+        }
+        "Role" | "ClusterRole" | "CustomResourceDefinition" => {
+            cols.push(c("Created At", "date", "When the object was created."));
+        }
+        "APIService" => {
+            cols.push(c("Service", "string", "The service serving this API, or Local."));
+            cols.push(c("Available", "string", "Whether the API is available."));
+            cols.push(age_column());
+        }
+        "Lease" => {
+            cols.push(c("Holder", "string", "The holder of the lease."));
+            cols.push(age_column());
+        }
+        "Event" => {
+            return Some(vec![
+                c("Last Seen", "string", "Time since the event was last seen."),
+                c("Type", "string", "The event type."),
+                c("Reason", "string", "The reason of the event."),
+                c("Object", "string", "The object the event is about."),
+                w("Subobject", "The part of the object the event is about."),
+                w("Source", "Who reported the event."),
+                c("Message", "string", "The message of the event."),
+                w("First Seen", "Time since the event was first seen."),
+                w("Count", "How often the event happened."),
+                w("Name", "Name of the event."),
+            ]);
+        }
+        _ => return None,
+    }
+    Some(cols)
+}
+
+/// The default columns kube-apiserver serves for kinds without a printer.
+fn default_columns() -> Vec<Column> {
+    vec![
+        name_column(),
+        col("Created At", "date", "When the object was created.", 0),
+    ]
 }
 
 /// The `PartialObjectMetadata` form of an object.
 pub fn partial_object_metadata(obj: &Value) -> Value {
-    let _ = obj;
-    todo!()
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// Where the columns come from.
+#[derive(Debug, Clone, Copy)]
+pub enum TableKind<'a> {
+    /// A built-in kind (`Deployment`): kubectl-like columns, or Name/Created At.
+    Builtin(&'a str),
+    /// A custom resource: Name + the version's `additionalPrinterColumns` (may be absent).
+    Custom {
+        printer_columns: Option<&'a Value>,
+    },
 }
 
 /// Everything a Table needs besides the objects.
 #[derive(Debug, Clone)]
 pub struct TableOptions<'a> {
-    /// Built-in kind (`Deployment`) or custom kind; decides computed columns.
-    pub kind: &'a str,
-    /// `Some(additionalPrinterColumns)` for custom resources (may be JSON null/empty).
-    pub crd_columns: Option<Option<&'a Value>>,
+    pub kind: TableKind<'a>,
     pub include_object: IncludeObject,
     /// `noHeaders` table option: omit `columnDefinitions`.
     pub no_headers: bool,
@@ -93,8 +340,663 @@ pub struct TableOptions<'a> {
     pub continue_token: &'a str,
 }
 
+/// The columns a Table for this kind has.
+pub fn columns_for(kind: TableKind<'_>) -> Vec<Column> {
+    match kind {
+        TableKind::Custom { printer_columns } => crd_columns(printer_columns),
+        TableKind::Builtin(k) => builtin_columns(k).unwrap_or_else(default_columns),
+    }
+}
+
+fn column_json(c: &Column) -> Value {
+    json!({
+        "name": c.name,
+        "type": c.type_,
+        "format": c.format,
+        "description": c.description,
+        "priority": c.priority,
+    })
+}
+
+/// One CRD cell as kube-apiserver computes it (`cellForJSONValue`).
+fn crd_cell(c: &Column, path: Option<&JsonPath>, obj: &Value, now: Timestamp) -> Value {
+    let Some(v) = path.and_then(|p| p.find_first(obj)) else {
+        return Value::Null;
+    };
+    if v.is_null() {
+        return Value::Null;
+    }
+    match c.type_.as_str() {
+        "string" => Value::String(format_value(v)),
+        "integer" => match v {
+            Value::Number(n) => n
+                .as_i64()
+                .map(Value::from)
+                .or_else(|| n.as_f64().map(|f| Value::from(f as i64)))
+                .unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
+        "number" => match v {
+            Value::Number(n) => n.as_f64().map(Value::from).unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
+        "boolean" => match v {
+            Value::Bool(b) => Value::Bool(*b),
+            _ => Value::Null,
+        },
+        "date" => match v {
+            Value::String(s) => Value::String(match parse_time(s) {
+                Some(t) => human_duration(now.as_second() - t.as_second()),
+                None => "<invalid>".into(),
+            }),
+            _ => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+fn s<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
+    get(obj, path).and_then(Value::as_str).unwrap_or("")
+}
+
+fn get<'a>(obj: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut cur = obj;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    Some(cur)
+}
+
+fn i(obj: &Value, path: &[&str]) -> i64 {
+    get(obj, path).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn len_of(obj: &Value, path: &[&str]) -> i64 {
+    match get(obj, path) {
+        Some(Value::Object(m)) => m.len() as i64,
+        Some(Value::Array(a)) => a.len() as i64,
+        _ => 0,
+    }
+}
+
+fn or_none(s: String) -> String {
+    if s.is_empty() { "<none>".into() } else { s }
+}
+
+fn containers_and_images(pod_spec: Option<&Value>) -> (String, String) {
+    let list = pod_spec
+        .and_then(|p| p.get("containers"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = list.iter().map(|c| s(c, &["name"])).collect();
+    let images: Vec<&str> = list.iter().map(|c| s(c, &["image"])).collect();
+    (names.join(","), images.join(","))
+}
+
+fn format_label_selector(sel: Option<&Value>) -> String {
+    match Selector::from_label_selector(sel) {
+        Ok(s) if !s.is_nothing() => or_none(s.to_string()),
+        Ok(_) => "<none>".into(),
+        Err(_) => "<error>".into(),
+    }
+}
+
+fn format_labels(m: Option<&Value>) -> String {
+    let Some(m) = m.and_then(Value::as_object) else {
+        return "<none>".into();
+    };
+    let mut pairs: Vec<String> = m
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect();
+    pairs.sort();
+    or_none(pairs.join(","))
+}
+
+fn pod_status(pod: &Value) -> String {
+    if get(pod, &["metadata", "deletionTimestamp"]).is_some_and(|v| !v.is_null()) {
+        return "Terminating".into();
+    }
+    let mut reason = s(pod, &["status", "phase"]).to_string();
+    let r = s(pod, &["status", "reason"]);
+    if !r.is_empty() {
+        reason = r.to_string();
+    }
+    if let Some(cs) = get(pod, &["status", "containerStatuses"]).and_then(Value::as_array) {
+        for c in cs.iter().rev() {
+            let w = s(c, &["state", "waiting", "reason"]);
+            let t = s(c, &["state", "terminated", "reason"]);
+            if !w.is_empty() {
+                reason = w.to_string();
+            } else if !t.is_empty() {
+                reason = t.to_string();
+            }
+        }
+    }
+    if reason.is_empty() {
+        "Pending".into()
+    } else {
+        reason
+    }
+}
+
+fn service_ports(svc: &Value) -> String {
+    let Some(ports) = get(svc, &["spec", "ports"]).and_then(Value::as_array) else {
+        return "<none>".into();
+    };
+    let parts: Vec<String> = ports
+        .iter()
+        .map(|p| {
+            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            let port = i(p, &["port"]);
+            match p.get("nodePort").and_then(Value::as_i64) {
+                Some(np) if np != 0 => format!("{port}:{np}/{proto}"),
+                _ => format!("{port}/{proto}"),
+            }
+        })
+        .collect();
+    or_none(parts.join(","))
+}
+
+fn external_ip(svc: &Value) -> String {
+    let ty = s(svc, &["spec", "type"]);
+    let ext: Vec<String> = get(svc, &["spec", "externalIPs"])
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    match ty {
+        "LoadBalancer" => {
+            let mut ips: Vec<String> = get(svc, &["status", "loadBalancer", "ingress"])
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|i| {
+                            let ip = s(i, &["ip"]);
+                            if ip.is_empty() { s(i, &["hostname"]).to_string() } else { ip.to_string() }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            ips.extend(ext);
+            if ips.is_empty() {
+                "<pending>".into()
+            } else {
+                ips.join(",")
+            }
+        }
+        "ExternalName" => s(svc, &["spec", "externalName"]).to_string(),
+        _ => or_none(ext.join(",")),
+    }
+}
+
+fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
+    let name = json!(s(obj, &["metadata", "name"]));
+    let created = s(obj, &["metadata", "creationTimestamp"]);
+    let age_v = json!(age(created, now));
+    let template_spec = get(obj, &["spec", "template", "spec"]);
+    match kind {
+        "Namespace" => vec![name, json!(s(obj, &["status", "phase"])), age_v],
+        "ConfigMap" => vec![
+            name,
+            json!(len_of(obj, &["data"]) + len_of(obj, &["binaryData"])),
+            age_v,
+        ],
+        "Secret" => vec![
+            name,
+            json!(s(obj, &["type"])),
+            json!(len_of(obj, &["data"])),
+            age_v,
+        ],
+        "ServiceAccount" => vec![name, json!(len_of(obj, &["secrets"])), age_v],
+        "Service" => {
+            let ty = s(obj, &["spec", "type"]);
+            vec![
+                name,
+                json!(if ty.is_empty() { "ClusterIP" } else { ty }),
+                json!(or_none(s(obj, &["spec", "clusterIP"]).to_string())),
+                json!(external_ip(obj)),
+                json!(service_ports(obj)),
+                age_v,
+                json!(format_labels(get(obj, &["spec", "selector"]))),
+            ]
+        }
+        "Pod" => {
+            let statuses = get(obj, &["status", "containerStatuses"])
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let total = len_of(obj, &["spec", "containers"]);
+            let ready = statuses
+                .iter()
+                .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
+                .count();
+            let restarts: i64 = statuses.iter().map(|c| i(c, &["restartCount"])).sum();
+            vec![
+                name,
+                json!(format!("{ready}/{total}")),
+                json!(pod_status(obj)),
+                json!(restarts),
+                age_v,
+                json!(or_none(s(obj, &["status", "podIP"]).to_string())),
+                json!(or_none(s(obj, &["spec", "nodeName"]).to_string())),
+                json!(or_none(s(obj, &["status", "nominatedNodeName"]).to_string())),
+                json!("<none>"),
+            ]
+        }
+        "Deployment" => {
+            let desired = get(obj, &["spec", "replicas"]).and_then(Value::as_i64).unwrap_or(1);
+            let (cs, is) = containers_and_images(template_spec);
+            vec![
+                name,
+                json!(format!("{}/{desired}", i(obj, &["status", "readyReplicas"]))),
+                json!(i(obj, &["status", "updatedReplicas"])),
+                json!(i(obj, &["status", "availableReplicas"])),
+                age_v,
+                json!(cs),
+                json!(is),
+                json!(format_label_selector(get(obj, &["spec", "selector"]))),
+            ]
+        }
+        "ReplicaSet" => {
+            let desired = get(obj, &["spec", "replicas"]).and_then(Value::as_i64).unwrap_or(1);
+            let (cs, is) = containers_and_images(template_spec);
+            vec![
+                name,
+                json!(desired),
+                json!(i(obj, &["status", "replicas"])),
+                json!(i(obj, &["status", "readyReplicas"])),
+                age_v,
+                json!(cs),
+                json!(is),
+                json!(format_label_selector(get(obj, &["spec", "selector"]))),
+            ]
+        }
+        "StatefulSet" => {
+            let desired = get(obj, &["spec", "replicas"]).and_then(Value::as_i64).unwrap_or(1);
+            let (cs, is) = containers_and_images(template_spec);
+            vec![
+                name,
+                json!(format!("{}/{desired}", i(obj, &["status", "readyReplicas"]))),
+                age_v,
+                json!(cs),
+                json!(is),
+            ]
+        }
+        "DaemonSet" => {
+            let (cs, is) = containers_and_images(template_spec);
+            vec![
+                name,
+                json!(i(obj, &["status", "desiredNumberScheduled"])),
+                json!(i(obj, &["status", "currentNumberScheduled"])),
+                json!(i(obj, &["status", "numberReady"])),
+                json!(i(obj, &["status", "updatedNumberScheduled"])),
+                json!(i(obj, &["status", "numberAvailable"])),
+                json!(format_labels(get(obj, &["spec", "template", "spec", "nodeSelector"]))),
+                age_v,
+                json!(cs),
+                json!(is),
+                json!(format_label_selector(get(obj, &["spec", "selector"]))),
+            ]
+        }
+        "RoleBinding" | "ClusterRoleBinding" => {
+            let subjects = get(obj, &["subjects"])
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let pick = |k: &str| -> String {
+                subjects
+                    .iter()
+                    .filter(|x| s(x, &["kind"]) == k)
+                    .map(|x| {
+                        if k == "ServiceAccount" {
+                            format!("{}/{}", s(x, &["namespace"]), s(x, &["name"]))
+                        } else {
+                            s(x, &["name"]).to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            vec![
+                name,
+                json!(format!("{}/{}", s(obj, &["roleRef", "kind"]), s(obj, &["roleRef", "name"]))),
+                age_v,
+                json!(pick("User")),
+                json!(pick("Group")),
+                json!(pick("ServiceAccount")),
+            ]
+        }
+        "APIService" => {
+            let svc = get(obj, &["spec", "service"]).filter(|v| !v.is_null());
+            let service = match svc {
+                Some(sv) => format!("{}/{}", s(sv, &["namespace"]), s(sv, &["name"])),
+                None => "Local".into(),
+            };
+            let cond = get(obj, &["status", "conditions"])
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().find(|c| s(c, &["type"]) == "Available"));
+            let available = match cond {
+                None => "Unknown".to_string(),
+                Some(c) => {
+                    let st = s(c, &["status"]);
+                    let r = s(c, &["reason"]);
+                    if st == "True" || r.is_empty() {
+                        st.to_string()
+                    } else {
+                        format!("{st} ({r})")
+                    }
+                }
+            };
+            vec![name, json!(service), json!(available), age_v]
+        }
+        "Lease" => vec![name, json!(s(obj, &["spec", "holderIdentity"])), age_v],
+        "Event" => {
+            let last = [
+                s(obj, &["series", "lastObservedTime"]),
+                s(obj, &["lastTimestamp"]),
+                s(obj, &["eventTime"]),
+                s(obj, &["firstTimestamp"]),
+                created,
+            ]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .unwrap_or("");
+            let first = [s(obj, &["firstTimestamp"]), s(obj, &["eventTime"]), created]
+                .into_iter()
+                .find(|t| !t.is_empty())
+                .unwrap_or("");
+            let mut source = s(obj, &["source", "component"]).to_string();
+            if source.is_empty() {
+                source = s(obj, &["reportingComponent"]).to_string();
+            }
+            let host = s(obj, &["source", "host"]);
+            if !host.is_empty() {
+                source = format!("{source}, {host}");
+            }
+            let count = match get(obj, &["series", "count"]).and_then(Value::as_i64) {
+                Some(c) => c,
+                None => get(obj, &["count"]).and_then(Value::as_i64).unwrap_or(1),
+            };
+            vec![
+                json!(age(last, now)),
+                json!(s(obj, &["type"])),
+                json!(s(obj, &["reason"])),
+                json!(format!(
+                    "{}/{}",
+                    s(obj, &["involvedObject", "kind"]).to_lowercase(),
+                    s(obj, &["involvedObject", "name"])
+                )),
+                json!(s(obj, &["involvedObject", "fieldPath"])),
+                json!(source),
+                json!(s(obj, &["message"]).trim()),
+                json!(age(first, now)),
+                json!(count),
+                name,
+            ]
+        }
+        // Role, ClusterRole, CRD and the default: Name + Created At (RFC 3339)
+        _ => vec![name, json!(created_at(created))],
+    }
+}
+
+fn created_at(created: &str) -> String {
+    parse_time(created).map(format_time).unwrap_or_default()
+}
+
 /// Build a `meta.k8s.io/v1` Table from objects.
 pub fn build_table(objects: &[Value], opts: &TableOptions<'_>) -> Value {
-    let _ = (objects, opts);
-    todo!()
+    let columns = columns_for(opts.kind);
+    let paths: Vec<Option<JsonPath>> = columns
+        .iter()
+        .map(|c| {
+            c.json_path
+                .as_deref()
+                .and_then(|p| JsonPath::parse(&format!("{{{p}}}")).ok())
+        })
+        .collect();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|obj| {
+            let cells: Vec<Value> = match opts.kind {
+                TableKind::Custom { .. } => columns
+                    .iter()
+                    .zip(&paths)
+                    .enumerate()
+                    .map(|(idx, (c, p))| {
+                        if idx == 0 {
+                            json!(s(obj, &["metadata", "name"]))
+                        } else {
+                            crd_cell(c, p.as_ref(), obj, opts.now)
+                        }
+                    })
+                    .collect(),
+                TableKind::Builtin(k) => builtin_cells(
+                    if builtin_columns(k).is_some() { k } else { "" },
+                    obj,
+                    opts.now,
+                ),
+            };
+            let mut row = Map::new();
+            row.insert("cells".into(), Value::Array(cells));
+            match opts.include_object {
+                IncludeObject::None => {}
+                IncludeObject::Metadata => {
+                    row.insert("object".into(), partial_object_metadata(obj));
+                }
+                IncludeObject::Object => {
+                    row.insert("object".into(), obj.clone());
+                }
+            }
+            Value::Object(row)
+        })
+        .collect();
+    let mut meta = Map::new();
+    if !opts.resource_version.is_empty() {
+        meta.insert("resourceVersion".into(), json!(opts.resource_version));
+    }
+    if !opts.continue_token.is_empty() {
+        meta.insert("continue".into(), json!(opts.continue_token));
+    }
+    let mut t = Map::new();
+    t.insert("kind".into(), json!("Table"));
+    t.insert("apiVersion".into(), json!("meta.k8s.io/v1"));
+    t.insert("metadata".into(), Value::Object(meta));
+    if !opts.no_headers {
+        t.insert(
+            "columnDefinitions".into(),
+            Value::Array(columns.iter().map(column_json).collect()),
+        );
+    }
+    t.insert("rows".into(), Value::Array(rows));
+    Value::Object(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        parse_time("2024-06-01T12:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn human_duration_matches_go_at_every_boundary() {
+        let cases = [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (0, "0s"),
+            (5, "5s"),
+            (119, "119s"),
+            (120, "2m"),
+            (182, "3m2s"),
+            (599, "9m59s"),
+            (600, "10m"),
+            (179 * 60 + 59, "179m"),
+            (3 * 3600, "3h"),
+            (3 * 3600 + 60 * 5, "3h5m"),
+            (8 * 3600, "8h"),
+            (47 * 3600 + 59 * 60, "47h"),
+            (48 * 3600, "2d"),
+            (2 * 86400 + 3 * 3600, "2d3h"),
+            (8 * 86400, "8d"),
+            (45 * 86400, "45d"),
+            (729 * 86400, "729d"),
+            (730 * 86400, "2y"),
+            ((3 * 365 + 20) * 86400, "3y20d"),
+            (8 * 365 * 86400, "8y"),
+            (20 * 365 * 86400, "20y"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(secs), want, "{secs}s");
+        }
+    }
+
+    #[test]
+    fn age_handles_missing_and_bad_timestamps() {
+        assert_eq!(age("2024-06-01T11:59:55Z", now()), "5s");
+        assert_eq!(age("", now()), "<unknown>");
+        assert_eq!(age("nope", now()), "<invalid>");
+    }
+
+    fn widget(name: &str, created: &str, spec: Value) -> Value {
+        json!({"apiVersion": "example.com/v1", "kind": "Widget",
+               "metadata": {"name": name, "namespace": "default", "creationTimestamp": created},
+               "spec": spec,
+               "status": {"phase": "Ready", "conditions": [{"type": "Ready", "status": "True"}]}})
+    }
+
+    #[test]
+    fn crd_without_printer_columns_gets_name_and_age() {
+        let objs = vec![widget("w1", "2024-06-01T11:57:00Z", json!({}))];
+        let t = build_table(
+            &objs,
+            &TableOptions {
+                kind: TableKind::Custom { printer_columns: None },
+                include_object: IncludeObject::Metadata,
+                no_headers: false,
+                now: now(),
+                resource_version: "42",
+                continue_token: "",
+            },
+        );
+        assert_eq!(t["kind"], "Table");
+        assert_eq!(t["apiVersion"], "meta.k8s.io/v1");
+        assert_eq!(t["metadata"], json!({"resourceVersion": "42"}));
+        let names: Vec<&str> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, vec!["Name", "Age"]);
+        assert_eq!(t["columnDefinitions"][0]["format"], "name");
+        assert_eq!(t["columnDefinitions"][1]["type"], "date");
+        assert_eq!(t["rows"][0]["cells"], json!(["w1", "3m"]));
+        assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+        assert_eq!(t["rows"][0]["object"]["apiVersion"], "meta.k8s.io/v1");
+        assert_eq!(t["rows"][0]["object"]["metadata"]["namespace"], "default");
+    }
+
+    #[test]
+    fn crd_printer_columns_typed_cells_and_missing_paths() {
+        let cols = json!([
+            {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+            {"name": "Size", "type": "integer", "jsonPath": ".spec.size", "priority": 1},
+            {"name": "Ratio", "type": "number", "jsonPath": ".spec.ratio"},
+            {"name": "On", "type": "boolean", "jsonPath": ".spec.on"},
+            {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
+            {"name": "Missing", "type": "string", "jsonPath": ".spec.nothing", "description": "d"},
+            {"name": "Tags", "type": "string", "jsonPath": ".spec.tags"},
+            {"name": "Created", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+            {"name": "WrongType", "type": "integer", "jsonPath": ".status.phase"}
+        ]);
+        let objs = vec![widget("w1", "2024-05-30T09:00:00Z", json!({"size": 3, "ratio": 2, "on": true, "tags": ["a", "b"]}))];
+        let t = build_table(
+            &objs,
+            &TableOptions {
+                kind: TableKind::Custom { printer_columns: Some(&cols) },
+                include_object: IncludeObject::Object,
+                no_headers: false,
+                now: now(),
+                resource_version: "7",
+                continue_token: "abc",
+            },
+        );
+        assert_eq!(
+            t["rows"][0]["cells"],
+            json!(["w1", "Ready", 3, 2.0, true, "True", null, "[\"a\",\"b\"]", "2d3h", null])
+        );
+        assert_eq!(t["columnDefinitions"][2]["priority"], 1);
+        assert_eq!(
+            t["columnDefinitions"][1]["description"],
+            "Custom resource definition column (in JSONPath format): .status.phase"
+        );
+        assert_eq!(t["columnDefinitions"][6]["description"], "d");
+        assert_eq!(t["rows"][0]["object"]["kind"], "Widget");
+        assert_eq!(t["metadata"]["continue"], "abc");
+        let names: Vec<&str> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert!(!names.contains(&"Age"), "declared columns replace the default Age");
+    }
+
+    #[test]
+    fn deployment_rows_look_like_kubectl() {
+        let d = json!({
+            "metadata": {"name": "web", "creationTimestamp": "2024-06-01T10:00:00Z"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1"}, {"name": "side", "image": "busybox"}]}}},
+            "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}
+        });
+        let t = build_table(
+            &[d],
+            &TableOptions {
+                kind: TableKind::Builtin("Deployment"),
+                include_object: IncludeObject::None,
+                no_headers: false,
+                now: now(),
+                resource_version: "1",
+                continue_token: "",
+            },
+        );
+        assert_eq!(
+            t["rows"][0]["cells"],
+            json!(["web", "2/3", 3, 2, "120m", "nginx,side", "nginx:1,busybox", "app=web"])
+        );
+        assert!(t["rows"][0].get("object").is_none());
+        let prio: Vec<i64> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["priority"].as_i64().unwrap()).collect();
+        assert_eq!(prio, vec![0, 0, 0, 0, 0, 1, 1, 1]);
+    }
+
+    #[test]
+    fn namespace_and_configmap_and_default_rows() {
+        let opts = |k| TableOptions {
+            kind: TableKind::Builtin(k),
+            include_object: IncludeObject::Metadata,
+            no_headers: true,
+            now: now(),
+            resource_version: "",
+            continue_token: "",
+        };
+        let ns = json!({"metadata": {"name": "team-a", "creationTimestamp": "2024-05-01T12:00:00Z"}, "status": {"phase": "Active"}});
+        let t = build_table(&[ns], &opts("Namespace"));
+        assert_eq!(t["rows"][0]["cells"], json!(["team-a", "Active", "31d"]));
+        assert!(t.get("columnDefinitions").is_none(), "noHeaders omits column definitions");
+        let cm = json!({"metadata": {"name": "c", "creationTimestamp": "2024-06-01T11:59:00Z"}, "data": {"a": "1", "b": "2"}, "binaryData": {"c": ""}});
+        assert_eq!(build_table(&[cm], &opts("ConfigMap"))["rows"][0]["cells"], json!(["c", 3, "60s"]));
+        let lease = json!({"metadata": {"name": "l", "creationTimestamp": "2024-06-01T11:00:00.5Z"}});
+        let t = build_table(&[lease.clone()], &opts("SomethingElse"));
+        assert_eq!(t["rows"][0]["cells"], json!(["l", "2024-06-01T11:00:00Z"]));
+        let names: Vec<String> = columns_for(TableKind::Builtin("SomethingElse")).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, vec!["Name", "Created At"]);
+    }
+
+    #[test]
+    fn pod_and_service_rows() {
+        let pod = json!({"metadata": {"name": "p", "creationTimestamp": "2024-06-01T11:59:30Z"},
+            "spec": {"containers": [{"name": "a"}, {"name": "b"}], "nodeName": "n1"},
+            "status": {"phase": "Running", "podIP": "10.0.0.5", "containerStatuses": [
+                {"name": "a", "ready": true, "restartCount": 2, "state": {"running": {}}},
+                {"name": "b", "ready": false, "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
+        let o = TableOptions { kind: TableKind::Builtin("Pod"), include_object: IncludeObject::None, no_headers: false, now: now(), resource_version: "", continue_token: "" };
+        assert_eq!(build_table(&[pod], &o)["rows"][0]["cells"], json!(["p", "1/2", "CrashLoopBackOff", 3, "30s", "10.0.0.5", "n1", "<none>", "<none>"]));
+        let svc = json!({"metadata": {"name": "s", "creationTimestamp": "2024-06-01T11:59:30Z"},
+            "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP", "nodePort": 30053}], "selector": {"app": "dns"}}});
+        let o = TableOptions { kind: TableKind::Builtin("Service"), ..o };
+        assert_eq!(build_table(&[svc], &o)["rows"][0]["cells"], json!(["s", "ClusterIP", "10.96.0.10", "<none>", "80/TCP,53:30053/UDP", "30s", "app=dns"]));
+    }
 }
