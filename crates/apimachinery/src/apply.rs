@@ -8,12 +8,26 @@
 //! [`record_update`] records an `Update` manager for ordinary writes (create, update,
 //! patch), taking ownership of the fields that write changed.
 //!
-//! Lists are merged by their associative keys where the type says so (built-in lists from
-//! [`crate::patch::list_strategy`], CRD lists from `x-kubernetes-list-type: map|set`),
-//! otherwise they are atomic.
+//! The algorithm follows structured-merge-diff (merge, prune what the manager no longer
+//! applies unless someone owns it, compare old and new to find conflicts and to move
+//! ownership), over field sets of paths. Simplifications, on purpose:
+//! - Lists are associative (merged by key) where the type says so: built-in lists from the
+//!   strategic-merge table ([`crate::patch::list_strategy`], single merge keys), CRD lists from
+//!   `x-kubernetes-list-type: map|set` + `x-kubernetes-list-map-keys`; every other list is
+//!   atomic. Maps with `x-kubernetes-map-type: atomic` are leaves.
+//! - Every map and list node below the top level is recorded as a member (`".": {}`),
+//!   where upstream records only optional ones; removal of emptied maps follows from it.
+//! - New associative-list items are appended after the live ones.
+//! - `apiVersion`, `kind` and server-owned metadata (`name`, `namespace`, `uid`,
+//!   `resourceVersion`, `generation`, `creationTimestamp`, `deletionTimestamp`,
+//!   `managedFields`, ...) are never owned. A config's `metadata.resourceVersion`, if any,
+//!   is the caller's precondition to check.
+//! - No unions, no version conversion (`apiVersion` is recorded as given).
 
-use crate::status::ApiError;
-use serde_json::Value;
+use crate::patch::{ListStrategy, TypeCursor};
+use crate::status::{ApiError, StatusCause};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where list semantics come from.
 #[derive(Debug, Clone, Copy)]
@@ -41,30 +55,1170 @@ pub struct ManagerOptions<'a> {
     /// RFC 3339 time recorded in the entry.
     pub now: &'a str,
     pub types: TypeInfo<'a>,
+    /// For main-resource writes of kinds with a status subresource: `status` in an applied
+    /// config is dropped (kube-apiserver resets it) and never owned through this write.
+    pub reset_status: bool,
 }
+
+/// A set of field paths; each path is a list of FieldsV1 path elements
+/// (`f:spec`, `k:{"name":"nginx"}`, `v:"x"`, `i:0`).
+pub type FieldSet = BTreeSet<Vec<String>>;
 
 /// Parse an apply body: JSON, or YAML (a single document).
 pub fn parse_apply_body(body: &[u8]) -> Result<Value, ApiError> {
-    let _ = body;
-    todo!()
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return check_config(v);
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?;
+    let v: Value = serde_yaml::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?;
+    check_config(v)
+}
+
+fn check_config(v: Value) -> Result<Value, ApiError> {
+    if !v.is_object() {
+        return Err(ApiError::BadRequest(format!(
+            "error decoding YAML: an apply configuration must be an object, got {v}"
+        )));
+    }
+    for k in ["apiVersion", "kind"] {
+        if v.get(k).and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(ApiError::BadRequest(format!(
+                "error decoding YAML: Object '{}' is missing in '{v}'",
+                if k == "kind" { "Kind" } else { "apiVersion" }
+            )));
+        }
+    }
+    Ok(v)
+}
+
+// ---------------------------------------------------------------------------------------
+// Type navigation
+
+#[derive(Debug, Clone, PartialEq)]
+enum ListKind {
+    Atomic,
+    Set,
+    Map(Vec<String>),
+}
+
+#[derive(Clone, Copy)]
+enum Nav<'a> {
+    Builtin(TypeCursor),
+    Schema(&'a Value),
+    Untyped,
+}
+
+impl<'a> Nav<'a> {
+    fn root(t: TypeInfo<'a>) -> Self {
+        match t {
+            TypeInfo::Builtin(k) => Nav::Builtin(TypeCursor::root(k)),
+            TypeInfo::Schema(s) => Nav::Schema(s),
+            TypeInfo::Untyped => Nav::Untyped,
+        }
+    }
+    fn field(self, k: &str) -> Self {
+        match self {
+            Nav::Builtin(c) => Nav::Builtin(c.field(k)),
+            Nav::Schema(s) => {
+                if let Some(p) = s.get("properties").and_then(|p| p.get(k)) {
+                    Nav::Schema(p)
+                } else if let Some(a) = s.get("additionalProperties").filter(|a| a.is_object()) {
+                    Nav::Schema(a)
+                } else {
+                    Nav::Untyped
+                }
+            }
+            Nav::Untyped => Nav::Untyped,
+        }
+    }
+    fn item(self) -> Self {
+        match self {
+            Nav::Builtin(c) => Nav::Builtin(c.item()),
+            Nav::Schema(s) => s.get("items").map(Nav::Schema).unwrap_or(Nav::Untyped),
+            Nav::Untyped => Nav::Untyped,
+        }
+    }
+    fn list_kind(self) -> ListKind {
+        match self {
+            Nav::Builtin(c) => match c.strategy() {
+                ListStrategy::MergeByKey(k) => ListKind::Map(vec![k.to_string()]),
+                ListStrategy::MergePrimitives => ListKind::Set,
+                ListStrategy::Replace => ListKind::Atomic,
+            },
+            Nav::Schema(s) => match s.get("x-kubernetes-list-type").and_then(Value::as_str) {
+                Some("set") => ListKind::Set,
+                Some("map") => ListKind::Map(
+                    s.get("x-kubernetes-list-map-keys")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                ),
+                _ => ListKind::Atomic,
+            },
+            Nav::Untyped => ListKind::Atomic,
+        }
+    }
+    fn atomic_map(self) -> bool {
+        match self {
+            Nav::Schema(s) => {
+                s.get("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic")
+            }
+            _ => false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Paths and field sets
+
+const IGNORED_META: &[&str] = &[
+    "name",
+    "generateName",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+    "managedFields",
+];
+
+fn ignored(prefix: &[String], key: &str) -> bool {
+    match prefix {
+        [] => key == "apiVersion" || key == "kind",
+        [m] if m == "f:metadata" => IGNORED_META.contains(&key),
+        _ => false,
+    }
+}
+
+fn key_element(item: &Value, keys: &[String]) -> Option<String> {
+    let mut sorted: Vec<&String> = keys.iter().collect();
+    sorted.sort();
+    let mut parts = Vec::new();
+    for k in sorted {
+        let v = item.get(k.as_str())?;
+        parts.push(format!("{}:{}", Value::String(k.clone()), v));
+    }
+    Some(format!("k:{{{}}}", parts.join(",")))
+}
+
+fn value_element(v: &Value) -> String {
+    format!("v:{v}")
+}
+
+/// Every member path of `v` (leaves, maps and list nodes below the top level, list items).
+fn collect(v: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut FieldSet) {
+    if let Value::Object(m) = v {
+        for (k, c) in m {
+            if ignored(prefix, k) || c.is_null() {
+                continue;
+            }
+            prefix.push(format!("f:{k}"));
+            let top = prefix.len() == 1 && matches!(k.as_str(), "metadata" | "spec" | "status");
+            if !top {
+                out.insert(prefix.clone());
+            }
+            collect_value(c, nav.field(k), prefix, out);
+            prefix.pop();
+        }
+    }
+}
+
+fn collect_value(c: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut FieldSet) {
+    match c {
+        Value::Object(_) if !nav.atomic_map() => collect(c, nav, prefix, out),
+        Value::Array(items) => match nav.list_kind() {
+            ListKind::Atomic => {}
+            ListKind::Set => {
+                for it in items {
+                    prefix.push(value_element(it));
+                    out.insert(prefix.clone());
+                    prefix.pop();
+                }
+            }
+            ListKind::Map(keys) => {
+                for it in items {
+                    let Some(ke) = key_element(it, &keys) else {
+                        continue;
+                    };
+                    prefix.push(ke);
+                    out.insert(prefix.clone());
+                    collect(it, nav.item(), prefix, out);
+                    prefix.pop();
+                }
+            }
+        },
+        _ => {}
+    }
+}
+
+fn field_set(v: &Value, nav: Nav<'_>) -> FieldSet {
+    let mut out = FieldSet::new();
+    collect(v, nav, &mut Vec::new(), &mut out);
+    out
+}
+
+/// The node at `path`, with the type there.
+fn lookup<'v, 'a>(v: &'v Value, nav: Nav<'a>, path: &[String]) -> Option<(&'v Value, Nav<'a>)> {
+    let mut cur = v;
+    let mut nav = nav;
+    for el in path {
+        if let Some(f) = el.strip_prefix("f:") {
+            cur = cur.get(f)?;
+            nav = nav.field(f);
+        } else if el.starts_with("k:") {
+            let ListKind::Map(keys) = nav.list_kind() else {
+                return None;
+            };
+            cur = cur
+                .as_array()?
+                .iter()
+                .find(|it| key_element(it, &keys).as_deref() == Some(el.as_str()))?;
+            nav = nav.item();
+        } else if el.starts_with("v:") {
+            cur = cur.as_array()?.iter().find(|it| value_element(it) == *el)?;
+        } else {
+            return None;
+        }
+    }
+    Some((cur, nav))
+}
+
+fn is_leaf(v: &Value, nav: Nav<'_>) -> bool {
+    match v {
+        Value::Object(_) => nav.atomic_map(),
+        Value::Array(_) => nav.list_kind() == ListKind::Atomic,
+        _ => true,
+    }
+}
+
+struct Comparison {
+    added: FieldSet,
+    removed: FieldSet,
+    modified: FieldSet,
+}
+
+fn compare(old: &Value, new: &Value, nav: Nav<'_>) -> Comparison {
+    let a = field_set(old, nav);
+    let b = field_set(new, nav);
+    let added = b.difference(&a).cloned().collect();
+    let removed = a.difference(&b).cloned().collect();
+    let modified = a
+        .intersection(&b)
+        .filter(|p| match (lookup(old, nav, p), lookup(new, nav, p)) {
+            (Some((x, n1)), Some((y, _))) => is_leaf(x, n1) && x != y,
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    Comparison {
+        added,
+        removed,
+        modified,
+    }
+}
+
+/// Render a path as structured-merge-diff does: `.spec.containers[name="nginx"].image`.
+pub fn path_string(path: &[String]) -> String {
+    let mut s = String::new();
+    for el in path {
+        if let Some(f) = el.strip_prefix("f:") {
+            s.push('.');
+            s.push_str(f);
+        } else if let Some(k) = el.strip_prefix("k:") {
+            let parsed: Option<Map<String, Value>> = serde_json::from_str(k).ok();
+            let inner = parsed
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_else(|| k.to_string());
+            s.push_str(&format!("[{inner}]"));
+        } else if let Some(v) = el.strip_prefix("v:") {
+            s.push_str(&format!("[={v}]"));
+        } else if let Some(i) = el.strip_prefix("i:") {
+            s.push_str(&format!("[{i}]"));
+        }
+    }
+    s
+}
+
+/// Encode a field set as FieldsV1 JSON.
+pub fn to_fields_v1(set: &FieldSet) -> Value {
+    #[derive(Default)]
+    struct Node {
+        member: bool,
+        children: BTreeMap<String, Node>,
+    }
+    let mut root = Node::default();
+    for path in set {
+        let mut n = &mut root;
+        for el in path {
+            n = n.children.entry(el.clone()).or_default();
+        }
+        n.member = true;
+    }
+    fn render(n: &Node) -> Value {
+        let mut m = Map::new();
+        if n.member && !n.children.is_empty() {
+            m.insert(".".into(), json!({}));
+        }
+        for (k, c) in &n.children {
+            m.insert(k.clone(), render(c));
+        }
+        Value::Object(m)
+    }
+    render(&root)
+}
+
+/// Decode FieldsV1 JSON into a field set.
+pub fn from_fields_v1(v: &Value) -> FieldSet {
+    fn walk(v: &Value, prefix: &mut Vec<String>, out: &mut FieldSet) {
+        let Some(m) = v.as_object() else {
+            return;
+        };
+        if m.is_empty() && !prefix.is_empty() {
+            out.insert(prefix.clone());
+            return;
+        }
+        for (k, c) in m {
+            if k == "." {
+                if !prefix.is_empty() {
+                    out.insert(prefix.clone());
+                }
+                continue;
+            }
+            prefix.push(k.clone());
+            walk(c, prefix, out);
+            prefix.pop();
+        }
+    }
+    let mut out = FieldSet::new();
+    walk(v, &mut Vec::new(), &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// managedFields entries
+
+#[derive(Debug, Clone)]
+struct Entry {
+    manager: String,
+    operation: String,
+    api_version: String,
+    time: String,
+    subresource: String,
+    set: FieldSet,
+}
+
+impl Entry {
+    fn id(&self) -> (String, String, String, String) {
+        let av = if self.operation == "Apply" {
+            String::new()
+        } else {
+            self.api_version.clone()
+        };
+        (
+            self.manager.clone(),
+            self.operation.clone(),
+            av,
+            self.subresource.clone(),
+        )
+    }
+    fn describe(&self) -> String {
+        let mut s = crate::field::go_quote(&self.manager);
+        if !self.subresource.is_empty() {
+            s = format!(
+                "{s} with subresource {}",
+                crate::field::go_quote(&self.subresource)
+            );
+        }
+        if self.operation == "Update" {
+            s = format!("{s} using {}", self.api_version);
+        }
+        s
+    }
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("manager".into(), json!(self.manager));
+        m.insert("operation".into(), json!(self.operation));
+        m.insert("apiVersion".into(), json!(self.api_version));
+        if !self.time.is_empty() {
+            m.insert("time".into(), json!(self.time));
+        }
+        m.insert("fieldsType".into(), json!("FieldsV1"));
+        m.insert("fieldsV1".into(), to_fields_v1(&self.set));
+        if !self.subresource.is_empty() {
+            m.insert("subresource".into(), json!(self.subresource));
+        }
+        Value::Object(m)
+    }
+}
+
+fn read_entries(obj: &Value) -> Vec<Entry> {
+    obj.get("metadata")
+        .and_then(|m| m.get("managedFields"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| {
+                    let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    let manager = s("manager");
+                    let operation = s("operation");
+                    if operation.is_empty() {
+                        return None;
+                    }
+                    Some(Entry {
+                        manager,
+                        operation,
+                        api_version: s("apiVersion"),
+                        time: s("time"),
+                        subresource: s("subresource"),
+                        set: e.get("fieldsV1").map(from_fields_v1).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn write_entries(obj: &mut Value, mut entries: Vec<Entry>) {
+    entries.retain(|e| !e.set.is_empty());
+    entries.sort_by(|p, q| {
+        (
+            &p.operation,
+            &p.time,
+            &p.manager,
+            &p.api_version,
+            &p.subresource,
+        )
+            .cmp(&(
+                &q.operation,
+                &q.time,
+                &q.manager,
+                &q.api_version,
+                &q.subresource,
+            ))
+    });
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        if entries.is_empty() {
+            meta.remove("managedFields");
+        } else {
+            meta.insert(
+                "managedFields".into(),
+                Value::Array(entries.iter().map(Entry::to_json).collect()),
+            );
+        }
+    }
+}
+
+/// The managers of `obj` and the fields each owns, decoded (for tests and debugging).
+pub fn managed_fields(obj: &Value) -> Vec<(String, String, FieldSet)> {
+    read_entries(obj)
+        .into_iter()
+        .map(|e| (e.manager, e.operation, e.set))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Merge and prune
+
+fn strip_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, c)| !c.is_null())
+                .map(|(k, c)| (k.clone(), strip_nulls(c)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+fn merge(live: &Value, cfg: &Value, nav: Nav<'_>) -> Value {
+    match (live, cfg) {
+        (Value::Object(l), Value::Object(c)) if !nav.atomic_map() => {
+            let mut out = l.clone();
+            for (k, cv) in c {
+                if cv.is_null() {
+                    out.remove(k);
+                    continue;
+                }
+                let merged = match l.get(k) {
+                    Some(lv) => merge(lv, cv, nav.field(k)),
+                    None => strip_nulls(cv),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (Value::Array(l), Value::Array(c)) => match nav.list_kind() {
+            ListKind::Atomic => strip_nulls(cfg),
+            ListKind::Set => {
+                let mut out = l.clone();
+                for it in c {
+                    if !out.contains(it) {
+                        out.push(it.clone());
+                    }
+                }
+                Value::Array(out)
+            }
+            ListKind::Map(keys) => {
+                let mut out = l.clone();
+                for it in c {
+                    let ke = key_element(it, &keys);
+                    let pos = ke.as_ref().and_then(|ke| {
+                        out.iter()
+                            .position(|o| key_element(o, &keys).as_ref() == Some(ke))
+                    });
+                    match pos {
+                        Some(i) => out[i] = merge(&out[i], it, nav.item()),
+                        None => out.push(strip_nulls(it)),
+                    }
+                }
+                Value::Array(out)
+            }
+        },
+        _ => strip_nulls(cfg),
+    }
+}
+
+fn owns_subtree(managed: &FieldSet, path: &[String]) -> bool {
+    managed
+        .range(path.to_vec()..)
+        .next()
+        .is_some_and(|q| q.starts_with(path))
+}
+
+/// Remove what `remove` names unless some path of `managed` lies at or below it.
+fn prune(
+    v: &mut Value,
+    nav: Nav<'_>,
+    prefix: &mut Vec<String>,
+    remove: &FieldSet,
+    managed: &FieldSet,
+    under_removed: bool,
+) {
+    if let Value::Object(m) = v {
+        let keys: Vec<String> = m.keys().cloned().collect();
+        for k in keys {
+            if ignored(prefix, &k) {
+                continue;
+            }
+            prefix.push(format!("f:{k}"));
+            let rm = under_removed || remove.contains(prefix.as_slice());
+            if rm && !owns_subtree(managed, prefix) {
+                m.remove(&k);
+            } else if let Some(c) = m.get_mut(&k) {
+                prune_value(c, nav.field(&k), prefix, remove, managed, rm);
+            }
+            prefix.pop();
+        }
+    }
+}
+
+fn prune_value(
+    c: &mut Value,
+    nav: Nav<'_>,
+    prefix: &mut Vec<String>,
+    remove: &FieldSet,
+    managed: &FieldSet,
+    under_removed: bool,
+) {
+    match c {
+        Value::Object(_) if !nav.atomic_map() => {
+            prune(c, nav, prefix, remove, managed, under_removed)
+        }
+        Value::Array(items) => match nav.list_kind() {
+            ListKind::Atomic => {}
+            ListKind::Set => items.retain(|it| {
+                prefix.push(value_element(it));
+                let rm = under_removed || remove.contains(prefix.as_slice());
+                let keep = !rm || owns_subtree(managed, prefix);
+                prefix.pop();
+                keep
+            }),
+            ListKind::Map(keys) => {
+                let mut kept = Vec::new();
+                for mut it in std::mem::take(items) {
+                    let Some(ke) = key_element(&it, &keys) else {
+                        kept.push(it);
+                        continue;
+                    };
+                    prefix.push(ke);
+                    let rm = under_removed || remove.contains(prefix.as_slice());
+                    if !rm || owns_subtree(managed, prefix) {
+                        // key fields stay with a kept item
+                        let key_vals: Vec<(String, Value)> = keys
+                            .iter()
+                            .filter_map(|k| it.get(k.as_str()).map(|v| (k.clone(), v.clone())))
+                            .collect();
+                        prune(&mut it, nav.item(), prefix, remove, managed, rm);
+                        if let Value::Object(m) = &mut it {
+                            for (k, v) in key_vals {
+                                m.entry(k).or_insert(v);
+                            }
+                        }
+                        kept.push(it);
+                    }
+                    prefix.pop();
+                }
+                *items = kept;
+            }
+        },
+        _ => {}
+    }
+}
+
+fn drop_status(v: &mut Value) {
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
+    }
 }
 
 /// Server-side apply `config` over `live` (`None` = create). Returns the new object with
-/// `metadata.managedFields` updated. Server-owned metadata (`resourceVersion`, `uid`,
-/// `creationTimestamp`, `generation`, `managedFields`) of `live` is preserved.
+/// `metadata.managedFields` updated. Server-owned metadata of `live` (`resourceVersion`,
+/// `uid`, `creationTimestamp`, `generation`) is kept.
 pub fn server_side_apply(
     live: Option<&Value>,
     config: &Value,
     opts: &ManagerOptions<'_>,
 ) -> Result<Value, ApiError> {
-    let _ = (live, config, opts);
-    todo!()
+    if opts.manager.is_empty() {
+        return Err(ApiError::BadRequest(
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+                .into(),
+        ));
+    }
+    let nav = Nav::root(opts.types);
+    let mut config = config.clone();
+    if opts.reset_status {
+        drop_status(&mut config);
+    }
+    if let Some(meta) = config.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    let subresource = opts.subresource.unwrap_or("").to_string();
+    let empty = json!({});
+    let live_obj = live.unwrap_or(&empty);
+
+    let mut entries = read_entries(live_obj);
+    if live.is_some() && entries.is_empty() {
+        // An object nobody managed yet: its current fields belong to "before-first-apply".
+        let set = field_set(live_obj, nav);
+        if !set.is_empty() {
+            entries.push(Entry {
+                manager: "before-first-apply".into(),
+                operation: "Update".into(),
+                api_version: opts.api_version.into(),
+                time: opts.now.into(),
+                subresource: String::new(),
+                set,
+            });
+        }
+    }
+
+    let me = Entry {
+        manager: opts.manager.into(),
+        operation: "Apply".into(),
+        api_version: opts.api_version.into(),
+        time: opts.now.into(),
+        subresource: subresource.clone(),
+        set: field_set(&config, nav),
+    };
+    let my_id = me.id();
+    let last_set = entries
+        .iter()
+        .find(|e| e.id() == my_id)
+        .map(|e| e.set.clone())
+        .unwrap_or_default();
+    let mut others: Vec<Entry> = entries.into_iter().filter(|e| e.id() != my_id).collect();
+
+    // merge, then prune what this manager stopped applying unless someone owns it
+    let mut merged = merge(live_obj, &config, nav);
+    if !last_set.is_empty() {
+        let mut managed: FieldSet = me.set.clone();
+        for e in &others {
+            managed.extend(e.set.iter().cloned());
+        }
+        let remove: FieldSet = last_set.difference(&me.set).cloned().collect();
+        prune(&mut merged, nav, &mut Vec::new(), &remove, &managed, false);
+    }
+
+    // conflicts and ownership moves
+    let cmp = compare(live_obj, &merged, nav);
+    let changed: FieldSet = cmp.modified.union(&cmp.added).cloned().collect();
+    let mut conflicts: Vec<(String, Vec<String>)> = Vec::new();
+    for e in &others {
+        for p in e.set.intersection(&changed) {
+            conflicts.push((e.describe(), p.clone()));
+        }
+    }
+    if !conflicts.is_empty() && !opts.force {
+        return Err(conflict_error(conflicts));
+    }
+    for e in &mut others {
+        e.set = e
+            .set
+            .difference(&changed)
+            .filter(|p| !cmp.removed.contains(*p))
+            .cloned()
+            .collect();
+    }
+
+    // keep server-owned metadata from the live object
+    if let Some(l) = live {
+        for k in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+        ] {
+            if let Some(v) = l.get("metadata").and_then(|m| m.get(k))
+                && let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                m.insert(k.into(), v.clone());
+            }
+        }
+    }
+    if merged.get("metadata").is_none() {
+        merged
+            .as_object_mut()
+            .map(|m| m.insert("metadata".into(), json!({})));
+    }
+    others.push(me);
+    write_entries(&mut merged, others);
+    Ok(merged)
+}
+
+fn conflict_error(mut conflicts: Vec<(String, Vec<String>)>) -> ApiError {
+    conflicts.sort();
+    let causes: Vec<StatusCause> = conflicts
+        .iter()
+        .map(|(m, p)| StatusCause {
+            reason: "FieldManagerConflict".into(),
+            message: format!("conflict with {m}"),
+            field: path_string(p),
+        })
+        .collect();
+    let message = if conflicts.len() == 1 {
+        format!(
+            "Apply failed with 1 conflict: conflict with {}: {}",
+            conflicts[0].0,
+            path_string(&conflicts[0].1)
+        )
+    } else {
+        let mut by_manager: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (m, p) in &conflicts {
+            by_manager.entry(m).or_default().push(path_string(p));
+        }
+        let mut lines = Vec::new();
+        for (m, paths) in by_manager {
+            lines.push(format!("conflicts with {m}:"));
+            for p in paths {
+                lines.push(format!("- {p}"));
+            }
+        }
+        format!(
+            "Apply failed with {} conflicts: {}",
+            conflicts.len(),
+            lines.join("\n")
+        )
+    };
+    ApiError::ApplyConflict { message, causes }
 }
 
 /// Record an `Update` manager on `new` for an ordinary write that turned `old` (`None` =
 /// create) into `new`: the manager takes the fields whose value changed, other managers
-/// lose them.
+/// lose them, and removed fields leave every set. A `new` whose `managedFields` differ from
+/// `old`'s starts from the client's list instead (an empty entry `[{}]` clears them), as in
+/// kube-apiserver.
 pub fn record_update(old: Option<&Value>, new: &mut Value, opts: &ManagerOptions<'_>) {
-    let _ = (old, new, opts);
-    todo!()
+    let nav = Nav::root(opts.types);
+    let empty = json!({});
+    let old_obj = old.unwrap_or(&empty);
+    let old_mf = old_obj.get("metadata").and_then(|m| m.get("managedFields"));
+    let new_mf = new.get("metadata").and_then(|m| m.get("managedFields"));
+    let mut entries = if new_mf.is_some() && new_mf != old_mf {
+        read_entries(new)
+    } else {
+        read_entries(old_obj)
+    };
+    let cmp = compare(old_obj, new, nav);
+    let me_proto = Entry {
+        manager: opts.manager.into(),
+        operation: "Update".into(),
+        api_version: opts.api_version.into(),
+        time: opts.now.into(),
+        subresource: opts.subresource.unwrap_or("").into(),
+        set: FieldSet::new(),
+    };
+    let my_id = me_proto.id();
+    let changed: FieldSet = cmp.modified.union(&cmp.added).cloned().collect();
+    let mut mine = entries
+        .iter()
+        .position(|e| e.id() == my_id)
+        .map(|i| entries.remove(i))
+        .unwrap_or(me_proto);
+    for e in &mut entries {
+        e.set = e
+            .set
+            .iter()
+            .filter(|p| !changed.contains(*p) && !cmp.removed.contains(*p))
+            .cloned()
+            .collect();
+    }
+    let before = mine.set.clone();
+    mine.set = mine
+        .set
+        .difference(&cmp.removed)
+        .cloned()
+        .chain(changed.iter().cloned())
+        .collect();
+    if mine.set != before {
+        mine.time = opts.now.into();
+        mine.api_version = opts.api_version.into();
+    }
+    entries.push(mine);
+    if new.get("metadata").is_none()
+        && let Some(m) = new.as_object_mut()
+    {
+        m.insert("metadata".into(), json!({}));
+    }
+    write_entries(new, entries);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts<'a>(manager: &'a str, force: bool, types: TypeInfo<'a>) -> ManagerOptions<'a> {
+        ManagerOptions {
+            manager,
+            force,
+            api_version: "apps/v1",
+            subresource: None,
+            now: "2024-06-01T12:00:00Z",
+            types,
+            reset_status: true,
+        }
+    }
+
+    fn deploy(replicas: i64, image: &str) -> Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                             "spec": {"containers": [{"name": "nginx", "image": image}]}}
+            }
+        })
+    }
+
+    const D: TypeInfo<'static> = TypeInfo::Builtin("Deployment");
+
+    #[test]
+    fn apply_body_accepts_json_and_yaml() {
+        let j =
+            parse_apply_body(br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#)
+                .unwrap();
+        let y =
+            parse_apply_body(b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n").unwrap();
+        assert_eq!(j, y);
+        assert_eq!(
+            parse_apply_body(b"kind: ConfigMap\n").unwrap_err().code(),
+            400
+        );
+        assert_eq!(parse_apply_body(b": : :\n- [").unwrap_err().code(), 400);
+    }
+
+    #[test]
+    fn apply_creates_and_records_fieldsv1() {
+        let out =
+            server_side_apply(None, &deploy(2, "nginx:1"), &opts("kubectl", false, D)).unwrap();
+        let mf = &out["metadata"]["managedFields"];
+        assert_eq!(mf.as_array().unwrap().len(), 1);
+        assert_eq!(mf[0]["manager"], "kubectl");
+        assert_eq!(mf[0]["operation"], "Apply");
+        assert_eq!(mf[0]["apiVersion"], "apps/v1");
+        assert_eq!(mf[0]["fieldsType"], "FieldsV1");
+        assert_eq!(mf[0]["time"], "2024-06-01T12:00:00Z");
+        let f = &mf[0]["fieldsV1"];
+        assert_eq!(f["f:metadata"]["f:labels"], json!({".": {}, "f:app": {}}));
+        assert!(f["f:metadata"].get("f:name").is_none(), "name is not owned");
+        assert_eq!(f["f:spec"]["f:replicas"], json!({}));
+        assert_eq!(
+            f["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"nginx\"}"],
+            json!({".": {}, "f:image": {}, "f:name": {}})
+        );
+        assert_eq!(out["spec"]["replicas"], 2);
+    }
+
+    #[test]
+    fn fields_v1_round_trips() {
+        let set = field_set(&deploy(1, "x"), Nav::root(D));
+        assert_eq!(from_fields_v1(&to_fields_v1(&set)), set);
+    }
+
+    #[test]
+    fn reapply_without_a_field_removes_it() {
+        let mut c1 = deploy(2, "nginx:1");
+        c1["metadata"]["labels"]["tier"] = json!("front");
+        let live = server_side_apply(None, &c1, &opts("kubectl", false, D)).unwrap();
+        let c2 = deploy(2, "nginx:1");
+        let out = server_side_apply(Some(&live), &c2, &opts("kubectl", false, D)).unwrap();
+        assert_eq!(out["metadata"]["labels"], json!({"app": "web"}));
+        // dropping a whole container removes it
+        let mut c3 = deploy(2, "nginx:1");
+        c3["spec"]["template"]["spec"]["containers"] =
+            json!([{"name": "nginx", "image": "nginx:1"}, {"name": "side", "image": "busybox"}]);
+        let two = server_side_apply(Some(&out), &c3, &opts("kubectl", false, D)).unwrap();
+        assert_eq!(
+            two["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let one = server_side_apply(Some(&two), &c2, &opts("kubectl", false, D)).unwrap();
+        assert_eq!(
+            one["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "nginx", "image": "nginx:1"}])
+        );
+    }
+
+    #[test]
+    fn another_managers_different_value_conflicts_unless_forced() {
+        let live =
+            server_side_apply(None, &deploy(2, "nginx:1"), &opts("kubectl", false, D)).unwrap();
+        let other = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                           "spec": {"replicas": 5}});
+        let e = server_side_apply(Some(&live), &other, &opts("hpa", false, D)).unwrap_err();
+        assert_eq!(e.code(), 409);
+        assert_eq!(
+            e.to_string(),
+            "Apply failed with 1 conflict: conflict with \"kubectl\": .spec.replicas"
+        );
+        let st = e.to_status();
+        assert_eq!(st["reason"], "Conflict");
+        assert_eq!(
+            st["details"]["causes"][0],
+            json!({"reason": "FieldManagerConflict", "message": "conflict with \"kubectl\"", "field": ".spec.replicas"})
+        );
+
+        let forced = server_side_apply(Some(&live), &other, &opts("hpa", true, D)).unwrap();
+        assert_eq!(forced["spec"]["replicas"], 5);
+        let mf = managed_fields(&forced);
+        let kubectl = &mf.iter().find(|m| m.0 == "kubectl").unwrap().2;
+        let hpa = &mf.iter().find(|m| m.0 == "hpa").unwrap().2;
+        let rep = vec!["f:spec".to_string(), "f:replicas".to_string()];
+        assert!(!kubectl.contains(&rep), "forced apply takes the field away");
+        assert!(hpa.contains(&rep));
+        // now kubectl re-applying its old value conflicts with hpa
+        let e = server_side_apply(
+            Some(&forced),
+            &deploy(2, "nginx:1"),
+            &opts("kubectl", false, D),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("conflict with \"hpa\": .spec.replicas"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn same_value_is_shared_not_a_conflict() {
+        let live = server_side_apply(None, &deploy(2, "nginx:1"), &opts("a", false, D)).unwrap();
+        let out =
+            server_side_apply(Some(&live), &deploy(2, "nginx:1"), &opts("b", false, D)).unwrap();
+        let mf = managed_fields(&out);
+        assert_eq!(mf.len(), 2);
+        // a stops applying the labels; b still owns them so they stay
+        let mut smaller = deploy(2, "nginx:1");
+        smaller["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("labels");
+        let out2 = server_side_apply(Some(&out), &smaller, &opts("a", false, D)).unwrap();
+        assert_eq!(out2["metadata"]["labels"], json!({"app": "web"}));
+    }
+
+    #[test]
+    fn multiple_conflicts_are_listed_by_manager() {
+        let live =
+            server_side_apply(None, &deploy(2, "nginx:1"), &opts("kubectl", false, D)).unwrap();
+        let e = server_side_apply(Some(&live), &deploy(3, "nginx:2"), &opts("other", false, D))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Apply failed with 2 conflicts: conflicts with \"kubectl\":\n- .spec.replicas\n- .spec.template.spec.containers[name=\"nginx\"].image"
+        );
+    }
+
+    #[test]
+    fn update_managers_conflict_with_appliers_and_are_named_with_api_version() {
+        let mut created = deploy(2, "nginx:1");
+        record_update(
+            None,
+            &mut created,
+            &opts("kubectl-client-side-apply", false, D),
+        );
+        let mf = &created["metadata"]["managedFields"][0];
+        assert_eq!(mf["operation"], "Update");
+        assert_eq!(mf["manager"], "kubectl-client-side-apply");
+        let e = server_side_apply(
+            Some(&created),
+            &deploy(4, "nginx:1"),
+            &opts("kubectl", false, D),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"
+        );
+    }
+
+    #[test]
+    fn update_moves_ownership_of_changed_fields() {
+        let live =
+            server_side_apply(None, &deploy(2, "nginx:1"), &opts("kubectl", false, D)).unwrap();
+        let mut edited = live.clone();
+        edited["spec"]["replicas"] = json!(7);
+        edited["metadata"]["labels"]["new"] = json!("x");
+        record_update(Some(&live), &mut edited, &opts("kubectl-edit", false, D));
+        let mf = managed_fields(&edited);
+        let edit = &mf.iter().find(|m| m.0 == "kubectl-edit").unwrap().2;
+        let kubectl = &mf.iter().find(|m| m.0 == "kubectl").unwrap().2;
+        let rep = vec!["f:spec".to_string(), "f:replicas".to_string()];
+        let lbl = vec![
+            "f:metadata".to_string(),
+            "f:labels".to_string(),
+            "f:new".to_string(),
+        ];
+        assert!(edit.contains(&rep) && edit.contains(&lbl));
+        assert!(!kubectl.contains(&rep));
+        assert_eq!(
+            edited["metadata"]["managedFields"][1]["operation"], "Update",
+            "Apply entries sort first"
+        );
+        // a no-op update adds no empty entry
+        let mut same = live.clone();
+        record_update(Some(&live), &mut same, &opts("noop", false, D));
+        assert!(managed_fields(&same).iter().all(|m| m.0 != "noop"));
+    }
+
+    #[test]
+    fn client_can_clear_managed_fields() {
+        let live =
+            server_side_apply(None, &deploy(2, "nginx:1"), &opts("kubectl", false, D)).unwrap();
+        let mut cleared = live.clone();
+        cleared["metadata"]["managedFields"] = json!([{}]);
+        record_update(Some(&live), &mut cleared, &opts("x", false, D));
+        assert!(cleared["metadata"].get("managedFields").is_none());
+    }
+
+    #[test]
+    fn first_apply_on_unmanaged_object_conflicts_with_before_first_apply() {
+        let live = deploy(2, "nginx:1");
+        let e = server_side_apply(
+            Some(&live),
+            &deploy(3, "nginx:1"),
+            &opts("kubectl", false, D),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("before-first-apply"), "{e}");
+        let ok = server_side_apply(
+            Some(&live),
+            &deploy(2, "nginx:1"),
+            &opts("kubectl", false, D),
+        )
+        .unwrap();
+        assert_eq!(ok["spec"]["replicas"], 2);
+    }
+
+    #[test]
+    fn status_is_not_applied_through_the_main_resource() {
+        let mut c = deploy(1, "x");
+        c["status"] = json!({"replicas": 9});
+        let out = server_side_apply(None, &c, &opts("kubectl", false, D)).unwrap();
+        assert!(out.get("status").is_none());
+        assert!(
+            out["metadata"]["managedFields"][0]["fieldsV1"]
+                .get("f:status")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn crd_schema_list_types_drive_merging() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "items": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"],
+                      "items": {"type": "object", "properties": {"id": {"type": "string"}, "v": {"type": "integer"}}}},
+            "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+            "args": {"type": "array", "items": {"type": "string"}}
+        }}}});
+        let t = TypeInfo::Schema(&schema);
+        let a = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                       "spec": {"items": [{"id": "a", "v": 1}], "tags": ["x"], "args": ["1", "2"]}});
+        let live = server_side_apply(None, &a, &opts("a", false, t)).unwrap();
+        let b = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                       "spec": {"items": [{"id": "b", "v": 2}], "tags": ["y"]}});
+        let out = server_side_apply(Some(&live), &b, &opts("b", false, t)).unwrap();
+        assert_eq!(
+            out["spec"]["items"],
+            json!([{"id": "a", "v": 1}, {"id": "b", "v": 2}])
+        );
+        assert_eq!(out["spec"]["tags"], json!(["x", "y"]));
+        let f = &out["metadata"]["managedFields"];
+        let b_fields = f
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == "b")
+            .unwrap();
+        assert_eq!(
+            b_fields["fieldsV1"]["f:spec"]["f:tags"],
+            json!({".": {}, "v:\"y\"": {}})
+        );
+        // atomic list owned by a: b applying a different one conflicts
+        let c = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"args": ["3"]}});
+        assert!(server_side_apply(Some(&out), &c, &opts("b", false, t)).is_err());
+    }
+
+    #[test]
+    fn empty_field_manager_is_rejected() {
+        let e = server_side_apply(None, &deploy(1, "x"), &opts("", false, D)).unwrap_err();
+        assert_eq!(e.code(), 400);
+    }
+
+    #[test]
+    fn server_owned_metadata_is_preserved() {
+        let mut live = server_side_apply(None, &deploy(2, "x"), &opts("k", false, D)).unwrap();
+        live["metadata"]["uid"] = json!("u-1");
+        live["metadata"]["resourceVersion"] = json!("10");
+        let out = server_side_apply(Some(&live), &deploy(2, "y"), &opts("k", false, D)).unwrap();
+        assert_eq!(out["metadata"]["uid"], "u-1");
+        assert_eq!(out["metadata"]["resourceVersion"], "10");
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][0]["image"],
+            "y"
+        );
+    }
 }

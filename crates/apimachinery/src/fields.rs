@@ -120,7 +120,9 @@ fn unescape_value(s: &str) -> Result<String, FieldSelectorError> {
 
 /// Escape a value for use in a field selector.
 pub fn escape_value(s: &str) -> String {
-    s.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\=")
+    s.replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace('=', "\\=")
 }
 
 impl FieldSelector {
@@ -312,9 +314,24 @@ mod tests {
             s.check_supported("ConfigMap").unwrap_err().to_string(),
             "field label not supported: spec.foo"
         );
-        assert!(FieldSelector::parse("type=Opaque").unwrap().check_supported("Secret").is_ok());
-        assert!(FieldSelector::parse("status.phase=Running").unwrap().check_supported("Pod").is_ok());
-        assert!(FieldSelector::parse("metadata.namespace=a").unwrap().check_supported("Widget").is_ok());
+        assert!(
+            FieldSelector::parse("type=Opaque")
+                .unwrap()
+                .check_supported("Secret")
+                .is_ok()
+        );
+        assert!(
+            FieldSelector::parse("status.phase=Running")
+                .unwrap()
+                .check_supported("Pod")
+                .is_ok()
+        );
+        assert!(
+            FieldSelector::parse("metadata.namespace=a")
+                .unwrap()
+                .check_supported("Widget")
+                .is_ok()
+        );
     }
 
     #[test]
@@ -331,8 +348,16 @@ mod tests {
     #[test]
     fn non_string_fields_compare_as_text() {
         let pod = json!({"spec": {"hostNetwork": true}, "status": {"phase": "Running"}});
-        assert!(FieldSelector::parse("spec.hostNetwork=true,status.phase=Running").unwrap().matches(&pod));
+        assert!(
+            FieldSelector::parse("spec.hostNetwork=true,status.phase=Running")
+                .unwrap()
+                .matches(&pod)
+        );
         let ev = json!({"source": {"component": "kubelet"}, "type": "Warning"});
-        assert!(FieldSelector::parse("source=kubelet,type=Warning").unwrap().matches(&ev));
+        assert!(
+            FieldSelector::parse("source=kubelet,type=Warning")
+                .unwrap()
+                .matches(&ev)
+        );
     }
 }

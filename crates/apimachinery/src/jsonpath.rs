@@ -136,15 +136,22 @@ impl P<'_> {
     fn name(&mut self) -> String {
         let mut n = String::new();
         while let Some(c) = self.peek() {
-            if c == '\\' {
-                if let Some(&next) = self.s.get(self.i + 1) {
-                    n.push(next);
-                    self.i += 2;
-                    continue;
-                }
+            if c == '\\'
+                && let Some(&next) = self.s.get(self.i + 1)
+            {
+                n.push(next);
+                self.i += 2;
+                continue;
             }
-            if c == '.' || c == '[' || c == ' ' || c == '}' || c == ')' || c == '=' || c == '!'
-                || c == '<' || c == '>'
+            if c == '.'
+                || c == '['
+                || c == ' '
+                || c == '}'
+                || c == ')'
+                || c == '='
+                || c == '!'
+                || c == '<'
+                || c == '>'
             {
                 break;
             }
@@ -281,9 +288,8 @@ impl P<'_> {
                 if t.is_empty() {
                     return Err(self.err("expected a filter operand"));
                 }
-                let v: Value = serde_json::from_str(&t).map_err(|_| {
-                    self.err(format!("unrecognized filter literal {t:?}"))
-                })?;
+                let v: Value = serde_json::from_str(&t)
+                    .map_err(|_| self.err(format!("unrecognized filter literal {t:?}")))?;
                 Ok(Operand::Literal(v))
             }
         }
@@ -560,8 +566,14 @@ mod tests {
         assert_eq!(find("$.status.phase"), vec![json!("Running")]);
         assert_eq!(find("status.phase"), vec![json!("Running")]);
         assert_eq!(find(".metadata.labels.app"), vec![json!("web")]);
-        assert_eq!(find(".metadata.labels['app.kubernetes.io/name']"), vec![json!("x")]);
-        assert_eq!(find(r".metadata.labels.app\.kubernetes\.io/name"), vec![json!("x")]);
+        assert_eq!(
+            find(".metadata.labels['app.kubernetes.io/name']"),
+            vec![json!("x")]
+        );
+        assert_eq!(
+            find(r".metadata.labels.app\.kubernetes\.io/name"),
+            vec![json!("x")]
+        );
     }
 
     #[test]
@@ -576,19 +588,37 @@ mod tests {
         assert_eq!(find(".spec.items[0].name"), vec![json!("a")]);
         assert_eq!(find(".spec.items[-1].name"), vec![json!("c")]);
         assert_eq!(find(".spec.items[0:2].name"), vec![json!("a"), json!("b")]);
-        assert_eq!(find(".spec.items[*].name"), vec![json!("a"), json!("b"), json!("c")]);
+        assert_eq!(
+            find(".spec.items[*].name"),
+            vec![json!("a"), json!("b"), json!("c")]
+        );
         assert_eq!(find(".spec.items[0,2].n"), vec![json!(1), json!(9)]);
-        assert_eq!(find("..name"), vec![json!("w1"), json!("a"), json!("b"), json!("c")]);
+        assert_eq!(
+            find("..name"),
+            vec![json!("w1"), json!("a"), json!("b"), json!("c")]
+        );
         assert_eq!(find(".metadata.labels.*").len(), 2);
     }
 
     #[test]
     fn filters_select_conditions() {
-        assert_eq!(find(r#".status.conditions[?(@.type=="Ready")].status"#), vec![json!("True")]);
-        assert_eq!(find(".status.conditions[?(@.type == 'Synced')].status"), vec![json!("False")]);
-        assert_eq!(find(".spec.items[?(@.n > 3)].name"), vec![json!("b"), json!("c")]);
+        assert_eq!(
+            find(r#".status.conditions[?(@.type=="Ready")].status"#),
+            vec![json!("True")]
+        );
+        assert_eq!(
+            find(".status.conditions[?(@.type == 'Synced')].status"),
+            vec![json!("False")]
+        );
+        assert_eq!(
+            find(".spec.items[?(@.n > 3)].name"),
+            vec![json!("b"), json!("c")]
+        );
         assert_eq!(find(".spec.items[?(@.n<=1)].name"), vec![json!("a")]);
-        assert_eq!(find(r#".spec.items[?(@.name!="a")].n"#), vec![json!(5), json!(9)]);
+        assert_eq!(
+            find(r#".spec.items[?(@.name!="a")].n"#),
+            vec![json!(5), json!(9)]
+        );
         assert_eq!(find(".status.conditions[?(@.type)].type").len(), 2);
     }
 

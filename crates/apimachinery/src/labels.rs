@@ -256,7 +256,11 @@ impl Selector {
                     .and_then(Value::as_array)
                     .map(|a| {
                         a.iter()
-                            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                            .map(|v| {
+                                v.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| v.to_string())
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -299,9 +303,9 @@ impl Selector {
             return false;
         }
         let map = labels.and_then(Value::as_object);
-        self.requirements.iter().all(|r| {
-            r.matches_get(|k| map.and_then(|m| m.get(k)).and_then(Value::as_str))
-        })
+        self.requirements
+            .iter()
+            .all(|r| r.matches_get(|k| map.and_then(|m| m.get(k)).and_then(Value::as_str)))
     }
     /// Match an object by its `metadata.labels`.
     pub fn matches_object(&self, obj: &Value) -> bool {
@@ -696,8 +700,8 @@ mod tests {
 
     #[test]
     fn parses_every_operator_and_sorts_by_key() {
-        let s = Selector::parse("z = 1, a==2,b!=3, c in (y, x), d notin (q), e, !f, g>5, h<7")
-            .unwrap();
+        let s =
+            Selector::parse("z = 1, a==2,b!=3, c in (y, x), d notin (q), e, !f, g>5, h<7").unwrap();
         assert_eq!(
             s.to_string(),
             "a==2,b!=3,c in (x,y),d notin (q),e,!f,g>5,h<7,z=1"
@@ -756,7 +760,10 @@ mod tests {
         let s = Selector::parse("a in ()").unwrap();
         assert_eq!(s.to_string(), "a in ()");
         let s = Selector::parse("a in (,x)").unwrap();
-        assert_eq!(s.requirements()[0].values, vec!["".to_string(), "x".to_string()]);
+        assert_eq!(
+            s.requirements()[0].values,
+            vec!["".to_string(), "x".to_string()]
+        );
     }
 
     #[test]
@@ -769,9 +776,18 @@ mod tests {
     fn syntax_errors_use_kubernetes_wording() {
         let e = |s: &str| Selector::parse(s).unwrap_err().0;
         assert_eq!(e("a=b,"), "found '', expected: identifier after ','");
-        assert_eq!(e(",a"), "found ',', expected: !, identifier, or 'end of string'");
-        assert_eq!(e("a in b"), "unable to parse requirement: found 'b' expected: '('");
-        assert_eq!(e("a in (b"), "unable to parse requirement: found '', expected: ',' or ')'");
+        assert_eq!(
+            e(",a"),
+            "found ',', expected: !, identifier, or 'end of string'"
+        );
+        assert_eq!(
+            e("a in b"),
+            "unable to parse requirement: found 'b' expected: '('"
+        );
+        assert_eq!(
+            e("a in (b"),
+            "unable to parse requirement: found '', expected: ',' or ')'"
+        );
         assert_eq!(
             e("a b"),
             "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt"
@@ -828,9 +844,21 @@ mod tests {
     #[test]
     fn null_label_selector_matches_nothing_and_empty_matches_everything() {
         let obj = json!({"metadata": {"labels": {"a": "b"}}});
-        assert!(!Selector::from_label_selector(None).unwrap().matches_object(&obj));
-        assert!(!Selector::from_label_selector(Some(&json!(null))).unwrap().matches_object(&obj));
-        assert!(Selector::from_label_selector(Some(&json!({}))).unwrap().matches_object(&obj));
+        assert!(
+            !Selector::from_label_selector(None)
+                .unwrap()
+                .matches_object(&obj)
+        );
+        assert!(
+            !Selector::from_label_selector(Some(&json!(null)))
+                .unwrap()
+                .matches_object(&obj)
+        );
+        assert!(
+            Selector::from_label_selector(Some(&json!({})))
+                .unwrap()
+                .matches_object(&obj)
+        );
         assert!(Selector::everything().matches_object(&json!({})));
     }
 
@@ -843,7 +871,9 @@ mod tests {
         );
         let empty_in = json!({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]});
         assert_eq!(
-            Selector::from_label_selector(Some(&empty_in)).unwrap_err().0,
+            Selector::from_label_selector(Some(&empty_in))
+                .unwrap_err()
+                .0,
             "values: Invalid value: []interface {}{}: for 'in', 'notin' operators, values set can't be empty"
         );
     }

@@ -12,7 +12,8 @@ use std::sync::LazyLock;
 pub use jiff::Timestamp;
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 pub(crate) const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 pub(crate) const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
@@ -136,8 +137,7 @@ pub fn name_rule_for_kind(kind: &str) -> NameRule {
 fn check_name(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     // As Go's NameIsDNS* with prefix=true: a trailing '-' of a generateName is allowed.
     let masked;
-    let name = if prefix && rule != NameRule::PathSegment && name.ends_with('-') && name.len() > 1
-    {
+    let name = if prefix && rule != NameRule::PathSegment && name.ends_with('-') && name.len() > 1 {
         masked = format!("{}a", &name[..name.len() - 1]);
         masked.as_str()
     } else {
@@ -277,23 +277,77 @@ mod tests {
 
     #[test]
     fn names_validated_per_kind_rule() {
-        let e = validate_object_name(&json!({"name": "Bad"}), name_rule_for_kind("ConfigMap"), "metadata");
+        let e = validate_object_name(
+            &json!({"name": "Bad"}),
+            name_rule_for_kind("ConfigMap"),
+            "metadata",
+        );
         assert_eq!(e.len(), 1);
-        assert!(e[0].to_string().starts_with(r#"metadata.name: Invalid value: "Bad": a lowercase RFC 1123 subdomain"#));
-        assert!(validate_object_name(&json!({"name": "a.b"}), name_rule_for_kind("ConfigMap"), "metadata").is_empty());
-        assert_eq!(validate_object_name(&json!({"name": "a.b"}), name_rule_for_kind("Namespace"), "metadata").len(), 1);
-        assert_eq!(validate_object_name(&json!({"name": "1svc"}), name_rule_for_kind("Service"), "metadata").len(), 1);
-        assert!(validate_object_name(&json!({"name": "system:admin"}), name_rule_for_kind("ClusterRole"), "metadata").is_empty());
+        assert!(
+            e[0].to_string().starts_with(
+                r#"metadata.name: Invalid value: "Bad": a lowercase RFC 1123 subdomain"#
+            )
+        );
+        assert!(
+            validate_object_name(
+                &json!({"name": "a.b"}),
+                name_rule_for_kind("ConfigMap"),
+                "metadata"
+            )
+            .is_empty()
+        );
         assert_eq!(
-            validate_object_name(&json!({"name": "a/b"}), NameRule::PathSegment, "metadata")[0].detail,
+            validate_object_name(
+                &json!({"name": "a.b"}),
+                name_rule_for_kind("Namespace"),
+                "metadata"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            validate_object_name(
+                &json!({"name": "1svc"}),
+                name_rule_for_kind("Service"),
+                "metadata"
+            )
+            .len(),
+            1
+        );
+        assert!(
+            validate_object_name(
+                &json!({"name": "system:admin"}),
+                name_rule_for_kind("ClusterRole"),
+                "metadata"
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            validate_object_name(&json!({"name": "a/b"}), NameRule::PathSegment, "metadata")[0]
+                .detail,
             "may not contain '/'"
         );
         assert_eq!(
             validate_object_name(&json!({}), NameRule::Subdomain, "metadata")[0].to_string(),
             "metadata.name: Required value: name or generateName is required"
         );
-        assert!(validate_object_name(&json!({"generateName": "web-"}), NameRule::Subdomain, "metadata").is_empty());
-        assert_eq!(validate_object_name(&json!({"generateName": "Web-"}), NameRule::Subdomain, "metadata").len(), 1);
+        assert!(
+            validate_object_name(
+                &json!({"generateName": "web-"}),
+                NameRule::Subdomain,
+                "metadata"
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            validate_object_name(
+                &json!({"generateName": "Web-"}),
+                NameRule::Subdomain,
+                "metadata"
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
@@ -313,7 +367,10 @@ mod tests {
         let t = parse_time("2024-01-02T03:04:05.678Z").unwrap();
         assert_eq!(format_time(t), "2024-01-02T03:04:05Z");
         assert_eq!(format_micro_time(t), "2024-01-02T03:04:05.678000Z");
-        assert_eq!(format_time(parse_time("2024-01-02T05:04:05+02:00").unwrap()), "2024-01-02T03:04:05Z");
+        assert_eq!(
+            format_time(parse_time("2024-01-02T05:04:05+02:00").unwrap()),
+            "2024-01-02T03:04:05Z"
+        );
         assert!(parse_time("yesterday").is_none());
         assert!(now_rfc3339().ends_with('Z'));
     }

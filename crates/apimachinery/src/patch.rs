@@ -26,7 +26,12 @@ pub enum PatchType {
 impl PatchType {
     /// Recognise a `Content-Type` (parameters such as `; charset=utf-8` ignored).
     pub fn from_content_type(ct: &str) -> Option<Self> {
-        let base = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let base = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match base.as_str() {
             "application/json-patch+json" => Some(PatchType::Json),
             "application/merge-patch+json" => Some(PatchType::Merge),
@@ -116,7 +121,9 @@ enum Ty {
     PodSpec,
     Container,
     PodStatus,
-    WorkloadSpec { retain_strategy: bool },
+    WorkloadSpec {
+        retain_strategy: bool,
+    },
     ServiceSpec,
     /// A status whose `conditions` merge by `type`.
     ConditionsStatus,
@@ -195,8 +202,8 @@ fn field_meta(ty: Ty, field: &str) -> FieldMeta {
         ),
         (
             Ty::Root(
-                "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Service"
-                | "Namespace" | "APIService",
+                "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Service" | "Namespace"
+                | "APIService",
             ),
             "status",
         ) => fm(Ty::ConditionsStatus, ListStrategy::Replace, false),
@@ -254,6 +261,27 @@ pub fn list_strategy(kind: &str, path: &[&str]) -> ListStrategy {
 /// (e.g. `spec.strategy` of a Deployment, `spec.template.spec.volumes` elements).
 pub fn retains_keys(kind: &str, path: &[&str]) -> bool {
     lookup(kind, path).retain_keys
+}
+
+/// A position in the built-in type table, for walking objects alongside their types
+/// (server-side apply reuses the strategic-merge table for list semantics).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TypeCursor(FieldMeta);
+
+impl TypeCursor {
+    pub(crate) fn root(kind: &str) -> Self {
+        TypeCursor(fm(root_type(kind), ListStrategy::Replace, false))
+    }
+    pub(crate) fn field(self, name: &str) -> Self {
+        TypeCursor(field_meta(self.0.ty, name))
+    }
+    /// The element of a list field.
+    pub(crate) fn item(self) -> Self {
+        TypeCursor(fm(self.0.ty, ListStrategy::Replace, false))
+    }
+    pub(crate) fn strategy(self) -> ListStrategy {
+        self.0.strategy
+    }
 }
 
 /// Whether `kind` is a built-in kind this table covers (strategic merge allowed).
@@ -390,7 +418,9 @@ fn merge_map(
     for ok in order_keys {
         let order = patch.remove(&ok).unwrap_or(Value::Null);
         let Value::Array(order) = order else {
-            return Err(PatchError::BadPatch(format!("invalid type for {ok}: expected a list")));
+            return Err(PatchError::BadPatch(format!(
+                "invalid type for {ok}: expected a list"
+            )));
         };
         let field = ok[SET_ORDER_PREFIX.len()..].to_string();
         let meta = field_meta(ty, &field);
@@ -577,11 +607,9 @@ fn merge_list(
                         };
                         original[i] = Value::Object(merge_map(o, pm.clone(), meta.ty)?);
                     }
-                    None => original.push(Value::Object(merge_map(
-                        Map::new(),
-                        pm.clone(),
-                        meta.ty,
-                    )?)),
+                    None => {
+                        original.push(Value::Object(merge_map(Map::new(), pm.clone(), meta.ty)?))
+                    }
                 }
             }
             Ok(order_list(original, &plain, &orig_order, Some(key)))
@@ -679,9 +707,15 @@ mod tests {
             PatchType::from_content_type("application/strategic-merge-patch+json; charset=utf-8"),
             Some(PatchType::StrategicMerge)
         );
-        assert_eq!(PatchType::from_content_type("application/apply-patch+yaml"), Some(PatchType::Apply));
+        assert_eq!(
+            PatchType::from_content_type("application/apply-patch+yaml"),
+            Some(PatchType::Apply)
+        );
         assert_eq!(PatchType::from_content_type("application/json"), None);
-        assert_eq!(PatchType::Merge.content_type(), "application/merge-patch+json");
+        assert_eq!(
+            PatchType::Merge.content_type(),
+            "application/merge-patch+json"
+        );
     }
 
     #[test]
@@ -695,15 +729,36 @@ mod tests {
             ListStrategy::MergeByKey("containerPort")
         );
         assert_eq!(
-            list_strategy("StatefulSet", &["spec", "template", "spec", "containers", "volumeMounts"]),
+            list_strategy(
+                "StatefulSet",
+                &["spec", "template", "spec", "containers", "volumeMounts"]
+            ),
             ListStrategy::MergeByKey("mountPath")
         );
-        assert_eq!(list_strategy("Service", &["spec", "ports"]), ListStrategy::MergeByKey("port"));
-        assert_eq!(list_strategy("ConfigMap", &["metadata", "finalizers"]), ListStrategy::MergePrimitives);
-        assert_eq!(list_strategy("Secret", &["metadata", "ownerReferences"]), ListStrategy::MergeByKey("uid"));
-        assert_eq!(list_strategy("DaemonSet", &["status", "conditions"]), ListStrategy::MergeByKey("type"));
-        assert_eq!(list_strategy("ClusterRole", &["rules"]), ListStrategy::Replace);
-        assert_eq!(list_strategy("Pod", &["spec", "tolerations"]), ListStrategy::Replace);
+        assert_eq!(
+            list_strategy("Service", &["spec", "ports"]),
+            ListStrategy::MergeByKey("port")
+        );
+        assert_eq!(
+            list_strategy("ConfigMap", &["metadata", "finalizers"]),
+            ListStrategy::MergePrimitives
+        );
+        assert_eq!(
+            list_strategy("Secret", &["metadata", "ownerReferences"]),
+            ListStrategy::MergeByKey("uid")
+        );
+        assert_eq!(
+            list_strategy("DaemonSet", &["status", "conditions"]),
+            ListStrategy::MergeByKey("type")
+        );
+        assert_eq!(
+            list_strategy("ClusterRole", &["rules"]),
+            ListStrategy::Replace
+        );
+        assert_eq!(
+            list_strategy("Pod", &["spec", "tolerations"]),
+            ListStrategy::Replace
+        );
         assert!(retains_keys("Deployment", &["spec", "strategy"]));
         assert!(retains_keys("Pod", &["spec", "volumes"]));
         assert!(!retains_keys("StatefulSet", &["spec", "updateStrategy"]));
@@ -718,7 +773,10 @@ mod tests {
             {"op": "test", "path": "/metadata/finalizers", "value": ["a"]},
             {"op": "add", "path": "/metadata/finalizers/-", "value": "b"}
         ]);
-        assert_eq!(apply_json_patch(&doc, &p).unwrap(), json!({"metadata": {"finalizers": ["a", "b"]}}));
+        assert_eq!(
+            apply_json_patch(&doc, &p).unwrap(),
+            json!({"metadata": {"finalizers": ["a", "b"]}})
+        );
         let bad_test = json!([{"op": "test", "path": "/metadata/finalizers", "value": []}]);
         let e = apply_json_patch(&doc, &bad_test).unwrap_err();
         assert!(matches!(e, PatchError::Unprocessable(_)));
@@ -727,7 +785,10 @@ mod tests {
         assert!(matches!(e, PatchError::BadPatch(_)));
         assert_eq!(e.to_api_error().code(), 400);
         let rm = json!([{"op": "remove", "path": "/metadata/finalizers/0"}]);
-        assert_eq!(apply_json_patch(&doc, &rm).unwrap(), json!({"metadata": {"finalizers": []}}));
+        assert_eq!(
+            apply_json_patch(&doc, &rm).unwrap(),
+            json!({"metadata": {"finalizers": []}})
+        );
     }
 
     #[test]
@@ -743,8 +804,14 @@ mod tests {
     #[test]
     fn kubectl_label_patch_shape_adds_and_removes_labels() {
         let doc = deployment();
-        let out = apply_merge_patch(&doc, &json!({"metadata": {"labels": {"tier": "front", "old": null}}}));
-        assert_eq!(out["metadata"]["labels"], json!({"app": "web", "tier": "front"}));
+        let out = apply_merge_patch(
+            &doc,
+            &json!({"metadata": {"labels": {"tier": "front", "old": null}}}),
+        );
+        assert_eq!(
+            out["metadata"]["labels"],
+            json!({"app": "web", "tier": "front"})
+        );
     }
 
     #[test]
@@ -783,7 +850,10 @@ mod tests {
         assert_eq!(c[0]["name"], "nginx");
         assert_eq!(c[0]["image"], "nginx:1.26");
         assert_eq!(c[0]["env"], json!([{"name": "A", "value": "1"}]));
-        assert_eq!(c[0]["ports"], json!([{"containerPort": 80, "protocol": "TCP"}]));
+        assert_eq!(
+            c[0]["ports"],
+            json!([{"containerPort": 80, "protocol": "TCP"}])
+        );
         assert_eq!(c[1], doc["spec"]["template"]["spec"]["containers"][1]);
         assert_eq!(out["metadata"]["labels"], json!({"app": "web"}));
         assert_eq!(
@@ -818,16 +888,24 @@ mod tests {
             {"name": "extra", "image": "x"}
         ]}}}});
         let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
-        let cs = out["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+        let cs = out["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap();
         let names: Vec<&str> = cs.iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, vec!["nginx", "sidecar", "extra"]);
-        let env: Vec<&str> = cs[0]["env"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        let env: Vec<&str> = cs[0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
         assert_eq!(env, vec!["A", "B", "C"]);
     }
 
     #[test]
     fn configmap_apply_patch_changes_and_deletes_keys() {
-        let doc = json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k1": "a", "k2": "b"}});
+        let doc =
+            json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k1": "a", "k2": "b"}});
         let patch = json!({"data": {"k2": null, "k3": "c", "k1": "A"},
                            "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}}});
         let out = apply_strategic_merge_patch(&doc, &patch, "ConfigMap").unwrap();
@@ -845,13 +923,21 @@ mod tests {
             {"$retainKeys": ["emptyDir", "name"], "emptyDir": {}, "name": "cfg"}
         ]}}}});
         let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
-        assert_eq!(out["spec"]["template"]["spec"]["volumes"], json!([{"name": "cfg", "emptyDir": {}}]));
+        assert_eq!(
+            out["spec"]["template"]["spec"]["volumes"],
+            json!([{"name": "cfg", "emptyDir": {}}])
+        );
     }
 
     #[test]
     fn finalizers_merge_as_a_set_and_delete_from_primitive_list() {
         let doc = deployment();
-        let out = apply_strategic_merge_patch(&doc, &json!({"metadata": {"finalizers": ["b", "c"]}}), "Deployment").unwrap();
+        let out = apply_strategic_merge_patch(
+            &doc,
+            &json!({"metadata": {"finalizers": ["b", "c"]}}),
+            "Deployment",
+        )
+        .unwrap();
         assert_eq!(out["metadata"]["finalizers"], json!(["a", "b", "c"]));
         let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"], "$setElementOrder/finalizers": ["b"]}});
         let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
@@ -862,23 +948,45 @@ mod tests {
     fn patch_replace_and_delete_directives() {
         let doc = deployment();
         // `$patch: replace` on a map replaces it wholesale
-        let out = apply_strategic_merge_patch(&doc, &json!({"metadata": {"labels": {"$patch": "replace", "only": "me"}}}), "Deployment").unwrap();
+        let out = apply_strategic_merge_patch(
+            &doc,
+            &json!({"metadata": {"labels": {"$patch": "replace", "only": "me"}}}),
+            "Deployment",
+        )
+        .unwrap();
         assert_eq!(out["metadata"]["labels"], json!({"only": "me"}));
         // `$patch: delete` on a map empties it
-        let out = apply_strategic_merge_patch(&doc, &json!({"spec": {"selector": {"$patch": "delete"}}}), "Deployment").unwrap();
+        let out = apply_strategic_merge_patch(
+            &doc,
+            &json!({"spec": {"selector": {"$patch": "delete"}}}),
+            "Deployment",
+        )
+        .unwrap();
         assert_eq!(out["spec"]["selector"], json!({}));
         // `$patch: replace` element in a keyed list replaces the list
         let patch = json!({"spec": {"template": {"spec": {"containers": [
             {"name": "solo", "image": "x"}, {"$patch": "replace"}
         ]}}}});
         let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
-        assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "solo", "image": "x"}]));
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "solo", "image": "x"}])
+        );
         // `$patch: delete` element removes by merge key
         let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "$patch": "delete"}]}}}});
         let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
-        assert_eq!(out["spec"]["template"]["spec"]["containers"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
         // an unknown directive is a bad patch
-        assert!(apply_strategic_merge_patch(&doc, &json!({"spec": {"$patch": "bogus"}}), "Deployment").is_err());
+        assert!(
+            apply_strategic_merge_patch(&doc, &json!({"spec": {"$patch": "bogus"}}), "Deployment")
+                .is_err()
+        );
     }
 
     #[test]
@@ -886,9 +994,14 @@ mod tests {
         let doc = deployment();
         let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "args": ["sleep", "2d"]}]}}}});
         let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
-        assert_eq!(out["spec"]["template"]["spec"]["containers"][1]["args"], json!(["sleep", "2d"]));
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][1]["args"],
+            json!(["sleep", "2d"])
+        );
         let role = json!({"kind": "Role", "rules": [{"verbs": ["get"]}, {"verbs": ["list"]}]});
-        let out = apply_strategic_merge_patch(&role, &json!({"rules": [{"verbs": ["watch"]}]}), "Role").unwrap();
+        let out =
+            apply_strategic_merge_patch(&role, &json!({"rules": [{"verbs": ["watch"]}]}), "Role")
+                .unwrap();
         assert_eq!(out["rules"], json!([{"verbs": ["watch"]}]));
     }
 
@@ -897,16 +1010,28 @@ mod tests {
         let doc = deployment();
         let patch = json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}});
         let e = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap_err();
-        assert!(e.to_string().contains("does not contain declared merge key: name"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("does not contain declared merge key: name"),
+            "{e}"
+        );
     }
 
     #[test]
     fn service_ports_merge_by_port_and_conditions_by_type() {
         let svc = json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}, {"port": 443}]},
                          "status": {"conditions": [{"type": "A", "status": "True"}]}});
-        let out = apply_strategic_merge_patch(&svc, &json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}]},
-            "status": {"conditions": [{"type": "B", "status": "False"}]}}), "Service").unwrap();
-        assert_eq!(out["spec"]["ports"], json!([{"port": 80, "targetPort": 9090}, {"port": 443}]));
+        let out = apply_strategic_merge_patch(
+            &svc,
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}]},
+            "status": {"conditions": [{"type": "B", "status": "False"}]}}),
+            "Service",
+        )
+        .unwrap();
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([{"port": 80, "targetPort": 9090}, {"port": 443}])
+        );
         assert_eq!(out["status"]["conditions"].as_array().unwrap().len(), 2);
     }
 
@@ -918,7 +1043,10 @@ mod tests {
             "containers": [{"name": "c", "image": "i"}]}}}});
         let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
         assert_eq!(out["metadata"]["labels"], json!({"a": "b"}));
-        assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "c", "image": "i"}]));
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "c", "image": "i"}])
+        );
     }
 
     mod props {
@@ -930,7 +1058,8 @@ mod tests {
                 any::<bool>().prop_map(Value::from),
                 (-50i64..50).prop_map(Value::from),
                 "[a-z]{0,4}".prop_map(Value::from),
-                proptest::collection::vec((0i64..5).prop_map(Value::from), 0..3).prop_map(Value::Array),
+                proptest::collection::vec((0i64..5).prop_map(Value::from), 0..3)
+                    .prop_map(Value::Array),
             ]
         }
         fn doc() -> impl Strategy<Value = Value> {

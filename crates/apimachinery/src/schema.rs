@@ -81,7 +81,10 @@ fn type_error(path: &str, type_name: &str, found: &str) -> FieldError {
     FieldError::type_invalid(
         path,
         Value::String(found.into()),
-        format!("{path} in body must be of type {type_name}: {}", go_quote(found)),
+        format!(
+            "{path} in body must be of type {type_name}: {}",
+            go_quote(found)
+        ),
     )
 }
 
@@ -112,9 +115,8 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
             return;
         }
     } else if !ty.is_empty() {
-        let float_int = found == "number"
-            && ty == "integer"
-            && v.as_f64().is_some_and(|f| f.fract() == 0.0);
+        let float_int =
+            found == "number" && ty == "integer" && v.as_f64().is_some_and(|f| f.fract() == 0.0);
         let ok = ty == found || (ty == "number" && found == "integer") || float_int;
         if !ok {
             errs.push(type_error(path, ty, found));
@@ -135,7 +137,11 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
             e.is_empty()
         });
         if !ok {
-            errs.push(invalid(path, v, "must validate at least one schema (anyOf)".into()));
+            errs.push(invalid(
+                path,
+                v,
+                "must validate at least one schema (anyOf)".into(),
+            ));
         }
     }
     if let Some(one) = sm.get("oneOf").and_then(Value::as_array) {
@@ -148,14 +154,22 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
             })
             .count();
         if n != 1 {
-            errs.push(invalid(path, v, "must validate one and only one schema (oneOf)".into()));
+            errs.push(invalid(
+                path,
+                v,
+                "must validate one and only one schema (oneOf)".into(),
+            ));
         }
     }
     if let Some(not) = sm.get("not") {
         let mut e = Vec::new();
         validate_node(not, v, path, root, &mut e);
         if e.is_empty() {
-            errs.push(invalid(path, v, "is not allowed to match the schema (not)".into()));
+            errs.push(invalid(
+                path,
+                v,
+                "is not allowed to match the schema (not)".into(),
+            ));
         }
     }
 
@@ -179,7 +193,11 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
             if let Some(min) = sm.get("minLength").and_then(Value::as_i64)
                 && len < min
             {
-                errs.push(invalid(path, v, format!("should be at least {min} chars long")));
+                errs.push(invalid(
+                    path,
+                    v,
+                    format!("should be at least {min} chars long"),
+                ));
             }
             if let Some(p) = sm.get("pattern").and_then(Value::as_str) {
                 match Regex::new(p) {
@@ -203,7 +221,11 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
                 && let Some(max) = maxv.as_f64()
             {
                 if excl_max && x >= max {
-                    errs.push(invalid(path, v, format!("should be less than {}", num_str(maxv))));
+                    errs.push(invalid(
+                        path,
+                        v,
+                        format!("should be less than {}", num_str(maxv)),
+                    ));
                 } else if !excl_max && x > max {
                     errs.push(invalid(
                         path,
@@ -279,7 +301,10 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
             if bool_ext(schema, "uniqueItems") {
                 for (i, a) in items.iter().enumerate() {
                     if items[..i].contains(a) {
-                        errs.push(FieldError::duplicate(crate::field::index(path, i), a.clone()));
+                        errs.push(FieldError::duplicate(
+                            crate::field::index(path, i),
+                            a.clone(),
+                        ));
                     }
                 }
             }
@@ -323,8 +348,7 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
             }
             let props = sm.get("properties").and_then(Value::as_object);
             for (k, cv) in m {
-                if (root || embedded) && matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
-                {
+                if (root || embedded) && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
                     continue;
                 }
                 let cp = child(path, k);
@@ -347,12 +371,20 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
 }
 
 /// `x-kubernetes-list-type: set|map` uniqueness, as kube-apiserver checks it.
-fn validate_list_type(sm: &Map<String, Value>, items: &[Value], path: &str, errs: &mut Vec<FieldError>) {
+fn validate_list_type(
+    sm: &Map<String, Value>,
+    items: &[Value],
+    path: &str,
+    errs: &mut Vec<FieldError>,
+) {
     match sm.get("x-kubernetes-list-type").and_then(Value::as_str) {
         Some("set") => {
             for (i, a) in items.iter().enumerate() {
                 if items[..i].contains(a) {
-                    errs.push(FieldError::duplicate(crate::field::index(path, i), a.clone()));
+                    errs.push(FieldError::duplicate(
+                        crate::field::index(path, i),
+                        a.clone(),
+                    ));
                 }
             }
         }
@@ -363,7 +395,9 @@ fn validate_list_type(sm: &Map<String, Value>, items: &[Value], path: &str, errs
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             let ident = |v: &Value| -> Vec<Value> {
-                keys.iter().map(|k| v.get(*k).cloned().unwrap_or(Value::Null)).collect()
+                keys.iter()
+                    .map(|k| v.get(*k).cloned().unwrap_or(Value::Null))
+                    .collect()
             };
             for (i, a) in items.iter().enumerate() {
                 let id = ident(a);
@@ -405,7 +439,7 @@ fn format_ok(format: &str, s: &str) -> bool {
         "hostname" => !s.is_empty() && crate::meta::is_dns1123_subdomain(s).is_empty(),
         "byte" => {
             let t = s.trim_end_matches('=');
-            s.len() % 4 == 0
+            s.len().is_multiple_of(4)
                 && t.bytes()
                     .all(|c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
         }
@@ -499,7 +533,8 @@ fn default_node(schema: &Value, v: &mut Value, root: bool) {
         Value::Object(m) => {
             if let Some(props) = schema.get("properties").and_then(Value::as_object) {
                 for (k, ps) in props {
-                    if (root || embedded) && matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
+                    if (root || embedded)
+                        && matches!(k.as_str(), "apiVersion" | "kind" | "metadata")
                     {
                         continue;
                     }
@@ -610,14 +645,19 @@ mod tests {
     }
 
     fn errs(obj: Value) -> Vec<String> {
-        validate(&schema(), &obj).iter().map(|e| e.to_string()).collect()
+        validate(&schema(), &obj)
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 
     #[test]
     fn type_error_has_kube_apiserver_wording() {
         assert_eq!(
             errs(json!({"spec": {"size": "small", "replicas": "three"}})),
-            vec![r#"spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string""#]
+            vec![
+                r#"spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string""#
+            ]
         );
         assert_eq!(
             errs(json!({"spec": "x"})),
@@ -640,18 +680,24 @@ mod tests {
     fn numeric_bounds() {
         assert_eq!(
             errs(json!({"spec": {"size": "small", "replicas": 0}})),
-            vec!["spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1"]
+            vec![
+                "spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1"
+            ]
         );
         assert_eq!(
             errs(json!({"spec": {"size": "small", "replicas": 11}})),
-            vec!["spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"]
+            vec![
+                "spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"
+            ]
         );
         assert_eq!(
             errs(json!({"spec": {"size": "small", "ratio": 1.5}})),
             vec!["spec.ratio: Invalid value: 1.5: spec.ratio in body should be less than 1.5"]
         );
-        assert!(errs(json!({"spec": {"size": "small", "replicas": 3.0, "ratio": 1}})).is_empty(),
-            "3.0 is an integer and 1 is a number");
+        assert!(
+            errs(json!({"spec": {"size": "small", "replicas": 3.0, "ratio": 1}})).is_empty(),
+            "3.0 is an integer and 1 is a number"
+        );
     }
 
     #[test]
@@ -670,9 +716,13 @@ mod tests {
         );
         assert_eq!(
             errs(json!({"spec": {"size": "small", "when": "yesterday"}})),
-            vec![r#"spec.when: Invalid value: "yesterday": spec.when in body must be of type date-time: "yesterday""#]
+            vec![
+                r#"spec.when: Invalid value: "yesterday": spec.when in body must be of type date-time: "yesterday""#
+            ]
         );
-        assert!(errs(json!({"spec": {"size": "small", "when": "2024-01-01T00:00:00Z"}})).is_empty());
+        assert!(
+            errs(json!({"spec": {"size": "small", "when": "2024-01-01T00:00:00Z"}})).is_empty()
+        );
     }
 
     #[test]
@@ -687,22 +737,30 @@ mod tests {
         );
         assert_eq!(
             errs(json!({"spec": {"size": "small", "tags": ["a", 1]}})),
-            vec![r#"spec.tags[1]: Invalid value: "integer": spec.tags[1] in body must be of type string: "integer""#]
+            vec![
+                r#"spec.tags[1]: Invalid value: "integer": spec.tags[1] in body must be of type string: "integer""#
+            ]
         );
         assert_eq!(
             errs(json!({"spec": {"size": "small", "labels": {"a": 1}}})),
-            vec![r#"spec.labels.a: Invalid value: "integer": spec.labels.a in body must be of type string: "integer""#]
+            vec![
+                r#"spec.labels.a: Invalid value: "integer": spec.labels.a in body must be of type string: "integer""#
+            ]
         );
         assert!(errs(json!({"spec": {"size": "small", "port": 80}})).is_empty());
         assert!(errs(json!({"spec": {"size": "small", "port": "http"}})).is_empty());
         assert_eq!(
             errs(json!({"spec": {"size": "small", "port": true}})),
-            vec![r#"spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean""#]
+            vec![
+                r#"spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean""#
+            ]
         );
         assert!(errs(json!({"spec": {"size": "small", "opt": null}})).is_empty());
         assert_eq!(
             errs(json!({"spec": {"size": "small", "name": null}})),
-            vec![r#"spec.name: Invalid value: "null": spec.name in body must be of type string: "null""#]
+            vec![
+                r#"spec.name: Invalid value: "null": spec.name in body must be of type string: "null""#
+            ]
         );
     }
 
@@ -720,7 +778,10 @@ mod tests {
     #[test]
     fn list_map_keys_must_be_unique() {
         let e = errs(json!({"spec": {"size": "small", "ports": [{"port": 80}, {"port": 80}]}}));
-        assert_eq!(e, vec![r#"spec.ports[1]: Duplicate value: map[string]interface {}{"port":80}"#]);
+        assert_eq!(
+            e,
+            vec![r#"spec.ports[1]: Duplicate value: map[string]interface {}{"port":80}"#]
+        );
     }
 
     #[test]
@@ -778,7 +839,10 @@ mod tests {
             r#"Widget in version "v1" cannot be handled as a Widget: strict decoding error: unknown field "spec.foo", unknown field "top""#
         );
         assert_eq!(e.code(), 400);
-        assert_eq!(unknown_field_warnings(&["spec.foo".into()]), vec![r#"unknown field "spec.foo""#]);
+        assert_eq!(
+            unknown_field_warnings(&["spec.foo".into()]),
+            vec![r#"unknown field "spec.foo""#]
+        );
     }
 
     #[test]
@@ -787,12 +851,21 @@ mod tests {
         apply_defaults(&schema(), &mut o);
         assert_eq!(o["spec"]["replicas"], 1);
         assert_eq!(o["spec"]["nested"], json!({"level": "info"}));
-        assert_eq!(o["spec"]["ports"], json!([{"port": 80, "name": "http"}, {"port": 81, "name": "x"}]));
-        assert!(o["spec"].get("mode").is_none(), "non-nullable null without default is dropped");
+        assert_eq!(
+            o["spec"]["ports"],
+            json!([{"port": 80, "name": "http"}, {"port": 81, "name": "x"}])
+        );
+        assert!(
+            o["spec"].get("mode").is_none(),
+            "non-nullable null without default is dropped"
+        );
         assert_eq!(o["spec"]["opt"], Value::Null, "nullable null is kept");
         let mut o = json!({"spec": {"size": "small", "replicas": null}});
         apply_defaults(&schema(), &mut o);
         assert_eq!(o["spec"]["replicas"], 1);
-        assert!(o.get("status").is_none(), "objects without a default are not created");
+        assert!(
+            o.get("status").is_none(),
+            "objects without a default are not created"
+        );
     }
 }

@@ -71,21 +71,33 @@ pub fn qualified_kind(group: &str, kind: &str) -> String {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     /// 404 `configmaps "nope" not found`.
-    #[error("{} {} not found", qualified_resource(group, resource), crate::field::go_quote(name))]
+    #[error(
+        "{} {} not found",
+        qualified_resource(group, resource),
+        crate::field::go_quote(name)
+    )]
     NotFound {
         group: String,
         resource: String,
         name: String,
     },
     /// 409 `configmaps "x" already exists`.
-    #[error("{} {} already exists", qualified_resource(group, resource), crate::field::go_quote(name))]
+    #[error(
+        "{} {} already exists",
+        qualified_resource(group, resource),
+        crate::field::go_quote(name)
+    )]
     AlreadyExists {
         group: String,
         resource: String,
         name: String,
     },
     /// 409 `Operation cannot be fulfilled on configmaps "x": <detail>`.
-    #[error("Operation cannot be fulfilled on {} {}: {detail}", qualified_resource(group, resource), crate::field::go_quote(name))]
+    #[error(
+        "Operation cannot be fulfilled on {} {}: {detail}",
+        qualified_resource(group, resource),
+        crate::field::go_quote(name)
+    )]
     Conflict {
         group: String,
         resource: String,
@@ -170,7 +182,10 @@ fn forbidden_message(group: &str, resource: &str, name: &str, reason: &str) -> S
     if resource.is_empty() && group.is_empty() {
         format!("forbidden: {reason}")
     } else if name.is_empty() {
-        format!("{} is forbidden: {reason}", qualified_resource(group, resource))
+        format!(
+            "{} is forbidden: {reason}",
+            qualified_resource(group, resource)
+        )
     } else {
         format!(
             "{} {} is forbidden: {reason}",
@@ -222,9 +237,7 @@ impl ApiError {
     /// A watch/list from a resourceVersion older than the retained history:
     /// `too old resource version: <requested> (<oldest>)`.
     pub fn too_old_resource_version(requested: u64, oldest: u64) -> Self {
-        ApiError::Expired(format!(
-            "too old resource version: {requested} ({oldest})"
-        ))
+        ApiError::Expired(format!("too old resource version: {requested} ({oldest})"))
     }
     /// The 415 kube-apiserver answers for a patch type it does not accept (e.g. strategic
     /// merge patch on a custom resource).
@@ -375,7 +388,12 @@ impl ApiError {
 /// `deletecollection`-style or immediate deletions).
 pub fn success_status(group: &str, kind: &str, name: &str, uid: &str) -> Value {
     let mut d = Map::new();
-    for (k, v) in [("name", name), ("group", group), ("kind", kind), ("uid", uid)] {
+    for (k, v) in [
+        ("name", name),
+        ("group", group),
+        ("kind", kind),
+        ("uid", uid),
+    ] {
         if !v.is_empty() {
             d.insert(k.into(), json!(v));
         }
@@ -451,12 +469,24 @@ mod tests {
     #[test]
     fn codes_and_reasons_cover_every_variant() {
         let cases: Vec<(ApiError, u16, &str)> = vec![
-            (ApiError::already_exists("", "secrets", "s"), 409, "AlreadyExists"),
+            (
+                ApiError::already_exists("", "secrets", "s"),
+                409,
+                "AlreadyExists",
+            ),
             (ApiError::BadRequest("b".into()), 400, "BadRequest"),
-            (ApiError::unsupported_patch_type(&["application/json-patch+json"]), 415, "UnsupportedMediaType"),
+            (
+                ApiError::unsupported_patch_type(&["application/json-patch+json"]),
+                415,
+                "UnsupportedMediaType",
+            ),
             (ApiError::too_old_resource_version(3, 10), 410, "Expired"),
             (ApiError::Gone("g".into()), 410, "Gone"),
-            (ApiError::Unauthorized("Unauthorized".into()), 401, "Unauthorized"),
+            (
+                ApiError::Unauthorized("Unauthorized".into()),
+                401,
+                "Unauthorized",
+            ),
             (ApiError::UnknownResource, 404, "NotFound"),
             (ApiError::Internal("boom".into()), 500, "InternalError"),
             (ApiError::NotAcceptable("n".into()), 406, "NotAcceptable"),

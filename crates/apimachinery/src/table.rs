@@ -141,7 +141,12 @@ fn name_column() -> Column {
 }
 
 fn age_column() -> Column {
-    col("Age", "string", "Time since the object was created (metadata.creationTimestamp).", 0)
+    col(
+        "Age",
+        "string",
+        "Time since the object was created (metadata.creationTimestamp).",
+        0,
+    )
 }
 
 /// Columns of a CRD version from its `additionalPrinterColumns` JSON array (`None` or empty
@@ -156,8 +161,7 @@ pub fn crd_columns(additional_printer_columns: Option<&Value>) -> Vec<Column> {
             name: "Age".into(),
             type_: "date".into(),
             format: String::new(),
-            description: "Time since the object was created (metadata.creationTimestamp)."
-                .into(),
+            description: "Time since the object was created (metadata.creationTimestamp).".into(),
             priority: 0,
             json_path: Some(".metadata.creationTimestamp".into()),
         }),
@@ -191,11 +195,19 @@ pub fn builtin_columns(kind: &str) -> Option<Vec<Column>> {
     let mut cols = vec![name_column()];
     match kind {
         "Namespace" => {
-            cols.push(c("Status", "string", "The phase of the namespace (status.phase)."));
+            cols.push(c(
+                "Status",
+                "string",
+                "The phase of the namespace (status.phase).",
+            ));
             cols.push(age_column());
         }
         "ConfigMap" => {
-            cols.push(c("Data", "string", "Number of keys in data and binaryData."));
+            cols.push(c(
+                "Data",
+                "string",
+                "Number of keys in data and binaryData.",
+            ));
             cols.push(age_column());
         }
         "Secret" => {
@@ -217,7 +229,11 @@ pub fn builtin_columns(kind: &str) -> Option<Vec<Column>> {
         }
         "Pod" => {
             cols.push(c("Ready", "string", "Ready containers / all containers."));
-            cols.push(c("Status", "string", "The aggregate status of the containers."));
+            cols.push(c(
+                "Status",
+                "string",
+                "The aggregate status of the containers.",
+            ));
             cols.push(c("Restarts", "string", "Restarts of the containers."));
             cols.push(age_column());
             cols.push(w("IP", "The pod IP."));
@@ -227,7 +243,11 @@ pub fn builtin_columns(kind: &str) -> Option<Vec<Column>> {
         }
         "Deployment" => {
             cols.push(c("Ready", "string", "Ready replicas / desired replicas."));
-            cols.push(c("Up-to-date", "string", "Replicas updated to the desired template."));
+            cols.push(c(
+                "Up-to-date",
+                "string",
+                "Replicas updated to the desired template.",
+            ));
             cols.push(c("Available", "string", "Available replicas."));
             cols.push(age_column());
             cols.push(w("Containers", "Names of the containers."));
@@ -253,9 +273,17 @@ pub fn builtin_columns(kind: &str) -> Option<Vec<Column>> {
             cols.push(c("Desired", "integer", "Desired scheduled pods."));
             cols.push(c("Current", "integer", "Currently scheduled pods."));
             cols.push(c("Ready", "integer", "Ready pods."));
-            cols.push(c("Up-to-date", "integer", "Pods updated to the desired template."));
+            cols.push(c(
+                "Up-to-date",
+                "integer",
+                "Pods updated to the desired template.",
+            ));
             cols.push(c("Available", "integer", "Available pods."));
-            cols.push(c("Node Selector", "string", "The node selector of the pods."));
+            cols.push(c(
+                "Node Selector",
+                "string",
+                "The node selector of the pods.",
+            ));
             cols.push(age_column());
             cols.push(w("Containers", "Names of the containers."));
             cols.push(w("Images", "Images of the containers."));
@@ -272,7 +300,11 @@ pub fn builtin_columns(kind: &str) -> Option<Vec<Column>> {
             cols.push(c("Created At", "date", "When the object was created."));
         }
         "APIService" => {
-            cols.push(c("Service", "string", "The service serving this API, or Local."));
+            cols.push(c(
+                "Service",
+                "string",
+                "The service serving this API, or Local.",
+            ));
             cols.push(c("Available", "string", "Whether the API is available."));
             cols.push(age_column());
         }
@@ -322,9 +354,7 @@ pub enum TableKind<'a> {
     /// A built-in kind (`Deployment`): kubectl-like columns, or Name/Created At.
     Builtin(&'a str),
     /// A custom resource: Name + the version's `additionalPrinterColumns` (may be absent).
-    Custom {
-        printer_columns: Option<&'a Value>,
-    },
+    Custom { printer_columns: Option<&'a Value> },
 }
 
 /// Everything a Table needs besides the objects.
@@ -503,7 +533,11 @@ fn external_ip(svc: &Value) -> String {
     let ty = s(svc, &["spec", "type"]);
     let ext: Vec<String> = get(svc, &["spec", "externalIPs"])
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     match ty {
         "LoadBalancer" => {
@@ -513,7 +547,11 @@ fn external_ip(svc: &Value) -> String {
                     a.iter()
                         .map(|i| {
                             let ip = s(i, &["ip"]);
-                            if ip.is_empty() { s(i, &["hostname"]).to_string() } else { ip.to_string() }
+                            if ip.is_empty() {
+                                s(i, &["hostname"]).to_string()
+                            } else {
+                                ip.to_string()
+                            }
                         })
                         .collect()
                 })
@@ -580,16 +618,23 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
                 age_v,
                 json!(or_none(s(obj, &["status", "podIP"]).to_string())),
                 json!(or_none(s(obj, &["spec", "nodeName"]).to_string())),
-                json!(or_none(s(obj, &["status", "nominatedNodeName"]).to_string())),
+                json!(or_none(
+                    s(obj, &["status", "nominatedNodeName"]).to_string()
+                )),
                 json!("<none>"),
             ]
         }
         "Deployment" => {
-            let desired = get(obj, &["spec", "replicas"]).and_then(Value::as_i64).unwrap_or(1);
+            let desired = get(obj, &["spec", "replicas"])
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             let (cs, is) = containers_and_images(template_spec);
             vec![
                 name,
-                json!(format!("{}/{desired}", i(obj, &["status", "readyReplicas"]))),
+                json!(format!(
+                    "{}/{desired}",
+                    i(obj, &["status", "readyReplicas"])
+                )),
                 json!(i(obj, &["status", "updatedReplicas"])),
                 json!(i(obj, &["status", "availableReplicas"])),
                 age_v,
@@ -599,7 +644,9 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
             ]
         }
         "ReplicaSet" => {
-            let desired = get(obj, &["spec", "replicas"]).and_then(Value::as_i64).unwrap_or(1);
+            let desired = get(obj, &["spec", "replicas"])
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             let (cs, is) = containers_and_images(template_spec);
             vec![
                 name,
@@ -613,11 +660,16 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
             ]
         }
         "StatefulSet" => {
-            let desired = get(obj, &["spec", "replicas"]).and_then(Value::as_i64).unwrap_or(1);
+            let desired = get(obj, &["spec", "replicas"])
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             let (cs, is) = containers_and_images(template_spec);
             vec![
                 name,
-                json!(format!("{}/{desired}", i(obj, &["status", "readyReplicas"]))),
+                json!(format!(
+                    "{}/{desired}",
+                    i(obj, &["status", "readyReplicas"])
+                )),
                 age_v,
                 json!(cs),
                 json!(is),
@@ -632,7 +684,10 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
                 json!(i(obj, &["status", "numberReady"])),
                 json!(i(obj, &["status", "updatedNumberScheduled"])),
                 json!(i(obj, &["status", "numberAvailable"])),
-                json!(format_labels(get(obj, &["spec", "template", "spec", "nodeSelector"]))),
+                json!(format_labels(get(
+                    obj,
+                    &["spec", "template", "spec", "nodeSelector"]
+                ))),
                 age_v,
                 json!(cs),
                 json!(is),
@@ -660,7 +715,11 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
             };
             vec![
                 name,
-                json!(format!("{}/{}", s(obj, &["roleRef", "kind"]), s(obj, &["roleRef", "name"]))),
+                json!(format!(
+                    "{}/{}",
+                    s(obj, &["roleRef", "kind"]),
+                    s(obj, &["roleRef", "name"])
+                )),
                 age_v,
                 json!(pick("User")),
                 json!(pick("Group")),
@@ -872,7 +931,9 @@ mod tests {
         let t = build_table(
             &objs,
             &TableOptions {
-                kind: TableKind::Custom { printer_columns: None },
+                kind: TableKind::Custom {
+                    printer_columns: None,
+                },
                 include_object: IncludeObject::Metadata,
                 no_headers: false,
                 now: now(),
@@ -883,7 +944,12 @@ mod tests {
         assert_eq!(t["kind"], "Table");
         assert_eq!(t["apiVersion"], "meta.k8s.io/v1");
         assert_eq!(t["metadata"], json!({"resourceVersion": "42"}));
-        let names: Vec<&str> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = t["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, vec!["Name", "Age"]);
         assert_eq!(t["columnDefinitions"][0]["format"], "name");
         assert_eq!(t["columnDefinitions"][1]["type"], "date");
@@ -906,11 +972,17 @@ mod tests {
             {"name": "Created", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
             {"name": "WrongType", "type": "integer", "jsonPath": ".status.phase"}
         ]);
-        let objs = vec![widget("w1", "2024-05-30T09:00:00Z", json!({"size": 3, "ratio": 2, "on": true, "tags": ["a", "b"]}))];
+        let objs = vec![widget(
+            "w1",
+            "2024-05-30T09:00:00Z",
+            json!({"size": 3, "ratio": 2, "on": true, "tags": ["a", "b"]}),
+        )];
         let t = build_table(
             &objs,
             &TableOptions {
-                kind: TableKind::Custom { printer_columns: Some(&cols) },
+                kind: TableKind::Custom {
+                    printer_columns: Some(&cols),
+                },
                 include_object: IncludeObject::Object,
                 no_headers: false,
                 now: now(),
@@ -920,7 +992,18 @@ mod tests {
         );
         assert_eq!(
             t["rows"][0]["cells"],
-            json!(["w1", "Ready", 3, 2.0, true, "True", null, "[\"a\",\"b\"]", "2d3h", null])
+            json!([
+                "w1",
+                "Ready",
+                3,
+                2.0,
+                true,
+                "True",
+                null,
+                "[\"a\",\"b\"]",
+                "2d3h",
+                null
+            ])
         );
         assert_eq!(t["columnDefinitions"][2]["priority"], 1);
         assert_eq!(
@@ -930,8 +1013,16 @@ mod tests {
         assert_eq!(t["columnDefinitions"][6]["description"], "d");
         assert_eq!(t["rows"][0]["object"]["kind"], "Widget");
         assert_eq!(t["metadata"]["continue"], "abc");
-        let names: Vec<&str> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert!(!names.contains(&"Age"), "declared columns replace the default Age");
+        let names: Vec<&str> = t["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            !names.contains(&"Age"),
+            "declared columns replace the default Age"
+        );
     }
 
     #[test]
@@ -955,10 +1046,24 @@ mod tests {
         );
         assert_eq!(
             t["rows"][0]["cells"],
-            json!(["web", "2/3", 3, 2, "120m", "nginx,side", "nginx:1,busybox", "app=web"])
+            json!([
+                "web",
+                "2/3",
+                3,
+                2,
+                "120m",
+                "nginx,side",
+                "nginx:1,busybox",
+                "app=web"
+            ])
         );
         assert!(t["rows"][0].get("object").is_none());
-        let prio: Vec<i64> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["priority"].as_i64().unwrap()).collect();
+        let prio: Vec<i64> = t["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["priority"].as_i64().unwrap())
+            .collect();
         assert_eq!(prio, vec![0, 0, 0, 0, 0, 1, 1, 1]);
     }
 
@@ -975,13 +1080,23 @@ mod tests {
         let ns = json!({"metadata": {"name": "team-a", "creationTimestamp": "2024-05-01T12:00:00Z"}, "status": {"phase": "Active"}});
         let t = build_table(&[ns], &opts("Namespace"));
         assert_eq!(t["rows"][0]["cells"], json!(["team-a", "Active", "31d"]));
-        assert!(t.get("columnDefinitions").is_none(), "noHeaders omits column definitions");
+        assert!(
+            t.get("columnDefinitions").is_none(),
+            "noHeaders omits column definitions"
+        );
         let cm = json!({"metadata": {"name": "c", "creationTimestamp": "2024-06-01T11:59:00Z"}, "data": {"a": "1", "b": "2"}, "binaryData": {"c": ""}});
-        assert_eq!(build_table(&[cm], &opts("ConfigMap"))["rows"][0]["cells"], json!(["c", 3, "60s"]));
-        let lease = json!({"metadata": {"name": "l", "creationTimestamp": "2024-06-01T11:00:00.5Z"}});
-        let t = build_table(&[lease.clone()], &opts("SomethingElse"));
+        assert_eq!(
+            build_table(&[cm], &opts("ConfigMap"))["rows"][0]["cells"],
+            json!(["c", 3, "60s"])
+        );
+        let lease =
+            json!({"metadata": {"name": "l", "creationTimestamp": "2024-06-01T11:00:00.5Z"}});
+        let t = build_table(&[lease], &opts("SomethingElse"));
         assert_eq!(t["rows"][0]["cells"], json!(["l", "2024-06-01T11:00:00Z"]));
-        let names: Vec<String> = columns_for(TableKind::Builtin("SomethingElse")).into_iter().map(|c| c.name).collect();
+        let names: Vec<String> = columns_for(TableKind::Builtin("SomethingElse"))
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         assert_eq!(names, vec!["Name", "Created At"]);
     }
 
@@ -992,11 +1107,45 @@ mod tests {
             "status": {"phase": "Running", "podIP": "10.0.0.5", "containerStatuses": [
                 {"name": "a", "ready": true, "restartCount": 2, "state": {"running": {}}},
                 {"name": "b", "ready": false, "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
-        let o = TableOptions { kind: TableKind::Builtin("Pod"), include_object: IncludeObject::None, no_headers: false, now: now(), resource_version: "", continue_token: "" };
-        assert_eq!(build_table(&[pod], &o)["rows"][0]["cells"], json!(["p", "1/2", "CrashLoopBackOff", 3, "30s", "10.0.0.5", "n1", "<none>", "<none>"]));
+        let o = TableOptions {
+            kind: TableKind::Builtin("Pod"),
+            include_object: IncludeObject::None,
+            no_headers: false,
+            now: now(),
+            resource_version: "",
+            continue_token: "",
+        };
+        assert_eq!(
+            build_table(&[pod], &o)["rows"][0]["cells"],
+            json!([
+                "p",
+                "1/2",
+                "CrashLoopBackOff",
+                3,
+                "30s",
+                "10.0.0.5",
+                "n1",
+                "<none>",
+                "<none>"
+            ])
+        );
         let svc = json!({"metadata": {"name": "s", "creationTimestamp": "2024-06-01T11:59:30Z"},
             "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP", "nodePort": 30053}], "selector": {"app": "dns"}}});
-        let o = TableOptions { kind: TableKind::Builtin("Service"), ..o };
-        assert_eq!(build_table(&[svc], &o)["rows"][0]["cells"], json!(["s", "ClusterIP", "10.96.0.10", "<none>", "80/TCP,53:30053/UDP", "30s", "app=dns"]));
+        let o = TableOptions {
+            kind: TableKind::Builtin("Service"),
+            ..o
+        };
+        assert_eq!(
+            build_table(&[svc], &o)["rows"][0]["cells"],
+            json!([
+                "s",
+                "ClusterIP",
+                "10.96.0.10",
+                "<none>",
+                "80/TCP,53:30053/UDP",
+                "30s",
+                "app=dns"
+            ])
+        );
     }
 }
