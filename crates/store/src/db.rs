@@ -172,64 +172,98 @@ pub(crate) fn list(
     q: &ListQuery,
     revision: u64,
 ) -> Result<ListPage, StoreError> {
-    let limit = match q.limit {
-        Some(0) | None => -1i64,
-        Some(n) => n.saturating_add(1).min(i64::MAX as usize) as i64,
+    list_matching(conn, q, revision, &mut |_| true)
+}
+
+/// Like `list`, keeping only objects `keep` accepts; `q.limit` counts kept objects. `more` is true
+/// when rows (matching or not) follow the last kept object.
+pub(crate) fn list_matching(
+    conn: &Connection,
+    q: &ListQuery,
+    revision: u64,
+    keep: &mut dyn FnMut(&serde_json::Value) -> bool,
+) -> Result<ListPage, StoreError> {
+    let limit = q.limit.filter(|n| *n > 0);
+    // Four statements rather than `?x IS NULL OR ...`, so SQLite seeks the primary key directly.
+    let sql = match (q.namespace.is_some(), q.start_after.is_some()) {
+        (false, false) => {
+            "SELECT revision, value, namespace, name FROM objects WHERE resource = ?1
+             ORDER BY namespace, name"
+        }
+        (true, false) => {
+            "SELECT revision, value, namespace, name FROM objects WHERE resource = ?1 AND namespace = ?2
+             ORDER BY namespace, name"
+        }
+        (false, true) => {
+            "SELECT revision, value, namespace, name FROM objects
+             WHERE resource = ?1 AND (namespace, name) > (?3, ?4)
+             ORDER BY namespace, name"
+        }
+        (true, true) => {
+            "SELECT revision, value, namespace, name FROM objects
+             WHERE resource = ?1 AND namespace = ?2 AND (namespace, name) > (?3, ?4)
+             ORDER BY namespace, name"
+        }
     };
-    let (after_ns, after_name) = match &q.start_after {
-        Some((ns, name)) => (Some(ns.as_str()), name.as_str()),
-        None => (None, ""),
-    };
-    // ?2: namespace filter (NULL: all); ?3/?4: strictly after (namespace, name) (NULL: from start).
-    let sql = "SELECT revision, value, namespace, name FROM objects
-               WHERE resource = ?1
-                 AND (?2 IS NULL OR namespace = ?2)
-                 AND (?3 IS NULL OR (namespace, name) > (?3, ?4))
-               ORDER BY namespace, name
-               LIMIT ?5";
     let mut stmt = conn
         .prepare_cached(sql)
         .map_err(StoreError::db("preparing a list"))?;
-    let mut rows = stmt
-        .query(params![
-            q.resource,
-            q.namespace,
-            after_ns,
-            after_name,
-            limit
-        ])
-        .map_err(StoreError::db(format!("listing {}", q.resource)))?;
+    let (after_ns, after_name) = match &q.start_after {
+        Some((ns, name)) => (ns.as_str(), name.as_str()),
+        None => ("", ""),
+    };
+    let ns = q.namespace.as_deref().unwrap_or("");
+    let bound = (|| {
+        stmt.raw_bind_parameter(1, &q.resource)?;
+        if q.namespace.is_some() {
+            stmt.raw_bind_parameter(2, ns)?;
+        }
+        if q.start_after.is_some() {
+            stmt.raw_bind_parameter(3, after_ns)?;
+            stmt.raw_bind_parameter(4, after_name)?;
+        }
+        Ok::<_, rusqlite::Error>(())
+    })();
+    bound.map_err(StoreError::db("binding list parameters"))?;
+    let mut rows = stmt.raw_query();
     let mut items = Vec::new();
     let mut more = false;
-    while let Some(row) = rows
-        .next()
-        .map_err(StoreError::db(format!("listing {}", q.resource)))?
-    {
-        if let Some(n) = q.limit.filter(|n| *n > 0)
-            && items.len() == n
-        {
+    let mut last: Option<(String, String)> = None;
+    let err = || StoreError::db(format!("listing {}", q.resource));
+    while let Some(row) = rows.next().map_err(err())? {
+        if limit.is_some_and(|n| items.len() == n) {
             more = true;
             break;
         }
         let rev: i64 = row.get(0).map_err(StoreError::db("reading a list row"))?;
-        let text: String = row.get(1).map_err(StoreError::db("reading a list row"))?;
+        last = Some((
+            row.get(2).map_err(StoreError::db("reading a list row"))?,
+            row.get(3).map_err(StoreError::db("reading a list row"))?,
+        ));
+        let text = row
+            .get_ref(1)
+            .and_then(|v| v.as_str().map_err(Into::into))
+            .map_err(StoreError::db("reading a list row"))?;
         let value = parse(
             &|| {
                 let ns: String = row.get(2).unwrap_or_default();
                 let name: String = row.get(3).unwrap_or_default();
                 Key::new(q.resource.clone(), ns, name).to_string()
             },
-            &text,
+            text,
         )?;
-        items.push(Stored {
-            value,
-            revision: rev as u64,
-        });
+        if keep(&value) {
+            items.push(Stored {
+                value,
+                revision: rev as u64,
+            });
+        }
     }
     Ok(ListPage {
         items,
         revision,
         more,
+        next: if more { last } else { None },
     })
 }
 

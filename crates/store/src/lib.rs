@@ -38,6 +38,9 @@
 //! - Watching from revision `0` replays all retained history (or is `Expired` once anything was
 //!   compacted): the API server handles "watch from now" by listing and watching from the list's
 //!   revision.
+//! - `Store::list_matching(q, keep)`: a filtered list (label/field selectors) read from one
+//!   snapshot, `q.limit` counting kept objects; `ListPage::next` / `next_start()` give the stored
+//!   key to resume after (use it for continue tokens).
 //! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`.
 //! - Each store file is locked while open (`StoreError::Locked` for a second opener): open it once
 //!   per process and clone the `Store`.

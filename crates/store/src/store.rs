@@ -232,6 +232,27 @@ impl Store {
         })
     }
 
+    /// Like [`Store::list`], keeping only the objects `keep` accepts (e.g. a label selector), all
+    /// read from one snapshot: `q.limit` counts kept objects, `more` says rows follow the last kept
+    /// one (continue with [`ListPage::next_start`]). Unlike looping over `list` pages, the result
+    /// is consistent with its `revision` however many objects are skipped.
+    pub fn list_matching(
+        &self,
+        q: &ListQuery,
+        mut keep: impl FnMut(&serde_json::Value) -> bool,
+    ) -> Result<ListPage, StoreError> {
+        self.inner.read(|conn| {
+            conn.execute_batch("BEGIN")
+                .map_err(StoreError::db("starting a read snapshot"))?;
+            let res = db::meta(conn, "revision")
+                .and_then(|rev| db::list_matching(conn, q, rev, &mut keep));
+            let end = conn.execute_batch("COMMIT");
+            let page = res?;
+            end.map_err(StoreError::db("ending a read snapshot"))?;
+            Ok(page)
+        })
+    }
+
     /// The resources that have at least one object.
     pub fn resources(&self) -> Result<Vec<String>, StoreError> {
         self.inner.read(db::resources)

@@ -94,6 +94,12 @@ impl<'a> Txn<'a> {
 
     /// Creates `key`; `AlreadyExists` if it exists. Returns the stored object (resourceVersion set).
     pub fn create(&mut self, key: &Key, mut value: Value) -> Result<Stored, StoreError> {
+        if key.resource.is_empty() || key.name.is_empty() {
+            return Err(StoreError::Invalid {
+                key: key.clone(),
+                reason: "the resource and the name must not be empty".into(),
+            });
+        }
         let current = db::get(self.conn, key)?;
         if current.is_some() {
             return Err(StoreError::AlreadyExists { key: key.clone() });

@@ -94,21 +94,15 @@ pub struct ListPage {
     pub items: Vec<Stored>,
     pub revision: u64,
     pub more: bool,
+    /// When `more`: the `(namespace, name)` key of the last object examined, to resume after
+    /// (`ListQuery::start_after`). Taken from the stored key, not from the value.
+    pub next: Option<(String, String)>,
 }
 
 impl ListPage {
     /// The `start_after` to put in the query for the next page, when there is one.
     pub fn next_start(&self) -> Option<(String, String)> {
-        if !self.more {
-            return None;
-        }
-        self.items.last().map(|s| {
-            let meta = &s.value["metadata"];
-            (
-                meta["namespace"].as_str().unwrap_or("").to_string(),
-                meta["name"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        self.next.clone()
     }
 }
 

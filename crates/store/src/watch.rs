@@ -127,6 +127,8 @@ pub struct Watch {
     sub: Subscription,
     /// Revision of the last event delivered (or the starting revision).
     last: u64,
+    /// Events delivered at revision `last` (a multi-object revision may be cut by a lag).
+    last_count: usize,
     done: bool,
     /// A resubscription in flight (after falling behind), when polled as a stream.
     #[allow(clippy::type_complexity)]
@@ -141,6 +143,7 @@ impl Watch {
             resource: resource.to_string(),
             sub,
             last: from,
+            last_count: 0,
             done: false,
             pending: None,
         })
@@ -171,7 +174,12 @@ impl Watch {
     }
 
     fn deliver(&mut self, ev: Arc<Event>) -> Option<Result<Arc<Event>, StoreError>> {
-        self.last = ev.revision;
+        if ev.revision == self.last {
+            self.last_count += 1;
+        } else {
+            self.last = ev.revision;
+            self.last_count = 1;
+        }
         Some(Ok(ev))
     }
 
@@ -221,7 +229,7 @@ impl Watch {
                 Poll::Pending => return None,
                 Poll::Ready(Ok(ev)) => return self.deliver(ev),
                 Poll::Ready(Err(NeedResub)) => {
-                    let res = self.inner.subscribe(&self.resource, self.last);
+                    let res = resubscribe(&self.inner, &self.resource, self.last, self.last_count);
                     if let Some(err) = self.resubscribed(res) {
                         return Some(Err(err));
                     }
@@ -245,6 +253,26 @@ impl Watch {
 }
 
 struct NeedResub;
+
+/// Subscribes again after falling behind, continuing right after the last delivered event, even
+/// when that was in the middle of a multi-object revision.
+fn resubscribe(
+    inner: &Inner,
+    resource: &str,
+    last: u64,
+    last_count: usize,
+) -> Result<Subscription, StoreError> {
+    if last_count == 0 {
+        return inner.subscribe(resource, last);
+    }
+    let mut sub = inner.subscribe(resource, last - 1)?;
+    for _ in 0..last_count {
+        if sub.replay.front().is_some_and(|ev| ev.revision == last) {
+            sub.replay.pop_front();
+        }
+    }
+    Ok(sub)
+}
 
 impl Stream for Watch {
     type Item = Result<Arc<Event>, StoreError>;
@@ -276,9 +304,9 @@ impl Stream for Watch {
                 Poll::Ready(Err(NeedResub)) => {
                     let inner = this.inner.clone();
                     let resource = this.resource.clone();
-                    let from = this.last;
+                    let (last, count) = (this.last, this.last_count);
                     this.pending = Some(tokio::task::spawn_blocking(move || {
-                        inner.subscribe(&resource, from)
+                        resubscribe(&inner, &resource, last, count)
                     }));
                 }
             }

@@ -366,6 +366,48 @@ fn list_pages_in_namespace_name_order_with_consistent_revision() {
     assert_eq!(s.resources().unwrap(), vec!["configmaps", "secrets"]);
 }
 
+#[test]
+fn list_matching_filters_in_one_snapshot_and_pages_over_skipped_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.write(|t| {
+        for i in 0..30 {
+            let mut v = cm("ns", &format!("o{i:02}"), "x");
+            v["metadata"]["labels"] = json!({"even": (i % 2 == 0).to_string()});
+            t.create(&key("ns", &format!("o{i:02}")), v)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let even = |v: &Value| v["metadata"]["labels"]["even"] == "true";
+    let all = s
+        .list_matching(&ListQuery::all("configmaps"), even)
+        .unwrap();
+    assert_eq!(all.items.len(), 15);
+    assert!(!all.more && all.next.is_none());
+
+    let mut q = ListQuery {
+        limit: Some(4),
+        ..ListQuery::all("configmaps")
+    };
+    let mut names = Vec::new();
+    loop {
+        let page = s.list_matching(&q, even).unwrap();
+        assert!(page.items.len() <= 4);
+        names.extend(
+            page.items
+                .iter()
+                .map(|i| i.value["metadata"]["name"].as_str().unwrap().to_string()),
+        );
+        match page.next_start() {
+            Some(n) => q.start_after = Some(n),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..30).step_by(2).map(|i| format!("o{i:02}")).collect();
+    assert_eq!(names, want);
+}
+
 fn collect(w: &mut Watch, n: usize) -> Vec<Arc<Event>> {
     (0..n)
         .map(|_| next_event(w).expect("watch event"))
@@ -625,6 +667,59 @@ fn slow_watcher_catches_up_from_history_then_expires_once_compacted() {
         "no gap before expiry"
     );
     assert!(w.try_next().is_none(), "an expired watch ends");
+}
+
+#[test]
+fn slow_watcher_cut_inside_a_multi_object_revision_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_with(
+        dir.path(),
+        StoreOptions {
+            watch_buffer: 1,
+            ..StoreOptions::default()
+        },
+    );
+    let mut w = s.watch("configmaps", 0).unwrap();
+    let mut want = Vec::new();
+    for r in 0..20u64 {
+        s.write(|t| {
+            for j in 0..3 {
+                t.create(&key("ns", &format!("r{r}-{j}")), cm("ns", "o", "x"))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        // Take one event now and then, so the lag happens mid-revision.
+        if r % 3 == 0 {
+            want.push(
+                next_event(&mut w)
+                    .map(|e| (e.revision, e.key.name.clone()))
+                    .unwrap(),
+            );
+        }
+    }
+    while want.len() < 60 {
+        want.push(
+            next_event(&mut w)
+                .map(|e| (e.revision, e.key.name.clone()))
+                .unwrap(),
+        );
+    }
+    no_event_pending(&mut w);
+    let expected: Vec<(u64, String)> = (0..20u64)
+        .flat_map(|r| (0..3).map(move |j| (r + 1, format!("r{r}-{j}"))))
+        .collect();
+    assert_eq!(want, expected);
+}
+
+#[test]
+fn empty_names_are_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let err = s
+        .write(|t| t.create(&key("ns", ""), json!({})))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
 }
 
 #[test]
