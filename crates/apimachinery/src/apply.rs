@@ -23,6 +23,8 @@
 //!   `managedFields`, ...) are never owned. A config's `metadata.resourceVersion`, if any,
 //!   is the caller's precondition to check.
 //! - No unions, no version conversion (`apiVersion` is recorded as given).
+//! - Status reset is the caller's: for main-resource writes of kinds with a status
+//!   subresource, [`drop_status`] from the config first (kube-apiserver ignores it there).
 
 use crate::patch::{ListStrategy, TypeCursor};
 use crate::status::{ApiError, StatusCause};
@@ -55,9 +57,6 @@ pub struct ManagerOptions<'a> {
     /// RFC 3339 time recorded in the entry.
     pub now: &'a str,
     pub types: TypeInfo<'a>,
-    /// For main-resource writes of kinds with a status subresource: `status` in an applied
-    /// config is dropped (kube-apiserver resets it) and never owned through this write.
-    pub reset_status: bool,
 }
 
 /// A set of field paths; each path is a list of FieldsV1 path elements
@@ -682,7 +681,10 @@ fn prune_value(
     }
 }
 
-fn drop_status(v: &mut Value) {
+/// Remove `status` from an applied configuration or a written object, as kube-apiserver
+/// does for main-resource writes of kinds with a status subresource (call it before
+/// [`server_side_apply`], and restore the live status after an update).
+pub fn drop_status(v: &mut Value) {
     if let Some(m) = v.as_object_mut() {
         m.remove("status");
     }
@@ -704,9 +706,6 @@ pub fn server_side_apply(
     }
     let nav = Nav::root(opts.types);
     let mut config = config.clone();
-    if opts.reset_status {
-        drop_status(&mut config);
-    }
     if let Some(meta) = config.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
     }
@@ -913,7 +912,6 @@ mod tests {
             subresource: None,
             now: "2024-06-01T12:00:00Z",
             types,
-            reset_status: true,
         }
     }
 
@@ -1157,6 +1155,7 @@ mod tests {
     fn status_is_not_applied_through_the_main_resource() {
         let mut c = deploy(1, "x");
         c["status"] = json!({"replicas": 9});
+        drop_status(&mut c);
         let out = server_side_apply(None, &c, &opts("kubectl", false, D)).unwrap();
         assert!(out.get("status").is_none());
         assert!(

@@ -111,7 +111,8 @@ impl FieldError {
     /// `field.TooLong(path, value, max)`: the value is never printed.
     pub fn too_long(field: impl Into<String>, max_len: i64) -> Self {
         let detail = if max_len >= 0 {
-            format!("may not be more than {max_len} bytes")
+            let unit = if max_len == 1 { "byte" } else { "bytes" };
+            format!("may not be more than {max_len} {unit}")
         } else {
             "value is too long".to_string()
         };
@@ -120,7 +121,8 @@ impl FieldError {
     /// `field.TooMany(path, actual, max)`.
     pub fn too_many(field: impl Into<String>, actual: i64, max: i64) -> Self {
         let detail = if max >= 0 {
-            format!("must have at most {max} items")
+            let unit = if max == 1 { "item" } else { "items" };
+            format!("must have at most {max} {unit}")
         } else {
             "has too many items".to_string()
         };
@@ -251,36 +253,34 @@ pub fn go_float(f: f64) -> String {
 }
 
 /// Render a bad value as Go's field error does: strings quoted, numbers and bools plain,
-/// null as `"null"`, maps and slices in Go's `%#v` syntax.
+/// null as `null`, maps and slices as JSON with sorted keys (current apimachinery renders
+/// complex values with `json.Marshal`).
 pub fn go_value(v: &Value) -> String {
     match v {
-        Value::Null => "\"null\"".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => go_number(n),
         Value::String(s) => go_quote(s),
-        Value::Array(_) | Value::Object(_) => go_sharp_v(v),
+        Value::Null | Value::Array(_) | Value::Object(_) => sorted_json(v),
     }
 }
 
-fn go_sharp_v(v: &Value) -> String {
+/// Compact JSON with object keys sorted, as Go's `json.Marshal` of a map prints.
+pub fn sorted_json(v: &Value) -> String {
     match v {
-        Value::Null => "interface {}(nil)".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => go_number(n),
-        Value::String(s) => go_quote(s),
         Value::Array(a) => {
-            let items: Vec<String> = a.iter().map(go_sharp_v).collect();
-            format!("[]interface {{}}{{{}}}", items.join(", "))
+            let items: Vec<String> = a.iter().map(sorted_json).collect();
+            format!("[{}]", items.join(","))
         }
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
             let items: Vec<String> = keys
                 .into_iter()
-                .map(|k| format!("{}:{}", go_quote(k), go_sharp_v(&m[k])))
+                .map(|k| format!("{}:{}", Value::String(k.clone()), sorted_json(&m[k])))
                 .collect();
-            format!("map[string]interface {{}}{{{}}}", items.join(", "))
+            format!("{{{}}}", items.join(","))
         }
+        other => other.to_string(),
     }
 }
 
@@ -361,13 +361,17 @@ mod tests {
 
     #[test]
     fn go_value_renders_like_go_fmt() {
-        assert_eq!(go_value(&json!(null)), "\"null\"");
+        assert_eq!(go_value(&json!(null)), "null");
         assert_eq!(go_value(&json!(1.5)), "1.5");
         assert_eq!(go_value(&json!(3)), "3");
         assert_eq!(go_value(&json!("a\"b\n")), r#""a\"b\n""#);
         assert_eq!(
             go_value(&json!({"b": 1, "a": ["x"]})),
-            r#"map[string]interface {}{"a":[]interface {}{"x"}, "b":1}"#
+            r#"{"a":["x"],"b":1}"#
+        );
+        assert_eq!(
+            FieldError::too_many("x", 2, 1).to_string(),
+            "x: Too many: 2: must have at most 1 item"
         );
         assert_eq!(go_float(1e21), "1e+21");
         assert_eq!(go_float(0.00001), "1e-05");

@@ -73,7 +73,14 @@ impl Requirement {
                 key_errs.join("; "),
             ));
         }
-        let vals_json = || Value::Array(values.iter().cloned().map(Value::String).collect());
+        // Go passes a nil slice when there are no values; it prints as `null`.
+        let vals_json = || {
+            if values.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(values.iter().cloned().map(Value::String).collect())
+            }
+        };
         match operator {
             Operator::In | Operator::NotIn if values.is_empty() => errs.push(FieldError::invalid(
                 "values",
@@ -874,7 +881,7 @@ mod tests {
             Selector::from_label_selector(Some(&empty_in))
                 .unwrap_err()
                 .0,
-            "values: Invalid value: []interface {}{}: for 'in', 'notin' operators, values set can't be empty"
+            "values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty"
         );
     }
 

@@ -778,10 +778,7 @@ mod tests {
     #[test]
     fn list_map_keys_must_be_unique() {
         let e = errs(json!({"spec": {"size": "small", "ports": [{"port": 80}, {"port": 80}]}}));
-        assert_eq!(
-            e,
-            vec![r#"spec.ports[1]: Duplicate value: map[string]interface {}{"port":80}"#]
-        );
+        assert_eq!(e, vec![r#"spec.ports[1]: Duplicate value: {"port":80}"#]);
     }
 
     #[test]
