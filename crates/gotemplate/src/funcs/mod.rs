@@ -1,0 +1,156 @@
+//! The function map: Go's builtins, Sprig v3's `TxtFuncMap` (minus `env` and
+//! `expandenv`) and Helm's additions, each with Go's parameter types so that
+//! argument errors read as Go's do.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::exec::Host;
+use crate::value::Value;
+
+mod builtin;
+mod conv;
+mod dates;
+mod dicts;
+mod encoding;
+mod lists;
+mod math;
+mod semver;
+mod strings;
+pub(crate) mod yaml;
+
+pub(crate) use conv::*;
+
+/// A parameter type, as the Go function declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)]
+pub(crate) enum Ty {
+    /// `interface{}`
+    Any,
+    /// `reflect.Value` (builtins): anything, nil included.
+    Reflect,
+    Str,
+    Int,
+    Float,
+    Bool,
+    List,
+    Map,
+}
+
+impl Ty {
+    pub fn nillable(self) -> bool {
+        matches!(self, Ty::Any | Ty::Reflect | Ty::List | Ty::Map)
+    }
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Ty::Any => "interface {}",
+            Ty::Reflect => "reflect.Value",
+            Ty::Str => "string",
+            Ty::Int => "int",
+            Ty::Float => "float64",
+            Ty::Bool => "bool",
+            Ty::List => "[]interface {}",
+            Ty::Map => "map[string]interface {}",
+        }
+    }
+    /// The word Go uses in "expected X; found <literal>".
+    pub fn expect_word(self) -> &'static str {
+        match self {
+            Ty::Int => "integer",
+            Ty::Float => "float",
+            Ty::Bool => "bool",
+            Ty::Str => "string",
+            _ => self.go_name(),
+        }
+    }
+}
+
+/// Checks a value against a parameter type (Go's `validateType`).
+pub(crate) fn check_type(ty: Ty, v: Value) -> Result<Value, String> {
+    let ok = match (&ty, &v) {
+        (Ty::Any | Ty::Reflect, _) => true,
+        (_, Value::Nil) => {
+            if ty.nillable() {
+                return Ok(Value::Nil);
+            }
+            return Err(format!("invalid value; expected {}", ty.go_name()));
+        }
+        (Ty::Str, Value::String(_)) => true,
+        (Ty::Int, Value::Int(_)) => true,
+        (Ty::Float, Value::Float(_)) => true,
+        (Ty::Bool, Value::Bool(_)) => true,
+        (Ty::List, Value::List(_)) => true,
+        (Ty::Map, Value::Map(_)) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!(
+            "wrong type for value; expected {}; got {}",
+            ty.go_name(),
+            v.type_name()
+        ))
+    }
+}
+
+pub(crate) type NativeFn = fn(&dyn Host, &[Value]) -> Result<Value, String>;
+
+#[derive(Clone, Copy)]
+pub(crate) struct FuncDef {
+    pub params: &'static [Ty],
+    pub variadic: Option<Ty>,
+    pub f: NativeFn,
+}
+
+type Reg = HashMap<&'static str, FuncDef>;
+
+pub(crate) fn reg(
+    m: &mut Reg,
+    name: &'static str,
+    params: &'static [Ty],
+    variadic: Option<Ty>,
+    f: NativeFn,
+) {
+    m.insert(
+        name,
+        FuncDef {
+            params,
+            variadic,
+            f,
+        },
+    );
+}
+
+static FUNCS: OnceLock<Reg> = OnceLock::new();
+
+/// Looks a function up by name.
+pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
+    FUNCS
+        .get_or_init(|| {
+            let mut m = HashMap::new();
+            builtin::register(&mut m);
+            strings::register(&mut m);
+            lists::register(&mut m);
+            dicts::register(&mut m);
+            math::register(&mut m);
+            conv::register(&mut m);
+            encoding::register(&mut m);
+            yaml::register(&mut m);
+            semver::register(&mut m);
+            dates::register(&mut m);
+            m
+        })
+        .get(name)
+}
+
+/// All function names (sorted), for documentation and tests.
+pub fn names() -> Vec<&'static str> {
+    lookup("print");
+    let mut v: Vec<&'static str> = FUNCS
+        .get()
+        .map(|m| m.keys().copied().collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
