@@ -406,6 +406,18 @@ fn merge_map(
             )));
         };
         let keep: Vec<&str> = keys.iter().filter_map(Value::as_str).collect();
+        // every key the patch sets must be retained (nulls and directives aside)
+        let stray = patch.iter().any(|(k, v)| {
+            !v.is_null()
+                && !k.starts_with(DELETE_PRIMITIVE_PREFIX)
+                && !k.starts_with(SET_ORDER_PREFIX)
+                && !keep.contains(&k.as_str())
+        });
+        if stray {
+            return Err(PatchError::BadPatch(
+                "invalid patch format of retainKeys".into(),
+            ));
+        }
         original.retain(|k, _| keep.contains(&k.as_str()));
     }
 
@@ -1046,6 +1058,102 @@ mod tests {
         assert_eq!(
             out["spec"]["template"]["spec"]["containers"],
             json!([{"name": "c", "image": "i"}])
+        );
+    }
+
+    fn names(v: &Value) -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.get("name").cloned().unwrap_or_else(|| c.clone()))
+            .collect()
+    }
+
+    fn pod_with(containers: Value) -> Value {
+        json!({"kind": "Pod", "spec": {"containers": containers}})
+    }
+
+    #[test]
+    fn set_element_order_interleaves_server_only_items_by_live_position() {
+        // live has an item ("x") the client never knew about; it keeps its place relative
+        // to the items around it while the client's items take the requested order
+        let live = pod_with(
+            json!([{"name": "a", "image": "1"}, {"name": "b"}, {"name": "x"}, {"name": "c"}, {"name": "d"}]),
+        );
+        let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}, {"name": "d"}, {"name": "c"}]}});
+        let out = apply_strategic_merge_patch(&live, &patch, "Pod").unwrap();
+        assert_eq!(
+            names(&out["spec"]["containers"]),
+            vec![json!("b"), json!("a"), json!("x"), json!("d"), json!("c")]
+        );
+        assert_eq!(
+            out["spec"]["containers"][1]["image"], "1",
+            "reordering keeps the item's fields"
+        );
+
+        let live = pod_with(
+            json!([{"name": "a"}, {"name": "b"}, {"name": "p"}, {"name": "q"}, {"name": "r"}, {"name": "c"}]),
+        );
+        let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "c"}, {"name": "b"}, {"name": "a"}]}});
+        let out = apply_strategic_merge_patch(&live, &patch, "Pod").unwrap();
+        assert_eq!(
+            names(&out["spec"]["containers"]),
+            vec![
+                json!("p"),
+                json!("q"),
+                json!("r"),
+                json!("c"),
+                json!("b"),
+                json!("a")
+            ]
+        );
+
+        let live = pod_with(json!([{"name": "a"}, {"name": "b"}, {"name": "z"}]));
+        let patch =
+            json!({"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}});
+        let out = apply_strategic_merge_patch(&live, &patch, "Pod").unwrap();
+        assert_eq!(
+            names(&out["spec"]["containers"]),
+            vec![json!("b"), json!("a"), json!("z")]
+        );
+    }
+
+    #[test]
+    fn primitive_set_order_with_additions_and_deletions() {
+        let live = json!({"metadata": {"finalizers": ["one", "two", "three"]}});
+        let patch = json!({"metadata": {
+            "$setElementOrder/finalizers": ["four", "two", "one"],
+            "finalizers": ["four"],
+            "$deleteFromPrimitiveList/finalizers": ["three"]
+        }});
+        let out = apply_strategic_merge_patch(&live, &patch, "ConfigMap").unwrap();
+        assert_eq!(out["metadata"]["finalizers"], json!(["four", "two", "one"]));
+        let patch = json!({"metadata": {"$setElementOrder/finalizers": ["two", "one", "three"]}});
+        let live = json!({"metadata": {"finalizers": ["one", "extra", "two", "three"]}});
+        let out = apply_strategic_merge_patch(&live, &patch, "ConfigMap").unwrap();
+        // Go's interleaving: a server-only item goes first when the next requested item sits
+        // after it in the live list
+        assert_eq!(
+            out["metadata"]["finalizers"],
+            json!(["extra", "two", "one", "three"])
+        );
+    }
+
+    #[test]
+    fn retain_keys_rejects_patch_keys_it_does_not_retain() {
+        let doc = deployment();
+        let patch = json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": {"maxSurge": 2}}}});
+        let e = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap_err();
+        assert_eq!(
+            e,
+            PatchError::BadPatch("invalid patch format of retainKeys".into())
+        );
+        // a retained nested map keeps its unmentioned keys
+        let patch = json!({"spec": {"strategy": {"$retainKeys": ["rollingUpdate", "type"], "rollingUpdate": {"maxSurge": 3}}}});
+        let out = apply_strategic_merge_patch(&doc, &patch, "Deployment").unwrap();
+        assert_eq!(
+            out["spec"]["strategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 0}})
         );
     }
 
