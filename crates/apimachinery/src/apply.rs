@@ -107,18 +107,26 @@ enum Nav<'a> {
     Builtin(TypeCursor),
     Schema(&'a Value),
     Untyped,
+    /// The root of a custom object (with its schema, if any): `metadata` is ObjectMeta.
+    CustomRoot(Option<&'a Value>),
 }
 
 impl<'a> Nav<'a> {
     fn root(t: TypeInfo<'a>) -> Self {
         match t {
             TypeInfo::Builtin(k) => Nav::Builtin(TypeCursor::root(k)),
-            TypeInfo::Schema(s) => Nav::Schema(s),
-            TypeInfo::Untyped => Nav::Untyped,
+            TypeInfo::Schema(s) => Nav::CustomRoot(Some(s)),
+            TypeInfo::Untyped => Nav::CustomRoot(None),
         }
     }
     fn field(self, k: &str) -> Self {
         match self {
+            // ObjectMeta semantics (finalizers as a set, ownerReferences by uid) for CRs too
+            Nav::CustomRoot(_) if k == "metadata" => {
+                Nav::Builtin(TypeCursor::root("ConfigMap").field("metadata"))
+            }
+            Nav::CustomRoot(Some(s)) => Nav::Schema(s).field(k),
+            Nav::CustomRoot(None) => Nav::Untyped,
             Nav::Builtin(c) => Nav::Builtin(c.field(k)),
             Nav::Schema(s) => {
                 if let Some(p) = s.get("properties").and_then(|p| p.get(k)) {
@@ -136,7 +144,7 @@ impl<'a> Nav<'a> {
         match self {
             Nav::Builtin(c) => Nav::Builtin(c.item()),
             Nav::Schema(s) => s.get("items").map(Nav::Schema).unwrap_or(Nav::Untyped),
-            Nav::Untyped => Nav::Untyped,
+            Nav::Untyped | Nav::CustomRoot(_) => Nav::Untyped,
         }
     }
     fn list_kind(self) -> ListKind {
@@ -161,12 +169,12 @@ impl<'a> Nav<'a> {
                 ),
                 _ => ListKind::Atomic,
             },
-            Nav::Untyped => ListKind::Atomic,
+            Nav::Untyped | Nav::CustomRoot(_) => ListKind::Atomic,
         }
     }
     fn atomic_map(self) -> bool {
         match self {
-            Nav::Schema(s) => {
+            Nav::Schema(s) | Nav::CustomRoot(Some(s)) => {
                 s.get("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic")
             }
             _ => false,
@@ -1199,6 +1207,31 @@ mod tests {
         // atomic list owned by a: b applying a different one conflicts
         let c = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"args": ["3"]}});
         assert!(server_side_apply(Some(&out), &c, &opts("b", false, t)).is_err());
+    }
+
+    #[test]
+    fn custom_resource_metadata_uses_object_meta_list_semantics() {
+        let w = |fins: Value| {
+            json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "finalizers": fins}, "spec": {}})
+        };
+        let live = server_side_apply(
+            None,
+            &w(json!(["a.example.com/x"])),
+            &opts("a", false, TypeInfo::Untyped),
+        )
+        .unwrap();
+        let out = server_side_apply(
+            Some(&live),
+            &w(json!(["b.example.com/y"])),
+            &opts("b", false, TypeInfo::Untyped),
+        )
+        .unwrap();
+        assert_eq!(
+            out["metadata"]["finalizers"],
+            json!(["a.example.com/x", "b.example.com/y"]),
+            "finalizers merge as a set"
+        );
     }
 
     #[test]

@@ -160,6 +160,17 @@ impl FieldSelector {
         }
         Ok(())
     }
+    /// Check every field is `metadata.name`, `metadata.namespace` or one of `extra` (a
+    /// CRD version's `selectableFields[].jsonPath` without the leading dot).
+    pub fn check_supported_with(&self, extra: &[&str]) -> Result<(), FieldSelectorError> {
+        for r in &self.requirements {
+            let f = r.field.as_str();
+            if !META.contains(&f) && !extra.contains(&f) {
+                return Err(FieldSelectorError::Unsupported(r.field.clone()));
+            }
+        }
+        Ok(())
+    }
     /// True when there are no terms.
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty()
@@ -332,6 +343,14 @@ mod tests {
                 .check_supported("Widget")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn crd_selectable_fields_extend_the_supported_set() {
+        let s = FieldSelector::parse("spec.color=red").unwrap();
+        assert!(s.check_supported_with(&["spec.color"]).is_ok());
+        assert!(s.check_supported_with(&[]).is_err());
+        assert!(s.matches(&json!({"spec": {"color": "red"}})));
     }
 
     #[test]

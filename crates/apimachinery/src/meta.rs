@@ -202,6 +202,79 @@ pub fn validate_object_name(meta: &Value, rule: NameRule, meta_path: &str) -> Ve
     errs
 }
 
+/// kube-apiserver's limit on the total size of `metadata.annotations` (keys + values).
+pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
+
+/// Validate the parts of `metadata` kube-apiserver checks on every write
+/// (`ValidateObjectMeta`): the name (see [`validate_object_name`]), label keys and values,
+/// annotation keys and total size, and finalizer names. `meta_path` is usually `metadata`.
+/// Messages as kube-apiserver's, e.g.
+/// `metadata.labels: Invalid value: "a b": a valid label must be an empty string or ...`.
+pub fn validate_object_meta(meta: &Value, rule: NameRule, meta_path: &str) -> Vec<FieldError> {
+    let mut errs = validate_object_name(meta, rule, meta_path);
+    let labels_path = child(meta_path, "labels");
+    if let Some(labels) = meta.get("labels").and_then(Value::as_object) {
+        for (k, v) in labels {
+            for msg in crate::labels::validate_label_key(k) {
+                errs.push(FieldError::invalid(
+                    &labels_path,
+                    Value::String(k.clone()),
+                    msg,
+                ));
+            }
+            let v = v.as_str().unwrap_or("");
+            for msg in crate::labels::validate_label_value(v) {
+                errs.push(FieldError::invalid(
+                    &labels_path,
+                    Value::String(v.into()),
+                    msg,
+                ));
+            }
+        }
+    }
+    let ann_path = child(meta_path, "annotations");
+    if let Some(ann) = meta.get("annotations").and_then(Value::as_object) {
+        let mut total = 0usize;
+        for (k, v) in ann {
+            total += k.len() + v.as_str().map(str::len).unwrap_or(0);
+            for msg in crate::labels::validate_label_key(&k.to_lowercase()) {
+                errs.push(FieldError::invalid(
+                    &ann_path,
+                    Value::String(k.clone()),
+                    msg,
+                ));
+            }
+        }
+        if total > TOTAL_ANNOTATION_SIZE_LIMIT {
+            errs.push(FieldError::too_long(
+                &ann_path,
+                TOTAL_ANNOTATION_SIZE_LIMIT as i64,
+            ));
+        }
+    }
+    let fin_path = child(meta_path, "finalizers");
+    if let Some(fins) = meta.get("finalizers").and_then(Value::as_array) {
+        let names: Vec<&str> = fins.iter().filter_map(Value::as_str).collect();
+        for f in &names {
+            for msg in crate::labels::validate_label_key(f) {
+                errs.push(FieldError::invalid(
+                    &fin_path,
+                    Value::String((*f).into()),
+                    msg,
+                ));
+            }
+        }
+        if names.contains(&"orphan") && names.contains(&"foregroundDeletion") {
+            errs.push(FieldError::invalid(
+                &fin_path,
+                Value::Array(fins.clone()),
+                "finalizer orphan and foregroundDeletion cannot be both set",
+            ));
+        }
+    }
+    errs
+}
+
 /// The alphabet of `utilrand.String` (no vowels, no look-alikes).
 pub const GENERATE_NAME_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
 /// Length of the random suffix of `generateName`.
@@ -347,6 +420,45 @@ mod tests {
             )
             .len(),
             1
+        );
+    }
+
+    #[test]
+    fn object_meta_labels_annotations_and_finalizers_are_validated() {
+        let ok = json!({"name": "a", "labels": {"app.kubernetes.io/name": "web", "empty": ""},
+                        "annotations": {"Example.com/Mixed-Case": "x"},
+                        "finalizers": ["example.com/cleanup", "kubernetes"]});
+        assert!(validate_object_meta(&ok, NameRule::Subdomain, "metadata").is_empty());
+        let bad = json!({"name": "a", "labels": {"a b": "c", "k": "bad value"},
+                         "annotations": {"/x": "y"},
+                         "finalizers": ["orphan", "foregroundDeletion", "no spaces allowed"]});
+        let errs: Vec<String> = validate_object_meta(&bad, NameRule::Subdomain, "metadata")
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errs.len(), 5, "{errs:#?}");
+        assert!(errs[0].starts_with(r#"metadata.labels: Invalid value: "a b": name part must consist of alphanumeric characters"#), "{}", errs[0]);
+        assert!(errs[1].starts_with(r#"metadata.labels: Invalid value: "bad value": a valid label must be an empty string"#), "{}", errs[1]);
+        assert_eq!(
+            errs[2],
+            r#"metadata.annotations: Invalid value: "/x": prefix part must be non-empty"#
+        );
+        assert!(
+            errs[3].starts_with(
+                r#"metadata.finalizers: Invalid value: "no spaces allowed": name part must consist"#
+            ),
+            "{}",
+            errs[3]
+        );
+        assert_eq!(
+            errs[4],
+            r#"metadata.finalizers: Invalid value: ["orphan","foregroundDeletion","no spaces allowed"]: finalizer orphan and foregroundDeletion cannot be both set"#
+        );
+        let huge =
+            json!({"name": "a", "annotations": {"k": "v".repeat(TOTAL_ANNOTATION_SIZE_LIMIT)}});
+        assert_eq!(
+            validate_object_meta(&huge, NameRule::Subdomain, "metadata")[0].to_string(),
+            "metadata.annotations: Too long: may not be more than 262144 bytes"
         );
     }
 
