@@ -1253,4 +1253,74 @@ mod tests {
             "y"
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn labels() -> impl Strategy<Value = Value> {
+            proptest::collection::btree_map("[a-e]", "[x-z]{1,2}", 0..5).prop_map(|m| {
+                Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+            })
+        }
+
+        fn cm(labels: Value, data: Value) -> Value {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "c", "labels": labels}, "data": data})
+        }
+
+        fn o(m: &str) -> ManagerOptions<'_> {
+            ManagerOptions {
+                manager: m,
+                force: false,
+                api_version: "v1",
+                subresource: None,
+                now: "2024-06-01T12:00:00Z",
+                types: TypeInfo::Builtin("ConfigMap"),
+            }
+        }
+
+        fn present(v: &Value) -> Value {
+            match v {
+                Value::Object(m) if m.is_empty() => Value::Null,
+                other => other.clone(),
+            }
+        }
+
+        proptest! {
+            /// One manager alone: the object always ends up exactly as its latest config.
+            #[test]
+            fn sole_applier_converges_to_its_latest_config(a in labels(), b in labels(), da in labels(), db in labels()) {
+                let first = server_side_apply(None, &cm(a, da), &o("m")).unwrap();
+                let second = server_side_apply(Some(&first), &cm(b.clone(), db.clone()), &o("m")).unwrap();
+                prop_assert_eq!(present(second["metadata"].get("labels").unwrap_or(&Value::Null)), present(&b));
+                prop_assert_eq!(present(second.get("data").unwrap_or(&Value::Null)), present(&db));
+                // applying the same config again changes nothing
+                let again = server_side_apply(Some(&second), &cm(b, db), &o("m")).unwrap();
+                prop_assert_eq!(again, second);
+            }
+
+            /// Two appliers that agree on shared values never conflict, and each one's fields
+            /// survive the other's re-apply.
+            #[test]
+            fn disjoint_appliers_keep_each_others_fields(a in labels(), b in labels()) {
+                let b: Value = Value::Object(b.as_object().unwrap().iter()
+                    .map(|(k, v)| (format!("other-{k}"), v.clone())).collect());
+                let one = server_side_apply(None, &cm(a.clone(), json!({})), &o("one")).unwrap();
+                let two = server_side_apply(Some(&one), &cm(b.clone(), json!({})), &o("two")).unwrap();
+                let again = server_side_apply(Some(&two), &cm(a.clone(), json!({})), &o("one")).unwrap();
+                let labels = again["metadata"].get("labels").cloned().unwrap_or(json!({}));
+                for (k, v) in a.as_object().unwrap().iter().chain(b.as_object().unwrap()) {
+                    prop_assert_eq!(&labels[k.as_str()], v);
+                }
+            }
+
+            /// FieldsV1 encoding round-trips any field set the apply code produces.
+            #[test]
+            fn fields_v1_round_trips_generated_sets(a in labels(), d in labels()) {
+                let set = field_set(&cm(a, d), Nav::root(TypeInfo::Builtin("ConfigMap")));
+                prop_assert_eq!(from_fields_v1(&to_fields_v1(&set)), set);
+            }
+        }
+    }
 }
