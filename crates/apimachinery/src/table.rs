@@ -484,31 +484,173 @@ fn format_labels(m: Option<&Value>) -> String {
     or_none(pairs.join(","))
 }
 
-fn pod_status(pod: &Value) -> String {
-    if get(pod, &["metadata", "deletionTimestamp"]).is_some_and(|v| !v.is_null()) {
-        return "Terminating".into();
+/// The READY, STATUS and RESTARTS cells of a pod, following kubectl's printer: init
+/// containers first (`Init:1/2`, `Init:CrashLoopBackOff`), then the last container with a
+/// waiting/terminated reason, `Terminating` while deleting, restarts with the age of the last
+/// termination (`3 (5m ago)`).
+fn pod_cells(pod: &Value, now: Timestamp) -> (String, String, String) {
+    let arr = |path: &[&str]| -> Vec<Value> {
+        get(pod, path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let init_specs = arr(&["spec", "initContainers"]);
+    let restartable = |name: &str| {
+        init_specs
+            .iter()
+            .any(|c| s(c, &["name"]) == name && s(c, &["restartPolicy"]) == "Always")
+    };
+    let mut total = len_of(pod, &["spec", "containers"]);
+    total += init_specs
+        .iter()
+        .filter(|c| s(c, &["restartPolicy"]) == "Always")
+        .count() as i64;
+    let phase = s(pod, &["status", "phase"]);
+    let mut reason = phase.to_string();
+    if !s(pod, &["status", "reason"]).is_empty() {
+        reason = s(pod, &["status", "reason"]).to_string();
     }
-    let mut reason = s(pod, &["status", "phase"]).to_string();
-    let r = s(pod, &["status", "reason"]);
-    if !r.is_empty() {
-        reason = r.to_string();
+    let conditions = arr(&["status", "conditions"]);
+    if conditions
+        .iter()
+        .any(|c| s(c, &["type"]) == "PodScheduled" && s(c, &["reason"]) == "SchedulingGated")
+    {
+        reason = "SchedulingGated".into();
     }
-    if let Some(cs) = get(pod, &["status", "containerStatuses"]).and_then(Value::as_array) {
-        for c in cs.iter().rev() {
-            let w = s(c, &["state", "waiting", "reason"]);
-            let t = s(c, &["state", "terminated", "reason"]);
-            if !w.is_empty() {
-                reason = w.to_string();
-            } else if !t.is_empty() {
-                reason = t.to_string();
+    let mut restarts = 0i64;
+    let mut sidecar_restarts = 0i64;
+    let mut ready = 0i64;
+    let mut last_restart = String::new();
+    let mut last_sidecar_restart = String::new();
+    let later = |cur: &mut String, c: &Value| {
+        let t = s(c, &["lastState", "terminated", "finishedAt"]);
+        if !t.is_empty() && t > cur.as_str() {
+            *cur = t.to_string();
+        }
+    };
+    let init_statuses = arr(&["status", "initContainerStatuses"]);
+    let mut initializing = false;
+    for (idx, c) in init_statuses.iter().enumerate() {
+        restarts += i(c, &["restartCount"]);
+        later(&mut last_restart, c);
+        let sidecar = restartable(s(c, &["name"]));
+        if sidecar {
+            sidecar_restarts += i(c, &["restartCount"]);
+            later(&mut last_sidecar_restart, c);
+        }
+        let terminated = get(c, &["state", "terminated"]).filter(|t| t.is_object());
+        let waiting = s(c, &["state", "waiting", "reason"]);
+        if terminated.is_some_and(|t| i(t, &["exitCode"]) == 0) {
+            continue;
+        }
+        if sidecar && c.get("started").and_then(Value::as_bool) == Some(true) {
+            if c.get("ready").and_then(Value::as_bool) == Some(true) {
+                ready += 1;
+            }
+            continue;
+        }
+        if let Some(t) = terminated {
+            let r = s(t, &["reason"]);
+            reason = if !r.is_empty() {
+                format!("Init:{r}")
+            } else if i(t, &["signal"]) != 0 {
+                format!("Init:Signal:{}", i(t, &["signal"]))
+            } else {
+                format!("Init:ExitCode:{}", i(t, &["exitCode"]))
+            };
+        } else if !waiting.is_empty() && waiting != "PodInitializing" {
+            reason = format!("Init:{waiting}");
+        } else {
+            reason = format!("Init:{idx}/{}", init_specs.len());
+        }
+        initializing = true;
+        break;
+    }
+    let initialized = conditions
+        .iter()
+        .any(|c| s(c, &["type"]) == "Initialized" && s(c, &["status"]) == "True");
+    if !initializing || initialized {
+        restarts = sidecar_restarts;
+        last_restart = last_sidecar_restart;
+        let mut has_running = false;
+        for c in arr(&["status", "containerStatuses"]).iter().rev() {
+            restarts += i(c, &["restartCount"]);
+            later(&mut last_restart, c);
+            let waiting = s(c, &["state", "waiting", "reason"]);
+            let terminated = get(c, &["state", "terminated"]).filter(|t| t.is_object());
+            if !waiting.is_empty() {
+                reason = waiting.to_string();
+            } else if let Some(t) = terminated {
+                let r = s(t, &["reason"]);
+                reason = if !r.is_empty() {
+                    r.to_string()
+                } else if i(t, &["signal"]) != 0 {
+                    format!("Signal:{}", i(t, &["signal"]))
+                } else {
+                    format!("ExitCode:{}", i(t, &["exitCode"]))
+                };
+            } else if c.get("ready").and_then(Value::as_bool) == Some(true)
+                && get(c, &["state", "running"]).is_some_and(|r| r.is_object())
+            {
+                has_running = true;
+                ready += 1;
             }
         }
+        if reason == "Completed" && has_running {
+            let pod_ready = conditions
+                .iter()
+                .any(|c| s(c, &["type"]) == "Ready" && s(c, &["status"]) == "True");
+            reason = if pod_ready { "Running" } else { "NotReady" }.into();
+        }
     }
-    if reason.is_empty() {
-        "Pending".into()
+    if get(pod, &["metadata", "deletionTimestamp"]).is_some_and(|v| !v.is_null()) {
+        if s(pod, &["status", "reason"]) == "NodeLost" {
+            reason = "Unknown".into();
+        } else if phase != "Succeeded" && phase != "Failed" {
+            reason = "Terminating".into();
+        }
+    }
+    let restarts_cell = if restarts != 0 && !last_restart.is_empty() {
+        format!("{restarts} ({} ago)", age(&last_restart, now))
     } else {
-        reason
+        restarts.to_string()
+    };
+    (format!("{ready}/{total}"), reason, restarts_cell)
+}
+
+fn pod_ip(pod: &Value) -> String {
+    let first = get(pod, &["status", "podIPs"])
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .map(|p| s(p, &["ip"]).to_string())
+        .unwrap_or_default();
+    or_none(first)
+}
+
+fn readiness_gates(pod: &Value) -> String {
+    let gates = get(pod, &["spec", "readinessGates"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if gates.is_empty() {
+        return "<none>".into();
     }
+    let conditions = get(pod, &["status", "conditions"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let true_count = gates
+        .iter()
+        .filter(|g| {
+            let t = s(g, &["conditionType"]);
+            conditions
+                .iter()
+                .find(|c| s(c, &["type"]) == t)
+                .is_some_and(|c| s(c, &["status"]) == "True")
+        })
+        .count();
+    format!("{true_count}/{}", gates.len())
 }
 
 fn service_ports(svc: &Value) -> String {
@@ -600,28 +742,19 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
             ]
         }
         "Pod" => {
-            let statuses = get(obj, &["status", "containerStatuses"])
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let total = len_of(obj, &["spec", "containers"]);
-            let ready = statuses
-                .iter()
-                .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
-                .count();
-            let restarts: i64 = statuses.iter().map(|c| i(c, &["restartCount"])).sum();
+            let (ready, status, restarts) = pod_cells(obj, now);
             vec![
                 name,
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(obj)),
+                json!(ready),
+                json!(status),
                 json!(restarts),
                 age_v,
-                json!(or_none(s(obj, &["status", "podIP"]).to_string())),
+                json!(pod_ip(obj)),
                 json!(or_none(s(obj, &["spec", "nodeName"]).to_string())),
                 json!(or_none(
                     s(obj, &["status", "nominatedNodeName"]).to_string()
                 )),
-                json!("<none>"),
+                json!(readiness_gates(obj)),
             ]
         }
         "Deployment" => {
@@ -1102,11 +1235,6 @@ mod tests {
 
     #[test]
     fn pod_and_service_rows() {
-        let pod = json!({"metadata": {"name": "p", "creationTimestamp": "2024-06-01T11:59:30Z"},
-            "spec": {"containers": [{"name": "a"}, {"name": "b"}], "nodeName": "n1"},
-            "status": {"phase": "Running", "podIP": "10.0.0.5", "containerStatuses": [
-                {"name": "a", "ready": true, "restartCount": 2, "state": {"running": {}}},
-                {"name": "b", "ready": false, "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
         let o = TableOptions {
             kind: TableKind::Builtin("Pod"),
             include_object: IncludeObject::None,
@@ -1115,13 +1243,20 @@ mod tests {
             resource_version: "",
             continue_token: "",
         };
+        let cells = |pod: Value| build_table(&[pod], &o)["rows"][0]["cells"].clone();
+        let pod = json!({"metadata": {"name": "p", "creationTimestamp": "2024-06-01T11:59:30Z"},
+            "spec": {"containers": [{"name": "a"}, {"name": "b"}], "nodeName": "n1"},
+            "status": {"phase": "Running", "podIP": "10.0.0.5", "podIPs": [{"ip": "10.0.0.5"}], "containerStatuses": [
+                {"name": "a", "ready": true, "restartCount": 2, "state": {"running": {}}},
+                {"name": "b", "ready": false, "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                 "lastState": {"terminated": {"exitCode": 1, "finishedAt": "2024-06-01T11:55:00Z"}}}]}});
         assert_eq!(
-            build_table(&[pod], &o)["rows"][0]["cells"],
+            cells(pod),
             json!([
                 "p",
                 "1/2",
                 "CrashLoopBackOff",
-                3,
+                "3 (5m ago)",
                 "30s",
                 "10.0.0.5",
                 "n1",
@@ -1129,12 +1264,60 @@ mod tests {
                 "<none>"
             ])
         );
-        let svc = json!({"metadata": {"name": "s", "creationTimestamp": "2024-06-01T11:59:30Z"},
-            "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP", "nodePort": 30053}], "selector": {"app": "dns"}}});
+        let pending = json!({"metadata": {"name": "q"}, "spec": {"containers": [{"name": "a"}]}, "status": {"phase": "Pending"}});
+        assert_eq!(
+            cells(pending),
+            json!([
+                "q",
+                "0/1",
+                "Pending",
+                "0",
+                "<unknown>",
+                "<none>",
+                "<none>",
+                "<none>",
+                "<none>"
+            ])
+        );
+        let init = json!({"metadata": {"name": "i"},
+            "spec": {"initContainers": [{"name": "setup"}, {"name": "side", "restartPolicy": "Always"}], "containers": [{"name": "a"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "setup", "restartCount": 0, "state": {"running": {}}}]}});
+        let c = cells(init);
+        assert_eq!(
+            (c[1].clone(), c[2].clone()),
+            (json!("0/2"), json!("Init:0/2"))
+        );
+        let deleting = json!({"metadata": {"name": "d", "deletionTimestamp": "2024-06-01T11:59:59Z"},
+            "spec": {"containers": [{"name": "a"}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": "a", "ready": true, "restartCount": 0, "state": {"running": {}}}]}});
+        let c = cells(deleting);
+        assert_eq!(
+            (c[1].clone(), c[2].clone()),
+            (json!("1/1"), json!("Terminating"))
+        );
+        let done = json!({"metadata": {"name": "c"}, "spec": {"containers": [{"name": "a"}]},
+            "status": {"phase": "Succeeded", "containerStatuses": [{"name": "a", "ready": false, "restartCount": 0,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}});
+        let c = cells(done);
+        assert_eq!(
+            (c[1].clone(), c[2].clone()),
+            (json!("0/1"), json!("Completed"))
+        );
+        let gated = json!({"metadata": {"name": "g"}, "spec": {"containers": [{"name": "a"}],
+                "readinessGates": [{"conditionType": "x/ready"}]},
+            "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]}});
+        let c = cells(gated);
+        assert_eq!(
+            (c[2].clone(), c[8].clone()),
+            (json!("SchedulingGated"), json!("0/1"))
+        );
         let o = TableOptions {
             kind: TableKind::Builtin("Service"),
             ..o
         };
+        let svc = json!({"metadata": {"name": "s", "creationTimestamp": "2024-06-01T11:59:30Z"},
+            "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP", "nodePort": 30053}], "selector": {"app": "dns"}}});
         assert_eq!(
             build_table(&[svc], &o)["rows"][0]["cells"],
             json!([
