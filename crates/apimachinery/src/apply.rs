@@ -689,6 +689,28 @@ fn prune_value(
     }
 }
 
+/// What an apply to the `status` subresource may change: `status` alone (kube-apiserver's
+/// status strategies reset everything else), with the identity fields kept.
+fn status_only(config: &Value) -> Value {
+    let mut out = Map::new();
+    for k in ["apiVersion", "kind"] {
+        if let Some(v) = config.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    let mut meta = Map::new();
+    for k in ["name", "namespace"] {
+        if let Some(v) = config.get("metadata").and_then(|m| m.get(k)) {
+            meta.insert(k.into(), v.clone());
+        }
+    }
+    out.insert("metadata".into(), Value::Object(meta));
+    if let Some(st) = config.get("status") {
+        out.insert("status".into(), st.clone());
+    }
+    Value::Object(out)
+}
+
 /// Remove `status` from an applied configuration or a written object, as kube-apiserver
 /// does for main-resource writes of kinds with a status subresource (call it before
 /// [`server_side_apply`], and restore the live status after an update).
@@ -699,7 +721,8 @@ pub fn drop_status(v: &mut Value) {
 }
 
 /// Server-side apply `config` over `live` (`None` = create). Returns the new object with
-/// `metadata.managedFields` updated. Server-owned metadata of `live` (`resourceVersion`,
+/// `metadata.managedFields` updated. With `subresource: Some("status")` only the config's
+/// `status` is applied (and owned under an entry with `subresource: status`). Server-owned metadata of `live` (`resourceVersion`,
 /// `uid`, `creationTimestamp`, `generation`) is kept.
 pub fn server_side_apply(
     live: Option<&Value>,
@@ -713,7 +736,11 @@ pub fn server_side_apply(
         ));
     }
     let nav = Nav::root(opts.types);
-    let mut config = config.clone();
+    let mut config = if opts.subresource == Some("status") {
+        status_only(config)
+    } else {
+        config.clone()
+    };
     if let Some(meta) = config.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
     }
@@ -1232,6 +1259,29 @@ mod tests {
             json!(["a.example.com/x", "b.example.com/y"]),
             "finalizers merge as a set"
         );
+    }
+
+    #[test]
+    fn status_subresource_apply_changes_only_status() {
+        let live = server_side_apply(None, &deploy(2, "x"), &opts("kubectl", false, D)).unwrap();
+        let mut cfg = deploy(9, "other");
+        cfg["status"] = json!({"readyReplicas": 2});
+        let mut o = opts("controller", false, D);
+        o.subresource = Some("status");
+        let out = server_side_apply(Some(&live), &cfg, &o).unwrap();
+        assert_eq!(
+            out["spec"], live["spec"],
+            "spec in a status apply is ignored"
+        );
+        assert_eq!(out["status"], json!({"readyReplicas": 2}));
+        let e = out["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == "controller")
+            .unwrap();
+        assert_eq!(e["subresource"], "status");
+        assert_eq!(e["fieldsV1"], json!({"f:status": {"f:readyReplicas": {}}}));
     }
 
     #[test]
