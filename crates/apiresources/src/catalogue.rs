@@ -1,0 +1,587 @@
+//! The catalogue of served resources: [`ResourceInfo`] (one group/version/resource) and the
+//! built-in kinds of this server ([`builtins`]), plus [`Catalogue`] for lookups.
+//!
+//! Names, scopes, verbs, short names and categories are those kube-apiserver v1.33 reports in
+//! discovery for the same resources.
+
+use serde_json::Value;
+use std::sync::LazyLock;
+
+use crate::tables::PrinterColumn;
+
+/// A group/version/kind. `group` is empty for the core group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    pub fn new(
+        group: impl Into<String>,
+        version: impl Into<String>,
+        kind: impl Into<String>,
+    ) -> Self {
+        Gvk {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+        }
+    }
+
+    /// From an object's `apiVersion` (`v1`, `apps/v1`) and `kind`.
+    pub fn from_api_version(api_version: &str, kind: &str) -> Self {
+        let (group, version) = split_api_version(api_version);
+        Gvk::new(group, version, kind)
+    }
+
+    /// From an object's `apiVersion` and `kind` fields, if both are strings.
+    pub fn of_object(obj: &Value) -> Option<Self> {
+        let api_version = obj.get("apiVersion")?.as_str()?;
+        let kind = obj.get("kind")?.as_str()?;
+        Some(Gvk::from_api_version(api_version, kind))
+    }
+
+    /// `v1` for the core group, `group/version` otherwise.
+    pub fn api_version(&self) -> String {
+        api_version(&self.group, &self.version)
+    }
+}
+
+impl std::fmt::Display for Gvk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, Kind={}", self.api_version(), self.kind)
+    }
+}
+
+/// `v1` for the core group, `group/version` otherwise.
+pub fn api_version(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
+}
+
+/// Split `apps/v1` into (`apps`, `v1`) and `v1` into (``, `v1`).
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}
+
+/// Whether objects live in namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+}
+
+impl Scope {
+    /// `Namespaced` or `Cluster`, as CRDs and aggregated discovery spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Namespaced => "Namespaced",
+            Scope::Cluster => "Cluster",
+        }
+    }
+}
+
+/// The `scale` subresource: where replicas and the selector live in the main object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleSubresource {
+    /// JSON path of the desired replicas, e.g. `.spec.replicas`.
+    pub spec_replicas_path: String,
+    /// JSON path of the observed replicas, e.g. `.status.replicas`.
+    pub status_replicas_path: String,
+    /// JSON path of the label selector string, if any (e.g. `.status.selector`).
+    pub label_selector_path: Option<String>,
+}
+
+/// Subresources a resource serves.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Subresources {
+    /// `/status`: writes to the main resource leave `.status` alone and the reverse.
+    pub status: bool,
+    /// `/scale` (autoscaling/v1 Scale).
+    pub scale: Option<ScaleSubresource>,
+}
+
+/// Where a resource comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled into the server.
+    BuiltIn,
+    /// Defined by the CustomResourceDefinition of this name (`widgets.example.com`).
+    Crd { name: String },
+}
+
+/// One served group/version/resource: everything discovery, routing, OpenAPI and tables need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceInfo {
+    /// API group; empty for the core group.
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// `<Kind>List`.
+    pub list_kind: String,
+    /// URL segment, e.g. `deployments`.
+    pub plural: String,
+    /// e.g. `deployment`.
+    pub singular: String,
+    pub scope: Scope,
+    /// `create`, `delete`, `deletecollection`, `get`, `list`, `patch`, `update`, `watch`.
+    pub verbs: Vec<String>,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    pub subresources: Subresources,
+    /// Served at this version (a CRD version may exist unserved).
+    pub served: bool,
+    /// The version objects are stored in (exactly one per group/resource).
+    pub storage: bool,
+    /// CRD `additionalPrinterColumns` (empty for built-ins: see [`crate::tables`]).
+    pub printer_columns: Vec<PrinterColumn>,
+    /// CRD `openAPIV3Schema` (None for built-ins: see [`crate::openapi`]).
+    pub schema: Option<Value>,
+    /// Whether this version is deprecated, with the warning text to send.
+    pub deprecation_warning: Option<String>,
+    pub origin: Origin,
+}
+
+/// The verbs of an ordinary resource.
+pub const STANDARD_VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+impl ResourceInfo {
+    /// A built-in resource with the standard verbs, served and stored at this version.
+    pub fn builtin(group: &str, version: &str, kind: &str, plural: &str, scope: Scope) -> Self {
+        ResourceInfo {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            list_kind: format!("{kind}List"),
+            plural: plural.into(),
+            singular: kind.to_ascii_lowercase(),
+            scope,
+            verbs: STANDARD_VERBS.iter().map(|v| v.to_string()).collect(),
+            short_names: Vec::new(),
+            categories: Vec::new(),
+            subresources: Subresources::default(),
+            served: true,
+            storage: true,
+            printer_columns: Vec::new(),
+            schema: None,
+            deprecation_warning: None,
+            origin: Origin::BuiltIn,
+        }
+    }
+
+    fn short(mut self, names: &[&str]) -> Self {
+        self.short_names = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    fn category_all(mut self) -> Self {
+        self.categories = vec!["all".into()];
+        self
+    }
+
+    fn with_status(mut self) -> Self {
+        self.subresources.status = true;
+        self
+    }
+
+    fn with_scale(mut self, selector: bool) -> Self {
+        self.subresources.scale = Some(ScaleSubresource {
+            spec_replicas_path: ".spec.replicas".into(),
+            status_replicas_path: ".status.replicas".into(),
+            label_selector_path: selector.then(|| ".status.selector".into()),
+        });
+        self
+    }
+
+    fn verbs(mut self, verbs: &[&str]) -> Self {
+        self.verbs = verbs.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Build the `ResourceInfo`s (one per version) of a CustomResourceDefinition object.
+    ///
+    /// Unserved versions are included with `served: false` (discovery and routing skip them).
+    pub fn from_crd(crd: &Value) -> Result<Vec<ResourceInfo>, crate::Error> {
+        crate::crd::from_crd(crd)
+    }
+
+    pub fn gvk(&self) -> Gvk {
+        Gvk::new(&self.group, &self.version, &self.kind)
+    }
+
+    /// `v1` or `group/version`.
+    pub fn api_version(&self) -> String {
+        api_version(&self.group, &self.version)
+    }
+
+    /// `plural` for the core group, `group/plural` otherwise: the store's resource key
+    /// (`configmaps`, `apps/deployments`, `example.com/widgets`). The same for every version.
+    pub fn resource_key(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}/{}", self.group, self.plural)
+        }
+    }
+
+    /// `plural` or `plural.group` (`deployments.apps`), as Status messages name resources.
+    pub fn group_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// `Kind` or `Kind.group` (`Widget.example.com`), as Invalid Status messages name kinds.
+    pub fn group_kind(&self) -> String {
+        if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
+    }
+
+    pub fn namespaced(&self) -> bool {
+        self.scope == Scope::Namespaced
+    }
+
+    pub fn is_builtin(&self) -> bool {
+        self.origin == Origin::BuiltIn
+    }
+
+    pub fn has_verb(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == verb)
+    }
+
+    /// Whether `name` (lowercase) designates this resource: plural, singular, kind or a short name.
+    pub fn matches_name(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.plural == name
+            || self.singular == name
+            || self.kind.to_ascii_lowercase() == name
+            || self.short_names.contains(&name)
+    }
+}
+
+static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
+    use Scope::{Cluster, Namespaced};
+    let b = ResourceInfo::builtin;
+    vec![
+        // core/v1
+        b("", "v1", "Namespace", "namespaces", Cluster)
+            .short(&["ns"])
+            .verbs(&[
+                "create", "delete", "get", "list", "patch", "update", "watch",
+            ])
+            .with_status(),
+        b("", "v1", "ConfigMap", "configmaps", Namespaced).short(&["cm"]),
+        b("", "v1", "Secret", "secrets", Namespaced),
+        b("", "v1", "ServiceAccount", "serviceaccounts", Namespaced).short(&["sa"]),
+        b("", "v1", "Service", "services", Namespaced)
+            .short(&["svc"])
+            .category_all()
+            .with_status(),
+        b("", "v1", "Event", "events", Namespaced).short(&["ev"]),
+        b("", "v1", "Pod", "pods", Namespaced)
+            .short(&["po"])
+            .category_all()
+            .with_status(),
+        // apps/v1
+        b("apps", "v1", "Deployment", "deployments", Namespaced)
+            .short(&["deploy"])
+            .category_all()
+            .with_status()
+            .with_scale(true),
+        b("apps", "v1", "ReplicaSet", "replicasets", Namespaced)
+            .short(&["rs"])
+            .category_all()
+            .with_status()
+            .with_scale(true),
+        b("apps", "v1", "StatefulSet", "statefulsets", Namespaced)
+            .short(&["sts"])
+            .category_all()
+            .with_status()
+            .with_scale(true),
+        b("apps", "v1", "DaemonSet", "daemonsets", Namespaced)
+            .short(&["ds"])
+            .category_all()
+            .with_status(),
+        // events.k8s.io/v1 (kube-rs' `Recorder` writes these)
+        b("events.k8s.io", "v1", "Event", "events", Namespaced).short(&["ev"]),
+        // rbac.authorization.k8s.io/v1
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "Role",
+            "roles",
+            Namespaced,
+        ),
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            Namespaced,
+        ),
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            Cluster,
+        ),
+        b(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            Cluster,
+        ),
+        // apiextensions.k8s.io/v1
+        b(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            Cluster,
+        )
+        .short(&["crd", "crds"])
+        .with_status(),
+        // apiregistration.k8s.io/v1
+        b(
+            "apiregistration.k8s.io",
+            "v1",
+            "APIService",
+            "apiservices",
+            Cluster,
+        )
+        .with_status(),
+        // coordination.k8s.io/v1
+        b("coordination.k8s.io", "v1", "Lease", "leases", Namespaced),
+    ]
+});
+
+/// The built-in resources this server serves, in discovery order.
+pub fn builtins() -> &'static [ResourceInfo] {
+    &BUILTINS
+}
+
+/// The set of resources one cluster serves: the built-ins plus those of its CRDs.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    resources: Vec<ResourceInfo>,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl Catalogue {
+    /// Only the built-in resources.
+    pub fn builtin() -> Self {
+        Catalogue {
+            resources: builtins().to_vec(),
+        }
+    }
+
+    /// Built-ins plus the resources of these CRD objects. CRDs that cannot be interpreted are
+    /// returned as errors beside the catalogue (the others are still added).
+    pub fn with_crds<'a>(crds: impl IntoIterator<Item = &'a Value>) -> (Self, Vec<crate::Error>) {
+        let mut cat = Self::builtin();
+        let mut errors = Vec::new();
+        for crd in crds {
+            if let Err(e) = cat.upsert_crd(crd) {
+                errors.push(e);
+            }
+        }
+        (cat, errors)
+    }
+
+    /// Add or replace the resources of one CRD (matched by the CRD's `metadata.name`).
+    pub fn upsert_crd(&mut self, crd: &Value) -> Result<(), crate::Error> {
+        let infos = ResourceInfo::from_crd(crd)?;
+        let name = crd
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.remove_crd(&name);
+        self.resources.extend(infos);
+        Ok(())
+    }
+
+    /// Remove the resources of the CRD of this name.
+    pub fn remove_crd(&mut self, crd_name: &str) {
+        self.resources
+            .retain(|r| !matches!(&r.origin, Origin::Crd { name } if name == crd_name));
+    }
+
+    /// Every resource, served or not.
+    pub fn resources(&self) -> &[ResourceInfo] {
+        &self.resources
+    }
+
+    /// The served resource at `/api[s]/<group>/<version>/.../<plural>`.
+    pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceInfo> {
+        self.resources
+            .iter()
+            .find(|r| r.served && r.group == group && r.version == version && r.plural == plural)
+    }
+
+    /// The served resource of a kind.
+    pub fn lookup_kind(&self, gvk: &Gvk) -> Option<&ResourceInfo> {
+        self.resources.iter().find(|r| {
+            r.served && r.group == gvk.group && r.version == gvk.version && r.kind == gvk.kind
+        })
+    }
+
+    /// The storage version of a group/resource (`apps`, `deployments`).
+    pub fn storage_version(&self, group: &str, plural: &str) -> Option<&ResourceInfo> {
+        self.resources
+            .iter()
+            .find(|r| r.storage && r.group == group && r.plural == plural)
+    }
+
+    /// Every version of a group/resource, served or not.
+    pub fn versions_of(&self, group: &str, plural: &str) -> Vec<&ResourceInfo> {
+        self.resources
+            .iter()
+            .filter(|r| r.group == group && r.plural == plural)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_short_names_and_scopes_match_kube_apiserver() {
+        let cat = Catalogue::builtin();
+        let find = |short: &str| {
+            cat.resources()
+                .iter()
+                .find(|r| r.short_names.iter().any(|s| s == short))
+                .unwrap_or_else(|| panic!("no resource with short name {short}"))
+        };
+        assert_eq!(find("ns").kind, "Namespace");
+        assert_eq!(find("ns").scope, Scope::Cluster);
+        assert_eq!(find("cm").plural, "configmaps");
+        assert_eq!(find("sa").kind, "ServiceAccount");
+        assert_eq!(find("svc").kind, "Service");
+        assert_eq!(find("po").kind, "Pod");
+        assert_eq!(find("deploy").group, "apps");
+        assert_eq!(find("rs").kind, "ReplicaSet");
+        assert_eq!(find("sts").kind, "StatefulSet");
+        assert_eq!(find("ds").kind, "DaemonSet");
+        assert_eq!(find("crd").kind, "CustomResourceDefinition");
+        assert_eq!(find("crds").scope, Scope::Cluster);
+        assert_eq!(find("ev").kind, "Event");
+    }
+
+    #[test]
+    fn every_required_builtin_kind_is_served_exactly_once() {
+        let cat = Catalogue::builtin();
+        for (av, kind, scope) in [
+            ("v1", "Namespace", Scope::Cluster),
+            ("v1", "ConfigMap", Scope::Namespaced),
+            ("v1", "Secret", Scope::Namespaced),
+            ("v1", "ServiceAccount", Scope::Namespaced),
+            ("v1", "Service", Scope::Namespaced),
+            ("v1", "Event", Scope::Namespaced),
+            ("events.k8s.io/v1", "Event", Scope::Namespaced),
+            ("v1", "Pod", Scope::Namespaced),
+            ("apps/v1", "Deployment", Scope::Namespaced),
+            ("apps/v1", "ReplicaSet", Scope::Namespaced),
+            ("apps/v1", "StatefulSet", Scope::Namespaced),
+            ("apps/v1", "DaemonSet", Scope::Namespaced),
+            ("rbac.authorization.k8s.io/v1", "Role", Scope::Namespaced),
+            (
+                "rbac.authorization.k8s.io/v1",
+                "RoleBinding",
+                Scope::Namespaced,
+            ),
+            (
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                Scope::Cluster,
+            ),
+            (
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                Scope::Cluster,
+            ),
+            (
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                Scope::Cluster,
+            ),
+            ("apiregistration.k8s.io/v1", "APIService", Scope::Cluster),
+            ("coordination.k8s.io/v1", "Lease", Scope::Namespaced),
+        ] {
+            let gvk = Gvk::from_api_version(av, kind);
+            let n = cat.resources().iter().filter(|r| r.gvk() == gvk).count();
+            assert_eq!(n, 1, "{gvk}");
+            assert_eq!(cat.lookup_kind(&gvk).unwrap().scope, scope, "{gvk}");
+        }
+    }
+
+    #[test]
+    fn lookup_by_url_segments_and_resource_keys() {
+        let cat = Catalogue::builtin();
+        let d = cat.lookup("apps", "v1", "deployments").unwrap();
+        assert_eq!(d.kind, "Deployment");
+        assert_eq!(d.resource_key(), "apps/deployments");
+        assert_eq!(d.group_resource(), "deployments.apps");
+        assert!(d.subresources.status && d.subresources.scale.is_some());
+        let cm = cat.lookup("", "v1", "configmaps").unwrap();
+        assert_eq!(cm.resource_key(), "configmaps");
+        assert!(!cm.subresources.status);
+        assert!(cat.lookup("", "v1", "deployments").is_none());
+        assert!(
+            !cat.lookup("", "v1", "namespaces")
+                .unwrap()
+                .has_verb("deletecollection")
+        );
+        assert!(
+            cat.lookup("", "v1", "pods")
+                .unwrap()
+                .categories
+                .contains(&"all".to_string())
+        );
+    }
+
+    #[test]
+    fn gvk_parses_core_and_grouped_api_versions() {
+        assert_eq!(
+            Gvk::from_api_version("v1", "Pod"),
+            Gvk::new("", "v1", "Pod")
+        );
+        assert_eq!(
+            Gvk::from_api_version("apps/v1", "Deployment").api_version(),
+            "apps/v1"
+        );
+        let obj = serde_json::json!({"apiVersion": "example.com/v1beta1", "kind": "Widget"});
+        assert_eq!(Gvk::of_object(&obj).unwrap().group, "example.com");
+    }
+}
