@@ -583,6 +583,214 @@ fn default_node(schema: &Value, v: &mut Value, root: bool) {
     }
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Root,
+    Item,
+    Field,
+}
+
+/// Check that a CRD version's `openAPIV3Schema` is *structural*, as kube-apiserver requires
+/// before it accepts a CRD: every node has a `type` (unless `x-kubernetes-int-or-string` or
+/// an embedded resource), arrays have `items`, the root is an object, root `metadata` may only
+/// restrict `name`/`generateName`, embedded resources are objects, list-type extensions are
+/// consistent. `path` is where the schema sits, e.g.
+/// `spec.versions[0].schema.openAPIV3Schema`; messages are kube-apiserver's
+/// (`...properties[spec].type: Required value: must not be empty for specified object fields`).
+pub fn validate_structural(schema: &Value, path: &str) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    structural_node(schema, Level::Root, path, &mut errs);
+    errs
+}
+
+fn structural_node(s: &Value, lvl: Level, path: &str, errs: &mut Vec<FieldError>) {
+    let Some(m) = s.as_object() else {
+        errs.push(FieldError::invalid(
+            path,
+            s.clone(),
+            "must be a schema object",
+        ));
+        return;
+    };
+    let ty = m.get("type").and_then(Value::as_str).unwrap_or("");
+    let int_or_string = bool_ext(s, "x-kubernetes-int-or-string");
+    let embedded = bool_ext(s, "x-kubernetes-embedded-resource");
+    let preserve = bool_ext(s, "x-kubernetes-preserve-unknown-fields");
+    let tpath = child(path, "type");
+
+    if ty == "array" && m.get("items").is_none() {
+        errs.push(FieldError::required(
+            child(path, "items"),
+            "must be specified",
+        ));
+    }
+    if let Some(items) = m.get("items") {
+        structural_node(items, Level::Item, &child(path, "items"), errs);
+    }
+    if let Some(props) = m.get("properties").and_then(Value::as_object) {
+        let ppath = child(path, "properties");
+        for (k, v) in props {
+            structural_node(v, Level::Field, &crate::field::key(&ppath, k), errs);
+        }
+    }
+    if let Some(ap) = m.get("additionalProperties").filter(|a| a.is_object()) {
+        structural_node(ap, Level::Field, &child(path, "additionalProperties"), errs);
+    }
+    if !ty.is_empty()
+        && !["array", "boolean", "integer", "number", "object", "string"].contains(&ty)
+    {
+        let valid: Vec<String> = ["array", "boolean", "integer", "number", "object", "string"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        errs.push(FieldError::not_supported(
+            &tpath,
+            Value::String(ty.into()),
+            &valid,
+        ));
+    }
+    if m.contains_key("properties") && m.get("additionalProperties").is_some_and(|a| a.is_object())
+    {
+        errs.push(FieldError::forbidden(
+            child(path, "additionalProperties"),
+            "additionalProperties and properties are mutual exclusive",
+        ));
+    }
+    if m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(false)) {
+        errs.push(FieldError::invalid(
+            child(path, "x-kubernetes-preserve-unknown-fields"),
+            Value::Bool(false),
+            "must be true or undefined",
+        ));
+    }
+    if int_or_string && !ty.is_empty() {
+        errs.push(FieldError::invalid(
+            &tpath,
+            Value::String(ty.into()),
+            "must be empty if x-kubernetes-int-or-string is true",
+        ));
+    }
+    if embedded && ty != "object" {
+        if ty.is_empty() {
+            errs.push(FieldError::required(
+                &tpath,
+                "must be object if x-kubernetes-embedded-resource is true",
+            ));
+        } else {
+            errs.push(FieldError::invalid(
+                &tpath,
+                Value::String(ty.into()),
+                "must be object if x-kubernetes-embedded-resource is true",
+            ));
+        }
+    } else if ty.is_empty() && !embedded && !int_or_string && !(preserve && lvl != Level::Root) {
+        let msg = match lvl {
+            Level::Root => "must not be empty at the root",
+            Level::Item => "must not be empty for specified array items",
+            Level::Field => "must not be empty for specified object fields",
+        };
+        errs.push(FieldError::required(&tpath, msg));
+    }
+    if embedded && m.get("additionalProperties").is_some() {
+        errs.push(FieldError::forbidden(
+            child(path, "additionalProperties"),
+            "must not be used if x-kubernetes-embedded-resource is set",
+        ));
+    }
+    if lvl == Level::Root && !ty.is_empty() && ty != "object" {
+        errs.push(FieldError::invalid(
+            &tpath,
+            Value::String(ty.into()),
+            "must be object at the root",
+        ));
+    }
+    let props = m.get("properties").and_then(Value::as_object);
+    if lvl == Level::Root || embedded {
+        let ppath = child(path, "properties");
+        for (k, want) in [
+            ("kind", "string"),
+            ("apiVersion", "string"),
+            ("metadata", "object"),
+        ] {
+            if let Some(p) = props.and_then(|p| p.get(k)) {
+                let t = p.get("type").and_then(Value::as_str).unwrap_or("");
+                if t != want {
+                    errs.push(FieldError::invalid(
+                        child(&crate::field::key(&ppath, k), "type"),
+                        Value::String(t.into()),
+                        format!("must be {want}"),
+                    ));
+                }
+            }
+        }
+    }
+    if lvl == Level::Root
+        && let Some(meta) = props
+            .and_then(|p| p.get("metadata"))
+            .and_then(Value::as_object)
+    {
+        let allowed = |k: &str| matches!(k, "type" | "default" | "description");
+        let inner_ok = meta
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_none_or(|p| p.keys().all(|k| k == "name" || k == "generateName"));
+        if !inner_ok || meta.keys().any(|k| !allowed(k) && k != "properties") {
+            errs.push(FieldError::forbidden(
+                crate::field::key(&child(path, "properties"), "metadata"),
+                "must not specify anything other than name and generateName, but metadata is implicitly specified",
+            ));
+        }
+    }
+    if embedded && !preserve && props.is_none_or(|p| p.is_empty()) {
+        errs.push(FieldError::required(
+            child(path, "properties"),
+            "must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields",
+        ));
+    }
+    match m.get("x-kubernetes-list-type").and_then(Value::as_str) {
+        Some("map") => {
+            let keys = m
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if keys.is_empty() {
+                errs.push(FieldError::required(
+                    child(path, "x-kubernetes-list-map-keys"),
+                    "must not be empty if x-kubernetes-list-type is map",
+                ));
+            }
+            if m.get("items")
+                .and_then(|i| i.get("type"))
+                .and_then(Value::as_str)
+                != Some("object")
+            {
+                errs.push(FieldError::invalid(
+                    child(&child(path, "items"), "type"),
+                    m.get("items")
+                        .and_then(|i| i.get("type"))
+                        .cloned()
+                        .unwrap_or(Value::String(String::new())),
+                    "must be object if parent array's x-kubernetes-list-type is map",
+                ));
+            }
+        }
+        Some("set" | "atomic") | None => {
+            if m.contains_key("x-kubernetes-list-map-keys") {
+                errs.push(FieldError::forbidden(
+                    child(path, "x-kubernetes-list-map-keys"),
+                    "must not be set if x-kubernetes-list-type is not map",
+                ));
+            }
+        }
+        Some(other) => errs.push(FieldError::not_supported(
+            child(path, "x-kubernetes-list-type"),
+            Value::String(other.into()),
+            &["atomic".to_string(), "set".to_string(), "map".to_string()],
+        )),
+    }
+}
+
 /// The 400 kube-apiserver answers under `fieldValidation=Strict` for unknown fields:
 /// `<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding error: unknown field "spec.foo", ...`.
 pub fn strict_decoding_error(kind: &str, version: &str, unknown: &[String]) -> ApiError {
@@ -826,6 +1034,59 @@ mod tests {
         assert_eq!(o["apiVersion"], "example.com/v1");
         assert!(o.get("top").is_none());
         assert_eq!(unknown_fields(&schema(), &o), Vec::<String>::new());
+    }
+
+    #[test]
+    fn structural_schema_rules() {
+        assert!(
+            validate_structural(&schema(), "s").is_empty(),
+            "{:?}",
+            validate_structural(&schema(), "s")
+        );
+        let bad = json!({
+            "type": "object",
+            "properties": {
+                "metadata": {"type": "object", "properties": {"labels": {"type": "object"}}},
+                "spec": {"properties": {"list": {"type": "array"},
+                                        "port": {"type": "string", "x-kubernetes-int-or-string": true},
+                                        "m": {"type": "array", "x-kubernetes-list-type": "map", "items": {"type": "string"}}}}
+            }
+        });
+        let errs: Vec<String> =
+            validate_structural(&bad, "spec.versions[0].schema.openAPIV3Schema")
+                .iter()
+                .map(|e| e.to_string())
+                .collect();
+        let p = "spec.versions[0].schema.openAPIV3Schema";
+        for want in [
+            format!(
+                "{p}.properties[spec].properties[list].items: Required value: must be specified"
+            ),
+            format!(
+                "{p}.properties[spec].properties[port].type: Invalid value: \"string\": must be empty if x-kubernetes-int-or-string is true"
+            ),
+            format!(
+                "{p}.properties[spec].properties[m].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map"
+            ),
+            format!(
+                "{p}.properties[spec].type: Required value: must not be empty for specified object fields"
+            ),
+            format!(
+                "{p}.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"
+            ),
+        ] {
+            assert!(errs.contains(&want), "missing {want}\n{errs:#?}");
+        }
+        let root = validate_structural(&json!({"type": "string"}), "s");
+        assert_eq!(
+            root[0].to_string(),
+            "s.type: Invalid value: \"string\": must be object at the root"
+        );
+        let untyped_root = validate_structural(&json!({"properties": {}}), "s");
+        assert_eq!(
+            untyped_root[0].to_string(),
+            "s.type: Required value: must not be empty at the root"
+        );
     }
 
     #[test]
