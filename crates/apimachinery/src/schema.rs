@@ -683,7 +683,7 @@ fn structural_node(s: &Value, lvl: Level, path: &str, errs: &mut Vec<FieldError>
                 "must be object if x-kubernetes-embedded-resource is true",
             ));
         }
-    } else if ty.is_empty() && !embedded && !int_or_string && !(preserve && lvl != Level::Root) {
+    } else if ty.is_empty() && !embedded && !int_or_string && (!preserve || lvl == Level::Root) {
         let msg = match lvl {
             Level::Root => "must not be empty at the root",
             Level::Item => "must not be empty for specified array items",
