@@ -68,6 +68,14 @@ impl Error {
     pub fn location(&self) -> Option<&str> {
         self.0.location.as_deref()
     }
+    /// Line and column (0-based byte column, as Go prints it) of the failing node, when known.
+    pub fn line_col(&self) -> Option<(usize, usize)> {
+        let loc = self.0.location.as_deref()?;
+        let mut it = loc.rsplitn(3, ':');
+        let col = it.next()?.parse().ok()?;
+        let line = it.next()?.parse().ok()?;
+        Some((line, col))
+    }
     /// The name of the template being executed (execution errors).
     pub fn template(&self) -> Option<&str> {
         self.0.template.as_deref()

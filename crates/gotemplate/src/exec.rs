@@ -421,8 +421,13 @@ impl<'s> State<'s> {
                                 .collect()
                         }
                         Value::Nil => vec![],
+                        Value::Object(o) if o.entries().is_some() => o
+                            .entries()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, e)| (Value::str(k), e))
+                            .collect(),
                         other => {
-                            self.at = At::Node(n);
                             return Err(self.errorf(format!(
                                 "range can't iterate over {}",
                                 gofmt::sprint_value(other)

@@ -201,9 +201,10 @@ fn write_v(out: &mut String, v: &Value, depth: usize) {
             }
             out.push(']');
         }
-        Value::Object(o) => match o.display() {
-            Some(s) => out.push_str(&s),
-            None => out.push_str("{}"),
+        Value::Object(o) => match (o.display(), o.entries()) {
+            (Some(s), _) => out.push_str(&s),
+            (None, Some(e)) => write_v(out, &Value::map(e.into_iter().collect()), depth),
+            _ => out.push_str("{}"),
         },
     }
 }
@@ -477,6 +478,11 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
 }
 
 fn fmt_value(out: &mut String, v: &Value, verb: char, fl: &Flags, depth: usize) {
+    if depth > 0 && v.is_nil() {
+        // a nil interface inside a collection prints as <nil> whatever the verb
+        pad(out, "<nil>", fl, false);
+        return;
+    }
     if verb == 'T' {
         pad(out, &v.type_name(), fl, false);
         return;

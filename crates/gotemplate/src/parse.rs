@@ -558,17 +558,19 @@ impl<'f> Parser<'f> {
         }
     }
 
-    fn template_name(&mut self, context: &str) -> PResult<String> {
+    fn template_name(&mut self, context: &str) -> PResult<(String, usize)> {
         let t = self.next_non_space();
         match &t.tok {
-            Tok::Str(s) | Tok::RawStr(s) => unquote(s).map_err(|e| self.err_at(&t, &e)),
+            Tok::Str(s) | Tok::RawStr(s) => unquote(s)
+                .map(|n| (n, t.pos))
+                .map_err(|e| self.err_at(&t, &e)),
             _ => Err(self.unexpected(&t, context)),
         }
     }
 
-    fn template_control(&mut self, pos: usize) -> PResult<Item> {
+    fn template_control(&mut self, _pos: usize) -> PResult<Item> {
         let context = "template clause";
-        let name = self.template_name(context)?;
+        let (name, pos) = self.template_name(context)?;
         let pipe = if self.peek_non_space().tok != Tok::RightDelim {
             Some(self.pipeline(context, false)?)
         } else {
@@ -578,9 +580,9 @@ impl<'f> Parser<'f> {
         Ok(Item::Node(Node::Template { pos, name, pipe }))
     }
 
-    fn block_control(&mut self, pos: usize) -> PResult<Item> {
+    fn block_control(&mut self, _pos: usize) -> PResult<Item> {
         let context = "block clause";
-        let name = self.template_name(context)?;
+        let (name, pos) = self.template_name(context)?;
         let pipe = self.pipeline(context, false)?;
         let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let (list, end, mut blocks) = self.item_list()?;
@@ -726,12 +728,17 @@ impl<'f> Parser<'f> {
             return Ok(None);
         };
         if let Tok::Field(_) = self.peek().tok {
+            let chain_pos = self.peek().pos;
             let mut fields = Vec::new();
             while let Tok::Field(f) = &self.peek().tok {
                 fields.push(f[1..].to_string());
                 self.next();
             }
-            let pos = node.pos;
+            // Go positions a chained field at its first chained element
+            let pos = match node.kind {
+                ArgKind::Field(_) | ArgKind::Variable(_) => chain_pos,
+                _ => node.pos,
+            };
             return Ok(Some(match node.kind {
                 ArgKind::Field(mut idents) => {
                     idents.extend(fields);

@@ -30,6 +30,11 @@ pub trait Object: Send + Sync + fmt::Debug {
         let _ = name;
         false
     }
+    /// For objects that are also Go maps (Helm's `Files` from `.Files.Glob`): the entries,
+    /// sorted by key. `range`, `len`, `index`, `keys`, `empty`, truthiness and printing use them.
+    fn entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
 }
 
 /// A map shared by reference, with sorted keys.
@@ -194,7 +199,16 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Object(_) => true,
+            Value::Object(o) => o.entries().is_none_or(|e| !e.is_empty()),
+        }
+    }
+
+    /// The map entries of a map value or of a map-like object, sorted by key.
+    pub fn map_entries(&self) -> Option<Vec<(String, Value)>> {
+        match self {
+            Value::Map(m) => Some(m.entries()),
+            Value::Object(o) => o.entries(),
+            _ => None,
         }
     }
 
@@ -216,10 +230,13 @@ impl Value {
                     .map(|(k, v)| (k, v.to_json()))
                     .collect(),
             ),
-            Value::Object(o) => o
-                .display()
-                .map(J::String)
-                .unwrap_or(J::Object(Default::default())),
+            Value::Object(o) => match (o.display(), o.entries()) {
+                (Some(d), _) => J::String(d),
+                (None, Some(e)) => {
+                    J::Object(e.into_iter().map(|(k, v)| (k, v.to_json())).collect())
+                }
+                _ => J::Object(Default::default()),
+            },
         }
     }
 

@@ -80,6 +80,9 @@ fn len(_: &dyn Host, a: &[Value]) -> Result<Value, String> {
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
         Value::Nil => Err("len of nil pointer".into()),
+        Value::Object(o) if o.entries().is_some() => {
+            Ok(Value::Int(o.entries().map(|e| e.len()).unwrap_or(0) as i64))
+        }
         v => Err(format!("len of type {}", v.type_name())),
     }
 }
@@ -105,6 +108,21 @@ fn index(_: &dyn Host, a: &[Value]) -> Result<Value, String> {
             Value::Map(m) => match idx {
                 Value::String(k) => m.get(k).unwrap_or(Value::Nil),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
+                v => {
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        v.type_name()
+                    ));
+                }
+            },
+            Value::Object(o) if o.entries().is_some() => match idx {
+                Value::String(k) => o
+                    .entries()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(ek, _)| ek.as_str() == &**k)
+                    .map(|(_, v)| v)
+                    .unwrap_or(Value::Nil),
                 v => {
                     return Err(format!(
                         "value has type {}; should be string",
@@ -163,7 +181,11 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
         let k2 = basic_kind(b);
         let truth = if k1 != k2 {
             if !a.is_nil() && !b.is_nil() {
-                return Err("incompatible types for comparison".into());
+                return Err(format!(
+                    "incompatible types for comparison: {} and {}",
+                    a.type_name(),
+                    b.type_name()
+                ));
             }
             false
         } else {
@@ -177,7 +199,7 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_)) => {
                     return Err(format!(
                         "non-comparable type {}: {}",
-                        gofmt::sprint_value(b),
+                        gofmt::sprintf("%s", std::slice::from_ref(b)),
                         b.type_name()
                     ));
                 }
@@ -185,7 +207,7 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 _ => {
                     return Err(format!(
                         "non-comparable types {}: {}, {}: {}",
-                        gofmt::sprint_value(a),
+                        gofmt::sprintf("%s", std::slice::from_ref(a)),
                         a.type_name(),
                         b.type_name(),
                         gofmt::sprint_value(b)
@@ -207,7 +229,11 @@ pub(crate) fn less(a: &Value, b: &Value) -> Result<bool, String> {
         return Err("invalid type for comparison".into());
     }
     if k1 != k2 {
-        return Err("incompatible types for comparison".into());
+        return Err(format!(
+            "incompatible types for comparison: {} and {}",
+            a.type_name(),
+            b.type_name()
+        ));
     }
     match (a, b) {
         (Value::Bool(_), _) => Err("invalid type for comparison".into()),

@@ -121,7 +121,7 @@ pub(crate) fn is_empty(v: &Value) -> bool {
         Value::String(s) => s.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.is_empty(),
-        Value::Object(_) => false,
+        Value::Object(o) => o.entries().is_some_and(|e| e.is_empty()),
     }
 }
 

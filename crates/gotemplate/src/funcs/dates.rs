@@ -497,9 +497,10 @@ pub(super) fn register(m: &mut Reg) {
         Ok(Value::str(duration_string(d as i128 * 1_000_000_000)))
     });
     reg(m, "duration", &[Any], None, |_, a| {
+        // Sprig accepts only string and int64; a template's int literal counts as 0.
         let secs = match &a[0] {
             Value::String(s) => s.parse::<i64>().unwrap_or(0),
-            v => to_int64(v),
+            _ => 0,
         };
         Ok(Value::str(duration_string(secs as i128 * 1_000_000_000)))
     });

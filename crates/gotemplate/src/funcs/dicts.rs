@@ -87,11 +87,17 @@ pub(super) fn register(m: &mut Reg) {
                 .collect(),
         ))
     });
-    reg(m, "keys", &[], Some(Map), |_, a| {
+    reg(m, "keys", &[], Some(Any), |_, a| {
         let mut v: Vec<Value> = Vec::new();
         for d in a {
-            if let Some(m) = map_arg(d) {
-                v.extend(m.keys().into_iter().map(Value::str));
+            match d.map_entries() {
+                Some(e) => v.extend(e.into_iter().map(|(k, _)| Value::str(k))),
+                None => {
+                    return Err(format!(
+                        "wrong type for value; expected map[string]interface {{}}; got {}",
+                        d.type_name()
+                    ));
+                }
             }
         }
         Ok(Value::list(v))

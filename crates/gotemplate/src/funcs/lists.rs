@@ -67,7 +67,7 @@ fn seq(h: &dyn Host, p: &[i64]) -> Result<Value, String> {
             until_step(h, start, end + step, step)?
         }
         3 => {
-            let (start, end, step) = (p[0], p[1], p[2]);
+            let (start, step, end) = (p[0], p[1], p[2]);
             let mut inc = 1;
             if end < start {
                 inc = -1;
@@ -216,24 +216,6 @@ pub(super) fn register(m: &mut Reg) {
     for name in ["slice", "mustSlice"] {
         reg(m, name, &[Any], Some(Any), |_, a| match &a[0] {
             Value::List(l) => sprig_slice(l, &a[1..]),
-            Value::String(s) => {
-                let bytes: Vec<Value> = vec![];
-                let _ = bytes;
-                let len = s.len() as i64;
-                let start = a.get(1).map(to_int64).unwrap_or(0);
-                let end = a.get(2).map(to_int64).unwrap_or(len);
-                if start < 0
-                    || end > len
-                    || start > end
-                    || !s.is_char_boundary(start as usize)
-                    || !s.is_char_boundary(end as usize)
-                {
-                    return Err(format!(
-                        "runtime error: slice bounds out of range [{start}:{end}] with length {len}"
-                    ));
-                }
-                Ok(Value::str(&s[start as usize..end as usize]))
-            }
             other => Err(format!(
                 "list should be type of slice or array but {}",
                 other.kind_name()

@@ -768,52 +768,212 @@ pub(crate) fn to_yaml(v: &Value, seq_indent: bool, width: usize) -> Result<Strin
     match &y {
         Y::Map(m) if !m.is_empty() => e.block(&y, 0, false),
         Y::Seq(s) if !s.is_empty() => e.block(&y, 0, false),
-        other => e.node(other, 0),
+        other => e.node(other, 2),
     }
     e.out.push('\n');
     Ok(e.out)
 }
 
-/// Parses YAML into a value through JSON semantics (numbers become float64).
+/// Parses YAML as sigs.k8s.io/yaml does: go-yaml v2's YAML 1.1 resolution of
+/// plain scalars (`yes`/`on` are booleans, `0777` is octal, timestamps stay
+/// strings), merge keys, then JSON semantics (numbers become float64, keys
+/// strings). Only the first document is read.
 pub(crate) fn from_yaml(s: &str) -> Result<Value, String> {
-    let y: serde_yaml::Value =
-        serde_yaml::from_str(s).map_err(|e| format!("error converting YAML to JSON: yaml: {e}"))?;
-    Ok(yaml_to_value(y))
+    let mut loader = Loader::default();
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(s);
+    parser.load(&mut loader, false).map_err(|e| {
+        format!(
+            "error converting YAML to JSON: yaml: line {}: {}",
+            e.marker().line(),
+            e.info()
+        )
+    })?;
+    if let Some(e) = loader.error {
+        return Err(e);
+    }
+    Ok(loader.doc.unwrap_or(Value::Nil))
 }
 
-fn yaml_key(k: serde_yaml::Value) -> String {
-    match k {
-        serde_yaml::Value::String(s) => s,
-        serde_yaml::Value::Bool(b) => b.to_string(),
-        serde_yaml::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.to_string()
-            } else {
-                gofmt::float_v(n.as_f64().unwrap_or(0.0))
-            }
+enum Frame {
+    Seq(Vec<Value>, usize),
+    Map {
+        entries: std::collections::BTreeMap<String, Value>,
+        explicit: std::collections::HashSet<String>,
+        key: Option<(String, bool)>,
+        anchor: usize,
+    },
+}
+
+#[derive(Default)]
+struct Loader {
+    stack: Vec<Frame>,
+    anchors: std::collections::HashMap<usize, Value>,
+    doc: Option<Value>,
+    done: bool,
+    error: Option<String>,
+}
+
+impl Loader {
+    fn push_value(&mut self, v: Value, anchor: usize, merge_candidate: bool) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, v.clone());
         }
-        serde_yaml::Value::Null => "null".into(),
-        other => serde_yaml::to_string(&other)
-            .unwrap_or_default()
-            .trim_end()
-            .to_string(),
+        match self.stack.last_mut() {
+            None => {
+                if !self.done {
+                    self.doc = Some(v);
+                    self.done = true;
+                }
+            }
+            Some(Frame::Seq(items, _)) => items.push(v),
+            Some(Frame::Map {
+                entries,
+                explicit,
+                key,
+                ..
+            }) => match key.take() {
+                None => {
+                    let k = json_key(&v);
+                    *key = Some((k, merge_candidate));
+                }
+                Some((k, is_merge)) => {
+                    if is_merge && k == "<<" {
+                        let maps: Vec<Value> = match &v {
+                            Value::List(l) => l.iter().cloned().collect(),
+                            other => vec![other.clone()],
+                        };
+                        for m in maps {
+                            if let Value::Map(m) = m {
+                                for (mk, mv) in m.entries() {
+                                    if !explicit.contains(&mk) && !entries.contains_key(&mk) {
+                                        entries.insert(mk, mv);
+                                    }
+                                }
+                            }
+                        }
+                    } else {
+                        explicit.insert(k.clone());
+                        entries.insert(k, v);
+                    }
+                }
+            },
+        }
     }
 }
 
-fn yaml_to_value(y: serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Yv;
-    match y {
-        Yv::Null => Value::Nil,
-        Yv::Bool(b) => Value::Bool(b),
-        Yv::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
-        Yv::String(s) => Value::str(s),
-        Yv::Sequence(l) => Value::list(l.into_iter().map(yaml_to_value).collect()),
-        Yv::Mapping(m) => Value::map(
-            m.into_iter()
-                .map(|(k, v)| (yaml_key(k), yaml_to_value(v)))
-                .collect(),
-        ),
-        Yv::Tagged(t) => yaml_to_value(t.value),
+fn json_key(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::Nil => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Float(f) => gofmt::float_v(*f),
+        Value::Int(i) => i.to_string(),
+        other => gofmt::sprint_value(other),
+    }
+}
+
+/// go-yaml v2's `resolve` for a plain scalar, then JSON semantics.
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Nil,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        _ => {}
+    }
+    let c = s.chars().next().unwrap_or(' ');
+    if c == '.' {
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+        return Value::str(s);
+    }
+    if matches!(c, '+' | '-' | '0'..='9') {
+        let plain: String = s.chars().filter(|c| *c != '_').collect();
+        if let Some(i) = super::conv::parse_int_base0(&plain) {
+            return Value::Float(i as f64);
+        }
+        if let Ok(u) = plain.parse::<u64>() {
+            return Value::Float(u as f64);
+        }
+        if is_yaml_float(&plain)
+            && let Ok(f) = plain.parse::<f64>()
+        {
+            return Value::Float(f);
+        }
+        if let Some(b) = plain.strip_prefix("0b")
+            && let Ok(i) = i64::from_str_radix(b, 2)
+        {
+            return Value::Float(i as f64);
+        }
+        if let Some(b) = plain.strip_prefix("-0b")
+            && let Ok(i) = i64::from_str_radix(b, 2)
+        {
+            return Value::Float(-(i as f64));
+        }
+    }
+    Value::str(s)
+}
+
+impl yaml_rust2::parser::MarkedEventReceiver for Loader {
+    fn on_event(&mut self, ev: yaml_rust2::parser::Event, _mark: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::parser::Event;
+        use yaml_rust2::scanner::TScalarStyle;
+        if self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let plain = style == TScalarStyle::Plain;
+                let v = match (&tag, plain) {
+                    (Some(t), _) if t.suffix == "str" => Value::str(text.as_str()),
+                    (Some(t), _)
+                        if t.suffix == "int"
+                            || t.suffix == "float"
+                            || t.suffix == "bool"
+                            || t.suffix == "null" =>
+                    {
+                        resolve_plain(&text)
+                    }
+                    (_, true) => resolve_plain(&text),
+                    _ => Value::str(text.as_str()),
+                };
+                self.push_value(v, anchor, plain);
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq(items, anchor)) = self.stack.pop() {
+                    self.push_value(Value::list(items), anchor, false);
+                }
+            }
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
+                entries: Default::default(),
+                explicit: Default::default(),
+                key: None,
+                anchor,
+            }),
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    entries, anchor, ..
+                }) = self.stack.pop()
+                {
+                    self.push_value(Value::map(entries), anchor, false);
+                }
+            }
+            Event::Alias(id) => {
+                let v = self.anchors.get(&id).cloned().unwrap_or(Value::Nil);
+                self.push_value(v, 0, false);
+            }
+            _ => {}
+        }
     }
 }
 
