@@ -74,22 +74,18 @@ pub enum PatchError {
 }
 
 impl PatchError {
-    /// The Status error kube-apiserver answers with: a malformed patch is a 400
-    /// BadRequest; a patch that cannot apply is a 422 whose cause carries the detail.
+    /// The Status error kube-apiserver answers with: a malformed patch is a 400 BadRequest
+    /// carrying the decoder's message; a JSON Patch that cannot apply (failed `test`, missing
+    /// path) is kube-apiserver's generic 422 `the server rejected our request due to an error
+    /// in our request`, which drops the detail (use `Display` of the `PatchError` for logs).
     pub fn to_api_error(&self) -> ApiError {
         match self {
             PatchError::BadPatch(m) => ApiError::BadRequest(m.clone()),
-            PatchError::Unprocessable(m) => ApiError::Other {
+            PatchError::Unprocessable(_) => ApiError::Other {
                 code: 422,
                 reason: "Invalid".into(),
-                message: format!(
-                    "the server rejected our request due to an error in our request: {m}"
-                ),
-                causes: vec![crate::status::StatusCause {
-                    reason: "UnexpectedServerResponse".into(),
-                    message: m.clone(),
-                    field: String::new(),
-                }],
+                message: "the server rejected our request due to an error in our request".into(),
+                causes: Vec::new(),
             },
         }
     }
@@ -793,6 +789,11 @@ mod tests {
         let e = apply_json_patch(&doc, &bad_test).unwrap_err();
         assert!(matches!(e, PatchError::Unprocessable(_)));
         assert_eq!(e.to_api_error().code(), 422);
+        assert_eq!(e.to_api_error().reason(), "Invalid");
+        assert_eq!(
+            e.to_api_error().to_string(),
+            "the server rejected our request due to an error in our request"
+        );
         let e = apply_json_patch(&doc, &json!({"op": "add"})).unwrap_err();
         assert!(matches!(e, PatchError::BadPatch(_)));
         assert_eq!(e.to_api_error().code(), 400);
