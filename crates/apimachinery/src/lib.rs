@@ -18,7 +18,31 @@
 //! | [`meta`] | name validation (DNS-1123), `generateName`, RFC 3339 timestamps |
 //!
 //! What it must not touch: no HTTP, no I/O, no storage, no async runtime. Randomness only in
-//! [`meta::generate_name`], and time only where a caller passes `now`.
+//! [`meta::generate_name`], and time only where a caller passes `now` (plus the convenience
+//! [`meta::now_rfc3339`]).
+//!
+//! ## How a server uses it
+//! - list: [`labels::Selector::parse`], [`fields::FieldSelector::parse`] +
+//!   [`fields::FieldSelector::check_supported`], then `matches_object` / `matches`;
+//! - create/update: [`meta::validate_object_meta`]; for custom resources
+//!   [`schema::unknown_fields`] (Strict → [`schema::strict_decoding_error`], Warn →
+//!   [`schema::unknown_field_warnings`]), [`schema::prune`], [`schema::apply_defaults`],
+//!   [`schema::validate`] → [`ApiError::invalid`]; then [`apply::record_update`];
+//! - patch: [`patch::PatchType::from_content_type`], then [`patch::apply_json_patch`],
+//!   [`patch::apply_merge_patch`], [`patch::apply_strategic_merge_patch`] (built-ins only, else
+//!   [`ApiError::unsupported_patch_type`]) or [`apply::parse_apply_body`] +
+//!   [`apply::server_side_apply`];
+//! - tables: [`table::build_table`]; errors: [`ApiError::to_status`] and [`ApiError::code`].
+//!
+//! ## Known simplifications
+//! - Server-side apply approximates structured-merge-diff (see [`apply`]): list semantics come
+//!   from the strategic-merge table or CRD list-type extensions, single merge keys for
+//!   built-ins, no unions, no version conversion.
+//! - The strategic-merge table covers the lists of the kinds the server serves; unknown fields
+//!   merge as maps / replace as lists instead of failing.
+//! - JSONPath covers what printer columns and `kubectl wait` use; no `range`/`end` templates.
+//! - Schema validation covers the OpenAPI keywords structural schemas allow, not CEL
+//!   (`x-kubernetes-validations`) nor ratcheting.
 
 pub mod apply;
 pub mod field;
