@@ -101,6 +101,7 @@ pub fn lex(input: &str) -> Vec<Token> {
         b: input.as_bytes(),
         pos: 0,
         line: 1,
+        line_pos: 0,
         out: Vec::new(),
         paren: 0,
     };
@@ -113,15 +114,28 @@ struct Lexer<'a> {
     b: &'a [u8],
     pos: usize,
     line: usize,
+    line_pos: usize,
     out: Vec<Token>,
     paren: i32,
 }
 
 impl<'a> Lexer<'a> {
     fn emit(&mut self, tok: Tok, pos: usize) {
-        let line = 1 + self.input[..pos].matches('\n').count();
-        self.out.push(Token { tok, pos, line });
-        self.line = line;
+        // positions only grow, so count the newlines since the last token
+        if pos >= self.line_pos {
+            self.line += self.b[self.line_pos..pos]
+                .iter()
+                .filter(|c| **c == b'\n')
+                .count();
+        } else {
+            self.line = 1 + self.b[..pos].iter().filter(|c| **c == b'\n').count();
+        }
+        self.line_pos = pos;
+        self.out.push(Token {
+            tok,
+            pos,
+            line: self.line,
+        });
     }
     fn error(&mut self, msg: String) {
         let pos = self.pos.min(self.input.len());

@@ -10,6 +10,7 @@ use crate::value::Value;
 
 mod builtin;
 mod conv;
+mod crypto;
 mod dates;
 mod dicts;
 mod encoding;
@@ -135,6 +136,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
             dicts::register(&mut m);
             math::register(&mut m);
             conv::register(&mut m);
+            crypto::register(&mut m);
             encoding::register(&mut m);
             yaml::register(&mut m);
             semver::register(&mut m);
