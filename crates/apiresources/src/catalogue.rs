@@ -4,10 +4,58 @@
 //! Names, scopes, verbs, short names and categories are those kube-apiserver v1.33 reports in
 //! discovery for the same resources.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::LazyLock;
 
-use crate::tables::PrinterColumn;
+/// One Table column (`columnDefinitions[]`). For CRDs `json_path` says where the cell comes from;
+/// built-in kinds get their columns from `apimachinery::table`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean`, `date`.
+    pub type_: String,
+    /// `name` for the NAME column, otherwise usually empty.
+    pub format: String,
+    pub description: String,
+    /// 0 = always shown, 1 = only with `-o wide`.
+    pub priority: i32,
+    pub json_path: Option<String>,
+}
+
+impl PrinterColumn {
+    /// From one entry of a CRD version's `additionalPrinterColumns`.
+    pub fn from_crd_column(col: &Value) -> Option<Self> {
+        let s = |k: &str| {
+            col.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let name = s("name");
+        if name.is_empty() {
+            return None;
+        }
+        Some(PrinterColumn {
+            name,
+            type_: s("type"),
+            format: s("format"),
+            description: s("description"),
+            priority: col.get("priority").and_then(Value::as_i64).unwrap_or(0) as i32,
+            json_path: Some(s("jsonPath")),
+        })
+    }
+
+    /// The `meta.k8s.io/v1` `TableColumnDefinition` JSON.
+    pub fn to_definition(&self) -> Value {
+        json!({
+            "name": self.name,
+            "type": self.type_,
+            "format": self.format,
+            "description": self.description,
+            "priority": self.priority,
+        })
+    }
+}
 
 /// A group/version/kind. `group` is empty for the core group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -141,7 +189,7 @@ pub struct ResourceInfo {
     pub served: bool,
     /// The version objects are stored in (exactly one per group/resource).
     pub storage: bool,
-    /// CRD `additionalPrinterColumns` (empty for built-ins: see [`crate::tables`]).
+    /// CRD `additionalPrinterColumns` (empty for built-ins: `apimachinery::table` has their printers).
     pub printer_columns: Vec<PrinterColumn>,
     /// CRD `openAPIV3Schema` (None for built-ins: see [`crate::openapi`]).
     pub schema: Option<Value>,

@@ -3,10 +3,10 @@
 use serde_json::Value;
 
 use crate::Error;
+use crate::catalogue::PrinterColumn;
 use crate::catalogue::{
     Origin, ResourceInfo, STANDARD_VERBS, ScaleSubresource, Scope, Subresources,
 };
-use crate::tables::PrinterColumn;
 
 fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
     v.pointer(ptr)

@@ -13,11 +13,11 @@
 //! - [`protobuf`]: decoding `application/vnd.kubernetes.protobuf` request bodies (the `k8s\0`
 //!   envelope + `runtime.Unknown`) of built-in kinds into the JSON the JSON path would produce.
 //! - [`strict`]: unknown-field and type checks of built-in objects for `fieldValidation=Strict`.
-//! - [`tables`]: kube-apiserver-like Table columns and cells of built-in kinds.
 //! - [`defaults`]: the defaults kube-apiserver sets on built-ins at create time.
 //!
 //! It must not touch: HTTP routing, storage, watch, authentication (the `apiserver` crate), nor the
-//! generic API machinery (selectors, patches, CRD schema validation, the Table envelope — the
+//! generic API machinery (selectors, patches, CRD schema validation, Tables incl. built-in printer
+//! columns — the
 //! `apimachinery` crate). Everything here is plain functions over `serde_json::Value` and small types.
 
 pub mod catalogue;
@@ -28,10 +28,9 @@ mod error;
 pub mod openapi;
 pub mod protobuf;
 pub mod strict;
-pub mod tables;
 
 pub use catalogue::{
-    Catalogue, Gvk, Origin, ResourceInfo, ScaleSubresource, Scope, Subresources, builtins,
+    Catalogue, Gvk, Origin, PrinterColumn, ResourceInfo, ScaleSubresource, Scope, Subresources,
+    builtins,
 };
 pub use error::Error;
-pub use tables::PrinterColumn;

@@ -1,6 +1,9 @@
 //! OpenAPI v3 documents: the `/openapi/v3` root and one document per group-version.
 //!
-//! (Implementation in progress: see the crate's commit log.)
+//! (Implementation in progress.)
+
+#[cfg(all(test, feature = "regenerate-schemas"))]
+mod regenerate;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
