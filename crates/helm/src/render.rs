@@ -1,0 +1,689 @@
+//! The render pipeline: Helm's `engine.Render` and the `helm template` path around it.
+//!
+//! [`render`] is the bare engine (what Helm's SDK `helm_render` returns: template path → text, NOTES
+//! included, partials excluded); [`template`] adds what `helm template` does before and after:
+//! library-chart refusal, missing-dependency check, `kubeVersion` check, document splitting, hooks,
+//! install-order sort, `--include-crds`, and the printed stream.
+//!
+//! Data given to templates mirrors Helm: one shared `.Values` tree (maps are shared by reference, so
+//! `set` in one template is seen by later ones, as in Go), `.Chart` with Go field names and `IsRoot`,
+//! `.Release`, `.Capabilities`, `.Files`, `.Subcharts`, and `.Template{Name,BasePath}` per execution.
+//! Templates of all charts are parsed into one set deepest-path-first (Helm's `sortTemplates`), so
+//! top-level `define`s win.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use gotemplate::{Object, TemplateSet, Value as TV};
+use serde_json::Value;
+
+use crate::capabilities::Capabilities;
+use crate::chart::Chart;
+use crate::manifest::{self, Sorted};
+use crate::values::{self, Values};
+
+/// `.Release`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseOptions {
+    pub name: String,
+    pub namespace: String,
+    pub revision: i64,
+    pub is_install: bool,
+    pub is_upgrade: bool,
+}
+
+impl Default for ReleaseOptions {
+    fn default() -> Self {
+        ReleaseOptions {
+            name: "release-name".into(),
+            namespace: "default".into(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        }
+    }
+}
+
+/// Everything a render needs besides the chart.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    pub release: ReleaseOptions,
+    pub capabilities: Capabilities,
+    /// Skip `values.schema.json` validation (`--skip-schema-validation`).
+    pub skip_schema_validation: bool,
+}
+
+/// A failed render. Display is Helm's message (without the CLI's `Error: ` prefix).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Load(#[from] crate::chart::LoadError),
+    #[error("{0}")]
+    Values(String),
+    #[error(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{0}"
+    )]
+    Schema(String),
+    #[error("{0}")]
+    Template(String),
+    #[error(
+        "chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {version}"
+    )]
+    KubeVersion { constraint: String, version: String },
+    #[error("chart dependencies are missing; run dependency update/build first: {0}")]
+    MissingDependencies(String),
+    #[error("{0} charts are not installable")]
+    NotInstallable(String),
+    #[error("{0}")]
+    Manifest(#[from] manifest::ManifestError),
+}
+
+/// The engine's output: template path → rendered text (NOTES.txt included, partials excluded).
+pub type Rendered = BTreeMap<String, String>;
+
+/// Go's `%v` of a JSON value (used in a few Helm messages).
+pub fn go_print(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.to_string()
+            } else {
+                let f = n.as_f64().unwrap_or(0.0);
+                if f.fract() == 0.0 && f.abs() < 1e21 {
+                    format!("{}", f as i64)
+                } else {
+                    format!("{f}")
+                }
+            }
+        }
+        Value::String(s) => s.clone(),
+        Value::Array(a) => format!("[{}]", a.iter().map(go_print).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => format!(
+            "map[{}]",
+            m.iter()
+                .map(|(k, v)| format!("{k}:{}", go_print(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    }
+}
+
+/// Converts values to template values: JSON floats → `Float`, JSON integers → `Int`.
+pub fn to_template_value(v: &Value) -> TV {
+    match v {
+        Value::Null => TV::Nil,
+        Value::Bool(b) => TV::Bool(*b),
+        Value::Number(n) => {
+            if n.is_f64() {
+                TV::Float(n.as_f64().unwrap_or(0.0))
+            } else if let Some(i) = n.as_i64() {
+                TV::Int(i)
+            } else {
+                TV::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => TV::str(s.as_str()),
+        Value::Array(a) => TV::list(a.iter().map(to_template_value).collect()),
+        Value::Object(m) => TV::map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_template_value(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn s(x: &str) -> TV {
+    TV::str(x)
+}
+
+fn strings(v: &[String]) -> TV {
+    TV::list(v.iter().map(|x| s(x)).collect())
+}
+
+/// `.Chart`: Chart.yaml with Go field names, plus `IsRoot`.
+fn chart_value(c: &Chart, is_root: bool) -> TV {
+    let md = &c.metadata;
+    let deps: Vec<TV> = md
+        .dependencies
+        .iter()
+        .map(|d| {
+            TV::map_from([
+                ("Alias", s(&d.alias)),
+                ("Condition", s(&d.condition)),
+                ("Enabled", TV::Bool(d.enabled)),
+                (
+                    "ImportValues",
+                    TV::list(d.import_values.iter().map(to_template_value).collect()),
+                ),
+                ("Name", s(&d.name)),
+                ("Repository", s(&d.repository)),
+                ("Tags", strings(&d.tags)),
+                ("Version", s(&d.version)),
+            ])
+        })
+        .collect();
+    let maintainers: Vec<TV> = md
+        .maintainers
+        .iter()
+        .map(|m| {
+            TV::map_from([
+                ("Email", s(&m.email)),
+                ("Name", s(&m.name)),
+                ("URL", s(&m.url)),
+            ])
+        })
+        .collect();
+    let annotations = match &md.annotations {
+        None => TV::Nil,
+        Some(a) => TV::map(a.iter().map(|(k, v)| (k.clone(), s(v))).collect()),
+    };
+    TV::map_from([
+        ("APIVersion", s(&md.api_version)),
+        ("Annotations", annotations),
+        ("AppVersion", s(&md.app_version)),
+        ("Condition", s(&md.condition)),
+        ("Dependencies", TV::list(deps)),
+        ("Deprecated", TV::Bool(md.deprecated)),
+        ("Description", s(&md.description)),
+        ("Home", s(&md.home)),
+        ("Icon", s(&md.icon)),
+        ("IsRoot", TV::Bool(is_root)),
+        ("Keywords", strings(&md.keywords)),
+        ("KubeVersion", s(&md.kube_version)),
+        ("Maintainers", TV::list(maintainers)),
+        ("Name", s(&md.name)),
+        ("Sources", strings(&md.sources)),
+        ("Tags", s(&md.tags)),
+        ("Type", s(&md.chart_type)),
+        ("Version", s(&md.version)),
+    ])
+}
+
+/// `.Files`: the chart's non-template files, with Helm's methods.
+#[derive(Debug, Clone)]
+pub struct FilesObject {
+    files: Arc<BTreeMap<String, Arc<Vec<u8>>>>,
+}
+
+impl FilesObject {
+    fn new(c: &Chart) -> Self {
+        FilesObject {
+            files: Arc::new(
+                c.files
+                    .iter()
+                    .map(|f| (f.name.clone(), Arc::new(f.data.clone())))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn string_map(&self, f: impl Fn(&[u8]) -> String) -> TV {
+        let mut m = BTreeMap::new();
+        for (k, v) in self.files.iter() {
+            let base = k.rsplit('/').next().unwrap_or(k).to_string();
+            m.insert(base, TV::str(f(v)));
+        }
+        TV::map(m)
+    }
+}
+
+fn bytes_value(b: &[u8]) -> TV {
+    TV::list(b.iter().map(|x| TV::Int(*x as i64)).collect())
+}
+
+fn arg_str(args: &[TV], i: usize) -> String {
+    match args.get(i) {
+        Some(TV::String(s)) => s.to_string(),
+        Some(other) => crate::engine::sprint(other),
+        None => String::new(),
+    }
+}
+
+impl Object for FilesObject {
+    fn type_name(&self) -> &str {
+        "engine.files"
+    }
+    fn field(&self, _name: &str) -> Option<TV> {
+        None
+    }
+    fn has_method(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "Get" | "GetBytes" | "Glob" | "Lines" | "AsConfig" | "AsSecrets"
+        )
+    }
+    fn call(&self, method: &str, args: &[TV]) -> Option<Result<TV, String>> {
+        let r = match method {
+            "Get" => {
+                let name = arg_str(args, 0);
+                Ok(TV::str(
+                    self.files
+                        .get(&name)
+                        .map(|d| String::from_utf8_lossy(d).into_owned())
+                        .unwrap_or_default(),
+                ))
+            }
+            "GetBytes" => {
+                let name = arg_str(args, 0);
+                Ok(self
+                    .files
+                    .get(&name)
+                    .map(|d| bytes_value(d))
+                    .unwrap_or_else(|| TV::list(Vec::new())))
+            }
+            "Glob" => {
+                let pattern = arg_str(args, 0);
+                let files: BTreeMap<String, Arc<Vec<u8>>> = self
+                    .files
+                    .iter()
+                    .filter(|(k, _)| crate::ignore::files_glob(&pattern, k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                Ok(TV::object(FilesObject {
+                    files: Arc::new(files),
+                }))
+            }
+            "Lines" => {
+                let name = arg_str(args, 0);
+                match self.files.get(&name) {
+                    None => Ok(TV::list(Vec::new())),
+                    Some(d) => {
+                        let mut text = String::from_utf8_lossy(d).into_owned();
+                        if text.ends_with('\n') {
+                            text.pop();
+                        }
+                        Ok(TV::list(text.split('\n').map(TV::str).collect()))
+                    }
+                }
+            }
+            "AsConfig" => Ok(TV::str(crate::engine::to_yaml(
+                &self.string_map(|d| String::from_utf8_lossy(d).into_owned()),
+            ))),
+            "AsSecrets" => {
+                use base64::Engine as _;
+                Ok(TV::str(crate::engine::to_yaml(&self.string_map(|d| {
+                    base64::engine::general_purpose::STANDARD.encode(d)
+                }))))
+            }
+            _ => return None,
+        };
+        Some(r)
+    }
+    fn display(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .files
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}:[{}]",
+                    v.iter().map(u8::to_string).collect::<Vec<_>>().join(" ")
+                )
+            })
+            .collect();
+        Some(format!("map[{}]", parts.join(" ")))
+    }
+    fn entries(&self) -> Option<Vec<(String, TV)>> {
+        Some(
+            self.files
+                .iter()
+                .map(|(k, v)| (k.clone(), bytes_value(v)))
+                .collect(),
+        )
+    }
+}
+
+/// `.Capabilities.KubeVersion`: prints as its version, with `Version/Major/Minor/GitVersion`.
+#[derive(Debug, Clone)]
+struct KubeVersionObject(crate::capabilities::KubeVersion);
+
+impl Object for KubeVersionObject {
+    fn type_name(&self) -> &str {
+        "*common.KubeVersion"
+    }
+    fn field(&self, name: &str) -> Option<TV> {
+        match name {
+            "Version" | "GitVersion" | "String" => Some(s(&self.0.version)),
+            "Major" => Some(s(&self.0.major)),
+            "Minor" => Some(s(&self.0.minor)),
+            _ => None,
+        }
+    }
+    fn display(&self) -> Option<String> {
+        Some(self.0.version.clone())
+    }
+}
+
+/// `.Capabilities.APIVersions`: a list with a `Has` method.
+#[derive(Debug, Clone)]
+struct ApiVersionsObject(Arc<Vec<String>>);
+
+impl Object for ApiVersionsObject {
+    fn type_name(&self) -> &str {
+        "common.VersionSet"
+    }
+    fn field(&self, _name: &str) -> Option<TV> {
+        None
+    }
+    fn has_method(&self, name: &str) -> bool {
+        name == "Has"
+    }
+    fn call(&self, method: &str, args: &[TV]) -> Option<Result<TV, String>> {
+        if method != "Has" {
+            return None;
+        }
+        let want = arg_str(args, 0);
+        Some(Ok(TV::Bool(self.0.contains(&want))))
+    }
+    fn display(&self) -> Option<String> {
+        Some(format!("[{}]", self.0.join(" ")))
+    }
+}
+
+/// `.Capabilities.HelmVersion`.
+#[derive(Debug, Clone)]
+struct HelmVersionObject {
+    version: String,
+    go_version: String,
+    kube_client_version: String,
+}
+
+impl Object for HelmVersionObject {
+    fn type_name(&self) -> &str {
+        "version.BuildInfo"
+    }
+    fn field(&self, name: &str) -> Option<TV> {
+        match name {
+            "Version" => Some(s(&self.version)),
+            "GitCommit" | "GitTreeState" => Some(s("")),
+            "GoVersion" => Some(s(&self.go_version)),
+            "KubeClientVersion" => Some(s(&self.kube_client_version)),
+            _ => None,
+        }
+    }
+    fn display(&self) -> Option<String> {
+        Some(format!(
+            "{{{}   {} {}}}",
+            self.version, self.go_version, self.kube_client_version
+        ))
+    }
+}
+
+fn capabilities_value(c: &Capabilities) -> TV {
+    TV::map_from([
+        (
+            "KubeVersion",
+            TV::object(KubeVersionObject(c.kube_version.clone())),
+        ),
+        (
+            "APIVersions",
+            TV::object(ApiVersionsObject(Arc::new(c.api_versions.clone()))),
+        ),
+        (
+            "HelmVersion",
+            TV::object(HelmVersionObject {
+                version: c.helm_version.clone(),
+                go_version: c.go_version.clone(),
+                kube_client_version: c.kube_client_version.clone(),
+            }),
+        ),
+    ])
+}
+
+fn release_value(r: &ReleaseOptions) -> TV {
+    TV::map_from([
+        ("IsInstall", TV::Bool(r.is_install)),
+        ("IsUpgrade", TV::Bool(r.is_upgrade)),
+        ("Name", s(&r.name)),
+        ("Namespace", s(&r.namespace)),
+        ("Revision", TV::Int(r.revision)),
+        ("Service", s("Helm")),
+    ])
+}
+
+struct Renderable {
+    source: Arc<str>,
+    /// The chart's data map (shared by its templates; `Template` is set before each execution).
+    data: gotemplate::Map,
+    base_path: String,
+}
+
+/// Walks the chart tree like Helm's `recAllTpls`, building each chart's data map.
+fn collect(
+    c: &Chart,
+    parent_path: Option<&str>,
+    parent_values: &TV,
+    release: &TV,
+    caps: &TV,
+    out: &mut HashMap<String, Renderable>,
+) -> TV {
+    let full_path = match parent_path {
+        None => c.name().to_string(),
+        Some(p) => format!("{p}/charts/{}", c.name()),
+    };
+    let values = if parent_path.is_none() {
+        parent_values.clone()
+    } else {
+        match parent_values.as_map().and_then(|m| m.get(c.name())) {
+            Some(v @ TV::Map(_)) => v,
+            _ => TV::empty_map(),
+        }
+    };
+    let subcharts = gotemplate::Map::new();
+    let data = gotemplate::Map::new();
+    data.insert("Chart", chart_value(c, parent_path.is_none()));
+    data.insert("Files", TV::object(FilesObject::new(c)));
+    data.insert("Release", release.clone());
+    data.insert("Capabilities", caps.clone());
+    data.insert("Values", values.clone());
+    data.insert("Subcharts", TV::Map(subcharts.clone()));
+    for child in &c.dependencies {
+        let child_data = collect(child, Some(&full_path), &values, release, caps, out);
+        subcharts.insert(child.name(), child_data);
+    }
+    for t in &c.templates {
+        if c.is_library() {
+            let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+            if !base.starts_with('_') {
+                continue;
+            }
+        }
+        out.insert(
+            format!("{full_path}/{}", t.name),
+            Renderable {
+                source: Arc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                data: data.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    TV::Map(data)
+}
+
+/// Helm's `sortTemplates`: deepest paths first, then reverse lexical order.
+fn sort_templates(names: &mut [String]) {
+    names.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+}
+
+/// Prepares values the way Helm's install does: dependencies processed (disabled subcharts removed,
+/// aliases applied, import-values), coalesced, schema-validated. Returns the chart as rendered and
+/// the final values.
+pub fn prepare(
+    chart: &Chart,
+    user_values: &Values,
+    opts: &RenderOptions,
+) -> Result<(Chart, Values), RenderError> {
+    let mut chart = chart.clone();
+    values::process_dependencies(&mut chart, user_values).map_err(RenderError::Values)?;
+    let vals = values::coalesce_values(&chart, user_values).map_err(RenderError::Values)?;
+    if !opts.skip_schema_validation {
+        let report = crate::schema::validate(&chart, &vals);
+        if !report.is_empty() {
+            return Err(RenderError::Schema(report));
+        }
+    }
+    Ok((chart, vals))
+}
+
+/// The bare engine render (Helm SDK `helm_render`): template path → text.
+pub fn render(
+    chart: &Chart,
+    user_values: &Values,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let (chart, vals) = prepare(chart, user_values, opts)?;
+    render_prepared(&chart, &vals, opts)
+}
+
+/// Renders a chart whose values are already prepared by [`prepare`].
+pub fn render_prepared(
+    chart: &Chart,
+    vals: &Values,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let values = to_template_value(&Value::Object(vals.clone()));
+    let release = release_value(&opts.release);
+    let caps = capabilities_value(&opts.capabilities);
+    let mut tpls = HashMap::new();
+    collect(chart, None, &values, &release, &caps, &mut tpls);
+    let mut names: Vec<String> = tpls.keys().cloned().collect();
+    sort_templates(&mut names);
+
+    let mut set = TemplateSet::new(crate::engine::options());
+    for name in &names {
+        set.parse(name, &tpls[name].source)
+            .map_err(|e| RenderError::Template(crate::engine::parse_error(name, &e)))?;
+    }
+    let mut out = BTreeMap::new();
+    for name in &names {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        if base.starts_with('_') {
+            continue;
+        }
+        let r = &tpls[name];
+        r.data.insert(
+            "Template",
+            TV::map_from([("BasePath", s(&r.base_path)), ("Name", s(name))]),
+        );
+        let text = set
+            .execute(name, &TV::Map(r.data.clone()))
+            .map_err(|e| RenderError::Template(crate::engine::exec_error(name, &e)))?;
+        out.insert(name.clone(), text.replace("<no value>", ""));
+    }
+    Ok(out)
+}
+
+/// Options of `helm template` beyond the render.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateOptions {
+    pub render: RenderOptions,
+    /// Print `crds/` files first (`--include-crds`).
+    pub include_crds: bool,
+    /// Leave out test hooks (`--skip-tests`).
+    pub skip_tests: bool,
+    /// Leave out hooks entirely (`--no-hooks`).
+    pub no_hooks: bool,
+}
+
+/// What `helm template` computes: the sorted release manifest and hooks, plus the printed stream.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateOutput {
+    pub rendered: Rendered,
+    pub sorted: Sorted,
+    /// NOTES.txt of the top chart, rendered.
+    pub notes: Option<String>,
+    /// The release manifest (`---\n# Source: ...` per document; CRDs first with `include_crds`).
+    pub manifest: String,
+    /// Exactly what `helm template` prints.
+    pub output: String,
+}
+
+/// `helm template`: checks, render, sort, print.
+pub fn template(
+    chart: &Chart,
+    user_values: &Values,
+    opts: &TemplateOptions,
+) -> Result<TemplateOutput, RenderError> {
+    if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+        return Err(RenderError::NotInstallable(
+            chart.metadata.chart_type.clone(),
+        ));
+    }
+    if !chart.metadata.dependencies.is_empty() {
+        values::check_dependencies(chart).map_err(RenderError::MissingDependencies)?;
+    }
+    let (prepared, vals) = prepare(chart, user_values, &opts.render)?;
+    let kv = &opts.render.capabilities.kube_version.version;
+    if !chart.metadata.kube_version.is_empty()
+        && !crate::semver::is_compatible_range(&chart.metadata.kube_version, kv)
+    {
+        return Err(RenderError::KubeVersion {
+            constraint: chart.metadata.kube_version.clone(),
+            version: kv.clone(),
+        });
+    }
+    let rendered = render_prepared(&prepared, &vals, &opts.render)?;
+    let notes_key = format!("{}/templates/NOTES.txt", chart.name());
+    let notes = rendered.get(&notes_key).cloned();
+    let files: BTreeMap<String, String> = rendered
+        .iter()
+        .filter(|(k, _)| !k.ends_with("NOTES.txt"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let sorted = manifest::sort_manifests(&files)?;
+    let mut manifest_text = String::new();
+    if opts.include_crds {
+        collect_crds(&prepared, None, &mut manifest_text);
+    }
+    manifest_text.push_str(&manifest::manifest_text(&sorted.manifests));
+    let mut output = String::new();
+    output.push_str(manifest_text.trim_matches(|c: char| c.is_whitespace()));
+    output.push('\n');
+    if !opts.no_hooks {
+        for h in &sorted.hooks {
+            if opts.skip_tests && manifest::is_test_hook(h) {
+                continue;
+            }
+            output.push_str("---\n# Source: ");
+            output.push_str(&h.path);
+            output.push('\n');
+            output.push_str(&h.manifest);
+            output.push('\n');
+        }
+    }
+    Ok(TemplateOutput {
+        rendered,
+        sorted,
+        notes,
+        manifest: manifest_text,
+        output,
+    })
+}
+
+/// CRD files of the chart and its (enabled) subcharts, as `helm template --include-crds` prints them.
+fn collect_crds(c: &Chart, parent: Option<&str>, out: &mut String) {
+    let full = match parent {
+        None => c.name().to_string(),
+        Some(p) => format!("{p}/charts/{}", c.name()),
+    };
+    for f in c.crd_objects() {
+        let ext_ok = [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|e| f.name.ends_with(e));
+        if !ext_ok {
+            continue;
+        }
+        out.push_str("---\n# Source: ");
+        out.push_str(&format!("{full}/{}", f.name));
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(&f.data));
+        out.push('\n');
+    }
+    for d in &c.dependencies {
+        collect_crds(d, Some(&full), out);
+    }
+}
