@@ -44,6 +44,12 @@ pub mod fmt {
     pub use crate::gofmt::{float_v, format_float, quote, sprint, sprint_value, sprintf, sprintln};
 }
 
+/// Helm's `fromYaml` parsing (go-yaml v2 YAML 1.1 resolution through JSON: numbers become
+/// `Float`, keys strings; only the first document). Errors carry Helm's text.
+pub fn from_yaml(text: &str) -> Result<Value, String> {
+    funcs::yaml::from_yaml(text)
+}
+
 /// Helm's `toYaml` of a value (go-yaml v2 through JSON), without the trailing newline.
 pub fn to_yaml(v: &Value) -> String {
     funcs::yaml::to_yaml(v, false, 80)
