@@ -1,13 +1,542 @@
-//! Defaults kube-apiserver sets on built-in objects at create time.
+//! Defaults kube-apiserver sets on built-in objects at create time (its `SetDefaults_*`
+//! functions plus the create strategies of Namespace, Service and Pod), enough for kubectl and
+//! kube-rs round trips to look like a real cluster's. Fields already set are never changed.
 //!
-//! (Implementation in progress: see the crate's commit log.)
+//! Two things a real cluster allocates are approximated without state: a Service's `clusterIP`
+//! is derived from a hash of namespace/name inside 10.96.0.0/12 (skipping .0 and .1), and
+//! `nodePort`s from the same hash inside 30000–32767. Collisions are possible but unlikely; the
+//! server has no pods or nodes that would route to them anyway.
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
 use crate::catalogue::Gvk;
 
-/// Fill in the defaults of a built-in kind (fields already set are kept). Unknown kinds are
-/// left alone.
+/// Fill in the defaults of a built-in kind (fields already set are kept). Unknown kinds and
+/// non-object values are left alone.
 pub fn apply_defaults(gvk: &Gvk, obj: &mut Value) {
-    let _ = (gvk, obj);
+    if !obj.is_object() {
+        return;
+    }
+    match (gvk.group.as_str(), gvk.version.as_str(), gvk.kind.as_str()) {
+        ("", "v1", "Namespace") => namespace(obj),
+        ("", "v1", "Secret") => {
+            set(obj, "type", json!("Opaque"));
+        }
+        ("", "v1", "Service") => service(obj),
+        ("", "v1", "Pod") => {
+            if let Some(spec) = child(obj, "spec") {
+                pod_spec(spec);
+            }
+            pod_status(obj);
+        }
+        ("apps", "v1", "Deployment") => deployment(obj),
+        ("apps", "v1", "ReplicaSet") => {
+            let Some(spec) = ensure_object(obj, "spec") else {
+                return;
+            };
+            set(spec, "replicas", json!(1));
+            pod_template(spec);
+        }
+        ("apps", "v1", "StatefulSet") => stateful_set(obj),
+        ("apps", "v1", "DaemonSet") => daemon_set(obj),
+        ("rbac.authorization.k8s.io", "v1", "RoleBinding" | "ClusterRoleBinding") => {
+            if let Some(Value::Array(subjects)) = obj.get_mut("subjects") {
+                for s in subjects {
+                    let api_group = match s.get("kind").and_then(Value::as_str) {
+                        Some("User" | "Group") => "rbac.authorization.k8s.io",
+                        Some("ServiceAccount") => "",
+                        _ => continue,
+                    };
+                    set(s, "apiGroup", json!(api_group));
+                }
+            }
+        }
+        ("apiextensions.k8s.io", "v1", "CustomResourceDefinition") => {
+            let Some(spec) = ensure_object(obj, "spec") else {
+                return;
+            };
+            let Some(conversion) = ensure_object(spec, "conversion") else {
+                return;
+            };
+            set(conversion, "strategy", json!("None"));
+        }
+        _ => {}
+    }
+}
+
+/// Set `key` if absent or null.
+fn set(obj: &mut Value, key: &str, value: Value) {
+    if let Some(m) = obj.as_object_mut() {
+        match m.get(key) {
+            Some(v) if !v.is_null() => {}
+            _ => {
+                m.insert(key.to_string(), value);
+            }
+        }
+    }
+}
+
+fn child<'a>(obj: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    obj.get_mut(key).filter(|v| v.is_object())
+}
+
+/// The object at `key`, created (or replacing null) if absent; `None` if it has another type
+/// (a wrong type is the validator's to report, not ours to overwrite).
+fn ensure_object<'a>(obj: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    set(obj, key, Value::Object(Map::new()));
+    obj.as_object_mut()
+        .and_then(|m| m.get_mut(key))
+        .filter(|v| v.is_object())
+}
+
+fn namespace(obj: &mut Value) {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(name) = name {
+        let Some(metadata) = ensure_object(obj, "metadata") else {
+            return;
+        };
+        let Some(labels) = ensure_object(metadata, "labels") else {
+            return;
+        };
+        if let Some(m) = labels.as_object_mut() {
+            // kube-apiserver always (re)sets this label to the name.
+            m.insert("kubernetes.io/metadata.name".into(), json!(name));
+        }
+    }
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    set(spec, "finalizers", json!(["kubernetes"]));
+    let Some(status) = ensure_object(obj, "status") else {
+        return;
+    };
+    set(status, "phase", json!("Active"));
+}
+
+fn fnv(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A stable address in 10.96.0.0/12 for a Service, never .0 or .1 of the range.
+pub fn cluster_ip_for(namespace: &str, name: &str) -> String {
+    let size: u64 = 1 << 20;
+    let offset = 2 + fnv(&format!("{namespace}/{name}")) % (size - 2);
+    let ip = (10u32 << 24) | (96 << 16) | offset as u32;
+    format!(
+        "{}.{}.{}.{}",
+        ip >> 24,
+        (ip >> 16) & 0xff,
+        (ip >> 8) & 0xff,
+        ip & 0xff
+    )
+}
+
+fn service(obj: &mut Value) {
+    let namespace = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    set(spec, "type", json!("ClusterIP"));
+    let ty = spec
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
+    set(spec, "sessionAffinity", json!("None"));
+    if let Some(Value::Array(ports)) = spec.get_mut("ports") {
+        for (i, p) in ports.iter_mut().enumerate() {
+            set(p, "protocol", json!("TCP"));
+            if let Some(port) = p.get("port").cloned() {
+                set(p, "targetPort", port);
+            }
+            if ty == "NodePort" || ty == "LoadBalancer" {
+                let n = 30000 + fnv(&format!("{namespace}/{name}/{i}")) % 2768;
+                set(p, "nodePort", json!(n));
+            }
+        }
+    }
+    if ty != "ExternalName" {
+        let ip = cluster_ip_for(&namespace, &name);
+        set(spec, "clusterIP", json!(ip));
+        let ip = spec.get("clusterIP").cloned().unwrap_or(json!(ip));
+        set(spec, "clusterIPs", json!([ip]));
+        set(spec, "ipFamilies", json!(["IPv4"]));
+        set(spec, "ipFamilyPolicy", json!("SingleStack"));
+        set(spec, "internalTrafficPolicy", json!("Cluster"));
+    }
+    if ty == "NodePort" || ty == "LoadBalancer" {
+        set(spec, "externalTrafficPolicy", json!("Cluster"));
+    }
+    if ty == "LoadBalancer" {
+        set(spec, "allocateLoadBalancerNodePorts", json!(true));
+    }
+    let Some(status) = ensure_object(obj, "status") else {
+        return;
+    };
+    set(status, "loadBalancer", json!({}));
+}
+
+/// `IfNotPresent` unless the image has no tag or the `latest` tag (then `Always`); digests count
+/// as pinned.
+fn image_pull_policy(image: &str) -> &'static str {
+    if image.contains('@') {
+        return "IfNotPresent";
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, "latest")) | None => "Always",
+        Some(_) => "IfNotPresent",
+    }
+}
+
+fn container(c: &mut Value) {
+    set(c, "terminationMessagePath", json!("/dev/termination-log"));
+    set(c, "terminationMessagePolicy", json!("File"));
+    let image = c
+        .get("image")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    set(c, "imagePullPolicy", json!(image_pull_policy(&image)));
+    set(c, "resources", json!({}));
+    if let Some(Value::Array(ports)) = c.get_mut("ports") {
+        for p in ports {
+            set(p, "protocol", json!("TCP"));
+        }
+    }
+    if let Some(Value::Array(env)) = c.get_mut("env") {
+        for e in env {
+            if let Some(field_ref) = e.pointer_mut("/valueFrom/fieldRef") {
+                set(field_ref, "apiVersion", json!("v1"));
+            }
+        }
+    }
+}
+
+/// PodSpec defaults (`SetDefaults_PodSpec`, `SetDefaults_Container`).
+fn pod_spec(spec: &mut Value) {
+    set(spec, "restartPolicy", json!("Always"));
+    set(spec, "terminationGracePeriodSeconds", json!(30));
+    set(spec, "dnsPolicy", json!("ClusterFirst"));
+    set(spec, "securityContext", json!({}));
+    set(spec, "schedulerName", json!("default-scheduler"));
+    set(spec, "enableServiceLinks", json!(true));
+    for key in ["containers", "initContainers"] {
+        if let Some(Value::Array(cs)) = spec.get_mut(key) {
+            cs.iter_mut().for_each(container);
+        }
+    }
+}
+
+fn qos_class(spec: &Value) -> &'static str {
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| spec.get(*k).and_then(Value::as_array))
+        .flatten()
+        .collect();
+    let res = |c: &Value, kind: &str, r: &str| {
+        c.pointer(&format!("/resources/{kind}/{r}"))
+            .map(|v| v.to_string())
+    };
+    let any = containers.iter().any(|c| {
+        ["requests", "limits"].iter().any(|k| {
+            c.pointer(&format!("/resources/{k}"))
+                .and_then(Value::as_object)
+                .is_some_and(|m| !m.is_empty())
+        })
+    });
+    if !any {
+        return "BestEffort";
+    }
+    let guaranteed = containers.iter().all(|c| {
+        ["cpu", "memory"].iter().all(|r| {
+            let limit = res(c, "limits", r);
+            let request = res(c, "requests", r).or_else(|| limit.clone());
+            limit.is_some() && limit == request
+        })
+    });
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+fn pod_status(obj: &mut Value) {
+    let qos = obj.get("spec").map(qos_class).unwrap_or("BestEffort");
+    let Some(status) = ensure_object(obj, "status") else {
+        return;
+    };
+    set(status, "phase", json!("Pending"));
+    set(status, "qosClass", json!(qos));
+}
+
+fn pod_template(spec: &mut Value) {
+    if let Some(template) = child(spec, "template")
+        && let Some(pod) = child(template, "spec")
+    {
+        pod_spec(pod);
+    }
+}
+
+fn deployment(obj: &mut Value) {
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    set(spec, "replicas", json!(1));
+    let Some(strategy) = ensure_object(spec, "strategy") else {
+        return;
+    };
+    set(strategy, "type", json!("RollingUpdate"));
+    if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
+        let Some(ru) = ensure_object(strategy, "rollingUpdate") else {
+            return;
+        };
+        set(ru, "maxUnavailable", json!("25%"));
+        set(ru, "maxSurge", json!("25%"));
+    }
+    set(spec, "revisionHistoryLimit", json!(10));
+    set(spec, "progressDeadlineSeconds", json!(600));
+    pod_template(spec);
+}
+
+fn stateful_set(obj: &mut Value) {
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    set(spec, "replicas", json!(1));
+    set(spec, "podManagementPolicy", json!("OrderedReady"));
+    let Some(strategy) = ensure_object(spec, "updateStrategy") else {
+        return;
+    };
+    set(strategy, "type", json!("RollingUpdate"));
+    if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
+        let Some(ru) = ensure_object(strategy, "rollingUpdate") else {
+            return;
+        };
+        set(ru, "partition", json!(0));
+    }
+    set(spec, "revisionHistoryLimit", json!(10));
+    set(
+        spec,
+        "persistentVolumeClaimRetentionPolicy",
+        json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+    );
+    pod_template(spec);
+}
+
+fn daemon_set(obj: &mut Value) {
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    let Some(strategy) = ensure_object(spec, "updateStrategy") else {
+        return;
+    };
+    set(strategy, "type", json!("RollingUpdate"));
+    if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
+        let Some(ru) = ensure_object(strategy, "rollingUpdate") else {
+            return;
+        };
+        set(ru, "maxUnavailable", json!(1));
+        set(ru, "maxSurge", json!(0));
+    }
+    set(spec, "revisionHistoryLimit", json!(10));
+    pod_template(spec);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaulted(api_version: &str, kind: &str, mut obj: Value) -> Value {
+        apply_defaults(&Gvk::from_api_version(api_version, kind), &mut obj);
+        obj
+    }
+
+    #[test]
+    fn namespace_gets_phase_finalizer_and_name_label() {
+        let ns = defaulted("v1", "Namespace", json!({"metadata": {"name": "team-a"}}));
+        assert_eq!(ns["status"]["phase"], "Active");
+        assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
+        assert_eq!(
+            ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "team-a"
+        );
+    }
+
+    #[test]
+    fn deployment_gets_replicas_strategy_limits_and_pod_defaults() {
+        let d = defaulted(
+            "apps/v1",
+            "Deployment",
+            json!({"metadata": {"name": "web"}, "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"spec": {"containers": [
+                {"name": "a", "image": "nginx"},
+                {"name": "b", "image": "registry:5000/x/nginx:1.27", "ports": [{"containerPort": 80}]},
+                {"name": "c", "image": "nginx@sha256:abc", "imagePullPolicy": "Never"}
+            ]}}}}),
+        );
+        let spec = &d["spec"];
+        assert_eq!(spec["replicas"], 1);
+        assert_eq!(
+            spec["strategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+        );
+        assert_eq!(spec["revisionHistoryLimit"], 10);
+        assert_eq!(spec["progressDeadlineSeconds"], 600);
+        let pod = &spec["template"]["spec"];
+        assert_eq!(pod["restartPolicy"], "Always");
+        assert_eq!(pod["dnsPolicy"], "ClusterFirst");
+        assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+        assert_eq!(pod["schedulerName"], "default-scheduler");
+        let c = &pod["containers"];
+        assert_eq!(c[0]["imagePullPolicy"], "Always");
+        assert_eq!(c[1]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(c[2]["imagePullPolicy"], "Never", "explicit values are kept");
+        assert_eq!(c[0]["terminationMessagePath"], "/dev/termination-log");
+        assert_eq!(c[0]["terminationMessagePolicy"], "File");
+        assert_eq!(c[1]["ports"][0]["protocol"], "TCP");
+        // The typed Deployment accepts the result.
+        let _: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(d).unwrap();
+    }
+
+    #[test]
+    fn explicit_values_and_recreate_strategy_are_respected() {
+        let d = defaulted(
+            "apps/v1",
+            "Deployment",
+            json!({"spec": {"replicas": 0, "strategy": {"type": "Recreate"}}}),
+        );
+        assert_eq!(d["spec"]["replicas"], 0);
+        assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
+    }
+
+    #[test]
+    fn service_gets_type_cluster_ip_and_port_defaults() {
+        let s = defaulted(
+            "v1",
+            "Service",
+            json!({"metadata": {"name": "web", "namespace": "default"},
+                   "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+        );
+        let spec = &s["spec"];
+        assert_eq!(spec["type"], "ClusterIP");
+        let ip = spec["clusterIP"].as_str().unwrap();
+        assert!(ip.starts_with("10."), "{ip}");
+        assert_eq!(spec["clusterIPs"], json!([ip]));
+        assert_eq!(ip, cluster_ip_for("default", "web"), "stable per service");
+        assert_ne!(ip, cluster_ip_for("default", "web2"));
+        assert_eq!(
+            spec["ports"][0],
+            json!({"port": 80, "protocol": "TCP", "targetPort": 80})
+        );
+        assert_eq!(spec["sessionAffinity"], "None");
+        let headless = defaulted(
+            "v1",
+            "Service",
+            json!({"metadata": {"name": "h"}, "spec": {"clusterIP": "None"}}),
+        );
+        assert_eq!(headless["spec"]["clusterIPs"], json!(["None"]));
+        let np = defaulted(
+            "v1",
+            "Service",
+            json!({"metadata": {"name": "n"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}}),
+        );
+        let port = np["spec"]["ports"][0]["nodePort"].as_u64().unwrap();
+        assert!((30000..32768).contains(&port));
+        let ext = defaulted(
+            "v1",
+            "Service",
+            json!({"metadata": {"name": "e"}, "spec": {"type": "ExternalName", "externalName": "x.example.com"}}),
+        );
+        assert!(ext["spec"].get("clusterIP").is_none());
+    }
+
+    #[test]
+    fn cluster_ips_stay_inside_the_service_range() {
+        for i in 0..2000 {
+            let ip = cluster_ip_for("ns", &format!("svc-{i}"));
+            let octets: Vec<u32> = ip.split('.').map(|o| o.parse().unwrap()).collect();
+            assert_eq!(octets[0], 10);
+            assert!((96..112).contains(&octets[1]), "{ip}");
+            assert_ne!(ip, "10.96.0.1");
+            assert_ne!(ip, "10.96.0.0");
+        }
+    }
+
+    #[test]
+    fn secret_pod_bindings_and_sets_get_their_defaults() {
+        assert_eq!(defaulted("v1", "Secret", json!({}))["type"], "Opaque");
+        assert_eq!(
+            defaulted("v1", "Secret", json!({"type": "kubernetes.io/tls"}))["type"],
+            "kubernetes.io/tls"
+        );
+        let pod = defaulted(
+            "v1",
+            "Pod",
+            json!({"spec": {"containers": [{"name": "a", "image": "x:1",
+                "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}}),
+        );
+        assert_eq!(
+            pod["status"],
+            json!({"phase": "Pending", "qosClass": "Guaranteed"})
+        );
+        let pod = defaulted(
+            "v1",
+            "Pod",
+            json!({"spec": {"containers": [{"name": "a", "image": "x"}]}}),
+        );
+        assert_eq!(pod["status"]["qosClass"], "BestEffort");
+        let rb = defaulted(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            json!({"subjects": [{"kind": "User", "name": "u"}, {"kind": "ServiceAccount", "name": "s", "namespace": "d"}]}),
+        );
+        assert_eq!(rb["subjects"][0]["apiGroup"], "rbac.authorization.k8s.io");
+        assert_eq!(rb["subjects"][1]["apiGroup"], "");
+        let sts = defaulted("apps/v1", "StatefulSet", json!({"spec": {}}));
+        assert_eq!(sts["spec"]["podManagementPolicy"], "OrderedReady");
+        assert_eq!(
+            sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"],
+            0
+        );
+        let ds = defaulted("apps/v1", "DaemonSet", json!({"spec": {}}));
+        assert_eq!(
+            ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"],
+            1
+        );
+        let cm = defaulted("v1", "ConfigMap", json!({"data": {"a": "b"}}));
+        assert_eq!(cm, json!({"data": {"a": "b"}}));
+        let crd = defaulted(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            json!({"spec": {}}),
+        );
+        assert_eq!(crd["spec"]["conversion"]["strategy"], "None");
+    }
+
+    #[test]
+    fn wrongly_typed_fields_are_left_for_validation() {
+        let mut d = json!({"spec": "oops"});
+        apply_defaults(&Gvk::new("apps", "v1", "Deployment"), &mut d);
+        assert_eq!(d, json!({"spec": "oops"}));
+    }
 }

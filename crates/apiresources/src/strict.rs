@@ -92,7 +92,7 @@ fn ref_name(schema: &Value) -> Option<&str> {
 
 /// Follow `$ref`/`allOf` to the schema that has the type; also return the Go struct name of the
 /// last referenced component (`io.k8s.api.apps.v1.DeploymentSpec` → `DeploymentSpec`).
-fn resolve<'s>(mut schema: &'s Value) -> (&'s Value, Option<&'s str>) {
+fn resolve(mut schema: &Value) -> (&Value, Option<&str>) {
     let mut name = None;
     for _ in 0..16 {
         match ref_name(schema).and_then(|n| builtin_schema_by_name(n).map(|s| (n, s))) {
@@ -260,12 +260,12 @@ impl Walker<'_> {
                                 .push(format!("json: illegal base64 data at {path}: {e}"));
                         }
                     }
-                    Some("date-time") if !text.is_empty() => {
-                        if text.parse::<jiff::Timestamp>().is_err() {
-                            self.report.type_errors.push(format!(
-                                "parsing time {text:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {text:?} as RFC 3339 ({path})"
-                            ));
-                        }
+                    Some("date-time")
+                        if !text.is_empty() && text.parse::<jiff::Timestamp>().is_err() =>
+                    {
+                        self.report.type_errors.push(format!(
+                            "parsing time {text:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse {text:?} as RFC 3339 ({path})"
+                        ));
                     }
                     _ => {}
                 }
@@ -279,15 +279,11 @@ impl Walker<'_> {
                     self.type_error(v, schema, struct_name, go_path, v.is_number());
                 }
             }
-            Some("number") => {
-                if !v.is_number() {
-                    self.type_error(v, schema, struct_name, go_path, false);
-                }
+            Some("number") if !v.is_number() => {
+                self.type_error(v, schema, struct_name, go_path, false);
             }
-            Some("boolean") => {
-                if !v.is_boolean() {
-                    self.type_error(v, schema, struct_name, go_path, false);
-                }
+            Some("boolean") if !v.is_boolean() => {
+                self.type_error(v, schema, struct_name, go_path, false);
             }
             _ => {}
         }
