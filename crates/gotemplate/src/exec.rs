@@ -943,6 +943,7 @@ impl<'s> State<'s> {
             let v = funcs::check_type(ty, fv).map_err(|m| self.errorf(m))?;
             argv.push(v);
         }
+        funcs::lossy_bytes(name, &mut argv);
         let host = HostCtx {
             set: self.set,
             budget: self.budget,

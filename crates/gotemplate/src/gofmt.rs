@@ -202,6 +202,9 @@ fn write_v(out: &mut String, v: &Value, depth: usize) {
             out.push(']');
         }
         Value::Object(o) => match (o.display(), o.entries()) {
+            _ if o.bytes().is_some() => {
+                out.push_str(&String::from_utf8_lossy(&o.bytes().unwrap_or_default()))
+            }
             (Some(s), _) => out.push_str(&s),
             (None, Some(e)) => write_v(out, &Value::map(e.into_iter().collect()), depth),
             _ => out.push_str("{}"),

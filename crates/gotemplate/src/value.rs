@@ -35,6 +35,12 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn entries(&self) -> Option<Vec<(String, Value)>> {
         None
     }
+    /// For objects that stand for a Go string holding bytes that are not UTF-8 (Helm's
+    /// `.Files.Get` of a binary file): the raw bytes. `b64enc`, `b32enc`, the `*sum`
+    /// hashes and `len` use them; every other string use sees a lossy UTF-8 conversion.
+    fn bytes(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// A map shared by reference, with sorted keys.
@@ -153,6 +159,14 @@ impl Value {
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+    /// The bytes of a string value or of a byte-string object.
+    pub fn string_bytes(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_bytes())),
+            Value::Object(o) => o.bytes().map(std::borrow::Cow::Owned),
             _ => None,
         }
     }

@@ -77,6 +77,9 @@ fn eval_args(a: &[Value]) -> String {
 fn len(_: &dyn Host, a: &[Value]) -> Result<Value, String> {
     match &a[0] {
         Value::String(s) => Ok(Value::Int(s.len() as i64)),
+        Value::Object(o) if o.bytes().is_some() => {
+            Ok(Value::Int(o.bytes().map(|b| b.len()).unwrap_or(0) as i64))
+        }
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
         Value::Nil => Err("len of nil pointer".into()),

@@ -9,6 +9,9 @@ use crate::value::Value;
 pub(crate) fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
+        Value::Object(o) if o.bytes().is_some() => {
+            String::from_utf8_lossy(&o.bytes().unwrap_or_default()).into_owned()
+        }
         v => gofmt::sprint_value(v),
     }
 }

@@ -8,6 +8,10 @@ use super::{Reg, Ty, reg, strval};
 use crate::gofmt;
 use crate::value::Value;
 
+fn bytes(v: &Value) -> Vec<u8> {
+    v.string_bytes().map(|b| b.into_owned()).unwrap_or_default()
+}
+
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
@@ -391,7 +395,7 @@ pub(super) fn register(m: &mut Reg) {
     let _ = std;
     reg(m, "b64enc", &[Str], None, |_, a| {
         Ok(Value::str(
-            base64::engine::general_purpose::STANDARD.encode(s(&a[0])),
+            base64::engine::general_purpose::STANDARD.encode(bytes(&a[0])),
         ))
     });
     reg(m, "b64dec", &[Str], None, |_, a| {
@@ -403,7 +407,7 @@ pub(super) fn register(m: &mut Reg) {
         ))
     });
     reg(m, "b32enc", &[Str], None, |_, a| {
-        Ok(Value::str(b32enc(s(&a[0]).as_bytes())))
+        Ok(Value::str(b32enc(&bytes(&a[0]))))
     });
     reg(m, "b32dec", &[Str], None, |_, a| {
         Ok(Value::str(match b32dec(s(&a[0])) {
@@ -412,16 +416,16 @@ pub(super) fn register(m: &mut Reg) {
         }))
     });
     reg(m, "sha1sum", &[Str], None, |_, a| {
-        Ok(Value::str(hex(&sha1::Sha1::digest(s(&a[0]).as_bytes()))))
+        Ok(Value::str(hex(&sha1::Sha1::digest(bytes(&a[0])))))
     });
     reg(m, "sha256sum", &[Str], None, |_, a| {
-        Ok(Value::str(hex(&sha2::Sha256::digest(s(&a[0]).as_bytes()))))
+        Ok(Value::str(hex(&sha2::Sha256::digest(bytes(&a[0])))))
     });
     reg(m, "sha512sum", &[Str], None, |_, a| {
-        Ok(Value::str(hex(&sha2::Sha512::digest(s(&a[0]).as_bytes()))))
+        Ok(Value::str(hex(&sha2::Sha512::digest(bytes(&a[0])))))
     });
     reg(m, "adler32sum", &[Str], None, |_, a| {
-        Ok(Value::str(adler32(s(&a[0]).as_bytes()).to_string()))
+        Ok(Value::str(adler32(&bytes(&a[0])).to_string()))
     });
     reg(m, "toJson", &[Any], None, |_, a| {
         Ok(Value::str(to_json(&a[0], true, None).unwrap_or_default()))

@@ -77,6 +77,7 @@ pub(crate) fn check_type(ty: Ty, v: Value) -> Result<Value, String> {
             return Err(format!("invalid value; expected {}", ty.go_name()));
         }
         (Ty::Str, Value::String(_)) => true,
+        (Ty::Str, Value::Object(o)) if o.bytes().is_some() => true,
         (Ty::Int, Value::Int(_)) => true,
         (Ty::Float, Value::Float(_)) => true,
         (Ty::Bool, Value::Bool(_)) => true,
@@ -144,6 +145,31 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
             m
         })
         .get(name)
+}
+
+/// Functions that see the raw bytes of byte-string objects; others get lossy UTF-8.
+pub(crate) const BYTE_AWARE: &[&str] = &[
+    "b64enc",
+    "b32enc",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "adler32sum",
+    "len",
+];
+
+/// Turns byte-string objects into (lossy) strings for functions that are not byte-aware.
+pub(crate) fn lossy_bytes(name: &str, argv: &mut [Value]) {
+    if BYTE_AWARE.contains(&name) {
+        return;
+    }
+    for v in argv.iter_mut() {
+        if let Value::Object(o) = v
+            && let Some(b) = o.bytes()
+        {
+            *v = Value::str(String::from_utf8_lossy(&b).into_owned());
+        }
+    }
 }
 
 /// All function names (sorted), for documentation and tests.

@@ -212,8 +212,70 @@ fn abbreviate_full(x: &str, offset: i64, max: i64) -> String {
     format!("...{}", &x[(len - (max - 3)) as usize..])
 }
 
+/// Go's RE2 syntax where Rust's `regex` differs: inside a class, `-` right after a class
+/// escape (`[\w-.]`) or at a range boundary that cannot form a range is a literal.
+pub(crate) fn go_regex(re: &str) -> String {
+    let mut out = String::with_capacity(re.len());
+    let chars: Vec<char> = re.chars().collect();
+    let mut i = 0;
+    let mut in_class = false;
+    let mut prev_was_class_escape = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            let e = chars[i + 1];
+            out.push(c);
+            out.push(e);
+            prev_was_class_escape = in_class && matches!(e, 'w' | 'W' | 'd' | 'D' | 's' | 'S');
+            i += 2;
+            continue;
+        }
+        if in_class {
+            if c == ']' && !out.ends_with('[') && !out.ends_with("[^") {
+                in_class = false;
+            } else if c == '-' && prev_was_class_escape {
+                out.push_str("\\-");
+                prev_was_class_escape = false;
+                i += 1;
+                continue;
+            } else if c == '[' && chars.get(i + 1) == Some(&':') {
+                // [:alpha:] stays as is; a following '-' is literal too
+                if let Some(end) = chars[i..].iter().collect::<String>().find(":]") {
+                    let cls: String = chars[i..i + end + 2].iter().collect();
+                    out.push_str(&cls);
+                    i += end + 2;
+                    prev_was_class_escape = true;
+                    continue;
+                }
+            } else if c == '-' && chars.get(i + 1) == Some(&']') {
+                out.push_str("\\-");
+                i += 1;
+                continue;
+            }
+        } else if c == '[' {
+            in_class = true;
+            out.push(c);
+            i += 1;
+            if chars.get(i) == Some(&'^') {
+                out.push('^');
+                i += 1;
+            }
+            if chars.get(i) == Some(&']') {
+                out.push_str("\\]");
+                i += 1;
+            }
+            prev_was_class_escape = false;
+            continue;
+        }
+        prev_was_class_escape = false;
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 fn regex(re: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(re).map_err(|e| {
+    regex::Regex::new(&go_regex(re)).map_err(|e| {
         format!(
             "regexp: Compile({}): {}",
             crate::gofmt::quote(re),
@@ -557,5 +619,17 @@ pub(crate) fn go_split(x: &str, sep: &str, n: i64) -> Vec<String> {
         x.split(sep).map(String::from).collect()
     } else {
         x.splitn(n as usize, sep).map(String::from).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_regex_classes_with_literal_dashes_compile() {
+        assert!(regex(r"^[\w-\.]+$").unwrap().is_match("a-b.c"));
+        assert!(regex(r"[a-]").unwrap().is_match("-"));
+        assert!(regex(r"[]a]").unwrap().is_match("]"));
     }
 }
