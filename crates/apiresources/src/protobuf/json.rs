@@ -87,14 +87,22 @@ pub(crate) fn inline<T: ToJson>(m: &mut Map<String, Value>, v: &Option<T>) {
     }
 }
 
-/// Slices: protobuf cannot tell nil from empty, both decode as nil, which Go omits (`omitempty`)
-/// or prints as `null`; we omit in both cases.
+/// Slices with `omitempty`: protobuf cannot tell nil from empty; both decode as nil, omitted.
 pub(crate) fn repeated<T: ToJson>(m: &mut Map<String, Value>, name: &str, v: &[T]) {
     if !v.is_empty() {
         m.insert(
             name.into(),
             Value::Array(v.iter().map(ToJson::to_json).collect()),
         );
+    }
+}
+
+/// A slice without `omitempty`: Go prints nil (all protobuf can carry for empty) as `null`.
+pub(crate) fn repeated_or_null<T: ToJson>(m: &mut Map<String, Value>, name: &str, v: &[T]) {
+    if v.is_empty() {
+        m.insert(name.into(), Value::Null);
+    } else {
+        repeated(m, name, v);
     }
 }
 
