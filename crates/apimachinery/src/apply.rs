@@ -222,25 +222,30 @@ fn value_element(v: &Value) -> String {
     format!("v:{v}")
 }
 
+/// Member paths with, for leaves, their value (`None` for maps, keyed lists and list items
+/// that have children of their own).
+type PathMap<'v> = BTreeMap<Vec<String>, Option<&'v Value>>;
+
 /// Every member path of `v` (leaves, maps and list nodes below the top level, list items).
-fn collect(v: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut FieldSet) {
+fn collect<'v>(v: &'v Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut PathMap<'v>) {
     if let Value::Object(m) = v {
         for (k, c) in m {
             if ignored(prefix, k) || c.is_null() {
                 continue;
             }
+            let cn = nav.field(k);
             prefix.push(format!("f:{k}"));
             let top = prefix.len() == 1 && matches!(k.as_str(), "metadata" | "spec" | "status");
             if !top {
-                out.insert(prefix.clone());
+                out.insert(prefix.clone(), is_leaf(c, cn).then_some(c));
             }
-            collect_value(c, nav.field(k), prefix, out);
+            collect_value(c, cn, prefix, out);
             prefix.pop();
         }
     }
 }
 
-fn collect_value(c: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut FieldSet) {
+fn collect_value<'v>(c: &'v Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut PathMap<'v>) {
     match c {
         Value::Object(_) if !nav.atomic_map() => collect(c, nav, prefix, out),
         Value::Array(items) => match nav.list_kind() {
@@ -248,7 +253,7 @@ fn collect_value(c: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut Fi
             ListKind::Set => {
                 for it in items {
                     prefix.push(value_element(it));
-                    out.insert(prefix.clone());
+                    out.insert(prefix.clone(), Some(it));
                     prefix.pop();
                 }
             }
@@ -258,7 +263,7 @@ fn collect_value(c: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut Fi
                         continue;
                     };
                     prefix.push(ke);
-                    out.insert(prefix.clone());
+                    out.insert(prefix.clone(), None);
                     collect(it, nav.item(), prefix, out);
                     prefix.pop();
                 }
@@ -268,36 +273,14 @@ fn collect_value(c: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut Fi
     }
 }
 
-fn field_set(v: &Value, nav: Nav<'_>) -> FieldSet {
-    let mut out = FieldSet::new();
+fn path_map<'v>(v: &'v Value, nav: Nav<'_>) -> PathMap<'v> {
+    let mut out = PathMap::new();
     collect(v, nav, &mut Vec::new(), &mut out);
     out
 }
 
-/// The node at `path`, with the type there.
-fn lookup<'v, 'a>(v: &'v Value, nav: Nav<'a>, path: &[String]) -> Option<(&'v Value, Nav<'a>)> {
-    let mut cur = v;
-    let mut nav = nav;
-    for el in path {
-        if let Some(f) = el.strip_prefix("f:") {
-            cur = cur.get(f)?;
-            nav = nav.field(f);
-        } else if el.starts_with("k:") {
-            let ListKind::Map(keys) = nav.list_kind() else {
-                return None;
-            };
-            cur = cur
-                .as_array()?
-                .iter()
-                .find(|it| key_element(it, &keys).as_deref() == Some(el.as_str()))?;
-            nav = nav.item();
-        } else if el.starts_with("v:") {
-            cur = cur.as_array()?.iter().find(|it| value_element(it) == *el)?;
-        } else {
-            return None;
-        }
-    }
-    Some((cur, nav))
+fn field_set(v: &Value, nav: Nav<'_>) -> FieldSet {
+    path_map(v, nav).into_keys().collect()
 }
 
 fn is_leaf(v: &Value, nav: Nav<'_>) -> bool {
@@ -315,23 +298,36 @@ struct Comparison {
 }
 
 fn compare(old: &Value, new: &Value, nav: Nav<'_>) -> Comparison {
-    let a = field_set(old, nav);
-    let b = field_set(new, nav);
-    let added = b.difference(&a).cloned().collect();
-    let removed = a.difference(&b).cloned().collect();
-    let modified = a
-        .intersection(&b)
-        .filter(|p| match (lookup(old, nav, p), lookup(new, nav, p)) {
-            (Some((x, n1)), Some((y, _))) => is_leaf(x, n1) && x != y,
-            _ => false,
-        })
-        .cloned()
-        .collect();
-    Comparison {
-        added,
-        removed,
-        modified,
+    let a = path_map(old, nav);
+    let b = path_map(new, nav);
+    let mut cmp = Comparison {
+        added: FieldSet::new(),
+        removed: FieldSet::new(),
+        modified: FieldSet::new(),
+    };
+    for (p, bv) in &b {
+        match a.get(p) {
+            None => {
+                cmp.added.insert(p.clone());
+            }
+            Some(av) => {
+                let changed = match (av, bv) {
+                    (Some(x), Some(y)) => x != y,
+                    (None, None) => false,
+                    _ => true,
+                };
+                if changed {
+                    cmp.modified.insert(p.clone());
+                }
+            }
+        }
     }
+    for p in a.keys() {
+        if !b.contains_key(p) {
+            cmp.removed.insert(p.clone());
+        }
+    }
+    cmp
 }
 
 /// Render a path as structured-merge-diff does: `.spec.containers[name="nginx"].image`.

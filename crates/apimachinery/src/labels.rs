@@ -7,8 +7,8 @@
 
 use crate::field::{FieldError, aggregate};
 use crate::meta::{
-    LABEL_VALUE, LABEL_VALUE_FMT, QUALIFIED_NAME, QUALIFIED_NAME_FMT, is_dns1123_subdomain,
-    max_len_error, regex_error,
+    LABEL_VALUE_FMT, QUALIFIED_NAME_FMT, is_dns1123_subdomain, matches_label_value,
+    matches_qualified_name, max_len_error, regex_error,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -360,7 +360,7 @@ pub fn validate_label_key(key: &str) -> Vec<String> {
     } else if name.len() > 63 {
         errs.push(format!("name part {}", max_len_error(63)));
     }
-    if !QUALIFIED_NAME.is_match(name) {
+    if !matches_qualified_name(name) {
         errs.push(format!("name part {}", qualified_name_regex_error()));
     }
     errs
@@ -380,7 +380,7 @@ pub fn validate_label_value(value: &str) -> Vec<String> {
     if value.len() > 63 {
         errs.push(max_len_error(63));
     }
-    if !LABEL_VALUE.is_match(value) {
+    if !matches_label_value(value) {
         errs.push(regex_error(
             "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
             LABEL_VALUE_FMT,

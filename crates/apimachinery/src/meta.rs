@@ -5,9 +5,7 @@
 //! double-spaced example lists), because clients show them verbatim.
 
 use crate::field::{FieldError, child};
-use regex::Regex;
 use serde_json::Value;
-use std::sync::LazyLock;
 
 pub use jiff::Timestamp;
 
@@ -18,15 +16,46 @@ const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 pub(crate) const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 pub(crate) const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 
-fn anchored(fmt: &str) -> Regex {
-    Regex::new(&format!("^(?:{fmt})$")).expect("static regex")
+// The validation regexes of Kubernetes, checked by hand (they are simple and hot: every
+// selector, label and name goes through them). The `*_FMT` strings are only for messages.
+
+fn alnum_lower(c: u8) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
 }
 
-static DNS1123_LABEL: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1123_LABEL_FMT));
-static DNS1123_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1123_SUBDOMAIN_FMT));
-static DNS1035_LABEL: LazyLock<Regex> = LazyLock::new(|| anchored(DNS1035_LABEL_FMT));
-pub(crate) static QUALIFIED_NAME: LazyLock<Regex> = LazyLock::new(|| anchored(QUALIFIED_NAME_FMT));
-pub(crate) static LABEL_VALUE: LazyLock<Regex> = LazyLock::new(|| anchored(LABEL_VALUE_FMT));
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
+fn matches_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && alnum_lower(b[0])
+        && alnum_lower(b[b.len() - 1])
+        && b.iter().all(|&c| alnum_lower(c) || c == b'-')
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`
+fn matches_dns1123_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.split('.').all(matches_dns1123_label)
+}
+
+/// `[a-z]([-a-z0-9]*[a-z0-9])?`
+fn matches_dns1035_label(s: &str) -> bool {
+    matches_dns1123_label(s) && s.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`
+pub(crate) fn matches_qualified_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
+}
+
+/// `(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?`
+pub(crate) fn matches_label_value(s: &str) -> bool {
+    s.is_empty() || matches_qualified_name(s)
+}
 
 /// Go's `validation.RegexError`.
 pub(crate) fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
@@ -55,7 +84,7 @@ pub fn is_dns1123_label(value: &str) -> Vec<String> {
     if value.len() > 63 {
         errs.push(max_len_error(63));
     }
-    if !DNS1123_LABEL.is_match(value) {
+    if !matches_dns1123_label(value) {
         errs.push(regex_error(
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
             DNS1123_LABEL_FMT,
@@ -71,7 +100,7 @@ pub fn is_dns1123_subdomain(value: &str) -> Vec<String> {
     if value.len() > 253 {
         errs.push(max_len_error(253));
     }
-    if !DNS1123_SUBDOMAIN.is_match(value) {
+    if !matches_dns1123_subdomain(value) {
         errs.push(regex_error(
             "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
             DNS1123_SUBDOMAIN_FMT,
@@ -87,7 +116,7 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
     if value.len() > 63 {
         errs.push(max_len_error(63));
     }
-    if !DNS1035_LABEL.is_match(value) {
+    if !matches_dns1035_label(value) {
         errs.push(regex_error(
             "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
             DNS1035_LABEL_FMT,
@@ -328,6 +357,34 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn hand_written_matchers_agree_with_the_kubernetes_regexes() {
+        use regex::Regex;
+        let cases = [
+            "", "a", "A", "-a", "a-", "a-b", "a.b", "a..b", ".a", "a.", "9", "a_b", "a b",
+            "abc-123", "Ab.C", "a/b", "x.y-z.w", "1-2-3", "_a", "a_", "a.-b", "é",
+        ];
+        let re = |f: &str| Regex::new(&format!("^(?:{f})$")).unwrap();
+        let (l, sd, l35, q, v) = (
+            re(DNS1123_LABEL_FMT),
+            re(DNS1123_SUBDOMAIN_FMT),
+            re(DNS1035_LABEL_FMT),
+            re(QUALIFIED_NAME_FMT),
+            re(LABEL_VALUE_FMT),
+        );
+        for c in cases {
+            assert_eq!(matches_dns1123_label(c), l.is_match(c), "label {c:?}");
+            assert_eq!(
+                matches_dns1123_subdomain(c),
+                sd.is_match(c),
+                "subdomain {c:?}"
+            );
+            assert_eq!(matches_dns1035_label(c), l35.is_match(c), "1035 {c:?}");
+            assert_eq!(matches_qualified_name(c), q.is_match(c), "qualified {c:?}");
+            assert_eq!(matches_label_value(c), v.is_match(c), "value {c:?}");
+        }
+    }
 
     #[test]
     fn subdomain_message_matches_kubernetes() {

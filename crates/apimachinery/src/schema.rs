@@ -200,12 +200,10 @@ fn validate_node(schema: &Value, v: &Value, path: &str, root: bool, errs: &mut V
                 ));
             }
             if let Some(p) = sm.get("pattern").and_then(Value::as_str) {
-                match Regex::new(p) {
-                    Ok(re) if !re.is_match(st) => {
-                        errs.push(invalid(path, v, format!("should match '{p}'")))
-                    }
-                    Ok(_) => {}
-                    Err(_) => errs.push(invalid(
+                match pattern_matches(p, st) {
+                    Some(false) => errs.push(invalid(path, v, format!("should match '{p}'"))),
+                    Some(true) => {}
+                    None => errs.push(invalid(
                         path,
                         v,
                         format!("should match '{p}' (the pattern does not compile)"),
@@ -416,6 +414,27 @@ fn validate_list_type(
         }
         _ => {}
     }
+}
+
+/// Whether `s` matches the schema `pattern` (`None` when the pattern does not compile).
+/// Compiled patterns are memoised (schemas are few and long-lived, objects many) and used
+/// in place: cloning a `Regex` would drop its warmed-up matching caches.
+fn pattern_matches(p: &str, s: &str) -> Option<bool> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static CACHE: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if !cache.contains_key(p) {
+        if cache.len() >= 4096 {
+            cache.clear();
+        }
+        cache.insert(p.to_string(), Regex::new(p).ok());
+    }
+    cache
+        .get(p)
+        .and_then(|r| r.as_ref())
+        .map(|re| re.is_match(s))
 }
 
 fn format_ok(format: &str, s: &str) -> bool {

@@ -454,11 +454,11 @@ fn or_none(s: String) -> String {
 }
 
 fn containers_and_images(pod_spec: Option<&Value>) -> (String, String) {
-    let list = pod_spec
+    let list: &[Value] = pod_spec
         .and_then(|p| p.get("containers"))
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let names: Vec<&str> = list.iter().map(|c| s(c, &["name"])).collect();
     let images: Vec<&str> = list.iter().map(|c| s(c, &["image"])).collect();
     (names.join(","), images.join(","))
@@ -947,6 +947,11 @@ pub fn build_table(objects: &[Value], opts: &TableOptions<'_>) -> Value {
                 .and_then(|p| JsonPath::parse(&format!("{{{p}}}")).ok())
         })
         .collect();
+    // kinds without a printer get the default Name / Created At cells
+    let printer_kind = match opts.kind {
+        TableKind::Builtin(k) if builtin_columns(k).is_some() => k,
+        _ => "",
+    };
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
@@ -963,11 +968,7 @@ pub fn build_table(objects: &[Value], opts: &TableOptions<'_>) -> Value {
                         }
                     })
                     .collect(),
-                TableKind::Builtin(k) => builtin_cells(
-                    if builtin_columns(k).is_some() { k } else { "" },
-                    obj,
-                    opts.now,
-                ),
+                TableKind::Builtin(_) => builtin_cells(printer_kind, obj, opts.now),
             };
             let mut row = Map::new();
             row.insert("cells".into(), Value::Array(cells));
