@@ -884,45 +884,66 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
         }
         "Lease" => vec![name, json!(s(obj, &["spec", "holderIdentity"])), age_v],
         "Event" => {
-            let last = [
-                s(obj, &["series", "lastObservedTime"]),
-                s(obj, &["lastTimestamp"]),
-                s(obj, &["eventTime"]),
-                s(obj, &["firstTimestamp"]),
-                created,
-            ]
-            .into_iter()
-            .find(|t| !t.is_empty())
-            .unwrap_or("");
-            let first = [s(obj, &["firstTimestamp"]), s(obj, &["eventTime"]), created]
-                .into_iter()
-                .find(|t| !t.is_empty())
-                .unwrap_or("");
-            let mut source = s(obj, &["source", "component"]).to_string();
-            if source.is_empty() {
-                source = s(obj, &["reportingComponent"]).to_string();
-            }
-            let host = s(obj, &["source", "host"]);
+            // core/v1 field names first, events.k8s.io/v1 names as fallbacks
+            let first_of = |paths: &[&[&str]]| -> String {
+                paths
+                    .iter()
+                    .map(|p| s(obj, p))
+                    .find(|v| !v.is_empty())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let last = first_of(&[
+                &["series", "lastObservedTime"],
+                &["lastTimestamp"],
+                &["deprecatedLastTimestamp"],
+                &["eventTime"],
+                &["firstTimestamp"],
+                &["deprecatedFirstTimestamp"],
+                &["metadata", "creationTimestamp"],
+            ]);
+            let first = first_of(&[
+                &["firstTimestamp"],
+                &["deprecatedFirstTimestamp"],
+                &["eventTime"],
+                &["metadata", "creationTimestamp"],
+            ]);
+            let mut source = first_of(&[
+                &["source", "component"],
+                &["deprecatedSource", "component"],
+                &["reportingComponent"],
+                &["reportingController"],
+            ]);
+            let host = first_of(&[&["source", "host"], &["deprecatedSource", "host"]]);
             if !host.is_empty() {
                 source = format!("{source}, {host}");
             }
-            let count = match get(obj, &["series", "count"]).and_then(Value::as_i64) {
-                Some(c) => c,
-                None => get(obj, &["count"]).and_then(Value::as_i64).unwrap_or(1),
+            let count = [
+                &["series", "count"][..],
+                &["count"][..],
+                &["deprecatedCount"][..],
+            ]
+            .iter()
+            .find_map(|p| get(obj, p).and_then(Value::as_i64))
+            .unwrap_or(1);
+            let about = if get(obj, &["involvedObject"]).is_some() {
+                "involvedObject"
+            } else {
+                "regarding"
             };
             vec![
-                json!(age(last, now)),
+                json!(age(&last, now)),
                 json!(s(obj, &["type"])),
                 json!(s(obj, &["reason"])),
                 json!(format!(
                     "{}/{}",
-                    s(obj, &["involvedObject", "kind"]).to_lowercase(),
-                    s(obj, &["involvedObject", "name"])
+                    s(obj, &[about, "kind"]).to_lowercase(),
+                    s(obj, &[about, "name"])
                 )),
-                json!(s(obj, &["involvedObject", "fieldPath"])),
+                json!(s(obj, &[about, "fieldPath"])),
                 json!(source),
-                json!(s(obj, &["message"]).trim()),
-                json!(age(first, now)),
+                json!(first_of(&[&["message"], &["note"]]).trim()),
+                json!(age(&first, now)),
                 json!(count),
                 name,
             ]
@@ -1232,6 +1253,56 @@ mod tests {
             .map(|c| c.name)
             .collect();
         assert_eq!(names, vec!["Name", "Created At"]);
+    }
+
+    #[test]
+    fn event_rows_for_core_and_events_api_shapes() {
+        let o = TableOptions {
+            kind: TableKind::Builtin("Event"),
+            include_object: IncludeObject::None,
+            no_headers: false,
+            now: now(),
+            resource_version: "",
+            continue_token: "",
+        };
+        let core = json!({"metadata": {"name": "e1"}, "type": "Normal", "reason": "Scheduled",
+            "involvedObject": {"kind": "Pod", "name": "p1"}, "message": "Assigned p1 ",
+            "source": {"component": "scheduler"}, "count": 2,
+            "firstTimestamp": "2024-06-01T11:00:00Z", "lastTimestamp": "2024-06-01T11:59:00Z"});
+        assert_eq!(
+            build_table(&[core], &o)["rows"][0]["cells"],
+            json!([
+                "60s",
+                "Normal",
+                "Scheduled",
+                "pod/p1",
+                "",
+                "scheduler",
+                "Assigned p1",
+                "60m",
+                2,
+                "e1"
+            ])
+        );
+        let new_api = json!({"metadata": {"name": "e2", "creationTimestamp": "2024-06-01T11:59:50Z"},
+            "type": "Warning", "reason": "Failed", "regarding": {"kind": "Widget", "name": "w1"},
+            "note": "could not reconcile", "reportingController": "widget-controller",
+            "eventTime": "2024-06-01T11:59:50.000000Z"});
+        assert_eq!(
+            build_table(&[new_api], &o)["rows"][0]["cells"],
+            json!([
+                "10s",
+                "Warning",
+                "Failed",
+                "widget/w1",
+                "",
+                "widget-controller",
+                "could not reconcile",
+                "10s",
+                1,
+                "e2"
+            ])
+        );
     }
 
     #[test]
