@@ -288,12 +288,26 @@ pub fn supports_strategic_merge(kind: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // JSON Patch and JSON Merge Patch.
 
-/// Apply an RFC 6902 JSON Patch.
+/// Apply an RFC 6902 JSON Patch, with kube-apiserver's one leniency: a `test` of `null`
+/// against a key that is absent (its parent existing) succeeds. kube-rs' finalizer helper
+/// relies on it (`test /metadata/finalizers == null`, then `add`).
 pub fn apply_json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
     let p: json_patch::Patch = serde_json::from_value(patch.clone())
         .map_err(|e| PatchError::BadPatch(format!("invalid JSON Patch: {e}")))?;
     let mut out = doc.clone();
-    json_patch::patch(&mut out, &p).map_err(|e| PatchError::Unprocessable(e.to_string()))?;
+    for (i, op) in p.0.iter().enumerate() {
+        if let json_patch::PatchOperation::Test(t) = op
+            && t.value.is_null()
+        {
+            let path = t.path.as_str();
+            let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+            if out.pointer(path).is_none() && out.pointer(parent).is_some() {
+                continue;
+            }
+        }
+        json_patch::patch(&mut out, std::slice::from_ref(op))
+            .map_err(|e| PatchError::Unprocessable(format!("operation {i}: {e}")))?;
+    }
     Ok(out)
 }
 
@@ -802,6 +816,34 @@ mod tests {
             apply_json_patch(&doc, &rm).unwrap(),
             json!({"metadata": {"finalizers": []}})
         );
+    }
+
+    #[test]
+    fn json_patch_test_of_null_passes_on_an_absent_key_as_in_kube_apiserver() {
+        // kube-rs' finalizer helper on an object without finalizers
+        let doc = json!({"metadata": {"name": "x"}});
+        let p = json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": ["example.com/f"]}
+        ]);
+        assert_eq!(
+            apply_json_patch(&doc, &p).unwrap(),
+            json!({"metadata": {"name": "x", "finalizers": ["example.com/f"]}})
+        );
+        // but not when the key exists, nor when the parent is missing
+        let with = json!({"metadata": {"finalizers": ["a"]}});
+        assert!(apply_json_patch(&with, &p).is_err());
+        let orphan = json!([{"op": "test", "path": "/nope/finalizers", "value": null}]);
+        assert!(apply_json_patch(&doc, &orphan).is_err());
+        // operations apply in order on the evolving document, atomically
+        let seq = json!([
+            {"op": "add", "path": "/metadata/labels", "value": {}},
+            {"op": "test", "path": "/metadata/labels/a", "value": null},
+            {"op": "add", "path": "/metadata/labels/a", "value": "1"},
+            {"op": "test", "path": "/metadata/labels/a", "value": "2"}
+        ]);
+        assert!(apply_json_patch(&doc, &seq).is_err());
+        assert_eq!(doc, json!({"metadata": {"name": "x"}}), "input untouched");
     }
 
     #[test]

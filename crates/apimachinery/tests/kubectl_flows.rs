@@ -229,7 +229,18 @@ fn custom_resource_lifecycle_with_schema_apply_and_status_subresource() {
 
 #[test]
 fn kube_rs_finalizer_json_patch_flow() {
-    // kube-rs' finalizer helper: test + add on an empty list, then test + remove
+    // kube-rs' finalizer helper on an object without finalizers: `test null` + add
+    let bare = json!({"metadata": {"name": "w1"}});
+    let first = json!([
+        {"op": "test", "path": "/metadata/finalizers", "value": null},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["widgets.example.com/cleanup"]}
+    ]);
+    let added = patch::apply_json_patch(&bare, &first).unwrap();
+    assert_eq!(
+        added["metadata"]["finalizers"],
+        json!(["widgets.example.com/cleanup"])
+    );
+    // with an existing (here empty) list: test + append, then test + remove
     let obj = json!({"metadata": {"name": "w1", "finalizers": []}});
     let add = json!([
         {"op": "test", "path": "/metadata/finalizers", "value": []},
