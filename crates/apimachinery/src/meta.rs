@@ -304,6 +304,30 @@ pub fn validate_object_meta(meta: &Value, rule: NameRule, meta_path: &str) -> Ve
     errs
 }
 
+/// Normalise `metadata` the way a round trip through Go's `metav1.ObjectMeta` does (every
+/// field there is `omitempty`): `null`, `""`, `[]`, `{}` and a zero `generation` /
+/// `deletionGracePeriodSeconds`-less entries disappear, so e.g. a finalizer list emptied by a
+/// JSON Patch reads back as absent — clients such as kube-rs' finalizer helper rely on that.
+/// `creationTimestamp` is left alone (Go prints it even when null).
+pub fn normalize_object_meta(obj: &mut Value) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    meta.retain(|k, v| {
+        if k == "creationTimestamp" {
+            return true;
+        }
+        match v {
+            Value::Null => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(m) => !m.is_empty(),
+            Value::Number(n) => !(k == "generation" && n.as_i64() == Some(0)),
+            Value::Bool(_) => true,
+        }
+    });
+}
+
 /// The alphabet of `utilrand.String` (no vowels, no look-alikes).
 pub const GENERATE_NAME_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
 /// Length of the random suffix of `generateName`.
@@ -516,6 +540,18 @@ mod tests {
         assert_eq!(
             validate_object_meta(&huge, NameRule::Subdomain, "metadata")[0].to_string(),
             "metadata.annotations: Too long: may not be more than 262144 bytes"
+        );
+    }
+
+    #[test]
+    fn object_meta_normalises_like_go_omitempty() {
+        let mut o = json!({"metadata": {"name": "a", "namespace": "", "labels": {}, "annotations": null,
+            "finalizers": [], "ownerReferences": [], "generation": 0, "creationTimestamp": null,
+            "uid": "u"}, "spec": {"x": []}});
+        normalize_object_meta(&mut o);
+        assert_eq!(
+            o,
+            json!({"metadata": {"name": "a", "creationTimestamp": null, "uid": "u"}, "spec": {"x": []}})
         );
     }
 
