@@ -58,15 +58,11 @@ fn libyaml_error(src: &str) -> Option<YamlError> {
         || context_part
             .as_deref()
             .is_some_and(|c| c.starts_with("while scanning"));
-    // go-yaml: line = context_mark.line if non-zero else problem_mark.line (0-based), +1 for scanner
-    // errors. Scanner errors without a context have context_mark == problem mark.
-    let ctx0 = match context_line {
-        Some(l) => l.saturating_sub(1),
-        None if scanner => problem_line.unwrap_or(1).saturating_sub(1),
-        None => 0,
-    };
+    // go-yaml v2's `fail`: the problem mark's (0-based) line if non-zero, else the context mark's;
+    // scanner errors add one (the scanner has not advanced its line yet).
     let prob0 = problem_line.unwrap_or(1).saturating_sub(1);
-    let mut line = if ctx0 != 0 { ctx0 } else { prob0 };
+    let ctx0 = context_line.unwrap_or(1).saturating_sub(1);
+    let mut line = if prob0 != 0 { prob0 } else { ctx0 };
     if line != 0 && scanner {
         line += 1;
     }
