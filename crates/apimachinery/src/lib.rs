@@ -24,6 +24,7 @@
 //! ## How a server uses it
 //! - list: [`labels::Selector::parse`], [`fields::FieldSelector::parse`] +
 //!   [`fields::FieldSelector::check_supported`], then `matches_object` / `matches`;
+//! - every write: [`meta::normalize_object_meta`] before storing (Go's `omitempty`);
 //! - create/update: [`meta::validate_object_meta`]; for custom resources
 //!   [`schema::unknown_fields`] (Strict → [`schema::strict_decoding_error`], Warn →
 //!   [`schema::unknown_field_warnings`]), [`schema::prune`], [`schema::apply_defaults`],
@@ -32,6 +33,7 @@
 //!   [`patch::apply_merge_patch`], [`patch::apply_strategic_merge_patch`] (built-ins only, else
 //!   [`ApiError::unsupported_patch_type`]) or [`apply::parse_apply_body`] +
 //!   [`apply::server_side_apply`];
+//! - CRDs: [`schema::validate_structural`] on each version's `openAPIV3Schema`;
 //! - tables: [`table::build_table`]; errors: [`ApiError::to_status`] and [`ApiError::code`].
 //!
 //! ## Known simplifications
