@@ -675,6 +675,18 @@ fn structural_node(s: &Value, lvl: Level, path: &str, errs: &mut Vec<FieldError>
             "additionalProperties and properties are mutual exclusive",
         ));
     }
+    if m.get("uniqueItems") == Some(&Value::Bool(true)) {
+        errs.push(FieldError::forbidden(
+            child(path, "uniqueItems"),
+            "uniqueItems cannot be set to true since the runtime complexity becomes quadratic",
+        ));
+    }
+    if m.get("additionalProperties") == Some(&Value::Bool(false)) {
+        errs.push(FieldError::forbidden(
+            child(path, "additionalProperties"),
+            "additionalProperties cannot be set to false",
+        ));
+    }
     if m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(false)) {
         errs.push(FieldError::invalid(
             child(path, "x-kubernetes-preserve-unknown-fields"),
@@ -1096,6 +1108,18 @@ mod tests {
         ] {
             assert!(errs.contains(&want), "missing {want}\n{errs:#?}");
         }
+        let forbidden = validate_structural(
+            &json!({"type": "object", "properties": {"l": {"type": "array", "uniqueItems": true, "items": {"type": "string"}},
+                                                        "o": {"type": "object", "additionalProperties": false}}}),
+            "s",
+        );
+        assert_eq!(
+            forbidden.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            vec![
+                "s.properties[l].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic",
+                "s.properties[o].additionalProperties: Forbidden: additionalProperties cannot be set to false",
+            ]
+        );
         let root = validate_structural(&json!({"type": "string"}), "s");
         assert_eq!(
             root[0].to_string(),
