@@ -12,7 +12,8 @@
 //! applies unless someone owns it, compare old and new to find conflicts and to move
 //! ownership), over field sets of paths. Simplifications, on purpose:
 //! - Lists are associative (merged by key) where the type says so: built-in lists from the
-//!   strategic-merge table ([`crate::patch::list_strategy`], single merge keys), CRD lists from
+//!   strategic-merge table ([`crate::patch::list_strategy`]; ports keyed by number + protocol,
+//!   a missing protocol reading as `TCP`, as upstream's apply schema does), CRD lists from
 //!   `x-kubernetes-list-type: map|set` + `x-kubernetes-list-map-keys`; every other list is
 //!   atomic. Maps with `x-kubernetes-map-type: atomic` are leaves.
 //! - Every map and list node below the top level is recorded as a member (`".": {}`),
@@ -150,6 +151,16 @@ impl<'a> Nav<'a> {
     fn list_kind(self) -> ListKind {
         match self {
             Nav::Builtin(c) => match c.strategy() {
+                // server-side apply keys some lists by more fields than strategic merge does
+                ListStrategy::MergeByKey("containerPort") => {
+                    ListKind::Map(vec!["containerPort".into(), "protocol".into()])
+                }
+                ListStrategy::MergeByKey("port") => {
+                    ListKind::Map(vec!["port".into(), "protocol".into()])
+                }
+                ListStrategy::MergeByKey("topologyKey") => {
+                    ListKind::Map(vec!["topologyKey".into(), "whenUnsatisfiable".into()])
+                }
                 ListStrategy::MergeByKey(k) => ListKind::Map(vec![k.to_string()]),
                 ListStrategy::MergePrimitives => ListKind::Set,
                 ListStrategy::Replace => ListKind::Atomic,
@@ -207,12 +218,19 @@ fn ignored(prefix: &[String], key: &str) -> bool {
     }
 }
 
+/// `k:{...}` for an item of an associative list. A missing `protocol` key reads as its
+/// default `TCP` (ports of containers and services), as the OpenAPI default makes it.
 fn key_element(item: &Value, keys: &[String]) -> Option<String> {
     let mut sorted: Vec<&String> = keys.iter().collect();
     sorted.sort();
+    let tcp = Value::String("TCP".into());
     let mut parts = Vec::new();
     for k in sorted {
-        let v = item.get(k.as_str())?;
+        let v = match item.get(k.as_str()) {
+            Some(v) => v,
+            None if k == "protocol" => &tcp,
+            None => return None,
+        };
         parts.push(format!("{}:{}", Value::String(k.clone()), v));
     }
     Some(format!("k:{{{}}}", parts.join(",")))
@@ -1278,6 +1296,40 @@ mod tests {
             .unwrap();
         assert_eq!(e["subresource"], "status");
         assert_eq!(e["fieldsV1"], json!({"f:status": {"f:readyReplicas": {}}}));
+    }
+
+    #[test]
+    fn ports_with_the_same_number_and_different_protocols_stay_apart() {
+        let svc = |ports: Value| {
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "dns"},
+            "spec": {"ports": ports}})
+        };
+        let t = TypeInfo::Builtin("Service");
+        let live = server_side_apply(
+            None,
+            &svc(json!([{"port": 53, "protocol": "UDP", "name": "dns"}])),
+            &opts("a", false, t),
+        )
+        .unwrap();
+        let out = server_side_apply(
+            Some(&live),
+            &svc(json!([{"port": 53, "name": "dns-tcp"}])),
+            &opts("b", false, t),
+        )
+        .unwrap();
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([{"port": 53, "protocol": "UDP", "name": "dns"}, {"port": 53, "name": "dns-tcp"}])
+        );
+        let b = out["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == "b")
+            .unwrap();
+        assert!(
+            b["fieldsV1"]["f:spec"]["f:ports"]["k:{\"port\":53,\"protocol\":\"TCP\"}"].is_object()
+        );
     }
 
     #[test]

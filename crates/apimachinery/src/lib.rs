@@ -38,8 +38,8 @@
 //!
 //! ## Known simplifications
 //! - Server-side apply approximates structured-merge-diff (see [`apply`]): list semantics come
-//!   from the strategic-merge table or CRD list-type extensions, single merge keys for
-//!   built-ins, no unions, no version conversion.
+//!   from the strategic-merge table or CRD list-type extensions, no unions, no version
+//!   conversion; every map below the top level is recorded as a member (`.`).
 //! - The strategic-merge table covers the lists of the kinds the server serves; unknown fields
 //!   merge as maps / replace as lists instead of failing.
 //! - JSONPath covers what printer columns and `kubectl wait` use; no `range`/`end` templates.
