@@ -229,7 +229,9 @@ impl Selector {
         Ok(Selector::from_requirements(reqs))
     }
     /// Build from a `metav1.LabelSelector` JSON value. `None`/`null` → [`Selector::nothing`],
-    /// `{}` → [`Selector::everything`].
+    /// `{}` → [`Selector::everything`] (Go's `LabelSelectorAsSelector`). A caller for which an
+    /// absent selector means "all" (e.g. an optional affinity) should map `None` to
+    /// [`Selector::everything`] itself.
     pub fn from_label_selector(sel: Option<&Value>) -> Result<Self, SelectorError> {
         let Some(sel) = sel.filter(|v| !v.is_null()) else {
             return Ok(Selector::nothing());
@@ -286,6 +288,14 @@ impl Selector {
                 reqs.push(Requirement::new(key, operator, values)?);
             }
         }
+        Ok(Selector::from_requirements(reqs))
+    }
+    /// `labels.SelectorFromSet`: every `key=value` must match (an empty set matches all).
+    pub fn from_set(labels: &BTreeMap<String, String>) -> Result<Self, SelectorError> {
+        let reqs = labels
+            .iter()
+            .map(|(k, v)| Requirement::new(k, Operator::Equals, [v.clone()]))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Selector::from_requirements(reqs))
     }
     /// Requirements, sorted by key.
@@ -867,6 +877,25 @@ mod tests {
                 .matches_object(&obj)
         );
         assert!(Selector::everything().matches_object(&json!({})));
+    }
+
+    #[test]
+    fn selector_from_a_label_set_requires_every_pair() {
+        let set = labels(&[("cpaas.io/arch-amd64", "true"), ("is-global", "true")]);
+        let s = Selector::from_set(&set).unwrap();
+        assert_eq!(s.to_string(), "cpaas.io/arch-amd64=true,is-global=true");
+        assert!(s.matches(&labels(&[
+            ("cpaas.io/arch-amd64", "true"),
+            ("is-global", "true"),
+            ("x", "y")
+        ])));
+        assert!(!s.matches(&labels(&[("is-global", "true")])));
+        assert!(
+            Selector::from_set(&BTreeMap::new())
+                .unwrap()
+                .is_everything()
+        );
+        assert!(Selector::from_set(&labels(&[("bad key", "v")])).is_err());
     }
 
     #[test]
