@@ -185,6 +185,7 @@ impl<'a> Nav<'a> {
     }
     fn atomic_map(self) -> bool {
         match self {
+            Nav::Builtin(c) => c.atomic_struct(),
             Nav::Schema(s) | Nav::CustomRoot(Some(s)) => {
                 s.get("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic")
             }
@@ -1009,6 +1010,11 @@ mod tests {
         assert_eq!(f["f:metadata"]["f:labels"], json!({".": {}, "f:app": {}}));
         assert!(f["f:metadata"].get("f:name").is_none(), "name is not owned");
         assert_eq!(f["f:spec"]["f:replicas"], json!({}));
+        assert_eq!(
+            f["f:spec"]["f:selector"],
+            json!({}),
+            "a workload selector is atomic"
+        );
         assert_eq!(
             f["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"nginx\"}"],
             json!({".": {}, "f:image": {}, "f:name": {}})

@@ -123,6 +123,9 @@ enum Ty {
     ServiceSpec,
     /// A status whose `conditions` merge by `type`.
     ConditionsStatus,
+    /// A struct server-side apply treats as one value (`+structType=atomic`, e.g. the
+    /// `LabelSelector` of workloads); strategic merge still merges it key by key.
+    AtomicStruct,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +211,7 @@ fn field_meta(ty: Ty, field: &str) -> FieldMeta {
         (Ty::ObjectMeta, "finalizers") => fm(Ty::Other, ListStrategy::MergePrimitives, false),
         (Ty::ObjectMeta, "ownerReferences") => by_key("uid", Ty::Other),
         (Ty::WorkloadSpec { .. }, "template") => OTHER_TEMPLATE,
+        (Ty::WorkloadSpec { .. }, "selector") => fm(Ty::AtomicStruct, ListStrategy::Replace, false),
         (
             Ty::WorkloadSpec {
                 retain_strategy: true,
@@ -277,6 +281,10 @@ impl TypeCursor {
     }
     pub(crate) fn strategy(self) -> ListStrategy {
         self.0.strategy
+    }
+    /// Whether server-side apply treats the map here as a single value.
+    pub(crate) fn atomic_struct(self) -> bool {
+        self.0.ty == Ty::AtomicStruct
     }
 }
 
