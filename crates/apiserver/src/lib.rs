@@ -1,1 +1,263 @@
-//! apiserver: placeholder, filled in by its issue.
+//! `apiserver`: the embedded Kubernetes-API-compatible control plane behind `marketplace serve`.
+//!
+//! It owns the HTTP edge and the request flow: TLS and bearer-token auth, kubeconfigs, URL routing for
+//! several clusters (`/kubernetes/<cluster>/...`, global also at `/`), discovery and OpenAPI serving,
+//! CRUD/patch/apply/watch handlers, Tables, CRDs registered at run time, finalizers, garbage
+//! collection, namespace deletion, and in-process `kube::Client`s for the product's controllers.
+//!
+//! It must not re-implement what its neighbours own: durability, revisions and watch history are the
+//! `store` crate's; selectors, patches, server-side apply, JSONPath/Tables, CRD schema validation and
+//! Status messages are `apimachinery`'s; the catalogue of built-in kinds, discovery/OpenAPI documents,
+//! protobuf decoding, strict decoding and built-in defaults/columns are `apiresources`'. Handlers here
+//! are thin glue over those.
+//!
+//! Module map:
+//! - [`config`]: clusters, labels, data-dir layout, persistence of the cluster list.
+//! - [`tls`], [`auth`], [`kubeconfig`]: first-start material (CA, serving cert, token, kubeconfigs).
+//! - [`server`]: listener, TLS, hyper connections, graceful shutdown.
+//! - [`routes`]: path and query parsing, the dispatcher.
+//! - [`error`]: `Status` error responses.
+//! - [`client`]: in-process `kube::Client`s.
+
+pub mod auth;
+pub mod client;
+pub mod cluster;
+pub mod config;
+pub mod crd;
+pub mod error;
+mod fsutil;
+pub mod gc;
+pub mod handlers;
+pub mod kubeconfig;
+pub mod routes;
+pub mod server;
+pub mod tables;
+pub mod tls;
+pub mod watch;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+pub use config::{ClusterSpec, Config, GLOBAL};
+
+/// Why the control plane could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(
+        "cannot use data dir {path}: {source}; check it exists or can be created and is writable"
+    )]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot listen on {addr}: {source}; is another server using this port? choose another with --listen"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store of cluster {cluster} at {path}: {message}")]
+    Store {
+        cluster: String,
+        path: PathBuf,
+        message: String,
+    },
+}
+
+/// Shared state of a running control plane, reachable from every handler.
+pub struct Shared {
+    pub data_dir: PathBuf,
+    pub token: String,
+    pub clusters: BTreeMap<String, Arc<cluster::ClusterState>>,
+    pub shutdown: CancellationToken,
+    pub registry: Option<String>,
+}
+
+/// A running control plane.
+pub struct ControlPlane {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    tls: Option<tls::TlsMaterial>,
+    router: axum::Router,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl ControlPlane {
+    /// Starts serving: creates or loads the data dir, TLS material, token, stores and kubeconfigs,
+    /// binds the listener and returns once requests are accepted.
+    pub async fn start(cfg: Config) -> Result<ControlPlane, StartError> {
+        let data_dir = cfg.data_dir.clone();
+        let dd_err = |source| StartError::DataDir {
+            path: data_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&data_dir).map_err(dd_err)?;
+        // Fail early and clearly when the dir is not writable.
+        let probe = data_dir.join(".write-probe");
+        std::fs::write(&probe, b"ok").map_err(dd_err)?;
+        let _ = std::fs::remove_file(&probe);
+
+        let list = config::ClusterList::merge(
+            config::ClusterList::load(&data_dir)?,
+            &cfg.clusters,
+            cfg.registry.clone(),
+        );
+        list.save(&data_dir)?;
+
+        let tls = if cfg.plain_http {
+            None
+        } else {
+            Some(tls::TlsMaterial::load_or_create(
+                &data_dir,
+                Some(cfg.listen.ip()),
+            )?)
+        };
+        let token = auth::load_or_create_token(&data_dir).map_err(dd_err)?;
+
+        let shutdown = CancellationToken::new();
+        let mut clusters = BTreeMap::new();
+        for spec in &list.clusters {
+            let state = cluster::ClusterState::open(&data_dir, spec, &cfg, shutdown.clone())?;
+            clusters.insert(spec.name.clone(), state);
+        }
+        if let Some(global) = clusters.get(GLOBAL) {
+            for c in clusters.values() {
+                let labels: serde_json::Map<String, serde_json::Value> = c
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect();
+                let data = serde_json::json!({"name": c.name, "labels": serde_json::Value::Object(labels).to_string()});
+                global
+                    .put_configmap("kube-public", &format!("cluster-{}", c.name), data)
+                    .map_err(|e| StartError::Store {
+                        cluster: GLOBAL.to_string(),
+                        path: data_dir.join("clusters").join(GLOBAL),
+                        message: e.to_string(),
+                    })?;
+            }
+        }
+        let shared = Arc::new(Shared {
+            data_dir: data_dir.clone(),
+            token,
+            clusters,
+            shutdown: shutdown.clone(),
+            registry: list.registry.clone(),
+        });
+        for c in shared.clusters.values() {
+            c.start_background(&shared);
+        }
+
+        let listener = server::bind(cfg.listen).await?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: cfg.listen,
+            source,
+        })?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        let base = format!("{scheme}://{host}:{}", addr.port());
+        for name in shared.clusters.keys() {
+            kubeconfig::write(
+                &data_dir,
+                name,
+                &base,
+                tls.as_ref().map(|t| t.ca_cert_pem.as_str()),
+                &shared.token,
+            )
+            .map_err(dd_err)?;
+        }
+        fsutil::write_atomic(
+            &data_dir.join("serve.addr"),
+            format!("{base}\n").as_bytes(),
+            0o644,
+        )
+        .map_err(dd_err)?;
+
+        let router = routes::router(shared.clone());
+        let server_tls = match &tls {
+            Some(t) => Some(t.server_config()?),
+            None => None,
+        };
+        let server = tokio::spawn(server::run(listener, server_tls, router.clone(), shutdown));
+        tracing::info!(%base, clusters = ?shared.clusters.keys().collect::<Vec<_>>(), data_dir = %data_dir.display(), "serving the control plane");
+        Ok(ControlPlane {
+            shared,
+            addr,
+            tls,
+            router,
+            server,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT` (or `http://` with plain HTTP).
+    pub fn base_url(&self) -> String {
+        std::fs::read_to_string(self.shared.data_dir.join("serve.addr"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The admin bearer token.
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// The CA certificate (PEM), unless serving plain HTTP.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_cert_pem.as_str())
+    }
+
+    /// Names of the served clusters, `global` first.
+    pub fn clusters(&self) -> Vec<String> {
+        self.shared.clusters.keys().cloned().collect()
+    }
+
+    /// Path of a cluster's kubeconfig.
+    pub fn kubeconfig_path(&self, cluster: &str) -> PathBuf {
+        kubeconfig::path(&self.shared.data_dir, cluster)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.shared.data_dir
+    }
+
+    /// A `kube::Client` for `cluster` that calls the API in process (same handlers, no TCP or TLS).
+    pub fn client(&self, cluster: &str) -> Option<kube::Client> {
+        self.shared
+            .clusters
+            .contains_key(cluster)
+            .then(|| client::in_process(self.router.clone(), cluster, &self.shared.token))
+    }
+
+    /// A token that is cancelled when the control plane shuts down.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shared.shutdown.clone()
+    }
+
+    /// Stops accepting, ends watches, waits for connections and background tasks.
+    pub async fn shutdown(self) {
+        self.shared.shutdown.cancel();
+        let _ = self.server.await;
+        for c in self.shared.clusters.values() {
+            c.stop().await;
+        }
+        tracing::info!("control plane stopped");
+    }
+}

@@ -1,0 +1,255 @@
+//! One served cluster: its durable store, the catalogue of resources it serves (built-ins plus its
+//! CRDs, rebuilt whenever a CRD changes so discovery and OpenAPI update at once), the cached OpenAPI
+//! documents, and its background tasks (garbage collector, namespace finalizer).
+//!
+//! Store layout: `<data-dir>/clusters/<name>/store.db`. On open the cluster is bootstrapped: the
+//! namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease` exist, and
+//! `kube-public/cluster-info` (a ConfigMap with `name` and `labels` as JSON) describes the cluster.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use apiresources::{Catalogue, ResourceInfo};
+use serde_json::{Value, json};
+use store::{Key, ListQuery, Store, StoreError, StoreOptions};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::StartError;
+use crate::error::ApiError;
+
+/// The store resource key of CRDs.
+pub const CRD_RESOURCE: &str = "apiextensions.k8s.io/customresourcedefinitions";
+
+/// Namespaces every cluster has.
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// One served cluster.
+pub struct ClusterState {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub store: Store,
+    catalogue: RwLock<Arc<Catalogue>>,
+    openapi: Mutex<Option<Arc<apiresources::openapi::OpenApiV3>>>,
+    pub shutdown: CancellationToken,
+    /// Kicked after deletes so the garbage collector and namespace finalizer run promptly.
+    pub gc_kick: Notify,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// Runs blocking store work off the async executor.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+impl ClusterState {
+    /// Opens (or creates) the cluster's store, loads its CRDs and bootstraps system objects.
+    pub fn open(
+        data_dir: &std::path::Path,
+        spec: &crate::ClusterSpec,
+        cfg: &crate::Config,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<ClusterState>, StartError> {
+        let path = data_dir.join("clusters").join(&spec.name).join("store.db");
+        let mut opts = StoreOptions::default();
+        if let Some(h) = cfg.watch_history {
+            opts.history = h as usize;
+        }
+        let serr = |e: StoreError| StartError::Store {
+            cluster: spec.name.clone(),
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let store = Store::open(&path, opts).map_err(serr)?;
+        let mut crds = Vec::new();
+        let mut q = ListQuery::all(CRD_RESOURCE);
+        loop {
+            let page = store.list(&q).map_err(serr)?;
+            q.start_after = page.next_start();
+            crds.extend(page.items.into_iter().map(|s| s.value));
+            if q.start_after.is_none() {
+                break;
+            }
+        }
+        let (catalogue, errors) = Catalogue::with_crds(crds.iter());
+        for e in errors {
+            tracing::warn!(cluster = %spec.name, error = %e, "a stored CRD cannot be served");
+        }
+        let state = Arc::new(ClusterState {
+            name: spec.name.clone(),
+            labels: spec.labels.clone(),
+            store,
+            catalogue: RwLock::new(Arc::new(catalogue)),
+            openapi: Mutex::new(None),
+            shutdown,
+            gc_kick: Notify::new(),
+            tasks: Mutex::new(Vec::new()),
+        });
+        state.bootstrap().map_err(serr)?;
+        Ok(state)
+    }
+
+    fn bootstrap(&self) -> Result<(), StoreError> {
+        let now = apimachinery::meta::now_rfc3339();
+        self.store.write(|t| {
+            for ns in SYSTEM_NAMESPACES {
+                let key = Key::cluster("namespaces", ns);
+                if t.get(&key)?.is_none() {
+                    t.create(&key, json!({
+                        "apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": ns, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": now,
+                                     "labels": {"kubernetes.io/metadata.name": ns}},
+                        "spec": {"finalizers": ["kubernetes"]},
+                        "status": {"phase": "Active"},
+                    }))?;
+                }
+            }
+            Ok(())
+        })?;
+        let labels: serde_json::Map<String, Value> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        self.put_configmap(
+            "kube-public",
+            "cluster-info",
+            json!({
+                "name": self.name,
+                "labels": Value::Object(labels).to_string(),
+            }),
+        )
+    }
+
+    /// Creates or updates a ConfigMap with `data` (used for cluster descriptions).
+    pub fn put_configmap(
+        &self,
+        namespace: &str,
+        name: &str,
+        data: Value,
+    ) -> Result<(), StoreError> {
+        let key = Key::new("configmaps", namespace, name);
+        let now = apimachinery::meta::now_rfc3339();
+        self.store.write(|t| {
+            match t.get(&key)? {
+                Some(cur) => {
+                    let mut v = cur.value.clone();
+                    v["data"] = data.clone();
+                    t.update(&key, v, None)?;
+                }
+                None => {
+                    t.create(&key, json!({
+                        "apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": name, "namespace": namespace, "uid": uuid::Uuid::new_v4().to_string(),
+                                     "creationTimestamp": now, "labels": {"app.kubernetes.io/managed-by": "marketplace"}},
+                        "data": data.clone(),
+                    }))?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// The current catalogue (cheap to clone).
+    pub fn catalogue(&self) -> Arc<Catalogue> {
+        self.catalogue.read().expect("catalogue lock").clone()
+    }
+
+    /// Adds or replaces the resources of a CRD (after it was stored).
+    pub fn upsert_crd(&self, crd: &Value) -> Result<(), apiresources::Error> {
+        let mut guard = self.catalogue.write().expect("catalogue lock");
+        let mut next = (**guard).clone();
+        next.upsert_crd(crd)?;
+        *guard = Arc::new(next);
+        *self.openapi.lock().expect("openapi lock") = None;
+        Ok(())
+    }
+
+    /// Removes the resources of a CRD (after it was deleted).
+    pub fn remove_crd(&self, name: &str) {
+        let mut guard = self.catalogue.write().expect("catalogue lock");
+        let mut next = (**guard).clone();
+        next.remove_crd(name);
+        *guard = Arc::new(next);
+        *self.openapi.lock().expect("openapi lock") = None;
+    }
+
+    /// The OpenAPI v3 documents of the current catalogue (built on first use after a change).
+    pub fn openapi(&self) -> Arc<apiresources::openapi::OpenApiV3> {
+        let mut guard = self.openapi.lock().expect("openapi lock");
+        if let Some(o) = guard.as_ref() {
+            return o.clone();
+        }
+        let served: Vec<ResourceInfo> = self
+            .catalogue()
+            .resources()
+            .iter()
+            .filter(|r| r.served)
+            .cloned()
+            .collect();
+        let o = Arc::new(apiresources::openapi::OpenApiV3::build(&served));
+        *guard = Some(o.clone());
+        o
+    }
+
+    /// Starts the garbage collector and the namespace finalizer.
+    pub fn start_background(self: &Arc<Self>, _shared: &Arc<crate::Shared>) {
+        let mut tasks = self.tasks.lock().expect("tasks lock");
+        tasks.push(tokio::spawn(crate::gc::run(self.clone())));
+    }
+
+    /// Waits for the background tasks after shutdown was signalled.
+    pub async fn stop(&self) {
+        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Reads every object of a resource (all namespaces, or one).
+    pub fn list_all(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+    ) -> Result<(Vec<Value>, u64), StoreError> {
+        let mut q = ListQuery {
+            resource: resource.to_string(),
+            namespace: namespace.map(str::to_string),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        loop {
+            let page = self.store.list(&q)?;
+            q.start_after = page.next_start();
+            let rev = page.revision;
+            out.extend(page.items.into_iter().map(|s| s.value));
+            if q.start_after.is_none() {
+                return Ok((out, rev));
+            }
+        }
+    }
+}
+
+/// Maps a store error on `info`'s object `name` to the API error kube-apiserver would return.
+pub fn store_error(e: StoreError, info: &ResourceInfo, name: &str) -> ApiError {
+    match e {
+        StoreError::NotFound { .. } => ApiError::not_found(&info.group, &info.plural, name),
+        StoreError::AlreadyExists { .. } => {
+            ApiError::already_exists(&info.group, &info.plural, name)
+        }
+        StoreError::Conflict { .. } => ApiError::modified(&info.group, &info.plural, name),
+        StoreError::Expired { requested, oldest } => ApiError::from(
+            apimachinery::ApiError::too_old_resource_version(requested, oldest),
+        ),
+        StoreError::Aborted(m) => ApiError::internal(m),
+        other => ApiError::internal(format!(
+            "storage error on {} {name:?}: {other}",
+            info.group_resource()
+        )),
+    }
+}

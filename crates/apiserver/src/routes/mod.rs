@@ -1,0 +1,182 @@
+//! Routing: one axum fallback handler parses the path itself (cluster prefix, then kube-apiserver's
+//! URL grammar, see [`path`]), checks the bearer token, limits the body size, and hands the request
+//! to the handler for its endpoint.
+
+pub mod path;
+pub mod query;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::Shared;
+use crate::error::ApiError;
+
+/// Largest request body accepted (as kube-apiserver: 3 MiB).
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// The Kubernetes version reported by `/version` (kubectl's dispatcher picks kubectl 1.33 by it).
+pub const GIT_VERSION: &str = "v1.33.0-marketplace";
+
+pub use crate::cluster::ClusterState;
+
+/// The router of the whole control plane.
+pub fn router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(shared)
+}
+
+async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    match handle(shared, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
+    let full_path = req.uri().path().to_string();
+    if !crate::auth::is_public_path(&full_path)
+        && !crate::auth::check_bearer(
+            req.headers()
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+            &shared.token,
+        )
+    {
+        return Err(ApiError::unauthorized());
+    }
+    let (cluster_name, rest) = path::split_cluster(&full_path);
+    let cluster_name = cluster_name.unwrap_or(crate::GLOBAL);
+    let Some(cluster) = shared.clusters.get(cluster_name).cloned() else {
+        return Err(ApiError::not_found_path());
+    };
+    let (parts, body) = req.into_parts();
+    let accept = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_get = parts.method == http::Method::GET;
+    let endpoint = path::parse(rest);
+    if !is_get && !matches!(endpoint, path::Endpoint::Resource(_)) {
+        return Err(ApiError::method_not_allowed(parts.method.as_str(), rest));
+    }
+    match endpoint {
+        path::Endpoint::Health(_) => Ok(text("ok")),
+        path::Endpoint::Version => Ok(json_response(version())),
+        path::Endpoint::CoreVersions => {
+            let cat = cluster.catalogue();
+            Ok(
+                match apiresources::discovery::negotiate(accept.as_deref()) {
+                    apiresources::discovery::DiscoveryFormat::AggregatedV2 => json_response_with(
+                        http::StatusCode::OK,
+                        apiresources::discovery::AGGREGATED_DISCOVERY_CONTENT_TYPE,
+                        &apiresources::discovery::aggregated_core(cat.resources()),
+                    ),
+                    _ => json_response(apiresources::discovery::api_versions("")),
+                },
+            )
+        }
+        path::Endpoint::Groups => {
+            let cat = cluster.catalogue();
+            Ok(
+                match apiresources::discovery::negotiate(accept.as_deref()) {
+                    apiresources::discovery::DiscoveryFormat::AggregatedV2 => json_response_with(
+                        http::StatusCode::OK,
+                        apiresources::discovery::AGGREGATED_DISCOVERY_CONTENT_TYPE,
+                        &apiresources::discovery::aggregated_groups(cat.resources()),
+                    ),
+                    _ => json_response(apiresources::discovery::api_group_list(cat.resources())),
+                },
+            )
+        }
+        path::Endpoint::Group(g) => {
+            apiresources::discovery::api_group(cluster.catalogue().resources(), &g)
+                .map(json_response)
+                .ok_or_else(ApiError::not_found_path)
+        }
+        path::Endpoint::ResourceList { group, version } => {
+            apiresources::discovery::api_resource_list(
+                cluster.catalogue().resources(),
+                &group,
+                &version,
+            )
+            .map(json_response)
+            .ok_or_else(ApiError::not_found_path)
+        }
+        path::Endpoint::OpenApiRoot => Ok(json_response(cluster.openapi().root())),
+        path::Endpoint::OpenApiGroupVersion(gv) => cluster
+            .openapi()
+            .document(&gv)
+            .cloned()
+            .map(json_response)
+            .ok_or_else(ApiError::not_found_path),
+        path::Endpoint::OpenApiV2 | path::Endpoint::NotFound => Err(ApiError::not_found_path()),
+        path::Endpoint::Resource(rp) => {
+            let query = query::Query::parse(parts.uri.query())
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let body = match axum::body::to_bytes(body, MAX_BODY).await {
+                Ok(b) => b,
+                Err(_) => {
+                    return Err(ApiError::new(
+                        413,
+                        "RequestEntityTooLarge",
+                        format!("the request body is too large: limit is {MAX_BODY} bytes"),
+                    ));
+                }
+            };
+            crate::handlers::handle(
+                cluster,
+                parts.method,
+                rp,
+                query,
+                parts.headers,
+                body,
+                shared.shutdown.clone(),
+            )
+            .await
+        }
+    }
+}
+
+/// The `/version` document.
+pub fn version() -> serde_json::Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "gitVersion": GIT_VERSION,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+pub fn text(s: &'static str) -> Response {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        s,
+    )
+        .into_response()
+}
+
+pub fn json_response(v: serde_json::Value) -> Response {
+    json_response_with(http::StatusCode::OK, "application/json", &v)
+}
+
+pub fn json_response_with(
+    code: http::StatusCode,
+    content_type: &str,
+    v: &serde_json::Value,
+) -> Response {
+    let body = serde_json::to_vec(v).expect("json serializes");
+    Response::builder()
+        .status(code)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("valid response")
+}
