@@ -20,7 +20,7 @@ mod regenerate;
 
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use crate::catalogue::{Gvk, ResourceInfo};
 use crate::discovery::groups;
@@ -92,11 +92,42 @@ pub fn schema_name(info: &ResourceInfo) -> String {
     format!("{}.{}.{}", parts.join("."), info.version, info.kind)
 }
 
+fn hashed(doc: Value) -> (Arc<Value>, String) {
+    let hash = content_hash(&serde_json::to_vec(&doc).unwrap_or_default());
+    (Arc::new(doc), hash)
+}
+
+fn builtin_count(group: &str, version: &str) -> usize {
+    crate::builtins()
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .count()
+}
+
+/// The documents of the built-in group-versions, built once.
+static BUILTIN_DOCUMENTS: LazyLock<BTreeMap<String, (Arc<Value>, String)>> = LazyLock::new(|| {
+    let builtins = crate::builtins();
+    groups(builtins)
+        .into_iter()
+        .flat_map(|(group, versions)| versions.into_iter().map(move |v| (group.clone(), v)))
+        .map(|(group, version)| {
+            let served: Vec<&ResourceInfo> = builtins
+                .iter()
+                .filter(|r| r.group == group && r.version == version)
+                .collect();
+            (
+                gv_path(&group, &version),
+                hashed(group_version_document(&served)),
+            )
+        })
+        .collect()
+});
+
 /// The OpenAPI v3 documents of one catalogue. Build once per catalogue change and cache.
 #[derive(Debug, Clone)]
 pub struct OpenApiV3 {
     /// Group-version path (`api/v1`, `apis/apps/v1`) → (document, hash).
-    documents: BTreeMap<String, (Value, String)>,
+    documents: BTreeMap<String, (Arc<Value>, String)>,
 }
 
 /// `api/v1` for the core group, `apis/<group>/<version>` otherwise (the key in the v3 root).
@@ -128,9 +159,16 @@ impl OpenApiV3 {
                     .iter()
                     .filter(|r| r.served && r.group == group && r.version == version)
                     .collect();
-                let doc = group_version_document(&served);
-                let hash = content_hash(&serde_json::to_vec(&doc).unwrap_or_default());
-                documents.insert(gv_path(&group, &version), (doc, hash));
+                let path = gv_path(&group, &version);
+                // Group-versions holding exactly the built-ins never change: share one copy.
+                if let Some(cached) = BUILTIN_DOCUMENTS.get(&path)
+                    && served.iter().all(|r| r.is_builtin())
+                    && served.len() == builtin_count(&group, &version)
+                {
+                    documents.insert(path, cached.clone());
+                    continue;
+                }
+                documents.insert(path, hashed(group_version_document(&served)));
             }
         }
         OpenApiV3 { documents }
@@ -153,7 +191,7 @@ impl OpenApiV3 {
 
     /// `/openapi/v3/<path>` (path without leading slash, e.g. `apis/apps/v1`).
     pub fn document(&self, path: &str) -> Option<&Value> {
-        self.documents.get(path).map(|(d, _)| d)
+        self.documents.get(path).map(|(d, _)| d.as_ref())
     }
 
     /// The hash of a document (for `ETag` / the `hash` query parameter).
@@ -714,6 +752,32 @@ mod tests {
         assert!(explain(doc, &gvk, &["metadata", "name"]).contains("Name must be unique"));
         assert!(explain(doc, &gvk, &["apiVersion"]).contains("APIVersion defines"));
         assert!(doc["components"]["schemas"]["com.example.v1.Widget"].is_object());
+    }
+
+    #[test]
+    fn builtin_documents_are_shared_and_crd_documents_rebuilt() {
+        let a = built("one");
+        let b = built("two");
+        let shared = |o: &OpenApiV3, p: &str| o.documents[p].0.clone();
+        assert!(Arc::ptr_eq(
+            &shared(&a, "apis/apps/v1"),
+            &shared(&b, "apis/apps/v1")
+        ));
+        assert!(!Arc::ptr_eq(
+            &shared(&a, "apis/example.com/v1"),
+            &shared(&b, "apis/example.com/v1")
+        ));
+        // A CRD joining a built-in group-version gets a fresh document that includes it.
+        let crd = json!({"metadata": {"name": "gadgets.apps"}, "spec": {"group": "apps", "scope": "Cluster",
+            "names": {"plural": "gadgets", "kind": "Gadget"},
+            "versions": [{"name": "v1", "served": true, "storage": true}]}});
+        let (cat, _) = Catalogue::with_crds([&crd]);
+        let o = OpenApiV3::build(cat.resources());
+        assert!(
+            o.document("apis/apps/v1").unwrap()["components"]["schemas"]["apps.v1.Gadget"]
+                .is_object()
+        );
+        assert_ne!(o.hash("apis/apps/v1"), a.hash("apis/apps/v1"));
     }
 
     #[test]
