@@ -18,6 +18,7 @@ mod lists;
 mod math;
 mod semver;
 mod strings;
+mod toml;
 pub(crate) mod yaml;
 
 pub(crate) use conv::*;
@@ -142,6 +143,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
             yaml::register(&mut m);
             semver::register(&mut m);
             dates::register(&mut m);
+            toml::register(&mut m);
             m
         })
         .get(name)
