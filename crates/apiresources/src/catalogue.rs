@@ -468,12 +468,9 @@ impl Catalogue {
     /// Add or replace the resources of one CRD (matched by the CRD's `metadata.name`).
     pub fn upsert_crd(&mut self, crd: &Value) -> Result<(), crate::Error> {
         let infos = ResourceInfo::from_crd(crd)?;
-        let name = crd
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        self.remove_crd(&name);
+        if let Some(Origin::Crd { name }) = infos.first().map(|i| i.origin.clone()) {
+            self.remove_crd(&name);
+        }
         self.resources.extend(infos);
         Ok(())
     }
