@@ -80,7 +80,8 @@ fn split_term(term: &str) -> Option<(String, FieldOp, String)> {
             ("==", FieldOp::Equals),
             ("=", FieldOp::Equals),
         ] {
-            if term[i..].starts_with(op) {
+            // compare bytes: a match is ASCII, so `i` is then a char boundary
+            if b[i..].starts_with(op.as_bytes()) {
                 return Some((term[..i].to_string(), fop, term[i + op.len()..].to_string()));
             }
         }
@@ -351,6 +352,13 @@ mod tests {
         assert!(s.check_supported_with(&["spec.color"]).is_ok());
         assert!(s.check_supported_with(&[]).is_err());
         assert!(s.matches(&json!({"spec": {"color": "red"}})));
+    }
+
+    #[test]
+    fn non_ascii_terms_parse_without_panicking() {
+        let s = FieldSelector::parse("metadata.name=ê𞹝").unwrap();
+        assert_eq!(s.requirements[0].value, "ê𞹝");
+        assert!(FieldSelector::parse("ê\\𞹝").is_err());
     }
 
     #[test]
