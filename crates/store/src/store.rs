@@ -120,7 +120,8 @@ fn now_millis() -> i64 {
 impl Store {
     /// Opens the store in the SQLite file `path`, creating it (and its parent directories) if
     /// absent. A lock file `<path>.lock` keeps a second opener out until this store is dropped (or
-    /// the process dies).
+    /// the process dies). Open [`Watch`]es keep the store open too: drop them (end their streams)
+    /// before reopening the same file in the same process.
     pub fn open(path: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::Io {
