@@ -28,7 +28,7 @@ fn valid_ident(s: &str) -> bool {
 impl Version {
     /// `semver.NewVersion` (lenient: optional `v`, missing minor/patch).
     pub fn parse(s: &str) -> Result<Version, String> {
-        let err = || "Invalid Semantic Version".to_string();
+        let err = || "invalid semantic version".to_string();
         let orig = s;
         let s = s.strip_prefix('v').unwrap_or(s);
         let (s, metadata) = match s.split_once('+') {
@@ -220,7 +220,7 @@ fn is_x(s: &str) -> bool {
 
 fn parse_one(c: &str) -> Result<Constraint, String> {
     let c = c.trim();
-    let bad = || format!("improper constraint: {c}");
+    let bad = || format!("improper constraint: {}", crate::gofmt::quote(c));
     let ops = [
         ("!=", Op::Ne),
         (">=", Op::Ge),
