@@ -316,7 +316,189 @@ struct Comparison {
     modified: FieldSet,
 }
 
+/// What changed between two versions of an object, as member paths: walks both trees
+/// together, so only changed subtrees cost allocations.
 fn compare(old: &Value, new: &Value, nav: Nav<'_>) -> Comparison {
+    let mut cmp = Comparison {
+        added: FieldSet::new(),
+        removed: FieldSet::new(),
+        modified: FieldSet::new(),
+    };
+    let mut dup = false;
+    let empty = Map::new();
+    diff_fields(
+        old.as_object().unwrap_or(&empty),
+        new.as_object().unwrap_or(&empty),
+        nav,
+        &mut Vec::new(),
+        &mut cmp,
+        &mut dup,
+    );
+    if dup {
+        return compare_by_maps(old, new, nav);
+    }
+    cmp
+}
+
+/// Items of a keyed list by their `k:{...}` element; a repeated key sets `dup`.
+fn index_items<'v>(a: &'v [Value], keys: &[String], dup: &mut bool) -> BTreeMap<String, &'v Value> {
+    let mut m = BTreeMap::new();
+    for it in a {
+        if let Some(ke) = key_element(it, keys)
+            && m.insert(ke, it).is_some()
+        {
+            *dup = true;
+        }
+    }
+    m
+}
+
+/// Member paths strictly below `prefix` inside `v`.
+fn descendants(v: &Value, nav: Nav<'_>, prefix: &mut Vec<String>, out: &mut FieldSet) {
+    let mut m = PathMap::new();
+    collect_value(v, nav, prefix, &mut m);
+    out.extend(m.into_keys());
+}
+
+fn present(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !v.is_null())
+}
+
+fn diff_fields(
+    o: &Map<String, Value>,
+    n: &Map<String, Value>,
+    nav: Nav<'_>,
+    prefix: &mut Vec<String>,
+    cmp: &mut Comparison,
+    dup: &mut bool,
+) {
+    for (k, nc) in n {
+        if ignored(prefix, k) || nc.is_null() {
+            continue;
+        }
+        let cn = nav.field(k);
+        prefix.push(format!("f:{k}"));
+        let member = !(prefix.len() == 1 && matches!(k.as_str(), "metadata" | "spec" | "status"));
+        match present(o.get(k)) {
+            None => {
+                if member {
+                    cmp.added.insert(prefix.clone());
+                }
+                descendants(nc, cn, prefix, &mut cmp.added);
+            }
+            Some(oc) => diff_node(oc, nc, cn, prefix, member, cmp, dup),
+        }
+        prefix.pop();
+    }
+    for (k, oc) in o {
+        if ignored(prefix, k) || oc.is_null() || present(n.get(k)).is_some() {
+            continue;
+        }
+        let cn = nav.field(k);
+        prefix.push(format!("f:{k}"));
+        let member = !(prefix.len() == 1 && matches!(k.as_str(), "metadata" | "spec" | "status"));
+        if member {
+            cmp.removed.insert(prefix.clone());
+        }
+        descendants(oc, cn, prefix, &mut cmp.removed);
+        prefix.pop();
+    }
+}
+
+fn diff_node(
+    o: &Value,
+    n: &Value,
+    nav: Nav<'_>,
+    prefix: &mut Vec<String>,
+    member: bool,
+    cmp: &mut Comparison,
+    dup: &mut bool,
+) {
+    let (lo, ln) = (is_leaf(o, nav), is_leaf(n, nav));
+    if lo && ln {
+        if member && o != n {
+            cmp.modified.insert(prefix.clone());
+        }
+        return;
+    }
+    if lo != ln {
+        if member {
+            cmp.modified.insert(prefix.clone());
+        }
+        descendants(o, nav, prefix, &mut cmp.removed);
+        descendants(n, nav, prefix, &mut cmp.added);
+        return;
+    }
+    match (o, n) {
+        (Value::Object(om), Value::Object(nm)) => diff_fields(om, nm, nav, prefix, cmp, dup),
+        (Value::Array(oa), Value::Array(na)) => match nav.list_kind() {
+            ListKind::Atomic => {}
+            ListKind::Set => {
+                let os: BTreeSet<String> = oa.iter().map(value_element).collect();
+                let ns: BTreeSet<String> = na.iter().map(value_element).collect();
+                for e in ns.difference(&os) {
+                    prefix.push(e.clone());
+                    cmp.added.insert(prefix.clone());
+                    prefix.pop();
+                }
+                for e in os.difference(&ns) {
+                    prefix.push(e.clone());
+                    cmp.removed.insert(prefix.clone());
+                    prefix.pop();
+                }
+            }
+            ListKind::Map(keys) => {
+                let oi = index_items(oa, &keys, dup);
+                let ni = index_items(na, &keys, dup);
+                if *dup {
+                    return;
+                }
+                let item_nav = nav.item();
+                let empty = Map::new();
+                for (ke, nit) in &ni {
+                    prefix.push(ke.clone());
+                    match oi.get(ke) {
+                        Some(oit) => diff_fields(
+                            oit.as_object().unwrap_or(&empty),
+                            nit.as_object().unwrap_or(&empty),
+                            item_nav,
+                            prefix,
+                            cmp,
+                            dup,
+                        ),
+                        None => {
+                            cmp.added.insert(prefix.clone());
+                            let mut m = PathMap::new();
+                            collect(nit, item_nav, prefix, &mut m);
+                            cmp.added.extend(m.into_keys());
+                        }
+                    }
+                    prefix.pop();
+                }
+                for (ke, oit) in &oi {
+                    if ni.contains_key(ke) {
+                        continue;
+                    }
+                    prefix.push(ke.clone());
+                    cmp.removed.insert(prefix.clone());
+                    let mut m = PathMap::new();
+                    collect(oit, item_nav, prefix, &mut m);
+                    cmp.removed.extend(m.into_keys());
+                    prefix.pop();
+                }
+            }
+        },
+        _ => {
+            // two non-leaf values of different shapes (map vs keyed list)
+            descendants(o, nav, prefix, &mut cmp.removed);
+            descendants(n, nav, prefix, &mut cmp.added);
+        }
+    }
+}
+
+/// The comparison by full path maps (reference for [`compare`]; used when a keyed list
+/// holds duplicate keys).
+fn compare_by_maps(old: &Value, new: &Value, nav: Nav<'_>) -> Comparison {
     let a = path_map(old, nav);
     let b = path_map(new, nav);
     let mut cmp = Comparison {
@@ -1384,6 +1566,68 @@ mod tests {
             }
         }
 
+        fn schema() -> Value {
+            json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+                "m": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                      "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+                "s": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+                "a": {"type": "object", "x-kubernetes-map-type": "atomic"}
+            }}}})
+        }
+
+        fn doc() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                (0i64..3).prop_map(Value::from),
+                "[xy]".prop_map(Value::from),
+            ];
+            let item = (
+                prop_oneof![Just("n1"), Just("n2"), Just("n3")],
+                leaf.clone(),
+            )
+                .prop_map(|(n, v)| json!({"name": n, "v": v}));
+            let m = proptest::collection::vec(item, 0..4).prop_map(Value::Array);
+            let set = proptest::collection::vec("[pq]", 0..3)
+                .prop_map(|v| Value::Array(v.into_iter().map(Value::from).collect()));
+            let inner = proptest::collection::btree_map("[a-c]", leaf.clone(), 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect()));
+            let spec = (
+                proptest::option::of(m),
+                proptest::option::of(set),
+                proptest::option::of(inner.clone()),
+                proptest::option::of(inner.clone()),
+                proptest::option::of(leaf.clone()),
+            )
+                .prop_map(|(m, s, a, b, c)| {
+                    let mut o = Map::new();
+                    for (k, v) in [("m", m), ("s", s), ("a", a), ("b", b), ("c", c)] {
+                        if let Some(v) = v {
+                            o.insert(k.into(), v);
+                        }
+                    }
+                    Value::Object(o)
+                });
+            (
+                proptest::option::of(spec),
+                proptest::option::of(inner),
+                proptest::option::of(leaf),
+            )
+                .prop_map(|(spec, labels, x)| {
+                    let mut o = Map::new();
+                    o.insert("kind".into(), json!("W"));
+                    if let Some(s) = spec {
+                        o.insert("spec".into(), s);
+                    }
+                    if let Some(l) = labels {
+                        o.insert("metadata".into(), json!({"name": "w", "labels": l}));
+                    }
+                    if let Some(x) = x {
+                        o.insert("x".into(), x);
+                    }
+                    Value::Object(o)
+                })
+        }
+
         fn present(v: &Value) -> Value {
             match v {
                 Value::Object(m) if m.is_empty() => Value::Null,
@@ -1416,6 +1660,19 @@ mod tests {
                 let labels = again["metadata"].get("labels").cloned().unwrap_or(json!({}));
                 for (k, v) in a.as_object().unwrap().iter().chain(b.as_object().unwrap()) {
                     prop_assert_eq!(&labels[k.as_str()], v);
+                }
+            }
+
+            /// The tree-walking comparison agrees with the one over full path maps.
+            #[test]
+            fn fast_compare_matches_path_map_compare(a in doc(), b in doc()) {
+                let sch = schema();
+                for nav in [Nav::root(TypeInfo::Schema(&sch)), Nav::root(TypeInfo::Builtin("Deployment")), Nav::root(TypeInfo::Untyped)] {
+                    let f = compare(&a, &b, nav);
+                    let s = compare_by_maps(&a, &b, nav);
+                    prop_assert_eq!(&f.added, &s.added);
+                    prop_assert_eq!(&f.removed, &s.removed);
+                    prop_assert_eq!(&f.modified, &s.modified);
                 }
             }
 
