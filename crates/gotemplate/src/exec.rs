@@ -26,7 +26,8 @@ pub enum MissingKey {
 /// Bounds that stop hostile templates in bounded time and memory.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Total bytes written by one `execute` (including `include` and `tpl` buffers).
+    /// Total bytes written by one `execute` (including `include` and `tpl` buffers), and the
+    /// largest string any function may return. Default 64 MiB.
     pub max_output_bytes: usize,
     /// Evaluation steps (nodes walked, range iterations, function calls) per `execute`.
     pub max_steps: u64,
@@ -41,7 +42,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_output_bytes: 256 << 20,
+            max_output_bytes: 64 << 20,
             max_steps: 50_000_000,
             max_template_depth: 100_000,
             max_include_depth: 1000,
@@ -905,7 +906,8 @@ impl<'s> State<'s> {
             if let Some(f) = final_ {
                 argv.push(f);
             }
-            return hf(&argv).map_err(|e| self.call_error(name, &e, cmd_pos, &cmd_ctx));
+            let v = hf(&argv).map_err(|e| self.call_error(name, &e, cmd_pos, &cmd_ctx))?;
+            return self.check_size(name, v, cmd_pos, &cmd_ctx);
         }
         let Some(def) = funcs::lookup(name) else {
             return Err(self.errorf(format!("{} is not a defined function", gofmt::quote(name))));
@@ -949,7 +951,32 @@ impl<'s> State<'s> {
             budget: self.budget,
         };
         let r = f(&host, &argv);
-        r.map_err(|e| self.call_error(name, &e, cmd_pos, &cmd_ctx))
+        let v = r.map_err(|e| self.call_error(name, &e, cmd_pos, &cmd_ctx))?;
+        self.check_size(name, v, cmd_pos, &cmd_ctx)
+    }
+
+    /// Every value a function produces is bounded like the output: strings by
+    /// `max_output_bytes`, lists by `max_collection_len` (so `print $s $s` in a loop
+    /// cannot grow memory without bound).
+    fn check_size(&self, name: &str, v: Value, pos: usize, ctx: &str) -> R<Value> {
+        let l = &self.set.options.limits;
+        let over = match &v {
+            Value::String(s) if s.len() > l.max_output_bytes => Some(format!(
+                "a string of {} bytes exceeds the limit of {} bytes",
+                s.len(),
+                l.max_output_bytes
+            )),
+            Value::List(x) if x.len() > l.max_collection_len => Some(format!(
+                "a list of {} elements exceeds the limit of {}",
+                x.len(),
+                l.max_collection_len
+            )),
+            _ => None,
+        };
+        match over {
+            Some(msg) => Err(self.call_error(name, &msg, pos, ctx)),
+            None => Ok(v),
+        }
     }
 
     fn call_error(&self, name: &str, e: &str, pos: usize, ctx: &str) -> Error {

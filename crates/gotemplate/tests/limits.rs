@@ -132,3 +132,24 @@ fn missingkey_error_names_the_key() {
         r#"template: t:1:5: executing "t" at <.a.b>: map has no entry for key "b""#
     );
 }
+
+#[test]
+fn doubling_strings_in_a_loop_hit_the_size_limit() {
+    let opts = Options {
+        limits: Limits {
+            max_output_bytes: 1 << 20,
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
+    let s = set_with(
+        r#"{{ $s := "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }}{{ range until 30 }}{{ $s = print $s $s }}{{ end }}{{ $s }}"#,
+        opts,
+    );
+    let e = s.execute("t", &Value::Nil).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Limit, "{e}");
+    assert!(
+        e.message().contains("exceeds the limit of 1048576 bytes"),
+        "{e}"
+    );
+}
