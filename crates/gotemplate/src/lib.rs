@@ -16,7 +16,7 @@
 //! `HELM_ERR_START`/`HELM_ERR_END` as Helm does, so the caller can cut it out;
 //! `tpl` parses under the set's root name (`gotpl`, as in Helm).
 //!
-//! Verified against real Helm v4 (see `tests/`): 152 expression cases rendered by Helm's own
+//! Verified against real Helm v4 (see `tests/`): 154 expression cases rendered by Helm's own
 //! engine through `helm-python-sdk` (`tests/helm_oracle.rs`), all 2233 templates of the shared
 //! chart corpus parse (`tests/parse_real_charts.rs`), and 1278 root-chart templates of 45 public
 //! charts render byte for byte as Helm did (`tests/real_charts.rs`).
