@@ -131,9 +131,7 @@ fn params(
     let now = time::OffsetDateTime::now_utc();
     p.not_before = now;
     p.not_after = now + time::Duration::days(days);
-    p.serial_number = Some(rcgen::SerialNumber::from_slice(
-        &fastrand::u64(..).to_be_bytes(),
-    ));
+    p.serial_number = Some(rcgen::SerialNumber::from_slice(&super::secure_bytes(8)));
     p.key_usages = vec![
         KeyUsagePurpose::KeyEncipherment,
         KeyUsagePurpose::DigitalSignature,

@@ -215,9 +215,7 @@ fn b32dec(x: &str) -> Result<Vec<u8>, String> {
 
 fn uuidv4() -> String {
     let mut b = [0u8; 16];
-    for x in b.iter_mut() {
-        *x = fastrand::u8(..);
-    }
+    b.copy_from_slice(&super::secure_bytes(16));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -508,7 +506,7 @@ pub(super) fn register(m: &mut Reg) {
             Value::Int(n) => n.clamp(0, 1 << 20) as usize,
             _ => 0,
         };
-        let b: Vec<u8> = (0..n).map(|_| fastrand::u8(..)).collect();
+        let b: Vec<u8> = super::secure_bytes(n);
         Ok(Value::str(
             base64::engine::general_purpose::STANDARD.encode(b),
         ))

@@ -23,6 +23,27 @@ pub(crate) mod yaml;
 
 pub(crate) use conv::*;
 
+/// Random bytes from the operating system (Sprig uses crypto/rand for passwords and UUIDs).
+pub(crate) fn secure_bytes(n: usize) -> Vec<u8> {
+    use rand_core::RngCore;
+    let mut b = vec![0u8; n];
+    rand_core::OsRng.fill_bytes(&mut b);
+    b
+}
+
+/// A uniform index below `n` from the operating system's generator (rejection sampling).
+pub(crate) fn secure_index(n: usize) -> usize {
+    use rand_core::RngCore;
+    let n64 = n.max(1) as u64;
+    let zone = u64::MAX - (u64::MAX % n64);
+    loop {
+        let r = rand_core::OsRng.next_u64();
+        if r < zone {
+            return (r % n64) as usize;
+        }
+    }
+}
+
 /// A parameter type, as the Go function declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(dead_code)]

@@ -298,7 +298,7 @@ fn rand_string(n: i64, set: &[u8]) -> Value {
     let n = n.clamp(0, 1 << 20) as usize;
     Value::str(
         (0..n)
-            .map(|_| set[fastrand::usize(..set.len())] as char)
+            .map(|_| set[super::secure_index(set.len())] as char)
             .collect::<String>(),
     )
 }
