@@ -34,7 +34,8 @@ fn err<T>(msg: impl Into<String>) -> Result<T, LoadError> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct File {
     pub name: String,
-    pub data: Vec<u8>,
+    /// Contents, shared: charts are cloned per render and `.Files` hands out the same bytes.
+    pub data: std::sync::Arc<[u8]>,
 }
 
 /// `Chart.yaml` maintainer.
@@ -147,7 +148,7 @@ impl Chart {
                 c.values = load_values(&text)
                     .map_err(|e| LoadError(format!("cannot load values.yaml: {e}")))?;
             } else if name == "values.schema.json" {
-                c.schema = Some(f.data);
+                c.schema = Some(f.data.to_vec());
             } else if name == "requirements.yaml" {
                 let text = String::from_utf8_lossy(&f.data);
                 let v = yaml::to_json(&text).map_err(|e| {
@@ -549,7 +550,10 @@ fn walk(
         let mut data = std::fs::read(&path)
             .map_err(|e| LoadError(format!("cannot read {}: {e}", path.display())))?;
         strip_bom(&mut data);
-        out.push(File { name: rel, data });
+        out.push(File {
+            name: rel,
+            data: data.into(),
+        });
     }
     Ok(())
 }
@@ -640,7 +644,10 @@ pub fn archive_files(data: &[u8]) -> Result<Vec<File>, LoadError> {
             ));
         }
         strip_bom(&mut buf);
-        files.push(File { name: n, data: buf });
+        files.push(File {
+            name: n,
+            data: buf.into(),
+        });
     }
     if files.is_empty() {
         return err("no files in chart archive");
@@ -689,7 +696,7 @@ mod tests {
     fn f(name: &str, data: &str) -> File {
         File {
             name: name.into(),
-            data: data.as_bytes().to_vec(),
+            data: data.as_bytes().into(),
         }
     }
 

@@ -204,7 +204,7 @@ fn chart_value(c: &Chart, is_root: bool) -> TV {
 /// `.Files`: the chart's non-template files, with Helm's methods.
 #[derive(Debug, Clone)]
 pub struct FilesObject {
-    files: Arc<BTreeMap<String, Arc<Vec<u8>>>>,
+    files: Arc<BTreeMap<String, Arc<[u8]>>>,
 }
 
 impl FilesObject {
@@ -213,7 +213,7 @@ impl FilesObject {
             files: Arc::new(
                 c.files
                     .iter()
-                    .map(|f| (f.name.clone(), Arc::new(f.data.clone())))
+                    .map(|f| (f.name.clone(), f.data.clone()))
                     .collect(),
             ),
         }
@@ -275,7 +275,7 @@ impl Object for FilesObject {
             }
             "Glob" => {
                 let pattern = arg_str(args, 0);
-                let files: BTreeMap<String, Arc<Vec<u8>>> = self
+                let files: BTreeMap<String, Arc<[u8]>> = self
                     .files
                     .iter()
                     .filter(|(k, _)| crate::ignore::files_glob(&pattern, k))

@@ -142,6 +142,7 @@ struct Outcome {
     render_bytes_equal: bool,
     error_text_equal: bool,
     refused: bool,
+    millis: u128,
     failure: Option<String>,
 }
 
@@ -321,7 +322,8 @@ fn main() {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(case) = cases.get(i) else { break };
                     let id = case["id"].as_str().unwrap_or("?").to_string();
-                    let o = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let t0 = std::time::Instant::now();
+                    let mut o = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         run_case(&root, case)
                     })) {
                         Ok(o) => o,
@@ -336,6 +338,7 @@ fn main() {
                             ..Default::default()
                         },
                     };
+                    o.millis = t0.elapsed().as_millis();
                     results.lock().unwrap().push((id, o));
                 }
             });
@@ -387,6 +390,16 @@ fn main() {
     println!("engine render byte-equal:   {render_bytes}");
     println!("refusals with Helm's text:  {err_text} (of {refused_ok} refusals matched)");
     println!("known failures listed:      {}", known.len());
+    let mut slow: Vec<(&String, u128)> = results.iter().map(|r| (&r.0, r.1.millis)).collect();
+    slow.sort_by_key(|s| std::cmp::Reverse(s.1));
+    println!(
+        "slowest cases (debug build): {}",
+        slow.iter()
+            .take(5)
+            .map(|(id, ms)| format!("{id} {ms} ms"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if !groups.is_empty() {
         println!("\nfailures by first error line:");
         let mut g: Vec<_> = groups.into_iter().collect();
