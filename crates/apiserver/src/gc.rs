@@ -133,6 +133,7 @@ fn modify(cluster: &ClusterState, key: &Key, f: impl Fn(&mut Value)) -> Result<b
         };
         let mut v = cur.value.clone();
         f(&mut v);
+        apimachinery::meta::normalize_object_meta(&mut v);
         if v == cur.value {
             return Ok(false);
         }

@@ -159,55 +159,16 @@ pub async fn read_list(ctx: &Ctx, sel: Selectors) -> ApiResult<ListResult> {
                 continue_token: None,
             });
         }
-        let mut items = Vec::new();
-        let mut q = ListQuery {
-            resource,
-            namespace,
-            start_after: start,
-            limit: Some(limit.unwrap_or(1000).clamp(1, 1000)),
+        // One snapshot per page: the selector is applied inside the store's read, so the items
+        // are consistent with the page's revision.
+        let q = ListQuery { resource, namespace, start_after: start, limit };
+        let page = store.list_matching(&q, |v| sel.matches(v))?;
+        let token = if limit.is_some() && page.more {
+            page.next_start().map(|(ns, name)| encode_continue(&Continue { rv: page.revision, ns, name }))
+        } else {
+            None
         };
-        let mut revision = 0;
-        loop {
-            let page = store.list(&q)?;
-            if revision == 0 {
-                revision = page.revision;
-            }
-            let next = page.next_start();
-            let n = page.items.len();
-            for (i, s) in page.items.into_iter().enumerate() {
-                if sel.matches(&s.value) {
-                    items.push(s.value);
-                    if let Some(l) = limit
-                        && items.len() >= l
-                    {
-                        let more = i + 1 < n || next.is_some();
-                        let last = &items[items.len() - 1]["metadata"];
-                        let token = more.then(|| {
-                            encode_continue(&Continue {
-                                rv: revision,
-                                ns: last["namespace"].as_str().unwrap_or("").to_string(),
-                                name: last["name"].as_str().unwrap_or("").to_string(),
-                            })
-                        });
-                        return Ok(ListResult {
-                            items,
-                            revision,
-                            continue_token: token,
-                        });
-                    }
-                }
-            }
-            match next {
-                Some(n) => q.start_after = Some(n),
-                None => {
-                    return Ok(ListResult {
-                        items,
-                        revision,
-                        continue_token: None,
-                    });
-                }
-            }
-        }
+        Ok(ListResult { items: page.items.into_iter().map(|s| s.value).collect(), revision: page.revision, continue_token: token })
     })
     .await
     .map_err(|e| store_error(e, &ctx.info, ""))?;

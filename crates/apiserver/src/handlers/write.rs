@@ -178,7 +178,7 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
         let gvk = ctx.info.gvk();
         let report = apiresources::strict::check(&gvk, obj);
         if !report.type_errors.is_empty() {
-            return Err(ApiError::bad_request(report.type_errors.join("; ")));
+            return Err(ApiError::bad_request(apiresources::strict::type_error_message(&gvk, &report.type_errors[0])));
         }
         if !report.unknown_fields.is_empty() {
             match mode {
@@ -314,6 +314,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         crate::crd::set_status(&mut obj);
     }
     guarded_record_update(&ctx, None, &mut obj);
+    apimachinery::meta::normalize_object_meta(&mut obj);
     let name = meta_str(&obj, "name").unwrap_or("").to_string();
     let stored_obj = to_storage(&ctx, obj);
     if ctx.query.dry_run {
@@ -532,6 +533,7 @@ async fn commit_update(
             }
             let mut new = merge_for_update(&c2, &cur.value, obj);
             guarded_record_update(&c2, Some(&cur.value), &mut new);
+            apimachinery::meta::normalize_object_meta(&mut new);
             if dry {
                 return Ok(Outcome::Updated(new));
             }
@@ -570,10 +572,13 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         )
         .into());
     }
-    let patch_doc: Value = match pt {
+    let mut patch_doc: Value = match pt {
         PatchType::Apply => apimachinery::apply::parse_apply_body(&body)?,
         _ => super::body::parse_json(&body)?,
     };
+    if pt == PatchType::Apply && ctx.subresource.is_none() && ctx.info.subresources.status && !ctx.is_crd() {
+        apimachinery::apply::drop_status(&mut patch_doc);
+    }
     if pt == PatchType::Apply && ctx.query.field_manager.is_none() {
         return Err(ApiError::new(
             422,
@@ -713,6 +718,7 @@ async fn apply_create(ctx: Ctx, name: &str, config: Value) -> ApiResult<Response
     if ctx.is_crd() {
         crate::crd::set_status(&mut obj);
     }
+    apimachinery::meta::normalize_object_meta(&mut obj);
     let obj = to_storage(&ctx, obj);
     if ctx.query.dry_run {
         return Ok(respond(StatusCode::CREATED, &ctx.present(obj), &warnings));

@@ -67,7 +67,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
         path::Endpoint::Health(_) => Ok(text("ok")),
         path::Endpoint::Version => Ok(json_response(version())),
         path::Endpoint::CoreVersions => {
-            let cat = cluster.catalogue();
+            let cat = discovery_view(&cluster);
             Ok(
                 match apiresources::discovery::negotiate(accept.as_deref()) {
                     apiresources::discovery::DiscoveryFormat::AggregatedV2 => json_response_with(
@@ -80,7 +80,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             )
         }
         path::Endpoint::Groups => {
-            let cat = cluster.catalogue();
+            let cat = discovery_view(&cluster);
             Ok(
                 match apiresources::discovery::negotiate(accept.as_deref()) {
                     apiresources::discovery::DiscoveryFormat::AggregatedV2 => json_response_with(
@@ -139,6 +139,30 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             .await
         }
     }
+}
+
+/// What discovery advertises: the catalogue without `/scale` subresources (not served here).
+struct View(Vec<apiresources::ResourceInfo>);
+
+impl View {
+    fn resources(&self) -> &[apiresources::ResourceInfo] {
+        &self.0
+    }
+}
+
+fn discovery_view(cluster: &crate::cluster::ClusterState) -> View {
+    View(
+        cluster
+            .catalogue()
+            .resources()
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.subresources.scale = None;
+                r
+            })
+            .collect(),
+    )
 }
 
 /// The `/version` document.

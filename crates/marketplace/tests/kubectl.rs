@@ -1,0 +1,300 @@
+//! The real `/usr/bin/kubectl` against `marketplace serve`: namespaces, a CRD with printer columns and
+//! a status subresource, custom objects listed/patched/applied/deleted, wait, watch, explain,
+//! validation, auth, and a workload cluster's kubeconfig. One server per test (fresh data dir,
+//! fresh discovery cache); readiness and outcomes are polled, never slept for.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{Server, poll};
+
+const CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Phase, type: string, jsonPath: .status.phase}
+    - {name: Mode, type: string, jsonPath: .spec.mode, priority: 1}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: A Widget is a thing made of parts.
+        properties:
+          spec:
+            type: object
+            description: What the widget should be.
+            required: [size]
+            properties:
+              size: {type: integer, minimum: 1, description: How many parts the widget has.}
+              mode: {type: string, enum: [fast, slow], default: slow}
+          status:
+            type: object
+            properties:
+              phase: {type: string}
+              conditions:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    type: {type: string}
+                    status: {type: string}
+"#;
+
+fn widget(name: &str, size: i64, labels: &str) -> String {
+    format!(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {name}\n  namespace: default\n  labels: {{{labels}}}\nspec:\n  size: {size}\n"
+    )
+}
+
+fn with_crd() -> Server {
+    let s = Server::start(&[]);
+    s.ok_stdin(&["apply", "-f", "-"], CRD);
+    s.ok(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=60s"]);
+    s
+}
+
+fn err_text(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn namespaces_created_with_protobuf_listed_and_deleted() {
+    let s = Server::start(&[]);
+    let out = s.ok(&["get", "ns"]);
+    assert!(out.contains("default") && out.contains("kube-system"), "{out}");
+    // `kubectl create namespace` sends a protobuf body.
+    assert!(s.ok(&["create", "namespace", "team-a"]).contains("namespace/team-a created"));
+    let out = s.ok(&["get", "ns", "team-a"]);
+    assert!(out.contains("team-a") && out.contains("Active"), "{out}");
+    s.ok(&["create", "configmap", "cfg", "-n", "team-a", "--from-literal=a=b"]);
+    assert!(s.ok(&["get", "cm", "cfg", "-n", "team-a", "-o", "jsonpath={.data.a}"]).contains('b'));
+    s.ok(&["delete", "ns", "team-a", "--timeout=60s"]);
+    let out = s.kubectl(&["get", "ns", "team-a"]);
+    assert!(!out.status.success());
+    assert!(err_text(&out).contains("NotFound"), "{}", err_text(&out));
+}
+
+#[test]
+fn custom_objects_listed_with_printer_columns_selectors_and_formats() {
+    let s = with_crd();
+    s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a, tier: web"));
+    s.ok_stdin(&["apply", "-f", "-"], &widget("w2", 5, "app: b"));
+    let out = s.ok(&["get", "widgets"]);
+    let header = out.lines().next().unwrap();
+    assert!(header.contains("NAME") && header.contains("SIZE") && header.contains("PHASE") && header.contains("AGE"), "{out}");
+    assert!(!header.contains("MODE"), "priority-1 column only with -o wide: {out}");
+    assert!(out.lines().any(|l| l.starts_with("w1") && l.contains('3')), "{out}");
+    let wide = s.ok(&["get", "widgets", "-o", "wide"]);
+    assert!(wide.lines().next().unwrap().contains("MODE"), "{wide}");
+    assert!(wide.contains("slow"), "defaulted mode shows: {wide}");
+    let sel = s.ok(&["get", "wd", "-l", "app=a"]);
+    assert!(sel.contains("w1") && !sel.contains("w2"), "{sel}");
+    let sel = s.ok(&["get", "widgets", "-l", "app in (a,b),!missing"]);
+    assert!(sel.contains("w1") && sel.contains("w2"), "{sel}");
+    let yaml = s.ok(&["get", "widget", "w1", "-o", "yaml"]);
+    assert!(yaml.contains("kind: Widget") && yaml.contains("size: 3") && yaml.contains("uid:"), "{yaml}");
+    let json: serde_json::Value = serde_json::from_str(&s.ok(&["get", "widgets", "-o", "json"])).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 2);
+    let jp = s.ok(&["get", "widgets", "-o", "jsonpath={.items[*].metadata.name}"]);
+    assert_eq!(jp.trim(), "w1 w2");
+    let all = s.ok(&["get", "widgets", "-A"]);
+    assert!(all.lines().next().unwrap().starts_with("NAMESPACE"), "{all}");
+    assert!(all.contains("default"), "{all}");
+    let labels = s.ok(&["get", "widgets", "--show-labels"]);
+    assert!(labels.contains("app=a,tier=web"), "{labels}");
+    let cc = s.ok(&["get", "widgets", "-o", "custom-columns=N:.metadata.name,S:.spec.size"]);
+    assert!(cc.contains("w2") && cc.contains('5'), "{cc}");
+}
+
+#[test]
+fn custom_objects_patched_json_merge_and_strategic_rejected() {
+    let s = with_crd();
+    s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
+    s.ok(&["patch", "widget", "w1", "--type=json", "-p", r#"[{"op":"replace","path":"/spec/size","value":7}]"#]);
+    assert_eq!(s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.size}"]).trim(), "7");
+    s.ok(&["patch", "widget", "w1", "--type=merge", "-p", r#"{"spec":{"mode":"fast"}}"#]);
+    assert_eq!(s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.mode}"]).trim(), "fast");
+    let gen_ = s.ok(&["get", "widget", "w1", "-o", "jsonpath={.metadata.generation}"]);
+    assert_eq!(gen_.trim(), "3", "two spec changes bump generation twice");
+    // kubectl's default patch type is strategic merge, which custom resources do not support.
+    let out = s.kubectl(&["patch", "widget", "w1", "-p", r#"{"spec":{"size":8}}"#]);
+    assert!(!out.status.success());
+    assert!(err_text(&out).contains("UnsupportedMediaType") || err_text(&out).contains("unknown format"), "{}", err_text(&out));
+    // Status subresource patch.
+    s.ok(&["patch", "widget", "w1", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Ready"}}"#]);
+    let out = s.ok(&["get", "widget", "w1"]);
+    assert!(out.contains("Ready"), "{out}");
+}
+
+#[test]
+fn apply_twice_is_idempotent_then_changes_client_and_server_side() {
+    let s = with_crd();
+    let out = s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
+    assert!(out.contains("created"), "{out}");
+    let out = s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
+    assert!(out.contains("unchanged"), "{out}");
+    let out = s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 4, "app: a"));
+    assert!(out.contains("configured"), "{out}");
+    assert_eq!(s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.size}"]).trim(), "4");
+    // Built-in kinds go through strategic merge patch.
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n  namespace: default\ndata:\n  a: \"1\"\n";
+    s.ok_stdin(&["apply", "-f", "-"], cm);
+    assert!(s.ok_stdin(&["apply", "-f", "-"], cm).contains("unchanged"));
+    s.ok_stdin(&["apply", "-f", "-"], &cm.replace("\"1\"", "\"2\""));
+    assert_eq!(s.ok(&["get", "cm", "c1", "-o", "jsonpath={.data.a}"]).trim(), "2");
+    // Server-side apply.
+    let out = s.ok_stdin(&["apply", "--server-side", "-f", "-"], &widget("w2", 2, "app: b"));
+    assert!(out.contains("serverside-applied"), "{out}");
+    s.ok_stdin(&["apply", "--server-side", "-f", "-"], &widget("w2", 2, "app: b"));
+    s.ok_stdin(&["apply", "--server-side", "-f", "-"], &widget("w2", 9, "app: b"));
+    assert_eq!(s.ok(&["get", "widget", "w2", "-o", "jsonpath={.spec.size}"]).trim(), "9");
+    let mf = s.ok(&["get", "widget", "w2", "-o", "jsonpath={.metadata.managedFields[*].manager}"]);
+    assert!(mf.contains("kubectl"), "{mf}");
+}
+
+#[test]
+fn delete_with_finalizer_waits_for_the_finalizer() {
+    let s = with_crd();
+    let w = widget("w1", 3, "app: a").replace("  namespace: default\n", "  namespace: default\n  finalizers: [example.com/cleanup]\n");
+    s.ok_stdin(&["apply", "-f", "-"], &w);
+    s.ok(&["delete", "widget", "w1", "--wait=false"]);
+    let ts = s.ok(&["get", "widget", "w1", "-o", "jsonpath={.metadata.deletionTimestamp}"]);
+    assert!(!ts.trim().is_empty(), "deletionTimestamp set while the finalizer is there");
+    s.ok(&["patch", "widget", "w1", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
+    poll("widget w1 to be gone", || (!s.kubectl(&["get", "widget", "w1"]).status.success()).then_some(()));
+}
+
+#[test]
+fn wait_for_condition_and_jsonpath() {
+    let s = with_crd();
+    s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
+    let spawn = |args: &[&str]| {
+        Command::new("/usr/bin/kubectl")
+            .args(args)
+            .env("KUBECONFIG", s.kubeconfig("global"))
+            .env("KUBECACHEDIR", s.data_dir().join("wait-cache"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let cond = spawn(&["wait", "--for=condition=Ready", "widget/w1", "--timeout=60s"]);
+    let jp = spawn(&["wait", "--for=jsonpath={.status.phase}=Done", "widget/w1", "--timeout=60s"]);
+    s.ok(&[
+        "patch", "widget", "w1", "--subresource=status", "--type=merge", "-p",
+        r#"{"status":{"phase":"Done","conditions":[{"type":"Ready","status":"True"}]}}"#,
+    ]);
+    for child in [cond, jp] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "kubectl wait failed: {}", err_text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("condition met"), "{}", err_text(&out));
+    }
+}
+
+#[test]
+fn get_watch_sees_a_change() {
+    let s = with_crd();
+    s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
+    let mut child = Command::new("/usr/bin/kubectl")
+        .args(["get", "widgets", "-w"])
+        .env("KUBECONFIG", s.kubeconfig("global"))
+        .env("KUBECACHEDIR", s.data_dir().join("watch-cache"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The initial listing shows w1; then a change arrives as a new row.
+    let first = rx.recv_timeout(common::DEADLINE).expect("header");
+    assert!(first.contains("NAME"), "{first}");
+    let row = rx.recv_timeout(common::DEADLINE).expect("w1 row");
+    assert!(row.starts_with("w1"), "{row}");
+    s.ok(&["patch", "widget", "w1", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Changed"}}"#]);
+    let changed = rx.recv_timeout(common::DEADLINE).expect("watch event row");
+    assert!(changed.starts_with("w1") && changed.contains("Changed"), "{changed}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn explain_describes_custom_resource_fields() {
+    let s = with_crd();
+    let out = s.ok(&["explain", "widget.spec"]);
+    assert!(out.contains("What the widget should be"), "{out}");
+    assert!(out.contains("size") && out.contains("How many parts"), "{out}");
+}
+
+#[test]
+fn validation_rejects_object_breaking_its_schema_readably() {
+    let s = with_crd();
+    let bad = widget("w1", 3, "app: a").replace("size: 3", "size: many");
+    let out = s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(&bad));
+    assert!(!out.status.success());
+    let text = err_text(&out);
+    assert!(text.contains("spec.size") && text.contains("integer"), "{text}");
+    let missing = widget("w2", 3, "app: a").replace("  size: 3\n", "  mode: fast\n");
+    let text = err_text(&s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(&missing)));
+    assert!(text.contains("spec.size") && text.contains("Required value"), "{text}");
+    let unknown = widget("w3", 3, "app: a").replace("  size: 3\n", "  size: 3\n  colour: red\n");
+    let text = err_text(&s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(&unknown)));
+    assert!(text.contains("unknown field") && text.contains("colour"), "{text}");
+    assert!(!s.kubectl(&["get", "widget", "w1"]).status.success(), "nothing was stored");
+}
+
+#[test]
+fn requests_without_a_valid_token_get_401() {
+    let s = Server::start(&[]);
+    let out = s.kubectl(&["get", "ns", "--token=wrong"]);
+    assert!(!out.status.success());
+    let text = err_text(&out);
+    assert!(text.contains("Unauthorized") || text.contains("provide credentials"), "{text}");
+    // The same kubeconfig without any user credentials.
+    let kc = std::fs::read_to_string(s.kubeconfig("global")).unwrap();
+    let token = s.token();
+    let stripped = s.data_dir().join("no-token.kubeconfig");
+    std::fs::write(&stripped, kc.replace(&token, "")).unwrap();
+    let out = Command::new("/usr/bin/kubectl")
+        .args(["get", "ns"])
+        .env("KUBECONFIG", &stripped)
+        .env("KUBECACHEDIR", s.data_dir().join("c401"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn workload_cluster_kubeconfig_reaches_its_own_cluster() {
+    let s = Server::start(&["business=cpaas.io/os-linux=,cpaas.io/arch-amd64=true"]);
+    let out = s.kubectl_on("business", &["create", "configmap", "only-here", "--from-literal=x=y"]);
+    assert!(out.status.success(), "{}", err_text(&out));
+    let out = s.kubectl_on("business", &["get", "cm", "only-here", "-o", "jsonpath={.data.x}"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "y");
+    assert!(!s.kubectl(&["get", "cm", "only-here"]).status.success(), "global does not see it");
+    // Cluster descriptions with labels are readable in the API.
+    let labels = s.ok(&["get", "cm", "cluster-business", "-n", "kube-public", "-o", "jsonpath={.data.labels}"]);
+    assert!(labels.contains("cpaas.io/arch-amd64") && labels.contains("cpaas.io/os-linux"), "{labels}");
+    let info = s.kubectl_on("business", &["get", "cm", "cluster-info", "-n", "kube-public", "-o", "jsonpath={.data.name}"]);
+    assert_eq!(String::from_utf8_lossy(&info.stdout).trim(), "business");
+}
