@@ -80,7 +80,7 @@ async fn typed_api_crud_with_conflicts() {
     assert!(matches!(err, kube::Error::Api(ref e) if e.code == 404), "{err:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_survives_a_server_restart() {
     let mut s = Server::start(&[]);
     let client = s.client("global").await;

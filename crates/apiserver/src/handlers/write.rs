@@ -356,6 +356,10 @@ fn to_storage(ctx: &Ctx, mut obj: Value) -> Value {
 
 /// record_update, tolerant of a neighbour crate that is still incomplete.
 fn guarded_record_update(ctx: &Ctx, old: Option<&Value>, new: &mut Value) {
+    // Server-side apply already recorded its own `Apply` entry.
+    if super::body::content_type(&ctx.headers) == "application/apply-patch+yaml" {
+        return;
+    }
     let mut copy = new.clone();
     let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         record_update(ctx, old, &mut copy)
