@@ -15,7 +15,7 @@ use serde_json::json;
 
 fn cm(name: &str, i: usize) -> ConfigMap {
     serde_json::from_value(json!({
-        "metadata": {"name": name, "labels": {"bench": "yes", "parity": if i % 2 == 0 { "even" } else { "odd" }}},
+        "metadata": {"name": name, "labels": {"bench": "yes", "parity": if i.is_multiple_of(2) { "even" } else { "odd" }}},
         "data": {"i": i.to_string(), "payload": "x".repeat(200)},
     }))
     .unwrap()
@@ -24,7 +24,15 @@ fn cm(name: &str, i: usize) -> ConfigMap {
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -36,7 +44,9 @@ fn pct(v: &mut [Duration], p: f64) -> Duration {
 
 async fn client(cp: &apiserver::ControlPlane) -> kube::Client {
     let kc = kube::config::Kubeconfig::read_from(cp.kubeconfig_path("global")).unwrap();
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
     kube::Client::try_from(cfg).unwrap()
 }
 
@@ -47,7 +57,9 @@ async fn creates(cp: &apiserver::ControlPlane, ns: &str, total: usize, conc: usi
         let api: Api<ConfigMap> = Api::namespaced(client(cp).await, ns);
         tasks.push(tokio::spawn(async move {
             for i in (w..total).step_by(conc) {
-                api.create(&PostParams::default(), &cm(&format!("cm-{i}"), i)).await.unwrap();
+                api.create(&PostParams::default(), &cm(&format!("cm-{i}"), i))
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -66,8 +78,12 @@ async fn updates(cp: &apiserver::ControlPlane, ns: &str, total: usize, conc: usi
             for i in (w..total).step_by(conc) {
                 let name = format!("cm-{i}");
                 let mut o = api.get(&name).await.unwrap();
-                o.data.get_or_insert_default().insert("u".into(), "1".into());
-                api.replace(&name, &PostParams::default(), &o).await.unwrap();
+                o.data
+                    .get_or_insert_default()
+                    .insert("u".into(), "1".into());
+                api.replace(&name, &PostParams::default(), &o)
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -79,7 +95,10 @@ async fn updates(cp: &apiserver::ControlPlane, ns: &str, total: usize, conc: usi
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let n: usize = std::env::var("BENCH_OBJECTS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::var("BENCH_OBJECTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = apiserver::Config::new(dir.path());
     cfg.listen = "127.0.0.1:0".parse().unwrap();
@@ -90,7 +109,12 @@ async fn main() {
     let c = client(&cp).await;
     for ns in ["b1", "b16"] {
         let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(c.clone());
-        api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap()).await.unwrap();
+        api.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+        )
+        .await
+        .unwrap();
     }
     let small = (n / 10).clamp(100, 1000);
     let c1 = creates(&cp, "b1", small, 1).await;
@@ -107,22 +131,41 @@ async fn main() {
         all.push(t.elapsed());
         assert_eq!(l.items.len(), n);
         let t = Instant::now();
-        let l = api.list(&ListParams::default().labels("parity=even")).await.unwrap();
+        let l = api
+            .list(&ListParams::default().labels("parity=even"))
+            .await
+            .unwrap();
         sel.push(t.elapsed());
         assert_eq!(l.items.len(), n.div_ceil(2));
     }
 
     // Watch delivery latency: time from issuing a create to receiving its ADDED event.
     let wapi: Api<ConfigMap> = Api::namespaced(c.clone(), "b1");
-    let rv = wapi.list(&ListParams::default().limit(1)).await.unwrap().metadata.resource_version.unwrap();
-    let mut stream = wapi.watch(&WatchParams::default(), &rv).await.unwrap().boxed();
+    let rv = wapi
+        .list(&ListParams::default().limit(1))
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = wapi
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .unwrap()
+        .boxed();
     let mut lat = Vec::new();
     for i in 0..200 {
         let t = Instant::now();
-        wapi.create(&PostParams::default(), &cm(&format!("w-{i}"), i)).await.unwrap();
+        wapi.create(&PostParams::default(), &cm(&format!("w-{i}"), i))
+            .await
+            .unwrap();
         loop {
             match stream.next().await {
-                Some(Ok(WatchEvent::Added(o))) if o.metadata.name.as_deref() == Some(&format!("w-{i}")) => break,
+                Some(Ok(WatchEvent::Added(o)))
+                    if o.metadata.name.as_deref() == Some(&format!("w-{i}")) =>
+                {
+                    break;
+                }
                 Some(Ok(_)) => continue,
                 other => panic!("watch ended: {other:?}"),
             }
@@ -130,17 +173,47 @@ async fn main() {
         lat.push(t.elapsed());
     }
     let loaded_rss = rss_mb();
-    println!("marketplace apiserver benchmark (loopback TLS, kube-rs clients, durable SQLite store)");
-    println!("  start-up                     {:>10.1} ms", startup.as_secs_f64() * 1e3);
+    println!(
+        "marketplace apiserver benchmark (loopback TLS, kube-rs clients, durable SQLite store)"
+    );
+    println!(
+        "  start-up                     {:>10.1} ms",
+        startup.as_secs_f64() * 1e3
+    );
     println!("  idle RSS (whole process)     {:>10.1} MB", idle_rss);
-    println!("  creates/s, 1 client          {:>10.0}   ({small} objects)", c1);
-    println!("  creates/s, 16 clients        {:>10.0}   ({n} objects)", c16);
-    println!("  updates/s, 1 client          {:>10.0}   (get + replace)", u1);
-    println!("  updates/s, 16 clients        {:>10.0}   (get + replace)", u16);
-    println!("  list {n} objects, p50        {:>10.1} ms", pct(&mut all, 0.5).as_secs_f64() * 1e3);
-    println!("  list with label selector p50 {:>10.1} ms   ({} matches)", pct(&mut sel, 0.5).as_secs_f64() * 1e3, n.div_ceil(2));
-    println!("  watch create->event p50      {:>10.2} ms", pct(&mut lat, 0.5).as_secs_f64() * 1e3);
-    println!("  watch create->event p99      {:>10.2} ms", pct(&mut lat, 0.99).as_secs_f64() * 1e3);
+    println!(
+        "  creates/s, 1 client          {:>10.0}   ({small} objects)",
+        c1
+    );
+    println!(
+        "  creates/s, 16 clients        {:>10.0}   ({n} objects)",
+        c16
+    );
+    println!(
+        "  updates/s, 1 client          {:>10.0}   (get + replace)",
+        u1
+    );
+    println!(
+        "  updates/s, 16 clients        {:>10.0}   (get + replace)",
+        u16
+    );
+    println!(
+        "  list {n} objects, p50        {:>10.1} ms",
+        pct(&mut all, 0.5).as_secs_f64() * 1e3
+    );
+    println!(
+        "  list with label selector p50 {:>10.1} ms   ({} matches)",
+        pct(&mut sel, 0.5).as_secs_f64() * 1e3,
+        n.div_ceil(2)
+    );
+    println!(
+        "  watch create->event p50      {:>10.2} ms",
+        pct(&mut lat, 0.5).as_secs_f64() * 1e3
+    );
+    println!(
+        "  watch create->event p99      {:>10.2} ms",
+        pct(&mut lat, 0.99).as_secs_f64() * 1e3
+    );
     println!("  RSS after load               {:>10.1} MB", loaded_rss);
     cp.shutdown().await;
 }

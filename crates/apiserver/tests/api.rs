@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use serde_json::{Value, json};
 
 async fn start(history: Option<u64>) -> (apiserver::ControlPlane, tempfile::TempDir) {
@@ -18,16 +20,25 @@ async fn start(history: Option<u64>) -> (apiserver::ControlPlane, tempfile::Temp
 }
 
 fn cm(name: &str, labels: Value) -> ConfigMap {
-    serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}, "data": {"a": "1"}})).unwrap()
+    serde_json::from_value(
+        json!({"metadata": {"name": name, "labels": labels}, "data": {"a": "1"}}),
+    )
+    .unwrap()
 }
 
-async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut f: impl FnMut() -> F) -> T {
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f().await {
             return v;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -36,7 +47,8 @@ async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, m
 async fn generate_name_gets_a_random_suffix() {
     let (cp, _d) = start(None).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let o: ConfigMap = serde_json::from_value(json!({"metadata": {"generateName": "job-"}})).unwrap();
+    let o: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"generateName": "job-"}})).unwrap();
     let a = api.create(&PostParams::default(), &o).await.unwrap();
     let b = api.create(&PostParams::default(), &o).await.unwrap();
     let (na, nb) = (a.metadata.name.unwrap(), b.metadata.name.unwrap());
@@ -49,27 +61,61 @@ async fn generation_and_status_isolation_on_a_resource_with_status() {
     let (cp, _d) = start(None).await;
     let c = cp.client("global").unwrap();
     let api: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(c, "default");
-    let svc = serde_json::from_value(json!({"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]},
-        "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}}))
+    let svc = serde_json::from_value(
+        json!({"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}}),
+    )
     .unwrap();
     let s = api.create(&PostParams::default(), &svc).await.unwrap();
     assert_eq!(s.metadata.generation, Some(1));
-    assert!(s.status.as_ref().and_then(|st| st.load_balancer.as_ref()).and_then(|l| l.ingress.as_ref()).is_none(), "status is ignored on create");
+    assert!(
+        s.status
+            .as_ref()
+            .and_then(|st| st.load_balancer.as_ref())
+            .and_then(|l| l.ingress.as_ref())
+            .is_none(),
+        "status is ignored on create"
+    );
     // Status through /status leaves spec and generation alone.
     let st = api
         .patch_status("s", &PatchParams::default(), &Patch::Merge(json!({"status": {"loadBalancer": {"ingress": [{"ip": "9.9.9.9"}]}}, "spec": {"ports": [{"port": 81}]}})))
         .await
         .unwrap();
     assert_eq!(st.metadata.generation, Some(1));
-    assert_eq!(st.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port, 80);
+    assert_eq!(
+        st.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port,
+        80
+    );
     // Main-resource writes ignore status and bump generation on spec changes only.
     let m = api
-        .patch("s", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}, "status": {"loadBalancer": {}}})))
+        .patch(
+            "s",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"labels": {"x": "y"}}, "status": {"loadBalancer": {}}}),
+            ),
+        )
         .await
         .unwrap();
-    assert_eq!(m.metadata.generation, Some(1), "label change does not bump generation");
-    assert_eq!(m.status.unwrap().load_balancer.unwrap().ingress.unwrap()[0].ip.as_deref(), Some("9.9.9.9"));
-    let m = api.patch("s", &PatchParams::default(), &Patch::Merge(json!({"spec": {"ports": [{"port": 82}]}}))).await.unwrap();
+    assert_eq!(
+        m.metadata.generation,
+        Some(1),
+        "label change does not bump generation"
+    );
+    assert_eq!(
+        m.status.unwrap().load_balancer.unwrap().ingress.unwrap()[0]
+            .ip
+            .as_deref(),
+        Some("9.9.9.9")
+    );
+    let m = api
+        .patch(
+            "s",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"ports": [{"port": 82}]}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(m.metadata.generation, Some(2));
 }
 
@@ -78,7 +124,12 @@ async fn list_pages_with_limit_and_continue() {
     let (cp, _d) = start(None).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
     for i in 0..7 {
-        api.create(&PostParams::default(), &cm(&format!("c{i}"), json!({"n": i.to_string()}))).await.unwrap();
+        api.create(
+            &PostParams::default(),
+            &cm(&format!("c{i}"), json!({"n": i.to_string()})),
+        )
+        .await
+        .unwrap();
     }
     let mut names = Vec::new();
     let mut lp = ListParams::default().limit(3);
@@ -95,7 +146,14 @@ async fn list_pages_with_limit_and_continue() {
     }
     assert_eq!(pages, 3);
     assert_eq!(names, (0..7).map(|i| format!("c{i}")).collect::<Vec<_>>());
-    let sel = api.list(&ListParams::default().labels("n in (1,2)").fields("metadata.name!=c1")).await.unwrap();
+    let sel = api
+        .list(
+            &ListParams::default()
+                .labels("n in (1,2)")
+                .fields("metadata.name!=c1"),
+        )
+        .await
+        .unwrap();
     assert_eq!(sel.items.len(), 1);
 }
 
@@ -103,15 +161,49 @@ async fn list_pages_with_limit_and_continue() {
 async fn watch_sees_objects_enter_and_leave_a_label_selector() {
     let (cp, _d) = start(None).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let rv = api.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
-    let mut w = api.watch(&WatchParams::default().labels("app=x"), &rv).await.unwrap().boxed();
-    api.create(&PostParams::default(), &cm("other", json!({"app": "y"}))).await.unwrap();
-    api.patch("other", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"app": "x"}}}))).await.unwrap();
-    api.patch("other", &PatchParams::default(), &Patch::Merge(json!({"data": {"b": "2"}}))).await.unwrap();
-    api.patch("other", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"app": "z"}}}))).await.unwrap();
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut w = api
+        .watch(&WatchParams::default().labels("app=x"), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    api.create(&PostParams::default(), &cm("other", json!({"app": "y"})))
+        .await
+        .unwrap();
+    api.patch(
+        "other",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"app": "x"}}})),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        "other",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"b": "2"}})),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        "other",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"app": "z"}}})),
+    )
+    .await
+    .unwrap();
     let mut seen = Vec::new();
     while seen.len() < 3 {
-        let ev = tokio::time::timeout(Duration::from_secs(30), w.next()).await.unwrap().unwrap().unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(30), w.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         seen.push(match ev {
             WatchEvent::Added(_) => "ADDED",
             WatchEvent::Modified(_) => "MODIFIED",
@@ -127,12 +219,27 @@ async fn watch_sees_objects_enter_and_leave_a_label_selector() {
 async fn watch_from_a_compacted_revision_gets_a_410_error_event() {
     let (cp, _d) = start(Some(10)).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    api.create(&PostParams::default(), &cm("churn", json!({}))).await.unwrap();
+    api.create(&PostParams::default(), &cm("churn", json!({})))
+        .await
+        .unwrap();
     for i in 0..60 {
-        api.patch("churn", &PatchParams::default(), &Patch::Merge(json!({"data": {"i": i.to_string()}}))).await.unwrap();
+        api.patch(
+            "churn",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"i": i.to_string()}})),
+        )
+        .await
+        .unwrap();
     }
-    let mut w = api.watch(&WatchParams::default(), "1").await.unwrap().boxed();
-    match tokio::time::timeout(Duration::from_secs(30), w.next()).await.unwrap() {
+    let mut w = api
+        .watch(&WatchParams::default(), "1")
+        .await
+        .unwrap()
+        .boxed();
+    match tokio::time::timeout(Duration::from_secs(30), w.next())
+        .await
+        .unwrap()
+    {
         Some(Ok(WatchEvent::Error(e))) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
         other => panic!("expected an ERROR event with 410, got {other:?}"),
     }
@@ -142,16 +249,26 @@ async fn watch_from_a_compacted_revision_gets_a_410_error_event() {
 async fn garbage_collector_deletes_dependents_of_deleted_owners() {
     let (cp, _d) = start(None).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let owner = api.create(&PostParams::default(), &cm("owner", json!({}))).await.unwrap();
+    let owner = api
+        .create(&PostParams::default(), &cm("owner", json!({})))
+        .await
+        .unwrap();
     let uid = owner.metadata.uid.unwrap();
-    let dep: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "dep", "ownerReferences": [
-        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}]}})).unwrap();
+    let dep: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "dep", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}]}}))
+        .unwrap();
     api.create(&PostParams::default(), &dep).await.unwrap();
-    let orphan_owner = api.create(&PostParams::default(), &cm("owner2", json!({}))).await.unwrap();
+    let orphan_owner = api
+        .create(&PostParams::default(), &cm("owner2", json!({})))
+        .await
+        .unwrap();
     let dep2: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "dep2", "ownerReferences": [
         {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner2", "uid": orphan_owner.metadata.uid.unwrap()}]}})).unwrap();
     api.create(&PostParams::default(), &dep2).await.unwrap();
-    api.delete("owner", &DeleteParams::background()).await.unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
     api.delete("owner2", &DeleteParams::orphan()).await.unwrap();
     eventually("dep collected", || {
         let api = api.clone();
@@ -160,11 +277,19 @@ async fn garbage_collector_deletes_dependents_of_deleted_owners() {
     .await;
     let kept = eventually("dep2 orphaned", || {
         let api = api.clone();
-        async move { api.get_opt("dep2").await.unwrap().filter(|d| d.metadata.owner_references.is_none()) }
+        async move {
+            api.get_opt("dep2")
+                .await
+                .unwrap()
+                .filter(|d| d.metadata.owner_references.is_none())
+        }
     })
     .await;
     assert_eq!(kept.metadata.name.as_deref(), Some("dep2"));
-    assert!(api.get_opt("owner2").await.unwrap().is_none(), "owner2 gone once orphaning finished");
+    assert!(
+        api.get_opt("owner2").await.unwrap().is_none(),
+        "owner2 gone once orphaning finished"
+    );
 }
 
 #[tokio::test]
@@ -172,11 +297,22 @@ async fn namespace_deletion_removes_its_objects_then_itself() {
     let (cp, _d) = start(None).await;
     let c = cp.client("global").unwrap();
     let nss: Api<Namespace> = Api::all(c.clone());
-    nss.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "doomed"}})).unwrap()).await.unwrap();
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "doomed"}})).unwrap(),
+    )
+    .await
+    .unwrap();
     let api: Api<ConfigMap> = Api::namespaced(c.clone(), "doomed");
-    api.create(&PostParams::default(), &cm("x", json!({}))).await.unwrap();
-    nss.delete("doomed", &DeleteParams::default()).await.unwrap();
-    let err = api.create(&PostParams::default(), &cm("y", json!({}))).await;
+    api.create(&PostParams::default(), &cm("x", json!({})))
+        .await
+        .unwrap();
+    nss.delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
+    let err = api
+        .create(&PostParams::default(), &cm("y", json!({})))
+        .await;
     if let Err(kube::Error::Api(e)) = &err {
         assert_eq!(e.code, 403, "{e:?}");
     }
@@ -185,9 +321,21 @@ async fn namespace_deletion_removes_its_objects_then_itself() {
         async move { nss.get_opt("doomed").await.unwrap().is_none().then_some(()) }
     })
     .await;
-    assert!(api.list(&ListParams::default()).await.unwrap().items.is_empty());
-    let err = api.create(&PostParams::default(), &cm("z", json!({}))).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 404), "{err:?}");
+    assert!(
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let err = api
+        .create(&PostParams::default(), &cm("z", json!({})))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 404),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -195,16 +343,84 @@ async fn bad_input_gets_a_status_and_changes_nothing() {
     let (cp, _d) = start(None).await;
     let c = cp.client("global").unwrap();
     let send = |method: &str, path: &str, ct: &str, body: Vec<u8>| {
-        http::Request::builder().method(method).uri(path).header("content-type", ct).body(body).unwrap()
+        http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", ct)
+            .body(body)
+            .unwrap()
     };
     let cases: Vec<(http::Request<Vec<u8>>, u16, &str)> = vec![
-        (send("POST", "/api/v1/namespaces/default/configmaps", "application/json", b"{\"metadata\": ".to_vec()), 400, "not valid JSON"),
-        (send("POST", "/api/v1/namespaces/default/configmaps", "application/yaml", b"a: [".to_vec()), 400, "not valid YAML"),
-        (send("POST", "/api/v1/namespaces/default/configmaps", "application/json", br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}"#.to_vec()), 400, "kind"),
-        (send("POST", "/api/v1/namespaces/default/configmaps", "application/json", br#"{"metadata":{"name":"Not_DNS"}}"#.to_vec()), 422, "metadata.name"),
-        (send("POST", "/api/v1/namespaces/default/configmaps", "application/json", vec![b' '; 4 * 1024 * 1024]), 413, "too large"),
-        (send("GET", "/api/v1/namespaces/default/nothings", "application/json", vec![]), 404, "could not find"),
-        (send("GET", "/apis/apps/v1/namespaces/default/deployments/nope", "application/json", vec![]), 404, "not found"),
+        (
+            send(
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                "application/json",
+                b"{\"metadata\": ".to_vec(),
+            ),
+            400,
+            "not valid JSON",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                "application/yaml",
+                b"a: [".to_vec(),
+            ),
+            400,
+            "not valid YAML",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                "application/json",
+                br#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}"#.to_vec(),
+            ),
+            400,
+            "kind",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                "application/json",
+                br#"{"metadata":{"name":"Not_DNS"}}"#.to_vec(),
+            ),
+            422,
+            "metadata.name",
+        ),
+        (
+            send(
+                "POST",
+                "/api/v1/namespaces/default/configmaps",
+                "application/json",
+                vec![b' '; 4 * 1024 * 1024],
+            ),
+            413,
+            "too large",
+        ),
+        (
+            send(
+                "GET",
+                "/api/v1/namespaces/default/nothings",
+                "application/json",
+                vec![],
+            ),
+            404,
+            "could not find",
+        ),
+        (
+            send(
+                "GET",
+                "/apis/apps/v1/namespaces/default/deployments/nope",
+                "application/json",
+                vec![],
+            ),
+            404,
+            "not found",
+        ),
     ];
     for (req, code, text) in cases {
         let what = format!("{} {}", req.method(), req.uri());
@@ -218,5 +434,12 @@ async fn bad_input_gets_a_status_and_changes_nothing() {
         }
     }
     let api: Api<ConfigMap> = Api::namespaced(c, "default");
-    assert!(api.list(&ListParams::default()).await.unwrap().items.is_empty(), "store unchanged");
+    assert!(
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "store unchanged"
+    );
 }

@@ -63,25 +63,58 @@ fn widget(name: &str, size: i64, labels: &str) -> String {
 fn with_crd() -> Server {
     let s = Server::start(&[]);
     s.ok_stdin(&["apply", "-f", "-"], CRD);
-    s.ok(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=60s"]);
+    s.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+        "--timeout=60s",
+    ]);
     s
 }
 
 fn err_text(out: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
 fn namespaces_created_with_protobuf_listed_and_deleted() {
     let s = Server::start(&[]);
     let out = s.ok(&["get", "ns"]);
-    assert!(out.contains("default") && out.contains("kube-system"), "{out}");
+    assert!(
+        out.contains("default") && out.contains("kube-system"),
+        "{out}"
+    );
     // `kubectl create namespace` sends a protobuf body.
-    assert!(s.ok(&["create", "namespace", "team-a"]).contains("namespace/team-a created"));
+    assert!(
+        s.ok(&["create", "namespace", "team-a"])
+            .contains("namespace/team-a created")
+    );
     let out = s.ok(&["get", "ns", "team-a"]);
     assert!(out.contains("team-a") && out.contains("Active"), "{out}");
-    s.ok(&["create", "configmap", "cfg", "-n", "team-a", "--from-literal=a=b"]);
-    assert!(s.ok(&["get", "cm", "cfg", "-n", "team-a", "-o", "jsonpath={.data.a}"]).contains('b'));
+    s.ok(&[
+        "create",
+        "configmap",
+        "cfg",
+        "-n",
+        "team-a",
+        "--from-literal=a=b",
+    ]);
+    assert!(
+        s.ok(&[
+            "get",
+            "cm",
+            "cfg",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.data.a}"
+        ])
+        .contains('b')
+    );
     s.ok(&["delete", "ns", "team-a", "--timeout=60s"]);
     let out = s.kubectl(&["get", "ns", "team-a"]);
     assert!(!out.status.success());
@@ -95,9 +128,21 @@ fn custom_objects_listed_with_printer_columns_selectors_and_formats() {
     s.ok_stdin(&["apply", "-f", "-"], &widget("w2", 5, "app: b"));
     let out = s.ok(&["get", "widgets"]);
     let header = out.lines().next().unwrap();
-    assert!(header.contains("NAME") && header.contains("SIZE") && header.contains("PHASE") && header.contains("AGE"), "{out}");
-    assert!(!header.contains("MODE"), "priority-1 column only with -o wide: {out}");
-    assert!(out.lines().any(|l| l.starts_with("w1") && l.contains('3')), "{out}");
+    assert!(
+        header.contains("NAME")
+            && header.contains("SIZE")
+            && header.contains("PHASE")
+            && header.contains("AGE"),
+        "{out}"
+    );
+    assert!(
+        !header.contains("MODE"),
+        "priority-1 column only with -o wide: {out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("w1") && l.contains('3')),
+        "{out}"
+    );
     let wide = s.ok(&["get", "widgets", "-o", "wide"]);
     assert!(wide.lines().next().unwrap().contains("MODE"), "{wide}");
     assert!(wide.contains("slow"), "defaulted mode shows: {wide}");
@@ -106,17 +151,29 @@ fn custom_objects_listed_with_printer_columns_selectors_and_formats() {
     let sel = s.ok(&["get", "widgets", "-l", "app in (a,b),!missing"]);
     assert!(sel.contains("w1") && sel.contains("w2"), "{sel}");
     let yaml = s.ok(&["get", "widget", "w1", "-o", "yaml"]);
-    assert!(yaml.contains("kind: Widget") && yaml.contains("size: 3") && yaml.contains("uid:"), "{yaml}");
-    let json: serde_json::Value = serde_json::from_str(&s.ok(&["get", "widgets", "-o", "json"])).unwrap();
+    assert!(
+        yaml.contains("kind: Widget") && yaml.contains("size: 3") && yaml.contains("uid:"),
+        "{yaml}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["get", "widgets", "-o", "json"])).unwrap();
     assert_eq!(json["items"].as_array().unwrap().len(), 2);
     let jp = s.ok(&["get", "widgets", "-o", "jsonpath={.items[*].metadata.name}"]);
     assert_eq!(jp.trim(), "w1 w2");
     let all = s.ok(&["get", "widgets", "-A"]);
-    assert!(all.lines().next().unwrap().starts_with("NAMESPACE"), "{all}");
+    assert!(
+        all.lines().next().unwrap().starts_with("NAMESPACE"),
+        "{all}"
+    );
     assert!(all.contains("default"), "{all}");
     let labels = s.ok(&["get", "widgets", "--show-labels"]);
     assert!(labels.contains("app=a,tier=web"), "{labels}");
-    let cc = s.ok(&["get", "widgets", "-o", "custom-columns=N:.metadata.name,S:.spec.size"]);
+    let cc = s.ok(&[
+        "get",
+        "widgets",
+        "-o",
+        "custom-columns=N:.metadata.name,S:.spec.size",
+    ]);
     assert!(cc.contains("w2") && cc.contains('5'), "{cc}");
 }
 
@@ -124,18 +181,59 @@ fn custom_objects_listed_with_printer_columns_selectors_and_formats() {
 fn custom_objects_patched_json_merge_and_strategic_rejected() {
     let s = with_crd();
     s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
-    s.ok(&["patch", "widget", "w1", "--type=json", "-p", r#"[{"op":"replace","path":"/spec/size","value":7}]"#]);
-    assert_eq!(s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.size}"]).trim(), "7");
-    s.ok(&["patch", "widget", "w1", "--type=merge", "-p", r#"{"spec":{"mode":"fast"}}"#]);
-    assert_eq!(s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.mode}"]).trim(), "fast");
-    let gen_ = s.ok(&["get", "widget", "w1", "-o", "jsonpath={.metadata.generation}"]);
+    s.ok(&[
+        "patch",
+        "widget",
+        "w1",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/size","value":7}]"#,
+    ]);
+    assert_eq!(
+        s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.size}"])
+            .trim(),
+        "7"
+    );
+    s.ok(&[
+        "patch",
+        "widget",
+        "w1",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"mode":"fast"}}"#,
+    ]);
+    assert_eq!(
+        s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.mode}"])
+            .trim(),
+        "fast"
+    );
+    let gen_ = s.ok(&[
+        "get",
+        "widget",
+        "w1",
+        "-o",
+        "jsonpath={.metadata.generation}",
+    ]);
     assert_eq!(gen_.trim(), "3", "two spec changes bump generation twice");
     // kubectl's default patch type is strategic merge, which custom resources do not support.
     let out = s.kubectl(&["patch", "widget", "w1", "-p", r#"{"spec":{"size":8}}"#]);
     assert!(!out.status.success());
-    assert!(err_text(&out).contains("UnsupportedMediaType") || err_text(&out).contains("unknown format"), "{}", err_text(&out));
+    assert!(
+        err_text(&out).contains("UnsupportedMediaType")
+            || err_text(&out).contains("unknown format"),
+        "{}",
+        err_text(&out)
+    );
     // Status subresource patch.
-    s.ok(&["patch", "widget", "w1", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Ready"}}"#]);
+    s.ok(&[
+        "patch",
+        "widget",
+        "w1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Ready"}}"#,
+    ]);
     let out = s.ok(&["get", "widget", "w1"]);
     assert!(out.contains("Ready"), "{out}");
 }
@@ -149,33 +247,81 @@ fn apply_twice_is_idempotent_then_changes_client_and_server_side() {
     assert!(out.contains("unchanged"), "{out}");
     let out = s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 4, "app: a"));
     assert!(out.contains("configured"), "{out}");
-    assert_eq!(s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.size}"]).trim(), "4");
+    assert_eq!(
+        s.ok(&["get", "widget", "w1", "-o", "jsonpath={.spec.size}"])
+            .trim(),
+        "4"
+    );
     // Built-in kinds go through strategic merge patch.
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c1\n  namespace: default\ndata:\n  a: \"1\"\n";
     s.ok_stdin(&["apply", "-f", "-"], cm);
     assert!(s.ok_stdin(&["apply", "-f", "-"], cm).contains("unchanged"));
     s.ok_stdin(&["apply", "-f", "-"], &cm.replace("\"1\"", "\"2\""));
-    assert_eq!(s.ok(&["get", "cm", "c1", "-o", "jsonpath={.data.a}"]).trim(), "2");
+    assert_eq!(
+        s.ok(&["get", "cm", "c1", "-o", "jsonpath={.data.a}"])
+            .trim(),
+        "2"
+    );
     // Server-side apply.
-    let out = s.ok_stdin(&["apply", "--server-side", "-f", "-"], &widget("w2", 2, "app: b"));
+    let out = s.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        &widget("w2", 2, "app: b"),
+    );
     assert!(out.contains("serverside-applied"), "{out}");
-    s.ok_stdin(&["apply", "--server-side", "-f", "-"], &widget("w2", 2, "app: b"));
-    s.ok_stdin(&["apply", "--server-side", "-f", "-"], &widget("w2", 9, "app: b"));
-    assert_eq!(s.ok(&["get", "widget", "w2", "-o", "jsonpath={.spec.size}"]).trim(), "9");
-    let mf = s.ok(&["get", "widget", "w2", "-o", "jsonpath={.metadata.managedFields[*].manager}"]);
+    s.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        &widget("w2", 2, "app: b"),
+    );
+    s.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        &widget("w2", 9, "app: b"),
+    );
+    assert_eq!(
+        s.ok(&["get", "widget", "w2", "-o", "jsonpath={.spec.size}"])
+            .trim(),
+        "9"
+    );
+    let mf = s.ok(&[
+        "get",
+        "widget",
+        "w2",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
     assert!(mf.contains("kubectl"), "{mf}");
 }
 
 #[test]
 fn delete_with_finalizer_waits_for_the_finalizer() {
     let s = with_crd();
-    let w = widget("w1", 3, "app: a").replace("  namespace: default\n", "  namespace: default\n  finalizers: [example.com/cleanup]\n");
+    let w = widget("w1", 3, "app: a").replace(
+        "  namespace: default\n",
+        "  namespace: default\n  finalizers: [example.com/cleanup]\n",
+    );
     s.ok_stdin(&["apply", "-f", "-"], &w);
     s.ok(&["delete", "widget", "w1", "--wait=false"]);
-    let ts = s.ok(&["get", "widget", "w1", "-o", "jsonpath={.metadata.deletionTimestamp}"]);
-    assert!(!ts.trim().is_empty(), "deletionTimestamp set while the finalizer is there");
-    s.ok(&["patch", "widget", "w1", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
-    poll("widget w1 to be gone", || (!s.kubectl(&["get", "widget", "w1"]).status.success()).then_some(()));
+    let ts = s.ok(&[
+        "get",
+        "widget",
+        "w1",
+        "-o",
+        "jsonpath={.metadata.deletionTimestamp}",
+    ]);
+    assert!(
+        !ts.trim().is_empty(),
+        "deletionTimestamp set while the finalizer is there"
+    );
+    s.ok(&[
+        "patch",
+        "widget",
+        "w1",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
+    poll("widget w1 to be gone", || {
+        (!s.kubectl(&["get", "widget", "w1"]).status.success()).then_some(())
+    });
 }
 
 #[test]
@@ -192,16 +338,39 @@ fn wait_for_condition_and_jsonpath() {
             .spawn()
             .unwrap()
     };
-    let cond = spawn(&["wait", "--for=condition=Ready", "widget/w1", "--timeout=60s"]);
-    let jp = spawn(&["wait", "--for=jsonpath={.status.phase}=Done", "widget/w1", "--timeout=60s"]);
+    let cond = spawn(&[
+        "wait",
+        "--for=condition=Ready",
+        "widget/w1",
+        "--timeout=60s",
+    ]);
+    let jp = spawn(&[
+        "wait",
+        "--for=jsonpath={.status.phase}=Done",
+        "widget/w1",
+        "--timeout=60s",
+    ]);
     s.ok(&[
-        "patch", "widget", "w1", "--subresource=status", "--type=merge", "-p",
+        "patch",
+        "widget",
+        "w1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
         r#"{"status":{"phase":"Done","conditions":[{"type":"Ready","status":"True"}]}}"#,
     ]);
     for child in [cond, jp] {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "kubectl wait failed: {}", err_text(&out));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("condition met"), "{}", err_text(&out));
+        assert!(
+            out.status.success(),
+            "kubectl wait failed: {}",
+            err_text(&out)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("condition met"),
+            "{}",
+            err_text(&out)
+        );
     }
 }
 
@@ -231,9 +400,20 @@ fn get_watch_sees_a_change() {
     assert!(first.contains("NAME"), "{first}");
     let row = rx.recv_timeout(common::DEADLINE).expect("w1 row");
     assert!(row.starts_with("w1"), "{row}");
-    s.ok(&["patch", "widget", "w1", "--subresource=status", "--type=merge", "-p", r#"{"status":{"phase":"Changed"}}"#]);
+    s.ok(&[
+        "patch",
+        "widget",
+        "w1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Changed"}}"#,
+    ]);
     let changed = rx.recv_timeout(common::DEADLINE).expect("watch event row");
-    assert!(changed.starts_with("w1") && changed.contains("Changed"), "{changed}");
+    assert!(
+        changed.starts_with("w1") && changed.contains("Changed"),
+        "{changed}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -243,7 +423,10 @@ fn explain_describes_custom_resource_fields() {
     let s = with_crd();
     let out = s.ok(&["explain", "widget.spec"]);
     assert!(out.contains("What the widget should be"), "{out}");
-    assert!(out.contains("size") && out.contains("How many parts"), "{out}");
+    assert!(
+        out.contains("size") && out.contains("How many parts"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -253,14 +436,26 @@ fn validation_rejects_object_breaking_its_schema_readably() {
     let out = s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(&bad));
     assert!(!out.status.success());
     let text = err_text(&out);
-    assert!(text.contains("spec.size") && text.contains("integer"), "{text}");
+    assert!(
+        text.contains("spec.size") && text.contains("integer"),
+        "{text}"
+    );
     let missing = widget("w2", 3, "app: a").replace("  size: 3\n", "  mode: fast\n");
     let text = err_text(&s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(&missing)));
-    assert!(text.contains("spec.size") && text.contains("Required value"), "{text}");
+    assert!(
+        text.contains("spec.size") && text.contains("Required value"),
+        "{text}"
+    );
     let unknown = widget("w3", 3, "app: a").replace("  size: 3\n", "  size: 3\n  colour: red\n");
     let text = err_text(&s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(&unknown)));
-    assert!(text.contains("unknown field") && text.contains("colour"), "{text}");
-    assert!(!s.kubectl(&["get", "widget", "w1"]).status.success(), "nothing was stored");
+    assert!(
+        text.contains("unknown field") && text.contains("colour"),
+        "{text}"
+    );
+    assert!(
+        !s.kubectl(&["get", "widget", "w1"]).status.success(),
+        "nothing was stored"
+    );
 }
 
 #[test]
@@ -269,7 +464,10 @@ fn requests_without_a_valid_token_get_401() {
     let out = s.kubectl(&["get", "ns", "--token=wrong"]);
     assert!(!out.status.success());
     let text = err_text(&out);
-    assert!(text.contains("Unauthorized") || text.contains("provide credentials"), "{text}");
+    assert!(
+        text.contains("Unauthorized") || text.contains("provide credentials"),
+        "{text}"
+    );
     // The same kubeconfig without any user credentials.
     let kc = std::fs::read_to_string(s.kubeconfig("global")).unwrap();
     let token = s.token();
@@ -287,14 +485,45 @@ fn requests_without_a_valid_token_get_401() {
 #[test]
 fn workload_cluster_kubeconfig_reaches_its_own_cluster() {
     let s = Server::start(&["business=cpaas.io/os-linux=,cpaas.io/arch-amd64=true"]);
-    let out = s.kubectl_on("business", &["create", "configmap", "only-here", "--from-literal=x=y"]);
+    let out = s.kubectl_on(
+        "business",
+        &["create", "configmap", "only-here", "--from-literal=x=y"],
+    );
     assert!(out.status.success(), "{}", err_text(&out));
-    let out = s.kubectl_on("business", &["get", "cm", "only-here", "-o", "jsonpath={.data.x}"]);
+    let out = s.kubectl_on(
+        "business",
+        &["get", "cm", "only-here", "-o", "jsonpath={.data.x}"],
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "y");
-    assert!(!s.kubectl(&["get", "cm", "only-here"]).status.success(), "global does not see it");
+    assert!(
+        !s.kubectl(&["get", "cm", "only-here"]).status.success(),
+        "global does not see it"
+    );
     // Cluster descriptions with labels are readable in the API.
-    let labels = s.ok(&["get", "cm", "cluster-business", "-n", "kube-public", "-o", "jsonpath={.data.labels}"]);
-    assert!(labels.contains("cpaas.io/arch-amd64") && labels.contains("cpaas.io/os-linux"), "{labels}");
-    let info = s.kubectl_on("business", &["get", "cm", "cluster-info", "-n", "kube-public", "-o", "jsonpath={.data.name}"]);
+    let labels = s.ok(&[
+        "get",
+        "cm",
+        "cluster-business",
+        "-n",
+        "kube-public",
+        "-o",
+        "jsonpath={.data.labels}",
+    ]);
+    assert!(
+        labels.contains("cpaas.io/arch-amd64") && labels.contains("cpaas.io/os-linux"),
+        "{labels}"
+    );
+    let info = s.kubectl_on(
+        "business",
+        &[
+            "get",
+            "cm",
+            "cluster-info",
+            "-n",
+            "kube-public",
+            "-o",
+            "jsonpath={.data.name}",
+        ],
+    );
     assert_eq!(String::from_utf8_lossy(&info.stdout).trim(), "business");
 }

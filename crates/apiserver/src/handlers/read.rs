@@ -161,14 +161,29 @@ pub async fn read_list(ctx: &Ctx, sel: Selectors) -> ApiResult<ListResult> {
         }
         // One snapshot per page: the selector is applied inside the store's read, so the items
         // are consistent with the page's revision.
-        let q = ListQuery { resource, namespace, start_after: start, limit };
+        let q = ListQuery {
+            resource,
+            namespace,
+            start_after: start,
+            limit,
+        };
         let page = store.list_matching(&q, |v| sel.matches(v))?;
         let token = if limit.is_some() && page.more {
-            page.next_start().map(|(ns, name)| encode_continue(&Continue { rv: page.revision, ns, name }))
+            page.next_start().map(|(ns, name)| {
+                encode_continue(&Continue {
+                    rv: page.revision,
+                    ns,
+                    name,
+                })
+            })
         } else {
             None
         };
-        Ok(ListResult { items: page.items.into_iter().map(|s| s.value).collect(), revision: page.revision, continue_token: token })
+        Ok(ListResult {
+            items: page.items.into_iter().map(|s| s.value).collect(),
+            revision: page.revision,
+            continue_token: token,
+        })
     })
     .await
     .map_err(|e| store_error(e, &ctx.info, ""))?;

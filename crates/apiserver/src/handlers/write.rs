@@ -136,10 +136,7 @@ fn check_kind(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
 /// Namespace of the body against the URL.
 fn check_namespace(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
     if ctx.info.namespaced() {
-        let ns = ctx
-            .namespace
-            .clone()
-            .ok_or_else(ApiError::not_found_path)?;
+        let ns = ctx.namespace.clone().ok_or_else(ApiError::not_found_path)?;
         match meta_str(obj, "namespace") {
             None | Some("") => {
                 meta_mut(obj).insert("namespace".into(), json!(ns));
@@ -178,9 +175,15 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
         let gvk = ctx.info.gvk();
         // CRDs are checked by `crd::validate` (the strict checker mis-types `default` values, see
         // requests/apiresources.md), other built-ins by `apiresources::strict`.
-        let report = if ctx.is_crd() { apiresources::strict::DecodeReport::default() } else { apiresources::strict::check(&gvk, obj) };
+        let report = if ctx.is_crd() {
+            apiresources::strict::DecodeReport::default()
+        } else {
+            apiresources::strict::check(&gvk, obj)
+        };
         if !report.type_errors.is_empty() {
-            return Err(ApiError::bad_request(apiresources::strict::type_error_message(&gvk, &report.type_errors[0])));
+            return Err(ApiError::bad_request(
+                apiresources::strict::type_error_message(&gvk, &report.type_errors[0]),
+            ));
         }
         if !report.unknown_fields.is_empty() {
             match mode {
@@ -582,7 +585,11 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         PatchType::Apply => apimachinery::apply::parse_apply_body(&body)?,
         _ => super::body::parse_json(&body)?,
     };
-    if pt == PatchType::Apply && ctx.subresource.is_none() && ctx.info.subresources.status && !ctx.is_crd() {
+    if pt == PatchType::Apply
+        && ctx.subresource.is_none()
+        && ctx.info.subresources.status
+        && !ctx.is_crd()
+    {
         apimachinery::apply::drop_status(&mut patch_doc);
     }
     if pt == PatchType::Apply && ctx.query.field_manager.is_none() {
