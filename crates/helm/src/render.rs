@@ -229,6 +229,25 @@ impl FilesObject {
     }
 }
 
+/// A Go string holding bytes that are not UTF-8 (`.Files.Get` of a binary file).
+#[derive(Debug)]
+struct BinaryString(Arc<[u8]>);
+
+impl Object for BinaryString {
+    fn type_name(&self) -> &str {
+        "string"
+    }
+    fn field(&self, _name: &str) -> Option<TV> {
+        None
+    }
+    fn display(&self) -> Option<String> {
+        Some(String::from_utf8_lossy(&self.0).into_owned())
+    }
+    fn bytes(&self) -> Option<Vec<u8>> {
+        Some(self.0.to_vec())
+    }
+}
+
 fn bytes_value(b: &[u8]) -> TV {
     TV::list(b.iter().map(|x| TV::Int(*x as i64)).collect())
 }
@@ -258,12 +277,15 @@ impl Object for FilesObject {
         let r = match method {
             "Get" => {
                 let name = arg_str(args, 0);
-                Ok(TV::str(
-                    self.files
-                        .get(&name)
-                        .map(|d| String::from_utf8_lossy(d).into_owned())
-                        .unwrap_or_default(),
-                ))
+                Ok(match self.files.get(&name) {
+                    None => TV::str(String::new()),
+                    Some(d) => match std::str::from_utf8(d) {
+                        Ok(text) => TV::str(text.to_string()),
+                        // Go's `string(bytes)` keeps every byte: `b64enc` of a binary file must see
+                        // the raw bytes, not a lossy UTF-8 copy.
+                        Err(_) => TV::object(BinaryString(d.clone())),
+                    },
+                })
             }
             "GetBytes" => {
                 let name = arg_str(args, 0);
