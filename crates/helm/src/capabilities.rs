@@ -74,7 +74,7 @@ impl KubeVersion {
     /// Parses `v1.31.0` / `1.31` the way Helm's `ParseKubeVersion` does (Version gets a `v` prefix).
     pub fn parse(s: &str) -> Result<KubeVersion, String> {
         let v = crate::semver::Version::parse(s)
-            .ok_or_else(|| format!("invalid kube version {s:?}: Invalid Semantic Version"))?;
+            .map_err(|_| format!("invalid kube version {s:?}: Invalid Semantic Version"))?;
         let mut version = format!("v{}.{}.{}", v.major, v.minor, v.patch);
         if !v.pre.is_empty() {
             version.push('-');

@@ -431,7 +431,7 @@ fn validate_metadata(md: &mut Metadata) -> Result<(), LoadError> {
     if md.version.is_empty() {
         return err("validation: chart.metadata.version is required");
     }
-    if crate::semver::Version::parse(&md.version).is_none() {
+    if crate::semver::Version::parse(&md.version).is_err() {
         return err(format!(
             "validation: chart.metadata.version {:?} is invalid",
             md.version

@@ -16,7 +16,7 @@ mod dicts;
 mod encoding;
 mod lists;
 mod math;
-mod semver;
+pub mod semver;
 mod strings;
 mod toml;
 pub(crate) mod yaml;

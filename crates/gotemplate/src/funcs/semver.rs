@@ -10,7 +10,7 @@ use super::{Reg, Ty, reg};
 use crate::value::{Object, Value};
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Version {
+pub struct Version {
     pub major: u64,
     pub minor: u64,
     pub patch: u64,
@@ -387,7 +387,7 @@ impl Constraint {
 }
 
 /// A parsed constraint expression: OR of AND groups.
-pub(crate) struct Constraints(Vec<Vec<Constraint>>);
+pub struct Constraints(Vec<Vec<Constraint>>);
 
 impl Constraints {
     pub fn parse(s: &str) -> Result<Constraints, String> {
