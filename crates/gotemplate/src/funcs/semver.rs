@@ -80,6 +80,9 @@ impl Version {
         })
     }
 
+    /// Semver precedence (build metadata ignored). Not `Ord`: equality also compares the original
+    /// text, so two versions can be equal in precedence yet unequal as values.
+    #[allow(clippy::should_implement_trait)]
     pub fn cmp(&self, o: &Version) -> Ordering {
         self.major
             .cmp(&o.major)
