@@ -897,9 +897,6 @@ fn parse_go_int(text: &str) -> Option<i64> {
         } else {
             (10, t, false)
         };
-    if digits.contains('_') && !prefixed {
-        // Go allows underscores only with a base prefix... and between digits in decimal too (1_000)
-    }
     if digits.starts_with('_') && !prefixed || digits.ends_with('_') || digits.contains("__") {
         return None;
     }
