@@ -1,13 +1,17 @@
 //! Rendering benchmark over the whole Helm fixture corpus, beside real Helm in the same run.
 //!
 //! For every accepted case of `shared/fixtures/helm/cases.json`: our time for `chart::load` +
-//! `helm::template` (median of several runs), and real Helm v4's time for `Chart.load` + the
-//! client-only install dry run that `helm template` performs (median of 3, timed inside the oracle
-//! process around the native calls), then a table and a summary (median, max, cases where we are
-//! faster, peak RSS from getrusage/VmHWM).
+//! `helm::template` (median of at least 5 runs), and real Helm v4's time for `Chart.load` + the
+//! client-only install dry run that `helm template` performs (median of 5, timed inside the
+//! oracle process around the native calls), then a table and a summary (median, max, cases
+//! where we are faster, peak RSS from getrusage/VmHWM).
 //!
 //! Run: `cargo bench -p helm --bench render` (release). `HELM_BENCH_FILTER=<substr>` narrows the
 //! cases; `HELM_BENCH_NO_HELM=1` skips the oracle.
+
+/// The marketplace binary's allocator, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/support/oracle.rs"]
 mod oracle;
@@ -26,10 +30,11 @@ fn shared_dir() -> PathBuf {
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    if v.is_empty() {
-        return f64::NAN;
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
-    v[v.len() / 2]
 }
 
 /// Peak resident set size of this process in KiB (getrusage's ru_maxrss, read from /proc).
@@ -102,6 +107,9 @@ fn load_cases(root: &Path) -> Vec<Case> {
     out
 }
 
+/// Runs per case on each side (median taken).
+const RUNS: usize = 5;
+
 fn ours_once(c: &Case) -> (f64, bool) {
     let t = Instant::now();
     let ok = helm::chart::load(&c.chart)
@@ -126,17 +134,18 @@ fn main() {
     let mut ours_all = Vec::new();
     let mut rows = Vec::new();
     for c in &cases {
-        // Warm up once, then repeat until 5 runs or 200 ms.
+        // Warm up once, then at least RUNS runs (more, up to 15, while under 300 ms): charts
+        // that generate keys take a random time, so both sides get the same minimum sample.
         let (_, ok) = ours_once(c);
         let mut times = Vec::new();
         let start = Instant::now();
-        while times.len() < 5 && (times.len() < 2 || start.elapsed().as_millis() < 200) {
+        while times.len() < RUNS || (times.len() < 15 && start.elapsed().as_millis() < 300) {
             times.push(ours_once(c).0);
         }
         let ours = median(&mut times);
         let theirs = helm_oracle.as_mut().map(|o| {
             let mut t = Vec::new();
-            for _ in 0..3 {
+            for _ in 0..RUNS {
                 let a = o.call(&json!({
                     "chart": c.chart, "values": c.values, "name": c.name,
                     "kube_version": c.kube, "api_versions": c.api, "mode": "template",
