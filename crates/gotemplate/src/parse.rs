@@ -879,36 +879,6 @@ pub fn unquote(s: &str) -> Result<String, String> {
     Ok(out)
 }
 
-fn parse_go_int(text: &str) -> Option<i64> {
-    let (neg, t) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let (radix, digits, prefixed) =
-        if let Some(r) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-            (16, r, true)
-        } else if let Some(r) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
-            (8, r, true)
-        } else if let Some(r) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
-            (2, r, true)
-        } else if t.len() > 1 && t.starts_with('0') {
-            (8, &t[1..], true)
-        } else {
-            (10, t, false)
-        };
-    if digits.starts_with('_') && !prefixed || digits.ends_with('_') || digits.contains("__") {
-        return None;
-    }
-    let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    if clean.is_empty() {
-        return None;
-    }
-    let v = i128::from_str_radix(&clean, radix).ok()?;
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
-}
-
 /// Parses a Go number literal the way text/template's `NumberNode` does.
 pub fn parse_number(text: &str, is_char: bool) -> Result<Number, String> {
     let mut n = Number {
@@ -943,7 +913,7 @@ pub fn parse_number(text: &str, is_char: bool) -> Result<Number, String> {
     }
     let lower = text.to_ascii_lowercase();
     n.is_hex = lower.trim_start_matches(['+', '-']).starts_with("0x");
-    if let Some(i) = parse_go_int(text) {
+    if let Some(i) = crate::funcs::conv::parse_int_base0(text) {
         n.is_int = true;
         n.int = i;
         n.is_float = true;

@@ -27,38 +27,72 @@ fn trim_zero_decimal(s: &str) -> &str {
     s
 }
 
-/// Go's `strconv.ParseInt(s, 0, 64)`.
+/// Go's `strconv.ParseInt(s, 0, 64)`: optional sign, `0x`/`0o`/`0b` or a leading `0` (octal),
+/// and `_` between digits (or after a base prefix) as Go's `underscoreOK` allows. The one integer
+/// parser of the engine: template number literals, `int`/`int64` (spf13/cast) and YAML ints.
 pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
+    if !underscore_ok(s) {
+        return None;
+    }
     let (neg, t) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let (radix, digits, under_ok) =
-        if let Some(r) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-            (16, r, true)
-        } else if let Some(r) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
-            (8, r, true)
-        } else if let Some(r) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
-            (2, r, true)
-        } else if t.len() > 1 && t.starts_with('0') {
-            (8, &t[1..], true)
-        } else {
-            (10, t, false)
-        };
-    if digits.is_empty() || (!under_ok && digits.contains('_')) {
-        return None;
-    }
-    if digits.starts_with('_') && radix == 10 || digits.ends_with('_') || digits.contains("__") {
-        return None;
-    }
+    let (radix, digits) = if let Some(r) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (16, r)
+    } else if let Some(r) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
+        (8, r)
+    } else if let Some(r) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
+        (2, r)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    if clean.starts_with('+') || clean.starts_with('-') {
+    if clean.is_empty() || clean.starts_with(['+', '-']) {
         return None;
     }
     let v = i128::from_str_radix(&clean, radix).ok()?;
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
+    i64::try_from(if neg { -v } else { v }).ok()
+}
+
+/// Go's `strconv.underscoreOK`: every `_` sits between two digits, or between a base prefix
+/// (`0x`, `0o`, `0b`) and a digit.
+pub(crate) fn underscore_ok(s: &str) -> bool {
+    let b = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
+    // What came last: start, a digit (or base prefix), an underscore, or anything else.
+    #[derive(PartialEq)]
+    enum Saw {
+        Start,
+        Digit,
+        Underscore,
+        Other,
+    }
+    let mut saw = Saw::Start;
+    let mut i = 0;
+    let mut hex = false;
+    if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
+        i = 2;
+        saw = Saw::Digit;
+        hex = b[1].eq_ignore_ascii_case(&b'x');
+    }
+    for &c in &b[i..] {
+        if c.is_ascii_digit() || hex && c.is_ascii_hexdigit() {
+            saw = Saw::Digit;
+        } else if c == b'_' {
+            if saw != Saw::Digit {
+                return false;
+            }
+            saw = Saw::Underscore;
+        } else if saw == Saw::Underscore {
+            return false;
+        } else {
+            saw = Saw::Other;
+        }
+    }
+    saw != Saw::Underscore
 }
 
 /// spf13/cast `ToInt64`: numbers truncate, strings parse (base prefixes allowed), errors give 0.
@@ -110,6 +144,13 @@ pub(crate) fn go_parse_float(s: &str) -> Option<f64> {
         && (s.starts_with("0x") || s.starts_with("0X"))
     {
         return Some(i as f64);
+    }
+    if s.contains('_') {
+        // Go allows digit separators in float text too, where underscoreOK allows them.
+        if !underscore_ok(s) {
+            return None;
+        }
+        return s.replace('_', "").parse::<f64>().ok();
     }
     s.parse::<f64>().ok()
 }

@@ -9,7 +9,7 @@ use crate::exec::Host;
 use crate::value::Value;
 
 mod builtin;
-mod conv;
+pub(crate) mod conv;
 mod crypto;
 mod dates;
 mod dicts;
