@@ -124,7 +124,7 @@ impl Chart {
         for f in files {
             let name = f.name.as_str();
             if name == "Chart.yaml" {
-                let text = String::from_utf8_lossy(&f.data);
+                let text = text(&f.data);
                 let v = yaml::to_json(&text).map_err(|e| {
                     LoadError(format!(
                         "cannot load Chart.yaml: error converting YAML to JSON: {e}"
@@ -144,13 +144,13 @@ impl Chart {
                         .map_err(|e| LoadError(format!("cannot load requirements.yaml: {e}")))?;
                 }
             } else if name == "values.yaml" {
-                let text = String::from_utf8_lossy(&f.data);
+                let text = text(&f.data);
                 c.values = load_values(&text)
                     .map_err(|e| LoadError(format!("cannot load values.yaml: {e}")))?;
             } else if name == "values.schema.json" {
                 c.schema = Some(f.data.to_vec());
             } else if name == "requirements.yaml" {
-                let text = String::from_utf8_lossy(&f.data);
+                let text = text(&f.data);
                 let v = yaml::to_json(&text).map_err(|e| {
                     LoadError(format!(
                         "cannot load requirements.yaml: error converting YAML to JSON: {e}"
@@ -686,6 +686,16 @@ pub fn clean_path(p: &str) -> String {
         (true, _) => format!("/{joined}"),
         (false, true) => ".".to_string(),
         (false, false) => joined,
+    }
+}
+
+/// A file's bytes as text, invalid UTF-8 replaced by U+FFFD. Tries `str::from_utf8` first:
+/// `String::from_utf8_lossy`'s chunked validation was an eighth of the render time of charts with
+/// large templates (CRDs), and files are almost always valid.
+pub(crate) fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

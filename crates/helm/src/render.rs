@@ -241,7 +241,7 @@ impl Object for BinaryString {
         None
     }
     fn display(&self) -> Option<String> {
-        Some(String::from_utf8_lossy(&self.0).into_owned())
+        Some(crate::chart::text(&self.0).into_owned())
     }
     fn bytes(&self) -> Option<Vec<u8>> {
         Some(self.0.to_vec())
@@ -312,7 +312,7 @@ impl Object for FilesObject {
                 match self.files.get(&name) {
                     None => Ok(TV::list(Vec::new())),
                     Some(d) => {
-                        let mut text = String::from_utf8_lossy(d).into_owned();
+                        let mut text = crate::chart::text(d).into_owned();
                         if text.ends_with('\n') {
                             text.pop();
                         }
@@ -321,7 +321,7 @@ impl Object for FilesObject {
                 }
             }
             "AsConfig" => Ok(TV::str(crate::engine::to_yaml(
-                &self.string_map(|d| String::from_utf8_lossy(d).into_owned()),
+                &self.string_map(|d| crate::chart::text(d).into_owned()),
             ))),
             "AsSecrets" => {
                 use base64::Engine as _;
@@ -514,7 +514,7 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                source: Arc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                source: Arc::from(crate::chart::text(&t.data).as_ref()),
                 data: data.clone(),
                 base_path: format!("{full_path}/templates"),
             },
@@ -702,7 +702,7 @@ fn collect_crds(c: &Chart, parent: Option<&str>, out: &mut String) {
         out.push_str("---\n# Source: ");
         out.push_str(&format!("{full}/{}", f.name));
         out.push('\n');
-        out.push_str(&String::from_utf8_lossy(&f.data));
+        out.push_str(&crate::chart::text(&f.data));
         out.push('\n');
     }
     for d in &c.dependencies {
