@@ -37,8 +37,7 @@ fn main() {
             resources,
         )));
     });
-    let fixtures =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubectl-1.33");
+    let fixtures = std::path::PathBuf::from("tests/fixtures/kubectl-1.33");
     let deployment_pb = std::fs::read(fixtures.join("deployment.pb")).expect("fixture");
     measure(
         "protobuf::decode_protobuf (kubectl Deployment)",

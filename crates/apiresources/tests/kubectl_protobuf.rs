@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubectl-1.33")
+    PathBuf::from("tests/fixtures/kubectl-1.33")
 }
 
 #[test]

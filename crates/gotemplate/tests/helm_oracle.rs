@@ -62,7 +62,7 @@ fn innermost(msg: &str) -> String {
 
 #[test]
 fn engine_matches_helm_v4_on_oracle_cases() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/helm_oracle.json");
+    let path = "tests/data/helm_oracle.json";
     let cases: Vec<Case> =
         serde_json::from_str(&std::fs::read_to_string(path).expect("oracle data"))
             .expect("oracle json");

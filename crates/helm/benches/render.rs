@@ -26,7 +26,7 @@ fn shared_dir() -> PathBuf {
     if let Ok(p) = std::env::var("MARKETPLACE_SHARED") {
         return PathBuf::from(p);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    PathBuf::from("../../../shared")
 }
 
 fn median(v: &mut [f64]) -> f64 {

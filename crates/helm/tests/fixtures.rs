@@ -27,7 +27,7 @@ fn shared_dir() -> PathBuf {
     if let Ok(p) = std::env::var("MARKETPLACE_SHARED") {
         return PathBuf::from(p);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    PathBuf::from("../../../shared")
 }
 
 fn read_maybe_gz(path: &Path) -> String {
@@ -318,7 +318,7 @@ fn main() {
     if let Ok(f) = std::env::var("HELM_FIXTURE_FILTER") {
         cases.retain(|c| c["id"].as_str().unwrap_or("").contains(&f));
     }
-    let known_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/known-failures.txt");
+    let known_path = PathBuf::from("tests/known-failures.txt");
     let known: HashMap<String, String> = std::fs::read_to_string(&known_path)
         .unwrap_or_default()
         .lines()

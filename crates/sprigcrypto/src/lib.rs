@@ -11,11 +11,9 @@
 //! `bcrypt` crate and published vectors.
 
 pub mod bcrypt;
-#[doc(hidden)]
-pub mod mont;
+mod mont;
 mod pi;
 mod rsakey;
-#[doc(hidden)]
-pub mod sieve;
+mod sieve;
 
 pub use rsakey::{KeygenError, PUBLIC_EXPONENT, rsa_private_key};

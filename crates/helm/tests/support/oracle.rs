@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::Value;
@@ -24,7 +24,7 @@ impl Oracle {
     }
 
     pub fn try_start() -> Result<Oracle, String> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("oracle/render.py");
+        let script = PathBuf::from("oracle/render.py");
         let probe = Command::new("python3")
             .args(["-c", "import helm_python"])
             .output()
