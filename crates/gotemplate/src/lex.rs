@@ -2,7 +2,9 @@
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tok {
-    Text(String),
+    /// Literal text between actions; shared, because the parser clones tokens and a text token
+    /// can be a whole YAML document.
+    Text(std::sync::Arc<str>),
     LeftDelim,
     RightDelim,
     Space,
@@ -56,8 +58,8 @@ impl Token {
 
 fn tok_text(t: &Tok) -> String {
     match t {
-        Tok::Text(s)
-        | Tok::Ident(s)
+        Tok::Text(s) => s.to_string(),
+        Tok::Ident(s)
         | Tok::Field(s)
         | Tok::Variable(s)
         | Tok::Str(s)
@@ -164,7 +166,7 @@ impl<'a> Lexer<'a> {
                 text = text.trim_end_matches([' ', '\t', '\r', '\n']);
             }
             if !text.is_empty() {
-                self.emit(Tok::Text(text.to_string()), text_start);
+                self.emit(Tok::Text(text.into()), text_start);
             }
             let Some(_) = found else {
                 self.emit(Tok::Eof, self.input.len());

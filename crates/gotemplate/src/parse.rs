@@ -31,7 +31,7 @@ impl Source {
 
 #[derive(Debug, Clone)]
 pub enum Node {
-    Text(String),
+    Text(std::sync::Arc<str>),
     Action {
         pos: usize,
         pipe: Pipe,
