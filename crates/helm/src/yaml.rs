@@ -271,143 +271,16 @@ fn resolve_scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<
     Ok(resolve_plain(text).unwrap_or_else(|| Value::String(text.to_string())))
 }
 
-fn float_value(f: f64) -> Option<Value> {
-    // JSON cannot carry NaN/Inf; Helm fails on them too ("json: unsupported value"). Keep the text.
-    Number::from_f64(f).map(Value::Number)
-}
-
-/// go-yaml v2's `resolve` for an untagged plain scalar; `None` means "a string".
+/// go-yaml v2's `resolve` for an untagged plain scalar (the engine's, shared with `fromYaml`) as
+/// JSON; `None` means "a string". JSON cannot carry NaN or infinities (Helm fails on them too,
+/// "json: unsupported value"), so those keep their text.
 fn resolve_plain(s: &str) -> Option<Value> {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
-            return Some(Value::Bool(true));
-        }
-        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
-            return Some(Value::Bool(false));
-        }
-        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF"
-        | "-.inf" | "-.Inf" | "-.INF" => return Some(Value::String(s.to_string())),
-        _ => {}
+    use gotemplate::yaml11::Scalar;
+    match gotemplate::yaml11::resolve_plain(s)? {
+        Scalar::Null => Some(Value::Null),
+        Scalar::Bool(b) => Some(Value::Bool(b)),
+        Scalar::Number(f) => Number::from_f64(f).map(Value::Number),
     }
-    let first = s.as_bytes()[0];
-    match first {
-        b'.' => s.parse::<f64>().ok().and_then(float_value),
-        b'+' | b'-' | b'0'..=b'9' => {
-            if looks_like_timestamp(s) {
-                return None;
-            }
-            let plain = s.replace('_', "");
-            if let Some(i) = go_parse_int(&plain) {
-                return float_value(i as f64);
-            }
-            if let Some(u) = go_parse_uint(&plain) {
-                return float_value(u as f64);
-            }
-            if yaml_style_float(&plain) {
-                return plain.parse::<f64>().ok().and_then(float_value);
-            }
-            None
-        }
-        _ => None,
-    }
-}
-
-fn looks_like_timestamp(s: &str) -> bool {
-    // YYYY-M-D prefix: go-yaml keeps such values as strings when decoding into interface{}.
-    let b = s.as_bytes();
-    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
-}
-
-/// strconv.ParseInt(s, 0, 64).
-fn go_parse_int(s: &str) -> Option<i64> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'+' => (false, &s[1..]),
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    let mag = go_parse_uint(body)?;
-    if neg {
-        if mag <= i64::MAX as u64 + 1 {
-            Some((mag as i128).wrapping_neg() as i64)
-        } else {
-            None
-        }
-    } else if mag <= i64::MAX as u64 {
-        Some(mag as i64)
-    } else {
-        None
-    }
-}
-
-/// strconv.ParseUint(s, 0, 64) (no sign).
-fn go_parse_uint(s: &str) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    let lower = s.to_ascii_lowercase();
-    let (radix, digits) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r)
-    } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r)
-    } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    u64::from_str_radix(digits, radix).ok()
-}
-
-/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn yaml_style_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        i += 1;
-    }
-    let start = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    if i == start {
-        // must be \.[0-9]+
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            let ds = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i == ds {
-                return false;
-            }
-        } else {
-            return false;
-        }
-    } else if i < b.len() && b[i] == b'.' {
-        i += 1;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let ds = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == ds {
-            return false;
-        }
-    }
-    i == b.len()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 use super::{Reg, Ty, reg};
 use crate::gofmt;
 use crate::value::Value;
+use crate::yaml11::Scalar;
 
 /// A value after the JSON round trip: what go-yaml sees.
 enum Y {
@@ -155,7 +156,7 @@ fn resolves_to_str(s: &str) -> bool {
             {
                 return false;
             }
-            if is_yaml_float(&plain) {
+            if crate::yaml11::is_yaml_float(&plain) {
                 return false;
             }
             if let Some(b) = plain
@@ -173,46 +174,6 @@ fn resolves_to_str(s: &str) -> bool {
         }
         _ => true,
     }
-}
-
-/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn is_yaml_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        i += 1;
-    }
-    let digits = |i: &mut usize| {
-        let st = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() {
-            *i += 1;
-        }
-        *i - st
-    };
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    } else {
-        if digits(&mut i) == 0 {
-            return false;
-        }
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            digits(&mut i);
-        }
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    i == b.len()
 }
 
 /// go-yaml's timestamp formats: `2006-1-2T15:4:5.999999999Z07:00`, `2006-1-2t...`,
@@ -872,55 +833,14 @@ fn json_key(v: &Value) -> String {
     }
 }
 
-/// go-yaml v2's `resolve` for a plain scalar, then JSON semantics.
+/// go-yaml v2's `resolve` for a plain scalar, as a template value (numbers are float64).
 fn resolve_plain(s: &str) -> Value {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Nil,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true);
-        }
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false);
-        }
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        _ => {}
+    match crate::yaml11::resolve_plain(s) {
+        Some(Scalar::Null) => Value::Nil,
+        Some(Scalar::Bool(b)) => Value::Bool(b),
+        Some(Scalar::Number(f)) => Value::Float(f),
+        None => Value::str(s),
     }
-    let c = s.chars().next().unwrap_or(' ');
-    if c == '.' {
-        if let Ok(f) = s.parse::<f64>() {
-            return Value::Float(f);
-        }
-        return Value::str(s);
-    }
-    if matches!(c, '+' | '-' | '0'..='9') {
-        let plain: String = s.chars().filter(|c| *c != '_').collect();
-        if let Some(i) = super::conv::parse_int_base0(&plain) {
-            return Value::Float(i as f64);
-        }
-        if let Ok(u) = plain.parse::<u64>() {
-            return Value::Float(u as f64);
-        }
-        if is_yaml_float(&plain)
-            && let Ok(f) = plain.parse::<f64>()
-        {
-            return Value::Float(f);
-        }
-        if let Some(b) = plain.strip_prefix("0b")
-            && let Ok(i) = i64::from_str_radix(b, 2)
-        {
-            return Value::Float(i as f64);
-        }
-        if let Some(b) = plain.strip_prefix("-0b")
-            && let Ok(i) = i64::from_str_radix(b, 2)
-        {
-            return Value::Float(-(i as f64));
-        }
-    }
-    Value::str(s)
 }
 
 impl yaml_rust2::parser::MarkedEventReceiver for Loader {
