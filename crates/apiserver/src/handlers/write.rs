@@ -321,26 +321,28 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     guarded_record_update(&ctx, None, &mut obj);
     apimachinery::meta::normalize_object_meta(&mut obj);
     let name = meta_str(&obj, "name").unwrap_or("").to_string();
-    let stored_obj = to_storage(&ctx, obj);
+    store_new(&ctx, &name, obj, &warnings).await
+}
+
+/// The end of every create (POST, or server-side apply of a missing object): store the admitted
+/// object (unless dry run), register it if it is a CRD, answer 201 with any warnings.
+async fn store_new(ctx: &Ctx, name: &str, obj: Value, warnings: &[String]) -> ApiResult<Response> {
+    let obj = to_storage(ctx, obj);
     if ctx.query.dry_run {
-        return Ok(respond(
-            StatusCode::CREATED,
-            &ctx.present(stored_obj),
-            &warnings,
-        ));
+        return Ok(respond(StatusCode::CREATED, &ctx.present(obj), warnings));
     }
-    let key = ctx.key(&name);
+    let key = ctx.key(name);
     let store = ctx.cluster.store.clone();
-    let (stored, _) = blocking(move || store.write(|t| t.create(&key, stored_obj)))
+    let (stored, _) = blocking(move || store.write(|t| t.create(&key, obj)))
         .await
-        .map_err(|e| store_error(e, &ctx.info, &name))?;
+        .map_err(|e| store_error(e, &ctx.info, name))?;
     if ctx.is_crd() {
         crate::crd::register(&ctx.cluster, &stored.value);
     }
     Ok(respond(
         StatusCode::CREATED,
         &ctx.present(stored.value),
-        &warnings,
+        warnings,
     ))
 }
 
@@ -736,23 +738,7 @@ async fn apply_create(ctx: Ctx, name: &str, config: Value) -> ApiResult<Response
         crate::crd::set_status(&mut obj);
     }
     apimachinery::meta::normalize_object_meta(&mut obj);
-    let obj = to_storage(&ctx, obj);
-    if ctx.query.dry_run {
-        return Ok(respond(StatusCode::CREATED, &ctx.present(obj), &warnings));
-    }
-    let key = ctx.key(name);
-    let store = ctx.cluster.store.clone();
-    let (stored, _) = blocking(move || store.write(|t| t.create(&key, obj)))
-        .await
-        .map_err(|e| store_error(e, &ctx.info, name))?;
-    if ctx.is_crd() {
-        crate::crd::register(&ctx.cluster, &stored.value);
-    }
-    Ok(respond(
-        StatusCode::CREATED,
-        &ctx.present(stored.value),
-        &warnings,
-    ))
+    store_new(&ctx, name, obj, &warnings).await
 }
 
 /// Marks an object deleted or removes it, per finalizers and propagation policy. Runs inside a

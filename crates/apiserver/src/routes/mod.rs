@@ -68,29 +68,19 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
         path::Endpoint::Version => Ok(json_response(version())),
         path::Endpoint::CoreVersions => {
             let cat = discovery_view(&cluster);
-            Ok(
-                match apiresources::discovery::negotiate(accept.as_deref()) {
-                    apiresources::discovery::DiscoveryFormat::AggregatedV2 => json_response_with(
-                        http::StatusCode::OK,
-                        apiresources::discovery::AGGREGATED_DISCOVERY_CONTENT_TYPE,
-                        &apiresources::discovery::aggregated_core(cat.resources()),
-                    ),
-                    _ => json_response(apiresources::discovery::api_versions("")),
-                },
-            )
+            Ok(negotiated_discovery(
+                accept.as_deref(),
+                || apiresources::discovery::aggregated_core(cat.resources()),
+                || apiresources::discovery::api_versions(""),
+            ))
         }
         path::Endpoint::Groups => {
             let cat = discovery_view(&cluster);
-            Ok(
-                match apiresources::discovery::negotiate(accept.as_deref()) {
-                    apiresources::discovery::DiscoveryFormat::AggregatedV2 => json_response_with(
-                        http::StatusCode::OK,
-                        apiresources::discovery::AGGREGATED_DISCOVERY_CONTENT_TYPE,
-                        &apiresources::discovery::aggregated_groups(cat.resources()),
-                    ),
-                    _ => json_response(apiresources::discovery::api_group_list(cat.resources())),
-                },
-            )
+            Ok(negotiated_discovery(
+                accept.as_deref(),
+                || apiresources::discovery::aggregated_groups(cat.resources()),
+                || apiresources::discovery::api_group_list(cat.resources()),
+            ))
         }
         path::Endpoint::Group(g) => {
             apiresources::discovery::api_group(cluster.catalogue().resources(), &g)
@@ -203,4 +193,21 @@ pub fn json_response_with(
         .header(http::header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
         .expect("valid response")
+}
+
+/// `/api` and `/apis` answer in the discovery format the client's `Accept` asks for: aggregated
+/// (v2, what kubectl prefers) or the legacy lists.
+fn negotiated_discovery<A, L>(accept: Option<&str>, aggregated: A, legacy: L) -> Response
+where
+    A: FnOnce() -> serde_json::Value,
+    L: FnOnce() -> serde_json::Value,
+{
+    match apiresources::discovery::negotiate(accept) {
+        apiresources::discovery::DiscoveryFormat::AggregatedV2 => json_response_with(
+            http::StatusCode::OK,
+            apiresources::discovery::AGGREGATED_DISCOVERY_CONTENT_TYPE,
+            &aggregated(),
+        ),
+        _ => json_response(legacy()),
+    }
 }
