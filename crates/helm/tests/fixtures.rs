@@ -23,6 +23,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+#[path = "support/oracle.rs"]
+mod oracle;
+use oracle::as_go_json;
+
 fn shared_dir() -> PathBuf {
     if let Ok(p) = std::env::var("MARKETPLACE_SHARED") {
         return PathBuf::from(p);
@@ -119,20 +123,6 @@ fn first_diff(a: &str, b: &str) -> String {
 
 fn trunc(s: &str) -> String {
     s.chars().take(120).collect()
-}
-
-/// Numbers handed to Helm through JSON are float64 in Go.
-fn as_go_json(v: &Value) -> Value {
-    match v {
-        Value::Number(n) => serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0))
-            .map(Value::Number)
-            .unwrap_or(Value::Null),
-        Value::Array(a) => Value::Array(a.iter().map(as_go_json).collect()),
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), as_go_json(v))).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 #[derive(Default)]
