@@ -4,7 +4,7 @@
 //! Names, scopes, verbs, short names and categories are those kube-apiserver v1.33 reports in
 //! discovery for the same resources.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::LazyLock;
 
 /// One Table column (`columnDefinitions[]`). For CRDs `json_path` says where the cell comes from;
@@ -42,17 +42,6 @@ impl PrinterColumn {
             description: s("description"),
             priority: col.get("priority").and_then(Value::as_i64).unwrap_or(0) as i32,
             json_path: Some(s("jsonPath")),
-        })
-    }
-
-    /// The `meta.k8s.io/v1` `TableColumnDefinition` JSON.
-    pub fn to_definition(&self) -> Value {
-        json!({
-            "name": self.name,
-            "type": self.type_,
-            "format": self.format,
-            "description": self.description,
-            "priority": self.priority,
         })
     }
 }
