@@ -53,6 +53,7 @@ pub mod jsonpath;
 pub mod labels;
 pub mod meta;
 pub mod patch;
+pub mod printers;
 pub mod schema;
 pub mod status;
 pub mod table;

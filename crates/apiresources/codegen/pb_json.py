@@ -29,19 +29,71 @@ PACKAGES = [
     ("api::rbac::v1", "rbac/v1", "api"),
     ("api::events::v1", "events/v1", "api"),
     ("api::coordination::v1", "coordination/v1", "api"),
+    ("api::admissionregistration::v1", "admissionregistration/v1", "api"),
+    ("api::authentication::v1", "authentication/v1", "api"),
+    ("api::authorization::v1", "authorization/v1", "api"),
+    ("api::autoscaling::v1", "autoscaling/v1", "api"),
+    ("api::autoscaling::v2", "autoscaling/v2", "api"),
+    ("api::batch::v1", "batch/v1", "api"),
+    ("api::certificates::v1", "certificates/v1", "api"),
+    ("api::discovery::v1", "discovery/v1", "api"),
+    ("api::flowcontrol::v1", "flowcontrol/v1", "api"),
+    ("api::networking::v1", "networking/v1", "api"),
+    ("api::node::v1", "node/v1", "api"),
+    ("api::policy::v1", "policy/v1", "api"),
+    ("api::scheduling::v1", "scheduling/v1", "api"),
+    ("api::storage::v1", "storage/v1", "api"),
     ("apimachinery::pkg::apis::meta::v1", "pkg/apis/meta/v1", "apimachinery"),
 ]
 
+# Every built-in kind kube-apiserver accepts as a protobuf body (the catalogue's kinds, less the
+# CRD and APIService kinds, which k8s-pb does not carry), plus the subresource kinds.
 ROOTS = [
-    "api::core::v1::Namespace", "api::core::v1::ConfigMap", "api::core::v1::Secret",
-    "api::core::v1::ServiceAccount", "api::core::v1::Service", "api::core::v1::Event",
-    "api::core::v1::Pod", "api::apps::v1::Deployment", "api::apps::v1::ReplicaSet",
-    "api::apps::v1::StatefulSet", "api::apps::v1::DaemonSet", "api::events::v1::Event",
-    "api::rbac::v1::Role", "api::rbac::v1::RoleBinding", "api::rbac::v1::ClusterRole",
-    "api::rbac::v1::ClusterRoleBinding", "api::coordination::v1::Lease",
+    "api::core::v1::" + k for k in [
+        "Binding", "ComponentStatus", "ConfigMap", "Endpoints", "Event", "LimitRange", "Namespace",
+        "Node", "PersistentVolumeClaim", "PersistentVolume", "Pod", "PodTemplate",
+        "ReplicationController", "ResourceQuota", "Secret", "ServiceAccount", "Service",
+    ]
+] + [
+    "api::apps::v1::" + k for k in [
+        "ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet",
+    ]
+] + [
+    "api::events::v1::Event",
+    "api::authentication::v1::SelfSubjectReview", "api::authentication::v1::TokenReview",
+    "api::authorization::v1::LocalSubjectAccessReview",
+    "api::authorization::v1::SelfSubjectAccessReview",
+    "api::authorization::v1::SelfSubjectRulesReview",
+    "api::authorization::v1::SubjectAccessReview",
+    "api::autoscaling::v2::HorizontalPodAutoscaler", "api::autoscaling::v1::HorizontalPodAutoscaler",
+    "api::autoscaling::v1::Scale",
+    "api::batch::v1::CronJob", "api::batch::v1::Job",
+    "api::certificates::v1::CertificateSigningRequest",
+    "api::networking::v1::IngressClass", "api::networking::v1::Ingress",
+    "api::networking::v1::IPAddress", "api::networking::v1::NetworkPolicy",
+    "api::networking::v1::ServiceCIDR",
+    "api::policy::v1::PodDisruptionBudget", "api::policy::v1::Eviction",
+    "api::rbac::v1::ClusterRoleBinding", "api::rbac::v1::ClusterRole",
+    "api::rbac::v1::RoleBinding", "api::rbac::v1::Role",
+    "api::storage::v1::CSIDriver", "api::storage::v1::CSINode",
+    "api::storage::v1::CSIStorageCapacity", "api::storage::v1::StorageClass",
+    "api::storage::v1::VolumeAttachment",
+    "api::admissionregistration::v1::MutatingWebhookConfiguration",
+    "api::admissionregistration::v1::ValidatingAdmissionPolicy",
+    "api::admissionregistration::v1::ValidatingAdmissionPolicyBinding",
+    "api::admissionregistration::v1::ValidatingWebhookConfiguration",
+    "api::scheduling::v1::PriorityClass",
+    "api::coordination::v1::Lease",
+    "api::node::v1::RuntimeClass",
+    "api::discovery::v1::EndpointSlice",
+    "api::flowcontrol::v1::FlowSchema", "api::flowcontrol::v1::PriorityLevelConfiguration",
 ]
 
 SPECIAL = {
+    # Go `type ExtraValue []string`: a protobuf message wrapping the list, a JSON array.
+    "api::authentication::v1::ExtraValue",
+    "api::authorization::v1::ExtraValue",
+    "api::certificates::v1::ExtraValue",
     "apimachinery::pkg::apis::meta::v1::Time",
     "apimachinery::pkg::apis::meta::v1::MicroTime",
     "apimachinery::pkg::apis::meta::v1::Duration",

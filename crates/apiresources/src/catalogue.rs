@@ -144,6 +144,9 @@ pub struct Subresources {
     pub status: bool,
     /// `/scale` (autoscaling/v1 Scale).
     pub scale: Option<ScaleSubresource>,
+    /// Subresources that only accept a POST of their own kind: pods' `binding` and `eviction`,
+    /// certificatesigningrequests' `approval` (an update).
+    pub actions: Vec<String>,
 }
 
 /// Where a resource comes from.
@@ -228,8 +231,18 @@ impl ResourceInfo {
         self
     }
 
-    fn category_all(mut self) -> Self {
-        self.categories = vec!["all".into()];
+    fn categories(mut self, categories: &[&str]) -> Self {
+        self.categories = categories.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    fn with_actions(mut self, actions: &[&str]) -> Self {
+        self.subresources.actions = actions.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    fn not_storage(mut self) -> Self {
+        self.storage = false;
         self
     }
 
@@ -318,101 +331,194 @@ impl ResourceInfo {
     }
 }
 
+/// A built-in resource whose group, version, kind, URL segment and scope come from k8s-openapi's
+/// generated [`k8s_openapi::Resource`] impl (Kubernetes' own API metadata), with the standard verbs.
+fn from_openapi<T: k8s_openapi::Resource>() -> ResourceInfo
+where
+    T::Scope: ScopeOf,
+{
+    ResourceInfo::builtin(
+        T::GROUP,
+        T::VERSION,
+        T::KIND,
+        T::URL_PATH_SEGMENT,
+        <T::Scope as ScopeOf>::SCOPE,
+    )
+}
+
+/// Maps k8s-openapi's scope marker types to [`Scope`].
+trait ScopeOf {
+    const SCOPE: Scope;
+}
+impl ScopeOf for k8s_openapi::NamespaceResourceScope {
+    const SCOPE: Scope = Scope::Namespaced;
+}
+impl ScopeOf for k8s_openapi::ClusterResourceScope {
+    const SCOPE: Scope = Scope::Cluster;
+}
+
+/// Verbs of the review APIs and bindings: they only answer a POST.
+const CREATE_ONLY: &[&str] = &["create"];
+
 static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
-    use Scope::{Cluster, Namespaced};
-    let b = ResourceInfo::builtin;
+    use k8s_openapi::api::{
+        admissionregistration::v1 as admission, apps::v1 as apps, authentication::v1 as authn,
+        authorization::v1 as authz, autoscaling, batch::v1 as batch, certificates::v1 as certs,
+        coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
+        events::v1 as events, flowcontrol::v1 as flowcontrol, networking::v1 as networking,
+        node::v1 as node, policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling,
+        storage::v1 as storage,
+    };
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+    use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
+    const ALL: &[&str] = &["all"];
+    const EXT: &[&str] = &["api-extensions"];
+    // Short names, categories, verbs and subresources as kube-apiserver v1.33 reports them in
+    // discovery; groups in its discovery order (core first, then the order of `/apis`).
     vec![
         // core/v1
-        b("", "v1", "Namespace", "namespaces", Cluster)
+        from_openapi::<core::Binding>().verbs(CREATE_ONLY),
+        from_openapi::<core::ComponentStatus>()
+            .short(&["cs"])
+            .verbs(&["get", "list"]),
+        from_openapi::<core::ConfigMap>().short(&["cm"]),
+        from_openapi::<core::Endpoints>().short(&["ep"]),
+        from_openapi::<core::Event>().short(&["ev"]),
+        from_openapi::<core::LimitRange>().short(&["limits"]),
+        from_openapi::<core::Namespace>()
             .short(&["ns"])
             .verbs(&[
                 "create", "delete", "get", "list", "patch", "update", "watch",
             ])
             .with_status(),
-        b("", "v1", "ConfigMap", "configmaps", Namespaced).short(&["cm"]),
-        b("", "v1", "Secret", "secrets", Namespaced),
-        b("", "v1", "ServiceAccount", "serviceaccounts", Namespaced).short(&["sa"]),
-        b("", "v1", "Service", "services", Namespaced)
-            .short(&["svc"])
-            .category_all()
+        from_openapi::<core::Node>().short(&["no"]).with_status(),
+        from_openapi::<core::PersistentVolumeClaim>()
+            .short(&["pvc"])
             .with_status(),
-        b("", "v1", "Event", "events", Namespaced).short(&["ev"]),
-        b("", "v1", "Pod", "pods", Namespaced)
+        from_openapi::<core::PersistentVolume>()
+            .short(&["pv"])
+            .with_status(),
+        from_openapi::<core::Pod>()
             .short(&["po"])
-            .category_all()
+            .categories(ALL)
+            .with_status()
+            .with_actions(&["binding", "eviction"]),
+        from_openapi::<core::PodTemplate>(),
+        from_openapi::<core::ReplicationController>()
+            .short(&["rc"])
+            .categories(ALL)
+            .with_status()
+            .with_scale(false),
+        from_openapi::<core::ResourceQuota>()
+            .short(&["quota"])
+            .with_status(),
+        from_openapi::<core::Secret>(),
+        from_openapi::<core::ServiceAccount>().short(&["sa"]),
+        from_openapi::<core::Service>()
+            .short(&["svc"])
+            .categories(ALL)
+            .with_status(),
+        // apiregistration.k8s.io/v1
+        from_openapi::<apiregistration::APIService>()
+            .categories(EXT)
             .with_status(),
         // apps/v1
-        b("apps", "v1", "Deployment", "deployments", Namespaced)
-            .short(&["deploy"])
-            .category_all()
-            .with_status()
-            .with_scale(true),
-        b("apps", "v1", "ReplicaSet", "replicasets", Namespaced)
-            .short(&["rs"])
-            .category_all()
-            .with_status()
-            .with_scale(true),
-        b("apps", "v1", "StatefulSet", "statefulsets", Namespaced)
-            .short(&["sts"])
-            .category_all()
-            .with_status()
-            .with_scale(true),
-        b("apps", "v1", "DaemonSet", "daemonsets", Namespaced)
+        from_openapi::<apps::ControllerRevision>(),
+        from_openapi::<apps::DaemonSet>()
             .short(&["ds"])
-            .category_all()
+            .categories(ALL)
             .with_status(),
+        from_openapi::<apps::Deployment>()
+            .short(&["deploy"])
+            .categories(ALL)
+            .with_status()
+            .with_scale(true),
+        from_openapi::<apps::ReplicaSet>()
+            .short(&["rs"])
+            .categories(ALL)
+            .with_status()
+            .with_scale(true),
+        from_openapi::<apps::StatefulSet>()
+            .short(&["sts"])
+            .categories(ALL)
+            .with_status()
+            .with_scale(true),
         // events.k8s.io/v1 (kube-rs' `Recorder` writes these)
-        b("events.k8s.io", "v1", "Event", "events", Namespaced).short(&["ev"]),
+        from_openapi::<events::Event>().short(&["ev"]),
+        // authentication.k8s.io/v1, authorization.k8s.io/v1: reviews answered, never stored
+        from_openapi::<authn::SelfSubjectReview>().verbs(CREATE_ONLY),
+        from_openapi::<authn::TokenReview>().verbs(CREATE_ONLY),
+        from_openapi::<authz::LocalSubjectAccessReview>().verbs(CREATE_ONLY),
+        from_openapi::<authz::SelfSubjectAccessReview>().verbs(CREATE_ONLY),
+        from_openapi::<authz::SelfSubjectRulesReview>().verbs(CREATE_ONLY),
+        from_openapi::<authz::SubjectAccessReview>().verbs(CREATE_ONLY),
+        // autoscaling: v2 preferred and stored; v1 served from the same objects
+        from_openapi::<autoscaling::v2::HorizontalPodAutoscaler>()
+            .short(&["hpa"])
+            .categories(ALL)
+            .with_status(),
+        from_openapi::<autoscaling::v1::HorizontalPodAutoscaler>()
+            .short(&["hpa"])
+            .categories(ALL)
+            .with_status()
+            .not_storage(),
+        // batch/v1
+        from_openapi::<batch::CronJob>()
+            .short(&["cj"])
+            .categories(ALL)
+            .with_status(),
+        from_openapi::<batch::Job>().categories(ALL).with_status(),
+        // certificates.k8s.io/v1
+        from_openapi::<certs::CertificateSigningRequest>()
+            .short(&["csr"])
+            .with_status()
+            .with_actions(&["approval"]),
+        // networking.k8s.io/v1
+        from_openapi::<networking::IngressClass>(),
+        from_openapi::<networking::Ingress>()
+            .short(&["ing"])
+            .with_status(),
+        from_openapi::<networking::IPAddress>().short(&["ip"]),
+        from_openapi::<networking::NetworkPolicy>().short(&["netpol"]),
+        from_openapi::<networking::ServiceCIDR>().with_status(),
+        // policy/v1
+        from_openapi::<policy::PodDisruptionBudget>()
+            .short(&["pdb"])
+            .with_status(),
         // rbac.authorization.k8s.io/v1
-        b(
-            "rbac.authorization.k8s.io",
-            "v1",
-            "Role",
-            "roles",
-            Namespaced,
-        ),
-        b(
-            "rbac.authorization.k8s.io",
-            "v1",
-            "RoleBinding",
-            "rolebindings",
-            Namespaced,
-        ),
-        b(
-            "rbac.authorization.k8s.io",
-            "v1",
-            "ClusterRole",
-            "clusterroles",
-            Cluster,
-        ),
-        b(
-            "rbac.authorization.k8s.io",
-            "v1",
-            "ClusterRoleBinding",
-            "clusterrolebindings",
-            Cluster,
-        ),
+        from_openapi::<rbac::ClusterRoleBinding>(),
+        from_openapi::<rbac::ClusterRole>(),
+        from_openapi::<rbac::RoleBinding>(),
+        from_openapi::<rbac::Role>(),
+        // storage.k8s.io/v1
+        from_openapi::<storage::CSIDriver>(),
+        from_openapi::<storage::CSINode>(),
+        from_openapi::<storage::CSIStorageCapacity>(),
+        from_openapi::<storage::StorageClass>().short(&["sc"]),
+        from_openapi::<storage::VolumeAttachment>().with_status(),
+        // admissionregistration.k8s.io/v1
+        from_openapi::<admission::MutatingWebhookConfiguration>().categories(EXT),
+        from_openapi::<admission::ValidatingAdmissionPolicy>()
+            .categories(EXT)
+            .with_status(),
+        from_openapi::<admission::ValidatingAdmissionPolicyBinding>().categories(EXT),
+        from_openapi::<admission::ValidatingWebhookConfiguration>().categories(EXT),
         // apiextensions.k8s.io/v1
-        b(
-            "apiextensions.k8s.io",
-            "v1",
-            "CustomResourceDefinition",
-            "customresourcedefinitions",
-            Cluster,
-        )
-        .short(&["crd", "crds"])
-        .with_status(),
-        // apiregistration.k8s.io/v1
-        b(
-            "apiregistration.k8s.io",
-            "v1",
-            "APIService",
-            "apiservices",
-            Cluster,
-        )
-        .with_status(),
+        from_openapi::<apiextensions::CustomResourceDefinition>()
+            .short(&["crd", "crds"])
+            .categories(EXT)
+            .with_status(),
+        // scheduling.k8s.io/v1
+        from_openapi::<scheduling::PriorityClass>().short(&["pc"]),
         // coordination.k8s.io/v1
-        b("coordination.k8s.io", "v1", "Lease", "leases", Namespaced),
+        from_openapi::<coordination::Lease>(),
+        // node.k8s.io/v1
+        from_openapi::<node::RuntimeClass>(),
+        // discovery.k8s.io/v1
+        from_openapi::<discovery::EndpointSlice>(),
+        // flowcontrol.apiserver.k8s.io/v1
+        from_openapi::<flowcontrol::FlowSchema>().with_status(),
+        from_openapi::<flowcontrol::PriorityLevelConfiguration>().with_status(),
     ]
 });
 

@@ -105,6 +105,7 @@ pub(crate) fn from_crd(crd: &Value) -> Result<Vec<ResourceInfo>, Error> {
             subresources: Subresources {
                 status: subresources.and_then(|s| s.get("status")).is_some(),
                 scale,
+                actions: Vec::new(),
             },
             served: v.get("served").and_then(Value::as_bool).unwrap_or(false),
             storage: v.get("storage").and_then(Value::as_bool).unwrap_or(false),

@@ -39,6 +39,92 @@ pub fn apply_defaults(gvk: &Gvk, obj: &mut Value) {
         }
         ("apps", "v1", "StatefulSet") => stateful_set(obj),
         ("apps", "v1", "DaemonSet") => daemon_set(obj),
+        ("", "v1", "ReplicationController") => replication_controller(obj),
+        ("", "v1", "PodTemplate") => {
+            if let Some(pod) = obj.pointer_mut("/template/spec").filter(|v| v.is_object()) {
+                pod_spec(pod);
+            }
+        }
+        ("", "v1", "PersistentVolumeClaim") => {
+            if let Some(spec) = ensure_object(obj, "spec") {
+                set(spec, "volumeMode", json!("Filesystem"));
+            }
+            if let Some(status) = ensure_object(obj, "status") {
+                set(status, "phase", json!("Pending"));
+            }
+        }
+        ("", "v1", "PersistentVolume") => {
+            if let Some(spec) = ensure_object(obj, "spec") {
+                set(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+                set(spec, "volumeMode", json!("Filesystem"));
+            }
+            if let Some(status) = ensure_object(obj, "status") {
+                set(status, "phase", json!("Pending"));
+            }
+        }
+        ("", "v1", "Endpoints") => {
+            for subset in array_mut(obj, "subsets") {
+                tcp_ports(subset);
+            }
+        }
+        ("discovery.k8s.io", "v1", "EndpointSlice") => tcp_ports(obj),
+        ("batch", "v1", "Job") => {
+            if let Some(spec) = ensure_object(obj, "spec") {
+                job_spec(spec);
+            }
+        }
+        ("batch", "v1", "CronJob") => cron_job(obj),
+        ("networking.k8s.io", "v1", "NetworkPolicy") => network_policy(obj),
+        ("autoscaling", "v2" | "v1", "HorizontalPodAutoscaler") => {
+            let v2 = gvk.version == "v2";
+            if let Some(spec) = ensure_object(obj, "spec") {
+                set(spec, "minReplicas", json!(1));
+                if v2
+                    && spec
+                        .get("metrics")
+                        .is_none_or(|m| m.as_array().is_none_or(Vec::is_empty))
+                {
+                    spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 80}}}]);
+                }
+            }
+        }
+        (
+            "admissionregistration.k8s.io",
+            "v1",
+            kind @ ("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"),
+        ) => {
+            let mutating = kind.starts_with("Mutating");
+            for hook in array_mut(obj, "webhooks") {
+                webhook(hook, mutating);
+            }
+        }
+        ("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy") => {
+            if let Some(spec) = ensure_object(obj, "spec") {
+                set(spec, "failurePolicy", json!("Fail"));
+                if let Some(mc) = ensure_object(spec, "matchConstraints") {
+                    match_resources(mc);
+                }
+            }
+        }
+        ("scheduling.k8s.io", "v1", "PriorityClass") => {
+            set(obj, "preemptionPolicy", json!("PreemptLowerPriority"));
+        }
+        ("storage.k8s.io", "v1", "StorageClass") => {
+            set(obj, "reclaimPolicy", json!("Delete"));
+            set(obj, "volumeBindingMode", json!("Immediate"));
+        }
+        ("storage.k8s.io", "v1", "CSIDriver") => {
+            if let Some(spec) = ensure_object(obj, "spec") {
+                set(spec, "attachRequired", json!(true));
+                set(spec, "podInfoOnMount", json!(false));
+                set(spec, "storageCapacity", json!(false));
+                set(spec, "requiresRepublish", json!(false));
+                set(spec, "fsGroupPolicy", json!("ReadWriteOnceWithFSType"));
+                set(spec, "volumeLifecycleModes", json!(["Persistent"]));
+                set(spec, "seLinuxMount", json!(false));
+            }
+        }
         ("rbac.authorization.k8s.io", "v1", "RoleBinding" | "ClusterRoleBinding") => {
             if let Some(Value::Array(subjects)) = obj.get_mut("subjects") {
                 for s in subjects {
@@ -359,6 +445,136 @@ fn daemon_set(obj: &mut Value) {
     }
     set(spec, "revisionHistoryLimit", json!(10));
     pod_template(spec);
+}
+
+/// The elements of the array at `key` (none if absent or not an array).
+fn array_mut<'a>(obj: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
+    obj.get_mut(key)
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+}
+
+/// `protocol: TCP` on every entry of `ports`.
+fn tcp_ports(obj: &mut Value) {
+    for p in array_mut(obj, "ports") {
+        set(p, "protocol", json!("TCP"));
+    }
+}
+
+fn replication_controller(obj: &mut Value) {
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    set(spec, "replicas", json!(1));
+    let labels = spec.pointer("/template/metadata/labels").cloned();
+    if let Some(labels) = labels.filter(|l| l.as_object().is_some_and(|m| !m.is_empty())) {
+        set(spec, "selector", labels.clone());
+        if let Some(metadata) = ensure_object(obj, "metadata") {
+            set(metadata, "labels", labels);
+        }
+    }
+    if let Some(spec) = obj.get_mut("spec") {
+        pod_template(spec);
+    }
+}
+
+/// `SetDefaults_Job`: one pod by default, six retries, non-indexed completions.
+fn job_spec(spec: &mut Value) {
+    if spec.get("completions").is_none_or(Value::is_null)
+        && spec.get("parallelism").is_none_or(Value::is_null)
+    {
+        spec["completions"] = json!(1);
+    }
+    set(spec, "parallelism", json!(1));
+    if spec.get("backoffLimitPerIndex").is_none_or(Value::is_null) {
+        set(spec, "backoffLimit", json!(6));
+    } else {
+        set(spec, "backoffLimit", json!(i32::MAX));
+    }
+    set(spec, "completionMode", json!("NonIndexed"));
+    set(spec, "suspend", json!(false));
+    let pod_failure_policy = spec.get("podFailurePolicy").is_some_and(|v| !v.is_null());
+    set(
+        spec,
+        "podReplacementPolicy",
+        json!(if pod_failure_policy {
+            "Failed"
+        } else {
+            "TerminatingOrFailed"
+        }),
+    );
+    pod_template(spec);
+}
+
+fn cron_job(obj: &mut Value) {
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    set(spec, "concurrencyPolicy", json!("Allow"));
+    set(spec, "suspend", json!(false));
+    set(spec, "successfulJobsHistoryLimit", json!(3));
+    set(spec, "failedJobsHistoryLimit", json!(1));
+    if let Some(job) = spec
+        .pointer_mut("/jobTemplate/spec")
+        .filter(|v| v.is_object())
+    {
+        job_spec(job);
+    }
+}
+
+fn network_policy(obj: &mut Value) {
+    let Some(spec) = ensure_object(obj, "spec") else {
+        return;
+    };
+    if spec
+        .get("policyTypes")
+        .is_none_or(|v| v.as_array().is_none_or(Vec::is_empty))
+    {
+        let egress = spec
+            .get("egress")
+            .is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty()));
+        spec["policyTypes"] = if egress {
+            json!(["Ingress", "Egress"])
+        } else {
+            json!(["Ingress"])
+        };
+    }
+    for dir in ["ingress", "egress"] {
+        for rule in array_mut(spec, dir) {
+            tcp_ports(rule);
+        }
+    }
+}
+
+/// `MatchResources` defaults shared by webhooks and admission policies.
+fn match_resources(m: &mut Value) {
+    set(m, "namespaceSelector", json!({}));
+    set(m, "objectSelector", json!({}));
+    set(m, "matchPolicy", json!("Equivalent"));
+    for rule in array_mut(m, "resourceRules") {
+        set(rule, "scope", json!("*"));
+    }
+}
+
+fn webhook(hook: &mut Value, mutating: bool) {
+    set(hook, "failurePolicy", json!("Fail"));
+    set(hook, "matchPolicy", json!("Equivalent"));
+    set(hook, "namespaceSelector", json!({}));
+    set(hook, "objectSelector", json!({}));
+    set(hook, "timeoutSeconds", json!(10));
+    if mutating {
+        set(hook, "reinvocationPolicy", json!("Never"));
+    }
+    for rule in array_mut(hook, "rules") {
+        set(rule, "scope", json!("*"));
+    }
+    if let Some(service) = hook
+        .pointer_mut("/clientConfig/service")
+        .filter(|v| v.is_object())
+    {
+        set(service, "port", json!(443));
+    }
 }
 
 #[cfg(test)]

@@ -435,7 +435,8 @@ mod tests {
         let list: metav1::APIGroupList =
             serde_json::from_value(api_group_list(cat.resources())).unwrap();
         let names: Vec<_> = list.groups.iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(names[0], "apps");
+        // kube-apiserver's order: apiregistration first, then apps, ...; CRD groups last
+        assert_eq!(&names[..2], ["apiregistration.k8s.io", "apps"]);
         assert_eq!(*names.last().unwrap(), "example.com");
         assert!(names.contains(&"events.k8s.io") && names.contains(&"coordination.k8s.io"));
         let widgets = list
@@ -499,11 +500,11 @@ mod tests {
         let doc = aggregated_groups(cat.resources());
         assert_eq!(doc["apiVersion"], "apidiscovery.k8s.io/v2");
         let groups: APIGroupDiscoveryList = serde_json::from_value(doc).unwrap();
-        let apps = &groups.items[0];
-        assert_eq!(
-            apps.metadata.as_ref().unwrap().name.as_deref(),
-            Some("apps")
-        );
+        let apps = groups
+            .items
+            .iter()
+            .find(|g| g.metadata.as_ref().unwrap().name.as_deref() == Some("apps"))
+            .unwrap();
         let deploy = apps.versions[0]
             .resources
             .iter()

@@ -14,6 +14,7 @@
 //!   envelope + `runtime.Unknown`) of built-in kinds into the JSON the JSON path would produce.
 //! - [`strict`]: unknown-field and type checks of built-in objects for `fieldValidation=Strict`.
 //! - [`defaults`]: the defaults kube-apiserver sets on built-ins at create time.
+//! - [`conversion`]: built-in objects between the versions of one resource (HPA v1 ↔ v2).
 //!
 //! It must not touch: HTTP routing, storage, watch, authentication (the `apiserver` crate), nor the
 //! generic API machinery (selectors, patches, CRD schema validation, Tables including the built-in
@@ -27,6 +28,7 @@
 //!   (`codegen/pb_json.py`, joining k8s-pb field numbers with the Go types' JSON tags).
 
 pub mod catalogue;
+pub mod conversion;
 mod crd;
 pub mod defaults;
 pub mod discovery;

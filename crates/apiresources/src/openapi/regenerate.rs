@@ -23,21 +23,52 @@ macro_rules! roots {
 
 #[test]
 fn regenerate_builtin_schemas() {
-    use k8s_openapi::api::{apps, coordination, core, events, rbac};
+    use k8s_openapi::api::{
+        admissionregistration::v1 as admission, apps::v1 as apps, authentication::v1 as authn,
+        authorization::v1 as authz, autoscaling, batch::v1 as batch, certificates::v1 as certs,
+        coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
+        events::v1 as events, flowcontrol::v1 as flowcontrol, networking::v1 as networking,
+        node::v1 as node, policy::v1 as policy, rbac::v1 as rbac, scheduling::v1 as scheduling,
+        storage::v1 as storage,
+    };
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
     use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apireg;
 
     let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
     let mut kinds: Vec<(String, Value)> = Vec::new();
+    // Every kind of `crate::builtins()` (the test `every_builtin_kind_has_a_schema` keeps the two
+    // lists together), plus the subresource kinds.
     roots!(generator, kinds;
-        core::v1::Namespace, core::v1::ConfigMap, core::v1::Secret, core::v1::ServiceAccount,
-        core::v1::Service, core::v1::Event, core::v1::Pod,
-        apps::v1::Deployment, apps::v1::ReplicaSet, apps::v1::StatefulSet, apps::v1::DaemonSet,
-        events::v1::Event,
-        rbac::v1::Role, rbac::v1::RoleBinding, rbac::v1::ClusterRole, rbac::v1::ClusterRoleBinding,
-        apiext::CustomResourceDefinition, apireg::APIService, coordination::v1::Lease,
-        k8s_openapi::api::autoscaling::v1::Scale,
+        core::Binding, core::ComponentStatus, core::ConfigMap, core::Endpoints, core::Event,
+        core::LimitRange, core::Namespace, core::Node, core::PersistentVolumeClaim,
+        core::PersistentVolume, core::Pod, core::PodTemplate, core::ReplicationController,
+        core::ResourceQuota, core::Secret, core::ServiceAccount, core::Service,
+        apireg::APIService,
+        apps::ControllerRevision, apps::DaemonSet, apps::Deployment, apps::ReplicaSet,
+        apps::StatefulSet,
+        events::Event,
+        authn::SelfSubjectReview, authn::TokenReview,
+        authz::LocalSubjectAccessReview, authz::SelfSubjectAccessReview,
+        authz::SelfSubjectRulesReview, authz::SubjectAccessReview,
+        autoscaling::v2::HorizontalPodAutoscaler, autoscaling::v1::HorizontalPodAutoscaler,
+        batch::CronJob, batch::Job,
+        certs::CertificateSigningRequest,
+        networking::IngressClass, networking::Ingress, networking::IPAddress,
+        networking::NetworkPolicy, networking::ServiceCIDR,
+        policy::PodDisruptionBudget, policy::Eviction,
+        rbac::ClusterRoleBinding, rbac::ClusterRole, rbac::RoleBinding, rbac::Role,
+        storage::CSIDriver, storage::CSINode, storage::CSIStorageCapacity, storage::StorageClass,
+        storage::VolumeAttachment,
+        admission::MutatingWebhookConfiguration, admission::ValidatingAdmissionPolicy,
+        admission::ValidatingAdmissionPolicyBinding, admission::ValidatingWebhookConfiguration,
+        apiext::CustomResourceDefinition,
+        scheduling::PriorityClass,
+        coordination::Lease,
+        node::RuntimeClass,
+        discovery::EndpointSlice,
+        flowcontrol::FlowSchema, flowcontrol::PriorityLevelConfiguration,
+        autoscaling::v1::Scale,
     );
     // Request/response types the paths reference (not kinds of their own here).
     generator.subschema_for::<meta::DeleteOptions>();

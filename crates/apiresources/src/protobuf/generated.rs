@@ -7,12 +7,20 @@ use super::json::{
 use k8s_pb as pb;
 use serde_json::{Map, Value};
 
-impl ToJson for pb::api::core::v1::Namespace {
+impl ToJson for pb::api::core::v1::Binding {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
-        message(&mut m, "spec", &self.spec);
-        message(&mut m, "status", &self.status);
+        message(&mut m, "target", &self.target);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ComponentStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        repeated(&mut m, "conditions", &self.conditions);
         Value::Object(m)
     }
 }
@@ -24,6 +32,135 @@ impl ToJson for pb::api::core::v1::ConfigMap {
         scalar(&mut m, "immutable", &self.immutable, Rule::Pointer);
         map(&mut m, "data", &self.data);
         bytes_map(&mut m, "binaryData", &self.binary_data);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::Endpoints {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        repeated(&mut m, "subsets", &self.subsets);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::Event {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "involvedObject", &self.involved_object);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        message(&mut m, "source", &self.source);
+        message(&mut m, "firstTimestamp", &self.first_timestamp);
+        message(&mut m, "lastTimestamp", &self.last_timestamp);
+        scalar(&mut m, "count", &self.count, Rule::OmitEmpty);
+        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
+        message(&mut m, "eventTime", &self.event_time);
+        message(&mut m, "series", &self.series);
+        scalar(&mut m, "action", &self.action, Rule::OmitEmpty);
+        message(&mut m, "related", &self.related);
+        scalar(
+            &mut m,
+            "reportingComponent",
+            &self.reporting_component,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "reportingInstance",
+            &self.reporting_instance,
+            Rule::Always,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::LimitRange {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::Namespace {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::Node {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolumeClaim {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolume {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::Pod {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PodTemplate {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "template", &self.template);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ReplicationController {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ResourceQuota {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
         Value::Object(m)
     }
 }
@@ -66,39 +203,17 @@ impl ToJson for pb::api::core::v1::Service {
     }
 }
 
-impl ToJson for pb::api::core::v1::Event {
+impl ToJson for pb::api::apps::v1::ControllerRevision {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
-        message(&mut m, "involvedObject", &self.involved_object);
-        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
-        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
-        message(&mut m, "source", &self.source);
-        message(&mut m, "firstTimestamp", &self.first_timestamp);
-        message(&mut m, "lastTimestamp", &self.last_timestamp);
-        scalar(&mut m, "count", &self.count, Rule::OmitEmpty);
-        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
-        message(&mut m, "eventTime", &self.event_time);
-        message(&mut m, "series", &self.series);
-        scalar(&mut m, "action", &self.action, Rule::OmitEmpty);
-        message(&mut m, "related", &self.related);
-        scalar(
-            &mut m,
-            "reportingComponent",
-            &self.reporting_component,
-            Rule::Always,
-        );
-        scalar(
-            &mut m,
-            "reportingInstance",
-            &self.reporting_instance,
-            Rule::Always,
-        );
+        message(&mut m, "data", &self.data);
+        scalar(&mut m, "revision", &self.revision, Rule::Always);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::Pod {
+impl ToJson for pb::api::apps::v1::DaemonSet {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
@@ -129,16 +244,6 @@ impl ToJson for pb::api::apps::v1::ReplicaSet {
 }
 
 impl ToJson for pb::api::apps::v1::StatefulSet {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        message(&mut m, "metadata", &self.metadata);
-        message(&mut m, "spec", &self.spec);
-        message(&mut m, "status", &self.status);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::apps::v1::DaemonSet {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
@@ -193,16 +298,192 @@ impl ToJson for pb::api::events::v1::Event {
     }
 }
 
-impl ToJson for pb::api::rbac::v1::Role {
+impl ToJson for pb::api::authentication::v1::SelfSubjectReview {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
-        repeated_or_null(&mut m, "rules", &self.rules);
+        message(&mut m, "status", &self.status);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::rbac::v1::RoleBinding {
+impl ToJson for pb::api::authentication::v1::TokenReview {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::LocalSubjectAccessReview {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SelfSubjectAccessReview {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SelfSubjectRulesReview {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SubjectAccessReview {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::HorizontalPodAutoscaler {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v1::HorizontalPodAutoscaler {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v1::Scale {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::CronJob {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::Job {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::certificates::v1::CertificateSigningRequest {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressClass {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::Ingress {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IPAddress {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::NetworkPolicy {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::ServiceCIDR {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::policy::v1::PodDisruptionBudget {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::policy::v1::Eviction {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "deleteOptions", &self.delete_options);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::rbac::v1::ClusterRoleBinding {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
@@ -222,7 +503,7 @@ impl ToJson for pb::api::rbac::v1::ClusterRole {
     }
 }
 
-impl ToJson for pb::api::rbac::v1::ClusterRoleBinding {
+impl ToJson for pb::api::rbac::v1::RoleBinding {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
@@ -232,11 +513,191 @@ impl ToJson for pb::api::rbac::v1::ClusterRoleBinding {
     }
 }
 
+impl ToJson for pb::api::rbac::v1::Role {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        repeated_or_null(&mut m, "rules", &self.rules);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::CSIDriver {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::CSINode {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::CSIStorageCapacity {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "nodeTopology", &self.node_topology);
+        scalar(
+            &mut m,
+            "storageClassName",
+            &self.storage_class_name,
+            Rule::Always,
+        );
+        message(&mut m, "capacity", &self.capacity);
+        message(&mut m, "maximumVolumeSize", &self.maximum_volume_size);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::StorageClass {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        scalar(&mut m, "provisioner", &self.provisioner, Rule::Always);
+        map(&mut m, "parameters", &self.parameters);
+        scalar(&mut m, "reclaimPolicy", &self.reclaim_policy, Rule::Pointer);
+        repeated(&mut m, "mountOptions", &self.mount_options);
+        scalar(
+            &mut m,
+            "allowVolumeExpansion",
+            &self.allow_volume_expansion,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "volumeBindingMode",
+            &self.volume_binding_mode,
+            Rule::Pointer,
+        );
+        repeated(&mut m, "allowedTopologies", &self.allowed_topologies);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::VolumeAttachment {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::MutatingWebhookConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        repeated(&mut m, "webhooks", &self.webhooks);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ValidatingAdmissionPolicy {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ValidatingWebhookConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        repeated(&mut m, "webhooks", &self.webhooks);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::scheduling::v1::PriorityClass {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        scalar(&mut m, "value", &self.value, Rule::Always);
+        scalar(
+            &mut m,
+            "globalDefault",
+            &self.global_default,
+            Rule::OmitEmpty,
+        );
+        scalar(&mut m, "description", &self.description, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "preemptionPolicy",
+            &self.preemption_policy,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
 impl ToJson for pb::api::coordination::v1::Lease {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         message(&mut m, "metadata", &self.metadata);
         message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::node::v1::RuntimeClass {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        scalar(&mut m, "handler", &self.handler, Rule::Always);
+        message(&mut m, "overhead", &self.overhead);
+        message(&mut m, "scheduling", &self.scheduling);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::discovery::v1::EndpointSlice {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        scalar(&mut m, "addressType", &self.address_type, Rule::Always);
+        repeated_or_null(&mut m, "endpoints", &self.endpoints);
+        repeated_or_null(&mut m, "ports", &self.ports);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::FlowSchema {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::PriorityLevelConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        message(&mut m, "status", &self.status);
         Value::Object(m)
     }
 }
@@ -273,23 +734,6 @@ impl ToJson for pb::apimachinery::pkg::apis::meta::v1::ObjectMeta {
     }
 }
 
-impl ToJson for pb::api::core::v1::NamespaceSpec {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        repeated(&mut m, "finalizers", &self.finalizers);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::NamespaceStatus {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "phase", &self.phase, Rule::OmitEmpty);
-        repeated(&mut m, "conditions", &self.conditions);
-        Value::Object(m)
-    }
-}
-
 impl ToJson for pb::api::core::v1::ObjectReference {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -309,104 +753,23 @@ impl ToJson for pb::api::core::v1::ObjectReference {
     }
 }
 
-impl ToJson for pb::api::core::v1::LocalObjectReference {
+impl ToJson for pb::api::core::v1::ComponentCondition {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        scalar(&mut m, "error", &self.error, Rule::OmitEmpty);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::ServiceSpec {
+impl ToJson for pb::api::core::v1::EndpointSubset {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
+        repeated(&mut m, "addresses", &self.addresses);
+        repeated(&mut m, "notReadyAddresses", &self.not_ready_addresses);
         repeated(&mut m, "ports", &self.ports);
-        map(&mut m, "selector", &self.selector);
-        scalar(&mut m, "clusterIP", &self.cluster_ip, Rule::OmitEmpty);
-        repeated(&mut m, "clusterIPs", &self.cluster_ips);
-        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
-        repeated(&mut m, "externalIPs", &self.external_ips);
-        scalar(
-            &mut m,
-            "sessionAffinity",
-            &self.session_affinity,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "loadBalancerIP",
-            &self.load_balancer_ip,
-            Rule::OmitEmpty,
-        );
-        repeated(
-            &mut m,
-            "loadBalancerSourceRanges",
-            &self.load_balancer_source_ranges,
-        );
-        scalar(&mut m, "externalName", &self.external_name, Rule::OmitEmpty);
-        scalar(
-            &mut m,
-            "externalTrafficPolicy",
-            &self.external_traffic_policy,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "healthCheckNodePort",
-            &self.health_check_node_port,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "publishNotReadyAddresses",
-            &self.publish_not_ready_addresses,
-            Rule::OmitEmpty,
-        );
-        message(
-            &mut m,
-            "sessionAffinityConfig",
-            &self.session_affinity_config,
-        );
-        repeated(&mut m, "ipFamilies", &self.ip_families);
-        scalar(
-            &mut m,
-            "ipFamilyPolicy",
-            &self.ip_family_policy,
-            Rule::Pointer,
-        );
-        scalar(
-            &mut m,
-            "allocateLoadBalancerNodePorts",
-            &self.allocate_load_balancer_node_ports,
-            Rule::Pointer,
-        );
-        scalar(
-            &mut m,
-            "loadBalancerClass",
-            &self.load_balancer_class,
-            Rule::Pointer,
-        );
-        scalar(
-            &mut m,
-            "internalTrafficPolicy",
-            &self.internal_traffic_policy,
-            Rule::Pointer,
-        );
-        scalar(
-            &mut m,
-            "trafficDistribution",
-            &self.traffic_distribution,
-            Rule::Pointer,
-        );
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::ServiceStatus {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        message(&mut m, "loadBalancer", &self.load_balancer);
-        repeated(&mut m, "conditions", &self.conditions);
         Value::Object(m)
     }
 }
@@ -425,6 +788,168 @@ impl ToJson for pb::api::core::v1::EventSeries {
         let mut m = Map::new();
         scalar(&mut m, "count", &self.count, Rule::OmitEmpty);
         message(&mut m, "lastObservedTime", &self.last_observed_time);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::LimitRangeSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "limits", &self.limits);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NamespaceSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "finalizers", &self.finalizers);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NamespaceStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "phase", &self.phase, Rule::OmitEmpty);
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "podCIDR", &self.pod_cidr, Rule::OmitEmpty);
+        repeated(&mut m, "podCIDRs", &self.pod_cid_rs);
+        scalar(&mut m, "providerID", &self.provider_id, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "unschedulable",
+            &self.unschedulable,
+            Rule::OmitEmpty,
+        );
+        repeated(&mut m, "taints", &self.taints);
+        message(&mut m, "configSource", &self.config_source);
+        scalar(&mut m, "externalID", &self.external_id, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "capacity", &self.capacity);
+        map(&mut m, "allocatable", &self.allocatable);
+        scalar(&mut m, "phase", &self.phase, Rule::OmitEmpty);
+        repeated(&mut m, "conditions", &self.conditions);
+        repeated(&mut m, "addresses", &self.addresses);
+        message(&mut m, "daemonEndpoints", &self.daemon_endpoints);
+        message(&mut m, "nodeInfo", &self.node_info);
+        repeated(&mut m, "images", &self.images);
+        repeated(&mut m, "volumesInUse", &self.volumes_in_use);
+        repeated(&mut m, "volumesAttached", &self.volumes_attached);
+        message(&mut m, "config", &self.config);
+        repeated(&mut m, "runtimeHandlers", &self.runtime_handlers);
+        message(&mut m, "features", &self.features);
+        repeated(&mut m, "declaredFeatures", &self.declared_features);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolumeClaimSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "accessModes", &self.access_modes);
+        message(&mut m, "selector", &self.selector);
+        message(&mut m, "resources", &self.resources);
+        scalar(&mut m, "volumeName", &self.volume_name, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "storageClassName",
+            &self.storage_class_name,
+            Rule::Pointer,
+        );
+        scalar(&mut m, "volumeMode", &self.volume_mode, Rule::Pointer);
+        message(&mut m, "dataSource", &self.data_source);
+        message(&mut m, "dataSourceRef", &self.data_source_ref);
+        scalar(
+            &mut m,
+            "volumeAttributesClassName",
+            &self.volume_attributes_class_name,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolumeClaimStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "phase", &self.phase, Rule::OmitEmpty);
+        repeated(&mut m, "accessModes", &self.access_modes);
+        map(&mut m, "capacity", &self.capacity);
+        repeated(&mut m, "conditions", &self.conditions);
+        map(&mut m, "allocatedResources", &self.allocated_resources);
+        map(
+            &mut m,
+            "allocatedResourceStatuses",
+            &self.allocated_resource_statuses,
+        );
+        scalar(
+            &mut m,
+            "currentVolumeAttributesClassName",
+            &self.current_volume_attributes_class_name,
+            Rule::Pointer,
+        );
+        message(&mut m, "modifyVolumeStatus", &self.modify_volume_status);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolumeSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "capacity", &self.capacity);
+        inline(&mut m, &self.persistent_volume_source);
+        repeated(&mut m, "accessModes", &self.access_modes);
+        message(&mut m, "claimRef", &self.claim_ref);
+        scalar(
+            &mut m,
+            "persistentVolumeReclaimPolicy",
+            &self.persistent_volume_reclaim_policy,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "storageClassName",
+            &self.storage_class_name,
+            Rule::OmitEmpty,
+        );
+        repeated(&mut m, "mountOptions", &self.mount_options);
+        scalar(&mut m, "volumeMode", &self.volume_mode, Rule::Pointer);
+        message(&mut m, "nodeAffinity", &self.node_affinity);
+        scalar(
+            &mut m,
+            "volumeAttributesClassName",
+            &self.volume_attributes_class_name,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolumeStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "phase", &self.phase, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        message(
+            &mut m,
+            "lastPhaseTransitionTime",
+            &self.last_phase_transition_time,
+        );
         Value::Object(m)
     }
 }
@@ -601,6 +1126,264 @@ impl ToJson for pb::api::core::v1::PodStatus {
         );
         map(&mut m, "allocatedResources", &self.allocated_resources);
         message(&mut m, "resources", &self.resources);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PodTemplateSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ReplicationControllerSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "replicas", &self.replicas, Rule::Pointer);
+        scalar(
+            &mut m,
+            "minReadySeconds",
+            &self.min_ready_seconds,
+            Rule::OmitEmpty,
+        );
+        map(&mut m, "selector", &self.selector);
+        message(&mut m, "template", &self.template);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ReplicationControllerStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "replicas", &self.replicas, Rule::Always);
+        scalar(
+            &mut m,
+            "fullyLabeledReplicas",
+            &self.fully_labeled_replicas,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "readyReplicas",
+            &self.ready_replicas,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "availableReplicas",
+            &self.available_replicas,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "observedGeneration",
+            &self.observed_generation,
+            Rule::OmitEmpty,
+        );
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ResourceQuotaSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "hard", &self.hard);
+        repeated(&mut m, "scopes", &self.scopes);
+        message(&mut m, "scopeSelector", &self.scope_selector);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ResourceQuotaStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "hard", &self.hard);
+        map(&mut m, "used", &self.used);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::LocalObjectReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ServiceSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "ports", &self.ports);
+        map(&mut m, "selector", &self.selector);
+        scalar(&mut m, "clusterIP", &self.cluster_ip, Rule::OmitEmpty);
+        repeated(&mut m, "clusterIPs", &self.cluster_ips);
+        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
+        repeated(&mut m, "externalIPs", &self.external_ips);
+        scalar(
+            &mut m,
+            "sessionAffinity",
+            &self.session_affinity,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "loadBalancerIP",
+            &self.load_balancer_ip,
+            Rule::OmitEmpty,
+        );
+        repeated(
+            &mut m,
+            "loadBalancerSourceRanges",
+            &self.load_balancer_source_ranges,
+        );
+        scalar(&mut m, "externalName", &self.external_name, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "externalTrafficPolicy",
+            &self.external_traffic_policy,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "healthCheckNodePort",
+            &self.health_check_node_port,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "publishNotReadyAddresses",
+            &self.publish_not_ready_addresses,
+            Rule::OmitEmpty,
+        );
+        message(
+            &mut m,
+            "sessionAffinityConfig",
+            &self.session_affinity_config,
+        );
+        repeated(&mut m, "ipFamilies", &self.ip_families);
+        scalar(
+            &mut m,
+            "ipFamilyPolicy",
+            &self.ip_family_policy,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "allocateLoadBalancerNodePorts",
+            &self.allocate_load_balancer_node_ports,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "loadBalancerClass",
+            &self.load_balancer_class,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "internalTrafficPolicy",
+            &self.internal_traffic_policy,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "trafficDistribution",
+            &self.traffic_distribution,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ServiceStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "loadBalancer", &self.load_balancer);
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::apps::v1::DaemonSetSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "selector", &self.selector);
+        message(&mut m, "template", &self.template);
+        message(&mut m, "updateStrategy", &self.update_strategy);
+        scalar(
+            &mut m,
+            "minReadySeconds",
+            &self.min_ready_seconds,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "revisionHistoryLimit",
+            &self.revision_history_limit,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::apps::v1::DaemonSetStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "currentNumberScheduled",
+            &self.current_number_scheduled,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "numberMisscheduled",
+            &self.number_misscheduled,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "desiredNumberScheduled",
+            &self.desired_number_scheduled,
+            Rule::Always,
+        );
+        scalar(&mut m, "numberReady", &self.number_ready, Rule::Always);
+        scalar(
+            &mut m,
+            "observedGeneration",
+            &self.observed_generation,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "updatedNumberScheduled",
+            &self.updated_number_scheduled,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "numberAvailable",
+            &self.number_available,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "numberUnavailable",
+            &self.number_unavailable,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "collisionCount",
+            &self.collision_count,
+            Rule::Pointer,
+        );
+        repeated(&mut m, "conditions", &self.conditions);
         Value::Object(m)
     }
 }
@@ -835,85 +1618,6 @@ impl ToJson for pb::api::apps::v1::StatefulSetStatus {
     }
 }
 
-impl ToJson for pb::api::apps::v1::DaemonSetSpec {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        message(&mut m, "selector", &self.selector);
-        message(&mut m, "template", &self.template);
-        message(&mut m, "updateStrategy", &self.update_strategy);
-        scalar(
-            &mut m,
-            "minReadySeconds",
-            &self.min_ready_seconds,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "revisionHistoryLimit",
-            &self.revision_history_limit,
-            Rule::Pointer,
-        );
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::apps::v1::DaemonSetStatus {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(
-            &mut m,
-            "currentNumberScheduled",
-            &self.current_number_scheduled,
-            Rule::Always,
-        );
-        scalar(
-            &mut m,
-            "numberMisscheduled",
-            &self.number_misscheduled,
-            Rule::Always,
-        );
-        scalar(
-            &mut m,
-            "desiredNumberScheduled",
-            &self.desired_number_scheduled,
-            Rule::Always,
-        );
-        scalar(&mut m, "numberReady", &self.number_ready, Rule::Always);
-        scalar(
-            &mut m,
-            "observedGeneration",
-            &self.observed_generation,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "updatedNumberScheduled",
-            &self.updated_number_scheduled,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "numberAvailable",
-            &self.number_available,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "numberUnavailable",
-            &self.number_unavailable,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "collisionCount",
-            &self.collision_count,
-            Rule::Pointer,
-        );
-        repeated(&mut m, "conditions", &self.conditions);
-        Value::Object(m)
-    }
-}
-
 impl ToJson for pb::api::events::v1::EventSeries {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -923,14 +1627,520 @@ impl ToJson for pb::api::events::v1::EventSeries {
     }
 }
 
-impl ToJson for pb::api::rbac::v1::PolicyRule {
+impl ToJson for pb::api::authentication::v1::SelfSubjectReviewStatus {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        repeated_or_null(&mut m, "verbs", &self.verbs);
-        repeated(&mut m, "apiGroups", &self.api_groups);
-        repeated(&mut m, "resources", &self.resources);
-        repeated(&mut m, "resourceNames", &self.resource_names);
-        repeated(&mut m, "nonResourceURLs", &self.non_resource_ur_ls);
+        message(&mut m, "userInfo", &self.user_info);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authentication::v1::TokenReviewSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "token", &self.token, Rule::OmitEmpty);
+        repeated(&mut m, "audiences", &self.audiences);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authentication::v1::TokenReviewStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "authenticated",
+            &self.authenticated,
+            Rule::OmitEmpty,
+        );
+        message(&mut m, "user", &self.user);
+        repeated(&mut m, "audiences", &self.audiences);
+        scalar(&mut m, "error", &self.error, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SubjectAccessReviewSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "resourceAttributes", &self.resource_attributes);
+        message(
+            &mut m,
+            "nonResourceAttributes",
+            &self.non_resource_attributes,
+        );
+        scalar(&mut m, "user", &self.user, Rule::OmitEmpty);
+        repeated(&mut m, "groups", &self.groups);
+        map(&mut m, "extra", &self.extra);
+        scalar(&mut m, "uid", &self.uid, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SubjectAccessReviewStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "allowed", &self.allowed, Rule::Always);
+        scalar(&mut m, "denied", &self.denied, Rule::OmitEmpty);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "evaluationError",
+            &self.evaluation_error,
+            Rule::OmitEmpty,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SelfSubjectAccessReviewSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "resourceAttributes", &self.resource_attributes);
+        message(
+            &mut m,
+            "nonResourceAttributes",
+            &self.non_resource_attributes,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SelfSubjectRulesReviewSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "namespace", &self.namespace, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::SubjectRulesReviewStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "resourceRules", &self.resource_rules);
+        repeated_or_null(&mut m, "nonResourceRules", &self.non_resource_rules);
+        scalar(&mut m, "incomplete", &self.incomplete, Rule::Always);
+        scalar(
+            &mut m,
+            "evaluationError",
+            &self.evaluation_error,
+            Rule::OmitEmpty,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::HorizontalPodAutoscalerSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "scaleTargetRef", &self.scale_target_ref);
+        scalar(&mut m, "minReplicas", &self.min_replicas, Rule::Pointer);
+        scalar(&mut m, "maxReplicas", &self.max_replicas, Rule::Always);
+        repeated(&mut m, "metrics", &self.metrics);
+        message(&mut m, "behavior", &self.behavior);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::HorizontalPodAutoscalerStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "observedGeneration",
+            &self.observed_generation,
+            Rule::Pointer,
+        );
+        message(&mut m, "lastScaleTime", &self.last_scale_time);
+        scalar(
+            &mut m,
+            "currentReplicas",
+            &self.current_replicas,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "desiredReplicas",
+            &self.desired_replicas,
+            Rule::Always,
+        );
+        repeated_or_null(&mut m, "currentMetrics", &self.current_metrics);
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v1::HorizontalPodAutoscalerSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "scaleTargetRef", &self.scale_target_ref);
+        scalar(&mut m, "minReplicas", &self.min_replicas, Rule::Pointer);
+        scalar(&mut m, "maxReplicas", &self.max_replicas, Rule::Always);
+        scalar(
+            &mut m,
+            "targetCPUUtilizationPercentage",
+            &self.target_cpu_utilization_percentage,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v1::HorizontalPodAutoscalerStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "observedGeneration",
+            &self.observed_generation,
+            Rule::Pointer,
+        );
+        message(&mut m, "lastScaleTime", &self.last_scale_time);
+        scalar(
+            &mut m,
+            "currentReplicas",
+            &self.current_replicas,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "desiredReplicas",
+            &self.desired_replicas,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "currentCPUUtilizationPercentage",
+            &self.current_cpu_utilization_percentage,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v1::ScaleSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "replicas", &self.replicas, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v1::ScaleStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "replicas", &self.replicas, Rule::Always);
+        scalar(&mut m, "selector", &self.selector, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::CronJobSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "schedule", &self.schedule, Rule::Always);
+        scalar(&mut m, "timeZone", &self.time_zone, Rule::Pointer);
+        scalar(
+            &mut m,
+            "startingDeadlineSeconds",
+            &self.starting_deadline_seconds,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "concurrencyPolicy",
+            &self.concurrency_policy,
+            Rule::OmitEmpty,
+        );
+        scalar(&mut m, "suspend", &self.suspend, Rule::Pointer);
+        message(&mut m, "jobTemplate", &self.job_template);
+        scalar(
+            &mut m,
+            "successfulJobsHistoryLimit",
+            &self.successful_jobs_history_limit,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "failedJobsHistoryLimit",
+            &self.failed_jobs_history_limit,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::CronJobStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "active", &self.active);
+        message(&mut m, "lastScheduleTime", &self.last_schedule_time);
+        message(&mut m, "lastSuccessfulTime", &self.last_successful_time);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::JobSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "parallelism", &self.parallelism, Rule::Pointer);
+        scalar(&mut m, "completions", &self.completions, Rule::Pointer);
+        scalar(
+            &mut m,
+            "activeDeadlineSeconds",
+            &self.active_deadline_seconds,
+            Rule::Pointer,
+        );
+        message(&mut m, "podFailurePolicy", &self.pod_failure_policy);
+        message(&mut m, "successPolicy", &self.success_policy);
+        scalar(&mut m, "backoffLimit", &self.backoff_limit, Rule::Pointer);
+        scalar(
+            &mut m,
+            "backoffLimitPerIndex",
+            &self.backoff_limit_per_index,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "maxFailedIndexes",
+            &self.max_failed_indexes,
+            Rule::Pointer,
+        );
+        message(&mut m, "selector", &self.selector);
+        scalar(
+            &mut m,
+            "manualSelector",
+            &self.manual_selector,
+            Rule::Pointer,
+        );
+        message(&mut m, "template", &self.template);
+        scalar(
+            &mut m,
+            "ttlSecondsAfterFinished",
+            &self.ttl_seconds_after_finished,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "completionMode",
+            &self.completion_mode,
+            Rule::Pointer,
+        );
+        scalar(&mut m, "suspend", &self.suspend, Rule::Pointer);
+        scalar(
+            &mut m,
+            "podReplacementPolicy",
+            &self.pod_replacement_policy,
+            Rule::Pointer,
+        );
+        scalar(&mut m, "managedBy", &self.managed_by, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::JobStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "conditions", &self.conditions);
+        message(&mut m, "startTime", &self.start_time);
+        message(&mut m, "completionTime", &self.completion_time);
+        scalar(&mut m, "active", &self.active, Rule::OmitEmpty);
+        scalar(&mut m, "succeeded", &self.succeeded, Rule::OmitEmpty);
+        scalar(&mut m, "failed", &self.failed, Rule::OmitEmpty);
+        scalar(&mut m, "terminating", &self.terminating, Rule::Pointer);
+        scalar(
+            &mut m,
+            "completedIndexes",
+            &self.completed_indexes,
+            Rule::OmitEmpty,
+        );
+        scalar(&mut m, "failedIndexes", &self.failed_indexes, Rule::Pointer);
+        message(
+            &mut m,
+            "uncountedTerminatedPods",
+            &self.uncounted_terminated_pods,
+        );
+        scalar(&mut m, "ready", &self.ready, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::certificates::v1::CertificateSigningRequestSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        bytes(&mut m, "request", &self.request);
+        scalar(&mut m, "signerName", &self.signer_name, Rule::Always);
+        scalar(
+            &mut m,
+            "expirationSeconds",
+            &self.expiration_seconds,
+            Rule::Pointer,
+        );
+        repeated(&mut m, "usages", &self.usages);
+        scalar(&mut m, "username", &self.username, Rule::OmitEmpty);
+        scalar(&mut m, "uid", &self.uid, Rule::OmitEmpty);
+        repeated(&mut m, "groups", &self.groups);
+        map(&mut m, "extra", &self.extra);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::certificates::v1::CertificateSigningRequestStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "conditions", &self.conditions);
+        bytes(&mut m, "certificate", &self.certificate);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressClassSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "controller", &self.controller, Rule::OmitEmpty);
+        message(&mut m, "parameters", &self.parameters);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "ingressClassName",
+            &self.ingress_class_name,
+            Rule::Pointer,
+        );
+        message(&mut m, "defaultBackend", &self.default_backend);
+        repeated(&mut m, "tls", &self.tls);
+        repeated(&mut m, "rules", &self.rules);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "loadBalancer", &self.load_balancer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IPAddressSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "parentRef", &self.parent_ref);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::NetworkPolicySpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "podSelector", &self.pod_selector);
+        repeated(&mut m, "ingress", &self.ingress);
+        repeated(&mut m, "egress", &self.egress);
+        repeated(&mut m, "policyTypes", &self.policy_types);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::ServiceCIDRSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "cidrs", &self.cidrs);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::ServiceCIDRStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::policy::v1::PodDisruptionBudgetSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "minAvailable", &self.min_available);
+        message(&mut m, "selector", &self.selector);
+        message(&mut m, "maxUnavailable", &self.max_unavailable);
+        scalar(
+            &mut m,
+            "unhealthyPodEvictionPolicy",
+            &self.unhealthy_pod_eviction_policy,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::policy::v1::PodDisruptionBudgetStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "observedGeneration",
+            &self.observed_generation,
+            Rule::OmitEmpty,
+        );
+        map(&mut m, "disruptedPods", &self.disrupted_pods);
+        scalar(
+            &mut m,
+            "disruptionsAllowed",
+            &self.disruptions_allowed,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "currentHealthy",
+            &self.current_healthy,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "desiredHealthy",
+            &self.desired_healthy,
+            Rule::Always,
+        );
+        scalar(&mut m, "expectedPods", &self.expected_pods, Rule::Always);
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::apimachinery::pkg::apis::meta::v1::DeleteOptions {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "gracePeriodSeconds",
+            &self.grace_period_seconds,
+            Rule::Pointer,
+        );
+        message(&mut m, "preconditions", &self.preconditions);
+        scalar(
+            &mut m,
+            "orphanDependents",
+            &self.orphan_dependents,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "propagationPolicy",
+            &self.propagation_policy,
+            Rule::Pointer,
+        );
+        repeated(&mut m, "dryRun", &self.dry_run);
+        scalar(
+            &mut m,
+            "ignoreStoreReadErrorWithClusterBreakingPotential",
+            &self.ignore_store_read_error_with_cluster_breaking_potential,
+            Rule::Pointer,
+        );
         Value::Object(m)
     }
 }
@@ -956,10 +2166,224 @@ impl ToJson for pb::api::rbac::v1::RoleRef {
     }
 }
 
+impl ToJson for pb::api::rbac::v1::PolicyRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "verbs", &self.verbs);
+        repeated(&mut m, "apiGroups", &self.api_groups);
+        repeated(&mut m, "resources", &self.resources);
+        repeated(&mut m, "resourceNames", &self.resource_names);
+        repeated(&mut m, "nonResourceURLs", &self.non_resource_ur_ls);
+        Value::Object(m)
+    }
+}
+
 impl ToJson for pb::api::rbac::v1::AggregationRule {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         repeated(&mut m, "clusterRoleSelectors", &self.cluster_role_selectors);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::CSIDriverSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "attachRequired",
+            &self.attach_required,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "podInfoOnMount",
+            &self.pod_info_on_mount,
+            Rule::Pointer,
+        );
+        repeated(&mut m, "volumeLifecycleModes", &self.volume_lifecycle_modes);
+        scalar(
+            &mut m,
+            "storageCapacity",
+            &self.storage_capacity,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "fsGroupPolicy",
+            &self.fs_group_policy,
+            Rule::Pointer,
+        );
+        repeated(&mut m, "tokenRequests", &self.token_requests);
+        scalar(
+            &mut m,
+            "requiresRepublish",
+            &self.requires_republish,
+            Rule::Pointer,
+        );
+        scalar(&mut m, "seLinuxMount", &self.se_linux_mount, Rule::Pointer);
+        scalar(
+            &mut m,
+            "nodeAllocatableUpdatePeriodSeconds",
+            &self.node_allocatable_update_period_seconds,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "serviceAccountTokenInSecrets",
+            &self.service_account_token_in_secrets,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::CSINodeSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "drivers", &self.drivers);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::apimachinery::pkg::apis::meta::v1::LabelSelector {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "matchLabels", &self.match_labels);
+        repeated(&mut m, "matchExpressions", &self.match_expressions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::TopologySelectorTerm {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(
+            &mut m,
+            "matchLabelExpressions",
+            &self.match_label_expressions,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::VolumeAttachmentSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "attacher", &self.attacher, Rule::Always);
+        message(&mut m, "source", &self.source);
+        scalar(&mut m, "nodeName", &self.node_name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::VolumeAttachmentStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "attached", &self.attached, Rule::Always);
+        map(&mut m, "attachmentMetadata", &self.attachment_metadata);
+        message(&mut m, "attachError", &self.attach_error);
+        message(&mut m, "detachError", &self.detach_error);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::MutatingWebhook {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "clientConfig", &self.client_config);
+        repeated(&mut m, "rules", &self.rules);
+        scalar(&mut m, "failurePolicy", &self.failure_policy, Rule::Pointer);
+        scalar(&mut m, "matchPolicy", &self.match_policy, Rule::Pointer);
+        message(&mut m, "namespaceSelector", &self.namespace_selector);
+        message(&mut m, "objectSelector", &self.object_selector);
+        scalar(&mut m, "sideEffects", &self.side_effects, Rule::Pointer);
+        scalar(
+            &mut m,
+            "timeoutSeconds",
+            &self.timeout_seconds,
+            Rule::Pointer,
+        );
+        repeated_or_null(
+            &mut m,
+            "admissionReviewVersions",
+            &self.admission_review_versions,
+        );
+        scalar(
+            &mut m,
+            "reinvocationPolicy",
+            &self.reinvocation_policy,
+            Rule::Pointer,
+        );
+        repeated(&mut m, "matchConditions", &self.match_conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ValidatingAdmissionPolicySpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "paramKind", &self.param_kind);
+        message(&mut m, "matchConstraints", &self.match_constraints);
+        repeated(&mut m, "validations", &self.validations);
+        scalar(&mut m, "failurePolicy", &self.failure_policy, Rule::Pointer);
+        repeated(&mut m, "auditAnnotations", &self.audit_annotations);
+        repeated(&mut m, "matchConditions", &self.match_conditions);
+        repeated(&mut m, "variables", &self.variables);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ValidatingAdmissionPolicyStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "observedGeneration",
+            &self.observed_generation,
+            Rule::OmitEmpty,
+        );
+        message(&mut m, "typeChecking", &self.type_checking);
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ValidatingAdmissionPolicyBindingSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "policyName", &self.policy_name, Rule::OmitEmpty);
+        message(&mut m, "paramRef", &self.param_ref);
+        message(&mut m, "matchResources", &self.match_resources);
+        repeated(&mut m, "validationActions", &self.validation_actions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ValidatingWebhook {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "clientConfig", &self.client_config);
+        repeated(&mut m, "rules", &self.rules);
+        scalar(&mut m, "failurePolicy", &self.failure_policy, Rule::Pointer);
+        scalar(&mut m, "matchPolicy", &self.match_policy, Rule::Pointer);
+        message(&mut m, "namespaceSelector", &self.namespace_selector);
+        message(&mut m, "objectSelector", &self.object_selector);
+        scalar(&mut m, "sideEffects", &self.side_effects, Rule::Pointer);
+        scalar(
+            &mut m,
+            "timeoutSeconds",
+            &self.timeout_seconds,
+            Rule::Pointer,
+        );
+        repeated_or_null(
+            &mut m,
+            "admissionReviewVersions",
+            &self.admission_review_versions,
+        );
+        repeated(&mut m, "matchConditions", &self.match_conditions);
         Value::Object(m)
     }
 }
@@ -998,6 +2422,95 @@ impl ToJson for pb::api::coordination::v1::LeaseSpec {
     }
 }
 
+impl ToJson for pb::api::node::v1::Overhead {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "podFixed", &self.pod_fixed);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::node::v1::Scheduling {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "nodeSelector", &self.node_selector);
+        repeated(&mut m, "tolerations", &self.tolerations);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::discovery::v1::Endpoint {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "addresses", &self.addresses);
+        message(&mut m, "conditions", &self.conditions);
+        scalar(&mut m, "hostname", &self.hostname, Rule::Pointer);
+        message(&mut m, "targetRef", &self.target_ref);
+        map(&mut m, "deprecatedTopology", &self.deprecated_topology);
+        scalar(&mut m, "nodeName", &self.node_name, Rule::Pointer);
+        scalar(&mut m, "zone", &self.zone, Rule::Pointer);
+        message(&mut m, "hints", &self.hints);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::discovery::v1::EndpointPort {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Pointer);
+        scalar(&mut m, "protocol", &self.protocol, Rule::Pointer);
+        scalar(&mut m, "port", &self.port, Rule::Pointer);
+        scalar(&mut m, "appProtocol", &self.app_protocol, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::FlowSchemaSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(
+            &mut m,
+            "priorityLevelConfiguration",
+            &self.priority_level_configuration,
+        );
+        scalar(
+            &mut m,
+            "matchingPrecedence",
+            &self.matching_precedence,
+            Rule::Always,
+        );
+        message(&mut m, "distinguisherMethod", &self.distinguisher_method);
+        repeated(&mut m, "rules", &self.rules);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::FlowSchemaStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::PriorityLevelConfigurationSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        message(&mut m, "limited", &self.limited);
+        message(&mut m, "exempt", &self.exempt);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::PriorityLevelConfigurationStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "conditions", &self.conditions);
+        Value::Object(m)
+    }
+}
+
 impl ToJson for pb::apimachinery::pkg::apis::meta::v1::OwnerReference {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1030,6 +2543,45 @@ impl ToJson for pb::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry {
     }
 }
 
+impl ToJson for pb::api::core::v1::EndpointAddress {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "ip", &self.ip, Rule::Always);
+        scalar(&mut m, "hostname", &self.hostname, Rule::OmitEmpty);
+        scalar(&mut m, "nodeName", &self.node_name, Rule::Pointer);
+        message(&mut m, "targetRef", &self.target_ref);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::EndpointPort {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        scalar(&mut m, "port", &self.port, Rule::Always);
+        scalar(&mut m, "protocol", &self.protocol, Rule::OmitEmpty);
+        scalar(&mut m, "appProtocol", &self.app_protocol, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::LimitRangeItem {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        map(&mut m, "max", &self.max);
+        map(&mut m, "min", &self.min);
+        map(&mut m, "default", &self.default);
+        map(&mut m, "defaultRequest", &self.default_request);
+        map(
+            &mut m,
+            "maxLimitRequestRatio",
+            &self.max_limit_request_ratio,
+        );
+        Value::Object(m)
+    }
+}
+
 impl ToJson for pb::api::core::v1::NamespaceCondition {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -1042,49 +2594,238 @@ impl ToJson for pb::api::core::v1::NamespaceCondition {
     }
 }
 
-impl ToJson for pb::api::core::v1::ServicePort {
+impl ToJson for pb::api::core::v1::Taint {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
-        scalar(&mut m, "protocol", &self.protocol, Rule::OmitEmpty);
-        scalar(&mut m, "appProtocol", &self.app_protocol, Rule::Pointer);
-        scalar(&mut m, "port", &self.port, Rule::Always);
-        message(&mut m, "targetPort", &self.target_port);
-        scalar(&mut m, "nodePort", &self.node_port, Rule::OmitEmpty);
+        scalar(&mut m, "key", &self.key, Rule::Always);
+        scalar(&mut m, "value", &self.value, Rule::OmitEmpty);
+        scalar(&mut m, "effect", &self.effect, Rule::Always);
+        message(&mut m, "timeAdded", &self.time_added);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::SessionAffinityConfig {
+impl ToJson for pb::api::core::v1::NodeConfigSource {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        message(&mut m, "clientIP", &self.client_ip);
+        message(&mut m, "configMap", &self.config_map);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::LoadBalancerStatus {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        repeated(&mut m, "ingress", &self.ingress);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::apimachinery::pkg::apis::meta::v1::Condition {
+impl ToJson for pb::api::core::v1::NodeCondition {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         scalar(&mut m, "type", &self.r#type, Rule::Always);
         scalar(&mut m, "status", &self.status, Rule::Always);
+        message(&mut m, "lastHeartbeatTime", &self.last_heartbeat_time);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeAddress {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "address", &self.address, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeDaemonEndpoints {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "kubeletEndpoint", &self.kubelet_endpoint);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeSystemInfo {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "machineID", &self.machine_id, Rule::Always);
+        scalar(&mut m, "systemUUID", &self.system_uuid, Rule::Always);
+        scalar(&mut m, "bootID", &self.boot_id, Rule::Always);
+        scalar(&mut m, "kernelVersion", &self.kernel_version, Rule::Always);
+        scalar(&mut m, "osImage", &self.os_image, Rule::Always);
         scalar(
             &mut m,
-            "observedGeneration",
-            &self.observed_generation,
+            "containerRuntimeVersion",
+            &self.container_runtime_version,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "kubeletVersion",
+            &self.kubelet_version,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "kubeProxyVersion",
+            &self.kube_proxy_version,
+            Rule::Always,
+        );
+        scalar(
+            &mut m,
+            "operatingSystem",
+            &self.operating_system,
+            Rule::Always,
+        );
+        scalar(&mut m, "architecture", &self.architecture, Rule::Always);
+        message(&mut m, "swap", &self.swap);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ContainerImage {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "names", &self.names);
+        scalar(&mut m, "sizeBytes", &self.size_bytes, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::AttachedVolume {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "devicePath", &self.device_path, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeConfigStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "assigned", &self.assigned);
+        message(&mut m, "active", &self.active);
+        message(&mut m, "lastKnownGood", &self.last_known_good);
+        scalar(&mut m, "error", &self.error, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeRuntimeHandler {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "features", &self.features);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeFeatures {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "supplementalGroupsPolicy",
+            &self.supplemental_groups_policy,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::VolumeResourceRequirements {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        map(&mut m, "limits", &self.limits);
+        map(&mut m, "requests", &self.requests);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::TypedLocalObjectReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "apiGroup", &self.api_group, Rule::Pointer);
+        scalar(&mut m, "kind", &self.kind, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::TypedObjectReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "apiGroup", &self.api_group, Rule::Pointer);
+        scalar(&mut m, "kind", &self.kind, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "namespace", &self.namespace, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolumeClaimCondition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        message(&mut m, "lastProbeTime", &self.last_probe_time);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ModifyVolumeStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "targetVolumeAttributesClassName",
+            &self.target_volume_attributes_class_name,
             Rule::OmitEmpty,
         );
-        message(&mut m, "lastTransitionTime", &self.last_transition_time);
-        scalar(&mut m, "reason", &self.reason, Rule::Always);
-        scalar(&mut m, "message", &self.message, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "gcePersistentDisk", &self.gce_persistent_disk);
+        message(
+            &mut m,
+            "awsElasticBlockStore",
+            &self.aws_elastic_block_store,
+        );
+        message(&mut m, "hostPath", &self.host_path);
+        message(&mut m, "glusterfs", &self.glusterfs);
+        message(&mut m, "nfs", &self.nfs);
+        message(&mut m, "rbd", &self.rbd);
+        message(&mut m, "iscsi", &self.iscsi);
+        message(&mut m, "cinder", &self.cinder);
+        message(&mut m, "cephfs", &self.cephfs);
+        message(&mut m, "fc", &self.fc);
+        message(&mut m, "flocker", &self.flocker);
+        message(&mut m, "flexVolume", &self.flex_volume);
+        message(&mut m, "azureFile", &self.azure_file);
+        message(&mut m, "vsphereVolume", &self.vsphere_volume);
+        message(&mut m, "quobyte", &self.quobyte);
+        message(&mut m, "azureDisk", &self.azure_disk);
+        message(&mut m, "photonPersistentDisk", &self.photon_persistent_disk);
+        message(&mut m, "portworxVolume", &self.portworx_volume);
+        message(&mut m, "scaleIO", &self.scale_io);
+        message(&mut m, "local", &self.local);
+        message(&mut m, "storageos", &self.storageos);
+        message(&mut m, "csi", &self.csi);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::VolumeNodeAffinity {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "required", &self.required);
         Value::Object(m)
     }
 }
@@ -1327,8 +3068,8 @@ impl ToJson for pb::api::core::v1::ResourceRequirements {
 impl ToJson for pb::api::core::v1::WorkloadReference {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
-        scalar(&mut m, "podGroup", &self.pod_group, Rule::OmitEmpty);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "podGroup", &self.pod_group, Rule::Always);
         scalar(
             &mut m,
             "podGroupReplicaKey",
@@ -1428,20 +3169,90 @@ impl ToJson for pb::api::core::v1::PodExtendedResourceClaimStatus {
     }
 }
 
-impl ToJson for pb::apimachinery::pkg::apis::meta::v1::LabelSelector {
+impl ToJson for pb::api::core::v1::ReplicationControllerCondition {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        map(&mut m, "matchLabels", &self.match_labels);
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ScopeSelector {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
         repeated(&mut m, "matchExpressions", &self.match_expressions);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::PodTemplateSpec {
+impl ToJson for pb::api::core::v1::ServicePort {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        message(&mut m, "metadata", &self.metadata);
-        message(&mut m, "spec", &self.spec);
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        scalar(&mut m, "protocol", &self.protocol, Rule::OmitEmpty);
+        scalar(&mut m, "appProtocol", &self.app_protocol, Rule::Pointer);
+        scalar(&mut m, "port", &self.port, Rule::Always);
+        message(&mut m, "targetPort", &self.target_port);
+        scalar(&mut m, "nodePort", &self.node_port, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::SessionAffinityConfig {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "clientIP", &self.client_ip);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::LoadBalancerStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "ingress", &self.ingress);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::apimachinery::pkg::apis::meta::v1::Condition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        scalar(
+            &mut m,
+            "observedGeneration",
+            &self.observed_generation,
+            Rule::OmitEmpty,
+        );
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::Always);
+        scalar(&mut m, "message", &self.message, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::apps::v1::DaemonSetUpdateStrategy {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
+        message(&mut m, "rollingUpdate", &self.rolling_update);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::apps::v1::DaemonSetCondition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
         Value::Object(m)
     }
 }
@@ -1476,16 +3287,6 @@ impl ToJson for pb::api::apps::v1::ReplicaSetCondition {
         message(&mut m, "lastTransitionTime", &self.last_transition_time);
         scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
         scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::PersistentVolumeClaim {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        message(&mut m, "metadata", &self.metadata);
-        message(&mut m, "spec", &self.spec);
-        message(&mut m, "status", &self.status);
         Value::Object(m)
     }
 }
@@ -1528,16 +3329,108 @@ impl ToJson for pb::api::apps::v1::StatefulSetCondition {
     }
 }
 
-impl ToJson for pb::api::apps::v1::DaemonSetUpdateStrategy {
+impl ToJson for pb::api::authentication::v1::UserInfo {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
-        message(&mut m, "rollingUpdate", &self.rolling_update);
+        scalar(&mut m, "username", &self.username, Rule::OmitEmpty);
+        scalar(&mut m, "uid", &self.uid, Rule::OmitEmpty);
+        repeated(&mut m, "groups", &self.groups);
+        map(&mut m, "extra", &self.extra);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::apps::v1::DaemonSetCondition {
+impl ToJson for pb::api::authorization::v1::ResourceAttributes {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "namespace", &self.namespace, Rule::OmitEmpty);
+        scalar(&mut m, "verb", &self.verb, Rule::OmitEmpty);
+        scalar(&mut m, "group", &self.group, Rule::OmitEmpty);
+        scalar(&mut m, "version", &self.version, Rule::OmitEmpty);
+        scalar(&mut m, "resource", &self.resource, Rule::OmitEmpty);
+        scalar(&mut m, "subresource", &self.subresource, Rule::OmitEmpty);
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        message(&mut m, "fieldSelector", &self.field_selector);
+        message(&mut m, "labelSelector", &self.label_selector);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::NonResourceAttributes {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "path", &self.path, Rule::OmitEmpty);
+        scalar(&mut m, "verb", &self.verb, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::ResourceRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "verbs", &self.verbs);
+        repeated(&mut m, "apiGroups", &self.api_groups);
+        repeated(&mut m, "resources", &self.resources);
+        repeated(&mut m, "resourceNames", &self.resource_names);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::NonResourceRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "verbs", &self.verbs);
+        repeated(&mut m, "nonResourceURLs", &self.non_resource_ur_ls);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::CrossVersionObjectReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "kind", &self.kind, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "apiVersion", &self.api_version, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::MetricSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        message(&mut m, "object", &self.object);
+        message(&mut m, "pods", &self.pods);
+        message(&mut m, "resource", &self.resource);
+        message(&mut m, "containerResource", &self.container_resource);
+        message(&mut m, "external", &self.external);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::HorizontalPodAutoscalerBehavior {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "scaleUp", &self.scale_up);
+        message(&mut m, "scaleDown", &self.scale_down);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::MetricStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        message(&mut m, "object", &self.object);
+        message(&mut m, "pods", &self.pods);
+        message(&mut m, "resource", &self.resource);
+        message(&mut m, "containerResource", &self.container_resource);
+        message(&mut m, "external", &self.external);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::HorizontalPodAutoscalerCondition {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         scalar(&mut m, "type", &self.r#type, Rule::Always);
@@ -1549,26 +3442,842 @@ impl ToJson for pb::api::apps::v1::DaemonSetCondition {
     }
 }
 
-impl ToJson for pb::api::core::v1::ClientIpConfig {
+impl ToJson for pb::api::autoscaling::v1::CrossVersionObjectReference {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
+        scalar(&mut m, "kind", &self.kind, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "apiVersion", &self.api_version, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::JobTemplateSpec {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metadata", &self.metadata);
+        message(&mut m, "spec", &self.spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::PodFailurePolicy {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "rules", &self.rules);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::SuccessPolicy {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "rules", &self.rules);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::JobCondition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        message(&mut m, "lastProbeTime", &self.last_probe_time);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::UncountedTerminatedPods {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "succeeded", &self.succeeded);
+        repeated(&mut m, "failed", &self.failed);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::certificates::v1::CertificateSigningRequestCondition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "status", &self.status, Rule::Always);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        message(&mut m, "lastUpdateTime", &self.last_update_time);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressClassParametersReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "apiGroup", &self.a_pi_group, Rule::Pointer);
+        scalar(&mut m, "kind", &self.kind, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "scope", &self.scope, Rule::Pointer);
+        scalar(&mut m, "namespace", &self.namespace, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressBackend {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "service", &self.service);
+        message(&mut m, "resource", &self.resource);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressTls {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "hosts", &self.hosts);
+        scalar(&mut m, "secretName", &self.secret_name, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "host", &self.host, Rule::OmitEmpty);
+        inline(&mut m, &self.ingress_rule_value);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressLoadBalancerStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "ingress", &self.ingress);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::ParentReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "group", &self.group, Rule::OmitEmpty);
+        scalar(&mut m, "resource", &self.resource, Rule::OmitEmpty);
+        scalar(&mut m, "namespace", &self.namespace, Rule::OmitEmpty);
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::NetworkPolicyIngressRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "ports", &self.ports);
+        repeated(&mut m, "from", &self.from);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::NetworkPolicyEgressRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "ports", &self.ports);
+        repeated(&mut m, "to", &self.to);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::apimachinery::pkg::apis::meta::v1::Preconditions {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "uid", &self.uid, Rule::Pointer);
         scalar(
             &mut m,
-            "timeoutSeconds",
-            &self.timeout_seconds,
+            "resourceVersion",
+            &self.resource_version,
             Rule::Pointer,
         );
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::LoadBalancerIngress {
+impl ToJson for pb::api::storage::v1::TokenRequest {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "ip", &self.ip, Rule::OmitEmpty);
-        scalar(&mut m, "hostname", &self.hostname, Rule::OmitEmpty);
-        scalar(&mut m, "ipMode", &self.ip_mode, Rule::Pointer);
-        repeated(&mut m, "ports", &self.ports);
+        scalar(&mut m, "audience", &self.audience, Rule::Always);
+        scalar(
+            &mut m,
+            "expirationSeconds",
+            &self.expiration_seconds,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::CSINodeDriver {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "nodeID", &self.node_id, Rule::Always);
+        repeated_or_null(&mut m, "topologyKeys", &self.topology_keys);
+        message(&mut m, "allocatable", &self.allocatable);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "key", &self.key, Rule::Always);
+        scalar(&mut m, "operator", &self.operator, Rule::Always);
+        repeated(&mut m, "values", &self.values);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::TopologySelectorLabelRequirement {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "key", &self.key, Rule::Always);
+        repeated_or_null(&mut m, "values", &self.values);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::VolumeAttachmentSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "persistentVolumeName",
+            &self.persistent_volume_name,
+            Rule::Pointer,
+        );
+        message(&mut m, "inlineVolumeSpec", &self.inline_volume_spec);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::VolumeError {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "time", &self.time);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        scalar(&mut m, "errorCode", &self.error_code, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::WebhookClientConfig {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "url", &self.url, Rule::Pointer);
+        message(&mut m, "service", &self.service);
+        bytes(&mut m, "caBundle", &self.ca_bundle);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::RuleWithOperations {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "operations", &self.operations);
+        inline(&mut m, &self.rule);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::MatchCondition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "expression", &self.expression, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ParamKind {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "apiVersion", &self.api_version, Rule::OmitEmpty);
+        scalar(&mut m, "kind", &self.kind, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::MatchResources {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "namespaceSelector", &self.namespace_selector);
+        message(&mut m, "objectSelector", &self.object_selector);
+        repeated(&mut m, "resourceRules", &self.resource_rules);
+        repeated(&mut m, "excludeResourceRules", &self.exclude_resource_rules);
+        scalar(&mut m, "matchPolicy", &self.match_policy, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::Validation {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "expression", &self.expression, Rule::Always);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        scalar(&mut m, "reason", &self.reason, Rule::Pointer);
+        scalar(
+            &mut m,
+            "messageExpression",
+            &self.message_expression,
+            Rule::OmitEmpty,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::AuditAnnotation {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "key", &self.key, Rule::Always);
+        scalar(
+            &mut m,
+            "valueExpression",
+            &self.value_expression,
+            Rule::Always,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::Variable {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "expression", &self.expression, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::TypeChecking {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "expressionWarnings", &self.expression_warnings);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ParamRef {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        scalar(&mut m, "namespace", &self.namespace, Rule::OmitEmpty);
+        message(&mut m, "selector", &self.selector);
+        scalar(
+            &mut m,
+            "parameterNotFoundAction",
+            &self.parameter_not_found_action,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::discovery::v1::EndpointConditions {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "ready", &self.ready, Rule::Pointer);
+        scalar(&mut m, "serving", &self.serving, Rule::Pointer);
+        scalar(&mut m, "terminating", &self.terminating, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::discovery::v1::EndpointHints {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "forZones", &self.for_zones);
+        repeated(&mut m, "forNodes", &self.for_nodes);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::PriorityLevelConfigurationReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::FlowDistinguisherMethod {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::PolicyRulesWithSubjects {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "subjects", &self.subjects);
+        repeated(&mut m, "resourceRules", &self.resource_rules);
+        repeated(&mut m, "nonResourceRules", &self.non_resource_rules);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::FlowSchemaCondition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
+        scalar(&mut m, "status", &self.status, Rule::OmitEmpty);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::LimitedPriorityLevelConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "nominalConcurrencyShares",
+            &self.nominal_concurrency_shares,
+            Rule::Pointer,
+        );
+        message(&mut m, "limitResponse", &self.limit_response);
+        scalar(
+            &mut m,
+            "lendablePercent",
+            &self.lendable_percent,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "borrowingLimitPercent",
+            &self.borrowing_limit_percent,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::ExemptPriorityLevelConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "nominalConcurrencyShares",
+            &self.nominal_concurrency_shares,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "lendablePercent",
+            &self.lendable_percent,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::PriorityLevelConfigurationCondition {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::OmitEmpty);
+        scalar(&mut m, "status", &self.status, Rule::OmitEmpty);
+        message(&mut m, "lastTransitionTime", &self.last_transition_time);
+        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
+        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ConfigMapNodeConfigSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "namespace", &self.namespace, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "uid", &self.uid, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "resourceVersion",
+            &self.resource_version,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "kubeletConfigKey",
+            &self.kubelet_config_key,
+            Rule::Always,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::DaemonEndpoint {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "Port", &self.port, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeSwapStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "capacity", &self.capacity, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeRuntimeHandlerFeatures {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "recursiveReadOnlyMounts",
+            &self.recursive_read_only_mounts,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "userNamespaces",
+            &self.user_namespaces,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::GcePersistentDiskVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "pdName", &self.pd_name, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "partition", &self.partition, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::AwsElasticBlockStoreVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "volumeID", &self.volume_id, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "partition", &self.partition, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::HostPathVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "path", &self.path, Rule::Always);
+        scalar(&mut m, "type", &self.r#type, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::GlusterfsPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "endpoints", &self.endpoints, Rule::Always);
+        scalar(&mut m, "path", &self.path, Rule::Always);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "endpointsNamespace",
+            &self.endpoints_namespace,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NfsVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "server", &self.server, Rule::Always);
+        scalar(&mut m, "path", &self.path, Rule::Always);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::RbdPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "monitors", &self.monitors);
+        scalar(&mut m, "image", &self.image, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "pool", &self.pool, Rule::OmitEmpty);
+        scalar(&mut m, "user", &self.user, Rule::OmitEmpty);
+        scalar(&mut m, "keyring", &self.keyring, Rule::OmitEmpty);
+        message(&mut m, "secretRef", &self.secret_ref);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::IscsiPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "targetPortal", &self.target_portal, Rule::Always);
+        scalar(&mut m, "iqn", &self.iqn, Rule::Always);
+        scalar(&mut m, "lun", &self.lun, Rule::Always);
+        scalar(
+            &mut m,
+            "iscsiInterface",
+            &self.iscsi_interface,
+            Rule::OmitEmpty,
+        );
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        repeated(&mut m, "portals", &self.portals);
+        scalar(
+            &mut m,
+            "chapAuthDiscovery",
+            &self.chap_auth_discovery,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "chapAuthSession",
+            &self.chap_auth_session,
+            Rule::OmitEmpty,
+        );
+        message(&mut m, "secretRef", &self.secret_ref);
+        scalar(&mut m, "initiatorName", &self.initiator_name, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::CinderPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "volumeID", &self.volume_id, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        message(&mut m, "secretRef", &self.secret_ref);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::CephFsPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "monitors", &self.monitors);
+        scalar(&mut m, "path", &self.path, Rule::OmitEmpty);
+        scalar(&mut m, "user", &self.user, Rule::OmitEmpty);
+        scalar(&mut m, "secretFile", &self.secret_file, Rule::OmitEmpty);
+        message(&mut m, "secretRef", &self.secret_ref);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::FcVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "targetWWNs", &self.target_ww_ns);
+        scalar(&mut m, "lun", &self.lun, Rule::Pointer);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        repeated(&mut m, "wwids", &self.wwids);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::FlockerVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "datasetName", &self.dataset_name, Rule::OmitEmpty);
+        scalar(&mut m, "datasetUUID", &self.dataset_uuid, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::FlexPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "driver", &self.driver, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        message(&mut m, "secretRef", &self.secret_ref);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        map(&mut m, "options", &self.options);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::AzureFilePersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "secretName", &self.secret_name, Rule::Always);
+        scalar(&mut m, "shareName", &self.share_name, Rule::Always);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "secretNamespace",
+            &self.secret_namespace,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::VsphereVirtualDiskVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "volumePath", &self.volume_path, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "storagePolicyName",
+            &self.storage_policy_name,
+            Rule::OmitEmpty,
+        );
+        scalar(
+            &mut m,
+            "storagePolicyID",
+            &self.storage_policy_id,
+            Rule::OmitEmpty,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::QuobyteVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "registry", &self.registry, Rule::Always);
+        scalar(&mut m, "volume", &self.volume, Rule::Always);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        scalar(&mut m, "user", &self.user, Rule::OmitEmpty);
+        scalar(&mut m, "group", &self.group, Rule::OmitEmpty);
+        scalar(&mut m, "tenant", &self.tenant, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::AzureDiskVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "diskName", &self.disk_name, Rule::Always);
+        scalar(&mut m, "diskURI", &self.disk_uri, Rule::Always);
+        scalar(&mut m, "cachingMode", &self.caching_mode, Rule::Pointer);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::Pointer);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::Pointer);
+        scalar(&mut m, "kind", &self.kind, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PhotonPersistentDiskVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "pdID", &self.pd_id, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::PortworxVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "volumeID", &self.volume_id, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::ScaleIoPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "gateway", &self.gateway, Rule::Always);
+        scalar(&mut m, "system", &self.system, Rule::Always);
+        message(&mut m, "secretRef", &self.secret_ref);
+        scalar(&mut m, "sslEnabled", &self.ssl_enabled, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "protectionDomain",
+            &self.protection_domain,
+            Rule::OmitEmpty,
+        );
+        scalar(&mut m, "storagePool", &self.storage_pool, Rule::OmitEmpty);
+        scalar(&mut m, "storageMode", &self.storage_mode, Rule::OmitEmpty);
+        scalar(&mut m, "volumeName", &self.volume_name, Rule::OmitEmpty);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::LocalVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "path", &self.path, Rule::Always);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::StorageOsPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "volumeName", &self.volume_name, Rule::OmitEmpty);
+        scalar(
+            &mut m,
+            "volumeNamespace",
+            &self.volume_namespace,
+            Rule::OmitEmpty,
+        );
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        message(&mut m, "secretRef", &self.secret_ref);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::CSIPersistentVolumeSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "driver", &self.driver, Rule::Always);
+        scalar(&mut m, "volumeHandle", &self.volume_handle, Rule::Always);
+        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
+        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
+        map(&mut m, "volumeAttributes", &self.volume_attributes);
+        message(
+            &mut m,
+            "controllerPublishSecretRef",
+            &self.controller_publish_secret_ref,
+        );
+        message(&mut m, "nodeStageSecretRef", &self.node_stage_secret_ref);
+        message(
+            &mut m,
+            "nodePublishSecretRef",
+            &self.node_publish_secret_ref,
+        );
+        message(
+            &mut m,
+            "controllerExpandSecretRef",
+            &self.controller_expand_secret_ref,
+        );
+        message(&mut m, "nodeExpandSecretRef", &self.node_expand_secret_ref);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeSelector {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "nodeSelectorTerms", &self.node_selector_terms);
         Value::Object(m)
     }
 }
@@ -2027,80 +4736,36 @@ impl ToJson for pb::api::core::v1::ContainerExtendedResourceRequest {
     }
 }
 
-impl ToJson for pb::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
+impl ToJson for pb::api::core::v1::ScopedResourceSelectorRequirement {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "key", &self.key, Rule::Always);
+        scalar(&mut m, "scopeName", &self.scope_name, Rule::Always);
         scalar(&mut m, "operator", &self.operator, Rule::Always);
         repeated(&mut m, "values", &self.values);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::apps::v1::RollingUpdateDeployment {
+impl ToJson for pb::api::core::v1::ClientIpConfig {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        message(&mut m, "maxUnavailable", &self.max_unavailable);
-        message(&mut m, "maxSurge", &self.max_surge);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::PersistentVolumeClaimSpec {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        repeated(&mut m, "accessModes", &self.access_modes);
-        message(&mut m, "selector", &self.selector);
-        message(&mut m, "resources", &self.resources);
-        scalar(&mut m, "volumeName", &self.volume_name, Rule::OmitEmpty);
         scalar(
             &mut m,
-            "storageClassName",
-            &self.storage_class_name,
-            Rule::Pointer,
-        );
-        scalar(&mut m, "volumeMode", &self.volume_mode, Rule::Pointer);
-        message(&mut m, "dataSource", &self.data_source);
-        message(&mut m, "dataSourceRef", &self.data_source_ref);
-        scalar(
-            &mut m,
-            "volumeAttributesClassName",
-            &self.volume_attributes_class_name,
+            "timeoutSeconds",
+            &self.timeout_seconds,
             Rule::Pointer,
         );
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::PersistentVolumeClaimStatus {
+impl ToJson for pb::api::core::v1::LoadBalancerIngress {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "phase", &self.phase, Rule::OmitEmpty);
-        repeated(&mut m, "accessModes", &self.access_modes);
-        map(&mut m, "capacity", &self.capacity);
-        repeated(&mut m, "conditions", &self.conditions);
-        map(&mut m, "allocatedResources", &self.allocated_resources);
-        map(
-            &mut m,
-            "allocatedResourceStatuses",
-            &self.allocated_resource_statuses,
-        );
-        scalar(
-            &mut m,
-            "currentVolumeAttributesClassName",
-            &self.current_volume_attributes_class_name,
-            Rule::Pointer,
-        );
-        message(&mut m, "modifyVolumeStatus", &self.modify_volume_status);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::apps::v1::RollingUpdateStatefulSetStrategy {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "partition", &self.partition, Rule::Pointer);
-        message(&mut m, "maxUnavailable", &self.max_unavailable);
+        scalar(&mut m, "ip", &self.ip, Rule::OmitEmpty);
+        scalar(&mut m, "hostname", &self.hostname, Rule::OmitEmpty);
+        scalar(&mut m, "ipMode", &self.ip_mode, Rule::Pointer);
+        repeated(&mut m, "ports", &self.ports);
         Value::Object(m)
     }
 }
@@ -2114,21 +4779,347 @@ impl ToJson for pb::api::apps::v1::RollingUpdateDaemonSet {
     }
 }
 
-impl ToJson for pb::api::core::v1::PortStatus {
+impl ToJson for pb::api::apps::v1::RollingUpdateDeployment {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "port", &self.port, Rule::Always);
-        scalar(&mut m, "protocol", &self.protocol, Rule::Always);
-        scalar(&mut m, "error", &self.error, Rule::Pointer);
+        message(&mut m, "maxUnavailable", &self.max_unavailable);
+        message(&mut m, "maxSurge", &self.max_surge);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::HostPathVolumeSource {
+impl ToJson for pb::api::apps::v1::RollingUpdateStatefulSetStrategy {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "path", &self.path, Rule::Always);
-        scalar(&mut m, "type", &self.r#type, Rule::Pointer);
+        scalar(&mut m, "partition", &self.partition, Rule::Pointer);
+        message(&mut m, "maxUnavailable", &self.max_unavailable);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::FieldSelectorAttributes {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "rawSelector", &self.raw_selector, Rule::OmitEmpty);
+        repeated(&mut m, "requirements", &self.requirements);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::authorization::v1::LabelSelectorAttributes {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "rawSelector", &self.raw_selector, Rule::OmitEmpty);
+        repeated(&mut m, "requirements", &self.requirements);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ObjectMetricSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "describedObject", &self.described_object);
+        message(&mut m, "target", &self.target);
+        message(&mut m, "metric", &self.metric);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::PodsMetricSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metric", &self.metric);
+        message(&mut m, "target", &self.target);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ResourceMetricSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "target", &self.target);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ContainerResourceMetricSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "target", &self.target);
+        scalar(&mut m, "container", &self.container, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ExternalMetricSource {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metric", &self.metric);
+        message(&mut m, "target", &self.target);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::HpaScalingRules {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "stabilizationWindowSeconds",
+            &self.stabilization_window_seconds,
+            Rule::Pointer,
+        );
+        scalar(&mut m, "selectPolicy", &self.select_policy, Rule::Pointer);
+        repeated(&mut m, "policies", &self.policies);
+        message(&mut m, "tolerance", &self.tolerance);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ObjectMetricStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metric", &self.metric);
+        message(&mut m, "current", &self.current);
+        message(&mut m, "describedObject", &self.described_object);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::PodsMetricStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metric", &self.metric);
+        message(&mut m, "current", &self.current);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ResourceMetricStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "current", &self.current);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ContainerResourceMetricStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "current", &self.current);
+        scalar(&mut m, "container", &self.container, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::ExternalMetricStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "metric", &self.metric);
+        message(&mut m, "current", &self.current);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::PodFailurePolicyRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "action", &self.action, Rule::Always);
+        message(&mut m, "onExitCodes", &self.on_exit_codes);
+        repeated(&mut m, "onPodConditions", &self.on_pod_conditions);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::SuccessPolicyRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(
+            &mut m,
+            "succeededIndexes",
+            &self.succeeded_indexes,
+            Rule::Pointer,
+        );
+        scalar(
+            &mut m,
+            "succeededCount",
+            &self.succeeded_count,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressServiceBackend {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "port", &self.port);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressRuleValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "http", &self.http);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressLoadBalancerIngress {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "ip", &self.ip, Rule::OmitEmpty);
+        scalar(&mut m, "hostname", &self.hostname, Rule::OmitEmpty);
+        repeated(&mut m, "ports", &self.ports);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::NetworkPolicyPort {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "protocol", &self.protocol, Rule::Pointer);
+        message(&mut m, "port", &self.port);
+        scalar(&mut m, "endPort", &self.end_port, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::NetworkPolicyPeer {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "podSelector", &self.pod_selector);
+        message(&mut m, "namespaceSelector", &self.namespace_selector);
+        message(&mut m, "ipBlock", &self.ip_block);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::storage::v1::VolumeNodeResources {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "count", &self.count, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ServiceReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "namespace", &self.namespace, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        scalar(&mut m, "path", &self.path, Rule::Pointer);
+        scalar(&mut m, "port", &self.port, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::Rule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "apiGroups", &self.api_groups);
+        repeated(&mut m, "apiVersions", &self.api_versions);
+        repeated(&mut m, "resources", &self.resources);
+        scalar(&mut m, "scope", &self.scope, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::NamedRuleWithOperations {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "resourceNames", &self.resource_names);
+        inline(&mut m, &self.rule_with_operations);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::admissionregistration::v1::ExpressionWarning {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "fieldRef", &self.field_ref, Rule::Always);
+        scalar(&mut m, "warning", &self.warning, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::discovery::v1::ForZone {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::discovery::v1::ForNode {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::Subject {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "kind", &self.kind, Rule::Always);
+        message(&mut m, "user", &self.user);
+        message(&mut m, "group", &self.group);
+        message(&mut m, "serviceAccount", &self.service_account);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::ResourcePolicyRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "verbs", &self.verbs);
+        repeated_or_null(&mut m, "apiGroups", &self.api_groups);
+        repeated_or_null(&mut m, "resources", &self.resources);
+        scalar(&mut m, "clusterScope", &self.cluster_scope, Rule::OmitEmpty);
+        repeated_or_null(&mut m, "namespaces", &self.namespaces);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::NonResourcePolicyRule {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "verbs", &self.verbs);
+        repeated_or_null(&mut m, "nonResourceURLs", &self.non_resource_ur_ls);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::LimitResponse {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        message(&mut m, "queuing", &self.queuing);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::SecretReference {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        scalar(&mut m, "namespace", &self.namespace, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeSelectorTerm {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated(&mut m, "matchExpressions", &self.match_expressions);
+        repeated(&mut m, "matchFields", &self.match_fields);
         Value::Object(m)
     }
 }
@@ -2138,28 +5129,6 @@ impl ToJson for pb::api::core::v1::EmptyDirVolumeSource {
         let mut m = Map::new();
         scalar(&mut m, "medium", &self.medium, Rule::OmitEmpty);
         message(&mut m, "sizeLimit", &self.size_limit);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::GcePersistentDiskVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "pdName", &self.pd_name, Rule::Always);
-        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
-        scalar(&mut m, "partition", &self.partition, Rule::OmitEmpty);
-        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::AwsElasticBlockStoreVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "volumeID", &self.volume_id, Rule::Always);
-        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
-        scalar(&mut m, "partition", &self.partition, Rule::OmitEmpty);
-        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
         Value::Object(m)
     }
 }
@@ -2181,16 +5150,6 @@ impl ToJson for pb::api::core::v1::SecretVolumeSource {
         repeated(&mut m, "items", &self.items);
         scalar(&mut m, "defaultMode", &self.default_mode, Rule::Pointer);
         scalar(&mut m, "optional", &self.optional, Rule::Pointer);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::NfsVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "server", &self.server, Rule::Always);
-        scalar(&mut m, "path", &self.path, Rule::Always);
-        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
         Value::Object(m)
     }
 }
@@ -2298,32 +5257,11 @@ impl ToJson for pb::api::core::v1::CephFsVolumeSource {
     }
 }
 
-impl ToJson for pb::api::core::v1::FlockerVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "datasetName", &self.dataset_name, Rule::OmitEmpty);
-        scalar(&mut m, "datasetUUID", &self.dataset_uuid, Rule::OmitEmpty);
-        Value::Object(m)
-    }
-}
-
 impl ToJson for pb::api::core::v1::DownwardAPIVolumeSource {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         repeated(&mut m, "items", &self.items);
         scalar(&mut m, "defaultMode", &self.default_mode, Rule::Pointer);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::FcVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        repeated(&mut m, "targetWWNs", &self.target_ww_ns);
-        scalar(&mut m, "lun", &self.lun, Rule::Pointer);
-        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
-        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
-        repeated(&mut m, "wwids", &self.wwids);
         Value::Object(m)
     }
 }
@@ -2349,77 +5287,11 @@ impl ToJson for pb::api::core::v1::ConfigMapVolumeSource {
     }
 }
 
-impl ToJson for pb::api::core::v1::VsphereVirtualDiskVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "volumePath", &self.volume_path, Rule::Always);
-        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
-        scalar(
-            &mut m,
-            "storagePolicyName",
-            &self.storage_policy_name,
-            Rule::OmitEmpty,
-        );
-        scalar(
-            &mut m,
-            "storagePolicyID",
-            &self.storage_policy_id,
-            Rule::OmitEmpty,
-        );
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::QuobyteVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "registry", &self.registry, Rule::Always);
-        scalar(&mut m, "volume", &self.volume, Rule::Always);
-        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
-        scalar(&mut m, "user", &self.user, Rule::OmitEmpty);
-        scalar(&mut m, "group", &self.group, Rule::OmitEmpty);
-        scalar(&mut m, "tenant", &self.tenant, Rule::OmitEmpty);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::AzureDiskVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "diskName", &self.disk_name, Rule::Always);
-        scalar(&mut m, "diskURI", &self.disk_uri, Rule::Always);
-        scalar(&mut m, "cachingMode", &self.caching_mode, Rule::Pointer);
-        scalar(&mut m, "fsType", &self.fs_type, Rule::Pointer);
-        scalar(&mut m, "readOnly", &self.read_only, Rule::Pointer);
-        scalar(&mut m, "kind", &self.kind, Rule::Pointer);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::PhotonPersistentDiskVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "pdID", &self.pd_id, Rule::Always);
-        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
-        Value::Object(m)
-    }
-}
-
 impl ToJson for pb::api::core::v1::ProjectedVolumeSource {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         repeated_or_null(&mut m, "sources", &self.sources);
         scalar(&mut m, "defaultMode", &self.default_mode, Rule::Pointer);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::PortworxVolumeSource {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "volumeID", &self.volume_id, Rule::Always);
-        scalar(&mut m, "fsType", &self.fs_type, Rule::OmitEmpty);
-        scalar(&mut m, "readOnly", &self.read_only, Rule::OmitEmpty);
         Value::Object(m)
     }
 }
@@ -2566,14 +5438,6 @@ impl ToJson for pb::api::core::v1::Capabilities {
     }
 }
 
-impl ToJson for pb::api::core::v1::NodeSelector {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        repeated_or_null(&mut m, "nodeSelectorTerms", &self.node_selector_terms);
-        Value::Object(m)
-    }
-}
-
 impl ToJson for pb::api::core::v1::PreferredSchedulingTerm {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
@@ -2655,59 +5519,177 @@ impl ToJson for pb::api::core::v1::ResourceHealth {
     }
 }
 
-impl ToJson for pb::api::core::v1::VolumeResourceRequirements {
+impl ToJson for pb::api::core::v1::PortStatus {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        map(&mut m, "limits", &self.limits);
-        map(&mut m, "requests", &self.requests);
+        scalar(&mut m, "port", &self.port, Rule::Always);
+        scalar(&mut m, "protocol", &self.protocol, Rule::Always);
+        scalar(&mut m, "error", &self.error, Rule::Pointer);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::TypedLocalObjectReference {
+impl ToJson for pb::apimachinery::pkg::apis::meta::v1::FieldSelectorRequirement {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "apiGroup", &self.api_group, Rule::Pointer);
-        scalar(&mut m, "kind", &self.kind, Rule::Always);
+        scalar(&mut m, "key", &self.key, Rule::Always);
+        scalar(&mut m, "operator", &self.operator, Rule::Always);
+        repeated(&mut m, "values", &self.values);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::MetricTarget {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        message(&mut m, "value", &self.value);
+        message(&mut m, "averageValue", &self.average_value);
+        scalar(
+            &mut m,
+            "averageUtilization",
+            &self.average_utilization,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::autoscaling::v2::MetricIdentifier {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
         scalar(&mut m, "name", &self.name, Rule::Always);
+        message(&mut m, "selector", &self.selector);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::TypedObjectReference {
+impl ToJson for pb::api::autoscaling::v2::HpaScalingPolicy {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        scalar(&mut m, "apiGroup", &self.api_group, Rule::Pointer);
-        scalar(&mut m, "kind", &self.kind, Rule::Always);
-        scalar(&mut m, "name", &self.name, Rule::Always);
-        scalar(&mut m, "namespace", &self.namespace, Rule::Pointer);
+        scalar(&mut m, "type", &self.r#type, Rule::Always);
+        scalar(&mut m, "value", &self.value, Rule::Always);
+        scalar(&mut m, "periodSeconds", &self.period_seconds, Rule::Always);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::PersistentVolumeClaimCondition {
+impl ToJson for pb::api::autoscaling::v2::MetricValueStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        message(&mut m, "value", &self.value);
+        message(&mut m, "averageValue", &self.average_value);
+        scalar(
+            &mut m,
+            "averageUtilization",
+            &self.average_utilization,
+            Rule::Pointer,
+        );
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::PodFailurePolicyOnExitCodesRequirement {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "containerName", &self.container_name, Rule::Pointer);
+        scalar(&mut m, "operator", &self.operator, Rule::Always);
+        repeated_or_null(&mut m, "values", &self.values);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::batch::v1::PodFailurePolicyOnPodConditionsPattern {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
         scalar(&mut m, "type", &self.r#type, Rule::Always);
         scalar(&mut m, "status", &self.status, Rule::Always);
-        message(&mut m, "lastProbeTime", &self.last_probe_time);
-        message(&mut m, "lastTransitionTime", &self.last_transition_time);
-        scalar(&mut m, "reason", &self.reason, Rule::OmitEmpty);
-        scalar(&mut m, "message", &self.message, Rule::OmitEmpty);
         Value::Object(m)
     }
 }
 
-impl ToJson for pb::api::core::v1::ModifyVolumeStatus {
+impl ToJson for pb::api::networking::v1::ServiceBackendPort {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::OmitEmpty);
+        scalar(&mut m, "number", &self.number, Rule::OmitEmpty);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::HttpIngressRuleValue {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        repeated_or_null(&mut m, "paths", &self.paths);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IngressPortStatus {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "port", &self.port, Rule::Always);
+        scalar(&mut m, "protocol", &self.protocol, Rule::Always);
+        scalar(&mut m, "error", &self.error, Rule::Pointer);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::networking::v1::IpBlock {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "cidr", &self.cidr, Rule::Always);
+        repeated(&mut m, "except", &self.except);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::UserSubject {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::GroupSubject {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::ServiceAccountSubject {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "namespace", &self.namespace, Rule::Always);
+        scalar(&mut m, "name", &self.name, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::flowcontrol::v1::QueuingConfiguration {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "queues", &self.queues, Rule::Always);
+        scalar(&mut m, "handSize", &self.hand_size, Rule::Always);
         scalar(
             &mut m,
-            "targetVolumeAttributesClassName",
-            &self.target_volume_attributes_class_name,
-            Rule::OmitEmpty,
+            "queueLengthLimit",
+            &self.queue_length_limit,
+            Rule::Always,
         );
-        scalar(&mut m, "status", &self.status, Rule::Always);
+        Value::Object(m)
+    }
+}
+
+impl ToJson for pb::api::core::v1::NodeSelectorRequirement {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        scalar(&mut m, "key", &self.key, Rule::Always);
+        scalar(&mut m, "operator", &self.operator, Rule::Always);
+        repeated(&mut m, "values", &self.values);
         Value::Object(m)
     }
 }
@@ -2856,11 +5838,12 @@ impl ToJson for pb::api::core::v1::SleepAction {
     }
 }
 
-impl ToJson for pb::api::core::v1::NodeSelectorTerm {
+impl ToJson for pb::api::networking::v1::HttpIngressPath {
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        repeated(&mut m, "matchExpressions", &self.match_expressions);
-        repeated(&mut m, "matchFields", &self.match_fields);
+        scalar(&mut m, "path", &self.path, Rule::OmitEmpty);
+        scalar(&mut m, "pathType", &self.path_type, Rule::Pointer);
+        message(&mut m, "backend", &self.backend);
         Value::Object(m)
     }
 }
@@ -2954,16 +5937,6 @@ impl ToJson for pb::api::core::v1::HttpHeader {
         let mut m = Map::new();
         scalar(&mut m, "name", &self.name, Rule::Always);
         scalar(&mut m, "value", &self.value, Rule::Always);
-        Value::Object(m)
-    }
-}
-
-impl ToJson for pb::api::core::v1::NodeSelectorRequirement {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        scalar(&mut m, "key", &self.key, Rule::Always);
-        scalar(&mut m, "operator", &self.operator, Rule::Always);
-        repeated(&mut m, "values", &self.values);
         Value::Object(m)
     }
 }

@@ -1,6 +1,6 @@
 //! The building blocks of the generated `ToJson` impls: Go `encoding/json` rules for pointers,
 //! `omitempty`, slices, maps and `[]byte`, and the hand-written special types (Time, MicroTime,
-//! Duration, FieldsV1, Quantity, IntOrString, RawExtension).
+//! Duration, FieldsV1, Quantity, IntOrString, RawExtension, ExtraValue).
 
 use base64::Engine as _;
 use k8s_pb as pb;
@@ -219,6 +219,23 @@ impl ToJson for pb::apimachinery::pkg::apis::meta::v1::FieldsV1 {
         raw_json(&self.raw)
     }
 }
+
+/// Go's `type ExtraValue []string` (user info extras): the wrapped list, as a JSON array.
+macro_rules! extra_value {
+    ($($ty:ty),*) => {$(
+        impl ToJson for $ty {
+            fn to_json(&self) -> Value {
+                Value::Array(self.items.iter().map(|s| Value::String(s.clone())).collect())
+            }
+        }
+    )*};
+}
+
+extra_value!(
+    pb::api::authentication::v1::ExtraValue,
+    pb::api::authorization::v1::ExtraValue,
+    pb::api::certificates::v1::ExtraValue
+);
 
 impl ToJson for pb::apimachinery::pkg::runtime::RawExtension {
     fn to_json(&self) -> Value {

@@ -76,40 +76,91 @@ fn decode_as<T: Message + Default + ToJson>(raw: &[u8], kind: &str) -> Result<Va
     Ok(msg.to_json())
 }
 
-/// Decode an object's own protobuf encoding (no envelope) given its apiVersion and kind.
-pub fn decode_object(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, Error> {
-    use pb::api::{apps, coordination, core, events, rbac};
-    let body = match (api_version, kind) {
-        ("v1", "Namespace") => decode_as::<core::v1::Namespace>(raw, kind)?,
-        ("v1", "ConfigMap") => decode_as::<core::v1::ConfigMap>(raw, kind)?,
-        ("v1", "Secret") => decode_as::<core::v1::Secret>(raw, kind)?,
-        ("v1", "ServiceAccount") => decode_as::<core::v1::ServiceAccount>(raw, kind)?,
-        ("v1", "Service") => decode_as::<core::v1::Service>(raw, kind)?,
-        ("v1", "Event") => decode_as::<core::v1::Event>(raw, kind)?,
-        ("v1", "Pod") => decode_as::<core::v1::Pod>(raw, kind)?,
-        ("apps/v1", "Deployment") => decode_as::<apps::v1::Deployment>(raw, kind)?,
-        ("apps/v1", "ReplicaSet") => decode_as::<apps::v1::ReplicaSet>(raw, kind)?,
-        ("apps/v1", "StatefulSet") => decode_as::<apps::v1::StatefulSet>(raw, kind)?,
-        ("apps/v1", "DaemonSet") => decode_as::<apps::v1::DaemonSet>(raw, kind)?,
-        ("events.k8s.io/v1", "Event") => decode_as::<events::v1::Event>(raw, kind)?,
-        ("rbac.authorization.k8s.io/v1", "Role") => decode_as::<rbac::v1::Role>(raw, kind)?,
-        ("rbac.authorization.k8s.io/v1", "RoleBinding") => {
-            decode_as::<rbac::v1::RoleBinding>(raw, kind)?
-        }
-        ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
-            decode_as::<rbac::v1::ClusterRole>(raw, kind)?
-        }
-        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
-            decode_as::<rbac::v1::ClusterRoleBinding>(raw, kind)?
-        }
-        ("coordination.k8s.io/v1", "Lease") => decode_as::<coordination::v1::Lease>(raw, kind)?,
-        _ => {
-            return Err(Error::UnsupportedProtobufKind {
-                api_version: api_version.into(),
-                kind: kind.into(),
-            });
+/// One protobuf-decodable kind: its `apiVersion`, `kind` and the k8s-pb message it decodes as.
+macro_rules! decoders {
+    ($($api_version:literal $kind:literal => $ty:ty),* $(,)?) => {
+        fn decode_body(api_version: &str, kind: &str, raw: &[u8]) -> Option<Result<Value, Error>> {
+            match (api_version, kind) {
+                $(($api_version, $kind) => Some(decode_as::<$ty>(raw, kind)),)*
+                _ => None,
+            }
         }
     };
+}
+
+decoders! {
+    "v1" "Binding" => pb::api::core::v1::Binding,
+    "v1" "ComponentStatus" => pb::api::core::v1::ComponentStatus,
+    "v1" "ConfigMap" => pb::api::core::v1::ConfigMap,
+    "v1" "Endpoints" => pb::api::core::v1::Endpoints,
+    "v1" "Event" => pb::api::core::v1::Event,
+    "v1" "LimitRange" => pb::api::core::v1::LimitRange,
+    "v1" "Namespace" => pb::api::core::v1::Namespace,
+    "v1" "Node" => pb::api::core::v1::Node,
+    "v1" "PersistentVolumeClaim" => pb::api::core::v1::PersistentVolumeClaim,
+    "v1" "PersistentVolume" => pb::api::core::v1::PersistentVolume,
+    "v1" "Pod" => pb::api::core::v1::Pod,
+    "v1" "PodTemplate" => pb::api::core::v1::PodTemplate,
+    "v1" "ReplicationController" => pb::api::core::v1::ReplicationController,
+    "v1" "ResourceQuota" => pb::api::core::v1::ResourceQuota,
+    "v1" "Secret" => pb::api::core::v1::Secret,
+    "v1" "ServiceAccount" => pb::api::core::v1::ServiceAccount,
+    "v1" "Service" => pb::api::core::v1::Service,
+    "apps/v1" "ControllerRevision" => pb::api::apps::v1::ControllerRevision,
+    "apps/v1" "DaemonSet" => pb::api::apps::v1::DaemonSet,
+    "apps/v1" "Deployment" => pb::api::apps::v1::Deployment,
+    "apps/v1" "ReplicaSet" => pb::api::apps::v1::ReplicaSet,
+    "apps/v1" "StatefulSet" => pb::api::apps::v1::StatefulSet,
+    "events.k8s.io/v1" "Event" => pb::api::events::v1::Event,
+    "authentication.k8s.io/v1" "SelfSubjectReview" => pb::api::authentication::v1::SelfSubjectReview,
+    "authentication.k8s.io/v1" "TokenReview" => pb::api::authentication::v1::TokenReview,
+    "authorization.k8s.io/v1" "LocalSubjectAccessReview" => pb::api::authorization::v1::LocalSubjectAccessReview,
+    "authorization.k8s.io/v1" "SelfSubjectAccessReview" => pb::api::authorization::v1::SelfSubjectAccessReview,
+    "authorization.k8s.io/v1" "SelfSubjectRulesReview" => pb::api::authorization::v1::SelfSubjectRulesReview,
+    "authorization.k8s.io/v1" "SubjectAccessReview" => pb::api::authorization::v1::SubjectAccessReview,
+    "autoscaling/v2" "HorizontalPodAutoscaler" => pb::api::autoscaling::v2::HorizontalPodAutoscaler,
+    "autoscaling/v1" "HorizontalPodAutoscaler" => pb::api::autoscaling::v1::HorizontalPodAutoscaler,
+    "autoscaling/v1" "Scale" => pb::api::autoscaling::v1::Scale,
+    "batch/v1" "CronJob" => pb::api::batch::v1::CronJob,
+    "batch/v1" "Job" => pb::api::batch::v1::Job,
+    "certificates.k8s.io/v1" "CertificateSigningRequest" => pb::api::certificates::v1::CertificateSigningRequest,
+    "networking.k8s.io/v1" "IngressClass" => pb::api::networking::v1::IngressClass,
+    "networking.k8s.io/v1" "Ingress" => pb::api::networking::v1::Ingress,
+    "networking.k8s.io/v1" "IPAddress" => pb::api::networking::v1::IPAddress,
+    "networking.k8s.io/v1" "NetworkPolicy" => pb::api::networking::v1::NetworkPolicy,
+    "networking.k8s.io/v1" "ServiceCIDR" => pb::api::networking::v1::ServiceCIDR,
+    "policy/v1" "PodDisruptionBudget" => pb::api::policy::v1::PodDisruptionBudget,
+    "policy/v1" "Eviction" => pb::api::policy::v1::Eviction,
+    "rbac.authorization.k8s.io/v1" "ClusterRoleBinding" => pb::api::rbac::v1::ClusterRoleBinding,
+    "rbac.authorization.k8s.io/v1" "ClusterRole" => pb::api::rbac::v1::ClusterRole,
+    "rbac.authorization.k8s.io/v1" "RoleBinding" => pb::api::rbac::v1::RoleBinding,
+    "rbac.authorization.k8s.io/v1" "Role" => pb::api::rbac::v1::Role,
+    "storage.k8s.io/v1" "CSIDriver" => pb::api::storage::v1::CSIDriver,
+    "storage.k8s.io/v1" "CSINode" => pb::api::storage::v1::CSINode,
+    "storage.k8s.io/v1" "CSIStorageCapacity" => pb::api::storage::v1::CSIStorageCapacity,
+    "storage.k8s.io/v1" "StorageClass" => pb::api::storage::v1::StorageClass,
+    "storage.k8s.io/v1" "VolumeAttachment" => pb::api::storage::v1::VolumeAttachment,
+    "admissionregistration.k8s.io/v1" "MutatingWebhookConfiguration" => pb::api::admissionregistration::v1::MutatingWebhookConfiguration,
+    "admissionregistration.k8s.io/v1" "ValidatingAdmissionPolicy" => pb::api::admissionregistration::v1::ValidatingAdmissionPolicy,
+    "admissionregistration.k8s.io/v1" "ValidatingAdmissionPolicyBinding" => pb::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding,
+    "admissionregistration.k8s.io/v1" "ValidatingWebhookConfiguration" => pb::api::admissionregistration::v1::ValidatingWebhookConfiguration,
+    "scheduling.k8s.io/v1" "PriorityClass" => pb::api::scheduling::v1::PriorityClass,
+    "coordination.k8s.io/v1" "Lease" => pb::api::coordination::v1::Lease,
+    "node.k8s.io/v1" "RuntimeClass" => pb::api::node::v1::RuntimeClass,
+    "discovery.k8s.io/v1" "EndpointSlice" => pb::api::discovery::v1::EndpointSlice,
+    "flowcontrol.apiserver.k8s.io/v1" "FlowSchema" => pb::api::flowcontrol::v1::FlowSchema,
+    "flowcontrol.apiserver.k8s.io/v1" "PriorityLevelConfiguration" => pb::api::flowcontrol::v1::PriorityLevelConfiguration,
+}
+
+/// Decode an object's own protobuf encoding (no envelope) given its apiVersion and kind.
+pub fn decode_object(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, Error> {
+    let Some(body) = decode_body(api_version, kind, raw) else {
+        return Err(Error::UnsupportedProtobufKind {
+            api_version: api_version.into(),
+            kind: kind.into(),
+        });
+    };
+    let body = body?;
     // TypeMeta first, as Go prints it.
     let mut out = Map::new();
     out.insert("kind".into(), kind.into());
