@@ -639,51 +639,128 @@ mod tests {
         assert_eq!(find("ev").kind, "Event");
     }
 
+    /// `kubectl api-resources` of a default kube-apiserver v1.33 (NAME, SHORTNAMES, APIVERSION,
+    /// NAMESPACED, KIND), one row per group/resource at its preferred version.
+    const KUBE_APISERVER_1_33: &str = "
+bindings  v1 true Binding
+componentstatuses cs v1 false ComponentStatus
+configmaps cm v1 true ConfigMap
+endpoints ep v1 true Endpoints
+events ev v1 true Event
+limitranges limits v1 true LimitRange
+namespaces ns v1 false Namespace
+nodes no v1 false Node
+persistentvolumeclaims pvc v1 true PersistentVolumeClaim
+persistentvolumes pv v1 false PersistentVolume
+pods po v1 true Pod
+podtemplates  v1 true PodTemplate
+replicationcontrollers rc v1 true ReplicationController
+resourcequotas quota v1 true ResourceQuota
+secrets  v1 true Secret
+serviceaccounts sa v1 true ServiceAccount
+services svc v1 true Service
+mutatingwebhookconfigurations  admissionregistration.k8s.io/v1 false MutatingWebhookConfiguration
+validatingadmissionpolicies  admissionregistration.k8s.io/v1 false ValidatingAdmissionPolicy
+validatingadmissionpolicybindings  admissionregistration.k8s.io/v1 false ValidatingAdmissionPolicyBinding
+validatingwebhookconfigurations  admissionregistration.k8s.io/v1 false ValidatingWebhookConfiguration
+customresourcedefinitions crd,crds apiextensions.k8s.io/v1 false CustomResourceDefinition
+apiservices  apiregistration.k8s.io/v1 false APIService
+controllerrevisions  apps/v1 true ControllerRevision
+daemonsets ds apps/v1 true DaemonSet
+deployments deploy apps/v1 true Deployment
+replicasets rs apps/v1 true ReplicaSet
+statefulsets sts apps/v1 true StatefulSet
+selfsubjectreviews  authentication.k8s.io/v1 false SelfSubjectReview
+tokenreviews  authentication.k8s.io/v1 false TokenReview
+localsubjectaccessreviews  authorization.k8s.io/v1 true LocalSubjectAccessReview
+selfsubjectaccessreviews  authorization.k8s.io/v1 false SelfSubjectAccessReview
+selfsubjectrulesreviews  authorization.k8s.io/v1 false SelfSubjectRulesReview
+subjectaccessreviews  authorization.k8s.io/v1 false SubjectAccessReview
+horizontalpodautoscalers hpa autoscaling/v2 true HorizontalPodAutoscaler
+cronjobs cj batch/v1 true CronJob
+jobs  batch/v1 true Job
+certificatesigningrequests csr certificates.k8s.io/v1 false CertificateSigningRequest
+leases  coordination.k8s.io/v1 true Lease
+endpointslices  discovery.k8s.io/v1 true EndpointSlice
+events ev events.k8s.io/v1 true Event
+flowschemas  flowcontrol.apiserver.k8s.io/v1 false FlowSchema
+prioritylevelconfigurations  flowcontrol.apiserver.k8s.io/v1 false PriorityLevelConfiguration
+ingressclasses  networking.k8s.io/v1 false IngressClass
+ingresses ing networking.k8s.io/v1 true Ingress
+ipaddresses ip networking.k8s.io/v1 false IPAddress
+networkpolicies netpol networking.k8s.io/v1 true NetworkPolicy
+servicecidrs  networking.k8s.io/v1 false ServiceCIDR
+runtimeclasses  node.k8s.io/v1 false RuntimeClass
+poddisruptionbudgets pdb policy/v1 true PodDisruptionBudget
+clusterrolebindings  rbac.authorization.k8s.io/v1 false ClusterRoleBinding
+clusterroles  rbac.authorization.k8s.io/v1 false ClusterRole
+rolebindings  rbac.authorization.k8s.io/v1 true RoleBinding
+roles  rbac.authorization.k8s.io/v1 true Role
+priorityclasses pc scheduling.k8s.io/v1 false PriorityClass
+csidrivers  storage.k8s.io/v1 false CSIDriver
+csinodes  storage.k8s.io/v1 false CSINode
+csistoragecapacities  storage.k8s.io/v1 true CSIStorageCapacity
+storageclasses sc storage.k8s.io/v1 false StorageClass
+volumeattachments  storage.k8s.io/v1 false VolumeAttachment
+";
+
     #[test]
-    fn every_required_builtin_kind_is_served_exactly_once() {
+    fn every_resource_kube_apiserver_1_33_serves_by_default_is_served_alike() {
         let cat = Catalogue::builtin();
-        for (av, kind, scope) in [
-            ("v1", "Namespace", Scope::Cluster),
-            ("v1", "ConfigMap", Scope::Namespaced),
-            ("v1", "Secret", Scope::Namespaced),
-            ("v1", "ServiceAccount", Scope::Namespaced),
-            ("v1", "Service", Scope::Namespaced),
-            ("v1", "Event", Scope::Namespaced),
-            ("events.k8s.io/v1", "Event", Scope::Namespaced),
-            ("v1", "Pod", Scope::Namespaced),
-            ("apps/v1", "Deployment", Scope::Namespaced),
-            ("apps/v1", "ReplicaSet", Scope::Namespaced),
-            ("apps/v1", "StatefulSet", Scope::Namespaced),
-            ("apps/v1", "DaemonSet", Scope::Namespaced),
-            ("rbac.authorization.k8s.io/v1", "Role", Scope::Namespaced),
-            (
-                "rbac.authorization.k8s.io/v1",
-                "RoleBinding",
-                Scope::Namespaced,
-            ),
-            (
-                "rbac.authorization.k8s.io/v1",
-                "ClusterRole",
-                Scope::Cluster,
-            ),
-            (
-                "rbac.authorization.k8s.io/v1",
-                "ClusterRoleBinding",
-                Scope::Cluster,
-            ),
-            (
-                "apiextensions.k8s.io/v1",
-                "CustomResourceDefinition",
-                Scope::Cluster,
-            ),
-            ("apiregistration.k8s.io/v1", "APIService", Scope::Cluster),
-            ("coordination.k8s.io/v1", "Lease", Scope::Namespaced),
-        ] {
-            let gvk = Gvk::from_api_version(av, kind);
-            let n = cat.resources().iter().filter(|r| r.gvk() == gvk).count();
-            assert_eq!(n, 1, "{gvk}");
-            assert_eq!(cat.lookup_kind(&gvk).unwrap().scope, scope, "{gvk}");
+        let mut rows = 0;
+        for line in KUBE_APISERVER_1_33.lines().filter(|l| !l.is_empty()) {
+            let f: Vec<&str> = line.split(' ').collect();
+            let (plural, short, av, namespaced, kind) = (f[0], f[1], f[2], f[3], f[4]);
+            let (group, version) = split_api_version(av);
+            let r = cat
+                .lookup(group, version, plural)
+                .unwrap_or_else(|| panic!("{plural} ({av}) is not served"));
+            assert_eq!(r.kind, kind, "{plural}");
+            assert_eq!(r.namespaced(), namespaced == "true", "{plural} scope");
+            let shorts: Vec<&str> = short.split(',').filter(|s| !s.is_empty()).collect();
+            assert_eq!(r.short_names, shorts, "{plural} short names");
+            rows += 1;
         }
+        assert_eq!(rows, 60);
+        // one row per group/resource: nothing served beyond kube-apiserver's list
+        let mut served: Vec<String> = cat.resources().iter().map(|r| r.group_resource()).collect();
+        served.sort();
+        served.dedup();
+        assert_eq!(served.len(), rows);
+        // autoscaling is served at v2 (stored) and v1
+        let v1 = cat.lookup("autoscaling", "v1", "horizontalpodautoscalers").unwrap();
+        assert!(!v1.storage);
+        assert!(cat.storage_version("autoscaling", "horizontalpodautoscalers").unwrap().version == "v2");
+    }
+
+    #[test]
+    fn every_builtin_kind_has_a_schema() {
+        // keeps `openapi/regenerate.rs`'s list of kinds in step with the catalogue
+        for r in builtins() {
+            assert!(
+                crate::openapi::builtin_schema(&r.gvk()).is_some(),
+                "no schema for {}: add it to openapi/regenerate.rs and regenerate",
+                r.gvk()
+            );
+        }
+    }
+
+    #[test]
+    fn review_apis_and_bindings_only_accept_create_and_componentstatuses_only_read() {
+        let cat = Catalogue::builtin();
+        for (g, p) in [
+            ("authentication.k8s.io", "tokenreviews"),
+            ("authorization.k8s.io", "selfsubjectaccessreviews"),
+            ("", "bindings"),
+        ] {
+            let r = cat.resources().iter().find(|r| r.group == g && r.plural == p).unwrap();
+            assert_eq!(r.verbs, ["create"], "{p}");
+        }
+        let cs = cat.lookup("", "v1", "componentstatuses").unwrap();
+        assert_eq!(cs.verbs, ["get", "list"]);
+        let pods = cat.lookup("", "v1", "pods").unwrap();
+        assert_eq!(pods.subresources.actions, ["binding", "eviction"]);
+        assert!(cat.lookup("", "v1", "replicationcontrollers").unwrap().subresources.scale.is_some());
     }
 
     #[test]

@@ -150,6 +150,59 @@ pub fn apply_defaults(gvk: &Gvk, obj: &mut Value) {
     }
 }
 
+/// What kube-apiserver's create strategies set once the object has its `uid` and its client-sent
+/// status is dropped: a new Pod's `Pending` phase and QoS class, a new PV's or PVC's `Pending`
+/// phase, a Job's generated selector and pod labels (`batch.kubernetes.io/controller-uid`).
+pub fn prepare_for_create(gvk: &Gvk, obj: &mut Value) {
+    if !obj.is_object() {
+        return;
+    }
+    match (gvk.group.as_str(), gvk.version.as_str(), gvk.kind.as_str()) {
+        ("", "v1", "Pod") => pod_status(obj),
+        ("", "v1", "PersistentVolume" | "PersistentVolumeClaim") => {
+            if let Some(status) = ensure_object(obj, "status") {
+                set(status, "phase", json!("Pending"));
+            }
+        }
+        ("batch", "v1", "Job") => job_selector(obj),
+        _ => {}
+    }
+}
+
+/// `generateSelector` of the Job strategy: unless `manualSelector`, the selector matches the
+/// Job's uid and the pod template carries the uid and name labels.
+fn job_selector(obj: &mut Value) {
+    let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string);
+    let (Some(uid), Some(name)) = (uid, name) else {
+        return;
+    };
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+        return;
+    };
+    if spec.get("manualSelector").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
+    set(spec, "selector", json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}));
+    let Some(template) = ensure_object(spec, "template") else {
+        return;
+    };
+    let Some(metadata) = ensure_object(template, "metadata") else {
+        return;
+    };
+    let Some(labels) = ensure_object(metadata, "labels") else {
+        return;
+    };
+    for (k, v) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        set(labels, k, json!(v));
+    }
+}
+
 /// Set `key` if absent or null.
 fn set(obj: &mut Value, key: &str, value: Value) {
     if let Some(m) = obj.as_object_mut() {

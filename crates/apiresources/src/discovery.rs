@@ -234,6 +234,18 @@ pub fn api_resource_list(resources: &[ResourceInfo], group: &str, version: &str)
                 "verbs": sub_verbs(),
             }));
         }
+        for action in &r.subresources.actions {
+            let (gvk, verbs) = action_kind(r, action);
+            list.push(json!({
+                "name": format!("{}/{action}", r.plural),
+                "singularName": "",
+                "namespaced": r.namespaced(),
+                "group": gvk["group"],
+                "version": gvk["version"],
+                "kind": gvk["kind"],
+                "verbs": verbs,
+            }));
+        }
     }
     if list.is_empty() {
         return None;
@@ -244,6 +256,22 @@ pub fn api_resource_list(resources: &[ResourceInfo], group: &str, version: &str)
         "groupVersion": api_version(group, version),
         "resources": list,
     }))
+}
+
+/// The kind and verbs of an action subresource (`pods/binding`, `pods/eviction`,
+/// `certificatesigningrequests/approval`).
+fn action_kind(r: &ResourceInfo, action: &str) -> (Value, Value) {
+    match action {
+        "binding" => (json!({"group": "", "version": "v1", "kind": "Binding"}), json!(["create"])),
+        "eviction" => (
+            json!({"group": "policy", "version": "v1", "kind": "Eviction"}),
+            json!(["create"]),
+        ),
+        _ => (
+            json!({"group": r.group, "version": r.version, "kind": r.kind}),
+            sub_verbs(),
+        ),
+    }
 }
 
 fn resource_discovery(r: &ResourceInfo) -> Value {
@@ -262,6 +290,10 @@ fn resource_discovery(r: &ResourceInfo) -> Value {
             "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
             "verbs": sub_verbs(),
         }));
+    }
+    for action in &r.subresources.actions {
+        let (gvk, verbs) = action_kind(r, action);
+        subresources.push(json!({"subresource": action, "responseKind": gvk, "verbs": verbs}));
     }
     let mut doc = json!({
         "resource": r.plural,

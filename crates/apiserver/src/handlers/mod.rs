@@ -7,6 +7,7 @@
 
 pub mod body;
 pub mod read;
+mod special;
 pub mod write;
 
 use std::sync::Arc;
@@ -58,10 +59,11 @@ impl Ctx {
             })
     }
 
-    /// Rewrites a stored object to the requested version (CRD conversion strategy `None`).
-    pub fn present(&self, mut obj: Value) -> Value {
+    /// Converts a stored object to the requested version (built-ins through
+    /// `apiresources::conversion`; CRDs have conversion strategy `None`).
+    pub fn present(&self, obj: Value) -> Value {
+        let mut obj = apiresources::conversion::convert(obj, &self.info.api_version());
         if let Some(m) = obj.as_object_mut() {
-            m.insert("apiVersion".into(), Value::String(self.info.api_version()));
             m.insert("kind".into(), Value::String(self.info.kind.clone()));
         }
         obj
@@ -97,6 +99,8 @@ pub async fn handle(
         None => {}
         Some("status") if info.subresources.status => {}
         Some("finalize") if info.group.is_empty() && info.plural == "namespaces" => {}
+        Some("scale") if info.subresources.scale.is_some() => {}
+        Some(action) if info.subresources.actions.iter().any(|a| a == action) => {}
         Some(_) => return Err(ApiError::not_found_path()),
     }
     let ctx = Ctx {
@@ -109,6 +113,9 @@ pub async fn handle(
         headers,
         shutdown,
     };
+    if special::handles(&ctx) {
+        return special::handle(ctx, method, body).await;
+    }
     let verb_allowed = |v: &str| -> ApiResult<()> {
         if ctx.info.has_verb(v)
             || (ctx.subresource.is_some() && matches!(v, "get" | "update" | "patch"))

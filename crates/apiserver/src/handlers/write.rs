@@ -293,6 +293,9 @@ fn initialize_new(ctx: &Ctx, obj: &mut Value) {
     {
         o.remove("status");
     }
+    if ctx.info.is_builtin() {
+        apiresources::defaults::prepare_for_create(&ctx.info.gvk(), obj);
+    }
 }
 
 /// POST: create an object.
@@ -346,17 +349,16 @@ async fn store_new(ctx: &Ctx, name: &str, obj: Value, warnings: &[String]) -> Ap
     ))
 }
 
-/// Objects are stored with the storage version's apiVersion.
-fn to_storage(ctx: &Ctx, mut obj: Value) -> Value {
-    if !ctx.info.is_builtin()
-        && let Some(s) = ctx
-            .cluster
-            .catalogue()
-            .storage_version(&ctx.info.group, &ctx.info.plural)
+/// Objects are stored at the storage version (converted by `apiresources::conversion`).
+fn to_storage(ctx: &Ctx, obj: Value) -> Value {
+    match ctx
+        .cluster
+        .catalogue()
+        .storage_version(&ctx.info.group, &ctx.info.plural)
     {
-        obj["apiVersion"] = json!(s.api_version());
+        Some(s) => apiresources::conversion::convert(obj, &s.api_version()),
+        None => obj,
     }
-    obj
 }
 
 /// record_update, tolerant of a neighbour crate that is still incomplete.

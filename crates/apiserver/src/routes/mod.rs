@@ -131,7 +131,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
     }
 }
 
-/// What discovery advertises: the catalogue without `/scale` subresources (not served here).
+/// What discovery advertises: the catalogue.
 struct View(Vec<apiresources::ResourceInfo>);
 
 impl View {
@@ -145,13 +145,7 @@ fn discovery_view(cluster: &crate::cluster::ClusterState) -> View {
         cluster
             .catalogue()
             .resources()
-            .iter()
-            .cloned()
-            .map(|mut r| {
-                r.subresources.scale = None;
-                r
-            })
-            .collect(),
+            .to_vec(),
     )
 }
 

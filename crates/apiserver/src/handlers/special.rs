@@ -1,0 +1,515 @@
+//! Resources and subresources that are not plain stored objects:
+//!
+//! - `/scale` of workloads and CRDs with a scale subresource (autoscaling/v1 `Scale`), what
+//!   `kubectl scale` reads and patches; writes become a patch of the owner's replicas path, so they
+//!   go through the same write path (resourceVersion, generation, managedFields) as any update;
+//! - `pods/<name>/binding` and `bindings` (assign a pod to a node, once);
+//! - `pods/<name>/eviction` (delete a pod unless a PodDisruptionBudget forbids it: 429);
+//! - `certificatesigningrequests/<name>/approval` (the CSR's conditions, as a status write);
+//! - the review APIs (TokenReview, SelfSubjectReview, [Self|Local]SubjectAccessReview,
+//!   SelfSubjectRulesReview): answered from the request, never stored;
+//! - `componentstatuses`: the health of the control plane's parts, computed.
+//!
+//! Identity today is the one admin token (every authenticated caller is `admin`, in
+//! `system:masters`), so access reviews allow everything for that user and nothing for others.
+
+use apimachinery::labels::Selector;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::body::decode_object;
+use crate::cluster::{blocking, store_error};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::json_response_with;
+
+/// The user every authenticated request acts as.
+const ADMIN_USER: &str = "admin";
+const ADMIN_GROUPS: [&str; 2] = ["system:masters", "system:authenticated"];
+
+/// Whether this request is answered here rather than by the stored-object verbs.
+pub fn handles(ctx: &Ctx) -> bool {
+    matches!(
+        ctx.subresource.as_deref(),
+        Some("scale" | "binding" | "eviction" | "approval")
+    ) || is_review(ctx)
+        || (ctx.info.group.is_empty()
+            && matches!(ctx.info.plural.as_str(), "bindings" | "componentstatuses"))
+}
+
+fn is_review(ctx: &Ctx) -> bool {
+    matches!(
+        ctx.info.group.as_str(),
+        "authentication.k8s.io" | "authorization.k8s.io"
+    )
+}
+
+pub async fn handle(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> {
+    match (ctx.subresource.as_deref(), &method) {
+        (Some("scale"), &Method::GET) => get_scale(ctx).await,
+        (Some("scale"), &Method::PUT | &Method::PATCH) => write_scale(ctx, method, body).await,
+        (Some("binding"), &Method::POST) => {
+            let name = ctx.name.clone().unwrap_or_default();
+            bind(ctx, &name, body).await
+        }
+        (Some("eviction"), &Method::POST) => evict(ctx, body).await,
+        (Some("approval"), &Method::PUT | &Method::PATCH) => {
+            let mut ctx = ctx;
+            ctx.subresource = Some("status".into());
+            if method == Method::PUT {
+                super::write::update(ctx, body).await
+            } else {
+                super::write::patch(ctx, body).await
+            }
+        }
+        (None, &Method::POST) if is_review(&ctx) => review(ctx, body),
+        (None, &Method::POST) if ctx.info.plural == "bindings" => {
+            let obj = decode_object(&ctx.headers, &body)?;
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            bind(ctx, &name, body).await
+        }
+        (None, &Method::GET) if ctx.info.plural == "componentstatuses" => component_statuses(&ctx),
+        (_, m) => Err(ApiError::method_not_allowed(
+            m.as_str(),
+            &ctx.info.group_resource(),
+        )),
+    }
+}
+
+fn respond(code: StatusCode, v: &Value) -> Response {
+    json_response_with(code, "application/json", v)
+}
+
+fn success(code: u16) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code})
+}
+
+/// The stored object `ctx` names, or 404.
+async fn current(ctx: &Ctx) -> ApiResult<Value> {
+    let name = ctx.name.clone().unwrap_or_default();
+    let key = ctx.key(&name);
+    let store = ctx.cluster.store.clone();
+    let got = blocking(move || store.get(&key))
+        .await
+        .map_err(|e| store_error(e, &ctx.info, &name))?;
+    match got {
+        Some(s) => Ok(ctx.present(s.value)),
+        None => Err(ApiError::not_found(
+            &ctx.info.group,
+            &ctx.info.plural,
+            &name,
+        )),
+    }
+}
+
+/// A JSON path like `.spec.replicas` as object keys.
+fn path_keys(path: &str) -> Vec<&str> {
+    path.trim_start_matches('.')
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    path_keys(path).iter().try_fold(obj, |v, k| v.get(*k))
+}
+
+/// The autoscaling/v1 Scale of an object.
+fn scale_of(ctx: &Ctx, obj: &Value) -> ApiResult<Value> {
+    let Some(sub) = &ctx.info.subresources.scale else {
+        return Err(ApiError::not_found_path());
+    };
+    let meta = &obj["metadata"];
+    let mut status = json!({
+        "replicas": at(obj, &sub.status_replicas_path).and_then(Value::as_i64).unwrap_or(0)
+    });
+    if let Some(sel_path) = &sub.label_selector_path {
+        let selector = match at(obj, sel_path) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
+        .or_else(|| {
+            // built-in workloads keep the selector in spec; Scale shows it as a string
+            Selector::from_label_selector(obj.pointer("/spec/selector"))
+                .ok()
+                .map(|s| s.to_string())
+        });
+        if let Some(sel) = selector.filter(|s| !s.is_empty()) {
+            status["selector"] = json!(sel);
+        }
+    }
+    let mut scale_meta = json!({});
+    for k in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
+        if let Some(v) = meta.get(k) {
+            scale_meta[k] = v.clone();
+        }
+    }
+    Ok(json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": scale_meta,
+        "spec": {"replicas": at(obj, &sub.spec_replicas_path).and_then(Value::as_i64).unwrap_or(0)},
+        "status": status,
+    }))
+}
+
+async fn get_scale(ctx: Ctx) -> ApiResult<Response> {
+    let obj = current(&ctx).await?;
+    Ok(respond(StatusCode::OK, &scale_of(&ctx, &obj)?))
+}
+
+/// PUT or PATCH of a Scale: compute the new Scale, then patch the owner's replicas (with the
+/// Scale's resourceVersion as precondition when it carries one).
+async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> {
+    let obj = current(&ctx).await?;
+    let scale = scale_of(&ctx, &obj)?;
+    let new_scale = if method == Method::PUT {
+        decode_object(&ctx.headers, &body)?
+    } else {
+        let ct = super::body::content_type(&ctx.headers);
+        let pt = apimachinery::patch::PatchType::from_content_type(&ct)
+            .ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
+        let patch = super::body::parse_json(&body)?;
+        use apimachinery::patch::{self as p, PatchType};
+        match pt {
+            PatchType::Json => p::apply_json_patch(&scale, &patch)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            PatchType::Merge | PatchType::StrategicMerge => p::apply_merge_patch(&scale, &patch),
+            PatchType::Apply => {
+                return Err(ApiError::unsupported_media_type(&ct));
+            }
+        }
+    };
+    let replicas = new_scale
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| {
+            ApiError::new(
+                422,
+                "Invalid",
+                format!(
+                    "Scale.autoscaling \"{}\" is invalid: spec.replicas: Required value: set spec.replicas to the number of replicas wanted",
+                    ctx.name.as_deref().unwrap_or_default()
+                ),
+            )
+        })?;
+    if replicas < 0 {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            format!(
+                "Scale.autoscaling \"{}\" is invalid: spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0",
+                ctx.name.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let sub = ctx.info.subresources.scale.clone().expect("scale_of checked");
+    let mut patch = json!({});
+    let keys = path_keys(&sub.spec_replicas_path);
+    let mut cur = &mut patch;
+    for k in &keys[..keys.len().saturating_sub(1)] {
+        cur[*k] = json!({});
+        cur = &mut cur[*k];
+    }
+    if let Some(last) = keys.last() {
+        cur[*last] = json!(replicas);
+    }
+    if let Some(rv) = new_scale
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .filter(|rv| !rv.is_empty())
+    {
+        patch["metadata"] = json!({"resourceVersion": rv});
+    }
+    let mut owner = ctx;
+    owner.subresource = None;
+    owner.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/merge-patch+json"),
+    );
+    let probe = Ctx {
+        cluster: owner.cluster.clone(),
+        info: owner.info.clone(),
+        namespace: owner.namespace.clone(),
+        name: owner.name.clone(),
+        subresource: None,
+        query: owner.query.clone(),
+        headers: http::HeaderMap::new(),
+        shutdown: owner.shutdown.clone(),
+    };
+    let dry_run = owner.query.dry_run;
+    super::write::patch(owner, Bytes::from(patch.to_string())).await?;
+    let mut updated = current(&probe).await?;
+    if dry_run {
+        // nothing was stored: show the Scale as it would be
+        if let Some(last) = keys.last() {
+            let mut cur = &mut updated;
+            for k in &keys[..keys.len() - 1] {
+                cur = &mut cur[*k];
+            }
+            cur[*last] = json!(replicas);
+        }
+    }
+    Ok(respond(StatusCode::OK, &scale_of(&probe, &updated)?))
+}
+
+/// Assigns pod `name` to the Binding's target node; a pod is bound once.
+async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
+    let binding = decode_object(&ctx.headers, &body)?;
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                422,
+                "Invalid",
+                format!(
+                    "Binding \"{name}\" is invalid: target.name: Required value: name the node to bind the pod to"
+                ),
+            )
+        })?
+        .to_string();
+    let pods = ctx
+        .cluster
+        .catalogue()
+        .lookup("", "v1", "pods")
+        .cloned()
+        .ok_or_else(ApiError::not_found_path)?;
+    let pod_ctx = Ctx {
+        info: pods,
+        name: Some(name.to_string()),
+        subresource: None,
+        headers: {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json-patch+json"),
+            );
+            h
+        },
+        ..ctx
+    };
+    let pod = current(&pod_ctx).await?;
+    if let Some(existing) = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        return Err(ApiError::conflict(
+            "",
+            "pods",
+            name,
+            &format!("pod {name} is already assigned to node \"{existing}\""),
+        ));
+    }
+    let rv = pod
+        .pointer("/metadata/resourceVersion")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let patch = json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+        {"op": "add", "path": "/spec/nodeName", "value": node},
+    ]);
+    super::write::patch(pod_ctx, Bytes::from(patch.to_string())).await?;
+    Ok(respond(StatusCode::CREATED, &success(201)))
+}
+
+/// Deletes the pod unless a PodDisruptionBudget selecting it allows no disruption (429).
+async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
+    let eviction = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        decode_object(&ctx.headers, &body)?
+    };
+    let pod = current(&ctx).await?;
+    let name = ctx.name.clone().unwrap_or_default();
+    if let Some(pdb) = blocking_budget(&ctx, &pod).await? {
+        return Err(ApiError::new(
+            429,
+            "TooManyRequests",
+            "Cannot evict pod as it would violate the pod's disruption budget.",
+        )
+        .with_details(json!({"causes": [{
+            "reason": "DisruptionBudget",
+            "message": format!(
+                "The disruption budget {} needs {} healthy pods and has {} currently",
+                pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default(),
+                pdb.pointer("/status/desiredHealthy").and_then(Value::as_i64).unwrap_or(0),
+                pdb.pointer("/status/currentHealthy").and_then(Value::as_i64).unwrap_or(0),
+            ),
+        }]})));
+    }
+    let delete_options = eviction
+        .get("deleteOptions")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut pod_ctx = ctx;
+    pod_ctx.subresource = None;
+    pod_ctx.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    super::write::delete(pod_ctx, Bytes::from(delete_options.to_string()))
+        .await
+        .map_err(|e| {
+            if e.code == 404 {
+                ApiError::not_found("", "pods", &name)
+            } else {
+                e
+            }
+        })?;
+    Ok(respond(StatusCode::CREATED, &success(201)))
+}
+
+/// The first PodDisruptionBudget in the pod's namespace that selects it and allows no disruption.
+async fn blocking_budget(ctx: &Ctx, pod: &Value) -> ApiResult<Option<Value>> {
+    let Some(pdbs) = ctx
+        .cluster
+        .catalogue()
+        .lookup("policy", "v1", "poddisruptionbudgets")
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let list_ctx = Ctx {
+        cluster: ctx.cluster.clone(),
+        info: pdbs,
+        namespace: ctx.namespace.clone(),
+        name: None,
+        subresource: None,
+        query: Default::default(),
+        headers: http::HeaderMap::new(),
+        shutdown: ctx.shutdown.clone(),
+    };
+    let sel = super::read::Selectors::parse(&list_ctx)?;
+    let list = super::read::read_list(&list_ctx, sel).await?;
+    let labels = pod.pointer("/metadata/labels");
+    Ok(list.items.into_iter().find(|pdb| {
+        let selects = Selector::from_label_selector(pdb.pointer("/spec/selector"))
+            .is_ok_and(|s| !s.is_nothing() && s.matches_labels_value(labels));
+        let allowed = pdb
+            .pointer("/status/disruptionsAllowed")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        selects && allowed < 1
+    }))
+}
+
+/// The review APIs: the request comes back with its `status` filled in.
+fn review(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
+    let mut obj = decode_object(&ctx.headers, &body)?;
+    obj["apiVersion"] = json!(ctx.info.api_version());
+    obj["kind"] = json!(ctx.info.kind);
+    let user_info = json!({"username": ADMIN_USER, "groups": ADMIN_GROUPS});
+    let status = match ctx.info.kind.as_str() {
+        "TokenReview" => {
+            let token = obj
+                .pointer("/spec/token")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let caller = ctx
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .map(|v| v.as_bytes());
+            // The caller passed authentication with its own token, the only valid one today.
+            let ok = !token.is_empty()
+                && caller.is_some_and(|c| crate::auth::check_bearer(Some(c), token));
+            if ok {
+                json!({"authenticated": true, "user": user_info, "audiences": obj.pointer("/spec/audiences").cloned().unwrap_or(json!([]))})
+            } else {
+                json!({"authenticated": false, "error": "the token is not valid: it is not a token this server issued"})
+            }
+        }
+        "SelfSubjectReview" => json!({"userInfo": user_info}),
+        "SelfSubjectAccessReview" => {
+            json!({"allowed": true, "reason": "admin (system:masters) may do everything"})
+        }
+        "SubjectAccessReview" | "LocalSubjectAccessReview" => {
+            let user = obj
+                .pointer("/spec/user")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let groups: Vec<&str> = obj
+                .pointer("/spec/groups")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if user == ADMIN_USER || groups.contains(&"system:masters") {
+                json!({"allowed": true, "reason": "system:masters may do everything"})
+            } else {
+                json!({"allowed": false, "reason": format!("no rule grants {user:?} access: only the admin (system:masters) exists on this server")})
+            }
+        }
+        "SelfSubjectRulesReview" => json!({
+            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+            "incomplete": false,
+        }),
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "create",
+                &ctx.info.group_resource(),
+            ));
+        }
+    };
+    obj["status"] = status;
+    if obj.get("metadata").is_none_or(Value::is_null) {
+        obj["metadata"] = json!({});
+    }
+    if let (Some(ns), Some(m)) = (&ctx.namespace, obj["metadata"].as_object_mut()) {
+        m.insert("namespace".into(), json!(ns));
+    }
+    Ok(respond(StatusCode::CREATED, &obj))
+}
+
+/// The control plane's parts: the store (as `etcd-0`), the scheduler and the controller manager
+/// are all this process, healthy while it answers.
+fn component_statuses(ctx: &Ctx) -> ApiResult<Response> {
+    let item = |name: &str, message: &str| {
+        json!({"kind": "ComponentStatus", "apiVersion": "v1", "metadata": {"name": name},
+               "conditions": [{"type": "Healthy", "status": "True", "message": message}]})
+    };
+    let items = vec![
+        item("controller-manager", "ok"),
+        item("scheduler", "ok"),
+        item("etcd-0", "ok"),
+    ];
+    if let Some(name) = &ctx.name {
+        return items
+            .into_iter()
+            .find(|i| i["metadata"]["name"] == name.as_str())
+            .map(|i| respond(StatusCode::OK, &i))
+            .ok_or_else(|| ApiError::not_found("", "componentstatuses", name));
+    }
+    if ctx.wants_table() {
+        let t = crate::tables::table(
+            &ctx.info,
+            &items,
+            ctx.query.include_object.as_deref(),
+            "",
+            "",
+        );
+        return Ok(json_response_with(
+            StatusCode::OK,
+            crate::tables::TABLE_CONTENT_TYPE,
+            &t,
+        ));
+    }
+    Ok(respond(
+        StatusCode::OK,
+        &json!({"kind": "ComponentStatusList", "apiVersion": "v1", "metadata": {}, "items": items}),
+    ))
+}
