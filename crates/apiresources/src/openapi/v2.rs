@@ -28,11 +28,13 @@ use std::sync::LazyLock;
 
 use super::{KUBERNETES_VERSION, OpenApiV3, content_hash};
 
-/// The media type of the gnostic protobuf form (the one kubectl asks for).
+/// The media type of the gnostic protobuf form as kubectl asks for it in `Accept`.
 pub const PROTOBUF_CONTENT_TYPE: &str =
     "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
-/// The older spelling kube-openapi still accepts.
-const PROTOBUF_CONTENT_TYPE_DOTTED: &str =
+/// The `Content-Type` of the protobuf answer (kube-openapi's): `@` is not allowed in a media type,
+/// and client-go's `mime.ParseMediaType` refuses a response labelled with the `Accept` spelling
+/// ("mime: unexpected content after media subtype").
+pub const PROTOBUF_RESPONSE_CONTENT_TYPE: &str =
     "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 const V3_REF_PREFIX: &str = "#/components/schemas/";
@@ -65,7 +67,7 @@ pub fn negotiate(accept: Option<&str>) -> Option<Format> {
         let media = item.split(';').next().unwrap_or_default().trim();
         match media.to_ascii_lowercase().as_str() {
             "application/json" | "*/*" | "application/*" => Some(Format::Json),
-            PROTOBUF_CONTENT_TYPE | PROTOBUF_CONTENT_TYPE_DOTTED => Some(Format::Protobuf),
+            PROTOBUF_CONTENT_TYPE | PROTOBUF_RESPONSE_CONTENT_TYPE => Some(Format::Protobuf),
             _ => None,
         }
     })

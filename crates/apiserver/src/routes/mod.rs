@@ -163,7 +163,7 @@ fn openapi_v2(
     let encoded = doc.encoded(format);
     let content_type = match format {
         v2::Format::Json => "application/json",
-        v2::Format::Protobuf => v2::PROTOBUF_CONTENT_TYPE,
+        v2::Format::Protobuf => v2::PROTOBUF_RESPONSE_CONTENT_TYPE,
     };
     let response = Response::builder()
         .header(http::header::ETAG, &encoded.etag)
