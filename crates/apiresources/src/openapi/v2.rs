@@ -48,6 +48,8 @@ pub enum V2Error {
     Unsupported { at: String, key: String },
     #[error("openapi v2: {at} must be {expected}")]
     Shape { at: String, expected: &'static str },
+    #[error("openapi v2: not an openapi.v2.Document: {0}")]
+    Decode(String),
 }
 
 /// The representation a client asked for with `Accept`.
@@ -182,26 +184,36 @@ fn definition(name: &str, s: &Value) -> Value {
     out
 }
 
-/// Keywords of a Swagger 2.0 Schema Object and the JSON type each must have (`None`: any value,
-/// or a nested schema handled separately).
-fn keyword(k: &str) -> Option<Option<fn(&Value) -> bool>> {
-    let is_str: fn(&Value) -> bool = Value::is_string;
-    let is_bool: fn(&Value) -> bool = Value::is_boolean;
-    let is_num: fn(&Value) -> bool = Value::is_number;
-    let is_int: fn(&Value) -> bool = |v| v.is_i64();
-    let is_str_list: fn(&Value) -> bool =
-        |v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+/// A check of a keyword's JSON type.
+type Fits = fn(&Value) -> bool;
+
+/// A plain keyword of a Swagger 2.0 Schema Object (nested schemas are handled separately).
+enum Keyword {
+    /// Kept when its value has the right JSON type.
+    Checked(Fits),
+    /// Kept whatever its value (`default`, `example`).
+    Any,
+}
+
+/// The Swagger 2.0 keyword `k`, if it is one.
+fn keyword(k: &str) -> Option<Keyword> {
+    let is_int: Fits = |v| v.is_i64();
+    let is_str_list: Fits = |v| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
     Some(match k {
-        "format" | "title" | "description" | "pattern" | "discriminator" => Some(is_str),
-        "exclusiveMaximum" | "exclusiveMinimum" | "uniqueItems" | "readOnly" => Some(is_bool),
-        "multipleOf" | "maximum" | "minimum" => Some(is_num),
-        "maxLength" | "minLength" | "maxItems" | "minItems" | "maxProperties" | "minProperties" => {
-            Some(is_int)
+        "format" | "title" | "description" | "pattern" | "discriminator" => {
+            Keyword::Checked(Value::is_string)
         }
-        "required" => Some(is_str_list),
-        "enum" => Some(Value::is_array),
-        "externalDocs" => Some(Value::is_object),
-        "default" | "example" => None,
+        "exclusiveMaximum" | "exclusiveMinimum" | "uniqueItems" | "readOnly" => {
+            Keyword::Checked(Value::is_boolean)
+        }
+        "multipleOf" | "maximum" | "minimum" => Keyword::Checked(Value::is_number),
+        "maxLength" | "minLength" | "maxItems" | "minItems" | "maxProperties" | "minProperties" => {
+            Keyword::Checked(is_int)
+        }
+        "required" => Keyword::Checked(is_str_list),
+        "enum" => Keyword::Checked(Value::is_array),
+        "externalDocs" => Keyword::Checked(Value::is_object),
+        "default" | "example" => Keyword::Any,
         _ => return None,
     })
 }
@@ -254,10 +266,10 @@ pub fn schema(v: &Value) -> Value {
                 out.insert(k.clone(), v.clone());
             }
             _ => match keyword(k) {
-                Some(Some(fits)) if fits(v) => {
+                Some(Keyword::Checked(fits)) if fits(v) => {
                     out.insert(k.clone(), v.clone());
                 }
-                Some(None) => {
+                Some(Keyword::Any) => {
                     out.insert(k.clone(), v.clone());
                 }
                 _ => {}

@@ -8,6 +8,9 @@
 //! `Any` carries its value as YAML text (JSON is YAML), which is what kube-openapi reads from
 //! vendor extensions (`x-kubernetes-group-version-kind`, ...).
 
+// The oneofs mirror the `.proto` as prost generates them (unboxed), like k8s-pb's messages.
+#![allow(clippy::large_enum_variant)]
+
 use prost::Message;
 use serde_json::{Map, Value};
 
@@ -491,6 +494,11 @@ pub struct ApiKeySecurity {
 /// Encodes a Swagger 2.0 document (as [`super::document`] builds it) into gnostic protobuf bytes.
 pub fn encode(doc: &Value) -> Result<Vec<u8>, V2Error> {
     Ok(document(doc)?.encode_to_vec())
+}
+
+/// Decodes gnostic protobuf bytes (for tests and tools that inspect what kubectl would read).
+pub fn decode(bytes: &[u8]) -> Result<Document, V2Error> {
+    Document::decode(bytes).map_err(|e| V2Error::Decode(e.to_string()))
 }
 
 /// The `openapi.v2.Document` of a Swagger 2.0 JSON document.

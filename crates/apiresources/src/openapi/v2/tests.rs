@@ -57,7 +57,7 @@ fn definition<'a>(doc: &'a Document, name: &str) -> &'a Schema {
         .unwrap_or_else(|| panic!("no definition {name}"))
 }
 
-fn extension<'a>(ext: &'a [gnostic::NamedAny], name: &str) -> Option<Value> {
+fn extension(ext: &[gnostic::NamedAny], name: &str) -> Option<Value> {
     ext.iter()
         .find(|e| e.name == name)
         .and_then(|e| e.value.as_ref())
