@@ -649,6 +649,99 @@ fn workload_cluster_kubeconfig_reaches_its_own_cluster(v: &str) {
     assert_eq!(String::from_utf8_lossy(&info.stdout).trim(), "business");
 }
 
+/// The Helm chart corpus (`<repo>/../shared/fixtures/helm/charts`, or under `$MARKETPLACE_SHARED`).
+fn chart_corpus() -> std::path::PathBuf {
+    let base = std::env::var_os("MARKETPLACE_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+        });
+    let dir = base.join("fixtures/helm/charts");
+    assert!(
+        dir.is_dir(),
+        "the shared Helm chart corpus is missing at {}; set MARKETPLACE_SHARED to the shared/ directory",
+        dir.display()
+    );
+    dir
+}
+
+/// The `apiextensions.k8s.io/v1` CRDs in the corpus' untemplated files under `crds/` directories,
+/// one per name.
+fn corpus_crds(
+    dir: &std::path::Path,
+    out: &mut std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            corpus_crds(&path, out);
+            continue;
+        }
+        let in_crds = path.components().any(|c| c.as_os_str() == "crds");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if !in_crds || path.extension().is_none_or(|e| e != "yaml") || text.contains("{{") {
+            continue;
+        }
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let Ok(v) = <serde_json::Value as serde::Deserialize>::deserialize(doc) else {
+                continue;
+            };
+            if v["kind"] == "CustomResourceDefinition"
+                && v["apiVersion"] == "apiextensions.k8s.io/v1"
+            {
+                let name = v["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                out.entry(name).or_insert(v);
+            }
+        }
+    }
+}
+
+/// kube-openapi (inside kubectl) rejects the whole `/openapi/v2` document when one definition is
+/// malformed, so every real-world CRD of the chart corpus (argo-cd, traefik, opentelemetry,
+/// external-dns, ...) is applied and then explained by kubectl 1.27 from the protobuf document.
+#[test]
+fn chart_corpus_crds_are_explained_by_kubectl_1_27_through_openapi_v2() {
+    let mut crds = std::collections::BTreeMap::new();
+    corpus_crds(&chart_corpus(), &mut crds);
+    assert!(
+        crds.len() >= 40,
+        "only {} CRDs found in the corpus",
+        crds.len()
+    );
+    let s = start("1.27", &[]);
+    let dir = s.data_dir().join("corpus-crds");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, crd) in &crds {
+        std::fs::write(dir.join(format!("{name}.json")), crd.to_string()).unwrap();
+    }
+    let dir = dir.to_str().unwrap();
+    s.ok(&["apply", "--server-side", "-f", dir]);
+    s.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "-f",
+        dir,
+        "--timeout=60s",
+    ]);
+    for crd in crds.values() {
+        let spec = &crd["spec"];
+        let resource = format!(
+            "{}.{}",
+            spec["names"]["plural"].as_str().unwrap(),
+            spec["group"].as_str().unwrap()
+        );
+        let out = s.ok(&["explain", &resource, "--output=plaintext-openapiv2"]);
+        let kind = spec["names"]["kind"].as_str().unwrap();
+        assert!(
+            out.contains(&format!("KIND:     {kind}")),
+            "{resource}: {out}"
+        );
+    }
+}
+
 /// One test module per kubectl release, each running the whole suite with `kubectl.<release>`.
 macro_rules! suite_for_each_kubectl {
     ($($module:ident => $version:literal),* $(,)?) => {$(
