@@ -1,5 +1,6 @@
 //! Figures for the work the API server does per request or per catalogue change:
-//! OpenAPI v3 document build (on every CRD change), discovery documents, protobuf body decoding,
+//! OpenAPI v3 document build (on every CRD change), the `/openapi/v2` document (JSON + gnostic
+//! protobuf, built on the first v2 request after a CRD change), discovery documents, protobuf body decoding,
 //! strict decoding and defaulting of a built-in. Run with `cargo bench -p apiresources`;
 //! prints one line per operation (mean over N iterations, wall clock).
 
@@ -32,6 +33,21 @@ fn main() {
             resources,
         )));
     });
+    let v3 = apiresources::openapi::OpenApiV3::build(resources);
+    measure(
+        "openapi::v2::OpenApiV2::build (JSON + protobuf)",
+        20,
+        || {
+            black_box(apiresources::openapi::v2::OpenApiV2::build(black_box(&v3)).unwrap());
+        },
+    );
+    let v2 = apiresources::openapi::v2::OpenApiV2::build(&v3).unwrap();
+    println!(
+        "{:<48} {:>9} KB JSON, {} KB protobuf",
+        "openapi::v2 document size",
+        v2.json.bytes.len() / 1024,
+        v2.protobuf.bytes.len() / 1024
+    );
     measure("discovery::aggregated_groups", 2000, || {
         black_box(apiresources::discovery::aggregated_groups(black_box(
             resources,

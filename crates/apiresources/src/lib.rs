@@ -9,7 +9,9 @@
 //!   aggregated discovery v2 (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`).
 //! - [`openapi`]: the `/openapi/v3` root and per group-version documents (schemas with
 //!   `x-kubernetes-group-version-kind` for `kubectl explain`, PATCH operations with the
-//!   `fieldValidation` parameter so kubectl delegates validation to the server).
+//!   `fieldValidation` parameter so kubectl delegates validation to the server), and
+//!   [`openapi::v2`], the same as one Swagger 2.0 `/openapi/v2` document in JSON and gnostic
+//!   protobuf (`openapi.v2.Document`, what kubectl 1.27 reads).
 //! - [`protobuf`]: decoding `application/vnd.kubernetes.protobuf` request bodies (the `k8s\0`
 //!   envelope + `runtime.Unknown`) of built-in kinds into the JSON the JSON path would produce.
 //! - [`strict`]: unknown-field and type checks of built-in objects for `fieldValidation=Strict`.

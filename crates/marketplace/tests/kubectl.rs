@@ -1,14 +1,18 @@
-//! The real `/usr/bin/kubectl` against `marketplace serve`: namespaces, a CRD with printer columns and
-//! a status subresource, custom objects listed/patched/applied/deleted, wait, watch, explain,
-//! validation, auth, and a workload cluster's kubeconfig. One server per test (fresh data dir,
-//! fresh discovery cache); readiness and outcomes are polled, never slept for.
+//! Real kubectl against `marketplace serve`, once with every kubectl release from 1.27 to 1.33 (the
+//! `kubectl.1.NN` binaries the machine's kubectl dispatcher ships; each release is its own test
+//! module, `kubectl_1_27::...`, and a missing binary fails the test): namespaces, built-in objects
+//! created/applied/listed/patched/deleted, a CRD with printer columns and a status subresource,
+//! custom objects listed/patched/applied/deleted, wait, watch, explain of built-ins and CRDs (v3
+//! and, with `--output=plaintext-openapiv2`, the gnostic protobuf `/openapi/v2`), validation, auth,
+//! and a workload cluster's kubeconfig. One server per test (fresh data dir, fresh discovery
+//! cache); readiness and outcomes are polled, never slept for.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{Server, poll};
+use common::{Server, kubectl_binary, poll};
 
 const CRD: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
@@ -60,8 +64,8 @@ fn widget(name: &str, size: i64, labels: &str) -> String {
     )
 }
 
-fn with_crd() -> Server {
-    let s = Server::start(&[]);
+fn with_crd(v: &str) -> Server {
+    let s = start(v, &[]);
     s.ok_stdin(&["apply", "-f", "-"], CRD);
     s.ok(&[
         "wait",
@@ -72,6 +76,11 @@ fn with_crd() -> Server {
     s
 }
 
+/// A server whose kubectl helpers run `kubectl.<v>`.
+fn start(v: &str, clusters: &[&str]) -> Server {
+    Server::start_with_kubectl(clusters, kubectl_binary(v))
+}
+
 fn err_text(out: &std::process::Output) -> String {
     format!(
         "{}{}",
@@ -80,9 +89,8 @@ fn err_text(out: &std::process::Output) -> String {
     )
 }
 
-#[test]
-fn namespaces_created_with_protobuf_listed_and_deleted() {
-    let s = Server::start(&[]);
+fn namespaces_created_with_protobuf_listed_and_deleted(v: &str) {
+    let s = start(v, &[]);
     let out = s.ok(&["get", "ns"]);
     assert!(
         out.contains("default") && out.contains("kube-system"),
@@ -121,9 +129,8 @@ fn namespaces_created_with_protobuf_listed_and_deleted() {
     assert!(err_text(&out).contains("NotFound"), "{}", err_text(&out));
 }
 
-#[test]
-fn custom_objects_listed_with_printer_columns_selectors_and_formats() {
-    let s = with_crd();
+fn custom_objects_listed_with_printer_columns_selectors_and_formats(v: &str) {
+    let s = with_crd(v);
     s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a, tier: web"));
     s.ok_stdin(&["apply", "-f", "-"], &widget("w2", 5, "app: b"));
     let out = s.ok(&["get", "widgets"]);
@@ -177,9 +184,8 @@ fn custom_objects_listed_with_printer_columns_selectors_and_formats() {
     assert!(cc.contains("w2") && cc.contains('5'), "{cc}");
 }
 
-#[test]
-fn custom_objects_patched_json_merge_and_strategic_rejected() {
-    let s = with_crd();
+fn custom_objects_patched_json_merge_and_strategic_rejected(v: &str) {
+    let s = with_crd(v);
     s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
     s.ok(&[
         "patch",
@@ -238,9 +244,8 @@ fn custom_objects_patched_json_merge_and_strategic_rejected() {
     assert!(out.contains("Ready"), "{out}");
 }
 
-#[test]
-fn apply_twice_is_idempotent_then_changes_client_and_server_side() {
-    let s = with_crd();
+fn apply_twice_is_idempotent_then_changes_client_and_server_side(v: &str) {
+    let s = with_crd(v);
     let out = s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
     assert!(out.contains("created"), "{out}");
     let out = s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
@@ -291,9 +296,8 @@ fn apply_twice_is_idempotent_then_changes_client_and_server_side() {
     assert!(mf.contains("kubectl"), "{mf}");
 }
 
-#[test]
-fn delete_with_finalizer_waits_for_the_finalizer() {
-    let s = with_crd();
+fn delete_with_finalizer_waits_for_the_finalizer(v: &str) {
+    let s = with_crd(v);
     let w = widget("w1", 3, "app: a").replace(
         "  namespace: default\n",
         "  namespace: default\n  finalizers: [example.com/cleanup]\n",
@@ -324,12 +328,11 @@ fn delete_with_finalizer_waits_for_the_finalizer() {
     });
 }
 
-#[test]
-fn wait_for_condition_and_jsonpath() {
-    let s = with_crd();
+fn wait_for_condition_and_jsonpath(v: &str) {
+    let s = with_crd(v);
     s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
     let spawn = |args: &[&str]| {
-        Command::new("/usr/bin/kubectl")
+        Command::new(s.kubectl_path())
             .args(args)
             .env("KUBECONFIG", s.kubeconfig("global"))
             .env("KUBECACHEDIR", s.data_dir().join("wait-cache"))
@@ -374,11 +377,10 @@ fn wait_for_condition_and_jsonpath() {
     }
 }
 
-#[test]
-fn get_watch_sees_a_change() {
-    let s = with_crd();
+fn get_watch_sees_a_change(v: &str) {
+    let s = with_crd(v);
     s.ok_stdin(&["apply", "-f", "-"], &widget("w1", 3, "app: a"));
-    let mut child = Command::new("/usr/bin/kubectl")
+    let mut child = Command::new(s.kubectl_path())
         .args(["get", "widgets", "-w"])
         .env("KUBECONFIG", s.kubeconfig("global"))
         .env("KUBECACHEDIR", s.data_dir().join("watch-cache"))
@@ -418,20 +420,141 @@ fn get_watch_sees_a_change() {
     let _ = child.wait();
 }
 
-#[test]
-fn explain_describes_custom_resource_fields() {
-    let s = with_crd();
-    let out = s.ok(&["explain", "widget.spec"]);
-    assert!(out.contains("What the widget should be"), "{out}");
-    assert!(
-        out.contains("size") && out.contains("How many parts"),
-        "{out}"
-    );
+fn explain_describes_custom_resource_fields(v: &str) {
+    let s = with_crd(v);
+    // Default output reads /openapi/v3; plaintext-openapiv2 reads the gnostic protobuf /openapi/v2.
+    for format in ["plaintext", "plaintext-openapiv2"] {
+        let out = s.ok(&["explain", "widget.spec", &format!("--output={format}")]);
+        assert!(out.contains("What the widget should be"), "{format}: {out}");
+        assert!(
+            out.contains("size") && out.contains("How many parts"),
+            "{format}: {out}"
+        );
+        let out = s.ok(&["explain", "widgets", &format!("--output={format}")]);
+        assert!(
+            out.contains("A Widget is a thing made of parts"),
+            "{format}: {out}"
+        );
+    }
 }
 
-#[test]
-fn validation_rejects_object_breaking_its_schema_readably() {
-    let s = with_crd();
+fn explain_describes_builtin_kinds(v: &str) {
+    let s = start(v, &[]);
+    for format in ["plaintext", "plaintext-openapiv2"] {
+        let out = s.ok(&["explain", "configmap", &format!("--output={format}")]);
+        assert!(
+            out.contains("ConfigMap holds configuration data"),
+            "{format}: {out}"
+        );
+        let out = s.ok(&["explain", "configmap.data", &format!("--output={format}")]);
+        assert!(
+            out.contains("Data contains the configuration data"),
+            "{format}: {out}"
+        );
+        let out = s.ok(&[
+            "explain",
+            "deployment.spec.replicas",
+            &format!("--output={format}"),
+        ]);
+        assert!(
+            out.contains("Number of desired pods") && out.contains("Deployment"),
+            "{format}: {out}"
+        );
+        let out = s.ok(&[
+            "explain",
+            "deployment.spec.template.spec.containers.image",
+            &format!("--output={format}"),
+        ]);
+        assert!(out.contains("Container image name"), "{format}: {out}");
+    }
+}
+
+const DEPLOYMENT: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: nginx
+        image: "nginx:1.27"
+        ports: [{containerPort: 80}]
+"#;
+
+fn builtin_objects_created_applied_listed_patched_and_deleted(v: &str) {
+    let s = start(v, &[]);
+    let out = s.ok_stdin(&["create", "-f", "-"], DEPLOYMENT);
+    assert!(out.contains("deployment.apps/web created"), "{out}");
+    let wide = s.ok(&["get", "deployments", "-o", "wide"]);
+    let header = wide.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("NAME") && header.contains("IMAGES") && header.contains("SELECTOR"),
+        "{wide}"
+    );
+    assert!(
+        wide.lines()
+            .any(|l| l.starts_with("web") && l.contains("nginx:1.27")),
+        "{wide}"
+    );
+    // Client-side apply of an existing built-in: a strategic merge patch computed by kubectl.
+    let changed = DEPLOYMENT
+        .replace("replicas: 2", "replicas: 3")
+        .replace("nginx:1.27", "nginx:1.28");
+    let out = s.ok_stdin(&["apply", "-f", "-"], &changed);
+    assert!(out.contains("deployment.apps/web configured"), "{out}");
+    let got = s.ok(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas} {.spec.template.spec.containers[*].image}",
+    ]);
+    assert_eq!(got.trim(), "3 nginx:1.28");
+    // Applying the same manifest again leaves the object as it is. (kubectl still prints
+    // "configured" rather than "unchanged" here: the served schemas lack kube-apiserver's
+    // `x-kubernetes-patch-merge-key` extensions, so kubectl diffs `containers` as a whole list
+    // against the defaulted object and sends it again; the server merges it by name.)
+    s.ok_stdin(&["apply", "-f", "-"], &changed);
+    let got = s.ok(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas} {.spec.template.spec.containers[*].name} {.metadata.generation}",
+    ]);
+    assert_eq!(got.trim(), "3 nginx 2", "re-apply changed nothing");
+    // kubectl's default patch type for built-ins is strategic merge.
+    s.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"replicas":1}}"#,
+    ]);
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ])
+        .trim(),
+        "1"
+    );
+    let out = s.ok(&["delete", "deployment", "web", "--timeout=60s"]);
+    assert!(out.contains("deleted"), "{out}");
+    let out = s.kubectl(&["get", "deployment", "web"]);
+    assert!(!out.status.success());
+    assert!(err_text(&out).contains("NotFound"), "{}", err_text(&out));
+}
+
+fn validation_rejects_object_breaking_its_schema_readably(v: &str) {
+    let s = with_crd(v);
     let bad = widget("w1", 3, "app: a").replace("size: 3", "size: many");
     let out = s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(&bad));
     assert!(!out.status.success());
@@ -458,9 +581,8 @@ fn validation_rejects_object_breaking_its_schema_readably() {
     );
 }
 
-#[test]
-fn requests_without_a_valid_token_get_401() {
-    let s = Server::start(&[]);
+fn requests_without_a_valid_token_get_401(v: &str) {
+    let s = start(v, &[]);
     let out = s.kubectl(&["get", "ns", "--token=wrong"]);
     assert!(!out.status.success());
     let text = err_text(&out);
@@ -473,7 +595,7 @@ fn requests_without_a_valid_token_get_401() {
     let token = s.token();
     let stripped = s.data_dir().join("no-token.kubeconfig");
     std::fs::write(&stripped, kc.replace(&token, "")).unwrap();
-    let out = Command::new("/usr/bin/kubectl")
+    let out = Command::new(s.kubectl_path())
         .args(["get", "ns"])
         .env("KUBECONFIG", &stripped)
         .env("KUBECACHEDIR", s.data_dir().join("c401"))
@@ -482,9 +604,8 @@ fn requests_without_a_valid_token_get_401() {
     assert!(!out.status.success());
 }
 
-#[test]
-fn workload_cluster_kubeconfig_reaches_its_own_cluster() {
-    let s = Server::start(&["business=cpaas.io/os-linux=,cpaas.io/arch-amd64=true"]);
+fn workload_cluster_kubeconfig_reaches_its_own_cluster(v: &str) {
+    let s = start(v, &["business=cpaas.io/os-linux=,cpaas.io/arch-amd64=true"]);
     let out = s.kubectl_on(
         "business",
         &["create", "configmap", "only-here", "--from-literal=x=y"],
@@ -527,3 +648,136 @@ fn workload_cluster_kubeconfig_reaches_its_own_cluster() {
     );
     assert_eq!(String::from_utf8_lossy(&info.stdout).trim(), "business");
 }
+
+/// The Helm chart corpus (`<repo>/../shared/fixtures/helm/charts`, or under `$MARKETPLACE_SHARED`).
+fn chart_corpus() -> std::path::PathBuf {
+    let base = std::env::var_os("MARKETPLACE_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+        });
+    let dir = base.join("fixtures/helm/charts");
+    assert!(
+        dir.is_dir(),
+        "the shared Helm chart corpus is missing at {}; set MARKETPLACE_SHARED to the shared/ directory",
+        dir.display()
+    );
+    dir
+}
+
+/// The `apiextensions.k8s.io/v1` CRDs in the corpus' untemplated files under `crds/` directories,
+/// one per name.
+fn corpus_crds(
+    dir: &std::path::Path,
+    out: &mut std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            corpus_crds(&path, out);
+            continue;
+        }
+        let in_crds = path.components().any(|c| c.as_os_str() == "crds");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if !in_crds || path.extension().is_none_or(|e| e != "yaml") || text.contains("{{") {
+            continue;
+        }
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let Ok(v) = <serde_json::Value as serde::Deserialize>::deserialize(doc) else {
+                continue;
+            };
+            if v["kind"] == "CustomResourceDefinition"
+                && v["apiVersion"] == "apiextensions.k8s.io/v1"
+            {
+                let name = v["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                out.entry(name).or_insert(v);
+            }
+        }
+    }
+}
+
+/// kube-openapi (inside kubectl) rejects the whole `/openapi/v2` document when one definition is
+/// malformed, so every real-world CRD of the chart corpus (argo-cd, traefik, opentelemetry,
+/// external-dns, ...) is applied and then explained by kubectl 1.27 from the protobuf document.
+#[test]
+fn chart_corpus_crds_are_explained_by_kubectl_1_27_through_openapi_v2() {
+    let mut crds = std::collections::BTreeMap::new();
+    corpus_crds(&chart_corpus(), &mut crds);
+    assert!(
+        crds.len() >= 40,
+        "only {} CRDs found in the corpus",
+        crds.len()
+    );
+    let s = start("1.27", &[]);
+    let dir = s.data_dir().join("corpus-crds");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, crd) in &crds {
+        std::fs::write(dir.join(format!("{name}.json")), crd.to_string()).unwrap();
+    }
+    let dir = dir.to_str().unwrap();
+    s.ok(&["apply", "--server-side", "-f", dir]);
+    s.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "-f",
+        dir,
+        "--timeout=60s",
+    ]);
+    for crd in crds.values() {
+        let spec = &crd["spec"];
+        let resource = format!(
+            "{}.{}",
+            spec["names"]["plural"].as_str().unwrap(),
+            spec["group"].as_str().unwrap()
+        );
+        let out = s.ok(&["explain", &resource, "--output=plaintext-openapiv2"]);
+        let kind = spec["names"]["kind"].as_str().unwrap();
+        assert!(
+            out.contains(&format!("KIND:     {kind}")),
+            "{resource}: {out}"
+        );
+    }
+}
+
+/// One test module per kubectl release, each running the whole suite with `kubectl.<release>`.
+macro_rules! suite_for_each_kubectl {
+    ($($module:ident => $version:literal),* $(,)?) => {$(
+        mod $module {
+            const V: &str = $version;
+            suite_for_each_kubectl!(@tests
+                namespaces_created_with_protobuf_listed_and_deleted,
+                builtin_objects_created_applied_listed_patched_and_deleted,
+                custom_objects_listed_with_printer_columns_selectors_and_formats,
+                custom_objects_patched_json_merge_and_strategic_rejected,
+                apply_twice_is_idempotent_then_changes_client_and_server_side,
+                delete_with_finalizer_waits_for_the_finalizer,
+                wait_for_condition_and_jsonpath,
+                get_watch_sees_a_change,
+                explain_describes_builtin_kinds,
+                explain_describes_custom_resource_fields,
+                validation_rejects_object_breaking_its_schema_readably,
+                requests_without_a_valid_token_get_401,
+                workload_cluster_kubeconfig_reaches_its_own_cluster,
+            );
+        }
+    )*};
+    (@tests $($test:ident),* $(,)?) => {$(
+        #[test]
+        fn $test() {
+            super::$test(V)
+        }
+    )*};
+}
+
+suite_for_each_kubectl!(
+    kubectl_1_27 => "1.27",
+    kubectl_1_28 => "1.28",
+    kubectl_1_29 => "1.29",
+    kubectl_1_30 => "1.30",
+    kubectl_1_31 => "1.31",
+    kubectl_1_32 => "1.32",
+    kubectl_1_33 => "1.33",
+);

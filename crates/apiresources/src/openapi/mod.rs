@@ -11,16 +11,17 @@
 //!   version's `openAPIV3Schema` becomes `<reversed group>.<version>.<Kind>` with `metadata`
 //!   pointing at ObjectMeta.
 //!
-//! `/openapi/v2` is deliberately **not** served: kubectl asks for it only as gnostic protobuf
-//! (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`) and tolerates a 404 once v3
-//! exists, so the server answers 404 there.
+//! `/openapi/v2` is served too ([`v2`]): the same schemas and operations as one Swagger 2.0
+//! document, as JSON and as gnostic protobuf (what kubectl 1.27 needs for `apply`, validation and
+//! `explain --output=plaintext-openapiv2`).
 
 #[cfg(all(test, feature = "regenerate-schemas"))]
 mod regenerate;
+pub mod v2;
 
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use crate::catalogue::{Gvk, ResourceInfo};
 use crate::discovery::groups;
@@ -128,6 +129,8 @@ static BUILTIN_DOCUMENTS: LazyLock<BTreeMap<String, (Arc<Value>, String)>> = Laz
 pub struct OpenApiV3 {
     /// Group-version path (`api/v1`, `apis/apps/v1`) → (document, hash).
     documents: BTreeMap<String, (Arc<Value>, String)>,
+    /// The `/openapi/v2` document of the same group-versions, built on first use.
+    v2: OnceLock<Result<Arc<v2::OpenApiV2>, v2::V2Error>>,
 }
 
 /// `api/v1` for the core group, `apis/<group>/<version>` otherwise (the key in the v3 root).
@@ -171,7 +174,17 @@ impl OpenApiV3 {
                 documents.insert(path, hashed(group_version_document(&served)));
             }
         }
-        OpenApiV3 { documents }
+        OpenApiV3 {
+            documents,
+            v2: OnceLock::new(),
+        }
+    }
+
+    /// `/openapi/v2` for the same group-versions (converted and encoded once, on first use).
+    pub fn v2(&self) -> Result<Arc<v2::OpenApiV2>, v2::V2Error> {
+        self.v2
+            .get_or_init(|| v2::OpenApiV2::build(self).map(Arc::new))
+            .clone()
     }
 
     /// `/openapi/v3`: `{"paths": {"apis/apps/v1": {"serverRelativeURL": "/openapi/v3/apis/apps/v1?hash=..."}}}`.

@@ -103,7 +103,15 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             .cloned()
             .map(json_response)
             .ok_or_else(ApiError::not_found_path),
-        path::Endpoint::OpenApiV2 | path::Endpoint::NotFound => Err(ApiError::not_found_path()),
+        path::Endpoint::OpenApiV2 => openapi_v2(
+            &cluster,
+            accept.as_deref(),
+            parts
+                .headers
+                .get(http::header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok()),
+        ),
+        path::Endpoint::NotFound => Err(ApiError::not_found_path()),
         path::Endpoint::Resource(rp) => {
             let query = query::Query::parse(parts.uri.query())
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -129,6 +137,47 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             .await
         }
     }
+}
+
+/// `/openapi/v2` as JSON or gnostic protobuf (by `Accept`), with an ETag; `If-None-Match` → 304.
+fn openapi_v2(
+    cluster: &crate::cluster::ClusterState,
+    accept: Option<&str>,
+    if_none_match: Option<&str>,
+) -> Result<Response, ApiError> {
+    use apiresources::openapi::v2;
+    let format = v2::negotiate(accept).ok_or_else(|| {
+        ApiError::new(
+            406,
+            "NotAcceptable",
+            format!(
+                "/openapi/v2 is served as application/json or {}; change the Accept header",
+                v2::PROTOBUF_CONTENT_TYPE
+            ),
+        )
+    })?;
+    let doc = cluster
+        .openapi()
+        .v2()
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let encoded = doc.encoded(format);
+    let content_type = match format {
+        v2::Format::Json => "application/json",
+        v2::Format::Protobuf => v2::PROTOBUF_RESPONSE_CONTENT_TYPE,
+    };
+    let response = Response::builder()
+        .header(http::header::ETAG, &encoded.etag)
+        .header(http::header::VARY, "Accept");
+    let response = if v2::etag_matches(if_none_match, &encoded.etag) {
+        response
+            .status(http::StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+    } else {
+        response
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(Body::from(encoded.bytes.clone()))
+    };
+    Ok(response.expect("valid response"))
 }
 
 /// What discovery advertises: the catalogue.

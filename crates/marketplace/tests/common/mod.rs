@@ -17,6 +17,28 @@ pub struct Server {
     pub clusters: Vec<String>,
     cache_dir: tempfile::TempDir,
     listen: String,
+    kubectl: PathBuf,
+}
+
+/// The real `kubectl.<version>` binary: `/usr/bin/kubectl.<version>` or, as the dispatcher
+/// package installs them, beside the file `/usr/bin/kubectl` links to. Fails loudly when missing.
+pub fn kubectl_binary(version: &str) -> PathBuf {
+    let name = format!("kubectl.{version}");
+    let direct = Path::new("/usr/bin").join(&name);
+    if direct.is_file() {
+        return direct;
+    }
+    let dispatcher = std::fs::canonicalize("/usr/bin/kubectl").unwrap_or_else(|e| {
+        panic!("/usr/bin/kubectl is missing ({e}); install the `kubectl` package that ships kubectl.1.27 ... kubectl.1.33")
+    });
+    let beside = dispatcher.with_file_name(&name);
+    assert!(
+        beside.is_file(),
+        "{name} is missing (looked at {} and {}); install the `kubectl` package that ships kubectl.1.27 ... kubectl.1.33",
+        direct.display(),
+        beside.display()
+    );
+    beside
 }
 
 /// How long readiness may take on a loaded 2-core machine.
@@ -25,6 +47,11 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 impl Server {
     /// Starts a server with `global` and the given extra clusters (`name[=k=v,...]`).
     pub fn start(clusters: &[&str]) -> Server {
+        Server::start_with_kubectl(clusters, PathBuf::from("/usr/bin/kubectl"))
+    }
+
+    /// Starts a server whose kubectl helpers run the given kubectl binary.
+    pub fn start_with_kubectl(clusters: &[&str], kubectl: PathBuf) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = Server {
             dir,
@@ -33,9 +60,15 @@ impl Server {
             clusters: clusters.iter().map(|c| c.to_string()).collect(),
             cache_dir: tempfile::tempdir().expect("tempdir"),
             listen: "127.0.0.1:0".into(),
+            kubectl,
         };
         s.spawn();
         s
+    }
+
+    /// The kubectl binary the helpers run.
+    pub fn kubectl_path(&self) -> &Path {
+        &self.kubectl
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -147,7 +180,7 @@ impl Server {
         self.spawn();
     }
 
-    /// Runs `/usr/bin/kubectl` against `cluster` with a fresh discovery cache of this server.
+    /// Runs this server's kubectl against `cluster` with a fresh discovery cache of this server.
     pub fn kubectl_on(&self, cluster: &str, args: &[&str]) -> Output {
         self.kubectl_with_stdin(cluster, args, None)
     }
@@ -158,7 +191,7 @@ impl Server {
 
     pub fn kubectl_with_stdin(&self, cluster: &str, args: &[&str], stdin: Option<&str>) -> Output {
         use std::io::Write;
-        let mut cmd = Command::new("/usr/bin/kubectl");
+        let mut cmd = Command::new(&self.kubectl);
         cmd.args(args)
             .env("KUBECONFIG", self.kubeconfig(cluster))
             .env("KUBECACHEDIR", self.cache_dir.path())
