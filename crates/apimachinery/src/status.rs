@@ -239,6 +239,45 @@ impl ApiError {
     pub fn too_old_resource_version(requested: u64, oldest: u64) -> Self {
         ApiError::Expired(format!("too old resource version: {requested} ({oldest})"))
     }
+    /// 400 with `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+    /// 500 `Internal error occurred: <detail>`: a failure of the server, never of the request.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ApiError::Internal(detail.into())
+    }
+    /// 401 `Unauthorized`.
+    pub fn unauthorized() -> Self {
+        ApiError::Unauthorized("Unauthorized".into())
+    }
+    /// 405 for an HTTP method a path does not serve:
+    /// `the server does not allow this method on the requested resource (<verb> <resource>)`.
+    pub fn method_not_allowed(verb: &str, resource: &str) -> Self {
+        ApiError::Other {
+            code: 405,
+            reason: "MethodNotAllowed".into(),
+            message: format!(
+                "the server does not allow this method on the requested resource ({verb} {resource})"
+            ),
+            causes: Vec::new(),
+        }
+    }
+    /// 415 for a request body in a media type the server does not decode.
+    pub fn unsupported_media_type(got: &str) -> Self {
+        ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {got:?})"
+        ))
+    }
+    /// 413 for a request body above `limit` bytes.
+    pub fn request_entity_too_large(limit: usize) -> Self {
+        ApiError::Other {
+            code: 413,
+            reason: "RequestEntityTooLarge".into(),
+            message: format!("the request body is too large: limit is {limit} bytes"),
+            causes: Vec::new(),
+        }
+    }
     /// The 415 kube-apiserver answers for a patch type it does not accept (e.g. strategic
     /// merge patch on a custom resource).
     pub fn unsupported_patch_type(accepted: &[&str]) -> Self {

@@ -95,7 +95,7 @@ impl Emitter {
     }
 
     fn error(&self, e: ApiError) -> Bytes {
-        line(&json!({"type": "ERROR", "object": e.status()}))
+        line(&json!({"type": "ERROR", "object": e.to_status()}))
     }
 }
 
@@ -150,9 +150,9 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
             Ok(w) => w,
             Err(StoreError::Expired { requested, oldest }) => {
                 let _ = tx
-                    .send(em.error(
-                        apimachinery::ApiError::too_old_resource_version(requested, oldest).into(),
-                    ))
+                    .send(em.error(apimachinery::ApiError::too_old_resource_version(
+                        requested, oldest,
+                    )))
                     .await;
                 return;
             }
@@ -178,7 +178,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
                     let ev = match ev {
                         None => return,
                         Some(Err(StoreError::Expired { requested, oldest })) => {
-                            let _ = tx.send(em.error(apimachinery::ApiError::too_old_resource_version(requested, oldest).into())).await;
+                            let _ = tx.send(em.error(apimachinery::ApiError::too_old_resource_version(requested, oldest))).await;
                             return;
                         }
                         Some(Err(e)) => {

@@ -208,7 +208,7 @@ fn check_list_rv(ctx: &Ctx) -> ApiResult<()> {
     if ctx.query.resource_version_match.as_deref() == Some("Exact") {
         let current = ctx.cluster.store.revision();
         if requested != current {
-            return Err(ApiError::gone(format!(
+            return Err(ApiError::Expired(format!(
                 "too old resource version: {requested} ({current}); this server serves lists at the current revision only"
             )));
         }
@@ -267,6 +267,6 @@ mod tests {
         });
         let c = decode_continue(&t).unwrap();
         assert_eq!((c.rv, c.ns.as_str(), c.name.as_str()), (7, "a", "b"));
-        assert_eq!(decode_continue("!!").unwrap_err().code, 400);
+        assert_eq!(decode_continue("!!").unwrap_err().code(), 400);
     }
 }
