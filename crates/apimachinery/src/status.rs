@@ -12,6 +12,10 @@ use serde_json::{Map, Value, json};
 pub const OBJECT_MODIFIED: &str =
     "the object has been modified; please apply your changes to the latest version and try again";
 
+/// kube-apiserver's message for a paged list whose snapshot was compacted (etcd3 store,
+/// `handleCompactedErrorForPaging`).
+pub const INCONSISTENT_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
 /// One entry of `details.causes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusCause {
@@ -131,6 +135,10 @@ pub enum ApiError {
     /// 410 reason `Expired` (watch from a compacted resourceVersion).
     #[error("{0}")]
     Expired(String),
+    /// 410 reason `Expired` for a `continue` token whose snapshot was compacted; the Status's
+    /// `metadata.continue` carries a token that continues (inconsistently) at the current state.
+    #[error("{INCONSISTENT_CONTINUE}")]
+    ExpiredContinue { continue_token: String },
     /// 410 reason `Gone`.
     #[error("{0}")]
     Gone(String),
@@ -298,7 +306,7 @@ impl ApiError {
             ApiError::BadRequest(_) => 400,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::NotAcceptable(_) => 406,
-            ApiError::Expired(_) | ApiError::Gone(_) => 410,
+            ApiError::Expired(_) | ApiError::ExpiredContinue { .. } | ApiError::Gone(_) => 410,
             ApiError::Forbidden { .. } => 403,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Unauthorized(_) => 401,
@@ -317,7 +325,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::NotAcceptable(_) => "NotAcceptable",
-            ApiError::Expired(_) => "Expired",
+            ApiError::Expired(_) | ApiError::ExpiredContinue { .. } => "Expired",
             ApiError::Gone(_) => "Gone",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
@@ -410,7 +418,13 @@ impl ApiError {
         let mut m = Map::new();
         m.insert("kind".into(), json!("Status"));
         m.insert("apiVersion".into(), json!("v1"));
-        m.insert("metadata".into(), json!({}));
+        m.insert(
+            "metadata".into(),
+            match self {
+                ApiError::ExpiredContinue { continue_token } => json!({"continue": continue_token}),
+                _ => json!({}),
+            },
+        );
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.to_string()));
         m.insert("reason".into(), json!(self.reason()));
@@ -503,6 +517,20 @@ mod tests {
             s["details"]["causes"][1]["message"],
             r#"Unsupported value: "x": supported values: "a", "b""#
         );
+    }
+
+    #[test]
+    fn an_expired_continue_token_answers_410_with_a_fresh_token() {
+        let e = ApiError::ExpiredContinue {
+            continue_token: "abc".into(),
+        };
+        let s = e.to_status();
+        assert_eq!(s["code"], 410);
+        assert_eq!(s["reason"], "Expired");
+        assert_eq!(s["metadata"]["continue"], "abc");
+        assert!(s["message"].as_str().unwrap().starts_with(
+            "The provided continue parameter is too old to display a consistent list result."
+        ));
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
             query: lctx_query,
             ..clone_ctx(&ctx)
         };
-        let res = read_list(&lctx, Selectors::parse(&lctx)?).await?;
+        let res = read_list(&lctx, Selectors::parse(&lctx)?, None).await?;
         (res.items, res.revision)
     } else {
         let r = rv.unwrap_or_default();

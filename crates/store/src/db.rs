@@ -12,6 +12,7 @@
 //! The connection runs in WAL mode with `synchronous=FULL`: a commit returns after the WAL is
 //! fsynced, readers see consistent snapshots and never block the writer.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -265,6 +266,84 @@ pub(crate) fn list_matching(
         more,
         next: if more { last } else { None },
     })
+}
+
+/// For every object of `q` (namespace and `start_after` applied) changed after revision `at`: its
+/// state at `at` (`None` if it did not exist then), from the `prev` of its first later event.
+pub(crate) fn states_before(
+    conn: &Connection,
+    q: &ListQuery,
+    at: u64,
+    current: u64,
+) -> Result<BTreeMap<(String, String), Option<Stored>>, StoreError> {
+    let mut out = BTreeMap::new();
+    for ev in events(conn, &q.resource, at, current)? {
+        let k = (ev.key.namespace.clone(), ev.key.name.clone());
+        if q.namespace.as_ref().is_some_and(|ns| *ns != k.0)
+            || q.start_after.as_ref().is_some_and(|after| k <= *after)
+            || out.contains_key(&k)
+        {
+            continue;
+        }
+        let before = ev.prev.map(|value| Stored {
+            revision: value
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            value,
+        });
+        out.insert(k, before);
+    }
+    Ok(out)
+}
+
+/// Merges the current objects `now` (in key order) with the states before revision `at` of the
+/// objects changed since (`undo`), into one page of `q` as of `at`.
+pub(crate) fn page_at(
+    now: Vec<Stored>,
+    undo: BTreeMap<(String, String), Option<Stored>>,
+    q: &ListQuery,
+    at: u64,
+    keep: &mut dyn FnMut(&Value) -> bool,
+) -> ListPage {
+    let key_of = |s: &Stored| {
+        let m = s.value.get("metadata");
+        let f = |k: &str| {
+            m.and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        (f("namespace"), f("name"))
+    };
+    // Current objects unchanged since `at`, plus the old states of those changed since.
+    let mut merged: BTreeMap<(String, String), Stored> = now
+        .into_iter()
+        .map(|s| (key_of(&s), s))
+        .filter(|(k, _)| !undo.contains_key(k))
+        .collect();
+    merged.extend(undo.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    let limit = q.limit.filter(|n| *n > 0);
+    let mut items = Vec::new();
+    let mut more = false;
+    let mut last = None;
+    for (k, s) in merged {
+        if limit.is_some_and(|n| items.len() == n) {
+            more = true;
+            break;
+        }
+        last = Some(k);
+        if keep(&s.value) {
+            items.push(s);
+        }
+    }
+    ListPage {
+        items,
+        revision: at,
+        more,
+        next: if more { last } else { None },
+    }
 }
 
 pub(crate) fn resources(conn: &Connection) -> Result<Vec<String>, StoreError> {

@@ -936,7 +936,7 @@ pub async fn delete(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
 pub async fn delete_collection(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let opts = DeleteOptions::parse(&ctx.headers, &body, &ctx.query)?;
     let sel = super::read::Selectors::parse(&ctx)?;
-    let listed = super::read::read_list(&ctx, sel).await?;
+    let listed = super::read::read_list(&ctx, sel, None).await?;
     let mut items = Vec::new();
     for obj in listed.items {
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
