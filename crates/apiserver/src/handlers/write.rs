@@ -273,6 +273,30 @@ async fn check_namespace_usable(ctx: &Ctx) -> ApiResult<()> {
     }
 }
 
+/// Fails when the object is a custom resource whose CRD is being deleted (kube-apiserver's 405).
+async fn check_crd_not_terminating(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.info.is_builtin() || ctx.is_crd() {
+        return Ok(());
+    }
+    let store = ctx.cluster.store.clone();
+    let key = Key::cluster(
+        crate::cluster::CRD_RESOURCE,
+        format!("{}.{}", ctx.info.plural, ctx.info.group),
+    );
+    let got = blocking(move || store.get(&key))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if got.is_some_and(|s| s.value.pointer("/metadata/deletionTimestamp").is_some()) {
+        return Err(ApiError::Other {
+            code: 405,
+            reason: "MethodNotAllowed".into(),
+            message: "create not allowed while custom resource definition is terminating".into(),
+            causes: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
 /// Server-owned metadata of a new object.
 fn initialize_new(ctx: &Ctx, obj: &mut Value) {
     let has_status = ctx.info.subresources.status;
@@ -319,6 +343,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         meta_mut(&mut obj).insert("name".into(), json!(name));
     }
     check_namespace_usable(&ctx).await?;
+    check_crd_not_terminating(&ctx).await?;
     let warnings = admit(&ctx, &mut obj, true)?;
     initialize_new(&ctx, &mut obj);
     if ctx.is_crd() {
@@ -791,6 +816,7 @@ async fn apply_create(ctx: Ctx, name: &str, config: Value) -> ApiResult<Response
         )));
     }
     check_namespace_usable(&ctx).await?;
+    check_crd_not_terminating(&ctx).await?;
     let warnings = admit(&ctx, &mut obj, true)?;
     let mf = obj.pointer("/metadata/managedFields").cloned();
     initialize_new(&ctx, &mut obj);
@@ -853,6 +879,9 @@ pub fn delete_in_txn(
         _ => None,
     };
     let already_deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
+    if key.resource == crate::cluster::CRD_RESOURCE && !already_deleting {
+        crate::crd::mark_for_deletion(&mut obj, &mut finalizers);
+    }
     if let Some(f) = add
         && !already_deleting
         && !finalizers.iter().any(|x| x == f)
@@ -905,26 +934,13 @@ pub async fn delete(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let store = ctx.cluster.store.clone();
     let is_ns = ctx.is_namespace();
     let is_crd = ctx.is_crd();
-    let crd_target = if is_crd {
-        crate::crd::resource_key_of_name(&name)
-    } else {
-        None
-    };
     let o2 = opts.clone();
-    let ((obj, gone), _) = blocking(move || {
-        store.write_with(|t| -> Result<(Value, bool), TxnError> {
-            let r = delete_in_txn(t, &key, &o2, is_ns)?;
-            if r.1
-                && !o2.dry_run
-                && let Some(res) = &crd_target
-            {
-                crate::crd::delete_objects(t, res)?;
-            }
-            Ok(r)
-        })
-    })
-    .await
-    .map_err(|e| e.into_api(&ctx, &name))?;
+    // A CRD is not removed here: it gets the cleanup finalizer, and garbage collection deletes its
+    // objects and then the CRD (see gc.rs).
+    let ((obj, gone), _) =
+        blocking(move || store.write_with(|t| delete_in_txn(t, &key, &o2, is_ns)))
+            .await
+            .map_err(|e| e.into_api(&ctx, &name))?;
     if is_crd && gone && !opts.dry_run {
         ctx.cluster.remove_crd(&name);
     }
