@@ -173,16 +173,19 @@ pub(crate) fn list(
     q: &ListQuery,
     revision: u64,
 ) -> Result<ListPage, StoreError> {
-    list_matching(conn, q, revision, &mut |_| true)
+    list_matching(conn, q, revision, &mut |_| true, &Undo::new())
 }
 
 /// Like `list`, keeping only objects `keep` accepts; `q.limit` counts kept objects. `more` is true
 /// when rows (matching or not) follow the last kept object.
+/// `undo` holds, for objects changed after `revision`, their state at `revision` (`None`: absent
+/// then), as [`states_before`] computes; empty for a list of the current state.
 pub(crate) fn list_matching(
     conn: &Connection,
     q: &ListQuery,
     revision: u64,
     keep: &mut dyn FnMut(&serde_json::Value) -> bool,
+    undo: &Undo,
 ) -> Result<ListPage, StoreError> {
     let limit = q.limit.filter(|n| *n > 0);
     // Four statements rather than `?x IS NULL OR ...`, so SQLite seeks the primary key directly.
@@ -227,46 +230,101 @@ pub(crate) fn list_matching(
     })();
     bound.map_err(StoreError::db("binding list parameters"))?;
     let mut rows = stmt.raw_query();
-    let mut items = Vec::new();
-    let mut more = false;
-    let mut last: Option<(String, String)> = None;
+    let mut page = PageBuilder {
+        items: Vec::new(),
+        more: false,
+        last: None,
+        limit,
+        keep,
+    };
+    // Objects changed since the page's revision are taken from `undo`, merged in key order.
+    let mut pending = undo.iter().peekable();
     let err = || StoreError::db(format!("listing {}", q.resource));
-    while let Some(row) = rows.next().map_err(err())? {
-        if limit.is_some_and(|n| items.len() == n) {
-            more = true;
+    let row_err = || StoreError::db("reading a list row");
+    'rows: while let Some(row) = rows.next().map_err(err())? {
+        let k: (String, String) = (
+            row.get(2).map_err(row_err())?,
+            row.get(3).map_err(row_err())?,
+        );
+        while let Some((uk, _)) = pending.peek()
+            && **uk <= k
+        {
+            let (uk, old) = pending.next().expect("peeked");
+            if let Some(old) = old
+                && !page.offer(uk, old.clone())
+            {
+                break 'rows;
+            }
+            if *uk == k {
+                continue 'rows;
+            }
+        }
+        if page.full() {
+            page.more = true;
             break;
         }
-        let rev: i64 = row.get(0).map_err(StoreError::db("reading a list row"))?;
-        last = Some((
-            row.get(2).map_err(StoreError::db("reading a list row"))?,
-            row.get(3).map_err(StoreError::db("reading a list row"))?,
-        ));
+        let rev: i64 = row.get(0).map_err(row_err())?;
         let text = row
             .get_ref(1)
             .and_then(|v| v.as_str().map_err(Into::into))
-            .map_err(StoreError::db("reading a list row"))?;
-        let value = parse(
-            &|| {
-                let ns: String = row.get(2).unwrap_or_default();
-                let name: String = row.get(3).unwrap_or_default();
-                Key::new(q.resource.clone(), ns, name).to_string()
-            },
-            text,
-        )?;
-        if keep(&value) {
-            items.push(Stored {
+            .map_err(row_err())?;
+        let what = || Key::new(q.resource.clone(), k.0.clone(), k.1.clone()).to_string();
+        let value = parse(&what, text)?;
+        page.offer(
+            &k,
+            Stored {
                 value,
                 revision: rev as u64,
-            });
+            },
+        );
+    }
+    if !page.more {
+        for (uk, old) in pending {
+            if let Some(old) = old
+                && !page.offer(uk, old.clone())
+            {
+                break;
+            }
         }
     }
     Ok(ListPage {
-        items,
+        items: page.items,
         revision,
-        more,
-        next: if more { last } else { None },
+        more: page.more,
+        next: if page.more { page.last } else { None },
     })
 }
+
+/// The objects of one page, in key order, until `limit` kept objects.
+struct PageBuilder<'a> {
+    items: Vec<Stored>,
+    more: bool,
+    last: Option<(String, String)>,
+    limit: Option<usize>,
+    keep: &'a mut dyn FnMut(&Value) -> bool,
+}
+
+impl PageBuilder<'_> {
+    fn full(&self) -> bool {
+        self.limit.is_some_and(|n| self.items.len() == n)
+    }
+
+    /// Considers the object at key `k`; `false` (and `more`) when the page was already full.
+    fn offer(&mut self, k: &(String, String), s: Stored) -> bool {
+        if self.full() {
+            self.more = true;
+            return false;
+        }
+        self.last = Some(k.clone());
+        if (self.keep)(&s.value) {
+            self.items.push(s);
+        }
+        true
+    }
+}
+
+/// Object key → its state at a past revision (`None`: it did not exist then).
+pub(crate) type Undo = BTreeMap<(String, String), Option<Stored>>;
 
 /// For every object of `q` (namespace and `start_after` applied) changed after revision `at`: its
 /// state at `at` (`None` if it did not exist then), from the `prev` of its first later event.
@@ -275,7 +333,7 @@ pub(crate) fn states_before(
     q: &ListQuery,
     at: u64,
     current: u64,
-) -> Result<BTreeMap<(String, String), Option<Stored>>, StoreError> {
+) -> Result<Undo, StoreError> {
     let mut out = BTreeMap::new();
     for ev in events(conn, &q.resource, at, current)? {
         let k = (ev.key.namespace.clone(), ev.key.name.clone());
@@ -296,54 +354,6 @@ pub(crate) fn states_before(
         out.insert(k, before);
     }
     Ok(out)
-}
-
-/// Merges the current objects `now` (in key order) with the states before revision `at` of the
-/// objects changed since (`undo`), into one page of `q` as of `at`.
-pub(crate) fn page_at(
-    now: Vec<Stored>,
-    undo: BTreeMap<(String, String), Option<Stored>>,
-    q: &ListQuery,
-    at: u64,
-    keep: &mut dyn FnMut(&Value) -> bool,
-) -> ListPage {
-    let key_of = |s: &Stored| {
-        let m = s.value.get("metadata");
-        let f = |k: &str| {
-            m.and_then(|m| m.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        (f("namespace"), f("name"))
-    };
-    // Current objects unchanged since `at`, plus the old states of those changed since.
-    let mut merged: BTreeMap<(String, String), Stored> = now
-        .into_iter()
-        .map(|s| (key_of(&s), s))
-        .filter(|(k, _)| !undo.contains_key(k))
-        .collect();
-    merged.extend(undo.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
-    let limit = q.limit.filter(|n| *n > 0);
-    let mut items = Vec::new();
-    let mut more = false;
-    let mut last = None;
-    for (k, s) in merged {
-        if limit.is_some_and(|n| items.len() == n) {
-            more = true;
-            break;
-        }
-        last = Some(k);
-        if keep(&s.value) {
-            items.push(s);
-        }
-    }
-    ListPage {
-        items,
-        revision: at,
-        more,
-        next: if more { last } else { None },
-    }
 }
 
 pub(crate) fn resources(conn: &Connection) -> Result<Vec<String>, StoreError> {

@@ -246,7 +246,7 @@ impl Store {
             conn.execute_batch("BEGIN")
                 .map_err(StoreError::db("starting a read snapshot"))?;
             let res = db::meta(conn, "revision")
-                .and_then(|rev| db::list_matching(conn, q, rev, &mut keep));
+                .and_then(|rev| db::list_matching(conn, q, rev, &mut keep, &db::Undo::new()));
             let end = conn.execute_batch("COMMIT");
             let page = res?;
             end.map_err(StoreError::db("ending a read snapshot"))?;
@@ -270,7 +270,7 @@ impl Store {
             let res = (|| {
                 let current = db::meta(conn, "revision")?;
                 if at >= current {
-                    return db::list_matching(conn, q, current, &mut keep);
+                    return db::list_matching(conn, q, current, &mut keep, &db::Undo::new());
                 }
                 let compacted = db::meta(conn, "compacted")?;
                 if at < compacted {
@@ -280,12 +280,7 @@ impl Store {
                     });
                 }
                 let undo = db::states_before(conn, q, at, current)?;
-                let all = ListQuery {
-                    limit: None,
-                    ..q.clone()
-                };
-                let now = db::list(conn, &all, current)?;
-                Ok(db::page_at(now.items, undo, q, at, &mut keep))
+                db::list_matching(conn, q, at, &mut keep, &undo)
             })();
             let end = conn.execute_batch("COMMIT");
             let page = res?;
