@@ -334,23 +334,53 @@ pub(crate) fn states_before(
     at: u64,
     current: u64,
 ) -> Result<Undo, StoreError> {
-    let mut out = BTreeMap::new();
-    for ev in events(conn, &q.resource, at, current)? {
-        let k = (ev.key.namespace.clone(), ev.key.name.clone());
+    // Only the keys and the states before each key's first later change are needed: the new
+    // states are not read, and a key's later events are not parsed.
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT namespace, name, prev FROM events
+             WHERE resource = ?1 AND revision > ?2 AND revision <= ?3
+             ORDER BY revision, seq",
+        )
+        .map_err(StoreError::db("preparing a list at a past revision"))?;
+    let mut rows = stmt
+        .query(params![q.resource, at as i64, current as i64])
+        .map_err(StoreError::db(format!(
+            "undoing later changes of {}",
+            q.resource
+        )))?;
+    let mut out = Undo::new();
+    let row_err = || StoreError::db("reading a history row");
+    while let Some(row) = rows.next().map_err(row_err())? {
+        let k: (String, String) = (
+            row.get(0).map_err(row_err())?,
+            row.get(1).map_err(row_err())?,
+        );
         if q.namespace.as_ref().is_some_and(|ns| *ns != k.0)
             || q.start_after.as_ref().is_some_and(|after| k <= *after)
             || out.contains_key(&k)
         {
             continue;
         }
-        let before = ev.prev.map(|value| Stored {
-            revision: value
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
-            value,
-        });
+        let before = match row
+            .get_ref(2)
+            .and_then(|v| v.as_str_or_null().map_err(Into::into))
+            .map_err(row_err())?
+        {
+            None => None,
+            Some(text) => {
+                let what = || format!("watch history of {} {:?}/{:?}", q.resource, k.0, k.1);
+                let value = parse(&what, text)?;
+                Some(Stored {
+                    revision: value
+                        .pointer("/metadata/resourceVersion")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
+                    value,
+                })
+            }
+        };
         out.insert(k, before);
     }
     Ok(out)
