@@ -71,7 +71,7 @@ pub fn parse_apply_body(body: &[u8]) -> Result<Value, ApiError> {
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?;
-    let v: Value = serde_yaml::from_str(text)
+    let v: Value = goyaml::to_json(text, goyaml::Numbers::Exact)
         .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?;
     check_config(v)
 }

@@ -12,6 +12,10 @@ use serde_json::{Map, Value, json};
 pub const OBJECT_MODIFIED: &str =
     "the object has been modified; please apply your changes to the latest version and try again";
 
+/// kube-apiserver's message for a paged list whose snapshot was compacted (etcd3 store,
+/// `handleCompactedErrorForPaging`).
+pub const INCONSISTENT_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
 /// One entry of `details.causes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusCause {
@@ -131,6 +135,10 @@ pub enum ApiError {
     /// 410 reason `Expired` (watch from a compacted resourceVersion).
     #[error("{0}")]
     Expired(String),
+    /// 410 reason `Expired` for a `continue` token whose snapshot was compacted; the Status's
+    /// `metadata.continue` carries a token that continues (inconsistently) at the current state.
+    #[error("{INCONSISTENT_CONTINUE}")]
+    ExpiredContinue { continue_token: String },
     /// 410 reason `Gone`.
     #[error("{0}")]
     Gone(String),
@@ -239,6 +247,45 @@ impl ApiError {
     pub fn too_old_resource_version(requested: u64, oldest: u64) -> Self {
         ApiError::Expired(format!("too old resource version: {requested} ({oldest})"))
     }
+    /// 400 with `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+    /// 500 `Internal error occurred: <detail>`: a failure of the server, never of the request.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        ApiError::Internal(detail.into())
+    }
+    /// 401 `Unauthorized`.
+    pub fn unauthorized() -> Self {
+        ApiError::Unauthorized("Unauthorized".into())
+    }
+    /// 405 for an HTTP method a path does not serve:
+    /// `the server does not allow this method on the requested resource (<verb> <resource>)`.
+    pub fn method_not_allowed(verb: &str, resource: &str) -> Self {
+        ApiError::Other {
+            code: 405,
+            reason: "MethodNotAllowed".into(),
+            message: format!(
+                "the server does not allow this method on the requested resource ({verb} {resource})"
+            ),
+            causes: Vec::new(),
+        }
+    }
+    /// 415 for a request body in a media type the server does not decode.
+    pub fn unsupported_media_type(got: &str) -> Self {
+        ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {got:?})"
+        ))
+    }
+    /// 413 for a request body above `limit` bytes.
+    pub fn request_entity_too_large(limit: usize) -> Self {
+        ApiError::Other {
+            code: 413,
+            reason: "RequestEntityTooLarge".into(),
+            message: format!("the request body is too large: limit is {limit} bytes"),
+            causes: Vec::new(),
+        }
+    }
     /// The 415 kube-apiserver answers for a patch type it does not accept (e.g. strategic
     /// merge patch on a custom resource).
     pub fn unsupported_patch_type(accepted: &[&str]) -> Self {
@@ -259,7 +306,7 @@ impl ApiError {
             ApiError::BadRequest(_) => 400,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::NotAcceptable(_) => 406,
-            ApiError::Expired(_) | ApiError::Gone(_) => 410,
+            ApiError::Expired(_) | ApiError::ExpiredContinue { .. } | ApiError::Gone(_) => 410,
             ApiError::Forbidden { .. } => 403,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Unauthorized(_) => 401,
@@ -278,7 +325,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::NotAcceptable(_) => "NotAcceptable",
-            ApiError::Expired(_) => "Expired",
+            ApiError::Expired(_) | ApiError::ExpiredContinue { .. } => "Expired",
             ApiError::Gone(_) => "Gone",
             ApiError::Forbidden { .. } => "Forbidden",
             ApiError::MethodNotAllowed { .. } => "MethodNotAllowed",
@@ -371,7 +418,13 @@ impl ApiError {
         let mut m = Map::new();
         m.insert("kind".into(), json!("Status"));
         m.insert("apiVersion".into(), json!("v1"));
-        m.insert("metadata".into(), json!({}));
+        m.insert(
+            "metadata".into(),
+            match self {
+                ApiError::ExpiredContinue { continue_token } => json!({"continue": continue_token}),
+                _ => json!({}),
+            },
+        );
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.to_string()));
         m.insert("reason".into(), json!(self.reason()));
@@ -464,6 +517,20 @@ mod tests {
             s["details"]["causes"][1]["message"],
             r#"Unsupported value: "x": supported values: "a", "b""#
         );
+    }
+
+    #[test]
+    fn an_expired_continue_token_answers_410_with_a_fresh_token() {
+        let e = ApiError::ExpiredContinue {
+            continue_token: "abc".into(),
+        };
+        let s = e.to_status();
+        assert_eq!(s["code"], 410);
+        assert_eq!(s["reason"], "Expired");
+        assert_eq!(s["metadata"]["continue"], "abc");
+        assert!(s["message"].as_str().unwrap().starts_with(
+            "The provided continue parameter is too old to display a consistent list result."
+        ));
     }
 
     #[test]

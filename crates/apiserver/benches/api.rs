@@ -1,7 +1,8 @@
 //! API benchmark (harness = false): starts the control plane in this process on a loopback port with
 //! TLS and measures, through kube-rs clients over loopback TLS with the admin token:
 //! start-up time, durable creates/s and updates/s with 1 and 16 concurrent clients, list latency at
-//! N objects (with and without a label selector), watch delivery latency p50/p99, and the process
+//! N objects (with and without a label selector), a paged list (limit 500) with writes between its
+//! pages (served from the first page's snapshot), watch delivery latency p50/p99, and the process
 //! RSS (server and client share this process, so RSS is an upper bound for the server).
 //!
 //! `cargo bench -p apiserver --bench api` (env `BENCH_OBJECTS`, default 10000).
@@ -139,6 +140,32 @@ async fn main() {
         assert_eq!(l.items.len(), n.div_ceil(2));
     }
 
+    // Paged list (limit 500, as kubectl pages) with a create between pages: later pages are read at
+    // the first page's revision, so the list is one snapshot of exactly n objects.
+    let mut paged = Vec::new();
+    let mut extra = 0;
+    for _ in 0..3 {
+        // Objects created during one paged list show up only in the next one.
+        let expected = n + extra;
+        let t = Instant::now();
+        let mut lp = ListParams::default().limit(500);
+        let mut seen = 0;
+        loop {
+            let page = api.list(&lp).await.unwrap();
+            seen += page.items.len();
+            api.create(&PostParams::default(), &cm(&format!("late-{extra}"), extra))
+                .await
+                .unwrap();
+            extra += 1;
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => lp = ListParams::default().limit(500).continue_token(&c),
+                None => break,
+            }
+        }
+        paged.push(t.elapsed());
+        assert_eq!(seen, expected, "one snapshot per paged list");
+    }
+
     // Watch delivery latency: time from issuing a create to receiving its ADDED event.
     let wapi: Api<ConfigMap> = Api::namespaced(c.clone(), "b1");
     let rv = wapi
@@ -205,6 +232,10 @@ async fn main() {
         "  list with label selector p50 {:>10.1} ms   ({} matches)",
         pct(&mut sel, 0.5).as_secs_f64() * 1e3,
         n.div_ceil(2)
+    );
+    println!(
+        "  paged list (limit 500, create between pages) p50 {:>8.1} ms",
+        pct(&mut paged, 0.5).as_secs_f64() * 1e3
     );
     println!(
         "  watch create->event p50      {:>10.2} ms",

@@ -242,7 +242,7 @@ pub fn store_error(e: StoreError, info: &ResourceInfo, name: &str) -> ApiError {
         StoreError::AlreadyExists { .. } => {
             ApiError::already_exists(&info.group, &info.plural, name)
         }
-        StoreError::Conflict { .. } => ApiError::modified(&info.group, &info.plural, name),
+        StoreError::Conflict { .. } => ApiError::object_modified(&info.group, &info.plural, name),
         StoreError::Expired { requested, oldest } => ApiError::from(
             apimachinery::ApiError::too_old_resource_version(requested, oldest),
         ),

@@ -8,10 +8,8 @@
 
 use apimachinery::FieldError;
 use serde_json::{Value, json};
-use store::{ListQuery, Txn};
 
 use crate::cluster::ClusterState;
-use crate::handlers::write::TxnError;
 
 /// Field errors of a CRD object (beyond the generic name checks).
 pub fn validate(crd: &Value) -> Vec<FieldError> {
@@ -87,6 +85,43 @@ pub fn validate(crd: &Value) -> Vec<FieldError> {
     errs
 }
 
+/// The finalizer a deleted CRD carries until its custom resources are gone.
+pub const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+/// Sets the CRD's `Terminating` condition (kept by [`set_status`]).
+pub fn set_terminating(crd: &mut Value, status: &str, reason: &str, message: &str) {
+    let cond = json!({"type": "Terminating", "status": status, "reason": reason, "message": message,
+                      "lastTransitionTime": apimachinery::meta::now_rfc3339()});
+    if !crd.get("status").is_some_and(Value::is_object) {
+        crd["status"] = json!({});
+    }
+    let conds = &mut crd["status"]["conditions"];
+    if !conds.is_array() {
+        *conds = json!([]);
+    }
+    let list = conds.as_array_mut().expect("conditions is an array");
+    match list.iter_mut().find(|c| c["type"] == "Terminating") {
+        Some(c) if c["status"] == status && c["reason"] == reason => {}
+        Some(c) => *c = cond,
+        None => list.push(cond),
+    }
+}
+
+/// The first DELETE of a CRD, as kube-apiserver's CRD storage does it: the CRD gets the cleanup
+/// finalizer and `Terminating: True (InstanceDeletionPending)`; garbage collection then deletes
+/// its objects (honouring their finalizers) and removes the finalizer once they are gone.
+pub fn mark_for_deletion(crd: &mut Value, finalizers: &mut Vec<Value>) {
+    if !finalizers.iter().any(|f| f == CLEANUP_FINALIZER) {
+        finalizers.push(json!(CLEANUP_FINALIZER));
+    }
+    set_terminating(
+        crd,
+        "True",
+        "InstanceDeletionPending",
+        "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+    );
+}
+
 /// Sets `status` as an established CRD has it.
 pub fn set_status(crd: &mut Value) {
     let now = apimachinery::meta::now_rfc3339();
@@ -128,6 +163,16 @@ pub fn set_status(crd: &mut Value) {
         {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
          "message": "the initial names have been accepted", "lastTransitionTime": old_time("Established")},
     ]);
+    let mut conditions = conditions;
+    if let Some(t) = crd
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Terminating"))
+        .cloned()
+        && let Some(list) = conditions.as_array_mut()
+    {
+        list.push(t);
+    }
     crd["status"] =
         json!({"acceptedNames": names, "conditions": conditions, "storedVersions": stored});
 }
@@ -143,27 +188,6 @@ pub fn register(cluster: &ClusterState, crd: &Value) {
 pub fn resource_key_of_name(crd_name: &str) -> Option<String> {
     let (plural, group) = crd_name.split_once('.')?;
     Some(format!("{group}/{plural}"))
-}
-
-/// Deletes every object of a custom resource (inside the CRD's delete transaction).
-pub fn delete_objects(t: &mut Txn<'_>, resource: &str) -> Result<(), TxnError> {
-    let mut q = ListQuery::all(resource);
-    loop {
-        let page = t.list(&q)?;
-        q.start_after = page.next_start();
-        for s in &page.items {
-            let m = &s.value["metadata"];
-            let key = store::Key::new(
-                resource,
-                m["namespace"].as_str().unwrap_or(""),
-                m["name"].as_str().unwrap_or(""),
-            );
-            t.delete(&key, None)?;
-        }
-        if q.start_after.is_none() {
-            return Ok(());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@
 //! - **Namespaces**: a namespace with `deletionTimestamp` (phase Terminating) has every object in it
 //!   deleted (honouring their finalizers); once it is empty it loses the `kubernetes` finalizer and
 //!   is removed.
+//! - **CRDs**: a deleted CRD (cleanup finalizer, condition `Terminating`) has its objects deleted
+//!   (honouring their finalizers); once none is left it loses the finalizer and is removed.
 //!
 //! Simplification: each pass reads the whole cluster (fine for the object counts an embedded
 //! control plane holds); writes are ordinary store transactions, so watchers see every change.
@@ -21,7 +23,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use store::{Key, StoreError};
 
-use crate::cluster::{ClusterState, blocking};
+use crate::cluster::{CRD_RESOURCE, ClusterState, blocking};
+use crate::crd;
 
 /// Fallback interval between passes.
 pub const INTERVAL: Duration = Duration::from_secs(2);
@@ -238,6 +241,58 @@ fn pass(cluster: &ClusterState) -> Result<usize, StoreError> {
         }
     }
     changes += namespaces(cluster, &objs)?;
+    changes += crds(cluster, &objs)?;
+    Ok(changes)
+}
+
+/// Deleted CRDs, as kube-apiserver's CRD finalizer controller: their objects are deleted
+/// (honouring the objects' own finalizers); once none is left the CRD loses the cleanup finalizer
+/// (`Terminating: False, InstanceDeletionCompleted`) and goes, and its resources leave the
+/// catalogue.
+fn crds(cluster: &ClusterState, objs: &[Obj]) -> Result<usize, StoreError> {
+    let mut changes = 0;
+    let terminating = objs.iter().filter(|o| {
+        o.key.resource == CRD_RESOURCE
+            && deleting(&o.value)
+            && finalizers(&o.value)
+                .iter()
+                .any(|f| f == crd::CLEANUP_FINALIZER)
+    });
+    for c in terminating {
+        let Some(resource) = crd::resource_key_of_name(&c.key.name) else {
+            continue;
+        };
+        let instances: Vec<&Obj> = objs.iter().filter(|o| o.key.resource == resource).collect();
+        for o in &instances {
+            if !deleting(&o.value) && delete_object(cluster, &o.key)? {
+                changes += 1;
+            }
+        }
+        let done = instances.is_empty();
+        if modify(cluster, &c.key, |v| {
+            if done {
+                remove_finalizer(v, crd::CLEANUP_FINALIZER);
+                crd::set_terminating(
+                    v,
+                    "False",
+                    "InstanceDeletionCompleted",
+                    "removed all instances",
+                );
+            } else {
+                crd::set_terminating(
+                    v,
+                    "True",
+                    "InstanceDeletionInProgress",
+                    "CustomResource deletion is in progress",
+                );
+            }
+        })? {
+            changes += 1;
+        }
+        if done && cluster.store.get(&c.key)?.is_none() {
+            cluster.remove_crd(&c.key.name);
+        }
+    }
     Ok(changes)
 }
 

@@ -95,7 +95,7 @@ impl Emitter {
     }
 
     fn error(&self, e: ApiError) -> Bytes {
-        line(&json!({"type": "ERROR", "object": e.status()}))
+        line(&json!({"type": "ERROR", "object": e.to_status()}))
     }
 }
 
@@ -114,7 +114,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
             query: lctx_query,
             ..clone_ctx(&ctx)
         };
-        let res = read_list(&lctx, Selectors::parse(&lctx)?).await?;
+        let res = read_list(&lctx, Selectors::parse(&lctx)?, None).await?;
         (res.items, res.revision)
     } else {
         let r = rv.unwrap_or_default();
@@ -150,9 +150,9 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
             Ok(w) => w,
             Err(StoreError::Expired { requested, oldest }) => {
                 let _ = tx
-                    .send(em.error(
-                        apimachinery::ApiError::too_old_resource_version(requested, oldest).into(),
-                    ))
+                    .send(em.error(apimachinery::ApiError::too_old_resource_version(
+                        requested, oldest,
+                    )))
                     .await;
                 return;
             }
@@ -178,7 +178,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
                     let ev = match ev {
                         None => return,
                         Some(Err(StoreError::Expired { requested, oldest })) => {
-                            let _ = tx.send(em.error(apimachinery::ApiError::too_old_resource_version(requested, oldest).into())).await;
+                            let _ = tx.send(em.error(apimachinery::ApiError::too_old_resource_version(requested, oldest))).await;
                             return;
                         }
                         Some(Err(e)) => {

@@ -443,3 +443,105 @@ async fn bad_input_gets_a_status_and_changes_nothing() {
         "store unchanged"
     );
 }
+
+fn names(l: &kube::core::ObjectList<ConfigMap>) -> Vec<String> {
+    l.items
+        .iter()
+        .map(|c| c.metadata.name.clone().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn continued_pages_show_the_first_pages_snapshot() {
+    let (cp, _d) = start(None).await;
+    let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
+    for i in 0..6 {
+        api.create(&PostParams::default(), &cm(&format!("c{i}"), json!({})))
+            .await
+            .unwrap();
+    }
+    let first = api.list(&ListParams::default().limit(2)).await.unwrap();
+    assert_eq!(names(&first), ["c0", "c1"]);
+    let rv = first.metadata.resource_version.clone().unwrap();
+    let token = first.metadata.continue_.clone().unwrap();
+    // Changes after the first page: a deletion, an update and a creation in the rest of the list.
+    api.delete("c3", &DeleteParams::default()).await.unwrap();
+    api.patch(
+        "c4",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"a": "changed"}})),
+    )
+    .await
+    .unwrap();
+    api.create(&PostParams::default(), &cm("c25", json!({})))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut lp = ListParams::default().limit(2).continue_token(&token);
+    loop {
+        let page = api.list(&lp).await.unwrap();
+        assert_eq!(page.metadata.resource_version.as_deref(), Some(rv.as_str()));
+        for c in &page.items {
+            assert_eq!(c.data.as_ref().unwrap()["a"], "1", "{c:?}");
+        }
+        seen.extend(names(&page));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(c) => lp = ListParams::default().limit(2).continue_token(&c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["c2", "c3", "c4", "c5"]);
+    // A fresh list sees the changes.
+    let now = api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(names(&now), ["c0", "c1", "c2", "c25", "c4", "c5"]);
+}
+
+#[tokio::test]
+async fn an_expired_continue_token_answers_410_with_a_fresh_token() {
+    let (cp, _d) = start(Some(4)).await;
+    let client = cp.client("global").unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    for i in 0..4 {
+        api.create(&PostParams::default(), &cm(&format!("c{i}"), json!({})))
+            .await
+            .unwrap();
+    }
+    let first = api.list(&ListParams::default().limit(2)).await.unwrap();
+    let token = first.metadata.continue_.clone().unwrap();
+    for i in 0..40 {
+        api.patch(
+            "c0",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"a": i.to_string()}})),
+        )
+        .await
+        .unwrap();
+    }
+    // kube-rs turns the Status into an error without its metadata; read the raw body for the token.
+    let req = http::Request::get(format!(
+        "/api/v1/namespaces/default/configmaps?limit=2&continue={token}"
+    ))
+    .body(Vec::new())
+    .unwrap();
+    let err = client.request_text(req).await.unwrap_err();
+    let kube::Error::Api(s) = err else {
+        panic!("expected a Status, got {err:?}")
+    };
+    assert_eq!((s.code, s.reason.as_str()), (410, "Expired"));
+    assert!(
+        s.message.starts_with(
+            "The provided continue parameter is too old to display a consistent list result."
+        ),
+        "{}",
+        s.message
+    );
+    let fresh = s
+        .metadata
+        .and_then(|m| m.continue_)
+        .expect("the 410 Status carries a fresh continue token");
+    let rest = api
+        .list(&ListParams::default().limit(2).continue_token(&fresh))
+        .await
+        .unwrap();
+    assert_eq!(names(&rest), ["c2", "c3"]);
+}

@@ -44,7 +44,6 @@ mod gofmt;
 mod lex;
 mod parse;
 mod value;
-pub mod yaml11;
 
 pub use error::{Error, ErrorKind};
 pub use exec::{HostFn, Limits, MissingKey, Options, TemplateSet};

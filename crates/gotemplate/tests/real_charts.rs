@@ -26,12 +26,18 @@ struct Case {
     values: serde_json::Value,
 }
 
-fn shared() -> Option<PathBuf> {
+/// The shared Helm fixtures; missing fixtures fail the test loudly (a silent pass would prove nothing).
+fn shared() -> PathBuf {
     let base = std::env::var_os("MARKETPLACE_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("../../../shared"));
     let p = base.join("fixtures/helm");
-    p.is_dir().then_some(p)
+    assert!(
+        p.is_dir(),
+        "the shared Helm fixtures {} are missing: put the shared fixtures beside the repository or set MARKETPLACE_SHARED to the shared/ folder",
+        p.display()
+    );
+    p
 }
 
 #[derive(Debug)]
@@ -258,10 +264,7 @@ fn same_but_values(a: &str, b: &str) -> bool {
 
 #[test]
 fn root_chart_templates_render_as_helm_v4_does() {
-    let Some(base) = shared() else {
-        eprintln!("shared Helm corpus not found; set MARKETPLACE_SHARED");
-        return;
-    };
+    let base = shared();
     let path = "tests/data/real_charts.json";
     let cases: Vec<Case> =
         serde_json::from_str(&std::fs::read_to_string(path).expect("data")).expect("json");

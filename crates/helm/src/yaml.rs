@@ -9,13 +9,12 @@
 //!   float in templates, exactly as in Helm;
 //! - map keys become strings; `<<` merge keys are applied; only the first document is read.
 //!
-//! Parsing uses `yaml-rust2`'s event parser (it reports scalar styles, which a YAML 1.1 resolver needs);
-//! error text is produced by libyaml (through `serde_yaml`) so it reads like go-yaml's
+//! Loading and conversion are `goyaml`'s (the workspace's one bounded YAML loader: an alias bomb is
+//! refused with go-yaml's "document contains excessive aliasing"); syntax-error text is produced by
+//! libyaml (through `serde_yaml`) so it reads like go-yaml's
 //! (`yaml: line 6: did not find expected '-' indicator`).
 
-use serde_json::{Map, Number, Value};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use serde_json::Value;
 
 /// A YAML document that does not parse, or cannot be represented as JSON. Display is go-yaml's text
 /// (`yaml: line N: ...`), without Helm's `error converting YAML to JSON: ` prefix.
@@ -26,15 +25,12 @@ pub struct YamlError(pub String);
 /// Parses the first YAML document of `src` into JSON with Helm's YAML 1.1 rules (all numbers float64).
 /// An empty document is `null`.
 pub fn to_json(src: &str) -> Result<Value, YamlError> {
-    let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(src);
-    if let Err(e) = parser.load(&mut builder, false) {
-        return Err(libyaml_error(src).unwrap_or_else(|| YamlError(format!("yaml: {e}"))));
-    }
-    if let Some(err) = builder.error {
-        return Err(YamlError(err));
-    }
-    Ok(builder.root.unwrap_or(Value::Null))
+    goyaml::to_json(src, goyaml::Numbers::Float64).map_err(|e| match e {
+        goyaml::Error::Syntax { .. } => {
+            libyaml_error(src).unwrap_or_else(|| YamlError(e.to_string()))
+        }
+        other => YamlError(other.to_string()),
+    })
 }
 
 /// go-yaml's error text for a document that does not parse, computed with libyaml (serde_yaml).
@@ -99,194 +95,28 @@ fn is_scanner_problem(p: &str) -> bool {
     SCANNER.iter().any(|s| p.starts_with(s))
 }
 
-#[derive(Debug)]
-enum Frame {
-    Seq(Vec<Value>, usize),
-    Map(Map<String, Value>, Option<Value>, usize, Vec<Value>),
-}
-
-#[derive(Default)]
-struct Builder {
-    stack: Vec<Frame>,
-    anchors: std::collections::HashMap<usize, Value>,
-    root: Option<Value>,
-    done: bool,
-    error: Option<String>,
-}
-
-impl Builder {
-    fn push_value(&mut self, v: Value, anchor: usize) {
-        if anchor != 0 {
-            self.anchors.insert(anchor, v.clone());
-        }
-        match self.stack.last_mut() {
-            None => {
-                if self.root.is_none() {
-                    self.root = Some(v);
-                }
-            }
-            Some(Frame::Seq(items, _)) => items.push(v),
-            Some(Frame::Map(map, key, _, merges)) => match key.take() {
-                None => *key = Some(v),
-                Some(k) => {
-                    if k == Value::String(MERGE_KEY.to_string()) {
-                        merges.push(v);
-                    } else {
-                        match json_key(&k) {
-                            Ok(ks) => {
-                                map.insert(ks, v);
-                            }
-                            Err(e) => {
-                                if self.error.is_none() {
-                                    self.error = Some(e);
-                                }
-                            }
-                        }
-                    }
-                }
-            },
-        }
-    }
-}
-
-/// Placeholder for the YAML merge key `<<` while a mapping is built.
-const MERGE_KEY: &str = "\u{0}<<merge>>";
-
-fn json_key(k: &Value) -> Result<String, String> {
-    match k {
-        Value::String(s) => Ok(s.clone()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Number(n) => Ok(format_go_number(n.as_f64().unwrap_or(0.0))),
-        Value::Null => Ok("null".to_string()),
-        other => Err(format!(
-            "error converting YAML to JSON: yaml: invalid map key: {}",
-            serde_json::to_string(other).unwrap_or_default()
-        )),
-    }
-}
-
-/// Formats a number the way Go's strconv.FormatFloat(f, 'g', -1, 64) does for integral values used as
-/// keys (`1` → "1", `1.5` → "1.5").
-fn format_go_number(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e21 {
-        format!("{}", f as i64)
-    } else {
-        format!("{f}")
-    }
-}
-
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, _mark: Marker) {
-        if self.done {
-            return;
-        }
-        match ev {
-            Event::DocumentEnd if self.stack.is_empty() => self.done = true,
-            Event::Scalar(text, style, anchor, tag) => {
-                let v = resolve_scalar(&text, style, tag.as_ref());
-                match v {
-                    Ok(v) => self.push_value(v, anchor),
-                    Err(e) => {
-                        if self.error.is_none() {
-                            self.error = Some(e);
-                        }
-                        self.push_value(Value::Null, anchor)
-                    }
-                }
-            }
-            Event::Alias(id) => {
-                let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
-                self.push_value(v, 0);
-            }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq(items, anchor)) = self.stack.pop() {
-                    self.push_value(Value::Array(items), anchor);
-                }
-            }
-            Event::MappingStart(anchor, _) => {
-                self.stack
-                    .push(Frame::Map(Map::new(), None, anchor, Vec::new()))
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map(mut map, _, anchor, merges)) = self.stack.pop() {
-                    // Merge keys: explicit keys win; among merged maps the first wins.
-                    for m in merges {
-                        let maps = match m {
-                            Value::Array(list) => list,
-                            other => vec![other],
-                        };
-                        for mm in maps {
-                            if let Value::Object(src) = mm {
-                                for (k, v) in src {
-                                    map.entry(k).or_insert(v);
-                                }
-                            }
-                        }
-                    }
-                    self.push_value(Value::Object(map), anchor);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn tag_suffix(tag: Option<&Tag>) -> Option<&str> {
-    let t = tag?;
-    if t.handle == "!!" || t.handle == "tag:yaml.org,2002:" {
-        Some(t.suffix.as_str())
-    } else if t.handle == "!" && t.suffix.is_empty() {
-        Some("!")
-    } else {
-        Some("?")
-    }
-}
-
-fn resolve_scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
-    match tag_suffix(tag) {
-        Some("str") | Some("!") => return Ok(Value::String(text.to_string())),
-        Some("binary") => {
-            use base64::Engine as _;
-            let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            return match base64::engine::general_purpose::STANDARD.decode(cleaned) {
-                Ok(bytes) => Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned())),
-                Err(e) => Err(format!(
-                    "yaml: !!binary value contains invalid base64 data: {e}"
-                )),
-            };
-        }
-        Some("null") => return Ok(Value::Null),
-        Some("int") | Some("float") | Some("bool") => {
-            return Ok(resolve_plain(text).unwrap_or(Value::String(text.to_string())));
-        }
-        _ => {}
-    }
-    if style != TScalarStyle::Plain {
-        return Ok(Value::String(text.to_string()));
-    }
-    if text == "<<" {
-        return Ok(Value::String(MERGE_KEY.to_string()));
-    }
-    Ok(resolve_plain(text).unwrap_or_else(|| Value::String(text.to_string())))
-}
-
-/// go-yaml v2's `resolve` for an untagged plain scalar (the engine's, shared with `fromYaml`) as
-/// JSON; `None` means "a string". JSON cannot carry NaN or infinities (Helm fails on them too,
-/// "json: unsupported value"), so those keep their text.
-fn resolve_plain(s: &str) -> Option<Value> {
-    use gotemplate::yaml11::Scalar;
-    match gotemplate::yaml11::resolve_plain(s)? {
-        Scalar::Null => Some(Value::Null),
-        Scalar::Bool(b) => Some(Value::Bool(b)),
-        Scalar::Number(f) => Number::from_f64(f).map(Value::Number),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_alias_bomb_is_refused_with_go_yamls_message() {
+        let mut s = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (p, n) in ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h"])
+        {
+            s.push_str(&format!(
+                "{n}: &{n} [{}]\n",
+                vec![format!("*{p}"); 9].join(", ")
+            ));
+        }
+        assert_eq!(
+            to_json(&s).unwrap_err().0,
+            "yaml: document contains excessive aliasing"
+        );
+    }
 
     #[test]
     fn yaml11_booleans_and_keys_resolve_like_go_yaml_v2() {

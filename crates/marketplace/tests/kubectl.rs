@@ -781,3 +781,71 @@ suite_for_each_kubectl!(
     kubectl_1_32 => "1.32",
     kubectl_1_33 => "1.33",
 );
+
+/// As kube-apiserver: `kubectl delete crd` marks the CRD (cleanup finalizer, `Terminating`), its
+/// objects are deleted honouring their own finalizers, new objects are refused, and the CRD goes
+/// only when the last object is gone.
+#[test]
+fn deleting_a_crd_waits_for_its_objects_finalizers() {
+    let s = with_crd("1.33");
+    s.ok_stdin(&["apply", "-f", "-"], &widget("free", 1, ""));
+    let held = widget("held", 2, "").replace(
+        "  namespace: default\n",
+        "  namespace: default\n  finalizers: [example.com/hold]\n",
+    );
+    s.ok_stdin(&["apply", "-f", "-"], &held);
+    s.ok(&["delete", "crd", "widgets.example.com", "--wait=false"]);
+
+    let crd: serde_json::Value =
+        serde_json::from_str(&s.ok(&["get", "crd", "widgets.example.com", "-o", "json"])).unwrap();
+    assert!(crd["metadata"]["deletionTimestamp"].is_string(), "{crd}");
+    assert!(
+        crd["metadata"]["finalizers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "customresourcecleanup.apiextensions.k8s.io"),
+        "{crd}"
+    );
+    poll("the finalizer-free widget to be deleted", || {
+        (!s.kubectl(&["get", "widget", "free"]).status.success()).then_some(())
+    });
+    let w: serde_json::Value =
+        serde_json::from_str(&s.ok(&["get", "widget", "held", "-o", "json"])).unwrap();
+    assert!(w["metadata"]["deletionTimestamp"].is_string(), "{w}");
+    let terminating = s.ok(&[
+        "get",
+        "crd",
+        "widgets.example.com",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Terminating\")].status}/{.status.conditions[?(@.type==\"Terminating\")].reason}",
+    ]);
+    assert_eq!(terminating, "True/InstanceDeletionInProgress");
+    let out = s.kubectl_with_stdin(
+        "global",
+        &["create", "-f", "-"],
+        Some(&widget("late", 1, "")),
+    );
+    assert!(!out.status.success());
+    assert!(
+        err_text(&out)
+            .contains("create not allowed while custom resource definition is terminating"),
+        "{}",
+        err_text(&out)
+    );
+
+    s.ok(&[
+        "patch",
+        "widget",
+        "held",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    poll("the CRD to be removed", || {
+        let out = s.kubectl(&["get", "crd", "widgets.example.com"]);
+        (!out.status.success() && err_text(&out).contains("NotFound")).then_some(())
+    });
+    let out = s.kubectl(&["get", "widgets"]);
+    assert!(!out.status.success(), "{}", err_text(&out));
+}

@@ -12,6 +12,7 @@
 //! The connection runs in WAL mode with `synchronous=FULL`: a commit returns after the WAL is
 //! fsynced, readers see consistent snapshots and never block the writer.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -172,16 +173,19 @@ pub(crate) fn list(
     q: &ListQuery,
     revision: u64,
 ) -> Result<ListPage, StoreError> {
-    list_matching(conn, q, revision, &mut |_| true)
+    list_matching(conn, q, revision, &mut |_| true, &Undo::new())
 }
 
 /// Like `list`, keeping only objects `keep` accepts; `q.limit` counts kept objects. `more` is true
 /// when rows (matching or not) follow the last kept object.
+/// `undo` holds, for objects changed after `revision`, their state at `revision` (`None`: absent
+/// then), as [`states_before`] computes; empty for a list of the current state.
 pub(crate) fn list_matching(
     conn: &Connection,
     q: &ListQuery,
     revision: u64,
     keep: &mut dyn FnMut(&serde_json::Value) -> bool,
+    undo: &Undo,
 ) -> Result<ListPage, StoreError> {
     let limit = q.limit.filter(|n| *n > 0);
     // Four statements rather than `?x IS NULL OR ...`, so SQLite seeks the primary key directly.
@@ -226,45 +230,160 @@ pub(crate) fn list_matching(
     })();
     bound.map_err(StoreError::db("binding list parameters"))?;
     let mut rows = stmt.raw_query();
-    let mut items = Vec::new();
-    let mut more = false;
-    let mut last: Option<(String, String)> = None;
+    let mut page = PageBuilder {
+        items: Vec::new(),
+        more: false,
+        last: None,
+        limit,
+        keep,
+    };
+    // Objects changed since the page's revision are taken from `undo`, merged in key order.
+    let mut pending = undo.iter().peekable();
     let err = || StoreError::db(format!("listing {}", q.resource));
-    while let Some(row) = rows.next().map_err(err())? {
-        if limit.is_some_and(|n| items.len() == n) {
-            more = true;
+    let row_err = || StoreError::db("reading a list row");
+    'rows: while let Some(row) = rows.next().map_err(err())? {
+        let k: (String, String) = (
+            row.get(2).map_err(row_err())?,
+            row.get(3).map_err(row_err())?,
+        );
+        while let Some((uk, _)) = pending.peek()
+            && **uk <= k
+        {
+            let (uk, old) = pending.next().expect("peeked");
+            if let Some(old) = old
+                && !page.offer(uk, old.clone())
+            {
+                break 'rows;
+            }
+            if *uk == k {
+                continue 'rows;
+            }
+        }
+        if page.full() {
+            page.more = true;
             break;
         }
-        let rev: i64 = row.get(0).map_err(StoreError::db("reading a list row"))?;
-        last = Some((
-            row.get(2).map_err(StoreError::db("reading a list row"))?,
-            row.get(3).map_err(StoreError::db("reading a list row"))?,
-        ));
+        let rev: i64 = row.get(0).map_err(row_err())?;
         let text = row
             .get_ref(1)
             .and_then(|v| v.as_str().map_err(Into::into))
-            .map_err(StoreError::db("reading a list row"))?;
-        let value = parse(
-            &|| {
-                let ns: String = row.get(2).unwrap_or_default();
-                let name: String = row.get(3).unwrap_or_default();
-                Key::new(q.resource.clone(), ns, name).to_string()
-            },
-            text,
-        )?;
-        if keep(&value) {
-            items.push(Stored {
+            .map_err(row_err())?;
+        let what = || Key::new(q.resource.clone(), k.0.clone(), k.1.clone()).to_string();
+        let value = parse(&what, text)?;
+        page.offer(
+            &k,
+            Stored {
                 value,
                 revision: rev as u64,
-            });
+            },
+        );
+    }
+    if !page.more {
+        for (uk, old) in pending {
+            if let Some(old) = old
+                && !page.offer(uk, old.clone())
+            {
+                break;
+            }
         }
     }
     Ok(ListPage {
-        items,
+        items: page.items,
         revision,
-        more,
-        next: if more { last } else { None },
+        more: page.more,
+        next: if page.more { page.last } else { None },
     })
+}
+
+/// The objects of one page, in key order, until `limit` kept objects.
+struct PageBuilder<'a> {
+    items: Vec<Stored>,
+    more: bool,
+    last: Option<(String, String)>,
+    limit: Option<usize>,
+    keep: &'a mut dyn FnMut(&Value) -> bool,
+}
+
+impl PageBuilder<'_> {
+    fn full(&self) -> bool {
+        self.limit.is_some_and(|n| self.items.len() == n)
+    }
+
+    /// Considers the object at key `k`; `false` (and `more`) when the page was already full.
+    fn offer(&mut self, k: &(String, String), s: Stored) -> bool {
+        if self.full() {
+            self.more = true;
+            return false;
+        }
+        self.last = Some(k.clone());
+        if (self.keep)(&s.value) {
+            self.items.push(s);
+        }
+        true
+    }
+}
+
+/// Object key → its state at a past revision (`None`: it did not exist then).
+pub(crate) type Undo = BTreeMap<(String, String), Option<Stored>>;
+
+/// For every object of `q` (namespace and `start_after` applied) changed after revision `at`: its
+/// state at `at` (`None` if it did not exist then), from the `prev` of its first later event.
+pub(crate) fn states_before(
+    conn: &Connection,
+    q: &ListQuery,
+    at: u64,
+    current: u64,
+) -> Result<Undo, StoreError> {
+    // Only the keys and the states before each key's first later change are needed: the new
+    // states are not read, and a key's later events are not parsed.
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT namespace, name, prev FROM events
+             WHERE resource = ?1 AND revision > ?2 AND revision <= ?3
+             ORDER BY revision, seq",
+        )
+        .map_err(StoreError::db("preparing a list at a past revision"))?;
+    let mut rows = stmt
+        .query(params![q.resource, at as i64, current as i64])
+        .map_err(StoreError::db(format!(
+            "undoing later changes of {}",
+            q.resource
+        )))?;
+    let mut out = Undo::new();
+    let row_err = || StoreError::db("reading a history row");
+    while let Some(row) = rows.next().map_err(row_err())? {
+        let k: (String, String) = (
+            row.get(0).map_err(row_err())?,
+            row.get(1).map_err(row_err())?,
+        );
+        if q.namespace.as_ref().is_some_and(|ns| *ns != k.0)
+            || q.start_after.as_ref().is_some_and(|after| k <= *after)
+            || out.contains_key(&k)
+        {
+            continue;
+        }
+        let before = match row
+            .get_ref(2)
+            .and_then(|v| v.as_str_or_null().map_err(Into::into))
+            .map_err(row_err())?
+        {
+            None => None,
+            Some(text) => {
+                let what = || format!("watch history of {} {:?}/{:?}", q.resource, k.0, k.1);
+                let value = parse(&what, text)?;
+                Some(Stored {
+                    revision: value
+                        .pointer("/metadata/resourceVersion")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
+                    value,
+                })
+            }
+        };
+        out.insert(k, before);
+    }
+    Ok(out)
 }
 
 pub(crate) fn resources(conn: &Connection) -> Result<Vec<String>, StoreError> {

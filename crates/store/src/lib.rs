@@ -41,6 +41,9 @@
 //! - `Store::list_matching(q, keep)`: a filtered list (label/field selectors) read from one
 //!   snapshot, `q.limit` counting kept objects; `ListPage::next` / `next_start()` give the stored
 //!   key to resume after (use it for continue tokens).
+//! - `Store::list_matching_at(q, at, keep)`: the same as of a past revision `at` (etcd's list at a
+//!   revision; the later pages of a paged list), the current rows with later changes undone from
+//!   the watch history; `Expired` once `at` is compacted.
 //! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`.
 //! - Each store file is locked while open (`StoreError::Locked` for a second opener): open it once
 //!   per process and clone the `Store`.

@@ -246,7 +246,42 @@ impl Store {
             conn.execute_batch("BEGIN")
                 .map_err(StoreError::db("starting a read snapshot"))?;
             let res = db::meta(conn, "revision")
-                .and_then(|rev| db::list_matching(conn, q, rev, &mut keep));
+                .and_then(|rev| db::list_matching(conn, q, rev, &mut keep, &db::Undo::new()));
+            let end = conn.execute_batch("COMMIT");
+            let page = res?;
+            end.map_err(StoreError::db("ending a read snapshot"))?;
+            Ok(page)
+        })
+    }
+
+    /// [`Store::list_matching`] as of the past revision `at` (etcd's list at a revision): the
+    /// current objects with every change after `at` undone from the watch history, so the pages
+    /// of one paged list all show the first page's snapshot. `Expired` when `at` was compacted;
+    /// `at` at or above the current revision reads the current state.
+    pub fn list_matching_at(
+        &self,
+        q: &ListQuery,
+        at: u64,
+        mut keep: impl FnMut(&serde_json::Value) -> bool,
+    ) -> Result<ListPage, StoreError> {
+        self.inner.read(|conn| {
+            conn.execute_batch("BEGIN")
+                .map_err(StoreError::db("starting a read snapshot"))?;
+            let res = (|| {
+                let current = db::meta(conn, "revision")?;
+                if at >= current {
+                    return db::list_matching(conn, q, current, &mut keep, &db::Undo::new());
+                }
+                let compacted = db::meta(conn, "compacted")?;
+                if at < compacted {
+                    return Err(StoreError::Expired {
+                        requested: at,
+                        oldest: compacted,
+                    });
+                }
+                let undo = db::states_before(conn, q, at, current)?;
+                db::list_matching(conn, q, at, &mut keep, &undo)
+            })();
             let end = conn.execute_batch("COMMIT");
             let page = res?;
             end.map_err(StoreError::db("ending a read snapshot"))?;

@@ -870,3 +870,106 @@ async fn async_slow_watcher_resubscribes_without_losing_events() {
     }
     assert_eq!(revs, (1..=30).collect::<Vec<_>>());
 }
+
+#[test]
+fn later_pages_are_read_at_the_first_pages_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.write(|t| {
+        for i in 0..10 {
+            t.create(
+                &key("ns", &format!("o{i}")),
+                cm("ns", &format!("o{i}"), "old"),
+            )?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let q = ListQuery {
+        limit: Some(4),
+        ..ListQuery::in_namespace("configmaps", "ns")
+    };
+    let first = s.list_matching(&q, |_| true).unwrap();
+    let at = first.revision;
+    // Between the pages: one object of the rest is deleted, one modified, one created.
+    s.write(|t| t.delete(&key("ns", "o5"), None)).unwrap();
+    let o6 = s.get(&key("ns", "o6")).unwrap().unwrap();
+    s.write(|t| t.update(&key("ns", "o6"), cm("ns", "o6", "new"), Some(o6.revision)))
+        .unwrap();
+    s.write(|t| t.create(&key("ns", "o55"), cm("ns", "o55", "new")))
+        .unwrap();
+    let mut names = Vec::new();
+    let mut q2 = ListQuery {
+        start_after: first.next_start(),
+        ..q.clone()
+    };
+    loop {
+        let page = s.list_matching_at(&q2, at, |_| true).unwrap();
+        assert_eq!(
+            page.revision, at,
+            "every page reports the snapshot revision"
+        );
+        for it in &page.items {
+            assert!(
+                it.revision <= at,
+                "{:?} is newer than the snapshot",
+                it.value
+            );
+            assert_eq!(it.value["data"]["v"], "old");
+            assert_eq!(rv(&it.value), it.revision);
+            names.push(it.value["metadata"]["name"].as_str().unwrap().to_string());
+        }
+        match page.next_start() {
+            Some(n) => q2.start_after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["o4", "o5", "o6", "o7", "o8", "o9"]);
+    // The current state is unchanged by reading the past.
+    let now = s
+        .list_matching(&ListQuery::in_namespace("configmaps", "ns"), |_| true)
+        .unwrap();
+    let now_names: Vec<&str> = now
+        .items
+        .iter()
+        .map(|i| i.value["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        now_names,
+        ["o0", "o1", "o2", "o3", "o4", "o55", "o6", "o7", "o8", "o9"]
+    );
+}
+
+#[test]
+fn a_list_at_a_compacted_revision_is_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_with(
+        dir.path(),
+        StoreOptions {
+            history: 4,
+            ..StoreOptions::default()
+        },
+    );
+    let (_, at) = s
+        .write(|t| t.create(&key("ns", "a"), cm("ns", "a", "0")))
+        .unwrap();
+    for i in 0..40 {
+        let cur = s.get(&key("ns", "a")).unwrap().unwrap();
+        s.write(|t| {
+            t.update(
+                &key("ns", "a"),
+                cm("ns", "a", &i.to_string()),
+                Some(cur.revision),
+            )
+        })
+        .unwrap();
+    }
+    assert!(s.compacted_revision() > at);
+    let err = s
+        .list_matching_at(&ListQuery::all("configmaps"), at, |_| true)
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Expired { requested, .. } if requested == at),
+        "{err:?}"
+    );
+}

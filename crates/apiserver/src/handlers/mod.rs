@@ -90,10 +90,10 @@ pub async fn handle(
 ) -> ApiResult<Response> {
     let catalogue = cluster.catalogue();
     let Some(info) = catalogue.lookup(&p.group, &p.version, &p.resource).cloned() else {
-        return Err(ApiError::not_found_path());
+        return Err(ApiError::UnknownResource);
     };
     if !info.namespaced() && p.namespace.is_some() {
-        return Err(ApiError::not_found_path());
+        return Err(ApiError::UnknownResource);
     }
     match p.subresource.as_deref() {
         None => {}
@@ -101,7 +101,7 @@ pub async fn handle(
         Some("finalize") if info.group.is_empty() && info.plural == "namespaces" => {}
         Some("scale") if info.subresources.scale.is_some() => {}
         Some(action) if info.subresources.actions.iter().any(|a| a == action) => {}
-        Some(_) => return Err(ApiError::not_found_path()),
+        Some(_) => return Err(ApiError::UnknownResource),
     }
     let ctx = Ctx {
         cluster,

@@ -1,10 +1,13 @@
 //! get and list: selectors, `limit`/`continue`, `resourceVersion` semantics, Tables.
 //!
-//! List consistency: each page is read at the store's current revision. A `continue` token carries
-//! the position (last returned namespace/name) and the revision of the first page; later pages
-//! continue from that position at the then-current revision (the store keeps no MVCC snapshots).
-//! `resourceVersion=0` and `resourceVersionMatch=NotOlderThan` are served from the current state;
-//! `resourceVersionMatch=Exact` with a revision other than the current one answers 410 Expired.
+//! List consistency, as with etcd: the first page is read at the store's current revision; its
+//! `continue` token carries the position (last examined namespace/name) and that revision, and
+//! later pages are read at the same revision (the store undoes later changes from its watch
+//! history), so a paged list is one snapshot. A token whose revision was compacted answers 410
+//! Expired with kube-apiserver's message and, in the Status's `metadata.continue`, a token that
+//! continues at the current state (revision `-1`, as kube-apiserver's). `resourceVersion=0` and
+//! `resourceVersionMatch=NotOlderThan` are served from the current state;
+//! `resourceVersionMatch=Exact` is served at that revision while the history holds it.
 
 use apimachinery::fields::FieldSelector;
 use apimachinery::labels::Selector;
@@ -93,9 +96,11 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     ))
 }
 
+/// A `continue` token: the snapshot revision of the list and the key to resume after.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Continue {
-    rv: u64,
+    /// The first page's revision; `-1`: continue at the current state (after a compaction).
+    rv: i64,
     ns: String,
     name: String,
 }
@@ -124,13 +129,16 @@ pub struct ListResult {
     pub continue_token: Option<String>,
 }
 
-/// Reads matching objects (paged by `limit`/`continue` when asked).
-pub async fn read_list(ctx: &Ctx, sel: Selectors) -> ApiResult<ListResult> {
+/// Reads matching objects (paged by `limit`/`continue` when asked), at revision `at` when given
+/// (else at the current one); a continue token's revision overrides `at`.
+pub async fn read_list(ctx: &Ctx, sel: Selectors, mut at: Option<u64>) -> ApiResult<ListResult> {
     let mut start = None;
     if let Some(tok) = &ctx.query.continue_token {
         let c = decode_continue(tok)?;
+        at = u64::try_from(c.rv).ok();
         start = Some((c.ns, c.name));
     }
+    let resume_from = start.clone();
     let limit = ctx.query.limit;
     let resource = ctx.info.resource_key();
     let namespace = ctx.namespace.clone();
@@ -167,11 +175,14 @@ pub async fn read_list(ctx: &Ctx, sel: Selectors) -> ApiResult<ListResult> {
             start_after: start,
             limit,
         };
-        let page = store.list_matching(&q, |v| sel.matches(v))?;
+        let page = match at {
+            Some(at) => store.list_matching_at(&q, at, |v| sel.matches(v))?,
+            None => store.list_matching(&q, |v| sel.matches(v))?,
+        };
         let token = if limit.is_some() && page.more {
             page.next_start().map(|(ns, name)| {
                 encode_continue(&Continue {
-                    rv: page.revision,
+                    rv: page.revision as i64,
                     ns,
                     name,
                 })
@@ -186,19 +197,26 @@ pub async fn read_list(ctx: &Ctx, sel: Selectors) -> ApiResult<ListResult> {
         })
     })
     .await
-    .map_err(|e| store_error(e, &ctx.info, ""))?;
+    .map_err(|e| match (e, resume_from) {
+        // The snapshot of a paged list was compacted: offer to go on at the current state.
+        (store::StoreError::Expired { .. }, Some((ns, name))) => ApiError::ExpiredContinue {
+            continue_token: encode_continue(&Continue { rv: -1, ns, name }),
+        },
+        (e, _) => store_error(e, &ctx.info, ""),
+    })?;
     Ok(res)
 }
 
-/// Checks `resourceVersion`/`resourceVersionMatch` of a list against the current revision.
-fn check_list_rv(ctx: &Ctx) -> ApiResult<()> {
+/// Checks `resourceVersion`/`resourceVersionMatch` of a list; `Some(rv)` for an `Exact` read at
+/// a revision.
+fn check_list_rv(ctx: &Ctx) -> ApiResult<Option<u64>> {
     let Some(rv) = ctx.query.resource_version.as_deref() else {
         if ctx.query.resource_version_match.is_some() {
             return Err(ApiError::bad_request(
                 "resourceVersionMatch is forbidden unless resourceVersion is provided",
             ));
         }
-        return Ok(());
+        return Ok(None);
     };
     let requested: u64 = rv.parse().map_err(|_| {
         ApiError::bad_request(format!(
@@ -207,20 +225,24 @@ fn check_list_rv(ctx: &Ctx) -> ApiResult<()> {
     })?;
     if ctx.query.resource_version_match.as_deref() == Some("Exact") {
         let current = ctx.cluster.store.revision();
-        if requested != current {
-            return Err(ApiError::gone(format!(
-                "too old resource version: {requested} ({current}); this server serves lists at the current revision only"
-            )));
+        if requested > current {
+            return Err(ApiError::Other {
+                code: 504,
+                reason: "Timeout".into(),
+                message: format!("Too large resource version: {requested}, current: {current}"),
+                causes: Vec::new(),
+            });
         }
+        return Ok(Some(requested));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// GET a collection.
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
-    check_list_rv(&ctx)?;
+    let at = check_list_rv(&ctx)?;
     let sel = Selectors::parse(&ctx)?;
-    let res = read_list(&ctx, sel).await?;
+    let res = read_list(&ctx, sel, at).await?;
     let items: Vec<Value> = res.items.into_iter().map(|o| ctx.present(o)).collect();
     let rv = res.revision.to_string();
     if ctx.wants_table() {
@@ -267,6 +289,6 @@ mod tests {
         });
         let c = decode_continue(&t).unwrap();
         assert_eq!((c.rv, c.ns.as_str(), c.name.as_str()), (7, "a", "b"));
-        assert_eq!(decode_continue("!!").unwrap_err().code, 400);
+        assert_eq!(decode_continue("!!").unwrap_err().code(), 400);
     }
 }

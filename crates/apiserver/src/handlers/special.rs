@@ -13,7 +13,9 @@
 //! Identity today is the one admin token (every authenticated caller is `admin`, in
 //! `system:masters`), so access reviews allow everything for that user and nothing for others.
 
+use apimachinery::FieldError;
 use apimachinery::labels::Selector;
+use apimachinery::status::StatusCause;
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
@@ -123,7 +125,7 @@ fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
 /// The autoscaling/v1 Scale of an object.
 fn scale_of(ctx: &Ctx, obj: &Value) -> ApiResult<Value> {
     let Some(sub) = &ctx.info.subresources.scale else {
-        return Err(ApiError::not_found_path());
+        return Err(ApiError::UnknownResource);
     };
     let meta = &obj["metadata"];
     let mut status = json!({
@@ -196,23 +198,26 @@ async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Respons
         .pointer("/spec/replicas")
         .and_then(Value::as_i64)
         .ok_or_else(|| {
-            ApiError::new(
-                422,
-                "Invalid",
-                format!(
-                    "Scale.autoscaling \"{}\" is invalid: spec.replicas: Required value: set spec.replicas to the number of replicas wanted",
-                    ctx.name.as_deref().unwrap_or_default()
-                ),
+            ApiError::invalid(
+                "autoscaling",
+                "Scale",
+                ctx.name.as_deref().unwrap_or_default(),
+                vec![FieldError::required(
+                    "spec.replicas",
+                    "set spec.replicas to the number of replicas wanted",
+                )],
             )
         })?;
     if replicas < 0 {
-        return Err(ApiError::new(
-            422,
-            "Invalid",
-            format!(
-                "Scale.autoscaling \"{}\" is invalid: spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0",
-                ctx.name.as_deref().unwrap_or_default()
-            ),
+        return Err(ApiError::invalid(
+            "autoscaling",
+            "Scale",
+            ctx.name.as_deref().unwrap_or_default(),
+            vec![FieldError::invalid(
+                "spec.replicas",
+                json!(replicas),
+                "must be greater than or equal to 0",
+            )],
         ));
     }
     let sub = ctx.info.subresources.scale.clone().expect("scale_of checked");
@@ -273,12 +278,14 @@ async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| {
-            ApiError::new(
-                422,
-                "Invalid",
-                format!(
-                    "Binding \"{name}\" is invalid: target.name: Required value: name the node to bind the pod to"
-                ),
+            ApiError::invalid(
+                "",
+                "Binding",
+                name,
+                vec![FieldError::required(
+                    "target.name",
+                    "name the node to bind the pod to",
+                )],
             )
         })?
         .to_string();
@@ -287,7 +294,7 @@ async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
         .catalogue()
         .lookup("", "v1", "pods")
         .cloned()
-        .ok_or_else(ApiError::not_found_path)?;
+        .ok_or(ApiError::UnknownResource)?;
     let pod_ctx = Ctx {
         info: pods,
         name: Some(name.to_string()),
@@ -337,20 +344,21 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let pod = current(&ctx).await?;
     let name = ctx.name.clone().unwrap_or_default();
     if let Some(pdb) = blocking_budget(&ctx, &pod).await? {
-        return Err(ApiError::new(
-            429,
-            "TooManyRequests",
-            "Cannot evict pod as it would violate the pod's disruption budget.",
-        )
-        .with_details(json!({"causes": [{
-            "reason": "DisruptionBudget",
-            "message": format!(
-                "The disruption budget {} needs {} healthy pods and has {} currently",
-                pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default(),
-                pdb.pointer("/status/desiredHealthy").and_then(Value::as_i64).unwrap_or(0),
-                pdb.pointer("/status/currentHealthy").and_then(Value::as_i64).unwrap_or(0),
-            ),
-        }]})));
+        return Err(ApiError::Other {
+            code: 429,
+            reason: "TooManyRequests".into(),
+            message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
+            causes: vec![StatusCause {
+                reason: "DisruptionBudget".into(),
+                message: format!(
+                    "The disruption budget {} needs {} healthy pods and has {} currently",
+                    pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default(),
+                    pdb.pointer("/status/desiredHealthy").and_then(Value::as_i64).unwrap_or(0),
+                    pdb.pointer("/status/currentHealthy").and_then(Value::as_i64).unwrap_or(0),
+                ),
+                field: String::new(),
+            }],
+        });
     }
     let delete_options = eviction
         .get("deleteOptions")
@@ -365,7 +373,7 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     super::write::delete(pod_ctx, Bytes::from(delete_options.to_string()))
         .await
         .map_err(|e| {
-            if e.code == 404 {
+            if e.code() == 404 {
                 ApiError::not_found("", "pods", &name)
             } else {
                 e
@@ -395,7 +403,7 @@ async fn blocking_budget(ctx: &Ctx, pod: &Value) -> ApiResult<Option<Value>> {
         shutdown: ctx.shutdown.clone(),
     };
     let sel = super::read::Selectors::parse(&list_ctx)?;
-    let list = super::read::read_list(&list_ctx, sel).await?;
+    let list = super::read::read_list(&list_ctx, sel, None).await?;
     let labels = pod.pointer("/metadata/labels");
     Ok(list.items.into_iter().find(|pdb| {
         let selects = Selector::from_label_selector(pdb.pointer("/spec/selector"))

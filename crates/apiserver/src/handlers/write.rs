@@ -136,7 +136,7 @@ fn check_kind(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
 /// Namespace of the body against the URL.
 fn check_namespace(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
     if ctx.info.namespaced() {
-        let ns = ctx.namespace.clone().ok_or_else(ApiError::not_found_path)?;
+        let ns = ctx.namespace.clone().ok_or(ApiError::UnknownResource)?;
         match meta_str(obj, "namespace") {
             None | Some("") => {
                 meta_mut(obj).insert("namespace".into(), json!(ns));
@@ -211,8 +211,7 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
                         &ctx.info.kind,
                         &ctx.info.version,
                         &unknown,
-                    )
-                    .into());
+                    ));
                 }
                 "Warn" => warnings.extend(apimachinery::schema::unknown_field_warnings(&unknown)),
                 _ => {}
@@ -226,9 +225,12 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
         errs.extend(crate::crd::validate(obj));
     }
     if !errs.is_empty() {
-        return Err(
-            apimachinery::ApiError::invalid(&ctx.info.group, &ctx.info.kind, &name, errs).into(),
-        );
+        return Err(apimachinery::ApiError::invalid(
+            &ctx.info.group,
+            &ctx.info.kind,
+            &name,
+            errs,
+        ));
     }
     Ok(warnings)
 }
@@ -257,18 +259,42 @@ async fn check_namespace_usable(ctx: &Ctx) -> ApiResult<()> {
         .map_err(|e| ApiError::internal(e.to_string()))?;
     match got {
         None => Err(ApiError::not_found("", "namespaces", &ns)),
-        Some(s) if s.value.pointer("/metadata/deletionTimestamp").is_some() => Err(ApiError::new(
-            403,
-            "Forbidden",
-            format!(
-                "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                ctx.info.group_resource(),
-                meta_str(&s.value, "name").unwrap_or(&ns)
-            ),
-        )
-        .with_details(json!({"name": ns, "kind": ctx.info.plural, "group": ctx.info.group}))),
+        Some(s) if s.value.pointer("/metadata/deletionTimestamp").is_some() => {
+            Err(ApiError::Forbidden {
+                group: ctx.info.group.clone(),
+                resource: ctx.info.plural.clone(),
+                name: meta_str(&s.value, "name").unwrap_or(&ns).to_string(),
+                reason: format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
+            })
+        }
         Some(_) => Ok(()),
     }
+}
+
+/// Fails when the object is a custom resource whose CRD is being deleted (kube-apiserver's 405).
+async fn check_crd_not_terminating(ctx: &Ctx) -> ApiResult<()> {
+    if ctx.info.is_builtin() || ctx.is_crd() {
+        return Ok(());
+    }
+    let store = ctx.cluster.store.clone();
+    let key = Key::cluster(
+        crate::cluster::CRD_RESOURCE,
+        format!("{}.{}", ctx.info.plural, ctx.info.group),
+    );
+    let got = blocking(move || store.get(&key))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if got.is_some_and(|s| s.value.pointer("/metadata/deletionTimestamp").is_some()) {
+        return Err(ApiError::Other {
+            code: 405,
+            reason: "MethodNotAllowed".into(),
+            message: "create not allowed while custom resource definition is terminating".into(),
+            causes: Vec::new(),
+        });
+    }
+    Ok(())
 }
 
 /// Server-owned metadata of a new object.
@@ -309,36 +335,99 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let mut obj = decode_object(&ctx.headers, &body)?;
     check_kind(&ctx, &mut obj)?;
     check_namespace(&ctx, &mut obj)?;
-    if meta_str(&obj, "name").unwrap_or("").is_empty()
-        && let Some(base) = meta_str(&obj, "generateName").filter(|s| !s.is_empty())
-    {
+    let generated_from = meta_str(&obj, "name")
+        .unwrap_or("")
+        .is_empty()
+        .then(|| meta_str(&obj, "generateName").filter(|s| !s.is_empty()))
+        .flatten()
+        .map(str::to_string);
+    if let Some(base) = &generated_from {
         let name = apimachinery::meta::generate_name(base);
         meta_mut(&mut obj).insert("name".into(), json!(name));
     }
     check_namespace_usable(&ctx).await?;
+    check_crd_not_terminating(&ctx).await?;
     let warnings = admit(&ctx, &mut obj, true)?;
     initialize_new(&ctx, &mut obj);
     if ctx.is_crd() {
         crate::crd::set_status(&mut obj);
     }
-    guarded_record_update(&ctx, None, &mut obj);
+    record_write_manager(&ctx, None, &mut obj);
     apimachinery::meta::normalize_object_meta(&mut obj);
     let name = meta_str(&obj, "name").unwrap_or("").to_string();
-    store_new(&ctx, &name, obj, &warnings).await
+    store_new(&ctx, &name, obj, &warnings, generated_from).await
+}
+
+/// How many names a `generateName` create tries before answering 409 AlreadyExists, as
+/// kube-apiserver does since 1.31 (`RetryGenerateName`).
+pub const GENERATE_NAME_ATTEMPTS: usize = 8;
+
+/// Creates `obj` with `create`; when the name was generated from `generated_from` and collides
+/// with an existing object, tries again with a fresh suffix from `next_name`, up to
+/// [`GENERATE_NAME_ATTEMPTS`] names in all. Returns the last error otherwise.
+fn create_retrying_generated_name<T>(
+    mut obj: Value,
+    generated_from: Option<&str>,
+    mut next_name: impl FnMut(&str) -> String,
+    mut create: impl FnMut(&str, Value) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let Some(base) = generated_from else {
+        let name = meta_str(&obj, "name").unwrap_or("").to_string();
+        return create(&name, obj);
+    };
+    let mut attempt = 1;
+    loop {
+        let name = meta_str(&obj, "name").unwrap_or("").to_string();
+        match create(&name, obj.clone()) {
+            Err(StoreError::AlreadyExists { .. }) if attempt < GENERATE_NAME_ATTEMPTS => {
+                attempt += 1;
+                meta_mut(&mut obj).insert("name".into(), json!(next_name(base)));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The end of every create (POST, or server-side apply of a missing object): store the admitted
 /// object (unless dry run), register it if it is a CRD, answer 201 with any warnings.
-async fn store_new(ctx: &Ctx, name: &str, obj: Value, warnings: &[String]) -> ApiResult<Response> {
+/// `generated_from` is the `generateName` the name was made from, if it was.
+async fn store_new(
+    ctx: &Ctx,
+    name: &str,
+    obj: Value,
+    warnings: &[String],
+    generated_from: Option<String>,
+) -> ApiResult<Response> {
     let obj = to_storage(ctx, obj);
     if ctx.query.dry_run {
         return Ok(respond(StatusCode::CREATED, &ctx.present(obj), warnings));
     }
-    let key = ctx.key(name);
+    let key = ctx.key("");
     let store = ctx.cluster.store.clone();
-    let (stored, _) = blocking(move || store.write(|t| t.create(&key, obj)))
-        .await
-        .map_err(|e| store_error(e, &ctx.info, name))?;
+    let stored = blocking(move || {
+        let mut rng = fastrand::Rng::new();
+        create_retrying_generated_name(
+            obj,
+            generated_from.as_deref(),
+            |base| apimachinery::meta::generate_name_with(base, &mut rng),
+            |name, obj| {
+                let key = Key {
+                    name: name.to_string(),
+                    ..key.clone()
+                };
+                store.write(|t| t.create(&key, obj)).map(|(s, _)| s)
+            },
+        )
+    })
+    .await
+    .map_err(|e| {
+        // After retries the collision is on the last generated name.
+        let name = match &e {
+            StoreError::AlreadyExists { key } => key.name.clone(),
+            _ => name.to_string(),
+        };
+        store_error(e, &ctx.info, &name)
+    })?;
     if ctx.is_crd() {
         crate::crd::register(&ctx.cluster, &stored.value);
     }
@@ -361,20 +450,14 @@ fn to_storage(ctx: &Ctx, obj: Value) -> Value {
     }
 }
 
-/// record_update, tolerant of a neighbour crate that is still incomplete.
-fn guarded_record_update(ctx: &Ctx, old: Option<&Value>, new: &mut Value) {
-    // Server-side apply already recorded its own `Apply` entry.
+/// Records the `Update` manager of an ordinary write in `managedFields`. Server-side apply has
+/// already recorded its own `Apply` entry. A bug here panics, and the request answers 500 (see
+/// `error::panic_response`) with the transaction rolled back; nothing is hidden.
+fn record_write_manager(ctx: &Ctx, old: Option<&Value>, new: &mut Value) {
     if super::body::content_type(&ctx.headers) == "application/apply-patch+yaml" {
         return;
     }
-    let mut copy = new.clone();
-    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        record_update(ctx, old, &mut copy)
-    }))
-    .is_ok();
-    if ok {
-        *new = copy;
-    }
+    record_update(ctx, old, new);
 }
 
 fn strip_for_compare(v: &Value) -> Value {
@@ -545,7 +628,7 @@ async fn commit_update(
                 .into());
             }
             let mut new = merge_for_update(&c2, &cur.value, obj);
-            guarded_record_update(&c2, Some(&cur.value), &mut new);
+            record_write_manager(&c2, Some(&cur.value), &mut new);
             apimachinery::meta::normalize_object_meta(&mut new);
             if dry {
                 return Ok(Outcome::Updated(new));
@@ -582,8 +665,7 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     if pt == PatchType::StrategicMerge && !ctx.info.is_builtin() {
         return Err(apimachinery::ApiError::unsupported_patch_type(
             apimachinery::patch::CUSTOM_RESOURCE_PATCH_TYPES,
-        )
-        .into());
+        ));
     }
     let mut patch_doc: Value = match pt {
         PatchType::Apply => apimachinery::apply::parse_apply_body(&body)?,
@@ -597,11 +679,12 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         apimachinery::apply::drop_status(&mut patch_doc);
     }
     if pt == PatchType::Apply && ctx.query.field_manager.is_none() {
-        return Err(ApiError::new(
-            422,
-            "Invalid",
-            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-        ));
+        return Err(ApiError::Other {
+            code: 422,
+            reason: "Invalid".into(),
+            message: "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into(),
+            causes: Vec::new(),
+        });
     }
     let mut attempts = 0;
     loop {
@@ -652,7 +735,11 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         if pt != PatchType::Apply
             && meta_str(&new, "resourceVersion").is_some_and(|rv| rv != cur.revision.to_string())
         {
-            return Err(ApiError::modified(&ctx.info.group, &ctx.info.plural, &name));
+            return Err(ApiError::object_modified(
+                &ctx.info.group,
+                &ctx.info.plural,
+                &name,
+            ));
         }
         check_kind(&ctx, &mut new)?;
         check_namespace(&ctx, &mut new)?;
@@ -668,9 +755,10 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         let patched_ctx = ctx.clone_shallow();
         match commit_update(patched_ctx, name.clone(), new, Some(cur.revision), warnings).await {
             Err(e)
-                if e.code == 409
-                    && e.reason == "Conflict"
-                    && attempts < MAX_PATCH_ATTEMPTS
+                if matches!(
+                    e,
+                    ApiError::Conflict { .. } | ApiError::ApplyConflict { .. }
+                ) && attempts < MAX_PATCH_ATTEMPTS
                     && !patch_has_rv(&patch_doc) =>
             {
                 continue;
@@ -730,6 +818,7 @@ async fn apply_create(ctx: Ctx, name: &str, config: Value) -> ApiResult<Response
         )));
     }
     check_namespace_usable(&ctx).await?;
+    check_crd_not_terminating(&ctx).await?;
     let warnings = admit(&ctx, &mut obj, true)?;
     let mf = obj.pointer("/metadata/managedFields").cloned();
     initialize_new(&ctx, &mut obj);
@@ -740,7 +829,7 @@ async fn apply_create(ctx: Ctx, name: &str, config: Value) -> ApiResult<Response
         crate::crd::set_status(&mut obj);
     }
     apimachinery::meta::normalize_object_meta(&mut obj);
-    store_new(&ctx, name, obj, &warnings).await
+    store_new(&ctx, name, obj, &warnings, None).await
 }
 
 /// Marks an object deleted or removes it, per finalizers and propagation policy. Runs inside a
@@ -792,6 +881,9 @@ pub fn delete_in_txn(
         _ => None,
     };
     let already_deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
+    if key.resource == crate::cluster::CRD_RESOURCE && !already_deleting {
+        crate::crd::mark_for_deletion(&mut obj, &mut finalizers);
+    }
     if let Some(f) = add
         && !already_deleting
         && !finalizers.iter().any(|x| x == f)
@@ -844,26 +936,13 @@ pub async fn delete(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let store = ctx.cluster.store.clone();
     let is_ns = ctx.is_namespace();
     let is_crd = ctx.is_crd();
-    let crd_target = if is_crd {
-        crate::crd::resource_key_of_name(&name)
-    } else {
-        None
-    };
     let o2 = opts.clone();
-    let ((obj, gone), _) = blocking(move || {
-        store.write_with(|t| -> Result<(Value, bool), TxnError> {
-            let r = delete_in_txn(t, &key, &o2, is_ns)?;
-            if r.1
-                && !o2.dry_run
-                && let Some(res) = &crd_target
-            {
-                crate::crd::delete_objects(t, res)?;
-            }
-            Ok(r)
-        })
-    })
-    .await
-    .map_err(|e| e.into_api(&ctx, &name))?;
+    // A CRD is not removed here: it gets the cleanup finalizer, and garbage collection deletes its
+    // objects and then the CRD (see gc.rs).
+    let ((obj, gone), _) =
+        blocking(move || store.write_with(|t| delete_in_txn(t, &key, &o2, is_ns)))
+            .await
+            .map_err(|e| e.into_api(&ctx, &name))?;
     if is_crd && gone && !opts.dry_run {
         ctx.cluster.remove_crd(&name);
     }
@@ -875,7 +954,7 @@ pub async fn delete(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
 pub async fn delete_collection(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let opts = DeleteOptions::parse(&ctx.headers, &body, &ctx.query)?;
     let sel = super::read::Selectors::parse(&ctx)?;
-    let listed = super::read::read_list(&ctx, sel).await?;
+    let listed = super::read::read_list(&ctx, sel, None).await?;
     let mut items = Vec::new();
     for obj in listed.items {
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
@@ -898,4 +977,87 @@ pub async fn delete_collection(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         "items": items,
     });
     Ok((StatusCode::OK, axum::Json(list)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store::Store::open(&dir.path().join("s.db"), Default::default()).unwrap();
+        (dir, s)
+    }
+
+    fn create_in(s: &store::Store, name: &str, obj: Value) -> Result<store::Stored, StoreError> {
+        let key = Key::new("configmaps", "default", name);
+        s.write(|t| t.create(&key, obj)).map(|(v, _)| v)
+    }
+
+    fn cm(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": name, "namespace": "default", "generateName": "web-"}})
+    }
+
+    #[test]
+    fn generate_name_collisions_are_retried_with_fresh_names() {
+        let (_d, s) = store();
+        // The names a seeded generator will produce; the first three are already taken.
+        let mut probe = fastrand::Rng::with_seed(7);
+        let names: Vec<String> = (0..4)
+            .map(|_| apimachinery::meta::generate_name_with("web-", &mut probe))
+            .collect();
+        for n in &names[..3] {
+            create_in(&s, n, cm(n)).unwrap();
+        }
+        let mut rng = fastrand::Rng::with_seed(7);
+        let first = apimachinery::meta::generate_name_with("web-", &mut rng);
+        assert_eq!(first, names[0]);
+        let mut tries = Vec::new();
+        let stored = create_retrying_generated_name(
+            cm(&first),
+            Some("web-"),
+            |b| apimachinery::meta::generate_name_with(b, &mut rng),
+            |n, o| {
+                tries.push(n.to_string());
+                create_in(&s, n, o)
+            },
+        )
+        .expect("a fresh name after three collisions");
+        assert_eq!(tries, names);
+        assert_eq!(stored.value["metadata"]["name"], json!(names[3]));
+    }
+
+    #[test]
+    fn generate_name_gives_up_after_the_attempt_limit_and_names_are_not_retried() {
+        let (_d, s) = store();
+        create_in(&s, "web-taken", cm("web-taken")).unwrap();
+        let mut tries = 0;
+        let err = create_retrying_generated_name(
+            cm("web-taken"),
+            Some("web-"),
+            |_| "web-taken".to_string(),
+            |n, o| {
+                tries += 1;
+                create_in(&s, n, o)
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err:?}");
+        assert_eq!(tries, GENERATE_NAME_ATTEMPTS);
+        // A name the client chose is never replaced.
+        let mut tries = 0;
+        let err = create_retrying_generated_name(
+            cm("web-taken"),
+            None,
+            |_| unreachable!("no name is generated for a client-chosen name"),
+            |n, o| {
+                tries += 1;
+                create_in(&s, n, o)
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::AlreadyExists { .. }));
+        assert_eq!(tries, 1);
+    }
 }

@@ -25,13 +25,18 @@ pub use crate::cluster::ClusterState;
 
 /// The router of the whole control plane.
 pub fn router(shared: Arc<Shared>) -> axum::Router {
-    axum::Router::new().fallback(dispatch).with_state(shared)
+    axum::Router::new()
+        .fallback(dispatch)
+        .with_state(shared)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            crate::error::panic_response,
+        ))
 }
 
 async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     match handle(shared, req).await {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        Err(e) => crate::error::error_response(&e),
     }
 }
 
@@ -50,7 +55,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
     let (cluster_name, rest) = path::split_cluster(&full_path);
     let cluster_name = cluster_name.unwrap_or(crate::GLOBAL);
     let Some(cluster) = shared.clusters.get(cluster_name).cloned() else {
-        return Err(ApiError::not_found_path());
+        return Err(ApiError::UnknownResource);
     };
     let (parts, body) = req.into_parts();
     let accept = parts
@@ -85,7 +90,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
         path::Endpoint::Group(g) => {
             apiresources::discovery::api_group(cluster.catalogue().resources(), &g)
                 .map(json_response)
-                .ok_or_else(ApiError::not_found_path)
+                .ok_or(ApiError::UnknownResource)
         }
         path::Endpoint::ResourceList { group, version } => {
             apiresources::discovery::api_resource_list(
@@ -94,7 +99,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
                 &version,
             )
             .map(json_response)
-            .ok_or_else(ApiError::not_found_path)
+            .ok_or(ApiError::UnknownResource)
         }
         path::Endpoint::OpenApiRoot => Ok(json_response(cluster.openapi().root())),
         path::Endpoint::OpenApiGroupVersion(gv) => cluster
@@ -102,7 +107,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             .document(&gv)
             .cloned()
             .map(json_response)
-            .ok_or_else(ApiError::not_found_path),
+            .ok_or(ApiError::UnknownResource),
         path::Endpoint::OpenApiV2 => openapi_v2(
             &cluster,
             accept.as_deref(),
@@ -111,18 +116,14 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
                 .get(http::header::IF_NONE_MATCH)
                 .and_then(|v| v.to_str().ok()),
         ),
-        path::Endpoint::NotFound => Err(ApiError::not_found_path()),
+        path::Endpoint::NotFound => Err(ApiError::UnknownResource),
         path::Endpoint::Resource(rp) => {
             let query = query::Query::parse(parts.uri.query())
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
             let body = match axum::body::to_bytes(body, MAX_BODY).await {
                 Ok(b) => b,
                 Err(_) => {
-                    return Err(ApiError::new(
-                        413,
-                        "RequestEntityTooLarge",
-                        format!("the request body is too large: limit is {MAX_BODY} bytes"),
-                    ));
+                    return Err(ApiError::request_entity_too_large(MAX_BODY));
                 }
             };
             crate::handlers::handle(
@@ -147,14 +148,10 @@ fn openapi_v2(
 ) -> Result<Response, ApiError> {
     use apiresources::openapi::v2;
     let format = v2::negotiate(accept).ok_or_else(|| {
-        ApiError::new(
-            406,
-            "NotAcceptable",
-            format!(
-                "/openapi/v2 is served as application/json or {}; change the Accept header",
-                v2::PROTOBUF_CONTENT_TYPE
-            ),
-        )
+        ApiError::NotAcceptable(format!(
+            "/openapi/v2 is served as application/json or {}; change the Accept header",
+            v2::PROTOBUF_CONTENT_TYPE
+        ))
     })?;
     let doc = cluster
         .openapi()

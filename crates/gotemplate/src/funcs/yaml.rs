@@ -11,7 +11,7 @@
 use super::{Reg, Ty, reg};
 use crate::gofmt;
 use crate::value::Value;
-use crate::yaml11::Scalar;
+use goyaml::yaml11::Scalar;
 
 /// A value after the JSON round trip: what go-yaml sees.
 enum Y {
@@ -156,7 +156,7 @@ fn resolves_to_str(s: &str) -> bool {
             {
                 return false;
             }
-            if crate::yaml11::is_yaml_float(&plain) {
+            if goyaml::yaml11::is_yaml_float(&plain) {
                 return false;
             }
             if let Some(b) = plain
@@ -739,16 +739,11 @@ pub(crate) fn to_yaml(v: &Value, seq_indent: bool, width: usize) -> Result<Strin
 /// plain scalars (`yes`/`on` are booleans, `0777` is octal, timestamps stay
 /// strings), merge keys, then JSON semantics (numbers become float64, keys
 /// strings). Only the first document is read.
+/// Loading goes through `goyaml`'s bounded loader, so an alias bomb is refused (go-yaml's
+/// "document contains excessive aliasing") before it is expanded.
 pub(crate) fn from_yaml(s: &str) -> Result<Value, String> {
     let mut loader = Loader::default();
-    let mut parser = yaml_rust2::parser::Parser::new_from_str(s);
-    parser.load(&mut loader, false).map_err(|e| {
-        format!(
-            "error converting YAML to JSON: yaml: line {}: {}",
-            e.marker().line(),
-            e.info()
-        )
-    })?;
+    goyaml::load(s, &mut loader).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
     if let Some(e) = loader.error {
         return Err(e);
     }
@@ -835,18 +830,17 @@ fn json_key(v: &Value) -> String {
 
 /// go-yaml v2's `resolve` for a plain scalar, as a template value (numbers are float64).
 fn resolve_plain(s: &str) -> Value {
-    match crate::yaml11::resolve_plain(s) {
+    match goyaml::yaml11::resolve_plain(s) {
         Some(Scalar::Null) => Value::Nil,
         Some(Scalar::Bool(b)) => Value::Bool(b),
-        Some(Scalar::Number(f)) => Value::Float(f),
+        Some(n) => Value::Float(n.as_f64().unwrap_or_default()),
         None => Value::str(s),
     }
 }
 
-impl yaml_rust2::parser::MarkedEventReceiver for Loader {
-    fn on_event(&mut self, ev: yaml_rust2::parser::Event, _mark: yaml_rust2::scanner::Marker) {
-        use yaml_rust2::parser::Event;
-        use yaml_rust2::scanner::TScalarStyle;
+impl goyaml::Receiver for Loader {
+    fn event(&mut self, ev: goyaml::Event) {
+        use goyaml::{Event, TScalarStyle};
         if self.error.is_some() {
             return;
         }
@@ -965,6 +959,27 @@ mod tests {
 
     fn y(v: serde_json::Value) -> String {
         to_yaml(&Value::from(v), false, 80).unwrap()
+    }
+
+    #[test]
+    fn from_yaml_refuses_an_alias_bomb_before_expanding_it() {
+        let mut s = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (p, n) in ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h"])
+        {
+            s.push_str(&format!(
+                "{n}: &{n} [{}]\n",
+                vec![format!("*{p}"); 9].join(", ")
+            ));
+        }
+        assert_eq!(
+            from_yaml(&s).unwrap_err(),
+            "error converting YAML to JSON: yaml: document contains excessive aliasing"
+        );
+        // Ordinary anchors still work.
+        let v = from_yaml("a: &x {k: 1}\nb: *x\n").unwrap();
+        assert_eq!(v.to_json()["b"]["k"], 1.0);
     }
 
     #[test]
