@@ -41,7 +41,8 @@
 //! - `Store::list_matching(q, keep)`: a filtered list (label/field selectors) read from one
 //!   snapshot, `q.limit` counting kept objects; `ListPage::next` / `next_start()` give the stored
 //!   key to resume after (use it for continue tokens).
-//! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`.
+//! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`,
+//!   `Store::size_bytes()` (database + WAL on disk, for metrics).
 //! - Each store file is locked while open (`StoreError::Locked` for a second opener): open it once
 //!   per process and clone the `Store`.
 //!

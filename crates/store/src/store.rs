@@ -196,6 +196,18 @@ impl Store {
         &self.inner.path
     }
 
+    /// Bytes the store occupies on disk: the database file and its write-ahead log (for metrics;
+    /// a file that cannot be read counts as 0).
+    pub fn size_bytes(&self) -> u64 {
+        let mut wal = self.inner.path.as_os_str().to_owned();
+        wal.push("-wal");
+        [self.inner.path.as_path(), Path::new(&wal)]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// The current (last committed) cluster revision.
     pub fn revision(&self) -> u64 {
         self.inner.committed.load(Ordering::SeqCst)

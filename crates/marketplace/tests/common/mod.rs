@@ -17,6 +17,9 @@ pub struct Server {
     pub clusters: Vec<String>,
     cache_dir: tempfile::TempDir,
     listen: String,
+    /// Extra `serve` flags and environment (see [`Server::start_with`]).
+    extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
 }
 
 /// How long readiness may take on a loaded 2-core machine.
@@ -25,6 +28,11 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 impl Server {
     /// Starts a server with `global` and the given extra clusters (`name[=k=v,...]`).
     pub fn start(clusters: &[&str]) -> Server {
+        Server::start_with(clusters, &[], &[])
+    }
+
+    /// Like [`Server::start`], with extra `serve` flags and environment variables.
+    pub fn start_with(clusters: &[&str], args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = Server {
             dir,
@@ -33,6 +41,11 @@ impl Server {
             clusters: clusters.iter().map(|c| c.to_string()).collect(),
             cache_dir: tempfile::tempdir().expect("tempdir"),
             listen: "127.0.0.1:0".into(),
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         s.spawn();
         s
@@ -58,6 +71,8 @@ impl Server {
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         );
+        cmd.args(&self.extra_args)
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         self.child = Some(cmd.spawn().expect("spawn marketplace serve"));
         self.wait_ready();
     }
