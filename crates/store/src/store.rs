@@ -9,6 +9,8 @@
 //! and wakes the others. Each write still has its own revision and its own all-or-nothing
 //! semantics; they just share the fsync. `write` returns only after the group's `COMMIT` returned
 //! (WAL + `synchronous=FULL`: the WAL is on disk), so an acknowledged write survives `kill -9`.
+//! Waiting writers watch a separate completion lock, not the writer lock: they return as soon as
+//! their group is durable, not after the next group (which holds the writer lock) commits too.
 //! With one client a group is one write; with 16 clients groups grow to about 16.
 //!
 //! ## Watch-history compaction (how the history stays bounded)
@@ -79,6 +81,10 @@ pub(crate) struct Inner {
     path: PathBuf,
     pub(crate) opts: StoreOptions,
     writer: Mutex<Writer>,
+    /// Which groups finished, for the writers waiting on them. Separate from `writer` so that a
+    /// finished group's writers return at once instead of queueing for the writer lock behind the
+    /// next group's commit (and its fsync).
+    completion: Mutex<Completion>,
     group_done: Condvar,
     /// Writers queued for `writer` (so the current one knows to leave its group open).
     queued: AtomicUsize,
@@ -94,9 +100,8 @@ struct Writer {
     conn: Connection,
     /// A group transaction is open.
     open: bool,
-    /// Id of the current (or last) group; `done` is the last group finished (committed or failed).
+    /// Id of the current (or last) group.
     group: u64,
-    done: u64,
     /// Writes with changes in the open group.
     members: usize,
     /// Last revision handed out (committed, or pending in the open group).
@@ -106,6 +111,12 @@ struct Writer {
     event_rows: u64,
     compacted: u64,
     last_age_check: Option<Instant>,
+}
+
+/// Finished groups. Lock order: `writer`, then `completion`.
+struct Completion {
+    /// The last group finished (committed or failed).
+    done: u64,
     /// Failed groups (id → reason), for the writers waiting on them; only the last few are kept.
     failed: BTreeMap<u64, String>,
 }
@@ -168,13 +179,15 @@ impl Store {
                 conn,
                 open: false,
                 group: 0,
-                done: 0,
                 members: 0,
                 revision,
                 pending: Vec::new(),
                 event_rows,
                 compacted,
                 last_age_check: None,
+            }),
+            completion: Mutex::new(Completion {
+                done: 0,
                 failed: BTreeMap::new(),
             }),
             group_done: Condvar::new(),
@@ -443,11 +456,13 @@ impl Inner {
             return Ok((value, answer));
         }
         // Someone queued behind us will commit the group (the last one always does).
-        let w = self
+        drop(w);
+        let c = self.completion.lock().unwrap_or_else(|p| p.into_inner());
+        let c = self
             .group_done
-            .wait_while(w, |w| w.done < group)
+            .wait_while(c, |c| c.done < group)
             .unwrap_or_else(|p| p.into_inner());
-        match w.failed.get(&group) {
+        match c.failed.get(&group) {
             Some(reason) => Err(StoreError::CommitFailed(reason.clone()).into()),
             None => Ok((value, answer)),
         }
@@ -477,7 +492,7 @@ impl Inner {
         if w.open && w.members == 0 {
             let _ = w.conn.execute_batch("ROLLBACK");
             w.open = false;
-            w.done = w.group;
+            self.finish_group(w.group, None);
         }
     }
 
@@ -503,8 +518,7 @@ impl Inner {
             self.compacted.store(w.compacted, Ordering::SeqCst);
             hub.publish(&events, w.revision);
         }
-        w.done = w.group;
-        self.group_done.notify_all();
+        self.finish_group(w.group, None);
         Ok(())
     }
 
@@ -517,11 +531,20 @@ impl Inner {
         w.members = 0;
         w.pending.clear();
         w.revision = self.committed.load(Ordering::SeqCst);
-        w.failed.insert(w.group, reason);
-        while w.failed.len() > 64 {
-            w.failed.pop_first();
+        self.finish_group(w.group, Some(reason));
+    }
+
+    /// Marks `group` finished (failed with `reason`, if any) and wakes its waiting writers.
+    fn finish_group(&self, group: u64, failure: Option<String>) {
+        let mut c = self.completion.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(reason) = failure {
+            c.failed.insert(group, reason);
+            while c.failed.len() > 64 {
+                c.failed.pop_first();
+            }
         }
-        w.done = w.group;
+        c.done = group;
+        drop(c);
         self.group_done.notify_all();
     }
 
