@@ -480,6 +480,8 @@ async fn main() {
     let watchers: usize = env_or("BENCH_WATCHERS", 1000);
     let events: usize = env_or("BENCH_WATCH_EVENTS", 100);
     let list_n: usize = env_or("BENCH_LIST_OBJECTS", 10_000);
+    // While tuning, `BENCH_WRITES_ONLY=1` stops after the write figures.
+    let writes_only = std::env::var_os("BENCH_WRITES_ONLY").is_some();
     require_fd_limit(watchers);
 
     let etcd = Etcd::start(&etcd_bin).await;
@@ -517,6 +519,21 @@ async fn main() {
             },
         );
         writes.push((conns, o, e));
+    }
+    if writes_only {
+        for (conns, o, e) in &writes {
+            println!(
+                "creates/s, {conns} connection(s): marketplace {:.0} (p50 {:.2} ms, p99 {:.2} ms), etcd {:.0} (p50 {:.2} ms, p99 {:.2} ms), ratio {:.2}x",
+                o.rate(),
+                ms(o.p50_us),
+                ms(o.p99_us),
+                e.rate(),
+                ms(e.p50_us),
+                ms(e.p99_us),
+                o.rate() / e.rate()
+            );
+        }
+        return;
     }
 
     // List of `list_n` objects: ours from a namespace holding exactly that many, etcd a range of
