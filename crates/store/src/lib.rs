@@ -60,7 +60,7 @@ mod types;
 mod watch;
 
 pub use error::StoreError;
-pub use store::{Store, StoreOptions};
+pub use store::{CHECKPOINT_PAGES, Store, StoreOptions};
 pub use txn::{Txn, set_resource_version};
 pub use types::{Event, EventKind, Key, ListPage, ListQuery, Stored};
 pub use watch::Watch;

@@ -13,6 +13,15 @@
 //! their group is durable, not after the next group (which holds the writer lock) commits too.
 //! With one client a group is one write; with 16 clients groups grow to about 16.
 //!
+//! ## Checkpoints
+//! SQLite's automatic checkpoint (copying the WAL back into the database file, with an fsync of
+//! the database) would run inside a group's `COMMIT`, so every writer of that group would wait for
+//! it. The writer connection instead counts WAL pages with a WAL hook (which replaces the automatic
+//! checkpoint) and, after a group is committed and its writers released, the committing writer runs
+//! a passive checkpoint once [`CHECKPOINT_PAGES`] pages accumulated, still holding the writer lock
+//! so no write interleaves and the WAL can restart from its beginning (overwriting the file's
+//! blocks is far cheaper to fsync than growing it).
+//!
 //! ## Watch-history compaction (how the history stays bounded)
 //! Each committed change is also a row in `events`. When a group commits and the table holds more
 //! than `history + history/8` rows (the slack amortises the delete), the oldest whole revisions are
@@ -26,17 +35,21 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
+use rusqlite::wal::CheckpointMode;
 
 use crate::db;
 use crate::error::StoreError;
 use crate::txn::Txn;
 use crate::types::{Event, Key, ListPage, ListQuery, Stored};
 use crate::watch::{Hub, Watch};
+
+/// WAL pages after which a checkpoint runs (SQLite's own automatic checkpoint default).
+pub const CHECKPOINT_PAGES: i64 = 1000;
 
 /// Tuning of one store. `Default` suits an API server.
 #[derive(Clone, Debug)]
@@ -111,6 +124,10 @@ struct Writer {
     event_rows: u64,
     compacted: u64,
     last_age_check: Option<Instant>,
+    /// Pages in the WAL after the last commit (set by the WAL hook).
+    wal_pages: Arc<AtomicI64>,
+    /// `wal_pages` when the last checkpoint ran.
+    checkpointed_at: i64,
 }
 
 /// Finished groups. Lock order: `writer`, then `completion`.
@@ -169,7 +186,14 @@ impl Store {
                 });
             }
         }
-        let conn = db::open_writer(path)?;
+        let mut conn = db::open_writer(path)?;
+        let wal_pages = Arc::new(AtomicI64::new(0));
+        let hook_pages = wal_pages.clone();
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+            hook_pages.store(i64::from(pages), Ordering::Relaxed);
+            Ok(())
+        }))
+        .map_err(StoreError::db("installing the WAL hook"))?;
         let revision = db::meta(&conn, "revision")?;
         let compacted = db::meta(&conn, "compacted")?;
         let event_rows = db::count_events(&conn)?;
@@ -185,6 +209,8 @@ impl Store {
                 event_rows,
                 compacted,
                 last_age_check: None,
+                wal_pages,
+                checkpointed_at: 0,
             }),
             completion: Mutex::new(Completion {
                 done: 0,
@@ -453,6 +479,7 @@ impl Inner {
 
         if self.queued.load(Ordering::SeqCst) == 0 || w.members >= self.opts.max_group {
             self.commit_group(&mut w).map_err(E::from)?;
+            Self::checkpoint_if_due(&mut w);
             return Ok((value, answer));
         }
         // Someone queued behind us will commit the group (the last one always does).
@@ -494,6 +521,26 @@ impl Inner {
             w.open = false;
             self.finish_group(w.group, None);
         }
+    }
+
+    /// A passive checkpoint once [`CHECKPOINT_PAGES`] WAL pages accumulated since the last one (or
+    /// since the WAL restarted). A checkpoint that cannot finish (a reader still uses old pages) is
+    /// retried after as many pages again; a failed one changes nothing durable, so it is only
+    /// retried, never reported to the writer, whose write is already committed.
+    fn checkpoint_if_due(w: &mut Writer) {
+        let pages = w.wal_pages.load(Ordering::Relaxed);
+        let since = if pages < w.checkpointed_at {
+            pages
+        } else {
+            pages - w.checkpointed_at
+        };
+        if since < CHECKPOINT_PAGES {
+            return;
+        }
+        let _ = w
+            .conn
+            .wal_checkpoint_v2(Some("main"), CheckpointMode::PASSIVE);
+        w.checkpointed_at = pages;
     }
 
     /// Compacts history if due, commits the open group, publishes its events, wakes its writers.
