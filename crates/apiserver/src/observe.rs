@@ -8,7 +8,7 @@
 //! - records `apiserver_request_total` and `apiserver_request_duration_seconds` and keeps a watch
 //!   counted in `apiserver_longrunning_requests` until its stream ends (see [`crate::metrics`]).
 //!
-//! It also serves `/metrics` itself (bearer token required), because the scrape needs the
+//! It also serves `/metrics` (also as `/kubernetes/<cluster>/metrics`, bearer token required), because the scrape needs the
 //! registry and every cluster's store. It must not touch request or response bodies beyond
 //! wrapping a watch stream for its gauge.
 
@@ -55,6 +55,10 @@ pub fn instrument(router: axum::Router, shared: Arc<Shared>) -> axum::Router {
         .route(
             "/metrics",
             axum::routing::get(serve_metrics).with_state(shared.clone()),
+        )
+        .route(
+            "/kubernetes/{cluster}/metrics",
+            axum::routing::get(serve_cluster_metrics).with_state(shared.clone()),
         )
         .layer(axum::middleware::from_fn_with_state(shared, layer))
 }
@@ -117,6 +121,19 @@ async fn layer(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) 
         resp = Response::from_parts(parts, Body::new(body));
     }
     resp
+}
+
+/// `GET /kubernetes/<cluster>/metrics`: the same document as `/metrics` (the process's metrics,
+/// every cluster labelled), so each cluster's kubeconfig can scrape it.
+async fn serve_cluster_metrics(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::Path(cluster): axum::extract::Path<String>,
+    req: Request,
+) -> Response {
+    if !shared.clusters.contains_key(&cluster) {
+        return ApiError::not_found_path().into_response();
+    }
+    serve_metrics(State(shared), req).await
 }
 
 /// `GET /metrics`: the registry in OpenMetrics text, store figures as of now.

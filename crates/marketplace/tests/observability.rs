@@ -134,6 +134,15 @@ fn metrics_need_the_token_and_count_requests_by_verb_resource_and_code() {
         let size = sample(&m, "apiserver_storage_size_bytes", &[("cluster", cluster)]);
         assert!(size.is_some_and(|b| b > 0.0), "{cluster}: {m}");
     }
+    // A workload cluster's kubeconfig scrapes the same document.
+    let business = s.kubectl_on("business", &["get", "--raw", "/metrics"]);
+    assert!(business.status.success(), "{business:?}");
+    assert!(
+        String::from_utf8_lossy(&business.stdout)
+            .contains("marketplace_store_revision{cluster=\"business\"}")
+    );
+    let (head, _) = curl(&s, "/kubernetes/nope/metrics", Some(&s.token()), &[]);
+    assert!(head.contains(" 404"), "{head}");
     // Unknown URLs do not become label values.
     let (head, _) = curl(
         &s,
