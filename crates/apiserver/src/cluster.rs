@@ -46,6 +46,19 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
     }
 }
 
+/// Runs a short blocking store read (a `get`) without a thread switch: on the multi-threaded
+/// runtime in place (`block_in_place` hands this worker's other tasks to another thread only if
+/// there are any), else on the blocking pool. Writes, which wait for an fsync and for their commit
+/// group, stay on [`blocking`]: in place, many of them would hold every worker.
+pub async fn blocking_read<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    if tokio::runtime::Handle::current().runtime_flavor()
+        == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        return tokio::task::block_in_place(f);
+    }
+    blocking(f).await
+}
+
 impl ClusterState {
     /// Opens (or creates) the cluster's store, loads its CRDs and bootstraps system objects.
     pub fn open(

@@ -18,6 +18,8 @@
 //! - [`routes`]: path and query parsing, the dispatcher.
 //! - [`error`]: `Status` error responses.
 //! - [`client`]: in-process `kube::Client`s.
+//! - [`observe`], [`metrics`]: the middleware giving every request an id, a tracing span and its
+//!   Prometheus series; `/metrics`.
 
 pub mod auth;
 pub mod client;
@@ -29,6 +31,8 @@ mod fsutil;
 pub mod gc;
 pub mod handlers;
 pub mod kubeconfig;
+pub mod metrics;
+pub mod observe;
 pub mod routes;
 pub mod server;
 pub mod tables;
@@ -80,6 +84,7 @@ pub struct Shared {
     pub clusters: BTreeMap<String, Arc<cluster::ClusterState>>,
     pub shutdown: CancellationToken,
     pub registry: Option<String>,
+    pub metrics: metrics::Metrics,
 }
 
 /// A running control plane.
@@ -152,6 +157,7 @@ impl ControlPlane {
             clusters,
             shutdown: shutdown.clone(),
             registry: list.registry.clone(),
+            metrics: metrics::Metrics::new(),
         });
         for c in shared.clusters.values() {
             c.start_background(&shared);
@@ -186,7 +192,7 @@ impl ControlPlane {
         )
         .map_err(dd_err)?;
 
-        let router = routes::router(shared.clone());
+        let router = observe::instrument(routes::router(shared.clone()), shared.clone());
         let server_tls = match &tls {
             Some(t) => Some(t.server_config()?),
             None => None,

@@ -23,16 +23,55 @@ pub struct ServeArgs {
     /// Serve plain HTTP instead of TLS (local debugging only).
     #[arg(long)]
     pub plain_http: bool,
+    /// Log line format on stderr: `text` for people, `json` (one object per line) for collectors.
+    /// Levels come from RUST_LOG (default: info, without per-connection TLS noise).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Levels without RUST_LOG.
+const DEFAULT_FILTER: &str = "info";
+
+/// The log filter: RUST_LOG (else `info`), with rustls held to errors unless RUST_LOG names it.
+/// rustls warns once per connection about clients' choices (e.g. an IP address sent as TLS SNI,
+/// as wrk and many libraries do), which is noise, not news; failed handshakes are logged by the
+/// server itself at debug.
+fn log_filter(rust_log: Option<&str>) -> String {
+    let spec = rust_log
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(DEFAULT_FILTER);
+    if spec.contains("rustls") {
+        spec.to_string()
+    } else {
+        format!("{spec},rustls=error")
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let spec = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+        eprintln!("warning: ignoring RUST_LOG ({e}); logging at {DEFAULT_FILTER}");
+        tracing_subscriber::EnvFilter::new(log_filter(None))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().with_span_list(false).init(),
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(args.log_format);
+    let json_logs = args.log_format == LogFormat::Json;
     let mut cfg = apiserver::Config::new(args.data_dir);
     cfg.listen = args.listen;
     cfg.registry = args.registry;
@@ -46,11 +85,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         let cp = apiserver::ControlPlane::start(cfg).await?;
-        eprintln!(
-            "serving on {} (kubeconfig: {})",
-            cp.base_url(),
-            cp.kubeconfig_path(apiserver::GLOBAL).display()
-        );
+        let kubeconfig = cp.kubeconfig_path(apiserver::GLOBAL);
+        if json_logs {
+            // Every stderr line is JSON then; the library already logged where it serves.
+            tracing::info!(kubeconfig = %kubeconfig.display(), "ready");
+        } else {
+            eprintln!(
+                "serving on {} (kubeconfig: {})",
+                cp.base_url(),
+                kubeconfig.display()
+            );
+        }
         wait_for_signal().await?;
         tracing::info!("shutting down");
         cp.shutdown().await;
@@ -67,4 +112,17 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         _ = int.recv() => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn rustls_is_held_to_errors_unless_rust_log_names_it() {
+        assert_eq!(log_filter(None), "info,rustls=error");
+        assert_eq!(log_filter(Some("debug")), "debug,rustls=error");
+        assert_eq!(log_filter(Some(" ")), "info,rustls=error");
+        assert_eq!(log_filter(Some("info,rustls=warn")), "info,rustls=warn");
+    }
 }

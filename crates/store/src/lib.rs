@@ -44,7 +44,8 @@
 //! - `Store::list_matching_at(q, at, keep)`: the same as of a past revision `at` (etcd's list at a
 //!   revision; the later pages of a paged list), the current rows with later changes undone from
 //!   the watch history; `Expired` once `at` is compacted.
-//! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`.
+//! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`,
+//!   `Store::size_bytes()` (database + WAL on disk, for metrics).
 //! - Each store file is locked while open (`StoreError::Locked` for a second opener): open it once
 //!   per process and clone the `Store`.
 //!
@@ -62,7 +63,7 @@ mod types;
 mod watch;
 
 pub use error::StoreError;
-pub use store::{Store, StoreOptions};
+pub use store::{CHECKPOINT_PAGES, Store, StoreOptions};
 pub use txn::{Txn, set_resource_version};
 pub use types::{Event, EventKind, Key, ListPage, ListQuery, Stored};
 pub use watch::Watch;

@@ -9,7 +9,18 @@
 //! and wakes the others. Each write still has its own revision and its own all-or-nothing
 //! semantics; they just share the fsync. `write` returns only after the group's `COMMIT` returned
 //! (WAL + `synchronous=FULL`: the WAL is on disk), so an acknowledged write survives `kill -9`.
+//! Waiting writers watch a separate completion lock, not the writer lock: they return as soon as
+//! their group is durable, not after the next group (which holds the writer lock) commits too.
 //! With one client a group is one write; with 16 clients groups grow to about 16.
+//!
+//! ## Checkpoints
+//! SQLite's automatic checkpoint (copying the WAL back into the database file, with an fsync of
+//! the database) would run inside a group's `COMMIT`, so every writer of that group would wait for
+//! it. The writer connection instead counts WAL pages with a WAL hook (which replaces the automatic
+//! checkpoint) and, after a group is committed and its writers released, the committing writer runs
+//! a passive checkpoint once [`CHECKPOINT_PAGES`] pages accumulated, still holding the writer lock
+//! so no write interleaves and the WAL can restart from its beginning (overwriting the file's
+//! blocks is far cheaper to fsync than growing it).
 //!
 //! ## Watch-history compaction (how the history stays bounded)
 //! Each committed change is also a row in `events`. When a group commits and the table holds more
@@ -24,17 +35,21 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
+use rusqlite::wal::CheckpointMode;
 
 use crate::db;
 use crate::error::StoreError;
 use crate::txn::Txn;
 use crate::types::{Event, Key, ListPage, ListQuery, Stored};
 use crate::watch::{Hub, Watch};
+
+/// WAL pages after which a checkpoint runs (SQLite's own automatic checkpoint default).
+pub const CHECKPOINT_PAGES: i64 = 1000;
 
 /// Tuning of one store. `Default` suits an API server.
 #[derive(Clone, Debug)]
@@ -79,6 +94,10 @@ pub(crate) struct Inner {
     path: PathBuf,
     pub(crate) opts: StoreOptions,
     writer: Mutex<Writer>,
+    /// Which groups finished, for the writers waiting on them. Separate from `writer` so that a
+    /// finished group's writers return at once instead of queueing for the writer lock behind the
+    /// next group's commit (and its fsync).
+    completion: Mutex<Completion>,
     group_done: Condvar,
     /// Writers queued for `writer` (so the current one knows to leave its group open).
     queued: AtomicUsize,
@@ -94,9 +113,8 @@ struct Writer {
     conn: Connection,
     /// A group transaction is open.
     open: bool,
-    /// Id of the current (or last) group; `done` is the last group finished (committed or failed).
+    /// Id of the current (or last) group.
     group: u64,
-    done: u64,
     /// Writes with changes in the open group.
     members: usize,
     /// Last revision handed out (committed, or pending in the open group).
@@ -106,6 +124,16 @@ struct Writer {
     event_rows: u64,
     compacted: u64,
     last_age_check: Option<Instant>,
+    /// Pages in the WAL after the last commit (set by the WAL hook).
+    wal_pages: Arc<AtomicI64>,
+    /// `wal_pages` when the last checkpoint ran.
+    checkpointed_at: i64,
+}
+
+/// Finished groups. Lock order: `writer`, then `completion`.
+struct Completion {
+    /// The last group finished (committed or failed).
+    done: u64,
     /// Failed groups (id → reason), for the writers waiting on them; only the last few are kept.
     failed: BTreeMap<u64, String>,
 }
@@ -158,7 +186,14 @@ impl Store {
                 });
             }
         }
-        let conn = db::open_writer(path)?;
+        let mut conn = db::open_writer(path)?;
+        let wal_pages = Arc::new(AtomicI64::new(0));
+        let hook_pages = wal_pages.clone();
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+            hook_pages.store(i64::from(pages), Ordering::Relaxed);
+            Ok(())
+        }))
+        .map_err(StoreError::db("installing the WAL hook"))?;
         let revision = db::meta(&conn, "revision")?;
         let compacted = db::meta(&conn, "compacted")?;
         let event_rows = db::count_events(&conn)?;
@@ -168,13 +203,17 @@ impl Store {
                 conn,
                 open: false,
                 group: 0,
-                done: 0,
                 members: 0,
                 revision,
                 pending: Vec::new(),
                 event_rows,
                 compacted,
                 last_age_check: None,
+                wal_pages,
+                checkpointed_at: 0,
+            }),
+            completion: Mutex::new(Completion {
+                done: 0,
                 failed: BTreeMap::new(),
             }),
             group_done: Condvar::new(),
@@ -194,6 +233,18 @@ impl Store {
     /// The SQLite file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Bytes the store occupies on disk: the database file and its write-ahead log (for metrics;
+    /// a file that cannot be read counts as 0).
+    pub fn size_bytes(&self) -> u64 {
+        let mut wal = self.inner.path.as_os_str().to_owned();
+        wal.push("-wal");
+        [self.inner.path.as_path(), Path::new(&wal)]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 
     /// The current (last committed) cluster revision.
@@ -463,14 +514,17 @@ impl Inner {
 
         if self.queued.load(Ordering::SeqCst) == 0 || w.members >= self.opts.max_group {
             self.commit_group(&mut w).map_err(E::from)?;
+            Self::checkpoint_if_due(&mut w);
             return Ok((value, answer));
         }
         // Someone queued behind us will commit the group (the last one always does).
-        let w = self
+        drop(w);
+        let c = self.completion.lock().unwrap_or_else(|p| p.into_inner());
+        let c = self
             .group_done
-            .wait_while(w, |w| w.done < group)
+            .wait_while(c, |c| c.done < group)
             .unwrap_or_else(|p| p.into_inner());
-        match w.failed.get(&group) {
+        match c.failed.get(&group) {
             Some(reason) => Err(StoreError::CommitFailed(reason.clone()).into()),
             None => Ok((value, answer)),
         }
@@ -500,8 +554,28 @@ impl Inner {
         if w.open && w.members == 0 {
             let _ = w.conn.execute_batch("ROLLBACK");
             w.open = false;
-            w.done = w.group;
+            self.finish_group(w.group, None);
         }
+    }
+
+    /// A passive checkpoint once [`CHECKPOINT_PAGES`] WAL pages accumulated since the last one (or
+    /// since the WAL restarted). A checkpoint that cannot finish (a reader still uses old pages) is
+    /// retried after as many pages again; a failed one changes nothing durable, so it is only
+    /// retried, never reported to the writer, whose write is already committed.
+    fn checkpoint_if_due(w: &mut Writer) {
+        let pages = w.wal_pages.load(Ordering::Relaxed);
+        let since = if pages < w.checkpointed_at {
+            pages
+        } else {
+            pages - w.checkpointed_at
+        };
+        if since < CHECKPOINT_PAGES {
+            return;
+        }
+        let _ = w
+            .conn
+            .wal_checkpoint_v2(Some("main"), CheckpointMode::PASSIVE);
+        w.checkpointed_at = pages;
     }
 
     /// Compacts history if due, commits the open group, publishes its events, wakes its writers.
@@ -526,8 +600,7 @@ impl Inner {
             self.compacted.store(w.compacted, Ordering::SeqCst);
             hub.publish(&events, w.revision);
         }
-        w.done = w.group;
-        self.group_done.notify_all();
+        self.finish_group(w.group, None);
         Ok(())
     }
 
@@ -540,11 +613,20 @@ impl Inner {
         w.members = 0;
         w.pending.clear();
         w.revision = self.committed.load(Ordering::SeqCst);
-        w.failed.insert(w.group, reason);
-        while w.failed.len() > 64 {
-            w.failed.pop_first();
+        self.finish_group(w.group, Some(reason));
+    }
+
+    /// Marks `group` finished (failed with `reason`, if any) and wakes its waiting writers.
+    fn finish_group(&self, group: u64, failure: Option<String>) {
+        let mut c = self.completion.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(reason) = failure {
+            c.failed.insert(group, reason);
+            while c.failed.len() > 64 {
+                c.failed.pop_first();
+            }
         }
-        w.done = w.group;
+        c.done = group;
+        drop(c);
         self.group_done.notify_all();
     }
 

@@ -254,7 +254,7 @@ async fn check_namespace_usable(ctx: &Ctx) -> ApiResult<()> {
     };
     let store = ctx.cluster.store.clone();
     let key = Key::cluster("namespaces", ns.clone());
-    let got = blocking(move || store.get(&key))
+    let got = crate::cluster::blocking_read(move || store.get(&key))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     match got {

@@ -18,6 +18,9 @@ pub struct Server {
     cache_dir: tempfile::TempDir,
     listen: String,
     kubectl: PathBuf,
+    /// Extra `serve` flags and environment (see [`Server::start_with`]).
+    extra_args: Vec<String>,
+    extra_env: Vec<(String, String)>,
 }
 
 /// The real `kubectl.<version>` binary: `/usr/bin/kubectl.<version>` or, as the dispatcher
@@ -47,11 +50,25 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 impl Server {
     /// Starts a server with `global` and the given extra clusters (`name[=k=v,...]`).
     pub fn start(clusters: &[&str]) -> Server {
-        Server::start_with_kubectl(clusters, PathBuf::from("/usr/bin/kubectl"))
+        Server::start_full(clusters, PathBuf::from("/usr/bin/kubectl"), &[], &[])
     }
 
     /// Starts a server whose kubectl helpers run the given kubectl binary.
     pub fn start_with_kubectl(clusters: &[&str], kubectl: PathBuf) -> Server {
+        Server::start_full(clusters, kubectl, &[], &[])
+    }
+
+    /// Like [`Server::start`], with extra `serve` flags and environment variables.
+    pub fn start_with(clusters: &[&str], args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_full(clusters, PathBuf::from("/usr/bin/kubectl"), args, env)
+    }
+
+    fn start_full(
+        clusters: &[&str],
+        kubectl: PathBuf,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = Server {
             dir,
@@ -61,6 +78,11 @@ impl Server {
             cache_dir: tempfile::tempdir().expect("tempdir"),
             listen: "127.0.0.1:0".into(),
             kubectl,
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
+            extra_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         s.spawn();
         s
@@ -91,6 +113,8 @@ impl Server {
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         );
+        cmd.args(&self.extra_args)
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
         self.child = Some(cmd.spawn().expect("spawn marketplace serve"));
         self.wait_ready();
     }

@@ -1,0 +1,659 @@
+//! `marketplace serve` beside a real etcd, in one run on one machine (harness = false):
+//! `cargo bench -p marketplace --bench vs_etcd` (release build of the real binary).
+//!
+//! Both servers run side by side as separate processes, each on a fresh data dir; `wrk` (with the
+//! Lua scripts in `benches/wrk/`) drives them for `BENCH_SECONDS` (default 10) per figure:
+//! - writes: ConfigMap creates over HTTPS with the bearer token (each a durable write, answered
+//!   after fsync) vs etcd's JSON-gateway puts (`/v3/kv/put`, same document as value), with 1 and
+//!   with 16 connections; any non-2xx answer fails the run;
+//! - list latency of 10,000 ConfigMaps (one namespace filled with exactly 10,000) vs an etcd range
+//!   of 10,000 keys, one connection;
+//! - watch delivery with `BENCH_WATCHERS` (default 1,000) watchers of one namespace: time from
+//!   sending a create to each watcher reading its event, over `BENCH_WATCH_EVENTS` (default 100)
+//!   creates, each create sent once every watcher has the previous one;
+//! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS.
+//!
+//! It prints the figures, the ratios and the issue's targets. It fails loudly when `wrk` or `etcd`
+//! is missing (`scripts/setup` installs them: Debian `wrk`, `etcd-server`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{Api, PostParams};
+use serde_json::{Value, json};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Panics with the fix when a tool the benchmark drives is missing.
+fn require(tool: &str, package: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("`{tool}` not found: install it with scripts/setup (Debian package {package})")
+        })
+}
+
+/// Fails when the open-files limit cannot hold the watch connections of both ends.
+fn require_fd_limit(watchers: usize) {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let soft: usize = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX);
+    assert!(
+        soft >= 2 * watchers + 256,
+        "open-files limit {soft} is too low for {watchers} watchers: raise it (ulimit -n {})",
+        2 * watchers + 256
+    );
+}
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Proc {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("process status");
+        let kb: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS in /proc/<pid>/status");
+        kb / 1024.0
+    }
+
+    fn assert_running(&mut self, what: &str, log: &Path) {
+        if let Ok(Some(status)) = self.0.try_wait() {
+            panic!(
+                "{what} exited with {status}: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Polls `f` (async) until it is `Some`, panicking with `what` after [`DEADLINE`].
+async fn poll<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+struct Ours {
+    proc: Proc,
+    dir: tempfile::TempDir,
+    base: String,
+    token: String,
+    start: Duration,
+    idle_rss: f64,
+}
+
+impl Ours {
+    async fn start(bin: &Path) -> Ours {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = std::fs::File::create(dir.path().join("serve.log")).expect("log file");
+        let t0 = Instant::now();
+        let mut proc = Proc(
+            Command::new(bin)
+                .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+                .arg(dir.path())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn marketplace serve"),
+        );
+        let addr_file = dir.path().join("serve.addr");
+        let log_path = dir.path().join("serve.log");
+        let base = poll("serve.addr", || {
+            proc.assert_running("marketplace serve", &log_path);
+            let addr = std::fs::read_to_string(&addr_file).ok();
+            async move { addr.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()) }
+        })
+        .await;
+        let client = kube_client(&dir.path().join("kubeconfigs/global.kubeconfig")).await;
+        poll("/readyz", || {
+            let c = client.clone();
+            async move { c.request_text(get("/readyz")).await.ok() }
+        })
+        .await;
+        let start = t0.elapsed();
+        let token = std::fs::read_to_string(dir.path().join("admin.token"))
+            .expect("admin token")
+            .trim()
+            .to_string();
+        let idle_rss = proc.rss_mb();
+        Ours {
+            proc,
+            dir,
+            base,
+            token,
+            start,
+            idle_rss,
+        }
+    }
+
+    async fn client(&self) -> kube::Client {
+        kube_client(&self.dir.path().join("kubeconfigs/global.kubeconfig")).await
+    }
+}
+
+struct Etcd {
+    proc: Proc,
+    _dir: tempfile::TempDir,
+    url: String,
+    start: Duration,
+    idle_rss: f64,
+    version: String,
+}
+
+impl Etcd {
+    async fn start(bin: &Path) -> Etcd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (client_port, peer_port) = (free_port(), free_port());
+        let url = format!("http://127.0.0.1:{client_port}");
+        let peer = format!("http://127.0.0.1:{peer_port}");
+        let log_path = dir.path().join("etcd.log");
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let t0 = Instant::now();
+        let mut proc = Proc(
+            Command::new(bin)
+                .args(["--name", "bench", "--data-dir"])
+                .arg(dir.path().join("data"))
+                .args([
+                    "--listen-client-urls",
+                    &url,
+                    "--advertise-client-urls",
+                    &url,
+                ])
+                .args([
+                    "--listen-peer-urls",
+                    &peer,
+                    "--initial-advertise-peer-urls",
+                    &peer,
+                ])
+                .args(["--initial-cluster", &format!("bench={peer}")])
+                .args(["--logger", "zap", "--log-level", "warn"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn etcd"),
+        );
+        let client = plain_client(&url);
+        poll("etcd /health", || {
+            proc.assert_running("etcd", &log_path);
+            let c = client.clone();
+            async move {
+                let body = c.request_text(get("/health")).await.ok()?;
+                body.contains("\"true\"").then_some(())
+            }
+        })
+        .await;
+        let start = t0.elapsed();
+        let idle_rss = proc.rss_mb();
+        let version: Value =
+            serde_json::from_str(&client.request_text(get("/version")).await.expect("version"))
+                .expect("etcd version JSON");
+        Etcd {
+            proc,
+            _dir: dir,
+            url,
+            start,
+            idle_rss,
+            version: version["etcdserver"].as_str().unwrap_or("?").to_string(),
+        }
+    }
+}
+
+fn get(path: &str) -> http::Request<Vec<u8>> {
+    http::Request::get(path).body(Vec::new()).expect("request")
+}
+
+async fn kube_client(kubeconfig: &Path) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("kubeconfig to config");
+    kube::Client::try_from(cfg).expect("client")
+}
+
+fn plain_client(url: &str) -> kube::Client {
+    let cfg = kube::Config::new(url.parse().expect("etcd url"));
+    kube::Client::try_from(cfg).expect("etcd client")
+}
+
+/// What one wrk run measured (written by `benches/wrk/report.lua`).
+#[derive(Debug, serde::Deserialize)]
+struct Wrk {
+    requests: u64,
+    duration_us: u64,
+    status_errors: u64,
+    connect_errors: u64,
+    read_errors: u64,
+    write_errors: u64,
+    timeouts: u64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+impl Wrk {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / (self.duration_us as f64 / 1e6)
+    }
+}
+
+struct WrkRun<'a> {
+    url: &'a str,
+    conns: usize,
+    seconds: u64,
+    script: &'a str,
+    headers: &'a [String],
+    args: &'a [&'a str],
+}
+
+fn wrk(bin: &Path, run: WrkRun<'_>) -> Wrk {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/wrk");
+    let report = tempfile::NamedTempFile::new().expect("report file");
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("-t{}", run.conns.min(2)))
+        .arg(format!("-c{}", run.conns))
+        .arg(format!("-d{}s", run.seconds))
+        .arg("--timeout")
+        .arg("10s")
+        .arg("-s")
+        .arg(scripts.join(run.script));
+    for h in run.headers {
+        cmd.arg("-H").arg(h);
+    }
+    cmd.arg(run.url)
+        .arg("--")
+        .args(run.args)
+        .env("WRK_SCRIPTS", &scripts)
+        .env("WRK_REPORT", report.path());
+    let out = cmd.output().expect("run wrk");
+    assert!(
+        out.status.success(),
+        "wrk {} failed: {}",
+        run.url,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(report.path()).expect("wrk report");
+    let w: Wrk = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("wrk report {text:?}: {e}; stdout: {out:?}"));
+    let errors = w.status_errors + w.connect_errors + w.read_errors + w.write_errors + w.timeouts;
+    assert!(
+        errors == 0 && w.requests > 0,
+        "wrk {} saw errors (a benchmark of failures measures nothing): {w:?}\n{}",
+        run.url,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    w
+}
+
+async fn create_namespace(client: &kube::Client, name: &str) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).expect("ns");
+    api.create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
+}
+
+fn configmap(name: &str) -> ConfigMap {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "data": {"payload": "x".repeat(256)},
+    }))
+    .expect("configmap")
+}
+
+/// Creates exactly `n` ConfigMaps in `ns` with 16 concurrent clients.
+async fn fill(ours: &Ours, ns: &str, n: usize) {
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let api: Api<ConfigMap> = Api::namespaced(ours.client().await, ns);
+        tasks.push(tokio::spawn(async move {
+            for i in (w..n).step_by(16) {
+                api.create(&PostParams::default(), &configmap(&format!("cm-{i}")))
+                    .await
+                    .expect("create");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("fill task");
+    }
+}
+
+/// Checks the etcd range request returns `n` keys before wrk times it.
+async fn etcd_range_count(url: &str, body: &str) -> usize {
+    let req = http::Request::post("/v3/kv/range")
+        .body(body.as_bytes().to_vec())
+        .expect("request");
+    let v: Value = serde_json::from_str(
+        &plain_client(url)
+            .request_text(req)
+            .await
+            .expect("etcd range"),
+    )
+    .expect("range JSON");
+    v["kvs"].as_array().map_or(0, Vec::len)
+}
+
+fn b64(s: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in s.as_bytes().chunks(3) {
+        let v = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for j in 0..4 {
+            if j <= chunk.len() {
+                out.push(A[((v >> (18 - 6 * j)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Watch delivery: `watchers` watches of namespace `ns`, then `events` creates, each sent when
+/// every watcher has read the previous one. Returns send-to-receipt latencies of every delivery.
+async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) -> Vec<Duration> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let path = format!("/api/v1/namespaces/{ns}/configmaps?watch=1");
+    let client = ours.client().await;
+    let mut tasks = Vec::new();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    for _ in 0..watchers {
+        let (client, path, tx, ready_tx) =
+            (client.clone(), path.clone(), tx.clone(), ready_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            let stream = client.request_stream(get(&path)).await.expect("watch");
+            let _ = ready_tx.send(());
+            let mut lines = stream.lines();
+            while let Some(Ok(line)) = lines.next().await {
+                if let Some(i) = event_index(&line) {
+                    let _ = tx.send((i, Instant::now()));
+                }
+            }
+        }));
+    }
+    drop((tx, ready_tx));
+    for _ in 0..watchers {
+        tokio::time::timeout(DEADLINE, ready_rx.recv())
+            .await
+            .expect("watchers established in time")
+            .expect("a watcher failed to start");
+    }
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let mut lat = Vec::with_capacity(watchers * events);
+    for i in 0..events {
+        let sent = Instant::now();
+        api.create(&PostParams::default(), &configmap(&format!("ev-{i}")))
+            .await
+            .expect("create");
+        let mut got = 0;
+        while got < watchers {
+            let (idx, at) = tokio::time::timeout(DEADLINE, rx.recv())
+                .await
+                .expect("every watcher sees the event in time")
+                .expect("watch streams stay open");
+            assert_eq!(idx, i, "events arrive in order");
+            lat.push(at - sent);
+            got += 1;
+        }
+    }
+    for t in tasks {
+        t.abort();
+    }
+    lat
+}
+
+/// `ev-<i>` from a watch event line.
+fn event_index(line: &str) -> Option<usize> {
+    let at = line.find("\"name\":\"ev-")? + "\"name\":\"ev-".len();
+    let rest = &line[at..];
+    rest[..rest.find('"')?].parse().ok()
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1e3
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let wrk_bin = require("wrk", "wrk");
+    let etcd_bin = require("etcd", "etcd-server");
+    let seconds: u64 = env_or("BENCH_SECONDS", 10);
+    let watchers: usize = env_or("BENCH_WATCHERS", 1000);
+    let events: usize = env_or("BENCH_WATCH_EVENTS", 100);
+    let list_n: usize = env_or("BENCH_LIST_OBJECTS", 10_000);
+    // While tuning, `BENCH_WRITES_ONLY=1` stops after the write figures.
+    let writes_only = std::env::var_os("BENCH_WRITES_ONLY").is_some();
+    require_fd_limit(watchers);
+
+    let etcd = Etcd::start(&etcd_bin).await;
+    let ours = Ours::start(Path::new(env!("CARGO_BIN_EXE_marketplace"))).await;
+    let client = ours.client().await;
+    for ns in ["c1", "c16", "list", "watch"] {
+        create_namespace(&client, ns).await;
+    }
+    let auth = vec![format!("Authorization: Bearer {}", ours.token)];
+
+    // Writes, alternating ours and etcd at each concurrency.
+    let mut writes = Vec::new();
+    for (conns, ns) in [(1usize, "c1"), (16, "c16")] {
+        let url = format!("{}/api/v1/namespaces/{ns}/configmaps", ours.base);
+        let o = wrk(
+            &wrk_bin,
+            WrkRun {
+                url: &url,
+                conns,
+                seconds,
+                script: "create_configmap.lua",
+                headers: &[],
+                args: &[&ours.token, ns],
+            },
+        );
+        let e = wrk(
+            &wrk_bin,
+            WrkRun {
+                url: &format!("{}/v3/kv/put", etcd.url),
+                conns,
+                seconds,
+                script: "etcd_put.lua",
+                headers: &[],
+                args: &[ns],
+            },
+        );
+        writes.push((conns, o, e));
+    }
+    if writes_only {
+        for (conns, o, e) in &writes {
+            println!(
+                "creates/s, {conns} connection(s): marketplace {:.0} (p50 {:.2} ms, p99 {:.2} ms), etcd {:.0} (p50 {:.2} ms, p99 {:.2} ms), ratio {:.2}x",
+                o.rate(),
+                ms(o.p50_us),
+                ms(o.p99_us),
+                e.rate(),
+                ms(e.p50_us),
+                ms(e.p99_us),
+                o.rate() / e.rate()
+            );
+        }
+        return;
+    }
+
+    // List of `list_n` objects: ours from a namespace holding exactly that many, etcd a range of
+    // as many keys under the 16-connection prefix.
+    fill(&ours, "list", list_n).await;
+    let list_url = format!("{}/api/v1/namespaces/list/configmaps", ours.base);
+    let ours_list = wrk(
+        &wrk_bin,
+        WrkRun {
+            url: &list_url,
+            conns: 1,
+            seconds: seconds.min(5),
+            script: "get.lua",
+            headers: &auth,
+            args: &[],
+        },
+    );
+    let range = json!({
+        "key": b64("/registry/configmaps/c16/"),
+        "range_end": b64("/registry/configmaps/c160"),
+        "limit": list_n,
+    })
+    .to_string();
+    let etcd_keys = etcd_range_count(&etcd.url, &range).await;
+    let etcd_list = (etcd_keys == list_n).then(|| {
+        wrk(
+            &wrk_bin,
+            WrkRun {
+                url: &format!("{}/v3/kv/range", etcd.url),
+                conns: 1,
+                seconds: seconds.min(5),
+                script: "get.lua",
+                headers: &["Content-Type: application/json".to_string()],
+                args: &["POST", &range],
+            },
+        )
+    });
+
+    let mut lat = watch_latencies(&ours, "watch", watchers, events).await;
+    let loaded_rss = ours.proc.rss_mb();
+    let etcd_loaded_rss = etcd.proc.rss_mb();
+
+    println!(
+        "marketplace serve (release, HTTPS + bearer token, SQLite WAL fsync) vs etcd {} (HTTP JSON gateway), one machine, one run; wrk {seconds} s per write figure",
+        etcd.version
+    );
+    println!(
+        "  {:<44} {:>12} {:>12} {:>8}",
+        "", "marketplace", "etcd", "ratio"
+    );
+    for (conns, o, e) in &writes {
+        println!(
+            "  {:<44} {:>12.0} {:>12.0} {:>7.2}x",
+            format!("creates/s, {conns} connection(s)"),
+            o.rate(),
+            e.rate(),
+            o.rate() / e.rate()
+        );
+        println!(
+            "  {:<44} {:>12} {:>12}",
+            format!("  latency p50 / p99 ms, {conns} conn."),
+            format!("{:.2} / {:.2}", ms(o.p50_us), ms(o.p99_us)),
+            format!("{:.2} / {:.2}", ms(e.p50_us), ms(e.p99_us)),
+        );
+    }
+    let etcd_list_fig = etcd_list.as_ref().map_or_else(
+        || format!("({etcd_keys} keys)"),
+        |e| format!("{:.1} / {:.1}", ms(e.p50_us), ms(e.p99_us)),
+    );
+    println!(
+        "  {:<44} {:>12} {:>12}",
+        format!("list {list_n} ConfigMaps p50 / p99 ms"),
+        format!("{:.1} / {:.1}", ms(ours_list.p50_us), ms(ours_list.p99_us)),
+        etcd_list_fig
+    );
+    let (w50, w99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+    println!(
+        "  {:<44} {:>12}",
+        format!("watch delivery p50 / p99 ms, {watchers} watchers"),
+        format!(
+            "{:.2} / {:.2}",
+            w50.as_secs_f64() * 1e3,
+            w99.as_secs_f64() * 1e3
+        )
+    );
+    println!(
+        "  {:<44} {:>12.1} {:>12.1} {:>7.2}x",
+        "start ms (spawn to ready)",
+        ours.start.as_secs_f64() * 1e3,
+        etcd.start.as_secs_f64() * 1e3,
+        ours.start.as_secs_f64() / etcd.start.as_secs_f64()
+    );
+    println!(
+        "  {:<44} {:>12.1} {:>12.1} {:>7.2}x",
+        "RSS idle MB",
+        ours.idle_rss,
+        etcd.idle_rss,
+        ours.idle_rss / etcd.idle_rss
+    );
+    println!(
+        "  {:<44} {:>12.1} {:>12.1}",
+        "RSS after the run MB", loaded_rss, etcd_loaded_rss
+    );
+    println!("targets:");
+    for (conns, o, e) in &writes {
+        println!(
+            "  creates >= etcd at {conns} connection(s): {}",
+            verdict(o.rate() >= e.rate())
+        );
+    }
+    println!(
+        "  list {list_n} < 100 ms (p50): {}",
+        verdict(ours_list.p50_us < 100_000)
+    );
+    println!(
+        "  watch p99 < 10 ms: {}",
+        verdict(w99 < Duration::from_millis(10))
+    );
+    println!(
+        "  start < 1 s: {}",
+        verdict(ours.start < Duration::from_secs(1))
+    );
+}
