@@ -224,3 +224,194 @@ pub(crate) fn format_labels(m: Option<&Value>) -> String {
     pairs.sort();
     or_none(pairs.join(","))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> Timestamp {
+        crate::meta::parse_time("2026-01-01T01:00:00Z").unwrap()
+    }
+
+    fn cells(kind: &str, obj: Value) -> Vec<Value> {
+        (printer(kind).unwrap().cells)(&obj, now())
+    }
+
+    fn headers(kind: &str) -> Vec<&'static str> {
+        printer(kind)
+            .unwrap()
+            .columns
+            .iter()
+            .filter(|c| c.priority == 0)
+            .map(|c| c.name)
+            .collect()
+    }
+
+    #[test]
+    fn every_printer_has_as_many_cells_as_columns() {
+        let obj = json!({"metadata": {"name": "x", "creationTimestamp": "2026-01-01T00:00:00Z"}});
+        for kind in [
+            "Namespace",
+            "ConfigMap",
+            "Secret",
+            "ServiceAccount",
+            "Service",
+            "Pod",
+            "Event",
+            "Endpoints",
+            "Node",
+            "PersistentVolume",
+            "PersistentVolumeClaim",
+            "ResourceQuota",
+            "ReplicationController",
+            "PodTemplate",
+            "ComponentStatus",
+            "LimitRange",
+            "Deployment",
+            "ReplicaSet",
+            "StatefulSet",
+            "DaemonSet",
+            "ControllerRevision",
+            "Job",
+            "CronJob",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "Ingress",
+            "IngressClass",
+            "NetworkPolicy",
+            "EndpointSlice",
+            "IPAddress",
+            "ServiceCIDR",
+            "RoleBinding",
+            "ClusterRole",
+            "APIService",
+            "Lease",
+            "StorageClass",
+            "CSIDriver",
+            "CSINode",
+            "CSIStorageCapacity",
+            "VolumeAttachment",
+            "PriorityClass",
+            "RuntimeClass",
+            "MutatingWebhookConfiguration",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+            "FlowSchema",
+            "PriorityLevelConfiguration",
+            "CertificateSigningRequest",
+        ] {
+            let p = printer(kind).unwrap_or_else(|| panic!("no printer for {kind}"));
+            assert_eq!(p.columns.len(), (p.cells)(&obj, now()).len(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn job_rows_show_status_completions_and_duration_as_kubectl() {
+        assert_eq!(
+            headers("Job"),
+            ["Name", "Status", "Completions", "Duration", "Age"]
+        );
+        let done = cells(
+            "Job",
+            json!({"metadata": {"name": "pi", "creationTimestamp": "2026-01-01T00:00:00Z"},
+                   "spec": {"completions": 3},
+                   "status": {"succeeded": 3, "startTime": "2026-01-01T00:00:00Z",
+                              "completionTime": "2026-01-01T00:00:42Z",
+                              "conditions": [{"type": "Complete", "status": "True"}]}}),
+        );
+        assert_eq!(
+            &done[..4],
+            [json!("pi"), json!("Complete"), json!("3/3"), json!("42s")]
+        );
+        let running = cells(
+            "Job",
+            json!({"metadata": {"name": "p"}, "spec": {"parallelism": 2},
+                   "status": {"startTime": "2026-01-01T00:59:00Z"}}),
+        );
+        assert_eq!(
+            &running[1..4],
+            [json!("Running"), json!("0/1 of 2"), json!("60s")]
+        );
+    }
+
+    #[test]
+    fn ingress_pvc_and_hpa_rows() {
+        let ing = cells(
+            "Ingress",
+            json!({"metadata": {"name": "web"},
+                   "spec": {"ingressClassName": "nginx", "tls": [{}],
+                            "rules": [{"host": "a.example"}, {"host": "b.example"}]},
+                   "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}),
+        );
+        assert_eq!(
+            &ing[..5],
+            [
+                json!("web"),
+                json!("nginx"),
+                json!("a.example,b.example"),
+                json!("10.0.0.1"),
+                json!("80, 443")
+            ]
+        );
+        let pvc = cells(
+            "PersistentVolumeClaim",
+            json!({"metadata": {"name": "data"},
+                   "spec": {"volumeName": "pv-1", "storageClassName": "standard"},
+                   "status": {"phase": "Bound", "capacity": {"storage": "1Gi"},
+                              "accessModes": ["ReadWriteOnce", "ReadWriteOncePod"]}}),
+        );
+        assert_eq!(
+            &pvc[..7],
+            [
+                json!("data"),
+                json!("Bound"),
+                json!("pv-1"),
+                json!("1Gi"),
+                json!("RWO,RWOP"),
+                json!("standard"),
+                json!("<unset>")
+            ]
+        );
+        let hpa = cells(
+            "HorizontalPodAutoscaler",
+            json!({"metadata": {"name": "web"},
+                   "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 5,
+                            "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                                "target": {"type": "Utilization", "averageUtilization": 80}}}]},
+                   "status": {"currentReplicas": 2, "currentMetrics": [{"type": "Resource",
+                       "resource": {"name": "cpu", "current": {"averageUtilization": 35}}}]}}),
+        );
+        assert_eq!(
+            &hpa[..6],
+            [
+                json!("web"),
+                json!("Deployment/web"),
+                json!("cpu: 35%/80%"),
+                json!("1"),
+                json!(5),
+                json!(2)
+            ]
+        );
+    }
+
+    #[test]
+    fn storage_class_marks_the_default_and_fills_kube_apiserver_defaults() {
+        let sc = cells(
+            "StorageClass",
+            json!({"metadata": {"name": "standard", "annotations":
+                       {"storageclass.kubernetes.io/is-default-class": "true"}},
+                   "provisioner": "rancher.io/local-path"}),
+        );
+        assert_eq!(
+            &sc[..5],
+            [
+                json!("standard (default)"),
+                json!("rancher.io/local-path"),
+                json!("Delete"),
+                json!("Immediate"),
+                json!(false)
+            ]
+        );
+    }
+}
