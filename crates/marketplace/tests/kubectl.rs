@@ -514,11 +514,11 @@ fn builtin_objects_created_applied_listed_patched_and_deleted(v: &str) {
         "jsonpath={.spec.replicas} {.spec.template.spec.containers[*].image}",
     ]);
     assert_eq!(got.trim(), "3 nginx:1.28");
-    // Applying the same manifest again leaves the object as it is. (kubectl still prints
-    // "configured" rather than "unchanged" here: the served schemas lack kube-apiserver's
-    // `x-kubernetes-patch-merge-key` extensions, so kubectl diffs `containers` as a whole list
-    // against the defaulted object and sends it again; the server merges it by name.)
-    s.ok_stdin(&["apply", "-f", "-"], &changed);
+    // Applying the same manifest again changes nothing, and kubectl says so: the served schemas
+    // carry kube-apiserver's `x-kubernetes-patch-merge-key` extensions (codegen/patch_markers.py),
+    // so kubectl compares `containers` by name against the defaulted object.
+    let out = s.ok_stdin(&["apply", "-f", "-"], &changed);
+    assert!(out.contains("deployment.apps/web unchanged"), "{out}");
     let got = s.ok(&[
         "get",
         "deployment",

@@ -317,7 +317,12 @@ fn initialize_new(ctx: &Ctx, obj: &mut Value) {
         && !ctx.is_crd()
         && let Some(o) = obj.as_object_mut()
     {
-        o.remove("status");
+        if ctx.info.is_builtin() {
+            // a built-in's status is a Go struct: kube-apiserver always shows it, if only as `{}`
+            o.insert("status".into(), json!({}));
+        } else {
+            o.remove("status");
+        }
     }
     if ctx.info.is_builtin() {
         apiresources::defaults::prepare_for_create(&ctx.info.gvk(), obj);
