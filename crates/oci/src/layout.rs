@@ -158,6 +158,7 @@ impl Layout {
         FileBlob {
             path: self.blob_path(&b.digest),
             start: 0,
+            len: None,
         }
     }
 
@@ -324,6 +325,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub struct FileBlob {
     pub path: PathBuf,
     pub start: u64,
+    /// The blob's length when it ends before the file does.
+    pub len: Option<u64>,
 }
 
 impl BlobSource for FileBlob {
@@ -337,7 +340,11 @@ impl BlobSource for FileBlob {
                     .await
                     .map_err(|e| Error::io(self.path.display(), e))?;
             }
-            Ok(Box::pin(tokio::io::BufReader::with_capacity(256 << 10, f)) as BoxRead)
+            let r = tokio::io::BufReader::with_capacity(256 << 10, f);
+            Ok(match self.len {
+                Some(len) => Box::pin(r.take(len.saturating_sub(offset))) as BoxRead,
+                None => Box::pin(r) as BoxRead,
+            })
         })
     }
 }

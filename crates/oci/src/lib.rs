@@ -17,11 +17,14 @@
 //! no progress events, cannot resume an upload session (its Location is private and it never asks
 //! for the upload status) and has no retry of failed requests — three requirements of this crate.
 
+pub mod archive;
 pub mod auth;
 pub mod client;
+pub mod copy;
 pub mod digest;
 pub mod error;
 pub mod layout;
+pub mod localregistry;
 pub mod manifest;
 pub mod progress;
 pub mod reference;
