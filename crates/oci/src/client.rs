@@ -339,7 +339,10 @@ impl Registry {
 
     async fn unauthorized(&self, resp: Response) -> Error {
         let status = resp.status();
-        let body = error_text(resp).await;
+        let mut body = error_text(resp).await;
+        if body == "(empty body)" {
+            body = "the user name or password is wrong, or the account has no access".into();
+        }
         Error::Unauthorized {
             registry: self.name.clone(),
             user: self.user_note(),

@@ -424,9 +424,13 @@ async fn copy_image(
     mount: Option<&str>,
     opts: &CopyOptions,
 ) -> Result<usize> {
-    let mut blobs = m.blob_refs()?;
-    blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
-    blobs.dedup_by(|a, b| a.digest == b.digest);
+    // In manifest order (config, then layers bottom-up), each digest once.
+    let mut seen = std::collections::HashSet::new();
+    let blobs: Vec<BlobRef> = m
+        .blob_refs()?
+        .into_iter()
+        .filter(|b| seen.insert(b.digest.clone()))
+        .collect();
     let n = blobs.len();
     let mut tasks = futures::stream::iter(blobs.into_iter().map(|b| async move {
         let source = src.blob(&b)?;

@@ -23,6 +23,7 @@ pub mod client;
 pub mod copy;
 pub mod digest;
 pub mod error;
+pub mod fs;
 pub mod layout;
 pub mod localregistry;
 pub mod manifest;

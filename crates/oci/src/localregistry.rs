@@ -62,8 +62,9 @@ impl LocalRegistry {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         std::fs::create_dir_all(config.dir.join("data"))
             .map_err(|e| Error::io(config.dir.display(), e))?;
+        let secret = upload_secret(&config.dir)?;
         let cfg_path = config.dir.join("config.yml");
-        std::fs::write(&cfg_path, render_config(&config, addr))
+        std::fs::write(&cfg_path, render_config(&config, addr, &secret))
             .map_err(|e| Error::io(cfg_path.display(), e))?;
         let log_path = config
             .log
@@ -174,10 +175,11 @@ impl LocalRegistry {
 }
 
 /// The registry's YAML config; pure so it can be unit-tested.
-pub fn render_config(c: &Config, addr: SocketAddr) -> String {
+pub fn render_config(c: &Config, addr: SocketAddr, secret: &str) -> String {
     let mut s = format!(
-        "version: 0.1\nlog:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: {addr}\n  headers:\n    X-Content-Type-Options: [nosniff]\n",
+        "version: 0.1\nlog:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: {addr}\n  secret: {secret}\n  headers:\n    X-Content-Type-Options: [nosniff]\n",
         data = yaml_str(&c.dir.join("data").display().to_string()),
+        secret = yaml_str(secret),
     );
     if let Some(h) = &c.htpasswd {
         s += &format!(
@@ -198,6 +200,25 @@ pub fn render_config(c: &Config, addr: SocketAddr) -> String {
 
 fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
+}
+
+/// The secret the registry signs upload-session state with, kept in `<dir>/http-secret` so that
+/// sessions survive a restart (without it every start picks a new random one and an interrupted
+/// upload cannot be resumed).
+fn upload_secret(dir: &Path) -> Result<String> {
+    let p = dir.join("http-secret");
+    if let Ok(s) = std::fs::read_to_string(&p) {
+        if s.trim().len() >= 32 {
+            return Ok(s.trim().to_string());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .map_err(|e| Error::io("/dev/urandom", e))?;
+    let s = hex::encode(bytes);
+    std::fs::write(&p, &s).map_err(|e| Error::io(p.display(), e))?;
+    Ok(s)
 }
 
 /// A port on 127.0.0.1 nobody listens on right now.
@@ -227,7 +248,7 @@ mod tests {
             htpasswd: Some("/h/pw".into()),
             ..Default::default()
         };
-        let y = render_config(&c, "127.0.0.1:5001".parse().unwrap());
+        let y = render_config(&c, "127.0.0.1:5001".parse().unwrap(), "s3cret");
         assert!(y.contains("rootdirectory: \"/d/data\""), "{y}");
         assert!(y.contains("addr: 127.0.0.1:5001"), "{y}");
         assert!(
@@ -237,5 +258,6 @@ mod tests {
         let parsed: serde_yaml::Value = serde_yaml::from_str(&y).unwrap();
         assert_eq!(parsed["auth"]["htpasswd"]["path"].as_str(), Some("/h/pw"));
         assert_eq!(parsed["storage"]["delete"]["enabled"].as_bool(), Some(true));
+        assert_eq!(parsed["http"]["secret"].as_str(), Some("s3cret"));
     }
 }

@@ -20,6 +20,8 @@ pub enum Transfer {
 pub enum Event {
     /// A blob transfer begins.
     BlobStart { digest: Digest, size: u64 },
+    /// An earlier upload session is continued: the registry already holds the first `at` bytes.
+    BlobResumed { digest: Digest, at: u64 },
     /// `done` of `size` bytes of the blob have been sent or received so far.
     BlobBytes {
         digest: Digest,
@@ -89,6 +91,9 @@ impl Totals {
             }
             Event::ManifestDone { .. } => {
                 self.manifests.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::BlobResumed { digest, at } => {
+                last.swap(digest, *at);
             }
             Event::BlobStart { .. } => {}
         }

@@ -65,6 +65,12 @@ pub async fn push_blob(
         j.save(&session.location);
     }
     let resumed_at = session.offset;
+    if resumed_at > 0 {
+        progress(&Event::BlobResumed {
+            digest: blob.digest.clone(),
+            at: resumed_at,
+        });
+    }
     if session.offset == 0 && blob.size <= reg.opts.chunk_size {
         put_monolithic(reg, repo, blob, src, &session.location, progress).await?;
     } else {
@@ -357,12 +363,13 @@ async fn finish(
     let status = resp.status();
     let text = crate::client::error_text(resp).await;
     if text.contains("DIGEST_INVALID") || text.contains("SIZE_INVALID") {
+        let reason = format!(
+            "blob {} does not match its digest; the registry refused it ({text})",
+            blob.digest
+        );
         return Err(Error::Protocol {
             registry: reg.name().into(),
-            reason: format!(
-                "refused blob {}: its content does not match the digest ({text})",
-                blob.digest
-            ),
+            reason,
         });
     }
     Err(Error::Http {
@@ -398,6 +405,7 @@ struct Verified {
     hasher: Option<Hasher>,
     verify_at_end: bool,
     keep: Option<Arc<Mutex<Option<Hasher>>>>,
+    finalized: bool,
     progress: Sink,
     failure: Arc<Mutex<Option<Error>>>,
 }
@@ -420,6 +428,7 @@ impl Verified {
             hasher,
             verify_at_end: true,
             keep: None,
+            finalized: false,
             progress,
             failure,
         }
@@ -439,6 +448,24 @@ impl Verified {
         Poll::Ready(Some(Err(std::io::Error::other(msg))))
     }
 
+    /// Once the last byte is read — before it is handed to the request, so that the registry never
+    /// receives a complete body with the wrong content — verify the digest, or hand the running
+    /// hash over to the next chunk.
+    fn finalize(&mut self) -> Result<()> {
+        if self.finalized {
+            return Ok(());
+        }
+        self.finalized = true;
+        let hasher = self.hasher.take();
+        if let (true, Some(h)) = (self.verify_at_end, hasher.clone()) {
+            h.finish_verify(&self.digest)?;
+        }
+        if let Some(slot) = &self.keep {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = hasher;
+        }
+        Ok(())
+    }
+
     fn at_end(&mut self) -> Poll<Option<std::result::Result<Bytes, std::io::Error>>> {
         if self.sent != self.end {
             // The source ended early: it holds fewer bytes than the descriptor says.
@@ -449,14 +476,8 @@ impl Verified {
                 actual,
             });
         }
-        let hasher = self.hasher.take();
-        if let (true, Some(h)) = (self.verify_at_end, hasher.clone()) {
-            if let Err(e) = h.finish_verify(&self.digest) {
-                return self.fail(e);
-            }
-        }
-        if let Some(slot) = &self.keep {
-            *slot.lock().unwrap_or_else(|p| p.into_inner()) = hasher;
+        if let Err(e) = self.finalize() {
+            return self.fail(e);
         }
         Poll::Ready(None)
     }
@@ -486,6 +507,11 @@ impl Stream for Verified {
                 }
                 if let Some(h) = &mut this.hasher {
                     h.update(&chunk);
+                }
+                if this.sent == this.end {
+                    if let Err(e) = this.finalize() {
+                        return this.fail(e);
+                    }
                 }
                 (this.progress)(&Event::BlobBytes {
                     digest: this.digest.clone(),
