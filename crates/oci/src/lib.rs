@@ -19,6 +19,7 @@
 
 pub mod archive;
 pub mod auth;
+pub mod chart;
 pub mod client;
 pub mod copy;
 pub mod digest;

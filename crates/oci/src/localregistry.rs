@@ -174,6 +174,89 @@ impl LocalRegistry {
     }
 }
 
+/// A registry kept running: restarted (same port, same data) whenever it exits, stopped on
+/// [`Supervisor::shutdown`].
+pub struct Supervisor {
+    host: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    pid: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Supervisor {
+    /// Starts the registry and the task that watches it.
+    pub async fn start(config: Config, timeout: Duration) -> Result<Supervisor> {
+        let reg = LocalRegistry::start(config, timeout).await?;
+        let host = reg.host();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(reg.pid().unwrap_or(0)));
+        let pid2 = pid.clone();
+        let task = tokio::spawn(async move {
+            let mut reg = reg;
+            loop {
+                tokio::select! {
+                    status = reg.wait_exit() => {
+                        tracing::warn!(registry = %reg.host(), ?status, "docker-registry exited; restarting it");
+                        match restart_until_up(reg.config().clone(), timeout, &mut stopped).await {
+                            Some(r) => {
+                                pid2.store(r.pid().unwrap_or(0), std::sync::atomic::Ordering::SeqCst);
+                                reg = r;
+                            }
+                            None => return,
+                        }
+                    }
+                    _ = stopped.changed() => {
+                        reg.stop().await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Supervisor {
+            host,
+            stop,
+            task,
+            pid,
+        })
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The current process id (changes when it is restarted).
+    pub fn pid(&self) -> u32 {
+        self.pid.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops the registry and waits for it to exit.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Restarts with growing pauses (0.1 s … 5 s) until it is up or shutdown is asked for.
+async fn restart_until_up(
+    config: Config,
+    timeout: Duration,
+    stopped: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<LocalRegistry> {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match LocalRegistry::start(config.clone(), timeout).await {
+            Ok(r) => return Some(r),
+            Err(e) => tracing::error!(error = %e, "cannot restart docker-registry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => return None,
+        }
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// The registry's YAML config; pure so it can be unit-tested.
 pub fn render_config(c: &Config, addr: SocketAddr, secret: &str) -> String {
     let mut s = format!(
