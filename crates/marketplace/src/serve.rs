@@ -33,6 +33,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    let data_dir = args.data_dir.clone();
     let mut cfg = apiserver::Config::new(args.data_dir);
     cfg.listen = args.listen;
     cfg.registry = args.registry;
@@ -45,6 +46,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
+        // Without --registry, the platform's registry is a supervised docker-registry child.
+        let registry = match cfg.registry {
+            Some(_) => None,
+            None => Some(crate::registry::start(&data_dir).await?),
+        };
+        if let Some(r) = &registry {
+            cfg.registry = Some(r.host().to_string());
+        }
         let cp = apiserver::ControlPlane::start(cfg).await?;
         eprintln!(
             "serving on {} (kubeconfig: {})",
@@ -54,6 +63,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         wait_for_signal().await?;
         tracing::info!("shutting down");
         cp.shutdown().await;
+        if let Some(r) = registry {
+            r.shutdown().await;
+        }
         anyhow::Ok(())
     })
 }

@@ -79,6 +79,9 @@ pub struct Registry {
     http: reqwest::Client,
     pub(crate) opts: Options,
     auth: Mutex<AuthState>,
+    /// Repositories of this registry known to hold a blob (pushed or found there by this client),
+    /// so the next repository can mount it instead of uploading it again.
+    pub(crate) known: std::sync::Mutex<HashMap<Digest, String>>,
 }
 
 /// The scope a request needs: pulling from, or pushing to, repositories.
@@ -126,6 +129,7 @@ impl Registry {
                 http: http.clone(),
                 opts: opts.clone(),
                 auth: Mutex::new(AuthState::default()),
+                known: Default::default(),
             };
             match reg.ping().await {
                 Ok(()) => return Ok(reg),

@@ -78,7 +78,19 @@ impl LocalRegistry {
         let log2 = log
             .try_clone()
             .map_err(|e| Error::io(log_path.display(), e))?;
-        let child = Command::new(binary)
+        let mut cmd = Command::new(binary);
+        // SAFETY: the closure runs in the forked child before exec and only calls prctl, which
+        // is async-signal-safe. It makes the kernel kill the registry if its parent dies without
+        // stopping it (e.g. `marketplace serve` killed with SIGKILL), so no orphan is left behind.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
             .arg("serve")
             .arg(&cfg_path)
             .stdin(Stdio::null())

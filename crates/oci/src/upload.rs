@@ -39,9 +39,32 @@ pub async fn push_blob(
     mount_from: Option<&str>,
     progress: &Sink,
 ) -> Result<Transfer> {
+    let how = push_blob_once(reg, repo, blob, src, mount_from, progress).await?;
+    reg.known
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(blob.digest.clone(), repo.to_string());
+    Ok(how)
+}
+
+async fn push_blob_once(
+    reg: &Registry,
+    repo: &str,
+    blob: &BlobRef,
+    src: &dyn BlobSource,
+    mount_from: Option<&str>,
+    progress: &Sink,
+) -> Result<Transfer> {
     if reg.blob_size(repo, &blob.digest).await?.is_some() {
         return Ok(Transfer::Existing);
     }
+    let known = reg
+        .known
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&blob.digest)
+        .cloned();
+    let mount_from = mount_from.or(known.as_deref().filter(|k| *k != repo));
     progress(&Event::BlobStart {
         digest: blob.digest.clone(),
         size: blob.size,
