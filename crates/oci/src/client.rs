@@ -131,7 +131,10 @@ impl Registry {
                 auth: Mutex::new(AuthState::default()),
                 known: Default::default(),
             };
-            match reg.ping().await {
+            // Probing HTTPS before plain HTTP: one attempt, no retries (a plain-HTTP port answers
+            // a TLS handshake with an error at once; retrying it only adds the backoff).
+            let probing = *scheme == "https" && schemes.len() > 1;
+            match reg.ping(probing).await {
                 Ok(()) => return Ok(reg),
                 Err(e @ Error::Transport { .. }) => last_err = Some(e),
                 Err(e) => return Err(e),
@@ -148,11 +151,14 @@ impl Registry {
     }
 
     /// `GET /v2/`: 200 means anonymous access; 401 carries the challenge.
-    async fn ping(&self) -> Result<()> {
+    async fn ping(&self, once: bool) -> Result<()> {
         let url = self.url("v2/")?;
-        let resp = self
-            .with_retries("ping", || self.http.get(url.clone()))
-            .await?;
+        let resp = if once {
+            self.send_once(self.http.get(url.clone())).await?
+        } else {
+            self.with_retries("ping", || self.http.get(url.clone()))
+                .await?
+        };
         match resp.status() {
             s if s.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED => {
@@ -597,6 +603,7 @@ fn build_http(opts: &Options, host: &str) -> Result<reqwest::Client> {
         .use_rustls_tls()
         .connect_timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(16)
+        .tcp_nodelay(true)
         .user_agent(concat!("marketplace-oci/", env!("CARGO_PKG_VERSION")));
     for pem in &opts.ca_pem {
         for cert in reqwest::Certificate::from_pem_bundle(pem)
