@@ -194,14 +194,14 @@ fn index_members(path: &Path) -> Result<HashMap<String, Member>> {
                     size: entry.size(),
                 },
             );
-        } else if kind.is_symlink() {
-            if let Some(target) = entry.link_name_bytes() {
-                let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-                links.push((
-                    name.clone(),
-                    clean(&format!("{dir}/{}", String::from_utf8_lossy(&target))),
-                ));
-            }
+        } else if kind.is_symlink()
+            && let Some(target) = entry.link_name_bytes()
+        {
+            let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            links.push((
+                name.clone(),
+                clean(&format!("{dir}/{}", String::from_utf8_lossy(&target))),
+            ));
         }
     }
     for (name, target) in links {

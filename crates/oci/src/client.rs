@@ -473,13 +473,13 @@ impl Registry {
         if !resp.status().is_success() {
             return Err(self.http_error(resp, "PUT").await);
         }
-        if let Some(d) = header_str(resp.headers(), "docker-content-digest") {
-            if d != m.digest.to_string() {
-                return Err(Error::Protocol {
-                    registry: self.name.clone(),
-                    reason: format!("stored manifest {} but reports digest {d}", m.digest),
-                });
-            }
+        if let Some(d) = header_str(resp.headers(), "docker-content-digest")
+            && d != m.digest.to_string()
+        {
+            return Err(Error::Protocol {
+                registry: self.name.clone(),
+                reason: format!("stored manifest {} but reports digest {d}", m.digest),
+            });
         }
         Ok(m.digest.clone())
     }

@@ -157,13 +157,13 @@ impl Source {
                 let m = registry
                     .get_manifest(reference.repository(), &reference.manifest_reference())
                     .await?;
-                if let Some(d) = reference.digest() {
-                    if &m.digest != d {
-                        return Err(Error::DigestMismatch {
-                            expected: d.clone(),
-                            actual: m.digest,
-                        });
-                    }
+                if let Some(d) = reference.digest()
+                    && &m.digest != d
+                {
+                    return Err(Error::DigestMismatch {
+                        expected: d.clone(),
+                        actual: m.digest,
+                    });
                 }
                 Ok(m)
             }
@@ -315,15 +315,14 @@ impl Dest {
                 } else {
                     m.digest.to_string()
                 };
-                if tagged {
-                    if let Some(d) = reference.digest() {
-                        if d != &m.digest {
-                            return Err(Error::Config(format!(
-                                "destination {reference} pins digest {d} but the image is {}",
-                                m.digest
-                            )));
-                        }
-                    }
+                if tagged
+                    && let Some(d) = reference.digest()
+                    && d != &m.digest
+                {
+                    return Err(Error::Config(format!(
+                        "destination {reference} pins digest {d} but the image is {}",
+                        m.digest
+                    )));
                 }
                 registry.put_manifest(reference.repository(), &r, m).await?;
                 Ok(r)

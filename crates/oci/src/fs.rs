@@ -501,6 +501,35 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// Opens the filesystem of the image at `src` (for an index: the `platform` image), reading and
+/// verifying each layer as it streams in, keeping the contents of files under `keep`.
+pub async fn open(
+    src: &crate::copy::Source,
+    platform: &crate::Platform,
+    keep: &[&str],
+    limits: Limits,
+) -> Result<ImageFs> {
+    let top = src.top().await?;
+    let image = if top.is_index() {
+        src.child(&top.select_platform(platform)?).await?
+    } else {
+        top
+    };
+    let mut fs = ImageFs::new(keep, limits);
+    for layer in image.blob_refs()?.into_iter().skip(1) {
+        let reader = src.blob(&layer)?.open(0).await?;
+        let handle = tokio::runtime::Handle::current();
+        fs = tokio::task::spawn_blocking(move || {
+            let r = tokio_util::io::SyncIoBridge::new_with_handle(reader, handle);
+            let mut fs = fs;
+            fs.apply_layer_verified(&layer.digest, r).map(|()| fs)
+        })
+        .await
+        .map_err(|e| Error::Config(format!("layer reader task failed: {e}")))??;
+    }
+    Ok(fs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -745,33 +774,4 @@ mod tests {
         );
         assert_eq!(fs.read_file("/configs/x.json").unwrap(), b"{}");
     }
-}
-
-/// Opens the filesystem of the image at `src` (for an index: the `platform` image), reading and
-/// verifying each layer as it streams in, keeping the contents of files under `keep`.
-pub async fn open(
-    src: &crate::copy::Source,
-    platform: &crate::Platform,
-    keep: &[&str],
-    limits: Limits,
-) -> Result<ImageFs> {
-    let top = src.top().await?;
-    let image = if top.is_index() {
-        src.child(&top.select_platform(platform)?).await?
-    } else {
-        top
-    };
-    let mut fs = ImageFs::new(keep, limits);
-    for layer in image.blob_refs()?.into_iter().skip(1) {
-        let reader = src.blob(&layer)?.open(0).await?;
-        let handle = tokio::runtime::Handle::current();
-        fs = tokio::task::spawn_blocking(move || {
-            let r = tokio_util::io::SyncIoBridge::new_with_handle(reader, handle);
-            let mut fs = fs;
-            fs.apply_layer_verified(&layer.digest, r).map(|()| fs)
-        })
-        .await
-        .map_err(|e| Error::Config(format!("layer reader task failed: {e}")))??;
-    }
-    Ok(fs)
 }

@@ -128,10 +128,10 @@ impl LocalRegistry {
                     "{BINARY} exited with {status} before it was ready:\n{tail}"
                 )));
             }
-            if let Ok(r) = http.get(&url).send().await {
-                if r.status().is_success() || r.status() == reqwest::StatusCode::UNAUTHORIZED {
-                    return Ok(());
-                }
+            if let Ok(r) = http.get(&url).send().await
+                && (r.status().is_success() || r.status() == reqwest::StatusCode::UNAUTHORIZED)
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(Error::Config(format!(
@@ -302,10 +302,10 @@ fn yaml_str(s: &str) -> String {
 /// upload cannot be resumed).
 fn upload_secret(dir: &Path) -> Result<String> {
     let p = dir.join("http-secret");
-    if let Ok(s) = std::fs::read_to_string(&p) {
-        if s.trim().len() >= 32 {
-            return Ok(s.trim().to_string());
-        }
+    if let Ok(s) = std::fs::read_to_string(&p)
+        && s.trim().len() >= 32
+    {
+        return Ok(s.trim().to_string());
     }
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")

@@ -54,8 +54,8 @@ pub struct RawManifest {
 
 #[derive(Clone, Debug)]
 pub enum Manifest {
-    Image(ImageManifest),
-    Index(ImageIndex),
+    Image(Box<ImageManifest>),
+    Index(Box<ImageIndex>),
 }
 
 impl RawManifest {
@@ -181,10 +181,10 @@ fn media_type_of(value: &serde_json::Value, content_type: Option<&str>) -> Optio
     if value.get("schemaVersion").and_then(|v| v.as_u64()) == Some(1) {
         return Some(media::DOCKER_SCHEMA1_SIGNED.to_string());
     }
-    if let Some(ct) = content_type.map(|c| c.split(';').next().unwrap_or("").trim()) {
-        if media::is_index(ct) || media::is_manifest(ct) {
-            return Some(ct.to_string());
-        }
+    if let Some(ct) = content_type.map(|c| c.split(';').next().unwrap_or("").trim())
+        && (media::is_index(ct) || media::is_manifest(ct))
+    {
+        return Some(ct.to_string());
     }
     if value.get("manifests").is_some() {
         Some(media::OCI_INDEX.to_string())

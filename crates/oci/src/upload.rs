@@ -531,10 +531,10 @@ impl Stream for Verified {
                 if let Some(h) = &mut this.hasher {
                     h.update(&chunk);
                 }
-                if this.sent == this.end {
-                    if let Err(e) = this.finalize() {
-                        return this.fail(e);
-                    }
+                if this.sent == this.end
+                    && let Err(e) = this.finalize()
+                {
+                    return this.fail(e);
                 }
                 (this.progress)(&Event::BlobBytes {
                     digest: this.digest.clone(),

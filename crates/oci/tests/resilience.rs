@@ -77,13 +77,15 @@ async fn push_interrupted_by_a_registry_crash_completes_on_rerun_without_resendi
     let killed = Arc::new(AtomicBool::new(false));
     let (k, big_digest) = (killed.clone(), big.digest.clone());
     let sink: oci::progress::Sink = Arc::new(move |e: &Event| {
-        if let Event::BlobBytes { digest, done, .. } = e {
-            if *digest == big_digest && *done >= 10 << 20 && !k.swap(true, Ordering::SeqCst) {
-                std::process::Command::new("kill")
-                    .args(["-9", &pid.to_string()])
-                    .status()
-                    .unwrap();
-            }
+        if let Event::BlobBytes { digest, done, .. } = e
+            && *digest == big_digest
+            && *done >= 10 << 20
+            && !k.swap(true, Ordering::SeqCst)
+        {
+            std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .unwrap();
         }
     });
     let e = copy_with(&src, &dst, &chunked(&journal, 1), sink)

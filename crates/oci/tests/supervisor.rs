@@ -54,11 +54,11 @@ async fn killed_registry_is_restarted_with_its_data_and_stopped_on_shutdown() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let back = oci::Registry::connect(&host, insecure()).await;
-        if let Ok(r) = back {
-            if sup.pid() != first {
-                assert_eq!(r.get_manifest("kept", "v1").await.unwrap().digest, want);
-                break;
-            }
+        if let Ok(r) = back
+            && sup.pid() != first
+        {
+            assert_eq!(r.get_manifest("kept", "v1").await.unwrap().digest, want);
+            break;
         }
         assert!(Instant::now() < deadline, "the registry did not come back");
         tokio::time::sleep(Duration::from_millis(100)).await;
