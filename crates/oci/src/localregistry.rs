@@ -28,6 +28,8 @@ pub struct Config {
     pub token: Option<TokenAuth>,
     /// Where the registry's log (one line per request) goes; default `<dir>/registry.log`.
     pub log: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 #[derive(Clone, Debug)]
@@ -110,8 +112,17 @@ impl LocalRegistry {
 
     async fn wait_ready(&mut self, timeout: Duration, log: &Path) -> Result<()> {
         let deadline = Instant::now() + timeout;
-        let url = format!("http://{}/v2/", self.addr);
-        let http = reqwest::Client::new();
+        let scheme = if self.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://{}/v2/", self.addr);
+        // Readiness only: the certificate is checked by the clients that use the registry.
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let tail = std::fs::read_to_string(log).unwrap_or_default();
@@ -276,6 +287,13 @@ pub fn render_config(c: &Config, addr: SocketAddr, secret: &str) -> String {
         data = yaml_str(&c.dir.join("data").display().to_string()),
         secret = yaml_str(secret),
     );
+    if let Some((cert, key)) = &c.tls {
+        s += &format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            yaml_str(&cert.display().to_string()),
+            yaml_str(&key.display().to_string())
+        );
+    }
     if let Some(h) = &c.htpasswd {
         s += &format!(
             "auth:\n  htpasswd:\n    realm: marketplace-registry\n    path: {}\n",

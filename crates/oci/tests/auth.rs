@@ -305,3 +305,82 @@ fn skopeo_digest_with_creds(loc: &str, creds: &str) -> oci::Digest {
     ]);
     oci::Digest::of(out.as_bytes())
 }
+
+#[tokio::test]
+async fn tls_registry_is_trusted_through_a_custom_ca_and_refused_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "test registry CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let (cert_path, key_path) = (tmp.path().join("tls.crt"), tmp.path().join("tls.key"));
+    std::fs::write(&cert_path, leaf.pem()).unwrap();
+    std::fs::write(&key_path, leaf_key.serialize_pem()).unwrap();
+    let cfg = Config {
+        dir: tmp.path().join("reg"),
+        tls: Some((cert_path, key_path)),
+        ..Default::default()
+    };
+    let reg = LocalRegistry::start(cfg, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let host = reg.host();
+
+    let e = oci::Registry::connect(
+        &host,
+        oci::Options {
+            max_attempts: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .err()
+    .expect("an unknown CA is refused")
+    .to_string();
+    assert!(e.contains(&host), "{e}");
+    let trusted = oci::Options {
+        ca_pem: vec![ca_cert.pem().into_bytes()],
+        ..Default::default()
+    };
+    let img = tmp.path().join("img");
+    let want = make_image(
+        &img,
+        "v1",
+        1,
+        500,
+        &mut rand::rngs::StdRng::seed_from_u64(12),
+    );
+    let s = Source::open(
+        &Location::parse(&format!("oci:{}:v1", img.display())).unwrap(),
+        &trusted,
+    )
+    .await
+    .unwrap();
+    let d = Dest::open(
+        &Location::parse(&format!("docker://{host}/secure:v1")).unwrap(),
+        &trusted,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        copy(&s, &d, &CopyOptions::default()).await.unwrap().digest,
+        want
+    );
+    assert_eq!(
+        d_registry(&host, trusted).await.base_url().scheme(),
+        "https"
+    );
+}
+
+async fn d_registry(host: &str, opts: oci::Options) -> oci::Registry {
+    oci::Registry::connect(host, opts).await.unwrap()
+}
