@@ -114,19 +114,8 @@ impl RawManifest {
         matches!(self.parsed, Manifest::Index(_))
     }
 
-    /// Every blob an image manifest refers to (config first, then layers); empty for an index.
-    pub fn blobs(&self) -> Vec<BlobRef> {
-        match &self.parsed {
-            Manifest::Image(m) => std::iter::once(m.config())
-                .chain(m.layers().iter())
-                .map(BlobRef::from_descriptor)
-                .collect::<Result<_>>()
-                .unwrap_or_default(),
-            Manifest::Index(_) => Vec::new(),
-        }
-    }
-
-    /// Checked blob references (a descriptor with a malformed digest is an error).
+    /// Every blob an image manifest refers to (config first, then layers; empty for an index); a
+    /// descriptor with a malformed digest is an error.
     pub fn blob_refs(&self) -> Result<Vec<BlobRef>> {
         match &self.parsed {
             Manifest::Image(m) => std::iter::once(m.config())
