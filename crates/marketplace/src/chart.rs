@@ -13,6 +13,37 @@ pub enum ChartCommand {
     /// Render a chart's templates locally and print the manifests, as `helm template` does.
     #[command(after_help = TEMPLATE_EXAMPLES)]
     Template(TemplateArgs),
+    /// Push a packaged chart (.tgz) to an OCI registry as `helm push` does
+    /// (`oci://REGISTRY/PATH` → `REGISTRY/PATH/<name>:<version>`).
+    Push(PushArgs),
+}
+
+/// Flags of `marketplace chart push`.
+#[derive(clap::Args)]
+pub struct PushArgs {
+    /// Packaged chart (.tgz).
+    pub chart: PathBuf,
+    /// Destination, oci://REGISTRY[/PATH].
+    pub remote: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach an OCI registry, with Helm's flag names.
+#[derive(clap::Args, Clone, Default)]
+pub struct RegistryArgs {
+    /// Use plain HTTP for the registry.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Do not verify the registry's TLS certificate.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Registry user name (default: Docker/containers auth files).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Registry password.
+    #[arg(long)]
+    pub password: Option<String>,
 }
 
 const TEMPLATE_EXAMPLES: &str = "\
@@ -80,6 +111,11 @@ pub struct TemplateArgs {
     /// Do not validate values against values.schema.json.
     #[arg(long)]
     pub skip_schema_validation: bool,
+    /// Chart version, for oci:// charts.
+    #[arg(long)]
+    pub version: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Runs a chart subcommand. Errors are printed as Helm prints them and end the process with status 1.
@@ -97,12 +133,77 @@ pub fn run(command: ChartCommand) -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        ChartCommand::Push(args) => push(&args),
     }
+}
+
+fn registry_options(a: &RegistryArgs, host: &str) -> anyhow::Result<oci::Options> {
+    let credentials = match (&a.username, &a.password) {
+        (Some(u), Some(p)) => Some(oci::auth::Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        }),
+        (Some(_), None) | (None, Some(_)) => anyhow::bail!("--username and --password go together"),
+        (None, None) => oci::auth::lookup_credentials(&oci::auth::default_config_paths(), host)?,
+    };
+    Ok(oci::Options {
+        credentials,
+        plain_http: a.plain_http,
+        tls_verify: !a.insecure_skip_tls_verify,
+        ..Default::default()
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn push(args: &PushArgs) -> anyhow::Result<()> {
+    let tgz = std::fs::read(&args.chart)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.chart.display()))?;
+    let chart = oci::chart::ChartArtifact::from_tgz(tgz)?;
+    let rest = args.remote.strip_prefix("oci://").ok_or_else(|| {
+        anyhow::anyhow!(
+            "{:?}: the destination must be oci://REGISTRY[/PATH]",
+            args.remote
+        )
+    })?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let opts = registry_options(&args.registry, host)?;
+    let (repo, digest) = runtime()?.block_on(async {
+        let reg = oci::Registry::connect(host, opts).await?;
+        oci::chart::push(&reg, path, &chart).await
+    })?;
+    println!("Pushed: {host}/{repo}:{}\nDigest: {digest}", chart.tag());
+    Ok(())
+}
+
+/// Loads a chart from a path or, for `oci://REGISTRY/REPO`, from the registry (`--version`).
+fn load_chart(args: &TemplateArgs) -> Result<helm::Chart, String> {
+    let Some(url) = args.chart.to_str().filter(|s| s.starts_with("oci://")) else {
+        return helm::chart::load(&args.chart).map_err(|e| e.to_string());
+    };
+    let version = args
+        .version
+        .as_deref()
+        .ok_or_else(|| format!("--version is required for {url}"))?;
+    let (host, repo) = oci::chart::parse_oci_url(url).map_err(|e| e.to_string())?;
+    let opts = registry_options(&args.registry, &host).map_err(|e| e.to_string())?;
+    let tgz = runtime()
+        .map_err(|e| e.to_string())?
+        .block_on(async {
+            let reg = oci::Registry::connect(&host, opts).await?;
+            oci::chart::pull(&reg, &repo, version).await
+        })
+        .map_err(|e| format!("failed to pull {url}:{version}: {e}"))?;
+    helm::chart::load_archive_bytes(&tgz).map_err(|e| e.to_string())
 }
 
 /// `helm template` with Helm's messages (without the `Error: ` prefix) on failure.
 pub fn template(args: &TemplateArgs) -> Result<String, String> {
-    let chart = helm::chart::load(&args.chart).map_err(|e| e.to_string())?;
+    let chart = load_chart(args)?;
     let mut user = helm::values::Values::new();
     for f in &args.values {
         let vals = helm::read_values_file(f)?;
@@ -170,7 +271,9 @@ mod tests {
                 }
             }))
             .collect();
-        let ChartCommand::Template(t) = Cli::parse_from(argv).command;
+        let ChartCommand::Template(t) = Cli::parse_from(argv).command else {
+            panic!("not a template command")
+        };
         match template(&t) {
             Ok(out) => out,
             Err(e) => format!("Error: {e}\n"),

@@ -2,6 +2,8 @@
 //! the module that owns it; the work lives in the library crates.
 
 mod chart;
+mod image;
+mod registry;
 mod serve;
 
 /// mimalloc instead of glibc's malloc: chart rendering makes many small short-lived allocations
@@ -26,11 +28,15 @@ enum Command {
     /// Work with Helm charts (cluster plugins are Helm charts).
     #[command(subcommand)]
     Chart(chart::ChartCommand),
+    /// Copy and inspect container images (OCI layouts, docker-archive files, registries).
+    #[command(subcommand)]
+    Image(image::ImageCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve::run(args),
         Command::Chart(command) => chart::run(command),
+        Command::Image(command) => image::run(command),
     }
 }

@@ -72,6 +72,7 @@ fn init_logging(format: LogFormat) {
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let json_logs = args.log_format == LogFormat::Json;
+    let data_dir = args.data_dir.clone();
     let mut cfg = apiserver::Config::new(args.data_dir);
     cfg.listen = args.listen;
     cfg.registry = args.registry;
@@ -84,6 +85,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
+        // Without --registry, the platform's registry is a supervised docker-registry child.
+        let registry = match cfg.registry {
+            Some(_) => None,
+            None => Some(crate::registry::start(&data_dir).await?),
+        };
+        if let Some(r) = &registry {
+            cfg.registry = Some(r.host().to_string());
+        }
         let cp = apiserver::ControlPlane::start(cfg).await?;
         let kubeconfig = cp.kubeconfig_path(apiserver::GLOBAL);
         if json_logs {
@@ -99,6 +108,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         wait_for_signal().await?;
         tracing::info!("shutting down");
         cp.shutdown().await;
+        if let Some(r) = registry {
+            r.shutdown().await;
+        }
         anyhow::Ok(())
     })
 }
