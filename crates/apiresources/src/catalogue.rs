@@ -728,9 +728,16 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
         served.dedup();
         assert_eq!(served.len(), rows);
         // autoscaling is served at v2 (stored) and v1
-        let v1 = cat.lookup("autoscaling", "v1", "horizontalpodautoscalers").unwrap();
+        let v1 = cat
+            .lookup("autoscaling", "v1", "horizontalpodautoscalers")
+            .unwrap();
         assert!(!v1.storage);
-        assert!(cat.storage_version("autoscaling", "horizontalpodautoscalers").unwrap().version == "v2");
+        assert!(
+            cat.storage_version("autoscaling", "horizontalpodautoscalers")
+                .unwrap()
+                .version
+                == "v2"
+        );
     }
 
     #[test]
@@ -753,14 +760,24 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
             ("authorization.k8s.io", "selfsubjectaccessreviews"),
             ("", "bindings"),
         ] {
-            let r = cat.resources().iter().find(|r| r.group == g && r.plural == p).unwrap();
+            let r = cat
+                .resources()
+                .iter()
+                .find(|r| r.group == g && r.plural == p)
+                .unwrap();
             assert_eq!(r.verbs, ["create"], "{p}");
         }
         let cs = cat.lookup("", "v1", "componentstatuses").unwrap();
         assert_eq!(cs.verbs, ["get", "list"]);
         let pods = cat.lookup("", "v1", "pods").unwrap();
         assert_eq!(pods.subresources.actions, ["binding", "eviction"]);
-        assert!(cat.lookup("", "v1", "replicationcontrollers").unwrap().subresources.scale.is_some());
+        assert!(
+            cat.lookup("", "v1", "replicationcontrollers")
+                .unwrap()
+                .subresources
+                .scale
+                .is_some()
+        );
     }
 
     #[test]

@@ -172,8 +172,14 @@ pub fn prepare_for_create(gvk: &Gvk, obj: &mut Value) {
 /// `generateSelector` of the Job strategy: unless `manualSelector`, the selector matches the
 /// Job's uid and the pod template carries the uid and name labels.
 fn job_selector(obj: &mut Value) {
-    let uid = obj.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string);
+    let uid = obj
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let (Some(uid), Some(name)) = (uid, name) else {
         return;
     };
@@ -183,7 +189,11 @@ fn job_selector(obj: &mut Value) {
     if spec.get("manualSelector").and_then(Value::as_bool) == Some(true) {
         return;
     }
-    set(spec, "selector", json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}));
+    set(
+        spec,
+        "selector",
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
+    );
     let Some(template) = ensure_object(spec, "template") else {
         return;
     };

@@ -262,7 +262,10 @@ pub fn api_resource_list(resources: &[ResourceInfo], group: &str, version: &str)
 /// `certificatesigningrequests/approval`).
 fn action_kind(r: &ResourceInfo, action: &str) -> (Value, Value) {
     match action {
-        "binding" => (json!({"group": "", "version": "v1", "kind": "Binding"}), json!(["create"])),
+        "binding" => (
+            json!({"group": "", "version": "v1", "kind": "Binding"}),
+            json!(["create"]),
+        ),
         "eviction" => (
             json!({"group": "policy", "version": "v1", "kind": "Eviction"}),
             json!(["create"]),

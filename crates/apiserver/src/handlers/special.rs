@@ -220,7 +220,12 @@ async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Respons
             )],
         ));
     }
-    let sub = ctx.info.subresources.scale.clone().expect("scale_of checked");
+    let sub = ctx
+        .info
+        .subresources
+        .scale
+        .clone()
+        .expect("scale_of checked");
     let mut patch = json!({});
     let keys = path_keys(&sub.spec_replicas_path);
     let mut cur = &mut patch;
@@ -352,9 +357,15 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
                 reason: "DisruptionBudget".into(),
                 message: format!(
                     "The disruption budget {} needs {} healthy pods and has {} currently",
-                    pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default(),
-                    pdb.pointer("/status/desiredHealthy").and_then(Value::as_i64).unwrap_or(0),
-                    pdb.pointer("/status/currentHealthy").and_then(Value::as_i64).unwrap_or(0),
+                    pdb.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    pdb.pointer("/status/desiredHealthy")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0),
+                    pdb.pointer("/status/currentHealthy")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0),
                 ),
                 field: String::new(),
             }],

@@ -187,12 +187,7 @@ impl View {
 }
 
 fn discovery_view(cluster: &crate::cluster::ClusterState) -> View {
-    View(
-        cluster
-            .catalogue()
-            .resources()
-            .to_vec(),
-    )
+    View(cluster.catalogue().resources().to_vec())
 }
 
 /// The `/version` document.
