@@ -8,7 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-pub async fn start(data_dir: &Path) -> anyhow::Result<oci::localregistry::Supervisor> {
+/// Starts the registry; `announce` prints its address on stderr for people (text logs only: with
+/// `--log-format json` every stderr line is JSON, and the address is in the log event).
+pub async fn start(
+    data_dir: &Path,
+    announce: bool,
+) -> anyhow::Result<oci::localregistry::Supervisor> {
     let config = oci::localregistry::Config {
         dir: data_dir.join("registry"),
         ..Default::default()
@@ -17,10 +22,12 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<oci::localregistry::Superv
         .await
         .context("cannot start the embedded registry (install docker-registry with scripts/setup, or pass --registry HOST:PORT)")?;
     tracing::info!(registry = sup.host(), "embedded registry is up");
-    eprintln!(
-        "registry on {} (data in {})",
-        sup.host(),
-        data_dir.join("registry").display()
-    );
+    if announce {
+        eprintln!(
+            "registry on {} (data in {})",
+            sup.host(),
+            data_dir.join("registry").display()
+        );
+    }
     Ok(sup)
 }

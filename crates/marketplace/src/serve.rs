@@ -88,7 +88,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         // Without --registry, the platform's registry is a supervised docker-registry child.
         let registry = match cfg.registry {
             Some(_) => None,
-            None => Some(crate::registry::start(&data_dir).await?),
+            None => Some(crate::registry::start(&data_dir, !json_logs).await?),
         };
         if let Some(r) = &registry {
             cfg.registry = Some(r.host().to_string());

@@ -55,22 +55,27 @@ impl Selectors {
     }
 }
 
-/// GET one object.
-pub async fn get(ctx: Ctx) -> ApiResult<Response> {
+/// The object `ctx` names, at the requested version, or 404.
+pub async fn fetch(ctx: &Ctx) -> ApiResult<Value> {
     let name = ctx.name.clone().unwrap_or_default();
     let key = ctx.key(&name);
     let store = ctx.cluster.store.clone();
     let got = blocking(move || store.get(&key))
         .await
         .map_err(|e| store_error(e, &ctx.info, &name))?;
-    let Some(stored) = got else {
-        return Err(ApiError::not_found(
+    match got {
+        Some(stored) => Ok(ctx.present(stored.value)),
+        None => Err(ApiError::not_found(
             &ctx.info.group,
             &ctx.info.plural,
             &name,
-        ));
-    };
-    let obj = ctx.present(stored.value);
+        )),
+    }
+}
+
+/// GET one object.
+pub async fn get(ctx: Ctx) -> ApiResult<Response> {
+    let obj = fetch(&ctx).await?;
     if ctx.wants_table() {
         let rv = obj["metadata"]["resourceVersion"]
             .as_str()

@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::body::decode_object;
-use crate::cluster::{blocking, store_error};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::json_response_with;
 
@@ -92,24 +91,6 @@ fn success(code: u16) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code})
 }
 
-/// The stored object `ctx` names, or 404.
-async fn current(ctx: &Ctx) -> ApiResult<Value> {
-    let name = ctx.name.clone().unwrap_or_default();
-    let key = ctx.key(&name);
-    let store = ctx.cluster.store.clone();
-    let got = blocking(move || store.get(&key))
-        .await
-        .map_err(|e| store_error(e, &ctx.info, &name))?;
-    match got {
-        Some(s) => Ok(ctx.present(s.value)),
-        None => Err(ApiError::not_found(
-            &ctx.info.group,
-            &ctx.info.plural,
-            &name,
-        )),
-    }
-}
-
 /// A JSON path like `.spec.replicas` as object keys.
 fn path_keys(path: &str) -> Vec<&str> {
     path.trim_start_matches('.')
@@ -168,14 +149,14 @@ fn scale_of(ctx: &Ctx, obj: &Value) -> ApiResult<Value> {
 }
 
 async fn get_scale(ctx: Ctx) -> ApiResult<Response> {
-    let obj = current(&ctx).await?;
+    let obj = super::read::fetch(&ctx).await?;
     Ok(respond(StatusCode::OK, &scale_of(&ctx, &obj)?))
 }
 
 /// PUT or PATCH of a Scale: compute the new Scale, then patch the owner's replicas (with the
 /// Scale's resourceVersion as precondition when it carries one).
 async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> {
-    let obj = current(&ctx).await?;
+    let obj = super::read::fetch(&ctx).await?;
     let scale = scale_of(&ctx, &obj)?;
     let new_scale = if method == Method::PUT {
         decode_object(&ctx.headers, &body)?
@@ -261,7 +242,7 @@ async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Respons
     };
     let dry_run = owner.query.dry_run;
     super::write::patch(owner, Bytes::from(patch.to_string())).await?;
-    let mut updated = current(&probe).await?;
+    let mut updated = super::read::fetch(&probe).await?;
     if dry_run {
         // nothing was stored: show the Scale as it would be
         if let Some(last) = keys.last() {
@@ -314,7 +295,7 @@ async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
         },
         ..ctx
     };
-    let pod = current(&pod_ctx).await?;
+    let pod = super::read::fetch(&pod_ctx).await?;
     if let Some(existing) = pod
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
@@ -346,7 +327,7 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     } else {
         decode_object(&ctx.headers, &body)?
     };
-    let pod = current(&ctx).await?;
+    let pod = super::read::fetch(&ctx).await?;
     let name = ctx.name.clone().unwrap_or_default();
     if let Some(pdb) = blocking_budget(&ctx, &pod).await? {
         return Err(ApiError::Other {
