@@ -487,6 +487,12 @@ pub fn load(path: &Path) -> Result<Chart, LoadError> {
 
 /// Loads a chart directory, applying its `.helmignore`.
 pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    Chart::from_files(dir_files(dir)?)
+}
+
+/// The files of a chart directory that belong to the chart (its `.helmignore` applied), by
+/// path relative to the directory.
+pub fn dir_files(dir: &Path) -> Result<Vec<File>, LoadError> {
     let mut rules = match std::fs::read_to_string(dir.join(".helmignore")) {
         Ok(text) => Rules::parse(&text).map_err(LoadError)?,
         Err(_) => Rules::default(),
@@ -494,7 +500,34 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
     rules.add_defaults();
     let mut files = Vec::new();
     walk(dir, "", &rules, &mut files, 0)?;
-    Chart::from_files(files)
+    Ok(files)
+}
+
+/// `helm package`: a chart directory as the gzipped tar Helm writes (every file under
+/// `<chart name>/`, `.helmignore` applied), after checking that it loads as a chart.
+pub fn package_dir(dir: &Path) -> Result<Vec<u8>, LoadError> {
+    let files = dir_files(dir)?;
+    let chart = Chart::from_files(files.clone())?;
+    let io = |e: std::io::Error| LoadError(format!("cannot package {}: {e}", dir.display()));
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let mtime = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for f in &files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(f.data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(mtime);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(
+            &mut header,
+            format!("{}/{}", chart.name(), f.name),
+            &f.data[..],
+        )
+        .map_err(io)?;
+    }
+    tar.into_inner().and_then(|gz| gz.finish()).map_err(io)
 }
 
 fn walk(
@@ -701,6 +734,38 @@ pub(crate) fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_packaged_directory_loads_as_the_same_chart_without_ignored_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("templates")).unwrap();
+        std::fs::write(
+            d.join("Chart.yaml"),
+            "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("values.yaml"), "replicas: 2\n").unwrap();
+        std::fs::write(d.join("templates/cm.yaml"), "kind: ConfigMap\n").unwrap();
+        std::fs::write(d.join(".helmignore"), "secret.txt\n").unwrap();
+        std::fs::write(d.join("secret.txt"), "not for the archive").unwrap();
+        let tgz = package_dir(d).unwrap();
+        let names: Vec<String> = archive_files(&tgz)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert!(
+            names.contains(&"templates/cm.yaml".to_string()),
+            "{names:?}"
+        );
+        assert!(!names.iter().any(|n| n.contains("secret.txt")), "{names:?}");
+        let from_dir = load_dir(d).unwrap();
+        let from_tgz = load_archive_bytes(&tgz).unwrap();
+        assert_eq!(from_tgz.name(), "demo");
+        assert_eq!(from_tgz.templates.len(), from_dir.templates.len());
+    }
+
     use super::*;
 
     fn f(name: &str, data: &str) -> File {

@@ -13,15 +13,15 @@ pub enum ChartCommand {
     /// Render a chart's templates locally and print the manifests, as `helm template` does.
     #[command(after_help = TEMPLATE_EXAMPLES)]
     Template(TemplateArgs),
-    /// Push a packaged chart (.tgz) to an OCI registry as `helm push` does
-    /// (`oci://REGISTRY/PATH` → `REGISTRY/PATH/<name>:<version>`).
+    /// Push a chart directory (packaged as `helm package` does) or a packaged chart (.tgz) to an
+    /// OCI registry as `helm push` does (`oci://REGISTRY/PATH` → `REGISTRY/PATH/<name>:<version>`).
     Push(PushArgs),
 }
 
 /// Flags of `marketplace chart push`.
 #[derive(clap::Args)]
 pub struct PushArgs {
-    /// Packaged chart (.tgz).
+    /// Chart directory or packaged chart (.tgz).
     pub chart: PathBuf,
     /// Destination, oci://REGISTRY[/PATH].
     pub remote: String,
@@ -161,8 +161,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn push(args: &PushArgs) -> anyhow::Result<()> {
-    let tgz = std::fs::read(&args.chart)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.chart.display()))?;
+    let tgz = if args.chart.is_dir() {
+        helm::chart::package_dir(&args.chart).map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        std::fs::read(&args.chart)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.chart.display()))?
+    };
     let chart = oci::chart::ChartArtifact::from_tgz(tgz)?;
     let rest = args.remote.strip_prefix("oci://").ok_or_else(|| {
         anyhow::anyhow!(

@@ -98,6 +98,44 @@ async fn chart_pushed_to_a_registry_renders_like_its_archive_and_images_copy_and
     assert_eq!(from_registry, from_file);
     assert!(from_file.contains("greeting: \"hi\""), "{from_file}");
 
+    // A chart directory is packaged as `helm package` does and pushed under its own name.
+    let dir = tmp.path().join("chart-dir");
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: fromdir\nversion: 1.2.3\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("values.yaml"), "greeting: hello\n").unwrap();
+    std::fs::write(
+        dir.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-fromdir\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+    )
+    .unwrap();
+    let pushed = ok(&[
+        "chart",
+        "push",
+        dir.to_str().unwrap(),
+        &format!("oci://{host}/charts"),
+        "--plain-http",
+    ]);
+    assert!(
+        pushed.contains(&format!("Pushed: {host}/charts/fromdir:1.2.3")),
+        "{pushed}"
+    );
+    let from_registry = ok(&[
+        "chart",
+        "template",
+        &format!("oci://{host}/charts/fromdir"),
+        "--version",
+        "1.2.3",
+        "--plain-http",
+    ]);
+    assert_eq!(
+        from_registry,
+        ok(&["chart", "template", dir.to_str().unwrap()])
+    );
+
     // The manifest has Helm's media types.
     let inspect = ok(&[
         "image",
