@@ -1,0 +1,122 @@
+//! `kubectl api-resources` against `marketplace serve` lists what a default kube-apiserver v1.33
+//! lists, and the subresources kubectl uses answer as they do there.
+
+mod common;
+
+/// `kubectl api-resources -o name` of a default kube-apiserver v1.33 (recorded), sorted.
+const KUBE_APISERVER_1_33: &str = "apiservices.apiregistration.k8s.io bindings \
+certificatesigningrequests.certificates.k8s.io clusterrolebindings.rbac.authorization.k8s.io \
+clusterroles.rbac.authorization.k8s.io componentstatuses configmaps controllerrevisions.apps \
+cronjobs.batch csidrivers.storage.k8s.io csinodes.storage.k8s.io \
+csistoragecapacities.storage.k8s.io customresourcedefinitions.apiextensions.k8s.io \
+daemonsets.apps deployments.apps endpoints endpointslices.discovery.k8s.io events \
+events.events.k8s.io flowschemas.flowcontrol.apiserver.k8s.io \
+horizontalpodautoscalers.autoscaling ingressclasses.networking.k8s.io \
+ingresses.networking.k8s.io ipaddresses.networking.k8s.io jobs.batch leases.coordination.k8s.io \
+limitranges localsubjectaccessreviews.authorization.k8s.io \
+mutatingwebhookconfigurations.admissionregistration.k8s.io namespaces \
+networkpolicies.networking.k8s.io nodes persistentvolumeclaims persistentvolumes \
+poddisruptionbudgets.policy pods podtemplates priorityclasses.scheduling.k8s.io \
+prioritylevelconfigurations.flowcontrol.apiserver.k8s.io replicasets.apps \
+replicationcontrollers resourcequotas rolebindings.rbac.authorization.k8s.io \
+roles.rbac.authorization.k8s.io runtimeclasses.node.k8s.io secrets \
+selfsubjectaccessreviews.authorization.k8s.io selfsubjectreviews.authentication.k8s.io \
+selfsubjectrulesreviews.authorization.k8s.io serviceaccounts servicecidrs.networking.k8s.io \
+services statefulsets.apps storageclasses.storage.k8s.io \
+subjectaccessreviews.authorization.k8s.io tokenreviews.authentication.k8s.io \
+validatingadmissionpolicies.admissionregistration.k8s.io \
+validatingadmissionpolicybindings.admissionregistration.k8s.io \
+validatingwebhookconfigurations.admissionregistration.k8s.io volumeattachments.storage.k8s.io";
+
+#[test]
+fn kubectl_api_resources_lists_every_resource_kube_apiserver_1_33_serves_by_default() {
+    let s = common::Server::start(&[]);
+    let out = s.ok(&["api-resources", "-o", "name"]);
+    let mut got: Vec<&str> = out.split_whitespace().collect();
+    got.sort_unstable();
+    let want: Vec<&str> = KUBE_APISERVER_1_33.split_whitespace().collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
+    let s = common::Server::start(&[]);
+    s.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=3",
+    ]);
+    s.ok(&["scale", "deployment", "web", "--replicas=5"]);
+    let scale = s.ok(&[
+        "get",
+        "deployment",
+        "web",
+        "--subresource=scale",
+        "-o",
+        "jsonpath={.kind} {.spec.replicas} {.status.selector}",
+    ]);
+    assert_eq!(scale, "Scale 5 app=web");
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.generation}"
+        ]),
+        "5 2"
+    );
+
+    s.ok(&["run", "p1", "--image=nginx:1.27"]);
+    assert_eq!(
+        s.ok(&["get", "pod", "p1", "-o", "jsonpath={.status.phase}"]),
+        "Pending"
+    );
+    let binding =
+        "apiVersion: v1\nkind: Binding\nmetadata: {name: p1}\ntarget: {kind: Node, name: node-1}\n";
+    s.ok_stdin(&["create", "-f", "-"], binding);
+    assert_eq!(
+        s.ok(&["get", "pod", "p1", "-o", "jsonpath={.spec.nodeName}"]),
+        "node-1"
+    );
+    let again = s.kubectl_with_stdin("global", &["create", "-f", "-"], Some(binding));
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("is already assigned to node \"node-1\""),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // A PodDisruptionBudget allowing no disruption blocks the eviction (429), then its removal
+    // lets it through and the pod goes.
+    s.ok(&["label", "pod", "p1", "app=db"]);
+    s.ok(&[
+        "create",
+        "pdb",
+        "db",
+        "--selector=app=db",
+        "--min-available=1",
+    ]);
+    let eviction = "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"p1\",\"namespace\":\"default\"}}";
+    let path = "/api/v1/namespaces/default/pods/p1/eviction";
+    let file = s.data_dir().join("eviction.json");
+    std::fs::write(&file, eviction).unwrap();
+    let blocked = s.kubectl(&["create", "--raw", path, "-f", file.to_str().unwrap()]);
+    assert!(!blocked.status.success());
+    assert!(
+        String::from_utf8_lossy(&blocked.stderr).contains("disruption budget"),
+        "{}",
+        String::from_utf8_lossy(&blocked.stderr)
+    );
+    s.ok(&["delete", "pdb", "db"]);
+    s.ok(&["create", "--raw", path, "-f", file.to_str().unwrap()]);
+    common::poll("the evicted pod to be gone", || {
+        (!s.kubectl(&["get", "pod", "p1"]).status.success()).then_some(())
+    });
+
+    assert_eq!(s.ok(&["auth", "can-i", "create", "pods"]).trim(), "yes");
+    assert!(s.ok(&["auth", "whoami"]).contains("system:masters"));
+    assert!(s.ok(&["get", "componentstatuses"]).contains("Healthy"));
+}
