@@ -148,3 +148,63 @@ fn helm_installs_upgrades_lists_and_uninstalls_kube_prometheus_stack() {
     ]);
     assert!(left.trim().is_empty(), "left behind: {left}");
 }
+
+/// A chart directory we push to a registry (`marketplace chart push DIR oci://...`) is pulled by
+/// real Helm from there (`helm install oci://... --version`), so our artifact is Helm's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_helm_pulls_and_installs_a_chart_we_pushed_to_a_registry() {
+    assert!(
+        oci::localregistry::which("docker-registry").is_some(),
+        "docker-registry is not installed: run scripts/setup"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = oci::localregistry::LocalRegistry::start(
+        oci::localregistry::Config {
+            dir: tmp.path().join("reg"),
+            ..Default::default()
+        },
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let host = reg.host().to_string();
+    let push = Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .args(["chart", "push"])
+        .arg(charts().join("bitnami/nginx"))
+        .args([&format!("oci://{host}/charts"), "--plain-http"])
+        .output()
+        .unwrap();
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+    let s = common::Server::start(&[]);
+    let script = format!(
+        r#"
+from helm_python import Config
+with Config(kubeconfig_path={kc:?}, namespace="default") as cfg:
+    r = cfg.install("oci://{host}/charts/nginx", "fromoci", chart_version="22.1.1", plain_http=True)
+    print(r["status"], r["chart_name"], r["chart_version"])
+"#,
+        kc = s.kubeconfig("global").display().to_string(),
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .env("HOME", s.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "deployed nginx 22.1.1"
+    );
+    assert!(
+        s.ok(&["get", "deployment", "fromoci-nginx", "-o", "name"])
+            .contains("fromoci-nginx")
+    );
+}
