@@ -72,7 +72,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
         path::Endpoint::Health(_) => Ok(text("ok")),
         path::Endpoint::Version => Ok(json_response(version())),
         path::Endpoint::CoreVersions => {
-            let cat = discovery_view(&cluster);
+            let cat = cluster.catalogue();
             Ok(negotiated_discovery(
                 accept.as_deref(),
                 || apiresources::discovery::aggregated_core(cat.resources()),
@@ -80,7 +80,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             ))
         }
         path::Endpoint::Groups => {
-            let cat = discovery_view(&cluster);
+            let cat = cluster.catalogue();
             Ok(negotiated_discovery(
                 accept.as_deref(),
                 || apiresources::discovery::aggregated_groups(cat.resources()),
@@ -177,18 +177,6 @@ fn openapi_v2(
     Ok(response.expect("valid response"))
 }
 
-/// What discovery advertises: the catalogue.
-struct View(Vec<apiresources::ResourceInfo>);
-
-impl View {
-    fn resources(&self) -> &[apiresources::ResourceInfo] {
-        &self.0
-    }
-}
-
-fn discovery_view(cluster: &crate::cluster::ClusterState) -> View {
-    View(cluster.catalogue().resources().to_vec())
-}
 
 /// The `/version` document.
 pub fn version() -> serde_json::Value {
