@@ -9,14 +9,10 @@ use serde_json::{Map, Value, json};
 
 /// `obj` as `target_api_version` (`autoscaling/v1`, `apps/v1`, ...).
 pub fn convert(mut obj: Value, target_api_version: &str) -> Value {
-    let from = obj
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if kind == "HorizontalPodAutoscaler" && from != target_api_version {
-        match (from.as_str(), target_api_version) {
+    let str_of = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
+    // Only an HPA's shape changes; everything else (every object of every list) skips this.
+    if str_of("kind") == "HorizontalPodAutoscaler" {
+        match (str_of("apiVersion"), target_api_version) {
             ("autoscaling/v1", "autoscaling/v2") => hpa_v1_to_v2(&mut obj),
             ("autoscaling/v2", "autoscaling/v1") => hpa_v2_to_v1(&mut obj),
             _ => {}

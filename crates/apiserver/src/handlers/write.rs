@@ -443,8 +443,12 @@ async fn store_new(
     ))
 }
 
-/// Objects are stored at the storage version (converted by `apiresources::conversion`).
+/// Objects are stored at the storage version (converted by `apiresources::conversion`). A request
+/// at the storage version already carries it (`check_kind`), so only other versions look it up.
 fn to_storage(ctx: &Ctx, obj: Value) -> Value {
+    if ctx.info.storage {
+        return obj;
+    }
     match ctx
         .cluster
         .catalogue()
