@@ -75,8 +75,9 @@ fn looks_like_timestamp(s: &str) -> bool {
 }
 
 /// `strconv.ParseInt(s, 0, 64)` without underscores (go-yaml has removed them): an optional sign,
-/// then `0x`/`0o`/`0b` or a leading `0` (octal) picks the base.
-fn parse_int_base0(s: &str) -> Option<i64> {
+/// then `0x`/`0o`/`0b` or a leading `0` (octal) picks the base. gotemplate's Go `ParseInt` adds
+/// Go's underscore rule on top of this one.
+pub fn parse_int_base0(s: &str) -> Option<i64> {
     let (neg, t) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),

@@ -34,28 +34,7 @@ pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
     if !underscore_ok(s) {
         return None;
     }
-    let (neg, t) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (radix, digits) = if let Some(r) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (16, r)
-    } else if let Some(r) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
-        (8, r)
-    } else if let Some(r) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
-        (2, r)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (8, &t[1..])
-    } else {
-        (10, t)
-    };
-    let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    if clean.is_empty() || clean.starts_with(['+', '-']) {
-        return None;
-    }
-    let v = i128::from_str_radix(&clean, radix).ok()?;
-    i64::try_from(if neg { -v } else { v }).ok()
+    goyaml::yaml11::parse_int_base0(&s.replace('_', ""))
 }
 
 /// Go's `strconv.underscoreOK`: every `_` sits between two digits, or between a base prefix
