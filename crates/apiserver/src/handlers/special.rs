@@ -16,6 +16,7 @@
 use apimachinery::FieldError;
 use apimachinery::labels::Selector;
 use apimachinery::status::StatusCause;
+use apiresources::ResourceInfo;
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
@@ -104,8 +105,8 @@ fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 /// The autoscaling/v1 Scale of an object.
-fn scale_of(ctx: &Ctx, obj: &Value) -> ApiResult<Value> {
-    let Some(sub) = &ctx.info.subresources.scale else {
+fn scale_of(info: &ResourceInfo, obj: &Value) -> ApiResult<Value> {
+    let Some(sub) = &info.subresources.scale else {
         return Err(ApiError::UnknownResource);
     };
     let meta = &obj["metadata"];
@@ -150,14 +151,17 @@ fn scale_of(ctx: &Ctx, obj: &Value) -> ApiResult<Value> {
 
 async fn get_scale(ctx: Ctx) -> ApiResult<Response> {
     let obj = super::read::fetch(&ctx).await?;
-    Ok(respond(StatusCode::OK, &scale_of(&ctx, &obj)?))
+    Ok(respond(StatusCode::OK, &scale_of(&ctx.info, &obj)?))
 }
 
 /// PUT or PATCH of a Scale: compute the new Scale, then patch the owner's replicas (with the
 /// Scale's resourceVersion as precondition when it carries one).
 async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> {
+    let Some(sub) = ctx.info.subresources.scale.clone() else {
+        return Err(ApiError::UnknownResource);
+    };
     let obj = super::read::fetch(&ctx).await?;
-    let scale = scale_of(&ctx, &obj)?;
+    let scale = scale_of(&ctx.info, &obj)?;
     let new_scale = if method == Method::PUT {
         decode_object(&ctx.headers, &body)?
     } else {
@@ -201,22 +205,12 @@ async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Respons
             )],
         ));
     }
-    let sub = ctx
-        .info
-        .subresources
-        .scale
-        .clone()
-        .expect("scale_of checked");
-    let mut patch = json!({});
-    let keys = path_keys(&sub.spec_replicas_path);
-    let mut cur = &mut patch;
-    for k in &keys[..keys.len().saturating_sub(1)] {
-        cur[*k] = json!({});
-        cur = &mut cur[*k];
-    }
-    if let Some(last) = keys.last() {
-        cur[*last] = json!(replicas);
-    }
+    // `{"spec": {"replicas": N}}` for the replicas path, with the Scale's resourceVersion as the
+    // precondition when it carries one.
+    let mut patch = path_keys(&sub.spec_replicas_path)
+        .iter()
+        .rev()
+        .fold(json!(replicas), |inner, key| json!({ *key: inner }));
     if let Some(rv) = new_scale
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
@@ -224,36 +218,21 @@ async fn write_scale(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Respons
     {
         patch["metadata"] = json!({"resourceVersion": rv});
     }
+    let info = ctx.info.clone();
     let mut owner = ctx;
     owner.subresource = None;
     owner.headers.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/merge-patch+json"),
     );
-    let probe = Ctx {
-        cluster: owner.cluster.clone(),
-        info: owner.info.clone(),
-        namespace: owner.namespace.clone(),
-        name: owner.name.clone(),
-        subresource: None,
-        query: owner.query.clone(),
-        headers: http::HeaderMap::new(),
-        shutdown: owner.shutdown.clone(),
-    };
-    let dry_run = owner.query.dry_run;
-    super::write::patch(owner, Bytes::from(patch.to_string())).await?;
-    let mut updated = super::read::fetch(&probe).await?;
-    if dry_run {
-        // nothing was stored: show the Scale as it would be
-        if let Some(last) = keys.last() {
-            let mut cur = &mut updated;
-            for k in &keys[..keys.len() - 1] {
-                cur = &mut cur[*k];
-            }
-            cur[*last] = json!(replicas);
-        }
-    }
-    Ok(respond(StatusCode::OK, &scale_of(&probe, &updated)?))
+    // The patch answers with the owner as stored (or, for a dry run, as it would be).
+    let response = super::write::patch(owner, Bytes::from(patch.to_string())).await?;
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let updated: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(respond(StatusCode::OK, &scale_of(&info, &updated)?))
 }
 
 /// Assigns pod `name` to the Binding's target node; a pod is bound once.

@@ -177,7 +177,6 @@ fn openapi_v2(
     Ok(response.expect("valid response"))
 }
 
-
 /// The `/version` document.
 pub fn version() -> serde_json::Value {
     json!({
