@@ -112,7 +112,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
         lctx_query.continue_token = None;
         let lctx = Ctx {
             query: lctx_query,
-            ..clone_ctx(&ctx)
+            ..ctx.clone()
         };
         let res = read_list(&lctx, Selectors::parse(&lctx)?, None).await?;
         (res.items, res.revision)
@@ -214,19 +214,6 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
         .header(http::header::CACHE_CONTROL, "no-cache, private")
         .body(Body::from_stream(stream))
         .expect("valid response"))
-}
-
-fn clone_ctx(c: &Ctx) -> Ctx {
-    Ctx {
-        cluster: c.cluster.clone(),
-        info: c.info.clone(),
-        namespace: c.namespace.clone(),
-        name: c.name.clone(),
-        subresource: c.subresource.clone(),
-        query: c.query.clone(),
-        headers: c.headers.clone(),
-        shutdown: c.shutdown.clone(),
-    }
 }
 
 #[cfg(test)]

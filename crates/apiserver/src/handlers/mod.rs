@@ -25,7 +25,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::path::ResourcePath;
 use crate::routes::query::Query;
 
-/// Everything a resource verb needs.
+/// Everything a resource verb needs (cheap to clone: the cluster is shared).
+#[derive(Clone)]
 pub struct Ctx {
     pub cluster: Arc<ClusterState>,
     /// The resource at the requested version.

@@ -364,14 +364,12 @@ async fn blocking_budget(ctx: &Ctx, pod: &Value) -> ApiResult<Option<Value>> {
         return Ok(None);
     };
     let list_ctx = Ctx {
-        cluster: ctx.cluster.clone(),
         info: pdbs,
-        namespace: ctx.namespace.clone(),
         name: None,
         subresource: None,
         query: Default::default(),
         headers: http::HeaderMap::new(),
-        shutdown: ctx.shutdown.clone(),
+        ..ctx.clone()
     };
     let sel = super::read::Selectors::parse(&list_ctx)?;
     let list = super::read::read_list(&list_ctx, sel, None).await?;

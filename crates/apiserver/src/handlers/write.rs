@@ -761,7 +761,7 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         meta_mut(&mut new).insert("resourceVersion".into(), json!(cur.revision.to_string()));
         let warnings = admit(&ctx, &mut new, false)?;
         let new = to_storage(&ctx, new);
-        let patched_ctx = ctx.clone_shallow();
+        let patched_ctx = ctx.clone();
         match commit_update(patched_ctx, name.clone(), new, Some(cur.revision), warnings).await {
             Err(e)
                 if matches!(
@@ -785,21 +785,6 @@ const MAX_PATCH_ATTEMPTS: u32 = 1000;
 
 fn patch_has_rv(p: &Value) -> bool {
     p.pointer("/metadata/resourceVersion").is_some()
-}
-
-impl Ctx {
-    fn clone_shallow(&self) -> Ctx {
-        Ctx {
-            cluster: self.cluster.clone(),
-            info: self.info.clone(),
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            subresource: self.subresource.clone(),
-            query: self.query.clone(),
-            headers: self.headers.clone(),
-            shutdown: self.shutdown.clone(),
-        }
-    }
 }
 
 /// Server-side apply of an object that does not exist yet: a create.
