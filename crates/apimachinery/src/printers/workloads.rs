@@ -28,6 +28,17 @@ fn template_spec(o: &Value) -> Option<&Value> {
     get(o, &["spec", "template", "spec"])
 }
 
+/// The `-o wide` CONTAINERS, IMAGES and SELECTOR cells of a workload with a pod template and a
+/// label selector in its spec.
+fn template_cells(o: &Value) -> [Value; 3] {
+    let (containers, images) = containers_and_images(template_spec(o));
+    [
+        json!(containers),
+        json!(images),
+        json!(format_label_selector(get(o, &["spec", "selector"]))),
+    ]
+}
+
 static DEPLOYMENT: Printer = Printer {
     columns: &[
         NAME,
@@ -46,8 +57,7 @@ static DEPLOYMENT: Printer = Printer {
         SELECTOR,
     ],
     cells: |o, now| {
-        let (cs, is) = containers_and_images(template_spec(o));
-        vec![
+        let mut row = vec![
             name(o),
             json!(format!(
                 "{}/{}",
@@ -57,10 +67,9 @@ static DEPLOYMENT: Printer = Printer {
             json!(i(o, &["status", "updatedReplicas"])),
             json!(i(o, &["status", "availableReplicas"])),
             age(o, now),
-            json!(cs),
-            json!(is),
-            json!(format_label_selector(get(o, &["spec", "selector"]))),
-        ]
+        ];
+        row.extend(template_cells(o));
+        row
     },
 };
 
@@ -79,17 +88,15 @@ static REPLICA_SET: Printer = Printer {
         SELECTOR,
     ],
     cells: |o, now| {
-        let (cs, is) = containers_and_images(template_spec(o));
-        vec![
+        let mut row = vec![
             name(o),
             json!(desired_replicas(o)),
             json!(i(o, &["status", "replicas"])),
             json!(i(o, &["status", "readyReplicas"])),
             age(o, now),
-            json!(cs),
-            json!(is),
-            json!(format_label_selector(get(o, &["spec", "selector"]))),
-        ]
+        ];
+        row.extend(template_cells(o));
+        row
     },
 };
 
@@ -150,8 +157,7 @@ static DAEMON_SET: Printer = Printer {
         SELECTOR,
     ],
     cells: |o, now| {
-        let (cs, is) = containers_and_images(template_spec(o));
-        vec![
+        let mut row = vec![
             name(o),
             json!(i(o, &["status", "desiredNumberScheduled"])),
             json!(i(o, &["status", "currentNumberScheduled"])),
@@ -163,10 +169,9 @@ static DAEMON_SET: Printer = Printer {
                 &["spec", "template", "spec", "nodeSelector"]
             ))),
             age(o, now),
-            json!(cs),
-            json!(is),
-            json!(format_label_selector(get(o, &["spec", "selector"]))),
-        ]
+        ];
+        row.extend(template_cells(o));
+        row
     },
 };
 
@@ -215,17 +220,15 @@ static JOB: Printer = Printer {
         SELECTOR,
     ],
     cells: |o, now| {
-        let (cs, is) = containers_and_images(template_spec(o));
-        vec![
+        let mut row = vec![
             name(o),
             json!(job_status(o)),
             json!(job_completions(o)),
             json!(job_duration(o, now)),
             age(o, now),
-            json!(cs),
-            json!(is),
-            json!(format_label_selector(get(o, &["spec", "selector"]))),
-        ]
+        ];
+        row.extend(template_cells(o));
+        row
     },
 };
 
