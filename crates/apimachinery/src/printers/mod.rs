@@ -155,14 +155,19 @@ pub(crate) fn items<'a>(obj: &'a Value, path: &[&str]) -> &'a [Value] {
 
 /// Values joined the way kubectl joins lists, with `+ N more...` after `max` items.
 pub(crate) fn join_limited(values: &[String], max: usize) -> String {
+    join_limited_with(values, max, ",")
+}
+
+/// [`join_limited`] with another separator (HPA targets use `, `).
+pub(crate) fn join_limited_with(values: &[String], max: usize, sep: &str) -> String {
     if values.len() > max {
         format!(
             "{} + {} more...",
-            values[..max].join(","),
+            values[..max].join(sep),
             values.len() - max
         )
     } else {
-        values.join(",")
+        values.join(sep)
     }
 }
 

@@ -437,18 +437,6 @@ fn hpa_metric(spec: &Value, current: Option<&Value>) -> String {
     }
 }
 
-fn join_limited_with(values: &[String], max: usize, sep: &str) -> String {
-    if values.len() > max {
-        format!(
-            "{} + {} more...",
-            values[..max].join(sep),
-            values.len() - max
-        )
-    } else {
-        values.join(sep)
-    }
-}
-
 static POD_DISRUPTION_BUDGET: Printer = Printer {
     columns: &[
         NAME,
