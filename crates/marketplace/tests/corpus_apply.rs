@@ -605,7 +605,7 @@ fn every_rendered_document_of_the_chart_corpus_applies_and_lists_with_kube_apise
 
     phase("applied");
     // Every applied object is listed, under kube-apiserver's columns.
-    let mut by_kind: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     // kubectl applies a `List`'s items one by one, in the namespaces they name
     let objects = small.iter().chain(&big).flat_map(|(_, d)| {
         if d["kind"] == "List" {
@@ -631,14 +631,11 @@ fn every_rendered_document_of_the_chart_corpus_applies_and_lists_with_kube_apise
         } else {
             format!("{ns}/{name}")
         };
-        by_kind
-            .entry((av, kind, String::new()))
-            .or_default()
-            .insert(id);
+        by_kind.entry((av, kind)).or_default().insert(id);
     }
     let headers: BTreeMap<&str, &str> = HEADERS.iter().copied().collect();
     let mut checked_headers = 0;
-    for ((av, kind, _), ids) in &by_kind {
+    for ((av, kind), ids) in &by_kind {
         let (group, version) = av.split_once('/').unwrap_or(("", av.as_str()));
         let resource = if group.is_empty() {
             kind.to_ascii_lowercase()
