@@ -156,6 +156,8 @@ pub enum Origin {
     BuiltIn,
     /// Defined by the CustomResourceDefinition of this name (`widgets.example.com`).
     Crd { name: String },
+    /// Computed in memory by a provider registered at run time (read-only: get, list, watch).
+    Computed,
 }
 
 /// One served group/version/resource: everything discovery, routing, OpenAPI and tables need.
@@ -284,11 +286,9 @@ impl ResourceInfo {
     /// `plural` for the core group, `group/plural` otherwise: the store's resource key
     /// (`configmaps`, `apps/deployments`, `example.com/widgets`). The same for every version.
     pub fn resource_key(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.clone()
-        } else {
-            format!("{}/{}", self.group, self.plural)
-        }
+        let (group, plural) =
+            shared_storage(&self.group, &self.plural).unwrap_or((&self.group, &self.plural));
+        resource_key(group, plural)
     }
 
     /// `plural` or `plural.group` (`deployments.apps`), as Status messages name resources.
@@ -329,6 +329,22 @@ impl ResourceInfo {
             || self.kind.to_ascii_lowercase() == name
             || self.short_names.contains(&name)
     }
+}
+
+/// `plural` for the core group, `group/plural` otherwise.
+fn resource_key(group: &str, plural: &str) -> String {
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{group}/{plural}")
+    }
+}
+
+/// Resources stored as another group's resource, as kube-apiserver shares their storage:
+/// `events.k8s.io` events are core/v1 events (one set of objects, converted on read and write).
+/// Returns the (group, plural) whose storage is used.
+pub fn shared_storage(group: &str, plural: &str) -> Option<(&'static str, &'static str)> {
+    (group == "events.k8s.io" && plural == "events").then_some(("", "events"))
 }
 
 /// A built-in resource whose group, version, kind, URL segment and scope come from k8s-openapi's
@@ -444,7 +460,8 @@ static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
             .with_status()
             .with_scale(true),
         // events.k8s.io/v1 (kube-rs' `Recorder` writes these)
-        from_openapi::<events::Event>().short(&["ev"]),
+        // One set of objects with core/v1 events, stored in core/v1's form (see `conversion`).
+        from_openapi::<events::Event>().short(&["ev"]).not_storage(),
         // authentication.k8s.io/v1, authorization.k8s.io/v1: reviews answered, never stored
         from_openapi::<authn::SelfSubjectReview>().verbs(CREATE_ONLY),
         from_openapi::<authn::TokenReview>().verbs(CREATE_ONLY),
@@ -576,6 +593,24 @@ impl Catalogue {
             .retain(|r| !matches!(&r.origin, Origin::Crd { name } if name == crd_name));
     }
 
+    /// Adds a computed resource (`Origin::Computed`). Refuses one whose group/version/plural or
+    /// group/kind is already served, naming it.
+    pub fn add_computed(&mut self, info: ResourceInfo) -> Result<(), String> {
+        if let Some(r) = self.resources.iter().find(|r| {
+            r.group == info.group
+                && ((r.version == info.version && r.plural == info.plural) || r.kind == info.kind)
+        }) {
+            return Err(format!(
+                "{} ({}) is already served ({:?}); pick another group or plural",
+                info.group_resource(),
+                r.api_version(),
+                r.origin
+            ));
+        }
+        self.resources.push(info);
+        Ok(())
+    }
+
     /// Every resource, served or not.
     pub fn resources(&self) -> &[ResourceInfo] {
         &self.resources
@@ -596,7 +631,9 @@ impl Catalogue {
     }
 
     /// The storage version of a group/resource (`apps`, `deployments`).
+    /// For resources sharing another's storage ([`shared_storage`]) that one's storage version.
     pub fn storage_version(&self, group: &str, plural: &str) -> Option<&ResourceInfo> {
+        let (group, plural) = shared_storage(group, plural).unwrap_or((group, plural));
         self.resources
             .iter()
             .find(|r| r.storage && r.group == group && r.plural == plural)
@@ -778,6 +815,16 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
                 .scale
                 .is_some()
         );
+    }
+
+    #[test]
+    fn events_k8s_io_events_share_core_v1_events_storage() {
+        let cat = Catalogue::builtin();
+        let ev = cat.lookup("events.k8s.io", "v1", "events").unwrap();
+        assert_eq!(ev.resource_key(), "events");
+        assert!(!ev.storage);
+        let storage = cat.storage_version("events.k8s.io", "events").unwrap();
+        assert_eq!(storage.api_version(), "v1");
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub struct ClusterState {
     pub shutdown: CancellationToken,
     /// Kicked after deletes so the garbage collector and namespace finalizer run promptly.
     pub gc_kick: Notify,
+    /// Events expire this long after their last write (`crate::events::expire`).
+    event_ttl: std::time::Duration,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Computed resources by store resource key (`group/plural`); see `handlers::computed`.
+    computed: RwLock<BTreeMap<String, Arc<computed::Tracker>>>,
 }
 
 /// Runs blocking store work off the async executor.
@@ -100,7 +104,9 @@ impl ClusterState {
             openapi: Mutex::new(None),
             shutdown,
             gc_kick: Notify::new(),
+            event_ttl: cfg.event_ttl,
             tasks: Mutex::new(Vec::new()),
+            computed: RwLock::new(BTreeMap::new()),
         });
         state.bootstrap().map_err(serr)?;
         Ok(state)
@@ -192,6 +198,42 @@ impl ClusterState {
         *self.openapi.lock().expect("openapi lock") = None;
     }
 
+    /// Adds a computed resource to the catalogue and its tracker to the cluster.
+    pub fn add_computed(
+        &self,
+        info: ResourceInfo,
+        tracker: Arc<computed::Tracker>,
+    ) -> Result<(), String> {
+        let key = info.resource_key();
+        let mut guard = self.catalogue.write().expect("catalogue lock");
+        let mut next = (**guard).clone();
+        next.add_computed(info)?;
+        *guard = Arc::new(next);
+        *self.openapi.lock().expect("openapi lock") = None;
+        self.computed
+            .write()
+            .expect("computed lock")
+            .insert(key, tracker);
+        Ok(())
+    }
+
+    /// The tracker of a computed resource by store resource key.
+    pub fn computed(&self, resource_key: &str) -> Option<Arc<computed::Tracker>> {
+        self.computed
+            .read()
+            .expect("computed lock")
+            .get(resource_key)
+            .cloned()
+    }
+
+    /// Runs a background task of this cluster (awaited by [`ClusterState::stop`]).
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks
+            .lock()
+            .expect("tasks lock")
+            .push(tokio::spawn(task));
+    }
+
     /// The OpenAPI v3 documents of the current catalogue (built on first use after a change).
     pub fn openapi(&self) -> Arc<apiresources::openapi::OpenApiV3> {
         let mut guard = self.openapi.lock().expect("openapi lock");
@@ -214,6 +256,10 @@ impl ClusterState {
     pub fn start_background(self: &Arc<Self>, _shared: &Arc<crate::Shared>) {
         let mut tasks = self.tasks.lock().expect("tasks lock");
         tasks.push(tokio::spawn(crate::gc::run(self.clone())));
+        tasks.push(tokio::spawn(crate::events::expire(
+            self.clone(),
+            self.event_ttl,
+        )));
     }
 
     /// Waits for the background tasks after shutdown was signalled.

@@ -148,6 +148,8 @@ pub struct Config {
     pub plain_http: bool,
     /// Events kept per cluster for watches before older ones are compacted (passed to the store).
     pub watch_history: Option<u64>,
+    /// How long an Event lives after its last write (kube-apiserver's `--event-ttl`, 1 h).
+    pub event_ttl: std::time::Duration,
 }
 
 impl Config {
@@ -159,6 +161,7 @@ impl Config {
             registry: None,
             plain_http: false,
             watch_history: None,
+            event_ttl: crate::events::DEFAULT_TTL,
         }
     }
 }

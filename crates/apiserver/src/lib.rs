@@ -27,6 +27,7 @@ pub mod cluster;
 pub mod config;
 pub mod crd;
 pub mod error;
+pub mod events;
 mod fsutil;
 pub mod gc;
 pub mod handlers;
@@ -250,6 +251,21 @@ impl ControlPlane {
             .clusters
             .contains_key(cluster)
             .then(|| client::in_process(self.router.clone(), cluster, &self.shared.token))
+    }
+
+    /// Serves `provider`'s computed (read-only) resource in `cluster` from now on (discovery,
+    /// OpenAPI, get/list/watch; writes answer 405). See `handlers::computed`.
+    pub fn register_computed(
+        &self,
+        cluster: &str,
+        provider: Arc<dyn computed::Provider>,
+    ) -> Result<(), handlers::computed::RegisterError> {
+        let c = self
+            .shared
+            .clusters
+            .get(cluster)
+            .ok_or_else(|| handlers::computed::RegisterError::UnknownCluster(cluster.into()))?;
+        handlers::computed::register(c, provider).map(|_| ())
     }
 
     /// A token that is cancelled when the control plane shuts down.

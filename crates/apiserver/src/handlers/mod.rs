@@ -6,6 +6,7 @@
 //! `apiresources`; this module orders the steps and talks to the store.
 
 pub mod body;
+pub mod computed;
 pub mod read;
 mod special;
 pub mod write;
@@ -114,6 +115,9 @@ pub async fn handle(
         headers,
         shutdown,
     };
+    if ctx.info.origin == apiresources::Origin::Computed {
+        return computed::dispatch(ctx, &method).await;
+    }
     if special::handles(&ctx) {
         return special::handle(ctx, method, body).await;
     }

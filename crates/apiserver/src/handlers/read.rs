@@ -35,10 +35,14 @@ impl Selectors {
             })?,
             None => Selector::everything(),
         };
-        let fields = match &ctx.query.field_selector {
+        let mut fields = match &ctx.query.field_selector {
             Some(s) => FieldSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?,
             None => FieldSelector::parse("").expect("empty selector parses"),
         };
+        // events.k8s.io Events are stored as core/v1 Events: select on the core field names.
+        if apiresources::catalogue::shared_storage(&ctx.info.group, &ctx.info.plural).is_some() {
+            crate::events::to_core_field_selector(&mut fields)?;
+        }
         let kind = if ctx.info.is_builtin() {
             ctx.info.kind.as_str()
         } else {

@@ -109,7 +109,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             .map(json_response)
             .ok_or(ApiError::UnknownResource),
         path::Endpoint::OpenApiV2 => openapi_v2(
-            &cluster,
+            &cluster.openapi(),
             accept.as_deref(),
             parts
                 .headers
@@ -141,8 +141,8 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
 }
 
 /// `/openapi/v2` as JSON or gnostic protobuf (by `Accept`), with an ETag; `If-None-Match` → 304.
-fn openapi_v2(
-    cluster: &crate::cluster::ClusterState,
+pub(crate) fn openapi_v2(
+    openapi: &apiresources::openapi::OpenApiV3,
     accept: Option<&str>,
     if_none_match: Option<&str>,
 ) -> Result<Response, ApiError> {
@@ -153,8 +153,7 @@ fn openapi_v2(
             v2::PROTOBUF_CONTENT_TYPE
         ))
     })?;
-    let doc = cluster
-        .openapi()
+    let doc = openapi
         .v2()
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let encoded = doc.encoded(format);
@@ -219,7 +218,7 @@ pub fn json_response_with(
 
 /// `/api` and `/apis` answer in the discovery format the client's `Accept` asks for: aggregated
 /// (v2, what kubectl prefers) or the legacy lists.
-fn negotiated_discovery<A, L>(accept: Option<&str>, aggregated: A, legacy: L) -> Response
+pub(crate) fn negotiated_discovery<A, L>(accept: Option<&str>, aggregated: A, legacy: L) -> Response
 where
     A: FnOnce() -> serde_json::Value,
     L: FnOnce() -> serde_json::Value,

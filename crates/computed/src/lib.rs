@@ -1,0 +1,182 @@
+//! `computed`: read-only Kubernetes resources whose objects are computed in memory (OLM's
+//! PackageManifest is the first user).
+//!
+//! It owns the contract between a *provider* and whatever serves its resource:
+//! - [`Provider`]: describes the resource ([`ResourceDescription`]: group, version, kind, names,
+//!   scope, OpenAPI schema, printer columns), lists its current objects, and publishes a change
+//!   feed (a `tokio::sync::watch` generation counter; [`ChangeFeed`] is the sending half).
+//! - [`Tracker`]: the versioned view of one provider that the servers share. It diffs successive
+//!   lists into ADDED/MODIFIED/DELETED [`Change`]s, gives every change its own resourceVersion,
+//!   keeps a bounded history so a watch can resume from a recent resourceVersion (older ones are
+//!   [`WatchError::Expired`], as kube-apiserver's 410), and fans changes out to watchers.
+//!
+//! Two servers use it: the embedded control plane (`apiserver::handlers::computed`, registered
+//! per cluster with `ControlPlane::register_computed`) and the standalone aggregated API server
+//! for real clusters (`apiserver::handlers::computed::serve_aggregated`). Providers depend on this
+//! crate only, not on the apiserver's internals.
+//!
+//! It must not touch: HTTP, selectors, Tables, discovery or OpenAPI documents (the apiserver and
+//! `apiresources` build those from the description), nor any storage: objects live only in the
+//! provider and in the tracker's last snapshot.
+
+mod tracker;
+
+pub use tracker::{Change, ChangeKind, Snapshot, Tracker, WatchError, WatchStart};
+
+use serde_json::Value;
+
+/// Whether objects live in namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+}
+
+/// One Table column, as a CRD's `additionalPrinterColumns` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean` or `date`.
+    pub type_: String,
+    /// JSONPath of the cell in the object, e.g. `.status.catalogSource`.
+    pub json_path: String,
+    pub description: String,
+    /// 0: always shown; 1: only with `-o wide`.
+    pub priority: i32,
+}
+
+impl PrinterColumn {
+    pub fn new(name: &str, type_: &str, json_path: &str, description: &str) -> Self {
+        PrinterColumn {
+            name: name.into(),
+            type_: type_.into(),
+            json_path: json_path.into(),
+            description: description.into(),
+            priority: 0,
+        }
+    }
+
+    /// Shown only with `-o wide`.
+    pub fn wide(mut self) -> Self {
+        self.priority = 1;
+        self
+    }
+}
+
+/// What a provider serves: enough for discovery, routing, OpenAPI (`kubectl explain`) and Tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceDescription {
+    /// API group (never the core group: computed resources live in their own group).
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// URL segment, e.g. `packagemanifests`.
+    pub plural: String,
+    pub singular: String,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    pub scope: Scope,
+    /// The objects' OpenAPI v3 schema (as a CRD's `openAPIV3Schema`).
+    pub schema: Value,
+    /// Table columns after NAME (and AGE, added last when no column is a date).
+    pub printer_columns: Vec<PrinterColumn>,
+}
+
+impl ResourceDescription {
+    /// `group/version`.
+    pub fn api_version(&self) -> String {
+        format!("{}/{}", self.group, self.version)
+    }
+
+    /// Checks the names are usable as Kubernetes resource names; the error names the field.
+    pub fn validate(&self) -> Result<(), ProviderError> {
+        let bad = |field: &str, why: &str| {
+            Err(ProviderError::Invalid(format!(
+                "computed resource {}.{}: {field} {why}",
+                self.plural, self.group
+            )))
+        };
+        if self.group.is_empty() || !self.group.contains('.') {
+            return bad(
+                "group",
+                "must be a DNS subdomain with a dot (computed resources cannot join a built-in group)",
+            );
+        }
+        let dns_label = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 63
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if !dns_label(&self.version) {
+            return bad("version", "must be a lowercase DNS label such as v1");
+        }
+        if !dns_label(&self.plural) || !dns_label(&self.singular) {
+            return bad("plural/singular", "must be lowercase DNS labels");
+        }
+        if self.kind.is_empty() || !self.kind.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return bad("kind", "must be a CamelCase name such as PackageManifest");
+        }
+        Ok(())
+    }
+}
+
+/// Why a provider could not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider's data is not available (yet); served as 503.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The description or an object is not acceptable; served as 500 (a provider bug).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A source of computed objects.
+///
+/// `list` must be quick (objects are computed in memory): the servers call it again each time
+/// the change feed moves. Objects are plain JSON; the tracker fills `apiVersion`, `kind`,
+/// `metadata.resourceVersion` and, when missing, a stable `metadata.uid` and
+/// `metadata.creationTimestamp`. Namespaced resources must set `metadata.namespace`.
+pub trait Provider: Send + Sync + 'static {
+    /// The resource served (read once, when the provider is registered).
+    fn describe(&self) -> ResourceDescription;
+
+    /// Every current object (all namespaces). Reads by namespace or name are served from the
+    /// tracker's snapshot of this list, so every object a client sees carries a resourceVersion
+    /// consistent with the watch stream.
+    fn list(&self) -> Result<Vec<Value>, ProviderError>;
+
+    /// A receiver of the provider's generation: it changes whenever the objects may have changed.
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
+/// The sending half of a provider's change feed.
+#[derive(Debug)]
+pub struct ChangeFeed {
+    tx: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for ChangeFeed {
+    fn default() -> Self {
+        ChangeFeed {
+            tx: tokio::sync::watch::Sender::new(0),
+        }
+    }
+}
+
+impl ChangeFeed {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Announces that the objects changed.
+    pub fn notify(&self) {
+        self.tx.send_modify(|g| *g += 1);
+    }
+
+    /// A receiver for [`Provider::changes`].
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.tx.subscribe()
+    }
+}
