@@ -254,6 +254,39 @@ async fn kubectl_checks(version: &str) {
         e.contains("The CatalogSource the package comes from."),
         "{e}"
     );
+    // Discovery lists the read verbs, short name and category; OpenAPI has no write operations.
+    let ar = k
+        .ok(&[
+            "api-resources",
+            "--api-group=packages.operators.coreos.com",
+            "-o",
+            "wide",
+        ])
+        .await;
+    let row = ar
+        .lines()
+        .find(|l| l.starts_with("packagemanifests"))
+        .unwrap_or_else(|| panic!("{ar}"));
+    assert!(
+        row.contains("pkgm")
+            && (row.contains("[get list watch]") || row.contains("get,list,watch"))
+            && row.contains("olm"),
+        "{ar}"
+    );
+    let doc: Value = serde_json::from_str(
+        &k.ok(&[
+            "get",
+            "--raw",
+            "/openapi/v3/apis/packages.operators.coreos.com/v1",
+        ])
+        .await,
+    )
+    .unwrap();
+    let coll = &doc["paths"]["/apis/packages.operators.coreos.com/v1/namespaces/{namespace}/packagemanifests"];
+    assert!(
+        coll.get("get").is_some() && coll.get("post").is_none(),
+        "{coll}"
+    );
     // Writes answer 405 MethodNotAllowed.
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("p.json");

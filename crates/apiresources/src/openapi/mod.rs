@@ -322,6 +322,26 @@ fn gvk_ext(info: &ResourceInfo, kind: &str) -> Value {
     json!({"group": info.group, "kind": kind, "version": info.version})
 }
 
+/// Removes the write operations a read-only (computed) resource does not serve, so its OpenAPI
+/// paths list only get, list and watch. (Built-ins keep theirs: kubectl looks for a PATCH
+/// operation to learn that the server validates fields.)
+fn drop_unserved_operations(paths: &mut Map<String, Value>, info: &ResourceInfo, base: &str) {
+    let ops = [
+        (base.to_string(), "post", "create"),
+        (base.to_string(), "delete", "deletecollection"),
+        (format!("{base}/{{name}}"), "put", "update"),
+        (format!("{base}/{{name}}"), "patch", "patch"),
+        (format!("{base}/{{name}}"), "delete", "delete"),
+    ];
+    for (path, method, verb) in &ops {
+        if !info.has_verb(verb)
+            && let Some(item) = paths.get_mut(path).and_then(Value::as_object_mut)
+        {
+            item.remove(*method);
+        }
+    }
+}
+
 fn add_paths(paths: &mut Map<String, Value>, info: &ResourceInfo, schema: &str) {
     let prefix = format!("/{}", gv_path(&info.group, &info.version));
     let ns = info.namespaced();
@@ -500,6 +520,9 @@ fn add_paths(paths: &mut Map<String, Value>, info: &ResourceInfo, schema: &str) 
             "parameters": path_params(true),
         }),
     );
+    if info.origin == crate::Origin::Computed {
+        drop_unserved_operations(paths, info, &base);
+    }
     if info.subresources.status {
         paths.insert(
             format!("{base}/{{name}}/status"),
