@@ -207,7 +207,6 @@ pub async fn expire(cluster: Arc<ClusterState>, ttl: Duration) {
                         Ok(_) => {}
                         Err(e) => tracing::warn!(cluster = %cluster.name, error = %e, "expiring events failed"),
                     }
-                    cluster.gc_kick.notify_one();
                 }
             }
         }

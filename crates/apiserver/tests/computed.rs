@@ -405,6 +405,47 @@ async fn a_kube_rs_watcher_sees_the_providers_changes() {
             other => panic!("unexpected {other:?}"),
         }
     }
+    // A streaming list (sendInitialEvents, ended by the initial-events-end bookmark) sees the
+    // current objects, then InitDone.
+    let cfg = kube::runtime::watcher::Config::default().streaming_lists();
+    let mut streaming = kube::runtime::watcher(api.clone(), cfg).boxed();
+    let mut names = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), streaming.next())
+            .await
+            .expect("the streaming list ends")
+            .unwrap()
+            .unwrap()
+        {
+            Event::InitApply(o) => names.push(o.metadata.name.unwrap()),
+            Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(names, ["etcd"]);
+    // A watch from a list's resourceVersion gets exactly the later changes; one from before the
+    // kept history gets 410 Expired.
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    provider.set(vec![
+        pkg("etcd", "community", "candidate"),
+        pkg("vault", "community", "stable"),
+    ]);
+    let mut w = api.watch(&Default::default(), &rv).await.unwrap().boxed();
+    match w.next().await.unwrap().unwrap() {
+        kube::api::WatchEvent::Added(o) => assert_eq!(o.metadata.name.as_deref(), Some("vault")),
+        other => panic!("expected vault ADDED, got {other:?}"),
+    }
+    let mut old = api.watch(&Default::default(), "1").await.unwrap().boxed();
+    match old.next().await.unwrap().unwrap() {
+        kube::api::WatchEvent::Error(e) => assert_eq!(e.code, 410, "{e:?}"),
+        other => panic!("expected 410, got {other:?}"),
+    }
     // A write through kube-rs is refused with a 405 Status.
     let err = api
         .delete("etcd", &Default::default())
