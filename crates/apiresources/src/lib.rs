@@ -16,7 +16,9 @@
 //!   envelope + `runtime.Unknown`) of built-in kinds into the JSON the JSON path would produce.
 //! - [`strict`]: unknown-field and type checks of built-in objects for `fieldValidation=Strict`.
 //! - [`defaults`]: the defaults kube-apiserver sets on built-ins at create time.
-//! - [`conversion`]: built-in objects between the versions of one resource (HPA v1 ↔ v2).
+//! - [`conversion`]: built-in objects between the versions of one resource (HPA v1 ↔ v2), and
+//!   Events between core/v1 and events.k8s.io/v1 (one set of objects, stored as core/v1; see
+//!   [`catalogue::shared_storage`]).
 //!
 //! It must not touch: HTTP routing, storage, watch, authentication (the `apiserver` crate), nor the
 //! generic API machinery (selectors, patches, CRD schema validation, Tables including the built-in

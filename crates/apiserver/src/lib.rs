@@ -18,6 +18,10 @@
 //! - [`routes`]: path and query parsing, the dispatcher.
 //! - [`error`]: `Status` error responses.
 //! - [`client`]: in-process `kube::Client`s.
+//! - [`handlers::computed`]: read-only resources computed in memory by a `computed::Provider`
+//!   (registered per cluster with [`ControlPlane::register_computed`]), and the standalone
+//!   aggregated API server serving them on real clusters.
+//! - [`events`]: events.k8s.io field selectors on the stored core/v1 Events, and Event expiry.
 //! - [`observe`], [`metrics`]: the middleware giving every request an id, a tracing span and its
 //!   Prometheus series; `/metrics`.
 
