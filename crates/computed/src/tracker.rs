@@ -31,10 +31,11 @@ pub enum ChangeKind {
 pub struct Change {
     pub revision: u64,
     pub kind: ChangeKind,
-    /// The new state (Deleted: the last state, with the deletion's resourceVersion).
-    pub object: Value,
+    /// The new state (Deleted: the last state, with the deletion's resourceVersion). Shared with
+    /// the snapshot, so the history costs memory only for superseded states.
+    pub object: Arc<Value>,
     /// The state before (None for Added): lets a server see an object leave a selector.
-    pub prev: Option<Value>,
+    pub prev: Option<Arc<Value>>,
 }
 
 /// The objects at one resourceVersion, ordered by namespace and name.
@@ -68,7 +69,7 @@ struct Entry {
     /// As the provider returned it (compared to see a change).
     raw: Value,
     /// As served (apiVersion, kind, resourceVersion, uid, creationTimestamp filled).
-    served: Value,
+    served: Arc<Value>,
 }
 
 struct State {
@@ -158,7 +159,7 @@ impl Tracker {
             .objects
             .iter()
             .filter(|((ns, _), _)| namespace.is_none_or(|want| want == ns))
-            .map(|(_, e)| e.served.clone())
+            .map(|(_, e)| Value::clone(&e.served))
             .collect();
         Ok(Snapshot {
             revision: state.revision,
@@ -171,7 +172,7 @@ impl Tracker {
         self.refresh()?;
         let state = self.state.lock().expect("tracker lock");
         let key = (namespace.unwrap_or_default().to_string(), name.to_string());
-        Ok(state.objects.get(&key).map(|e| e.served.clone()))
+        Ok(state.objects.get(&key).map(|e| Value::clone(&e.served)))
     }
 
     /// Starts a watch: from `from` (replaying the kept changes after it), or, with `None`, with
@@ -182,7 +183,11 @@ impl Tracker {
         let live = self.feed.subscribe();
         let (initial, backlog) = match from {
             None => (
-                state.objects.values().map(|e| e.served.clone()).collect(),
+                state
+                    .objects
+                    .values()
+                    .map(|e| Value::clone(&e.served))
+                    .collect(),
                 Vec::new(),
             ),
             Some(rv) if rv < state.oldest => {
@@ -250,7 +255,8 @@ impl Tracker {
                 }
                 prev => {
                     state.revision += 1;
-                    let served = self.serve(&raw, prev.map(|e| &e.served), state.revision);
+                    let served =
+                        Arc::new(self.serve(&raw, prev.map(|e| e.served.as_ref()), state.revision));
                     changes.push(Change {
                         revision: state.revision,
                         kind: if prev.is_some() {
@@ -270,12 +276,12 @@ impl Tracker {
                 continue;
             }
             state.revision += 1;
-            let mut last = e.served.clone();
+            let mut last = Value::clone(&e.served);
             last["metadata"]["resourceVersion"] = Value::String(state.revision.to_string());
             changes.push(Change {
                 revision: state.revision,
                 kind: ChangeKind::Deleted,
-                object: last,
+                object: Arc::new(last),
                 prev: Some(e.served),
             });
         }
