@@ -208,6 +208,28 @@ async fn recorder_event_shown_by_kubectl(version: &str) {
         )
         .await
         .unwrap();
+    // The same event again: the Recorder merge-patches its series through events.k8s.io, and the
+    // stored core/v1 Event carries it.
+    let again = Event {
+        type_: EventType::Warning,
+        reason: "BackOff".into(),
+        note: Some("Back-off pulling image nginx".into()),
+        action: "Pulling".into(),
+        secondary: None,
+    };
+    recorder.publish(&again, &reference).await.unwrap();
+    let core: Api<CoreEvent> = Api::namespaced(cp.client("global").unwrap(), "default");
+    let stored = core.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        stored[0].series.as_ref().and_then(|s| s.count),
+        Some(2),
+        "{stored:?}"
+    );
+    assert_eq!(
+        stored[0].message.as_deref(),
+        Some("Back-off pulling image nginx")
+    );
     let describe = kubectl(
         version,
         &cp,
@@ -305,11 +327,10 @@ async fn events_stored_before_a_restart_expire_from_their_own_timestamps_after_i
     let cp = apiserver::ControlPlane::start(config(Duration::from_secs(3600)))
         .await
         .unwrap();
-    let core: Api<CoreEvent> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let mut ev: CoreEvent = serde_json::from_str(CORE_EVENT).unwrap();
-    ev.metadata.name = Some("old".into());
-    core.create(&PostParams::default(), &ev).await.unwrap();
-    drop(core); // its client holds the router and so the store
+    // Through kubectl: an in-process client would keep the router (and the store) alive in its
+    // buffer task for a moment after the shutdown.
+    let old = CORE_EVENT.replace("\"web.1\"", "\"old\"");
+    kubectl("1.33", &cp, &["create", "-f", "-"], Some(&old)).await;
     cp.shutdown().await;
     // Second run with a 1 s TTL: only the list at start knows the event (it was written before),
     // finds it past its TTL counted from its own timestamps, and deletes it.
