@@ -347,3 +347,45 @@ async fn events_stored_before_a_restart_expire_from_their_own_timestamps_after_i
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_an_event_again_restarts_its_ttl() {
+    let ttl = Duration::from_secs(4);
+    let (cp, _d) = start(Some(ttl)).await;
+    let core: Api<CoreEvent> = Api::namespaced(cp.client("global").unwrap(), "default");
+    let ev: CoreEvent = serde_json::from_str(CORE_EVENT).unwrap();
+    let created = core.create(&PostParams::default(), &ev).await.unwrap();
+    let rv = created.metadata.resource_version.clone().unwrap();
+    // Time passing is what this test is about: write again 1.5 s into the TTL.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let patch = json!({"count": 3, "lastTimestamp": "2026-01-01T00:05:00Z"});
+    core.patch(
+        "web.1",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .expect("the event is still there 1.5 s into a 4 s TTL");
+    let updated = Instant::now();
+    let mut w = core
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match w.next().await.expect("watch open").unwrap() {
+                WatchEvent::Deleted(_) => return,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the event expired within 60 s");
+    // Expiry counted from the creation would have come 1.5 s after the update.
+    assert!(
+        updated.elapsed() >= ttl - Duration::from_millis(500),
+        "deleted {:?} after the update, TTL {ttl:?}",
+        updated.elapsed()
+    );
+}
