@@ -16,6 +16,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// A PackageManifest-like provider whose objects the test sets.
 struct Packages {
     objects: Mutex<Vec<Value>>,
+    /// When set, the provider's data is unavailable with this message.
+    down: Mutex<Option<String>>,
     feed: ChangeFeed,
 }
 
@@ -23,6 +25,7 @@ impl Packages {
     fn new(objects: Vec<Value>) -> Arc<Packages> {
         Arc::new(Packages {
             objects: Mutex::new(objects),
+            down: Mutex::new(None),
             feed: ChangeFeed::new(),
         })
     }
@@ -69,6 +72,9 @@ impl Provider for Packages {
     }
 
     fn list(&self) -> Result<Vec<Value>, ProviderError> {
+        if let Some(why) = self.down.lock().unwrap().clone() {
+            return Err(ProviderError::Unavailable(why));
+        }
         Ok(self.objects.lock().unwrap().clone())
     }
 
@@ -513,4 +519,65 @@ async fn the_aggregated_server_answers_kubectl_with_the_same_resource() {
     assert_eq!(health, "ok");
     shutdown.cancel();
     server.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_watch_sees_an_object_leave_and_an_unavailable_provider_answers_503() {
+    let (cp, _dir, provider) = start().await;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(cp.client("global").unwrap(), "default", &api_resource());
+    let lp = ListParams::default().labels("catalog=community");
+    let list = api.list(&lp).await.unwrap();
+    let names: Vec<_> = list
+        .items
+        .iter()
+        .map(|o| o.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["etcd"]);
+    let wp = kube::api::WatchParams::default().labels("catalog=community");
+    let mut w = api
+        .watch(&wp, list.metadata.resource_version.as_deref().unwrap())
+        .await
+        .unwrap()
+        .boxed();
+    // etcd moves to another catalog: it leaves the selector (DELETED); prometheus enters (ADDED).
+    provider.set(vec![
+        pkg("etcd", "certified", "stable"),
+        pkg("prometheus", "community", "beta"),
+    ]);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let ev = tokio::time::timeout(Duration::from_secs(30), w.next())
+            .await
+            .expect("two events within 30 s")
+            .unwrap()
+            .unwrap();
+        match ev {
+            kube::api::WatchEvent::Added(o) => {
+                seen.push(format!("ADDED {}", o.metadata.name.unwrap()))
+            }
+            kube::api::WatchEvent::Deleted(o) => {
+                seen.push(format!("DELETED {}", o.metadata.name.unwrap()))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["ADDED prometheus", "DELETED etcd"]);
+    // The provider's data goes away: reads answer 503 with its message, then recover.
+    *provider.down.lock().unwrap() = Some("catalog cache is syncing".into());
+    provider.feed.notify();
+    match api.list(&ListParams::default()).await.unwrap_err() {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 503, "{s:?}");
+            assert!(s.message.contains("catalog cache is syncing"), "{s:?}");
+        }
+        e => panic!("{e}"),
+    }
+    *provider.down.lock().unwrap() = None;
+    provider.feed.notify();
+    assert_eq!(
+        api.list(&ListParams::default()).await.unwrap().items.len(),
+        2
+    );
 }
