@@ -15,7 +15,7 @@
 //!   see DELETED.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,33 +49,50 @@ pub fn to_core_field_selector(fields: &mut FieldSelector) -> ApiResult<()> {
     Ok(())
 }
 
-/// One pending expiry: the Event at `key`, written at `revision`, expires at `at`.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Deadline {
-    at: Instant,
-    revision: u64,
-    key: Key,
+/// The pending expiries: the latest deadline and revision per Event, and a min-heap with at
+/// most one live entry per Event (a write to an Event already queued only moves its deadline in
+/// the map; its heap entry is pushed back to the new deadline when it comes up), so memory grows
+/// with the number of Events, not with the number of writes.
+#[derive(Default)]
+struct Deadlines {
+    heap: BinaryHeap<Reverse<(Instant, Key)>>,
+    latest: HashMap<Key, (Instant, u64)>,
 }
 
-/// The pending expiries, earliest first.
-#[derive(Default)]
-struct Deadlines(BinaryHeap<Reverse<Deadline>>);
+/// Most Events deleted in one transaction (keeps other writers' waits short).
+const BATCH: usize = 500;
 
 impl Deadlines {
+    /// The Event at `key`, written at `revision`, expires at `at`.
     fn push(&mut self, at: Instant, key: Key, revision: u64) {
-        self.0.push(Reverse(Deadline { at, revision, key }));
+        if self.latest.insert(key.clone(), (at, revision)).is_none() {
+            self.heap.push(Reverse((at, key)));
+        }
+    }
+
+    /// The Event was deleted: nothing to expire.
+    fn forget(&mut self, key: &Key) {
+        self.latest.remove(key);
     }
 
     fn next_at(&self) -> Option<Instant> {
-        self.0.peek().map(|d| d.0.at)
+        self.heap.peek().map(|d| d.0.0)
     }
 
-    /// Removes and returns every entry due at `now`.
-    fn pop_due(&mut self, now: Instant) -> Vec<(Key, u64)> {
+    /// Removes and returns up to `limit` Events due at `now`, with the revision they were due
+    /// for; entries whose Event was written again go back to their new deadline.
+    fn pop_due(&mut self, now: Instant, limit: usize) -> Vec<(Key, u64)> {
         let mut due = Vec::new();
-        while self.0.peek().is_some_and(|d| d.0.at <= now) {
-            let d = self.0.pop().expect("peeked").0;
-            due.push((d.key, d.revision));
+        while due.len() < limit && self.heap.peek().is_some_and(|d| d.0.0 <= now) {
+            let Reverse((_, key)) = self.heap.pop().expect("peeked");
+            match self.latest.get(&key) {
+                Some(&(at, revision)) if at <= now => {
+                    self.latest.remove(&key);
+                    due.push((key, revision));
+                }
+                Some(&(at, _)) => self.heap.push(Reverse((at, key))),
+                None => {} // deleted meanwhile
+            }
         }
         due
     }
@@ -192,15 +209,13 @@ pub async fn expire(cluster: Arc<ClusterState>, ttl: Duration) {
             tokio::select! {
                 _ = cluster.shutdown.cancelled() => return,
                 ev = watch.next() => match ev {
-                    Some(Ok(ev)) if ev.kind != EventKind::Deleted => {
-                        heap.push(Instant::now() + ttl, ev.key.clone(), ev.revision);
-                    }
-                    Some(Ok(_)) => {}
+                    Some(Ok(ev)) if ev.kind == EventKind::Deleted => heap.forget(&ev.key),
+                    Some(Ok(ev)) => heap.push(Instant::now() + ttl, ev.key.clone(), ev.revision),
                     // Fell behind the watch history (or the store closed): start again from a list.
                     Some(Err(_)) | None => continue 'restart,
                 },
                 _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
-                    let due = heap.pop_due(Instant::now());
+                    let due = heap.pop_due(Instant::now(), BATCH);
                     let c = cluster.clone();
                     match blocking(move || delete_due(&c, due)).await {
                         Ok(n) if n > 0 => tracing::debug!(cluster = %cluster.name, expired = n, "expired events"),
@@ -234,10 +249,46 @@ mod tests {
         );
         h.push(now, Key::new(EVENTS, "a", "due"), 1);
         assert_eq!(h.next_at(), Some(now));
-        let due = h.pop_due(now + Duration::from_secs(2));
+        let due = h.pop_due(now + Duration::from_secs(2), BATCH);
         let names: Vec<_> = due.iter().map(|(k, _)| k.name.as_str()).collect();
         assert_eq!(names, ["due", "early"]);
         assert_eq!(h.next_at(), Some(now + Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_rewritten_event_moves_its_deadline_without_a_second_heap_entry() {
+        let now = Instant::now();
+        let key = Key::new(EVENTS, "a", "ev");
+        let mut h = Deadlines::default();
+        h.push(now, key.clone(), 1);
+        for rev in 2..100 {
+            h.push(now + Duration::from_secs(10), key.clone(), rev);
+        }
+        assert_eq!(h.heap.len(), 1);
+        // The first deadline comes up: not due any more, re-queued at the latest one.
+        assert!(h.pop_due(now, BATCH).is_empty());
+        assert_eq!(h.next_at(), Some(now + Duration::from_secs(10)));
+        assert_eq!(
+            h.pop_due(now + Duration::from_secs(10), BATCH),
+            [(key.clone(), 99)]
+        );
+        // A deleted Event is not expired.
+        h.push(now, key.clone(), 100);
+        h.forget(&key);
+        assert!(h.pop_due(now, BATCH).is_empty());
+        assert_eq!(h.next_at(), None);
+    }
+
+    #[test]
+    fn due_events_come_in_batches() {
+        let now = Instant::now();
+        let mut h = Deadlines::default();
+        for i in 0..1200 {
+            h.push(now, Key::new(EVENTS, "a", format!("e{i}")), i);
+        }
+        assert_eq!(h.pop_due(now, BATCH).len(), BATCH);
+        assert_eq!(h.pop_due(now, BATCH).len(), BATCH);
+        assert_eq!(h.pop_due(now, BATCH).len(), 200);
     }
 
     #[test]
