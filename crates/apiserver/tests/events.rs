@@ -115,6 +115,25 @@ async fn an_event_created_as_core_v1_reads_back_through_events_k8s_io_and_the_re
     assert_eq!(v["note"], "Container image pulled");
     assert!(v.get("message").is_none(), "{v}");
 
+    // kubectl's table of events.k8s.io Events shows the same columns as core/v1's.
+    let table = kubectl(
+        "1.33",
+        &cp,
+        &["get", "events.v1.events.k8s.io", "-n", "default"],
+        None,
+    )
+    .await;
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("REASON") && header.contains("OBJECT"),
+        "{table}"
+    );
+    assert!(
+        table.contains("Pulled")
+            && table.contains("pod/web")
+            && table.contains("Container image pulled"),
+        "{table}"
+    );
     // The reverse: created through events.k8s.io, read as core/v1.
     let created: NewEvent = serde_json::from_value(json!({
         "metadata": {"name": "web.2", "namespace": "default"},
