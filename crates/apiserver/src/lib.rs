@@ -2,8 +2,11 @@
 //!
 //! It owns the HTTP edge and the request flow: TLS and bearer-token auth, kubeconfigs, URL routing for
 //! several clusters (`/kubernetes/<cluster>/...`, global also at `/`), discovery and OpenAPI serving,
-//! CRUD/patch/apply/watch handlers, Tables, CRDs registered at run time, finalizers, garbage
-//! collection, namespace deletion, and in-process `kube::Client`s for the product's controllers.
+//! CRUD/patch/apply/watch handlers, Tables, CRDs registered at run time, finalizers (an object whose
+//! deletion is pending goes when its last finalizer does; a terminating namespace when it was
+//! finalized and deleted again), and in-process `kube::Client`s for the product's controllers.
+//! Garbage collection, namespace deletion and CRD cleanup are controllers in `crates/controllers`
+//! that work through those clients.
 //!
 //! It must not re-implement what its neighbours own: durability, revisions and watch history are the
 //! `store` crate's; selectors, patches, server-side apply, JSONPath/Tables, CRD schema validation and
@@ -28,7 +31,6 @@ pub mod config;
 pub mod crd;
 pub mod error;
 mod fsutil;
-pub mod gc;
 pub mod handlers;
 pub mod kubeconfig;
 pub mod metrics;
@@ -159,9 +161,6 @@ impl ControlPlane {
             registry: list.registry.clone(),
             metrics: metrics::Metrics::new(),
         });
-        for c in shared.clusters.values() {
-            c.start_background(&shared);
-        }
 
         let listener = server::bind(cfg.listen).await?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
@@ -257,13 +256,16 @@ impl ControlPlane {
         self.shared.shutdown.clone()
     }
 
-    /// Stops accepting, ends watches, waits for connections and background tasks.
+    /// Renders `registry`'s series on `/metrics` beside the control plane's own (the controller
+    /// host's counters).
+    pub fn add_metrics(&self, registry: Arc<prometheus_client::registry::Registry>) {
+        self.shared.metrics.add_registry(registry);
+    }
+
+    /// Stops accepting, ends watches, waits for connections.
     pub async fn shutdown(self) {
         self.shared.shutdown.cancel();
         let _ = self.server.await;
-        for c in self.shared.clusters.values() {
-            c.stop().await;
-        }
         tracing::info!("control plane stopped");
     }
 }
