@@ -251,6 +251,16 @@ impl ControlPlane {
             .then(|| client::in_process(self.router.clone(), cluster, &self.shared.token))
     }
 
+    /// A served cluster's labels (`--cluster NAME=k=v,...`).
+    pub fn cluster_labels(&self, cluster: &str) -> Option<BTreeMap<String, String>> {
+        self.shared.clusters.get(cluster).map(|c| c.labels.clone())
+    }
+
+    /// The platform's image registry (`HOST:PORT`), if any.
+    pub fn registry(&self) -> Option<&str> {
+        self.shared.registry.as_deref()
+    }
+
     /// A token that is cancelled when the control plane shuts down.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shared.shutdown.clone()
