@@ -103,7 +103,10 @@ pub fn with_terminating(
     out
 }
 
-async fn reconcile(crd: Arc<CustomResourceDefinition>, ctx: Arc<Ctx>) -> Result<Action, CleanupError> {
+async fn reconcile(
+    crd: Arc<CustomResourceDefinition>,
+    ctx: Arc<Ctx>,
+) -> Result<Action, CleanupError> {
     let fins = crd.metadata.finalizers.as_deref().unwrap_or_default();
     if crd.metadata.deletion_timestamp.is_none() || !fins.iter().any(|f| f == FINALIZER) {
         return Ok(Action::await_change());

@@ -141,7 +141,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"marketplace_controller_restarts_total{controller="sample",cluster="b"} 1"#),
+            text.contains(
+                r#"marketplace_controller_restarts_total{controller="sample",cluster="b"} 1"#
+            ),
             "{text}"
         );
     }

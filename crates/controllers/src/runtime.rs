@@ -159,8 +159,14 @@ mod tests {
             b.on_error("ns/a"),
             Action::requeue(Duration::from_millis(400))
         );
-        assert_eq!(b.on_error("ns/b"), Action::requeue(Duration::from_millis(100)));
+        assert_eq!(
+            b.on_error("ns/b"),
+            Action::requeue(Duration::from_millis(100))
+        );
         b.on_success("ns/a");
-        assert_eq!(b.on_error("ns/a"), Action::requeue(Duration::from_millis(100)));
+        assert_eq!(
+            b.on_error("ns/a"),
+            Action::requeue(Duration::from_millis(100))
+        );
     }
 }

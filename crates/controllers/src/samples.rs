@@ -124,7 +124,10 @@ pub fn desired_child(g: &ConfigMapGenerator) -> ConfigMap {
         metadata: ObjectMeta {
             name: Some(child_name(&name)),
             namespace: g.namespace(),
-            labels: Some(BTreeMap::from([(GENERATOR_LABEL.to_string(), name.clone())])),
+            labels: Some(BTreeMap::from([(
+                GENERATOR_LABEL.to_string(),
+                name.clone(),
+            )])),
             owner_references: Some(vec![OwnerReference {
                 api_version: ConfigMapGenerator::api_version(&()).into_owned(),
                 kind: ConfigMapGenerator::kind(&()).into_owned(),
@@ -160,10 +163,7 @@ pub fn desired_status(
             type_: "Ready".into(),
             status: "True".into(),
             reason: "Generated".into(),
-            message: format!(
-                "ConfigMap {child} holds {} key(s)",
-                g.spec.data.len()
-            ),
+            message: format!("ConfigMap {child} holds {} key(s)", g.spec.data.len()),
             observed_generation: generation,
             last_transition_time: Some(since),
         }],
@@ -221,7 +221,11 @@ async fn reconcile(g: Arc<ConfigMapGenerator>, ctx: Arc<Ctx>) -> Result<Action, 
             "status": status,
         });
         generators
-            .patch_status(&name, &PatchParams::apply(&manager).force(), &Patch::Apply(&body))
+            .patch_status(
+                &name,
+                &PatchParams::apply(&manager).force(),
+                &Patch::Apply(&body),
+            )
             .await
             .map_err(api_err)?;
     }
@@ -251,7 +255,12 @@ mod tests {
         assert_eq!(c.metadata.name.as_deref(), Some("web-generated"));
         let o = &c.metadata.owner_references.as_ref().unwrap()[0];
         assert_eq!(
-            (o.kind.as_str(), o.name.as_str(), o.uid.as_str(), o.controller),
+            (
+                o.kind.as_str(),
+                o.name.as_str(),
+                o.uid.as_str(),
+                o.controller
+            ),
             ("ConfigMapGenerator", "web", "u-1", Some(true))
         );
         assert_eq!(o.api_version, "samples.marketplace.dev/v1alpha1");

@@ -15,8 +15,10 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 
 fn cm(name: &str, owners: Value) -> ConfigMap {
-    serde_json::from_value(json!({"metadata": {"name": name, "ownerReferences": owners}, "data": {"a": "1"}}))
-        .unwrap()
+    serde_json::from_value(
+        json!({"metadata": {"name": name, "ownerReferences": owners}, "data": {"a": "1"}}),
+    )
+    .unwrap()
 }
 
 fn owner_ref(o: &ConfigMap) -> Value {
@@ -28,11 +30,23 @@ fn owner_ref(o: &ConfigMap) -> Value {
 async fn garbage_collector_deletes_dependents_of_deleted_owners() {
     let t = start(controllers::embedded_sets()).await;
     let api: Api<ConfigMap> = Api::namespaced(t.cp.client("global").unwrap(), "default");
-    let owner = api.create(&PostParams::default(), &cm("owner", json!(null))).await.unwrap();
-    api.create(&PostParams::default(), &cm("dep", owner_ref(&owner))).await.unwrap();
-    let owner2 = api.create(&PostParams::default(), &cm("owner2", json!(null))).await.unwrap();
-    api.create(&PostParams::default(), &cm("dep2", owner_ref(&owner2))).await.unwrap();
-    api.delete("owner", &DeleteParams::background()).await.unwrap();
+    let owner = api
+        .create(&PostParams::default(), &cm("owner", json!(null)))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &cm("dep", owner_ref(&owner)))
+        .await
+        .unwrap();
+    let owner2 = api
+        .create(&PostParams::default(), &cm("owner2", json!(null)))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &cm("dep2", owner_ref(&owner2)))
+        .await
+        .unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
     api.delete("owner2", &DeleteParams::orphan()).await.unwrap();
     eventually("dep collected", || {
         let api = api.clone();
@@ -62,14 +76,24 @@ async fn garbage_collector_deletes_dependents_of_deleted_owners() {
 async fn foreground_deletion_removes_dependents_before_the_owner() {
     let t = start(controllers::embedded_sets()).await;
     let api: Api<ConfigMap> = Api::namespaced(t.cp.client("global").unwrap(), "default");
-    let owner = api.create(&PostParams::default(), &cm("fg-owner", json!(null))).await.unwrap();
-    let mid = api.create(&PostParams::default(), &cm("fg-mid", owner_ref(&owner))).await.unwrap();
-    api.create(&PostParams::default(), &cm("fg-leaf", owner_ref(&mid))).await.unwrap();
+    let owner = api
+        .create(&PostParams::default(), &cm("fg-owner", json!(null)))
+        .await
+        .unwrap();
+    let mid = api
+        .create(&PostParams::default(), &cm("fg-mid", owner_ref(&owner)))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &cm("fg-leaf", owner_ref(&mid)))
+        .await
+        .unwrap();
     // A dependent that holds its own finalizer keeps the owner waiting.
     let mut held = cm("fg-held", owner_ref(&owner));
     held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
     api.create(&PostParams::default(), &held).await.unwrap();
-    api.delete("fg-owner", &DeleteParams::foreground()).await.unwrap();
+    api.delete("fg-owner", &DeleteParams::foreground())
+        .await
+        .unwrap();
     eventually("the chain below the owner deleted", || {
         let api = api.clone();
         async move {
@@ -82,11 +106,17 @@ async fn foreground_deletion_removes_dependents_before_the_owner() {
     let o = api.get("fg-owner").await.unwrap();
     assert!(o.metadata.deletion_timestamp.is_some());
     assert!(
-        o.metadata.finalizers.unwrap_or_default().contains(&"foregroundDeletion".to_string()),
+        o.metadata
+            .finalizers
+            .unwrap_or_default()
+            .contains(&"foregroundDeletion".to_string()),
         "the owner waits while a dependent remains"
     );
     let h = api.get("fg-held").await.unwrap();
-    assert!(h.metadata.deletion_timestamp.is_some(), "the held dependent is being deleted");
+    assert!(
+        h.metadata.deletion_timestamp.is_some(),
+        "the held dependent is being deleted"
+    );
     api.patch(
         "fg-held",
         &kube::api::PatchParams::default(),
@@ -96,7 +126,13 @@ async fn foreground_deletion_removes_dependents_before_the_owner() {
     .unwrap();
     eventually("the owner goes once its last dependent went", || {
         let api = api.clone();
-        async move { api.get_opt("fg-owner").await.unwrap().is_none().then_some(()) }
+        async move {
+            api.get_opt("fg-owner")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        }
     })
     .await;
     t.stop().await;
@@ -114,9 +150,15 @@ async fn namespace_deletion_removes_its_objects_then_itself() {
     .await
     .unwrap();
     let api: Api<ConfigMap> = Api::namespaced(c.clone(), "doomed");
-    api.create(&PostParams::default(), &cm("x", json!(null))).await.unwrap();
-    nss.delete("doomed", &DeleteParams::default()).await.unwrap();
-    let err = api.create(&PostParams::default(), &cm("y", json!(null))).await;
+    api.create(&PostParams::default(), &cm("x", json!(null)))
+        .await
+        .unwrap();
+    nss.delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
+    let err = api
+        .create(&PostParams::default(), &cm("y", json!(null)))
+        .await;
     if let Err(kube::Error::Api(e)) = &err {
         assert_eq!(e.code, 403, "{e:?}");
     }
@@ -125,9 +167,21 @@ async fn namespace_deletion_removes_its_objects_then_itself() {
         async move { nss.get_opt("doomed").await.unwrap().is_none().then_some(()) }
     })
     .await;
-    assert!(api.list(&ListParams::default()).await.unwrap().items.is_empty());
-    let err = api.create(&PostParams::default(), &cm("z", json!(null))).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 404), "{err:?}");
+    assert!(
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let err = api
+        .create(&PostParams::default(), &cm("z", json!(null)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 404),
+        "{err:?}"
+    );
     t.stop().await;
 }
 
@@ -163,13 +217,22 @@ async fn a_failing_or_panicking_set_is_restarted_and_counted() {
     .await;
     let text = metrics_text(&t).await;
     assert!(
-        text.contains(r#"marketplace_controller_restarts_total{controller="flaky",cluster="global"} "#),
+        text.contains(
+            r#"marketplace_controller_restarts_total{controller="flaky",cluster="global"} "#
+        ),
         "{text}"
     );
-    assert!(text.contains("apiserver_request_total"), "the control plane's own series stay");
+    assert!(
+        text.contains("apiserver_request_total"),
+        "the control plane's own series stay"
+    );
     assert_eq!(text.matches("# EOF").count(), 1, "one OpenMetrics document");
     t.stop().await;
-    assert_eq!(runs.load(Ordering::SeqCst), 3, "the healthy third run stopped on shutdown");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        3,
+        "the healthy third run stopped on shutdown"
+    );
 }
 
 async fn metrics_text(t: &common::Running) -> String {
@@ -211,13 +274,24 @@ async fn a_deleted_crd_loses_its_objects_then_goes() {
         .unwrap();
         gadgets.create(&PostParams::default(), &o).await.unwrap();
     }
-    crds.delete("gadgets.example.com", &DeleteParams::default()).await.unwrap();
+    crds.delete("gadgets.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
     eventually("the CRD removed", || {
         let crds = crds.clone();
-        async move { crds.get_opt("gadgets.example.com").await.unwrap().is_none().then_some(()) }
+        async move {
+            crds.get_opt("gadgets.example.com")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        }
     })
     .await;
     let err = gadgets.list(&ListParams::default()).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 404), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 404),
+        "{err:?}"
+    );
     t.stop().await;
 }

@@ -45,7 +45,9 @@ pub fn product_sets(sample: bool) -> Vec<controllers::ControllerSet> {
 fn parse_cluster(s: &str) -> anyhow::Result<(String, PathBuf)> {
     match s.split_once('=') {
         Some((n, p)) if !n.is_empty() && !p.is_empty() => Ok((n.to_string(), PathBuf::from(p))),
-        _ => anyhow::bail!("--cluster {s:?}: expected NAME=KUBECONFIG, e.g. --cluster b=/path/to/b.kubeconfig"),
+        _ => anyhow::bail!(
+            "--cluster {s:?}: expected NAME=KUBECONFIG, e.g. --cluster b=/path/to/b.kubeconfig"
+        ),
     }
 }
 

@@ -47,7 +47,11 @@ async fn converged(client: &kube::Client, expected: usize) -> Option<usize> {
         Api::namespaced_with(client.clone(), "default", &generator_resource());
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     let gens = gens.list(&ListParams::default()).await.ok()?.items;
-    let children = cms.list(&ListParams::default().labels(LABEL)).await.ok()?.items;
+    let children = cms
+        .list(&ListParams::default().labels(LABEL))
+        .await
+        .ok()?
+        .items;
     if gens.len() != expected || children.len() != expected {
         return None;
     }
@@ -66,7 +70,11 @@ async fn converged(client: &kube::Client, expected: usize) -> Option<usize> {
             mine[0].metadata.name.as_deref(),
             Some(format!("{name}-generated").as_str())
         );
-        if mine[0].data.as_ref() != serde_json::from_value(g.data["spec"]["data"].clone()).ok().as_ref() {
+        if mine[0].data.as_ref()
+            != serde_json::from_value(g.data["spec"]["data"].clone())
+                .ok()
+                .as_ref()
+        {
             return None;
         }
         let status = &g.data["status"];
@@ -95,14 +103,21 @@ async fn the_sample_controller_on_the_host_converges_after_a_kill_9_mid_reconcil
     let mut s = Server::start_with(&["b=env=test"], &["--enable-sample"], &[]);
     for cluster in ["global", "b"] {
         poll(&format!("the sample CRD installed in {cluster}"), || {
-            s.kubectl_on(cluster, &["get", "crd", CRD]).status.success().then_some(())
+            s.kubectl_on(cluster, &["get", "crd", CRD])
+                .status
+                .success()
+                .then_some(())
         });
     }
     let global = s.client("global").await;
     let b = s.client("b").await;
     s.ok_stdin(&["apply", "-f", "-"], &generators_yaml("g", N));
     let out = s.kubectl_with_stdin("b", &["apply", "-f", "-"], Some(&generators_yaml("w", N)));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     poll_async("the first children in global", || {
         let global = global.clone();
         async move { (children_count(&global).await > 0).then_some(()) }
@@ -134,9 +149,17 @@ async fn the_sample_controller_on_the_host_converges_after_a_kill_9_mid_reconcil
     ]);
     assert_eq!(ready, "True");
     // A spec change reaches the child; deleting the generator collects it.
-    s.ok(&["patch", "cmg", "g-7", "--type=merge", "-p", r#"{"spec":{"data":{"index":"changed"}}}"#]);
+    s.ok(&[
+        "patch",
+        "cmg",
+        "g-7",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"data":{"index":"changed"}}}"#,
+    ]);
     poll("the child of g-7 updated", || {
-        (s.ok(&["get", "cm", "g-7-generated", "-o", "jsonpath={.data.index}"]) == "changed").then_some(())
+        (s.ok(&["get", "cm", "g-7-generated", "-o", "jsonpath={.data.index}"]) == "changed")
+            .then_some(())
     });
     s.ok(&["delete", "cmg", "g-7"]);
     poll("the child of g-7 collected", || {
@@ -152,8 +175,16 @@ async fn the_sample_controller_on_the_host_converges_after_a_kill_9_mid_reconcil
         );
         assert!(metrics.contains(&series), "{series} missing from /metrics");
     }
-    let events = s.ok(&["get", "events.events.k8s.io", "-o", "jsonpath={.items[*].reason}"]);
-    assert!(events.contains("Generated"), "the controller records Events: {events}");
+    let events = s.ok(&[
+        "get",
+        "events.events.k8s.io",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
+    assert!(
+        events.contains("Generated"),
+        "the controller records Events: {events}"
+    );
 }
 
 /// `marketplace controllers` as a child process (its log in the data dir).
@@ -185,13 +216,21 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
     assert!(crds.contains(CRD), "{crds}");
     for cluster in ["global", "b"] {
         let out = s.kubectl_with_stdin(cluster, &["apply", "-f", "-"], Some(&crds));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let (global, b) = (s.client("global").await, s.client("b").await);
     let mut controllers = spawn_controllers(&s);
     s.ok_stdin(&["apply", "-f", "-"], &generators_yaml("g", N));
     let out = s.kubectl_with_stdin("b", &["apply", "-f", "-"], Some(&generators_yaml("w", N)));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     poll_async("the first children in b", || {
         let b = b.clone();
         async move { (children_count(&b).await > 0).then_some(()) }
@@ -200,7 +239,10 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
     controllers.kill().expect("kill -9 marketplace controllers");
     controllers.wait().unwrap();
     let at_kill = (children_count(&global).await, children_count(&b).await);
-    eprintln!("children when the controllers were killed: global {}, b {}", at_kill.0, at_kill.1);
+    eprintln!(
+        "children when the controllers were killed: global {}, b {}",
+        at_kill.0, at_kill.1
+    );
     let mut controllers = spawn_controllers(&s);
     for (name, c) in [("global", &global), ("b", &b)] {
         let n = poll_async(&format!("{name} converged out of process"), || {
@@ -216,7 +258,10 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
         .status();
     let status = controllers.wait().unwrap();
     let log = std::fs::read_to_string(s.data_dir().join("controllers.log")).unwrap_or_default();
-    assert!(status.success(), "SIGTERM stops the controllers cleanly: {status}\n{log}");
+    assert!(
+        status.success(),
+        "SIGTERM stops the controllers cleanly: {status}\n{log}"
+    );
 }
 
 #[test]
@@ -240,17 +285,40 @@ fn owners_and_namespaces_are_deleted_through_kubectl_with_the_host_collecting() 
         (!s.kubectl(&["get", "cm", "bg-dep"]).status.success()).then_some(())
     });
     // kubectl waits for the owner to go; foreground means its dependents went first.
-    s.ok(&["delete", "cm", "fg", "--cascade=foreground", "--timeout=60s"]);
+    s.ok(&[
+        "delete",
+        "cm",
+        "fg",
+        "--cascade=foreground",
+        "--timeout=60s",
+    ]);
     for gone in ["fg", "fg-dep", "fg-dep2"] {
-        assert!(!s.kubectl(&["get", "cm", gone]).status.success(), "{gone} deleted");
+        assert!(
+            !s.kubectl(&["get", "cm", gone]).status.success(),
+            "{gone} deleted"
+        );
     }
     s.ok(&["delete", "cm", "or", "--cascade=orphan", "--timeout=60s"]);
-    let refs = s.ok(&["get", "cm", "or-dep", "-o", "jsonpath={.metadata.ownerReferences}"]);
+    let refs = s.ok(&[
+        "get",
+        "cm",
+        "or-dep",
+        "-o",
+        "jsonpath={.metadata.ownerReferences}",
+    ]);
     assert_eq!(refs, "", "the orphaned dependent keeps no reference");
 
     s.ok(&["create", "namespace", "team"]);
     s.ok(&["-n", "team", "create", "cm", "x", "--from-literal=k=v"]);
-    s.ok(&["-n", "team", "create", "secret", "generic", "y", "--from-literal=k=v"]);
+    s.ok(&[
+        "-n",
+        "team",
+        "create",
+        "secret",
+        "generic",
+        "y",
+        "--from-literal=k=v",
+    ]);
     s.ok(&["delete", "namespace", "team", "--timeout=60s"]);
     let out = s.kubectl(&["get", "namespace", "team"]);
     assert!(!out.status.success());

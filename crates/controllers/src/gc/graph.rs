@@ -115,8 +115,7 @@ impl Graph {
                         .or_default()
                         .insert(o.key.clone());
                 }
-                self.owners
-                    .insert(o.key.clone(), (o.uid, o.owners.clone()));
+                self.owners.insert(o.key.clone(), (o.uid, o.owners.clone()));
             }
         }
         if !o.owners.is_empty() && !o.deleting && before.as_ref() != Some(&o.owners) {

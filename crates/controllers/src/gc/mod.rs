@@ -502,7 +502,10 @@ async fn remove_owner_refs(
         "ownerReferences": if kept.is_empty() { serde_json::Value::Null } else { json!(kept) },
         "resourceVersion": cur.metadata.resource_version,
     }});
-    match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(e),
@@ -527,7 +530,10 @@ async fn remove_finalizer(
         "finalizers": kept,
         "resourceVersion": cur.metadata.resource_version,
     }});
-    match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) => Err(e),
