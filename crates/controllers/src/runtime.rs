@@ -130,7 +130,7 @@ pub async fn run<K, Ctx, Fut, E>(
                     cx.metrics.reconciled(name, &cx.name, false);
                 }
                 Err(e) => {
-                    tracing::debug!(cluster = %cx.name, controller = %name, error = %e, "controller stream error")
+                    tracing::warn!(cluster = %cx.name, controller = %name, error = %e, "controller watch or queue error (retried)")
                 }
             }
             futures::future::ready(())

@@ -274,6 +274,15 @@ async fn a_deleted_crd_loses_its_objects_then_goes() {
         .unwrap();
         gadgets.create(&PostParams::default(), &o).await.unwrap();
     }
+    // A ConfigMap owned by a custom object of a CRD created at run time (the collector
+    // re-discovers and watches the new resource).
+    let g1 = gadgets.get("g1").await.unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let owned = json!([{"apiVersion": "example.com/v1", "kind": "Gadget", "name": "g1",
+                        "uid": g1.metadata.uid}]);
+    cms.create(&PostParams::default(), &cm("gadget-child", owned))
+        .await
+        .unwrap();
     crds.delete("gadgets.example.com", &DeleteParams::default())
         .await
         .unwrap();

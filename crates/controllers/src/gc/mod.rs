@@ -75,7 +75,7 @@ struct Shared {
 }
 
 enum Msg {
-    Event(ResId, watcher::Event<DynamicObject>),
+    Event(ResId, Box<watcher::Event<DynamicObject>>),
     Rediscover,
 }
 
@@ -105,9 +105,9 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
             _ = cx.shutdown.cancelled() => return Ok(()),
             msg = rx.recv() => match msg {
                 None => return Err(GcError::CrdWatchEnded),
-                Some(Msg::Rediscover) => discover(&shared, &tx, &stop).await?,
+                Some(Msg::Rediscover) => queue.extend(discover(&shared, &tx, &stop).await?),
                 Some(Msg::Event(res, ev)) => {
-                    let first_sync_done = on_event(&shared, res, ev, &mut queue);
+                    let first_sync_done = on_event(&shared, res, *ev, &mut queue);
                     if first_sync_done && pending_sync.remove(&res) && pending_sync.is_empty() {
                         let all = shared.graph.lock().expect("graph lock").all_work();
                         let (live, deps) = shared.graph.lock().expect("graph lock").sizes();
@@ -152,13 +152,13 @@ impl WorkQueue {
     }
 }
 
-/// Discovers the resources the collector watches and starts watches for new ones (stops those
-/// that disappeared).
+/// Discovers the resources the collector watches and starts watches for new ones; stops those
+/// that disappeared and returns the work their objects' disappearance makes.
 async fn discover(
     shared: &Arc<Shared>,
     tx: &mpsc::UnboundedSender<Msg>,
     stop: &CancellationToken,
-) -> Result<(), GcError> {
+) -> Result<Vec<Work>, GcError> {
     let discovery = match Discovery::new(shared.client.clone())
         .exclude(&["events.k8s.io"])
         .run_aggregated()
@@ -178,9 +178,15 @@ async fn discover(
         .collect();
     let mut res = shared.resources.write().expect("resources lock");
     let names: HashSet<String> = found.iter().map(|(ar, _)| resource_name(ar)).collect();
+    let mut work = Vec::new();
     for (name, id) in &res.by_name {
-        if !names.contains(name) {
-            res.list[*id as usize].stop.cancel();
+        let r = &res.list[*id as usize];
+        if !names.contains(name) && !r.stop.is_cancelled() {
+            // The resource is gone (its CRD was deleted): so are its objects.
+            r.stop.cancel();
+            let mut g = shared.graph.lock().expect("graph lock");
+            g.begin_relist(*id);
+            work.extend(g.end_relist(*id));
         }
     }
     for (ar, caps) in found {
@@ -207,7 +213,7 @@ async fn discover(
         });
     }
     res.discovery = Some(discovery);
-    Ok(())
+    Ok(work)
 }
 
 fn resource_name(ar: &ApiResource) -> String {
@@ -240,7 +246,7 @@ async fn watch_resource(
         match ev {
             None => return,
             Some(Ok(ev)) => {
-                if tx.send(Msg::Event(id, ev)).is_err() {
+                if tx.send(Msg::Event(id, Box::new(ev))).is_err() {
                     return;
                 }
             }
