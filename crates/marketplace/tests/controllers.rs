@@ -110,14 +110,33 @@ async fn the_sample_controller_on_the_host_converges_after_a_kill_9_mid_reconcil
         });
     }
     let global = s.client("global").await;
-    let b = s.client("b").await;
-    s.ok_stdin(&["apply", "-f", "-"], &generators_yaml("g", N));
     let out = s.kubectl_with_stdin("b", &["apply", "-f", "-"], Some(&generators_yaml("w", N)));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Kill while kubectl is still creating generators in global and the host reconciles them.
+    let applying = {
+        let (kubectl, kubeconfig) = (s.kubectl_path().to_path_buf(), s.kubeconfig("global"));
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut p = Command::new(kubectl)
+                .args(["apply", "-f", "-"])
+                .env("KUBECONFIG", kubeconfig)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let _ = p
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(generators_yaml("g", N).as_bytes());
+            let _ = p.wait();
+        })
+    };
     poll_async("the first children in global", || {
         let global = global.clone();
         async move { (children_count(&global).await > 0).then_some(()) }
@@ -126,12 +145,12 @@ async fn the_sample_controller_on_the_host_converges_after_a_kill_9_mid_reconcil
     let mut child = s.child.take().expect("server process");
     child.kill().expect("kill -9 the server");
     child.wait().unwrap();
+    applying.join().unwrap();
     s.restart();
+    // kubectl apply is idempotent: the generators the kill cut off are created now.
+    s.ok_stdin(&["apply", "-f", "-"], &generators_yaml("g", N));
     let global = s.client("global").await;
-    let b = {
-        drop(b);
-        s.client("b").await
-    };
+    let b = s.client("b").await;
     for (name, c) in [("global", &global), ("b", &b)] {
         let n = poll_async(&format!("{name} converged after the restart"), || {
             let c = c.clone();
@@ -223,7 +242,6 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
         );
     }
     let (global, b) = (s.client("global").await, s.client("b").await);
-    let mut controllers = spawn_controllers(&s);
     s.ok_stdin(&["apply", "-f", "-"], &generators_yaml("g", N));
     let out = s.kubectl_with_stdin("b", &["apply", "-f", "-"], Some(&generators_yaml("w", N)));
     assert!(
@@ -231,6 +249,7 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let mut controllers = spawn_controllers(&s);
     poll_async("the first children in b", || {
         let b = b.clone();
         async move { (children_count(&b).await > 0).then_some(()) }
@@ -242,6 +261,10 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
     eprintln!(
         "children when the controllers were killed: global {}, b {}",
         at_kill.0, at_kill.1
+    );
+    assert!(
+        at_kill.0 + at_kill.1 < 2 * N,
+        "the kill came before the controllers finished: {at_kill:?}"
     );
     let mut controllers = spawn_controllers(&s);
     for (name, c) in [("global", &global), ("b", &b)] {
