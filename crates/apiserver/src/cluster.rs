@@ -1,6 +1,7 @@
 //! One served cluster: its durable store, the catalogue of resources it serves (built-ins plus its
 //! CRDs, rebuilt whenever a CRD changes so discovery and OpenAPI update at once), the cached OpenAPI
-//! documents, and its background tasks (garbage collector, namespace finalizer).
+//! documents. Garbage collection, namespace deletion and CRD cleanup are not here: they are
+//! controllers (`crates/controllers`) that act through the API like any client.
 //!
 //! Store layout: `<data-dir>/clusters/<name>/store.db`. On open the cluster is bootstrapped: the
 //! namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease` exist, and
@@ -12,7 +13,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use apiresources::{Catalogue, ResourceInfo};
 use serde_json::{Value, json};
 use store::{Key, ListQuery, Store, StoreError, StoreOptions};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::StartError;
@@ -29,12 +29,11 @@ pub const SYSTEM_NAMESPACES: [&str; 4] =
 pub struct ClusterState {
     pub name: String,
     pub labels: BTreeMap<String, String>,
-    pub store: Store,
+    /// Only this crate's handlers reach the store; everything else goes through the API.
+    pub(crate) store: Store,
     catalogue: RwLock<Arc<Catalogue>>,
     openapi: Mutex<Option<Arc<apiresources::openapi::OpenApiV3>>>,
     pub shutdown: CancellationToken,
-    /// Kicked after deletes so the garbage collector and namespace finalizer run promptly.
-    pub gc_kick: Notify,
     /// Events expire this long after their last write (`crate::events::expire`).
     event_ttl: std::time::Duration,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -103,7 +102,6 @@ impl ClusterState {
             catalogue: RwLock::new(Arc::new(catalogue)),
             openapi: Mutex::new(None),
             shutdown,
-            gc_kick: Notify::new(),
             event_ttl: cfg.event_ttl,
             tasks: Mutex::new(Vec::new()),
             computed: RwLock::new(BTreeMap::new()),
@@ -252,10 +250,10 @@ impl ClusterState {
         o
     }
 
-    /// Starts the garbage collector and the namespace finalizer.
+    /// Starts the cluster's background work inside the API server: Events' expiry. (Garbage
+    /// collection and namespace deletion are controllers on the host, `crates/controllers`.)
     pub fn start_background(self: &Arc<Self>, _shared: &Arc<crate::Shared>) {
         let mut tasks = self.tasks.lock().expect("tasks lock");
-        tasks.push(tokio::spawn(crate::gc::run(self.clone())));
         tasks.push(tokio::spawn(crate::events::expire(
             self.clone(),
             self.event_ttl,

@@ -2,8 +2,11 @@
 //!
 //! It owns the HTTP edge and the request flow: TLS and bearer-token auth, kubeconfigs, URL routing for
 //! several clusters (`/kubernetes/<cluster>/...`, global also at `/`), discovery and OpenAPI serving,
-//! CRUD/patch/apply/watch handlers, Tables, CRDs registered at run time, finalizers, garbage
-//! collection, namespace deletion, and in-process `kube::Client`s for the product's controllers.
+//! CRUD/patch/apply/watch handlers, Tables, CRDs registered at run time, finalizers (an object whose
+//! deletion is pending goes when its last finalizer does; a terminating namespace when it was
+//! finalized and deleted again), and in-process `kube::Client`s for the product's controllers.
+//! Garbage collection, namespace deletion and CRD cleanup are controllers in `crates/controllers`
+//! that work through those clients.
 //!
 //! It must not re-implement what its neighbours own: durability, revisions and watch history are the
 //! `store` crate's; selectors, patches, server-side apply, JSONPath/Tables, CRD schema validation and
@@ -33,7 +36,6 @@ pub mod crd;
 pub mod error;
 pub mod events;
 mod fsutil;
-pub mod gc;
 pub mod handlers;
 pub mod kubeconfig;
 pub mod metrics;
@@ -272,12 +274,28 @@ impl ControlPlane {
         handlers::computed::register(c, provider).map(|_| ())
     }
 
+    /// A served cluster's labels (`--cluster NAME=k=v,...`).
+    pub fn cluster_labels(&self, cluster: &str) -> Option<BTreeMap<String, String>> {
+        self.shared.clusters.get(cluster).map(|c| c.labels.clone())
+    }
+
+    /// The platform's image registry (`HOST:PORT`), if any.
+    pub fn registry(&self) -> Option<&str> {
+        self.shared.registry.as_deref()
+    }
+
     /// A token that is cancelled when the control plane shuts down.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shared.shutdown.clone()
     }
 
-    /// Stops accepting, ends watches, waits for connections and background tasks.
+    /// Renders `registry`'s series on `/metrics` beside the control plane's own (the controller
+    /// host's counters).
+    pub fn add_metrics(&self, registry: Arc<prometheus_client::registry::Registry>) {
+        self.shared.metrics.add_registry(registry);
+    }
+
+    /// Stops accepting, ends watches, waits for connections.
     pub async fn shutdown(self) {
         self.shared.shutdown.cancel();
         let _ = self.server.await;

@@ -267,6 +267,8 @@ pub struct Metrics {
     store_revision: Family<ClusterLabels, Gauge>,
     store_size: Family<ClusterLabels, Gauge>,
     store_watchers: Family<ClusterLabels, Gauge>,
+    /// Registries of other components rendered after ours (the controller host's).
+    extra: std::sync::Mutex<Vec<std::sync::Arc<Registry>>>,
 }
 
 impl Default for Metrics {
@@ -325,7 +327,13 @@ impl Metrics {
             store_revision,
             store_size,
             store_watchers,
+            extra: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Renders `registry` after the control plane's own series.
+    pub fn add_registry(&self, registry: std::sync::Arc<Registry>) {
+        self.extra.lock().expect("metrics lock").push(registry);
     }
 
     /// Records one finished request (for a watch: one established watch).
@@ -383,8 +391,14 @@ impl Metrics {
                 .set(i64::try_from(f.watchers).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing metrics to a String cannot fail");
+        let encode = |out: &mut String| -> std::fmt::Result {
+            prometheus_client::encoding::text::encode_registry(out, &self.registry)?;
+            for r in self.extra.lock().expect("metrics lock").iter() {
+                prometheus_client::encoding::text::encode_registry(out, r)?;
+            }
+            prometheus_client::encoding::text::encode_eof(out)
+        };
+        encode(&mut out).expect("writing metrics to a String cannot fail");
         out
     }
 }

@@ -1,11 +1,12 @@
 //! API-level semantics through the in-process `kube::Client` (`ControlPlane::client`): generateName,
 //! generation and status isolation, limit/continue, watch selectors, 410 after compaction as an
-//! ERROR event, garbage collection, namespace deletion, and bad input answered with a Status.
+//! ERROR event, and bad input answered with a Status. (Garbage collection and namespace deletion are
+//! controllers now: see crates/controllers/tests/gc.rs.)
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{
     Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
@@ -24,23 +25,6 @@ fn cm(name: &str, labels: Value) -> ConfigMap {
         json!({"metadata": {"name": name, "labels": labels}, "data": {"a": "1"}}),
     )
     .unwrap()
-}
-
-async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut f: impl FnMut() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]
@@ -243,99 +227,6 @@ async fn watch_from_a_compacted_revision_gets_a_410_error_event() {
         Some(Ok(WatchEvent::Error(e))) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
         other => panic!("expected an ERROR event with 410, got {other:?}"),
     }
-}
-
-#[tokio::test]
-async fn garbage_collector_deletes_dependents_of_deleted_owners() {
-    let (cp, _d) = start(None).await;
-    let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let owner = api
-        .create(&PostParams::default(), &cm("owner", json!({})))
-        .await
-        .unwrap();
-    let uid = owner.metadata.uid.unwrap();
-    let dep: ConfigMap =
-        serde_json::from_value(json!({"metadata": {"name": "dep", "ownerReferences": [
-        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}]}}))
-        .unwrap();
-    api.create(&PostParams::default(), &dep).await.unwrap();
-    let orphan_owner = api
-        .create(&PostParams::default(), &cm("owner2", json!({})))
-        .await
-        .unwrap();
-    let dep2: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "dep2", "ownerReferences": [
-        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner2", "uid": orphan_owner.metadata.uid.unwrap()}]}})).unwrap();
-    api.create(&PostParams::default(), &dep2).await.unwrap();
-    api.delete("owner", &DeleteParams::background())
-        .await
-        .unwrap();
-    api.delete("owner2", &DeleteParams::orphan()).await.unwrap();
-    eventually("dep collected", || {
-        let api = api.clone();
-        async move { api.get_opt("dep").await.unwrap().is_none().then_some(()) }
-    })
-    .await;
-    let kept = eventually("dep2 orphaned", || {
-        let api = api.clone();
-        async move {
-            api.get_opt("dep2")
-                .await
-                .unwrap()
-                .filter(|d| d.metadata.owner_references.is_none())
-        }
-    })
-    .await;
-    assert_eq!(kept.metadata.name.as_deref(), Some("dep2"));
-    assert!(
-        api.get_opt("owner2").await.unwrap().is_none(),
-        "owner2 gone once orphaning finished"
-    );
-}
-
-#[tokio::test]
-async fn namespace_deletion_removes_its_objects_then_itself() {
-    let (cp, _d) = start(None).await;
-    let c = cp.client("global").unwrap();
-    let nss: Api<Namespace> = Api::all(c.clone());
-    nss.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "doomed"}})).unwrap(),
-    )
-    .await
-    .unwrap();
-    let api: Api<ConfigMap> = Api::namespaced(c.clone(), "doomed");
-    api.create(&PostParams::default(), &cm("x", json!({})))
-        .await
-        .unwrap();
-    nss.delete("doomed", &DeleteParams::default())
-        .await
-        .unwrap();
-    let err = api
-        .create(&PostParams::default(), &cm("y", json!({})))
-        .await;
-    if let Err(kube::Error::Api(e)) = &err {
-        assert_eq!(e.code, 403, "{e:?}");
-    }
-    eventually("namespace doomed removed", || {
-        let nss = nss.clone();
-        async move { nss.get_opt("doomed").await.unwrap().is_none().then_some(()) }
-    })
-    .await;
-    assert!(
-        api.list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    let err = api
-        .create(&PostParams::default(), &cm("z", json!({})))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, kube::Error::Api(ref e) if e.code == 404),
-        "{err:?}"
-    );
 }
 
 #[tokio::test]

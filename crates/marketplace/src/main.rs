@@ -2,6 +2,7 @@
 //! the module that owns it; the work lives in the library crates.
 
 mod chart;
+mod controllers;
 mod image;
 mod registry;
 mod serve;
@@ -25,6 +26,11 @@ struct Cli {
 enum Command {
     /// Serve the embedded Kubernetes-compatible control plane for the global and workload clusters.
     Serve(serve::ServeArgs),
+    /// Run the product's controllers against real clusters (global via --kubeconfig, workload
+    /// clusters via --cluster NAME=KUBECONFIG).
+    Controllers(controllers::ControllersArgs),
+    /// Print every CRD the product defines, for `kubectl apply -f -`.
+    Crds(controllers::CrdsArgs),
     /// Work with Helm charts (cluster plugins are Helm charts).
     #[command(subcommand)]
     Chart(chart::ChartCommand),
@@ -36,6 +42,8 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve::run(args),
+        Command::Controllers(args) => controllers::run(args),
+        Command::Crds(args) => controllers::crds(args),
         Command::Chart(command) => chart::run(command),
         Command::Image(command) => image::run(command),
     }

@@ -27,6 +27,13 @@ pub struct ServeArgs {
     /// Levels come from RUST_LOG (default: info, without per-connection TLS noise).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Do not run the controller host (garbage collection, namespace deletion and the product's
+    /// controllers); run them out of process with `marketplace controllers` instead.
+    #[arg(long)]
+    pub no_controllers: bool,
+    /// Also run the sample ConfigMapGenerator controller (for tests and demos).
+    #[arg(long, hide = true)]
+    pub enable_sample: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -54,7 +61,7 @@ fn log_filter(rust_log: Option<&str>) -> String {
     }
 }
 
-fn init_logging(format: LogFormat) {
+pub(crate) fn init_logging(format: LogFormat) {
     let spec = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     let filter = tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|e| {
         eprintln!("warning: ignoring RUST_LOG ({e}); logging at {DEFAULT_FILTER}");
@@ -73,6 +80,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let json_logs = args.log_format == LogFormat::Json;
     let data_dir = args.data_dir.clone();
+    let (controllers, sample) = (!args.no_controllers, args.enable_sample);
     let mut cfg = apiserver::Config::new(args.data_dir);
     cfg.listen = args.listen;
     cfg.registry = args.registry;
@@ -94,6 +102,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             cfg.registry = Some(r.host().to_string());
         }
         let cp = apiserver::ControlPlane::start(cfg).await?;
+        let host = controllers.then(|| start_host(&cp, sample));
         let kubeconfig = cp.kubeconfig_path(apiserver::GLOBAL);
         if json_logs {
             // Every stderr line is JSON then; the library already logged where it serves.
@@ -107,6 +116,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         wait_for_signal().await?;
         tracing::info!("shutting down");
+        if let Some(h) = host {
+            h.stop().await;
+        }
         cp.shutdown().await;
         if let Some(r) = registry {
             r.shutdown().await;
@@ -115,7 +127,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Starts the controller host for every served cluster (in-process clients): the embedded
+/// cluster's own controllers (GC, namespaces, CRD cleanup) plus the product's, with the product's
+/// CRDs applied first; its counters go to `/metrics`.
+fn start_host(cp: &apiserver::ControlPlane, sample: bool) -> controllers::RunningHost {
+    let mut sets = controllers::embedded_sets();
+    sets.extend(crate::controllers::product_sets(sample));
+    let host = controllers::Host::new(sets).install_crds(true);
+    cp.add_metrics(host.metrics().registry());
+    let targets = cp
+        .clusters()
+        .into_iter()
+        .filter_map(|name| {
+            Some(controllers::ClusterTarget {
+                client: cp.client(&name)?,
+                labels: cp.cluster_labels(&name).unwrap_or_default(),
+                global: name == apiserver::GLOBAL,
+                registry: cp.registry().map(str::to_string),
+                name,
+            })
+        })
+        .collect();
+    host.start(targets)
+}
+
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;

@@ -161,10 +161,12 @@ fn metrics_need_the_token_and_count_requests_by_verb_resource_and_code() {
 #[test]
 fn open_watches_are_counted_until_their_stream_ends() {
     let s = Server::start(&[]);
+    // kubectl's watch is of one namespace; the controller host's own watches span all of them.
     let watch_labels = [
         ("cluster", "global"),
         ("verb", "WATCH"),
         ("resource", "configmaps"),
+        ("scope", "namespace"),
     ];
     let mut watch = Command::new("/usr/bin/kubectl")
         .args(["get", "configmaps", "--watch", "--request-timeout=0"])

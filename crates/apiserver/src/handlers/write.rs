@@ -658,9 +658,6 @@ async fn commit_update(
             crate::crd::register(&ctx.cluster, &obj);
         }
     }
-    if gone {
-        ctx.cluster.gc_kick.notify_one();
-    }
     Ok(respond(StatusCode::OK, &ctx.present(obj), &warnings))
 }
 
@@ -899,6 +896,16 @@ pub fn delete_in_txn(
             let s = t.update(key, obj, Some(cur.revision))?;
             return Ok((s.value, false));
         }
+        // As kube-apiserver: deleting a terminating namespace again removes it once it is
+        // finalized (the namespace controller emptied it and cleared `spec.finalizers`).
+        let spec_finalized = obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.is_empty());
+        if spec_finalized && finalizers.is_empty() && !opts.dry_run {
+            let s = t.delete(key, Some(cur.revision))?;
+            return Ok((s.value, true));
+        }
         return Ok((obj, false));
     }
     if finalizers.is_empty() {
@@ -931,8 +938,8 @@ pub async fn delete(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let is_ns = ctx.is_namespace();
     let is_crd = ctx.is_crd();
     let o2 = opts.clone();
-    // A CRD is not removed here: it gets the cleanup finalizer, and garbage collection deletes its
-    // objects and then the CRD (see gc.rs).
+    // A CRD is not removed here: it gets the cleanup finalizer, and the CRD cleanup controller
+    // (crates/controllers) deletes its objects and then removes the finalizer.
     let ((obj, gone), _) =
         blocking(move || store.write_with(|t| delete_in_txn(t, &key, &o2, is_ns)))
             .await
@@ -940,7 +947,6 @@ pub async fn delete(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     if is_crd && gone && !opts.dry_run {
         ctx.cluster.remove_crd(&name);
     }
-    ctx.cluster.gc_kick.notify_one();
     Ok(respond(StatusCode::OK, &ctx.present(obj), &[]))
 }
 
@@ -963,7 +969,6 @@ pub async fn delete_collection(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
             Err(e) => return Err(e.into_api(&ctx, &name)),
         }
     }
-    ctx.cluster.gc_kick.notify_one();
     let list = json!({
         "kind": ctx.info.list_kind,
         "apiVersion": ctx.info.api_version(),

@@ -1,0 +1,590 @@
+//! Watch-driven garbage collection through the API, as kube-controller-manager's garbage collector:
+//! - **background**: an object whose owners (by uid) are all gone is deleted;
+//! - **foreground**: an owner deleted with the `foregroundDeletion` finalizer gets its dependents
+//!   deleted first (in the foreground themselves), then loses the finalizer;
+//! - **orphan**: an owner deleted with the `orphan` finalizer is removed from its dependents'
+//!   ownerReferences, then loses the finalizer;
+//! - references to owners that are gone are dropped from dependents that still have a live owner.
+//!
+//! Cost grows with changes, not with object count: one watch per resource that can be listed,
+//! watched and deleted (found by discovery, and again whenever a CRD changes), feeding the owner
+//! index in [`graph`]; nothing runs when nothing changes. The API server removes an object once
+//! its deletion is pending and its last finalizer went away, so removing a finalizer here is
+//! enough. Work waits until every watch has listed once (an orphaning must know every dependent).
+//! Events are not collected (as kube-controller-manager's default ignored resources).
+
+pub mod graph;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+use kube::runtime::watcher;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::host::{ClusterContext, ControllerSet};
+use graph::{Found, Graph, ObjKey, Observed, OwnerRef, OwnerState, ResId, Uid, Verdict, Work};
+
+/// The controller's name (metrics label, field manager `marketplace-garbage-collector`).
+pub const NAME: &str = "garbage-collector";
+
+/// How many API calls the collector has in flight at once.
+const PARALLEL: usize = 16;
+
+/// Why the collector stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum GcError {
+    #[error("discovery failed: {0}")]
+    Discovery(#[source] kube::Error),
+    #[error("the watch of CustomResourceDefinitions ended")]
+    CrdWatchEnded,
+}
+
+/// The controller set (embedded control plane only).
+pub fn set() -> ControllerSet {
+    ControllerSet::new(NAME, run)
+}
+
+/// A watched resource.
+struct Res {
+    ar: ApiResource,
+    namespaced: bool,
+    stop: CancellationToken,
+}
+
+/// Resources (watched ones by id) and the latest discovery (to resolve owners' kinds).
+#[derive(Default)]
+struct Resources {
+    list: Vec<Res>,
+    by_name: HashMap<String, ResId>,
+    discovery: Option<Discovery>,
+}
+
+struct Shared {
+    client: kube::Client,
+    graph: Mutex<Graph>,
+    resources: RwLock<Resources>,
+}
+
+enum Msg {
+    Event(ResId, Box<watcher::Event<DynamicObject>>),
+    Rediscover,
+}
+
+/// Runs the collector until the cluster's shutdown token fires.
+pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
+    let shared = Arc::new(Shared {
+        client: cx.client.clone(),
+        graph: Mutex::new(Graph::default()),
+        resources: RwLock::new(Resources::default()),
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let stop = cx.shutdown.child_token();
+    let _stop_guard = stop.clone().drop_guard();
+    discover(&shared, &tx, &stop).await?;
+    let mut pending_sync: HashSet<ResId> = (0..shared.resources.read().expect("lock").list.len())
+        .map(|i| i as ResId)
+        .collect();
+    tokio::spawn(watch_crds(cx.client.clone(), tx.clone(), stop.clone()));
+    let mut queue = WorkQueue::default();
+    let mut inflight = FuturesUnordered::new();
+    loop {
+        while pending_sync.is_empty() && inflight.len() < PARALLEL {
+            let Some(w) = queue.pop() else { break };
+            inflight.push(process(shared.clone(), cx.clone(), w));
+        }
+        tokio::select! {
+            _ = cx.shutdown.cancelled() => return Ok(()),
+            msg = rx.recv() => match msg {
+                None => return Err(GcError::CrdWatchEnded),
+                Some(Msg::Rediscover) => queue.extend(discover(&shared, &tx, &stop).await?),
+                Some(Msg::Event(res, ev)) => {
+                    let first_sync_done = on_event(&shared, res, *ev, &mut queue);
+                    if first_sync_done && pending_sync.remove(&res) && pending_sync.is_empty() {
+                        let all = shared.graph.lock().expect("graph lock").all_work();
+                        let (live, deps) = shared.graph.lock().expect("graph lock").sizes();
+                        tracing::info!(cluster = %cx.name, live, dependents = deps, "garbage collector synced");
+                        queue.extend(all);
+                    }
+                }
+            },
+            Some(retry) = inflight.next(), if !inflight.is_empty() => {
+                if let Some(w) = retry {
+                    queue.push(w);
+                }
+            }
+        }
+    }
+}
+
+/// Deduplicating FIFO of work.
+#[derive(Default)]
+struct WorkQueue {
+    order: VecDeque<Work>,
+    queued: HashSet<Work>,
+}
+
+impl WorkQueue {
+    fn push(&mut self, w: Work) {
+        if self.queued.insert(w.clone()) {
+            self.order.push_back(w);
+        }
+    }
+
+    fn extend(&mut self, ws: Vec<Work>) {
+        for w in ws {
+            self.push(w);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Work> {
+        let w = self.order.pop_front()?;
+        self.queued.remove(&w);
+        Some(w)
+    }
+}
+
+/// Discovers the resources the collector watches and starts watches for new ones; stops those
+/// that disappeared and returns the work their objects' disappearance makes.
+async fn discover(
+    shared: &Arc<Shared>,
+    tx: &mpsc::UnboundedSender<Msg>,
+    stop: &CancellationToken,
+) -> Result<Vec<Work>, GcError> {
+    let discovery = match Discovery::new(shared.client.clone())
+        .exclude(&["events.k8s.io"])
+        .run_aggregated()
+        .await
+    {
+        Ok(d) => d,
+        Err(_) => Discovery::new(shared.client.clone())
+            .exclude(&["events.k8s.io"])
+            .run()
+            .await
+            .map_err(GcError::Discovery)?,
+    };
+    let found: Vec<(ApiResource, ApiCapabilities)> = discovery
+        .groups()
+        .flat_map(|g| g.recommended_resources())
+        .filter(|(ar, caps)| collectable(ar, caps))
+        .collect();
+    let mut res = shared.resources.write().expect("resources lock");
+    let names: HashSet<String> = found.iter().map(|(ar, _)| resource_name(ar)).collect();
+    let mut work = Vec::new();
+    for (name, id) in &res.by_name {
+        let r = &res.list[*id as usize];
+        if !names.contains(name) && !r.stop.is_cancelled() {
+            // The resource is gone (its CRD was deleted): so are its objects.
+            r.stop.cancel();
+            let mut g = shared.graph.lock().expect("graph lock");
+            g.begin_relist(*id);
+            work.extend(g.end_relist(*id));
+        }
+    }
+    for (ar, caps) in found {
+        let name = resource_name(&ar);
+        if let Some(id) = res.by_name.get(&name)
+            && !res.list[*id as usize].stop.is_cancelled()
+        {
+            continue;
+        }
+        let id = res.list.len() as ResId;
+        let token = stop.child_token();
+        tokio::spawn(watch_resource(
+            shared.client.clone(),
+            ar.clone(),
+            id,
+            tx.clone(),
+            token.clone(),
+        ));
+        res.by_name.insert(name, id);
+        res.list.push(Res {
+            ar,
+            namespaced: caps.scope == Scope::Namespaced,
+            stop: token,
+        });
+    }
+    res.discovery = Some(discovery);
+    Ok(work)
+}
+
+fn resource_name(ar: &ApiResource) -> String {
+    format!("{}/{}", ar.group, ar.plural)
+}
+
+/// Whether the collector watches a resource: it must be listable, watchable and deletable, and is
+/// not an Event (core Events are excluded here, events.k8s.io by discovery).
+fn collectable(ar: &ApiResource, caps: &ApiCapabilities) -> bool {
+    ["list", "watch", "delete"]
+        .iter()
+        .all(|v| caps.supports_operation(v))
+        && !(ar.group.is_empty() && ar.plural == "events")
+}
+
+async fn watch_resource(
+    client: kube::Client,
+    ar: ApiResource,
+    id: ResId,
+    tx: mpsc::UnboundedSender<Msg>,
+    stop: CancellationToken,
+) {
+    let api: Api<DynamicObject> = Api::all_with(client, &ar);
+    let mut stream = watcher(api, watcher::Config::default()).boxed();
+    loop {
+        let ev = tokio::select! {
+            _ = stop.cancelled() => return,
+            ev = stream.next() => ev,
+        };
+        match ev {
+            None => return,
+            Some(Ok(ev)) => {
+                if tx.send(Msg::Event(id, Box::new(ev))).is_err() {
+                    return;
+                }
+            }
+            Some(Err(e)) => {
+                tracing::debug!(resource = %ar.plural, error = %e, "garbage collector watch error; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// Asks for a new discovery whenever a CRD changes (after the initial list).
+async fn watch_crds(client: kube::Client, tx: mpsc::UnboundedSender<Msg>, stop: CancellationToken) {
+    let api: Api<CustomResourceDefinition> = Api::all(client);
+    let mut stream = watcher(api, watcher::Config::default()).boxed();
+    let mut listed = false;
+    loop {
+        let ev = tokio::select! {
+            _ = stop.cancelled() => return,
+            ev = stream.next() => ev,
+        };
+        let changed = match ev {
+            None => return,
+            Some(Ok(watcher::Event::InitDone)) => {
+                let first = !listed;
+                listed = true;
+                !first
+            }
+            Some(Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_))) => listed,
+            Some(Ok(_)) => false,
+            Some(Err(_)) => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                false
+            }
+        };
+        if changed && tx.send(Msg::Rediscover).is_err() {
+            return;
+        }
+    }
+}
+
+/// Feeds one watch event to the index; returns true on the end of a (re)list.
+fn on_event(
+    shared: &Shared,
+    res: ResId,
+    ev: watcher::Event<DynamicObject>,
+    queue: &mut WorkQueue,
+) -> bool {
+    let mut g = shared.graph.lock().expect("graph lock");
+    match ev {
+        watcher::Event::Init => {
+            g.begin_relist(res);
+            false
+        }
+        watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
+            if let Some(obs) = observed(res, &o) {
+                queue.extend(g.observe(obs));
+            }
+            false
+        }
+        watcher::Event::Delete(o) => {
+            if let Some(obs) = observed(res, &o) {
+                queue.extend(g.forget(&obs.key, obs.uid));
+            }
+            false
+        }
+        watcher::Event::InitDone => {
+            queue.extend(g.end_relist(res));
+            true
+        }
+    }
+}
+
+/// What the index needs of an object (None without a uid or name).
+fn observed(res: ResId, o: &DynamicObject) -> Option<Observed> {
+    let m = &o.metadata;
+    let uid_text = m.uid.as_deref()?;
+    let finalizers = m.finalizers.as_deref().unwrap_or_default();
+    Some(Observed {
+        key: ObjKey {
+            res,
+            namespace: m.namespace.clone(),
+            name: m.name.clone()?,
+        },
+        uid: graph::uid_of(uid_text),
+        owners: m
+            .owner_references
+            .iter()
+            .flatten()
+            .map(|r| OwnerRef {
+                api_version: r.api_version.clone(),
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+                uid: graph::uid_of(&r.uid),
+                uid_text: r.uid.clone(),
+            })
+            .collect(),
+        deleting: m.deletion_timestamp.is_some(),
+        foreground: finalizers.iter().any(|f| f == "foregroundDeletion"),
+        orphan: finalizers.iter().any(|f| f == "orphan"),
+    })
+}
+
+/// Does one piece of work; returns it when it must be retried (after a short delay).
+async fn process(shared: Arc<Shared>, cx: ClusterContext, w: Work) -> Option<Work> {
+    let result = match &w {
+        Work::CheckOwners(key) => check_owners(&shared, key).await,
+        Work::Foreground(key, uid) => finish_foreground(&shared, key, *uid).await,
+        Work::Orphan(key, uid) => orphan(&shared, key, *uid).await,
+    };
+    match result {
+        Ok(()) => {
+            cx.metrics.reconciled(NAME, &cx.name, true);
+            None
+        }
+        Err(e) => {
+            cx.metrics.reconciled(NAME, &cx.name, false);
+            tracing::warn!(cluster = %cx.name, controller = NAME, work = ?w, error = %e, "garbage collection step failed; retrying");
+            tokio::select! {
+                _ = cx.shutdown.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+            Some(w)
+        }
+    }
+}
+
+fn api_for(shared: &Shared, key: &ObjKey) -> Option<Api<DynamicObject>> {
+    let res = shared.resources.read().expect("resources lock");
+    let r = res.list.get(key.res as usize)?;
+    Some(match (&key.namespace, r.namespaced) {
+        (Some(ns), true) => Api::namespaced_with(shared.client.clone(), ns, &r.ar),
+        _ => Api::all_with(shared.client.clone(), &r.ar),
+    })
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+fn is_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409)
+}
+
+async fn check_owners(shared: &Shared, key: &ObjKey) -> Result<(), kube::Error> {
+    let Some(owners) = shared
+        .graph
+        .lock()
+        .expect("graph lock")
+        .owners_of(key)
+        .map(<[OwnerRef]>::to_vec)
+    else {
+        return Ok(());
+    };
+    let mut found = Vec::with_capacity(owners.len());
+    for r in &owners {
+        let state = shared.graph.lock().expect("graph lock").owner_state(r.uid);
+        let f = match state {
+            OwnerState::Present => Found::Present,
+            OwnerState::WaitingForDependents => Found::Waiting,
+            OwnerState::Unknown => lookup_owner(shared, key, r).await?,
+        };
+        found.push((r.uid, f));
+    }
+    let Some(api) = api_for(shared, key) else {
+        return Ok(());
+    };
+    match graph::verdict(&found) {
+        Verdict::Keep { drop_refs } if drop_refs.is_empty() => Ok(()),
+        Verdict::Keep { drop_refs } => {
+            let uids: Vec<String> = owners
+                .iter()
+                .filter(|r| drop_refs.contains(&r.uid))
+                .map(|r| r.uid_text.clone())
+                .collect();
+            remove_owner_refs(&api, &key.name, &uids).await
+        }
+        Verdict::DeleteBackground => delete_dependent(shared, &api, key, false).await,
+        Verdict::DeleteForeground => delete_dependent(shared, &api, key, true).await,
+    }
+}
+
+/// Asks the API whether an owner the index has not seen exists (same uid).
+async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Found, kube::Error> {
+    let resolved = {
+        let res = shared.resources.read().expect("resources lock");
+        let (group, version) = match r.api_version.split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), r.api_version.clone()),
+        };
+        let gvk = GroupVersionKind::gvk(&group, &version, &r.kind);
+        res.discovery.as_ref().and_then(|d| d.resolve_gvk(&gvk))
+    };
+    let Some((ar, caps)) = resolved else {
+        // A kind the cluster does not serve (yet): never delete on a guess.
+        return Ok(Found::Present);
+    };
+    let api: Api<DynamicObject> = match (&dep.namespace, caps.scope == Scope::Namespaced) {
+        (Some(ns), true) => Api::namespaced_with(shared.client.clone(), ns, &ar),
+        (None, true) => return Ok(Found::Gone),
+        _ => Api::all_with(shared.client.clone(), &ar),
+    };
+    Ok(match api.get_opt(&r.name).await? {
+        Some(o) if o.metadata.uid.as_deref() == Some(r.uid_text.as_str()) => {
+            let fin = o.metadata.finalizers.as_deref().unwrap_or_default();
+            if o.metadata.deletion_timestamp.is_some()
+                && fin.iter().any(|f| f == "foregroundDeletion")
+            {
+                Found::Waiting
+            } else {
+                Found::Present
+            }
+        }
+        _ => Found::Gone,
+    })
+}
+
+async fn delete_dependent(
+    shared: &Shared,
+    api: &Api<DynamicObject>,
+    key: &ObjKey,
+    foreground: bool,
+) -> Result<(), kube::Error> {
+    let uid = shared.graph.lock().expect("graph lock").dependent_uid(key);
+    let mut dp = if foreground {
+        DeleteParams::foreground()
+    } else {
+        DeleteParams::background()
+    };
+    if let Some(u) = uid {
+        dp.preconditions = Some(Preconditions {
+            uid: Some(uuid::Uuid::from_u128(u).to_string()),
+            resource_version: None,
+        });
+    }
+    match api.delete(&key.name, &dp).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) || is_conflict(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes ownerReferences with the given uids (read, filter, write with the read resourceVersion;
+/// a conflict is retried by the caller).
+async fn remove_owner_refs(
+    api: &Api<DynamicObject>,
+    name: &str,
+    uids: &[String],
+) -> Result<(), kube::Error> {
+    let Some(cur) = api.get_opt(name).await? else {
+        return Ok(());
+    };
+    let refs = cur.metadata.owner_references.clone().unwrap_or_default();
+    let kept: Vec<_> = refs.iter().filter(|r| !uids.contains(&r.uid)).collect();
+    if kept.len() == refs.len() {
+        return Ok(());
+    }
+    let patch = json!({"metadata": {
+        "ownerReferences": if kept.is_empty() { serde_json::Value::Null } else { json!(kept) },
+        "resourceVersion": cur.metadata.resource_version,
+    }});
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes `finalizer` from the object (read, filter, write with the read resourceVersion).
+async fn remove_finalizer(
+    api: &Api<DynamicObject>,
+    name: &str,
+    finalizer: &str,
+) -> Result<(), kube::Error> {
+    let Some(cur) = api.get_opt(name).await? else {
+        return Ok(());
+    };
+    let fins = cur.metadata.finalizers.clone().unwrap_or_default();
+    if !fins.iter().any(|f| f == finalizer) {
+        return Ok(());
+    }
+    let kept: Vec<&String> = fins.iter().filter(|f| *f != finalizer).collect();
+    let patch = json!({"metadata": {
+        "finalizers": kept,
+        "resourceVersion": cur.metadata.resource_version,
+    }});
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn finish_foreground(shared: &Shared, key: &ObjKey, uid: Uid) -> Result<(), kube::Error> {
+    let (waiting, deps) = {
+        let g = shared.graph.lock().expect("graph lock");
+        (
+            g.owner_state(uid) == OwnerState::WaitingForDependents,
+            g.dependents_of(uid),
+        )
+    };
+    if !waiting || !deps.is_empty() {
+        return Ok(());
+    }
+    let Some(api) = api_for(shared, key) else {
+        return Ok(());
+    };
+    remove_finalizer(&api, &key.name, "foregroundDeletion").await
+}
+
+async fn orphan(shared: &Shared, key: &ObjKey, uid: Uid) -> Result<(), kube::Error> {
+    let deps = shared.graph.lock().expect("graph lock").dependents_of(uid);
+    let uid_text = uuid::Uuid::from_u128(uid).to_string();
+    for d in deps {
+        let Some(api) = api_for(shared, &d) else {
+            continue;
+        };
+        let texts: Vec<String> = shared
+            .graph
+            .lock()
+            .expect("graph lock")
+            .owners_of(&d)
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.uid == uid)
+            .map(|r| r.uid_text.clone())
+            .chain(std::iter::once(uid_text.clone()))
+            .collect();
+        remove_owner_refs(&api, &d.name, &texts).await?;
+    }
+    let Some(api) = api_for(shared, key) else {
+        return Ok(());
+    };
+    remove_finalizer(&api, &key.name, "orphan").await
+}
