@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// controllers); run them out of process with `marketplace controllers` instead.
     #[arg(long)]
     pub no_controllers: bool,
+    /// How long an Event lives after its last write, as kube-apiserver's --event-ttl
+    /// (e.g. `1h`, `30m`, `1h30m`, `90s`).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub event_ttl: std::time::Duration,
     /// Also run the sample ConfigMapGenerator controller (for tests and demos).
     #[arg(long, hide = true)]
     pub enable_sample: bool,
@@ -85,6 +89,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     cfg.listen = args.listen;
     cfg.registry = args.registry;
     cfg.plain_http = args.plain_http;
+    cfg.event_ttl = args.event_ttl;
     for c in &args.clusters {
         cfg.clusters.push(apiserver::ClusterSpec::parse(c)?);
     }
