@@ -44,6 +44,9 @@
 //! - `Store::list_matching_at(q, at, keep)`: the same as of a past revision `at` (etcd's list at a
 //!   revision; the later pages of a paged list), the current rows with later changes undone from
 //!   the watch history; `Expired` once `at` is compacted.
+//! - `Store::scan(q, at, start, visit)`: the objects of a list as their stored JSON text, one by
+//!   one from one snapshot (current, or as of `at`), for responses streamed without collecting
+//!   (or parsing) the list; `start` gets the snapshot's revision first.
 //! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`,
 //!   `Store::size_bytes()` (database + WAL on disk, for metrics).
 //! - Each store file is locked while open (`StoreError::Locked` for a second opener): open it once
@@ -62,6 +65,7 @@ mod txn;
 mod types;
 mod watch;
 
+pub use db::RawObject;
 pub use error::StoreError;
 pub use store::{CHECKPOINT_PAGES, Store, StoreOptions};
 pub use txn::{Txn, set_resource_version};
