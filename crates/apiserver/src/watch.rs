@@ -84,6 +84,21 @@ impl Emitter {
         line(&json!({"type": ty, "object": self.object(obj)}))
     }
 
+    /// The line of a live event, serialized once for every watcher that sends the same bytes
+    /// (same event type and served version; Tables carry per-request columns and are not shared).
+    fn live_event(&self, ty: &str, ev: &store::Event) -> Bytes {
+        if self.table {
+            return self.event(ty, ev.object.clone());
+        }
+        let key = format!(
+            "{ty} {} {}",
+            self.ctx.info.api_version(),
+            self.ctx.info.kind
+        );
+        ev.encodings
+            .get_or_encode(&key, || self.event(ty, ev.object.clone()))
+    }
+
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
         let mut meta = json!({"resourceVersion": rv.to_string()});
         if initial_end {
@@ -193,7 +208,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
                     let now = sel.matches(&ev.object);
                     let before = ev.prev.as_ref().map(|p| sel.matches(p));
                     if let Some(ty) = event_type(ev.kind, now, before)
-                        && tx.send(em.event(ty, ev.object.clone())).await.is_err() {
+                        && tx.send(em.live_event(ty, &ev)).await.is_err() {
                         return;
                     }
                 }

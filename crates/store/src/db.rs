@@ -549,6 +549,7 @@ pub(crate) fn events(
             key,
             object,
             prev,
+            encodings: Default::default(),
         });
     }
     Ok(out)

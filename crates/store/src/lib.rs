@@ -32,7 +32,8 @@
 //! - An update whose value equals the current one (ignoring resourceVersion) is a no-op: no new
 //!   revision, no event (Kubernetes does the same). A transaction that changes nothing returns the
 //!   current revision.
-//! - `Watch` yields `Arc<Event>` (one allocation shared by all watchers); `Watch::next().await`,
+//! - `Watch` yields `Arc<Event>` (one allocation shared by all watchers); `Event::encodings`
+//!   caches byte encodings made by consumers, so all watchers share one serialization; `Watch::next().await`,
 //!   `Watch::try_next()` (non-blocking) and `impl Stream`. `Watch::bookmark_revision()` gives a
 //!   revision safe to send as a BOOKMARK (everything up to it was delivered).
 //! - Watching from revision `0` replays all retained history (or is `Expired` once anything was
@@ -69,5 +70,5 @@ pub use db::RawObject;
 pub use error::StoreError;
 pub use store::{CHECKPOINT_PAGES, Store, StoreOptions};
 pub use txn::{Txn, set_resource_version};
-pub use types::{Event, EventKind, Key, ListPage, ListQuery, Stored};
+pub use types::{Encodings, Event, EventKind, Key, ListPage, ListQuery, Stored};
 pub use watch::Watch;

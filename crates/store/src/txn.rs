@@ -202,6 +202,7 @@ impl<'a> Txn<'a> {
                 key: t.key,
                 object,
                 prev,
+                encodings: Default::default(),
             });
         }
         Ok(out)
