@@ -468,13 +468,18 @@ pub(crate) fn delete_object(conn: &Connection, key: &Key) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Records `ev` in the history; `object_text`: `ev.object` already serialized, if at hand.
 pub(crate) fn insert_event(
     conn: &Connection,
     seq: usize,
     ev: &Event,
+    object_text: Option<&str>,
     at_millis: i64,
 ) -> Result<(), StoreError> {
-    let object = ev.object.to_string();
+    let object = match object_text {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => std::borrow::Cow::Owned(ev.object.to_string()),
+    };
     let prev = ev.prev.as_ref().map(Value::to_string);
     conn.prepare_cached(
         "INSERT INTO events (revision, seq, resource, namespace, name, kind, object, prev, at)

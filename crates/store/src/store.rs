@@ -499,8 +499,8 @@ impl Inner {
         } else {
             let recorded = (|| {
                 let at = now_millis();
-                for (seq, ev) in events.iter().enumerate() {
-                    db::insert_event(&w.conn, seq, ev, at)?;
+                for (seq, (ev, text)) in events.iter().enumerate() {
+                    db::insert_event(&w.conn, seq, ev, text.as_deref(), at)?;
                 }
                 db::set_meta(&w.conn, "revision", revision)?;
                 w.conn
@@ -515,7 +515,8 @@ impl Inner {
             w.revision = revision;
             w.members += 1;
             w.event_rows += events.len() as u64;
-            w.pending.extend(events.into_iter().map(Arc::new));
+            w.pending
+                .extend(events.into_iter().map(|(ev, _)| Arc::new(ev)));
         }
         let answer = w.revision;
 
