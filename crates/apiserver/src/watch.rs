@@ -185,7 +185,7 @@ impl Streaming {
 fn watch_error(e: StoreError) -> ApiError {
     match e {
         StoreError::Expired { requested, oldest } => {
-            apimachinery::ApiError::too_old_resource_version(requested, oldest).into()
+            apimachinery::ApiError::too_old_resource_version(requested, oldest)
         }
         e => ApiError::internal(e.to_string()),
     }
