@@ -10,7 +10,9 @@
 //!   of 10,000 keys, one connection;
 //! - watch delivery with `BENCH_WATCHERS` (default 1,000) watchers of one namespace: time from
 //!   sending a create to each watcher reading its event, over `BENCH_WATCH_EVENTS` (default 100)
-//!   creates, each create sent once every watcher has the previous one;
+//!   creates, each create sent once every watcher has the previous one (what it includes: the
+//!   create's own round trip up to its commit, ≈ one fsync, and this process decoding 1,000 TLS
+//!   streams on the same cores as the server: an upper bound of the server's fan-out time);
 //! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS;
 //! - memory and idle CPU with many objects (issue 9): `BENCH_MEMORY_OBJECTS` (default 100,000)
 //!   ConfigMaps created (16 clients), then RSS after the creates, after listing them all (one
