@@ -172,13 +172,13 @@ fn resource_verb(
     }
 }
 
-/// `(watch, dryRun=All)` from a query string (`watch` as Go's bool parsing in kube-apiserver: any
-/// value but `0`/`false`).
+/// `(watch, dryRun=All)` from a query string (`watch` by the same rule as the handlers':
+/// [`crate::routes::query::truthy`]).
 fn query_flags(query: Option<&str>) -> (bool, bool) {
     let (mut watch, mut dry_run) = (false, false);
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match &*k {
-            "watch" => watch = !matches!(&*v.to_ascii_lowercase(), "0" | "false"),
+            "watch" => watch = crate::routes::query::truthy(&v),
             "dryRun" => dry_run |= v == "All",
             _ => {}
         }

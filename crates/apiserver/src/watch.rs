@@ -19,7 +19,6 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use store::{EventKind, StoreError};
-use tokio::sync::mpsc;
 
 use crate::cluster::blocking;
 use crate::error::{ApiError, ApiResult};
@@ -84,6 +83,21 @@ impl Emitter {
         line(&json!({"type": ty, "object": self.object(obj)}))
     }
 
+    /// The line of a live event, serialized once for every watcher that sends the same bytes
+    /// (same event type and served version; Tables carry per-request columns and are not shared).
+    fn live_event(&self, ty: &str, ev: &store::Event) -> Bytes {
+        if self.table {
+            return self.event(ty, ev.object.clone());
+        }
+        let key = format!(
+            "{ty} {} {}",
+            self.ctx.info.api_version(),
+            self.ctx.info.kind
+        );
+        ev.encodings
+            .get_or_encode(&key, || self.event(ty, ev.object.clone()))
+    }
+
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
         let mut meta = json!({"resourceVersion": rv.to_string()});
         if initial_end {
@@ -96,6 +110,84 @@ impl Emitter {
 
     fn error(&self, e: ApiError) -> Bytes {
         line(&json!({"type": "ERROR", "object": e.to_status()}))
+    }
+}
+
+/// A watch response being written: the initial objects, then live events, as lines.
+struct Streaming {
+    em: Emitter,
+    sel: Selectors,
+    namespace: Option<String>,
+    initial: std::vec::IntoIter<Value>,
+    /// The revision of the `initial-events-end` bookmark still to send.
+    initial_end_bookmark: Option<u64>,
+    /// The store watch until it is opened (its error is sent as an ERROR event).
+    watch: Option<Result<store::Watch, StoreError>>,
+    live: Option<store::Watch>,
+    deadline: tokio::time::Instant,
+    tick: Option<tokio::time::Interval>,
+    bookmarks: bool,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Streaming {
+    /// The next line of the response; `None` ends it (timeout, shutdown, error sent, store gone).
+    async fn next_line(&mut self) -> Option<Bytes> {
+        if let Some(obj) = self.initial.next() {
+            return Some(self.em.event("ADDED", obj));
+        }
+        if let Some(rev) = self.initial_end_bookmark.take() {
+            return Some(self.em.bookmark(rev, true));
+        }
+        if let Some(opened) = self.watch.take() {
+            match opened {
+                Ok(w) => self.live = Some(w),
+                Err(e) => return Some(self.em.error(watch_error(e))),
+            }
+        }
+        let watch = self.live.as_mut()?;
+        let tick = self.tick.get_or_insert_with(|| {
+            let start = tokio::time::Instant::now() + BOOKMARK_EVERY;
+            tokio::time::interval_at(start, BOOKMARK_EVERY)
+        });
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return None,
+                _ = tokio::time::sleep_until(self.deadline) => return None,
+                _ = tick.tick(), if self.bookmarks => {
+                    if let Some(rev) = watch.bookmark_revision() {
+                        return Some(self.em.bookmark(rev, false));
+                    }
+                }
+                ev = watch.next() => {
+                    let ev = match ev? {
+                        Ok(ev) => ev,
+                        Err(e) => {
+                            self.live = None;
+                            return Some(self.em.error(watch_error(e)));
+                        }
+                    };
+                    if let Some(ns) = &self.namespace && ev.key.namespace != *ns {
+                        continue;
+                    }
+                    let now = self.sel.matches(&ev.object);
+                    let before = ev.prev.as_ref().map(|p| self.sel.matches(p));
+                    if let Some(ty) = event_type(ev.kind, now, before) {
+                        return Some(self.em.live_event(ty, &ev));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The ERROR event's Status for a watch that cannot go on.
+fn watch_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Expired { requested, oldest } => {
+            apimachinery::ApiError::too_old_resource_version(requested, oldest)
+        }
+        e => ApiError::internal(e.to_string()),
     }
 }
 
@@ -135,73 +227,24 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     let namespace = ctx.namespace.clone();
     let shutdown = ctx.shutdown.clone();
     let em = Emitter { ctx, table };
-    let (tx, rx) = mpsc::channel::<Bytes>(256);
-    tokio::spawn(async move {
-        let deadline = tokio::time::Instant::now() + timeout;
-        for obj in initial {
-            if tx.send(em.event("ADDED", obj)).await.is_err() {
-                return;
-            }
-        }
-        if initial_end_bookmark && tx.send(em.bookmark(from, true)).await.is_err() {
-            return;
-        }
-        let mut watch = match watch {
-            Ok(w) => w,
-            Err(StoreError::Expired { requested, oldest }) => {
-                let _ = tx
-                    .send(em.error(apimachinery::ApiError::too_old_resource_version(
-                        requested, oldest,
-                    )))
-                    .await;
-                return;
-            }
-            Err(e) => {
-                let _ = tx.send(em.error(ApiError::internal(e.to_string()))).await;
-                return;
-            }
-        };
-        let mut tick = tokio::time::interval(BOOKMARK_EVERY);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep_until(deadline) => return,
-                _ = tx.closed() => return,
-                _ = tick.tick(), if bookmarks => {
-                    if let Some(rev) = watch.bookmark_revision()
-                        && tx.send(em.bookmark(rev, false)).await.is_err() {
-                        return;
-                    }
-                }
-                ev = watch.next() => {
-                    let ev = match ev {
-                        None => return,
-                        Some(Err(StoreError::Expired { requested, oldest })) => {
-                            let _ = tx.send(em.error(apimachinery::ApiError::too_old_resource_version(requested, oldest))).await;
-                            return;
-                        }
-                        Some(Err(e)) => {
-                            let _ = tx.send(em.error(ApiError::internal(e.to_string()))).await;
-                            return;
-                        }
-                        Some(Ok(ev)) => ev,
-                    };
-                    if let Some(ns) = &namespace && ev.key.namespace != *ns {
-                        continue;
-                    }
-                    let now = sel.matches(&ev.object);
-                    let before = ev.prev.as_ref().map(|p| sel.matches(p));
-                    if let Some(ty) = event_type(ev.kind, now, before)
-                        && tx.send(em.event(ty, ev.object.clone())).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    let state = Streaming {
+        em,
+        sel,
+        namespace,
+        initial: initial.into_iter(),
+        initial_end_bookmark: initial_end_bookmark.then_some(from),
+        watch: Some(watch),
+        live: None,
+        deadline: tokio::time::Instant::now() + timeout,
+        tick: None,
+        bookmarks,
+        shutdown,
+    };
+    // The response body polls the watch itself: no task or queue between the store's per-watcher
+    // channel (bounded; a watcher that falls behind catches up from the history) and the
+    // connection. A client that goes away drops the body, and with it the watch.
+    let stream = futures::stream::unfold(state, |mut st| async move {
+        st.next_line().await.map(|b| (Ok::<_, Infallible>(b), st))
     });
     let ct = if table {
         crate::tables::TABLE_CONTENT_TYPE

@@ -436,3 +436,108 @@ async fn an_expired_continue_token_answers_410_with_a_fresh_token() {
         .unwrap();
     assert_eq!(names(&rest), ["c2", "c3"]);
 }
+
+/// GET `path` with `accept`, as raw JSON.
+async fn get_json(client: &kube::Client, path: &str, accept: &str) -> Value {
+    let req = http::Request::get(path)
+        .header("Accept", accept)
+        .body(Vec::new())
+        .unwrap();
+    serde_json::from_str(&client.request_text(req).await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn unpaged_lists_stream_every_object_as_json_and_as_table_same_as_pages() {
+    let (cp, _d) = start(None).await;
+    let client = cp.client("global").unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    // More than one 64 KiB chunk of items.
+    let n = 300;
+    for i in 0..n {
+        let mut c = cm(
+            &format!("s{i:03}"),
+            json!({"even": (i % 2 == 0).to_string()}),
+        );
+        c.data = Some([("payload".to_string(), "x".repeat(300))].into());
+        api.create(&PostParams::default(), &c).await.unwrap();
+    }
+    let path = "/api/v1/namespaces/default/configmaps";
+    let streamed = get_json(&client, path, "application/json").await;
+    assert_eq!(streamed["kind"], "ConfigMapList");
+    assert_eq!(streamed["apiVersion"], "v1");
+    let items = streamed["items"].as_array().unwrap();
+    assert_eq!(items.len(), n);
+    assert!(
+        items
+            .iter()
+            .all(|o| o["kind"] == "ConfigMap" && o["apiVersion"] == "v1")
+    );
+    // The same objects, byte for byte as JSON values, as one page of a paged list.
+    let paged = get_json(&client, &format!("{path}?limit=1000"), "application/json").await;
+    assert_eq!(streamed["items"], paged["items"]);
+    assert_eq!(
+        streamed["metadata"]["resourceVersion"],
+        paged["metadata"]["resourceVersion"]
+    );
+
+    // A label selector is applied while streaming.
+    let even = api
+        .list(&ListParams::default().labels("even=true"))
+        .await
+        .unwrap();
+    assert_eq!(even.items.len(), n / 2);
+
+    // Tables (kubectl get) stream their rows.
+    let table = get_json(
+        &client,
+        path,
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+    )
+    .await;
+    assert_eq!(table["kind"], "Table");
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), n);
+    assert_eq!(rows[0]["cells"][0], "s000");
+    assert_eq!(rows[n - 1]["cells"][0], format!("s{:03}", n - 1));
+    assert_eq!(table["columnDefinitions"][0]["name"], "Name");
+    assert!(table["metadata"]["resourceVersion"].is_string());
+
+    // An empty list is still a well-formed list.
+    let empty = get_json(
+        &client,
+        "/api/v1/namespaces/nothing-here/configmaps",
+        "application/json",
+    )
+    .await;
+    assert_eq!(empty["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_streamed_list_of_another_served_version_is_converted() {
+    let (cp, _d) = start(None).await;
+    let client = cp.client("global").unwrap();
+    let hpa = json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h", "namespace": "default"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"},
+                 "minReplicas": 1, "maxReplicas": 3,
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                     "target": {"type": "Utilization", "averageUtilization": 50}}}]},
+    });
+    let req =
+        http::Request::post("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers")
+            .header("Content-Type", "application/json")
+            .body(serde_json::to_vec(&hpa).unwrap())
+            .unwrap();
+    client.request_text(req).await.unwrap();
+    let v1 = get_json(
+        &client,
+        "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+        "application/json",
+    )
+    .await;
+    assert_eq!(v1["apiVersion"], "autoscaling/v1");
+    let item = &v1["items"][0];
+    assert_eq!(item["apiVersion"], "autoscaling/v1");
+    assert_eq!(item["spec"]["targetCPUUtilizationPercentage"], 50);
+}

@@ -10,8 +10,19 @@
 //!   of 10,000 keys, one connection;
 //! - watch delivery with `BENCH_WATCHERS` (default 1,000) watchers of one namespace: time from
 //!   sending a create to each watcher reading its event, over `BENCH_WATCH_EVENTS` (default 100)
-//!   creates, each create sent once every watcher has the previous one;
-//! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS.
+//!   creates, each create sent once every watcher has the previous one (what it includes: the
+//!   create's own round trip up to its commit, ≈ one fsync, and this process decoding 1,000 TLS
+//!   streams on the same cores as the server: an upper bound of the server's fan-out time);
+//! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS;
+//! - memory and idle CPU with many objects (issue 9): `BENCH_MEMORY_OBJECTS` (default 100,000)
+//!   ConfigMaps created (16 clients), then RSS after the creates, after listing them all (one
+//!   streamed, unpaged list), over 30 s idle (min / max of 1 s samples, to show it is flat) and
+//!   idle CPU% over 10 s (user + system time of the process / wall time);
+//!   `BENCH_MEMORY_OBJECTS=0` skips it.
+//!
+//! `BENCH_ONLY=writes,list,watch,memory` (any subset) runs only those sections, for quick
+//! re-runs while tuning (`BENCH_WRITES_ONLY=1` is `BENCH_ONLY=writes`). Each printed figure is
+//! followed by the load average when it was taken (the machine may be shared).
 //!
 //! It prints the figures, the ratios and the issue's targets. It fails loudly when `wrk` or `etcd`
 //! is missing (`scripts/setup` installs them: Debian `wrk`, `etcd-server`).
@@ -472,32 +483,88 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let wrk_bin = require("wrk", "wrk");
-    let etcd_bin = require("etcd", "etcd-server");
-    let seconds: u64 = env_or("BENCH_SECONDS", 10);
-    let watchers: usize = env_or("BENCH_WATCHERS", 1000);
-    let events: usize = env_or("BENCH_WATCH_EVENTS", 100);
-    let list_n: usize = env_or("BENCH_LIST_OBJECTS", 10_000);
-    // While tuning, `BENCH_WRITES_ONLY=1` stops after the write figures.
-    let writes_only = std::env::var_os("BENCH_WRITES_ONLY").is_some();
-    require_fd_limit(watchers);
+/// The 1-minute load average now (the machine may be shared: figures taken under load are lower).
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
 
-    let etcd = Etcd::start(&etcd_bin).await;
-    let ours = Ours::start(Path::new(env!("CARGO_BIN_EXE_marketplace"))).await;
-    let client = ours.client().await;
-    for ns in ["c1", "c16", "list", "watch"] {
-        create_namespace(&client, ns).await;
+/// CPU seconds (user + system) the process `pid` used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("process stat");
+    // Fields after the command (which may hold spaces) start after its closing parenthesis.
+    let rest = &stat[stat.rfind(')').expect("stat has a command") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks / hz
+}
+
+/// The sections `BENCH_ONLY` selects (all when unset).
+struct Sections(Option<Vec<String>>);
+
+impl Sections {
+    fn from_env() -> Sections {
+        if std::env::var_os("BENCH_WRITES_ONLY").is_some() {
+            return Sections(Some(vec!["writes".into()]));
+        }
+        Sections(
+            std::env::var("BENCH_ONLY")
+                .ok()
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect()),
+        )
     }
-    let auth = vec![format!("Authorization: Bearer {}", ours.token)];
 
-    // Writes, alternating ours and etcd at each concurrency.
-    let mut writes = Vec::new();
+    fn on(&self, name: &str) -> bool {
+        self.0.as_ref().is_none_or(|v| v.iter().any(|s| s == name))
+    }
+}
+
+/// The printed table: one row per figure, with the load average when it was measured.
+#[derive(Default)]
+struct Report {
+    rows: Vec<(String, String, String, String, String)>,
+    targets: Vec<(String, bool)>,
+}
+
+impl Report {
+    fn row(&mut self, what: impl Into<String>, ours: String, etcd: String, ratio: String) {
+        self.rows.push((what.into(), ours, etcd, ratio, load()));
+    }
+
+    fn target(&mut self, what: impl Into<String>, met: bool) {
+        self.targets.push((what.into(), met));
+    }
+
+    fn print(&self, header: &str) {
+        println!("{header}");
+        println!(
+            "  {:<50} {:>14} {:>14} {:>8} {:>6}",
+            "", "marketplace", "etcd", "ratio", "load"
+        );
+        for (what, ours, etcd, ratio, load) in &self.rows {
+            println!("  {what:<50} {ours:>14} {etcd:>14} {ratio:>8} {load:>6}");
+        }
+        println!("targets:");
+        for (what, met) in &self.targets {
+            println!("  {what}: {}", verdict(*met));
+        }
+    }
+}
+
+fn x(ours: f64, etcd: f64) -> String {
+    format!("{:.2}x", ours / etcd)
+}
+
+async fn bench_writes(wrk_bin: &Path, ours: &Ours, etcd: &Etcd, seconds: u64, report: &mut Report) {
+    // Alternating ours and etcd at each concurrency.
     for (conns, ns) in [(1usize, "c1"), (16, "c16")] {
         let url = format!("{}/api/v1/namespaces/{ns}/configmaps", ours.base);
         let o = wrk(
-            &wrk_bin,
+            wrk_bin,
             WrkRun {
                 url: &url,
                 conns,
@@ -508,7 +575,7 @@ async fn main() {
             },
         );
         let e = wrk(
-            &wrk_bin,
+            wrk_bin,
             WrkRun {
                 url: &format!("{}/v3/kv/put", etcd.url),
                 conns,
@@ -518,30 +585,40 @@ async fn main() {
                 args: &[ns],
             },
         );
-        writes.push((conns, o, e));
+        report.row(
+            format!("creates/s, {conns} connection(s)"),
+            format!("{:.0}", o.rate()),
+            format!("{:.0}", e.rate()),
+            x(o.rate(), e.rate()),
+        );
+        report.row(
+            format!("  latency p50 / p99 ms, {conns} conn."),
+            format!("{:.2} / {:.2}", ms(o.p50_us), ms(o.p99_us)),
+            format!("{:.2} / {:.2}", ms(e.p50_us), ms(e.p99_us)),
+            String::new(),
+        );
+        report.target(
+            format!("creates >= etcd at {conns} connection(s)"),
+            o.rate() >= e.rate(),
+        );
     }
-    if writes_only {
-        for (conns, o, e) in &writes {
-            println!(
-                "creates/s, {conns} connection(s): marketplace {:.0} (p50 {:.2} ms, p99 {:.2} ms), etcd {:.0} (p50 {:.2} ms, p99 {:.2} ms), ratio {:.2}x",
-                o.rate(),
-                ms(o.p50_us),
-                ms(o.p99_us),
-                e.rate(),
-                ms(e.p50_us),
-                ms(e.p99_us),
-                o.rate() / e.rate()
-            );
-        }
-        return;
-    }
+}
 
-    // List of `list_n` objects: ours from a namespace holding exactly that many, etcd a range of
-    // as many keys under the 16-connection prefix.
-    fill(&ours, "list", list_n).await;
+/// List latency of `list_n` objects: ours from a namespace holding exactly that many, etcd a range
+/// of as many keys under the 16-connection prefix of the write section (when it holds enough).
+async fn bench_list(
+    wrk_bin: &Path,
+    ours: &Ours,
+    etcd: &Etcd,
+    seconds: u64,
+    list_n: usize,
+    report: &mut Report,
+) {
+    fill(ours, "list", list_n).await;
+    let auth = vec![format!("Authorization: Bearer {}", ours.token)];
     let list_url = format!("{}/api/v1/namespaces/list/configmaps", ours.base);
-    let ours_list = wrk(
-        &wrk_bin,
+    let o = wrk(
+        wrk_bin,
         WrkRun {
             url: &list_url,
             conns: 1,
@@ -558,9 +635,9 @@ async fn main() {
     })
     .to_string();
     let etcd_keys = etcd_range_count(&etcd.url, &range).await;
-    let etcd_list = (etcd_keys == list_n).then(|| {
+    let e = (etcd_keys == list_n).then(|| {
         wrk(
-            &wrk_bin,
+            wrk_bin,
             WrkRun {
                 url: &format!("{}/v3/kv/range", etcd.url),
                 conns: 1,
@@ -571,89 +648,155 @@ async fn main() {
             },
         )
     });
-
-    let mut lat = watch_latencies(&ours, "watch", watchers, events).await;
-    let loaded_rss = ours.proc.rss_mb();
-    let etcd_loaded_rss = etcd.proc.rss_mb();
-
-    println!(
-        "marketplace serve (release, HTTPS + bearer token, SQLite WAL fsync) vs etcd {} (HTTP JSON gateway), one machine, one run; wrk {seconds} s per write figure",
-        etcd.version
-    );
-    println!(
-        "  {:<44} {:>12} {:>12} {:>8}",
-        "", "marketplace", "etcd", "ratio"
-    );
-    for (conns, o, e) in &writes {
-        println!(
-            "  {:<44} {:>12.0} {:>12.0} {:>7.2}x",
-            format!("creates/s, {conns} connection(s)"),
-            o.rate(),
-            e.rate(),
-            o.rate() / e.rate()
-        );
-        println!(
-            "  {:<44} {:>12} {:>12}",
-            format!("  latency p50 / p99 ms, {conns} conn."),
-            format!("{:.2} / {:.2}", ms(o.p50_us), ms(o.p99_us)),
-            format!("{:.2} / {:.2}", ms(e.p50_us), ms(e.p99_us)),
-        );
-    }
-    let etcd_list_fig = etcd_list.as_ref().map_or_else(
-        || format!("({etcd_keys} keys)"),
-        |e| format!("{:.1} / {:.1}", ms(e.p50_us), ms(e.p99_us)),
-    );
-    println!(
-        "  {:<44} {:>12} {:>12}",
+    report.row(
         format!("list {list_n} ConfigMaps p50 / p99 ms"),
-        format!("{:.1} / {:.1}", ms(ours_list.p50_us), ms(ours_list.p99_us)),
-        etcd_list_fig
+        format!("{:.1} / {:.1}", ms(o.p50_us), ms(o.p99_us)),
+        e.as_ref().map_or_else(
+            || format!("({etcd_keys} keys)"),
+            |e| format!("{:.1} / {:.1}", ms(e.p50_us), ms(e.p99_us)),
+        ),
+        e.as_ref()
+            .map_or_else(String::new, |e| x(o.p50_us as f64, e.p50_us as f64)),
     );
+    report.target(format!("list {list_n} < 100 ms (p50)"), o.p50_us < 100_000);
+}
+
+async fn bench_watch(ours: &Ours, watchers: usize, events: usize, report: &mut Report) {
+    let mut lat = watch_latencies(ours, "watch", watchers, events).await;
     let (w50, w99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
-    println!(
-        "  {:<44} {:>12}",
+    report.row(
         format!("watch delivery p50 / p99 ms, {watchers} watchers"),
         format!(
             "{:.2} / {:.2}",
             w50.as_secs_f64() * 1e3,
             w99.as_secs_f64() * 1e3
-        )
+        ),
+        String::new(),
+        String::new(),
     );
-    println!(
-        "  {:<44} {:>12.1} {:>12.1} {:>7.2}x",
-        "start ms (spawn to ready)",
-        ours.start.as_secs_f64() * 1e3,
-        etcd.start.as_secs_f64() * 1e3,
-        ours.start.as_secs_f64() / etcd.start.as_secs_f64()
+    report.target("watch p99 < 10 ms", w99 < Duration::from_millis(10));
+}
+
+/// Issue 9's memory figures: RSS with `n` objects stored, after listing them all, while idle;
+/// idle CPU.
+async fn bench_memory(ours: &Ours, n: usize, report: &mut Report) {
+    let client = ours.client().await;
+    create_namespace(&client, "mem").await;
+    let t0 = Instant::now();
+    fill(ours, "mem", n).await;
+    let fill_secs = t0.elapsed().as_secs_f64();
+    let after_creates = ours.proc.rss_mb();
+    report.row(
+        format!(
+            "RSS MB after {n} creates ({:.0}/s, 16 clients)",
+            n as f64 / fill_secs
+        ),
+        format!("{after_creates:.1}"),
+        String::new(),
+        String::new(),
     );
-    println!(
-        "  {:<44} {:>12.1} {:>12.1} {:>7.2}x",
-        "RSS idle MB",
-        ours.idle_rss,
-        etcd.idle_rss,
-        ours.idle_rss / etcd.idle_rss
+    // One unpaged list of every ConfigMap (all namespaces), read to the end.
+    let t0 = Instant::now();
+    let body = client
+        .request_text(get("/api/v1/configmaps"))
+        .await
+        .expect("list all ConfigMaps");
+    let list_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let listed: Value = serde_json::from_str(&body).expect("list JSON");
+    let items = listed["items"].as_array().map_or(0, Vec::len);
+    assert!(items >= n, "the list holds every ConfigMap ({items} < {n})");
+    drop((body, listed));
+    let after_list = ours.proc.rss_mb();
+    report.row(
+        format!("RSS MB after listing all {items} ({list_ms:.0} ms)"),
+        format!("{after_list:.1}"),
+        String::new(),
+        String::new(),
     );
-    println!(
-        "  {:<44} {:>12.1} {:>12.1}",
-        "RSS after the run MB", loaded_rss, etcd_loaded_rss
-    );
-    println!("targets:");
-    for (conns, o, e) in &writes {
-        println!(
-            "  creates >= etcd at {conns} connection(s): {}",
-            verdict(o.rate() >= e.rate())
-        );
+    let (mut lo, mut hi) = (f64::MAX, 0f64);
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let r = ours.proc.rss_mb();
+        (lo, hi) = (lo.min(r), hi.max(r));
     }
-    println!(
-        "  list {list_n} < 100 ms (p50): {}",
-        verdict(ours_list.p50_us < 100_000)
+    report.row(
+        "RSS MB over 30 s idle after that, min / max",
+        format!("{lo:.1} / {hi:.1}"),
+        String::new(),
+        String::new(),
     );
-    println!(
-        "  watch p99 < 10 ms: {}",
-        verdict(w99 < Duration::from_millis(10))
+    let (cpu0, t0) = (cpu_seconds(ours.proc.pid()), Instant::now());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let idle_cpu = (cpu_seconds(ours.proc.pid()) - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
+    report.row(
+        format!("idle CPU % over 10 s with {n}+ objects"),
+        format!("{idle_cpu:.1}"),
+        String::new(),
+        String::new(),
     );
-    println!(
-        "  start < 1 s: {}",
-        verdict(ours.start < Duration::from_secs(1))
+    report.target(
+        format!("RSS < 200 MB with {n} objects after listing them all"),
+        after_list < 200.0 && hi < 200.0,
     );
+    report.target("RSS flat while idle (max - min < 10 MB)", hi - lo < 10.0);
+    report.target("idle CPU ~0 (< 1 %)", idle_cpu < 1.0);
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let wrk_bin = require("wrk", "wrk");
+    let etcd_bin = require("etcd", "etcd-server");
+    let seconds: u64 = env_or("BENCH_SECONDS", 10);
+    let watchers: usize = env_or("BENCH_WATCHERS", 1000);
+    let events: usize = env_or("BENCH_WATCH_EVENTS", 100);
+    let list_n: usize = env_or("BENCH_LIST_OBJECTS", 10_000);
+    let memory_n: usize = env_or("BENCH_MEMORY_OBJECTS", 100_000);
+    let only = Sections::from_env();
+    if only.on("watch") {
+        require_fd_limit(watchers);
+    }
+
+    let etcd = Etcd::start(&etcd_bin).await;
+    let ours = Ours::start(Path::new(env!("CARGO_BIN_EXE_marketplace"))).await;
+    let client = ours.client().await;
+    for ns in ["c1", "c16", "list", "watch"] {
+        create_namespace(&client, ns).await;
+    }
+    let mut report = Report::default();
+    report.row(
+        "start ms (spawn to ready)",
+        format!("{:.1}", ours.start.as_secs_f64() * 1e3),
+        format!("{:.1}", etcd.start.as_secs_f64() * 1e3),
+        x(ours.start.as_secs_f64(), etcd.start.as_secs_f64()),
+    );
+    report.row(
+        "RSS idle MB (after start)",
+        format!("{:.1}", ours.idle_rss),
+        format!("{:.1}", etcd.idle_rss),
+        x(ours.idle_rss, etcd.idle_rss),
+    );
+    report.target("start < 1 s", ours.start < Duration::from_secs(1));
+    if only.on("writes") {
+        bench_writes(&wrk_bin, &ours, &etcd, seconds, &mut report).await;
+    }
+    if only.on("list") {
+        bench_list(&wrk_bin, &ours, &etcd, seconds, list_n, &mut report).await;
+    }
+    if only.on("watch") {
+        bench_watch(&ours, watchers, events, &mut report).await;
+    }
+    report.row(
+        "RSS MB after the above",
+        format!("{:.1}", ours.proc.rss_mb()),
+        format!("{:.1}", etcd.proc.rss_mb()),
+        String::new(),
+    );
+    if only.on("memory") && memory_n > 0 {
+        bench_memory(&ours, memory_n, &mut report).await;
+    }
+    report.print(&format!(
+        "marketplace serve (release, HTTPS + bearer token, SQLite WAL fsync) vs etcd {} (HTTP JSON gateway), one machine, one run; wrk {seconds} s per write figure; {} cores",
+        etcd.version,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    ));
 }

@@ -187,7 +187,41 @@ pub(crate) fn list_matching(
     keep: &mut dyn FnMut(&serde_json::Value) -> bool,
     undo: &Undo,
 ) -> Result<ListPage, StoreError> {
-    let limit = q.limit.filter(|n| *n > 0);
+    let mut page = PageBuilder {
+        items: Vec::new(),
+        more: false,
+        last: None,
+        limit: q.limit.filter(|n| *n > 0),
+        keep,
+    };
+    scan(conn, q, undo, &mut |item| page.offer(q, item))?;
+    Ok(ListPage {
+        more: page.more,
+        next: if page.more { page.last } else { None },
+        items: page.items,
+        revision,
+    })
+}
+
+/// One object as a scan visits it: its key, revision and stored JSON text (unparsed).
+#[derive(Clone, Copy, Debug)]
+pub struct RawObject<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub revision: u64,
+    /// The stored JSON document (`metadata.resourceVersion` is `revision`).
+    pub json: &'a str,
+}
+
+/// Visits the objects of `q` (namespace and `start_after` applied, `limit` ignored) in key order,
+/// on `conn`'s snapshot, with the changes `undo` records undone; stops early when `visit` answers
+/// `Ok(false)`. Rows are handed over as stored: nothing is parsed here.
+pub(crate) fn scan(
+    conn: &Connection,
+    q: &ListQuery,
+    undo: &Undo,
+    visit: &mut dyn FnMut(RawObject<'_>) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
     // Four statements rather than `?x IS NULL OR ...`, so SQLite seeks the primary key directly.
     let sql = match (q.namespace.is_some(), q.start_after.is_some()) {
         (false, false) => {
@@ -230,69 +264,44 @@ pub(crate) fn list_matching(
     })();
     bound.map_err(StoreError::db("binding list parameters"))?;
     let mut rows = stmt.raw_query();
-    let mut page = PageBuilder {
-        items: Vec::new(),
-        more: false,
-        last: None,
-        limit,
-        keep,
-    };
-    // Objects changed since the page's revision are taken from `undo`, merged in key order.
+    // Objects changed since the snapshot's revision are taken from `undo`, merged in key order.
     let mut pending = undo.iter().peekable();
     let err = || StoreError::db(format!("listing {}", q.resource));
     let row_err = || StoreError::db("reading a list row");
     'rows: while let Some(row) = rows.next().map_err(err())? {
-        let k: (String, String) = (
-            row.get(2).map_err(row_err())?,
-            row.get(3).map_err(row_err())?,
-        );
+        let (row_ns, row_name) = (row_text(row, 2)?, row_text(row, 3)?);
         while let Some((uk, _)) = pending.peek()
-            && **uk <= k
+            && (uk.0.as_str(), uk.1.as_str()) <= (row_ns, row_name)
         {
             let (uk, old) = pending.next().expect("peeked");
             if let Some(old) = old
-                && !page.offer(uk, old.clone())
+                && !visit(old.raw(uk))?
             {
-                break 'rows;
+                return Ok(());
             }
-            if *uk == k {
+            if (uk.0.as_str(), uk.1.as_str()) == (row_ns, row_name) {
                 continue 'rows;
             }
         }
-        if page.full() {
-            page.more = true;
+        let rev: i64 = row.get(0).map_err(row_err())?;
+        let item = RawObject {
+            namespace: row_ns,
+            name: row_name,
+            revision: rev as u64,
+            json: row_text(row, 1)?,
+        };
+        if !visit(item)? {
+            return Ok(());
+        }
+    }
+    for (uk, old) in pending {
+        if let Some(old) = old
+            && !visit(old.raw(uk))?
+        {
             break;
         }
-        let rev: i64 = row.get(0).map_err(row_err())?;
-        let text = row
-            .get_ref(1)
-            .and_then(|v| v.as_str().map_err(Into::into))
-            .map_err(row_err())?;
-        let what = || Key::new(q.resource.clone(), k.0.clone(), k.1.clone()).to_string();
-        let value = parse(&what, text)?;
-        page.offer(
-            &k,
-            Stored {
-                value,
-                revision: rev as u64,
-            },
-        );
     }
-    if !page.more {
-        for (uk, old) in pending {
-            if let Some(old) = old
-                && !page.offer(uk, old.clone())
-            {
-                break;
-            }
-        }
-    }
-    Ok(ListPage {
-        items: page.items,
-        revision,
-        more: page.more,
-        next: if page.more { page.last } else { None },
-    })
+    Ok(())
 }
 
 /// The objects of one page, in key order, until `limit` kept objects.
@@ -309,22 +318,45 @@ impl PageBuilder<'_> {
         self.limit.is_some_and(|n| self.items.len() == n)
     }
 
-    /// Considers the object at key `k`; `false` (and `more`) when the page was already full.
-    fn offer(&mut self, k: &(String, String), s: Stored) -> bool {
+    /// Considers one object; `false` (and `more`) when the page was already full.
+    fn offer(&mut self, q: &ListQuery, o: RawObject<'_>) -> Result<bool, StoreError> {
         if self.full() {
             self.more = true;
-            return false;
+            return Ok(false);
         }
-        self.last = Some(k.clone());
-        if (self.keep)(&s.value) {
-            self.items.push(s);
+        let what = || Key::new(q.resource.clone(), o.namespace, o.name).to_string();
+        let value = parse(&what, o.json)?;
+        self.last = Some((o.namespace.to_string(), o.name.to_string()));
+        if (self.keep)(&value) {
+            self.items.push(Stored {
+                value,
+                revision: o.revision,
+            });
         }
-        true
+        Ok(true)
+    }
+}
+
+/// An object's state at a past revision, as its watch history recorded it.
+#[derive(Clone, Debug)]
+pub(crate) struct PastState {
+    revision: u64,
+    json: String,
+}
+
+impl PastState {
+    fn raw<'a>(&'a self, key: &'a (String, String)) -> RawObject<'a> {
+        RawObject {
+            namespace: &key.0,
+            name: &key.1,
+            revision: self.revision,
+            json: &self.json,
+        }
     }
 }
 
 /// Object key → its state at a past revision (`None`: it did not exist then).
-pub(crate) type Undo = BTreeMap<(String, String), Option<Stored>>;
+pub(crate) type Undo = BTreeMap<(String, String), Option<PastState>>;
 
 /// For every object of `q` (namespace and `start_after` applied) changed after revision `at`: its
 /// state at `at` (`None` if it did not exist then), from the `prev` of its first later event.
@@ -371,13 +403,13 @@ pub(crate) fn states_before(
             Some(text) => {
                 let what = || format!("watch history of {} {:?}/{:?}", q.resource, k.0, k.1);
                 let value = parse(&what, text)?;
-                Some(Stored {
+                Some(PastState {
                     revision: value
                         .pointer("/metadata/resourceVersion")
                         .and_then(Value::as_str)
                         .and_then(|s| s.parse().ok())
                         .unwrap_or(0),
-                    value,
+                    json: text.to_string(),
                 })
             }
         };
@@ -436,13 +468,18 @@ pub(crate) fn delete_object(conn: &Connection, key: &Key) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Records `ev` in the history; `object_text`: `ev.object` already serialized, if at hand.
 pub(crate) fn insert_event(
     conn: &Connection,
     seq: usize,
     ev: &Event,
+    object_text: Option<&str>,
     at_millis: i64,
 ) -> Result<(), StoreError> {
-    let object = ev.object.to_string();
+    let object = match object_text {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => std::borrow::Cow::Owned(ev.object.to_string()),
+    };
     let prev = ev.prev.as_ref().map(Value::to_string);
     conn.prepare_cached(
         "INSERT INTO events (revision, seq, resource, namespace, name, kind, object, prev, at)
@@ -517,7 +554,15 @@ pub(crate) fn events(
             key,
             object,
             prev,
+            encodings: Default::default(),
         });
     }
     Ok(out)
+}
+
+/// Column `i` of `row` as text.
+fn row_text<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str, StoreError> {
+    row.get_ref(i)
+        .and_then(|v| v.as_str().map_err(Into::into))
+        .map_err(StoreError::db("reading a list row"))
 }

@@ -32,7 +32,8 @@
 //! - An update whose value equals the current one (ignoring resourceVersion) is a no-op: no new
 //!   revision, no event (Kubernetes does the same). A transaction that changes nothing returns the
 //!   current revision.
-//! - `Watch` yields `Arc<Event>` (one allocation shared by all watchers); `Watch::next().await`,
+//! - `Watch` yields `Arc<Event>` (one allocation shared by all watchers); `Event::encodings`
+//!   caches byte encodings made by consumers, so all watchers share one serialization; `Watch::next().await`,
 //!   `Watch::try_next()` (non-blocking) and `impl Stream`. `Watch::bookmark_revision()` gives a
 //!   revision safe to send as a BOOKMARK (everything up to it was delivered).
 //! - Watching from revision `0` replays all retained history (or is `Expired` once anything was
@@ -44,6 +45,9 @@
 //! - `Store::list_matching_at(q, at, keep)`: the same as of a past revision `at` (etcd's list at a
 //!   revision; the later pages of a paged list), the current rows with later changes undone from
 //!   the watch history; `Expired` once `at` is compacted.
+//! - `Store::scan(q, at, start, visit)`: the objects of a list as their stored JSON text, one by
+//!   one from one snapshot (current, or as of `at`), for responses streamed without collecting
+//!   (or parsing) the list; `start` gets the snapshot's revision first.
 //! - `Store::compacted_revision()`, `Store::resources()`, `Store::watcher_count()`, `Store::path()`,
 //!   `Store::size_bytes()` (database + WAL on disk, for metrics).
 //! - Each store file is locked while open (`StoreError::Locked` for a second opener): open it once
@@ -62,8 +66,9 @@ mod txn;
 mod types;
 mod watch;
 
+pub use db::RawObject;
 pub use error::StoreError;
 pub use store::{CHECKPOINT_PAGES, Store, StoreOptions};
 pub use txn::{Txn, set_resource_version};
-pub use types::{Event, EventKind, Key, ListPage, ListQuery, Stored};
+pub use types::{Encodings, Event, EventKind, Key, ListPage, ListQuery, Stored};
 pub use watch::Watch;

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 use rusqlite::wal::CheckpointMode;
 
-use crate::db;
+use crate::db::{self, RawObject};
 use crate::error::StoreError;
 use crate::txn::Txn;
 use crate::types::{Event, Key, ListPage, ListQuery, Stored};
@@ -316,27 +316,34 @@ impl Store {
         mut keep: impl FnMut(&serde_json::Value) -> bool,
     ) -> Result<ListPage, StoreError> {
         self.inner.read(|conn| {
-            conn.execute_batch("BEGIN")
-                .map_err(StoreError::db("starting a read snapshot"))?;
-            let res = (|| {
-                let current = db::meta(conn, "revision")?;
-                if at >= current {
-                    return db::list_matching(conn, q, current, &mut keep, &db::Undo::new());
-                }
-                let compacted = db::meta(conn, "compacted")?;
-                if at < compacted {
-                    return Err(StoreError::Expired {
-                        requested: at,
-                        oldest: compacted,
-                    });
-                }
-                let undo = db::states_before(conn, q, at, current)?;
-                db::list_matching(conn, q, at, &mut keep, &undo)
-            })();
-            let end = conn.execute_batch("COMMIT");
-            let page = res?;
-            end.map_err(StoreError::db("ending a read snapshot"))?;
-            Ok(page)
+            snapshot(conn, |conn| {
+                let (rev, undo) = view_at(conn, q, Some(at))?;
+                db::list_matching(conn, q, rev, &mut keep, &undo)
+            })
+        })
+    }
+
+    /// Streams the objects of `q` (namespace and `start_after` applied, `q.limit` ignored) from
+    /// one snapshot — the current one, or as of the past revision `at` as for
+    /// [`Store::list_matching_at`] — as their stored JSON text, unparsed, in key order.
+    /// `start` is called first, once, with the snapshot's revision; `visit` then gets each object
+    /// and stops the scan by answering `false`. Nothing is collected: memory does not grow with
+    /// the number of objects. Returns the snapshot's revision. Blocks (reads the database) for as
+    /// long as the visitors take; the snapshot holds back checkpoints meanwhile, not writers.
+    pub fn scan(
+        &self,
+        q: &ListQuery,
+        at: Option<u64>,
+        start: impl FnOnce(u64),
+        mut visit: impl FnMut(RawObject<'_>) -> bool,
+    ) -> Result<u64, StoreError> {
+        self.inner.read(|conn| {
+            snapshot(conn, |conn| {
+                let (rev, undo) = view_at(conn, q, at)?;
+                start(rev);
+                db::scan(conn, q, &undo, &mut |o| Ok(visit(o)))?;
+                Ok(rev)
+            })
         })
     }
 
@@ -492,8 +499,8 @@ impl Inner {
         } else {
             let recorded = (|| {
                 let at = now_millis();
-                for (seq, ev) in events.iter().enumerate() {
-                    db::insert_event(&w.conn, seq, ev, at)?;
+                for (seq, (ev, text)) in events.iter().enumerate() {
+                    db::insert_event(&w.conn, seq, ev, text.as_deref(), at)?;
                 }
                 db::set_meta(&w.conn, "revision", revision)?;
                 w.conn
@@ -508,7 +515,8 @@ impl Inner {
             w.revision = revision;
             w.members += 1;
             w.event_rows += events.len() as u64;
-            w.pending.extend(events.into_iter().map(Arc::new));
+            w.pending
+                .extend(events.into_iter().map(|(ev, _)| Arc::new(ev)));
         }
         let answer = w.revision;
 
@@ -673,4 +681,39 @@ impl Inner {
         w.compacted = cut;
         Ok(())
     }
+}
+
+/// Runs `f` inside one read transaction of `conn` (a consistent snapshot).
+fn snapshot<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("BEGIN")
+        .map_err(StoreError::db("starting a read snapshot"))?;
+    let res = f(conn);
+    let end = conn.execute_batch("COMMIT");
+    let out = res?;
+    end.map_err(StoreError::db("ending a read snapshot"))?;
+    Ok(out)
+}
+
+/// The revision a read inside a snapshot shows and the changes to undo for it: the current state
+/// for `None` (or an `at` not in the past), else the state as of `at` (`Expired` if compacted).
+fn view_at(
+    conn: &Connection,
+    q: &ListQuery,
+    at: Option<u64>,
+) -> Result<(u64, db::Undo), StoreError> {
+    let current = db::meta(conn, "revision")?;
+    let Some(at) = at.filter(|at| *at < current) else {
+        return Ok((current, db::Undo::new()));
+    };
+    let compacted = db::meta(conn, "compacted")?;
+    if at < compacted {
+        return Err(StoreError::Expired {
+            requested: at,
+            oldest: compacted,
+        });
+    }
+    Ok((at, db::states_before(conn, q, at, current)?))
 }

@@ -18,6 +18,8 @@ struct Touched {
     before: Option<Value>,
     /// State now.
     now: Option<Value>,
+    /// `now` as stored (serialized once, reused for the watch history row).
+    now_text: Option<String>,
     /// Last existing state (for the DELETED event's object).
     last: Option<Value>,
 }
@@ -86,6 +88,7 @@ impl<'a> Txn<'a> {
             key: key.clone(),
             last: before.clone(),
             now: before.clone(),
+            now_text: None,
             before,
         });
         self.index.insert(key.clone(), self.touched.len() - 1);
@@ -105,9 +108,11 @@ impl<'a> Txn<'a> {
             return Err(StoreError::AlreadyExists { key: key.clone() });
         }
         set_resource_version(key, &mut value, self.revision)?;
-        db::insert_object(self.conn, key, self.revision, &value.to_string())?;
+        let text = value.to_string();
+        db::insert_object(self.conn, key, self.revision, &text)?;
         let i = self.touch(key, &current);
         self.touched[i].now = Some(value.clone());
+        self.touched[i].now_text = Some(text);
         self.touched[i].last = Some(value.clone());
         Ok(Stored {
             value,
@@ -140,9 +145,11 @@ impl<'a> Txn<'a> {
             return Ok(current);
         }
         set_resource_version(key, &mut value, self.revision)?;
-        db::update_object(self.conn, key, self.revision, &value.to_string())?;
+        let text = value.to_string();
+        db::update_object(self.conn, key, self.revision, &text)?;
         let i = self.touch(key, &Some(current));
         self.touched[i].now = Some(value.clone());
+        self.touched[i].now_text = Some(text);
         self.touched[i].last = Some(value.clone());
         Ok(Stored {
             value,
@@ -168,6 +175,7 @@ impl<'a> Txn<'a> {
         let mut gone = current.value.clone();
         let i = self.touch(key, &Some(current));
         self.touched[i].now = None;
+        self.touched[i].now_text = None;
         set_resource_version(key, &mut gone, self.revision)?;
         Ok(Stored {
             value: gone,
@@ -182,27 +190,32 @@ impl<'a> Txn<'a> {
             .all(|t| t.before.is_none() && t.now.is_none())
     }
 
-    /// The events of this transaction, in first-touch order.
-    pub(crate) fn finish(self) -> Result<Vec<Event>, StoreError> {
+    /// The events of this transaction, in first-touch order, each with its object's stored text
+    /// when the transaction wrote it (so the history row need not serialize it again).
+    pub(crate) fn finish(self) -> Result<Vec<(Event, Option<String>)>, StoreError> {
         let mut out = Vec::with_capacity(self.touched.len());
         for t in self.touched {
-            let (kind, object, prev) = match (t.before, t.now) {
+            let (kind, object, prev, text) = match (t.before, t.now) {
                 (None, None) => continue,
-                (None, Some(now)) => (EventKind::Added, now, None),
-                (Some(before), Some(now)) => (EventKind::Modified, now, Some(before)),
+                (None, Some(now)) => (EventKind::Added, now, None, t.now_text),
+                (Some(before), Some(now)) => (EventKind::Modified, now, Some(before), t.now_text),
                 (Some(before), None) => {
                     let mut last = t.last.unwrap_or_else(|| before.clone());
                     set_resource_version(&t.key, &mut last, self.revision)?;
-                    (EventKind::Deleted, last, Some(before))
+                    (EventKind::Deleted, last, Some(before), None)
                 }
             };
-            out.push(Event {
-                revision: self.revision,
-                kind,
-                key: t.key,
-                object,
-                prev,
-            });
+            out.push((
+                Event {
+                    revision: self.revision,
+                    kind,
+                    key: t.key,
+                    object,
+                    prev,
+                    encodings: Default::default(),
+                },
+                text,
+            ));
         }
         Ok(out)
     }

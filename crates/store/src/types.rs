@@ -2,7 +2,9 @@
 //! No I/O here.
 
 use std::fmt;
+use std::sync::Mutex;
 
+use bytes::Bytes;
 use serde_json::Value;
 
 /// Identity of one stored object. Every field is compared byte for byte (case-sensitive); names may
@@ -143,6 +145,7 @@ impl EventKind {
 
 /// One change of one object. Several events may share a revision (one multi-object transaction);
 /// they then come in the order the transaction first touched their keys.
+/// Compared (and cloned) without its [`Encodings`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     pub revision: u64,
@@ -154,4 +157,80 @@ pub struct Event {
     /// The state before this revision (`None` for Added), with its own resourceVersion. Lets the
     /// API server see an object leave a label/field selector.
     pub prev: Option<Value>,
+    /// Encodings of this event made by its consumers, shared by every watcher it fans out to.
+    pub encodings: Encodings,
+}
+
+/// Byte encodings of one [`Event`], each made once by the first consumer that needs it and then
+/// shared (a watch event serialized once for all the watchers that send the same bytes). Keyed by
+/// whatever the consumer chooses (the store does not interpret keys or bytes). Clones and
+/// comparisons ignore it: it is a cache.
+#[derive(Default)]
+pub struct Encodings(Mutex<Vec<(String, Bytes)>>);
+
+impl Encodings {
+    /// The encoding under `key`, made by `encode` if no one made it yet. Concurrent callers for
+    /// the same event wait for the first one's result instead of encoding it again.
+    pub fn get_or_encode(&self, key: &str, encode: impl FnOnce() -> Bytes) -> Bytes {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, b)) = all.iter().find(|(k, _)| k == key) {
+            return b.clone();
+        }
+        let b = encode();
+        all.push((key.to_string(), b.clone()));
+        b
+    }
+
+    /// How many encodings were made (for tests).
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Clone for Encodings {
+    fn clone(&self) -> Self {
+        Encodings::default()
+    }
+}
+
+impl PartialEq for Encodings {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for Encodings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Encodings({})", self.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_encoding_is_made_once_per_key_and_shared() {
+        let e = Encodings::default();
+        let mut made = 0;
+        let a = e.get_or_encode("json", || {
+            made += 1;
+            Bytes::from_static(b"one")
+        });
+        let b = e.get_or_encode("json", || {
+            made += 1;
+            Bytes::from_static(b"two")
+        });
+        assert_eq!(
+            (a.as_ref(), b.as_ref(), made),
+            (&b"one"[..], &b"one"[..], 1)
+        );
+        assert_eq!(e.get_or_encode("table", || Bytes::from_static(b"t")), "t");
+        assert_eq!(e.len(), 2);
+        assert!(e.clone().is_empty(), "a clone starts without the cache");
+    }
 }

@@ -973,3 +973,117 @@ fn a_list_at_a_compacted_revision_is_expired() {
         "{err:?}"
     );
 }
+
+/// What a scan visited: (namespace, name, revision, the stored JSON parsed).
+fn scanned(s: &Store, q: &ListQuery, at: Option<u64>) -> (u64, Vec<(String, String, u64, Value)>) {
+    let mut started = None;
+    let mut seen = Vec::new();
+    let rev = s
+        .scan(
+            q,
+            at,
+            |rev| started = Some(rev),
+            |o| {
+                let v: Value = serde_json::from_str(o.json).expect("stored JSON parses");
+                seen.push((o.namespace.to_string(), o.name.to_string(), o.revision, v));
+                true
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        started,
+        Some(rev),
+        "start gets the snapshot's revision before the items"
+    );
+    (rev, seen)
+}
+
+#[test]
+fn scan_streams_stored_json_now_and_as_of_a_past_revision_and_stops_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    for (ns, name) in [("a", "x"), ("b", "y"), ("b", "z")] {
+        s.write(|t| t.create(&key(ns, name), cm(ns, name, "1")))
+            .unwrap();
+    }
+    let at = s.revision();
+    s.write(|t| t.update(&key("b", "y"), cm("b", "y", "2"), None))
+        .unwrap();
+    s.write(|t| t.delete(&key("a", "x"), None)).unwrap();
+    s.write(|t| t.create(&key("a", "w"), cm("a", "w", "new")))
+        .unwrap();
+
+    let all = ListQuery::all("configmaps");
+    let (rev, now) = scanned(&s, &all, None);
+    assert_eq!(rev, s.revision());
+    let names: Vec<_> = now.iter().map(|i| (i.0.as_str(), i.1.as_str())).collect();
+    assert_eq!(names, [("a", "w"), ("b", "y"), ("b", "z")]);
+    assert_eq!(now[1].3["data"]["v"], "2");
+    for (_, _, r, v) in &now {
+        assert_eq!(
+            rv(v),
+            *r,
+            "the revision given is the stored resourceVersion"
+        );
+    }
+
+    // As of `at`: the update, delete and create are undone, same as list_matching_at.
+    let (rev, past) = scanned(&s, &all, Some(at));
+    assert_eq!(rev, at);
+    let names: Vec<_> = past.iter().map(|i| (i.0.as_str(), i.1.as_str())).collect();
+    assert_eq!(names, [("a", "x"), ("b", "y"), ("b", "z")]);
+    assert_eq!(past[1].3["data"]["v"], "1");
+    let listed = s.list_matching_at(&all, at, |_| true).unwrap();
+    let listed: Vec<Value> = listed.items.into_iter().map(|i| i.value).collect();
+    let past_values: Vec<Value> = past.into_iter().map(|i| i.3).collect();
+    assert_eq!(past_values, listed);
+
+    // One namespace, after a key; and a visitor that stops after the first object.
+    let q = ListQuery {
+        start_after: Some(("b".into(), "y".into())),
+        ..ListQuery::in_namespace("configmaps", "b")
+    };
+    let (_, rest) = scanned(&s, &q, Some(at));
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].1, "z");
+    let mut visited = 0;
+    s.scan(
+        &all,
+        None,
+        |_| {},
+        |_| {
+            visited += 1;
+            false
+        },
+    )
+    .unwrap();
+    assert_eq!(visited, 1);
+}
+
+#[test]
+fn scan_of_a_compacted_revision_is_expired_before_anything_is_visited() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_with(
+        dir.path(),
+        StoreOptions {
+            history: 4,
+            ..StoreOptions::default()
+        },
+    );
+    for i in 0..40 {
+        s.write(|t| t.create(&key("a", &format!("c{i}")), cm("a", "c", "1")))
+            .unwrap();
+    }
+    assert!(s.compacted_revision() > 1);
+    let mut started = false;
+    let err = s
+        .scan(
+            &ListQuery::all("configmaps"),
+            Some(1),
+            |_| started = true,
+            |_| true,
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Expired { .. }), "{err:?}");
+    assert!(!started);
+}

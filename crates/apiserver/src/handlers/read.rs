@@ -9,6 +9,8 @@
 //! `resourceVersionMatch=NotOlderThan` are served from the current state;
 //! `resourceVersionMatch=Exact` is served at that revision while the history holds it.
 
+mod stream;
+
 use apimachinery::fields::FieldSelector;
 use apimachinery::labels::Selector;
 use axum::response::Response;
@@ -247,10 +249,14 @@ fn check_list_rv(ctx: &Ctx) -> ApiResult<Option<u64>> {
     Ok(None)
 }
 
-/// GET a collection.
+/// GET a collection. Without `limit` the list is streamed object by object ([`stream`]); a page
+/// of a paged list (bounded by its `limit`) is collected, as its `continue` token comes first.
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let at = check_list_rv(&ctx)?;
     let sel = Selectors::parse(&ctx)?;
+    if ctx.query.limit.is_none() && sel.fields.pinned_name().is_none() {
+        return stream::serve(ctx, sel, at).await;
+    }
     let res = read_list(&ctx, sel, at).await?;
     let items: Vec<Value> = res.items.into_iter().map(|o| ctx.present(o)).collect();
     let rv = res.revision.to_string();

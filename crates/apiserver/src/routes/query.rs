@@ -25,8 +25,11 @@ pub struct Query {
     pub pretty: bool,
 }
 
-fn truthy(v: &str) -> bool {
-    matches!(v, "true" | "1" | "True" | "TRUE" | "")
+/// A boolean query parameter as kube-apiserver decodes it (`Convert_Slice_string_To_bool`): any
+/// value but `0` or `false` (any case) is true, the empty value too. The one rule for every
+/// boolean parameter, also the request metrics' WATCH classification (`metrics::query_flags`).
+pub fn truthy(v: &str) -> bool {
+    !v.eq_ignore_ascii_case("false") && v != "0"
 }
 
 /// Error for a parameter whose value cannot be understood.
@@ -110,6 +113,23 @@ mod tests {
         assert_eq!(q.field_selector.as_deref(), Some("metadata.name=w1"));
         assert_eq!(q.resource_version.as_deref(), Some("12"));
         assert_eq!(q.timeout_seconds, Some(403));
+    }
+
+    #[test]
+    fn booleans_follow_kube_apiservers_rule() {
+        for yes in ["true", "1", "yes", "TRUE", "t", ""] {
+            assert!(
+                Query::parse(Some(&format!("watch={yes}"))).unwrap().watch,
+                "{yes:?}"
+            );
+        }
+        for no in ["false", "0", "False", "FALSE"] {
+            assert!(
+                !Query::parse(Some(&format!("watch={no}"))).unwrap().watch,
+                "{no:?}"
+            );
+        }
+        assert!(!Query::parse(Some("limit=5")).unwrap().watch);
     }
 
     #[test]
