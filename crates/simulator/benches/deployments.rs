@@ -15,7 +15,14 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 
 fn available(d: &Deployment) -> bool {
-    d.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Available" && c.status == "True"))
+    d.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
+            })
+        })
         && d.status.as_ref().and_then(|s| s.available_replicas) == Some(1)
 }
 
@@ -25,7 +32,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("SIM_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::var("SIM_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = apiserver::Config::new(dir.path());
     cfg.listen = "127.0.0.1:0".parse().unwrap();
@@ -49,7 +59,9 @@ async fn main() {
         let (created, latencies) = (created.clone(), latencies.clone());
         let api = api.clone();
         tokio::spawn(async move {
-            let mut s = watcher(api, watcher::Config::default()).applied_objects().boxed();
+            let mut s = watcher(api, watcher::Config::default())
+                .applied_objects()
+                .boxed();
             while let Ok(Some(d)) = s.try_next().await {
                 let name = d.metadata.name.clone().unwrap_or_default();
                 if available(&d) {
@@ -84,11 +96,18 @@ async fn main() {
         })
         .await;
     let created_in = start.elapsed();
-    tokio::time::timeout(Duration::from_secs(1800), watch).await.expect("all Available within 30 min").unwrap();
+    tokio::time::timeout(Duration::from_secs(1800), watch)
+        .await
+        .expect("all Available within 30 min")
+        .unwrap();
     let total = start.elapsed();
     let mut l: Vec<Duration> = latencies.lock().unwrap().values().copied().collect();
     l.sort();
-    println!("simulator/deployments: {n} Deployments (1 replica) created in {:.2} s; all Available after {:.2} s", created_in.as_secs_f64(), total.as_secs_f64());
+    println!(
+        "simulator/deployments: {n} Deployments (1 replica) created in {:.2} s; all Available after {:.2} s",
+        created_in.as_secs_f64(),
+        total.as_secs_f64()
+    );
     println!(
         "simulator/deployments: create → Available latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         percentile(&l, 0.50).as_secs_f64() * 1e3,

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 use serde_json::json;
 
 use crate::{Ctx, Error, names, util, workload};
@@ -35,10 +35,15 @@ pub fn plan(eligible: &[String], revision: &str, pods: &[(String, String, String
             seen.push(node);
         }
     }
-    plan.create_on = eligible.iter().filter(|n| !seen.contains(&n.as_str())).cloned().collect();
+    plan.create_on = eligible
+        .iter()
+        .filter(|n| !seen.contains(&n.as_str()))
+        .cloned()
+        .collect();
     let all_ready = plan.create_on.is_empty() && pods.iter().all(|p| p.3);
     if all_ready && plan.delete.is_empty() {
-        plan.delete.extend(pods.iter().find(|p| p.2 != revision).map(|p| p.0.clone()));
+        plan.delete
+            .extend(pods.iter().find(|p| p.2 != revision).map(|p| p.0.clone()));
     }
     plan
 }
@@ -47,16 +52,33 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Erro
     if ds.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let (ns, name, uid) = (ds.namespace().unwrap_or_default(), ds.name_any(), ds.uid().unwrap_or_default());
+    let (ns, name, uid) = (
+        ds.namespace().unwrap_or_default(),
+        ds.name_any(),
+        ds.uid().unwrap_or_default(),
+    );
     let spec = ds.spec.clone();
-    let selector = spec.template.spec.as_ref().and_then(|s| s.node_selector.clone()).unwrap_or_default();
+    let selector = spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.clone())
+        .unwrap_or_default();
     let eligible = util::eligible_nodes(&ctx.nodes.state(), &selector);
     let revision = names::revision_hash(&serde_json::to_value(&spec.template).unwrap_or_default());
-    let pods: Vec<Arc<Pod>> = ctx.pods_of(&ns, &uid).into_iter().filter(|p| util::pod_active(p)).collect();
+    let pods: Vec<Arc<Pod>> = ctx
+        .pods_of(&ns, &uid)
+        .into_iter()
+        .filter(|p| util::pod_active(p))
+        .collect();
     let observed: Vec<(String, String, String, bool)> = pods
         .iter()
         .map(|p| {
-            let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+            let node = p
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default();
             let rev = p.labels().get(REVISION_LABEL).cloned().unwrap_or_default();
             (p.name_any(), node, rev, util::pod_ready(p))
         })
@@ -69,11 +91,25 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Erro
     let owner = util::controller_ref(ds.as_ref());
     let labels = BTreeMap::from([(REVISION_LABEL.to_string(), revision.clone())]);
     for node in &plan.create_on {
-        let pod_name = names::pod_name(&name, &uid, names::fnv32a(format!("{node}/{revision}").as_bytes()));
-        let body = workload::pod_from_template(&ctx, &spec.template, &pod_name, owner.clone(), &labels, Some(node));
+        let pod_name = names::pod_name(
+            &name,
+            &uid,
+            names::fnv32a(format!("{node}/{revision}").as_bytes()),
+        );
+        let body = workload::pod_from_template(
+            &ctx,
+            &spec.template,
+            &pod_name,
+            owner.clone(),
+            &labels,
+            Some(node),
+        );
         workload::create_pod(&api, MANAGER, &body).await?;
     }
-    let on_eligible: Vec<&(String, String, String, bool)> = observed.iter().filter(|p| eligible.contains(&p.1)).collect();
+    let on_eligible: Vec<&(String, String, String, bool)> = observed
+        .iter()
+        .filter(|p| eligible.contains(&p.1))
+        .collect();
     let ready = on_eligible.iter().filter(|p| p.3).count();
     let status = json!({
         "observedGeneration": ds.metadata.generation.unwrap_or(0),
@@ -104,7 +140,15 @@ mod tests {
     #[test]
     fn one_pod_per_eligible_node_and_none_elsewhere() {
         let eligible = vec!["n1".to_string(), "n2".to_string()];
-        let p = plan(&eligible, "r", &[pod("a", "n1", "r", true), pod("b", "n3", "r", true), pod("c", "n1", "r", true)]);
+        let p = plan(
+            &eligible,
+            "r",
+            &[
+                pod("a", "n1", "r", true),
+                pod("b", "n3", "r", true),
+                pod("c", "n1", "r", true),
+            ],
+        );
         assert_eq!(p.create_on, vec!["n2".to_string()]);
         assert_eq!(p.delete, vec!["b".to_string(), "c".to_string()]);
     }
@@ -112,9 +156,17 @@ mod tests {
     #[test]
     fn a_new_template_replaces_one_pod_at_a_time_when_all_are_ready() {
         let eligible = vec!["n1".to_string(), "n2".to_string()];
-        let p = plan(&eligible, "r2", &[pod("a", "n1", "r1", true), pod("b", "n2", "r1", true)]);
+        let p = plan(
+            &eligible,
+            "r2",
+            &[pod("a", "n1", "r1", true), pod("b", "n2", "r1", true)],
+        );
         assert_eq!(p.delete, vec!["a".to_string()]);
-        let p = plan(&eligible, "r2", &[pod("a", "n1", "r1", true), pod("b", "n2", "r1", false)]);
+        let p = plan(
+            &eligible,
+            "r2",
+            &[pod("a", "n1", "r1", true), pod("b", "n2", "r1", false)],
+        );
         assert!(p.delete.is_empty());
     }
 }

@@ -52,7 +52,11 @@ impl Images {
         let tag = lookup_key(&reference);
         let reg = match self.connect(host).await {
             Ok(r) => r,
-            Err(e) => return Pull::Failed(format!("failed to pull image \"{image}\": platform registry {host} unreachable: {e}")),
+            Err(e) => {
+                return Pull::Failed(format!(
+                    "failed to pull image \"{image}\": platform registry {host} unreachable: {e}"
+                ));
+            }
         };
         match reg.head_manifest(&repo, &tag).await {
             Ok(Some((digest, _))) => Pull::Present(Some(digest.to_string())),
@@ -60,7 +64,9 @@ impl Images {
             Err(e) => {
                 // The connection may be stale (registry restarted): connect afresh next time.
                 *self.conn.lock().await = None;
-                Pull::Failed(format!("failed to pull image \"{image}\": {host}/{repo}:{tag}: {e}"))
+                Pull::Failed(format!(
+                    "failed to pull image \"{image}\": {host}/{repo}:{tag}: {e}"
+                ))
             }
         }
     }
@@ -105,9 +111,15 @@ mod tests {
     #[test]
     fn other_hosts_map_to_their_repository_path_in_the_platform_registry() {
         let r = Reference::parse("nginx:1.27").unwrap();
-        assert_eq!((r.repository(), lookup_key(&r).as_str()), ("library/nginx", "1.27"));
+        assert_eq!(
+            (r.repository(), lookup_key(&r).as_str()),
+            ("library/nginx", "1.27")
+        );
         let r = Reference::parse("quay.io/org/app").unwrap();
-        assert_eq!((r.repository(), lookup_key(&r).as_str()), ("org/app", "latest"));
+        assert_eq!(
+            (r.repository(), lookup_key(&r).as_str()),
+            ("org/app", "latest")
+        );
         let d = "sha256:".to_string() + &"a".repeat(64);
         let r = Reference::parse(&format!("127.0.0.1:5000/web@{d}")).unwrap();
         assert_eq!((r.repository(), lookup_key(&r)), ("web", d));
@@ -116,12 +128,18 @@ mod tests {
     #[test]
     fn the_not_found_message_names_the_image_and_the_fix() {
         let m = not_found("REG/web:2", "REG", "web", "2");
-        assert!(m.starts_with("failed to pull image \"REG/web:2\": REG/web:2: not found"), "{m}");
+        assert!(
+            m.starts_with("failed to pull image \"REG/web:2\": REG/web:2: not found"),
+            "{m}"
+        );
         assert!(m.contains("docker://REG/web:2"));
     }
 
     #[tokio::test]
     async fn without_a_registry_every_image_is_present() {
-        assert_eq!(Images::new(None).pull("anything:1").await, Pull::Present(None));
+        assert_eq!(
+            Images::new(None).pull("anything:1").await,
+            Pull::Present(None)
+        );
     }
 }

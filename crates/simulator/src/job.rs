@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 use serde_json::{Value, json};
 
 use crate::{Ctx, Error, names, rollout, util, workload};
@@ -35,16 +35,24 @@ pub fn to_start(completions: i32, parallelism: i32, c: JobCounts) -> i32 {
 
 /// Whether a Job condition of `kind` is `True`.
 pub fn finished(job: &Job) -> bool {
-    job.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-        cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
-    })
+    job.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+        })
 }
 
 pub async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     if job.metadata.deletion_timestamp.is_some() || finished(&job) {
         return Ok(Action::await_change());
     }
-    let (ns, name, uid) = (job.namespace().unwrap_or_default(), job.name_any(), job.uid().unwrap_or_default());
+    let (ns, name, uid) = (
+        job.namespace().unwrap_or_default(),
+        job.name_any(),
+        job.uid().unwrap_or_default(),
+    );
     let spec = job.spec.clone().unwrap_or_default();
     let completions = spec.completions.unwrap_or(1);
     let parallelism = spec.parallelism.unwrap_or(1);
@@ -60,7 +68,14 @@ pub async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         ]);
         let first_free = pods.len() as u32;
         for slot in first_free..first_free + to_start(completions, parallelism, c) as u32 {
-            let body = workload::pod_from_template(&ctx, &spec.template, &names::pod_name(&name, &uid, slot), owner.clone(), &labels, None);
+            let body = workload::pod_from_template(
+                &ctx,
+                &spec.template,
+                &names::pod_name(&name, &uid, slot),
+                owner.clone(),
+                &labels,
+                None,
+            );
             workload::create_pod(&api, MANAGER, &body).await?;
         }
     }
@@ -87,12 +102,23 @@ fn counts(pods: &[Arc<Pod>]) -> JobCounts {
 
 /// The Job's status; `Complete` once `completions` Pods succeeded.
 pub fn status(job: &Job, c: JobCounts, completions: i32, failed_out: bool, now: &str) -> Value {
-    let start = job.status.as_ref().and_then(|s| s.start_time.as_ref()).map_or_else(|| now.to_string(), |t| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let start = job
+        .status
+        .as_ref()
+        .and_then(|s| s.start_time.as_ref())
+        .map_or_else(
+            || now.to_string(),
+            |t| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
     let mut s = json!({
         "active": c.active, "ready": c.ready, "succeeded": c.succeeded, "failed": c.failed,
         "terminating": 0, "startTime": start, "uncountedTerminatedPods": {},
     });
-    let prev: Vec<Value> = serde_json::to_value(job.status.as_ref().and_then(|s| s.conditions.clone())).ok().and_then(|v| v.as_array().cloned()).unwrap_or_default();
+    let prev: Vec<Value> =
+        serde_json::to_value(job.status.as_ref().and_then(|s| s.conditions.clone()))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
     let probe = |mut c: Value| {
         c["lastProbeTime"] = json!(now);
         rollout::with_times(c, &prev, now, false)
@@ -101,13 +127,23 @@ pub fn status(job: &Job, c: JobCounts, completions: i32, failed_out: bool, now: 
         s["completionTime"] = json!(now);
         let msg = "Reached expected number of succeeded pods";
         s["conditions"] = json!([
-            probe(rollout::cond("SuccessCriteriaMet", "True", "CompletionsReached", msg)),
+            probe(rollout::cond(
+                "SuccessCriteriaMet",
+                "True",
+                "CompletionsReached",
+                msg
+            )),
             probe(rollout::cond("Complete", "True", "CompletionsReached", msg)),
         ]);
     } else if failed_out {
         let msg = "Job has reached the specified backoff limit";
         s["conditions"] = json!([
-            probe(rollout::cond("FailureTarget", "True", "BackoffLimitExceeded", msg)),
+            probe(rollout::cond(
+                "FailureTarget",
+                "True",
+                "BackoffLimitExceeded",
+                msg
+            )),
             probe(rollout::cond("Failed", "True", "BackoffLimitExceeded", msg)),
         ]);
     }
@@ -120,7 +156,12 @@ mod tests {
 
     #[test]
     fn pods_start_up_to_parallelism_and_stop_at_completions() {
-        let c = |active, succeeded| JobCounts { active, ready: 0, succeeded, failed: 0 };
+        let c = |active, succeeded| JobCounts {
+            active,
+            ready: 0,
+            succeeded,
+            failed: 0,
+        };
         assert_eq!(to_start(1, 1, c(0, 0)), 1);
         assert_eq!(to_start(1, 1, c(1, 0)), 0);
         assert_eq!(to_start(1, 1, c(0, 1)), 0);
@@ -133,12 +174,34 @@ mod tests {
     #[test]
     fn a_job_with_all_completions_is_complete_with_completion_time() {
         let job: Job = serde_json::from_value(json!({"metadata": {"name": "j"}})).unwrap();
-        let done = status(&job, JobCounts { active: 0, ready: 0, succeeded: 1, failed: 0 }, 1, false, "T");
+        let done = status(
+            &job,
+            JobCounts {
+                active: 0,
+                ready: 0,
+                succeeded: 1,
+                failed: 0,
+            },
+            1,
+            false,
+            "T",
+        );
         assert_eq!(done["succeeded"], 1);
         assert_eq!(done["completionTime"], "T");
         assert_eq!(done["conditions"][1]["type"], "Complete");
         assert_eq!(done["conditions"][1]["status"], "True");
-        let running = status(&job, JobCounts { active: 1, ready: 1, succeeded: 0, failed: 0 }, 1, false, "T");
+        let running = status(
+            &job,
+            JobCounts {
+                active: 1,
+                ready: 1,
+                succeeded: 0,
+                failed: 0,
+            },
+            1,
+            false,
+            "T",
+        );
         assert!(running.get("completionTime").is_none());
         assert!(running.get("conditions").is_none());
         assert_eq!(running["active"], 1);

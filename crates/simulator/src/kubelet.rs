@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Container, Pod};
+use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 use serde_json::{Value, json};
 
 use crate::images::Pull;
@@ -55,7 +55,11 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let Some(node) = spec.node_name.clone() else {
         return schedule(&pod, &api, &ctx).await;
     };
-    if ctx.nodes.get(&kube::runtime::reflector::ObjectRef::new(&node)).is_none() {
+    if ctx
+        .nodes
+        .get(&kube::runtime::reflector::ObjectRef::new(&node))
+        .is_none()
+    {
         // Not one of ours: another kubelet's Pod.
         return Ok(Action::await_change());
     }
@@ -63,7 +67,10 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         Pulled::Ready(d) => d,
         Pulled::Waiting(action) => return Ok(action),
     };
-    let completes = spec.restart_policy.as_deref().is_some_and(|p| p != "Always");
+    let completes = spec
+        .restart_policy
+        .as_deref()
+        .is_some_and(|p| p != "Always");
     let phase = util::pod_phase(&pod);
     let now = util::now();
     let body = if phase == "Running" && completes {
@@ -83,7 +90,10 @@ fn uid(pod: &Pod) -> String {
 
 fn containers(pod: &Pod) -> impl Iterator<Item = &Container> {
     let spec = pod.spec.as_ref();
-    let init = spec.and_then(|s| s.init_containers.as_ref()).into_iter().flatten();
+    let init = spec
+        .and_then(|s| s.init_containers.as_ref())
+        .into_iter()
+        .flatten();
     init.chain(spec.map(|s| s.containers.iter()).into_iter().flatten())
 }
 
@@ -119,19 +129,34 @@ async fn pull_images(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Pulled, Err
                 return Ok(Pulled::Ready(digests));
             }
             let attempts = previous.map_or(1, |p| p.attempts + 1);
-            let r = PullRetry { attempts, failed_at: now, next_attempt: now + backoff(attempts), failures };
+            let r = PullRetry {
+                attempts,
+                failed_at: now,
+                next_attempt: now + backoff(attempts),
+                failures,
+            };
             ctx.pull_retry.lock().unwrap().insert(key, r.clone());
             r
         }
     };
     let err_shown = now.duration_since(retry.failed_at) < ERR_SHOWN;
-    let reason = if err_shown { "ErrImagePull" } else { "ImagePullBackOff" };
+    let reason = if err_shown {
+        "ErrImagePull"
+    } else {
+        "ImagePullBackOff"
+    };
     if waiting_reason(pod, &retry.failures[0].0) != Some(reason) {
         let body = pull_failed_status(pod, &retry.failures, reason, &util::now());
         util::apply_status(api, MANAGER, &pod.name_any(), &body).await?;
     }
-    let wake = if err_shown { retry.failed_at + ERR_SHOWN } else { retry.next_attempt };
-    Ok(Pulled::Waiting(Action::requeue(wake.saturating_duration_since(now) + Duration::from_millis(10))))
+    let wake = if err_shown {
+        retry.failed_at + ERR_SHOWN
+    } else {
+        retry.next_attempt
+    };
+    Ok(Pulled::Waiting(Action::requeue(
+        wake.saturating_duration_since(now) + Duration::from_millis(10),
+    )))
 }
 
 fn waiting_reason<'a>(pod: &'a Pod, container: &str) -> Option<&'a str> {
@@ -142,10 +167,16 @@ fn waiting_reason<'a>(pod: &'a Pod, container: &str) -> Option<&'a str> {
 
 /// Binds the Pod to a Node matching its `nodeSelector`, or reports it unschedulable.
 async fn schedule(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Action, Error> {
-    let selector = pod.spec.as_ref().and_then(|s| s.node_selector.clone()).unwrap_or_default();
+    let selector = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.clone())
+        .unwrap_or_default();
     let Some(node) = ctx.pick_node(&selector, &pod.name_any()) else {
         let total = ctx.nodes.state().len();
-        let msg = format!("0/{total} nodes are available: {total} node(s) didn't match Pod's node affinity/selector.");
+        let msg = format!(
+            "0/{total} nodes are available: {total} node(s) didn't match Pod's node affinity/selector."
+        );
         let body = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod.name_any()},
             "status": {"phase": "Pending", "conditions": [util_cond("PodScheduled", "False", Some("Unschedulable"), Some(&msg), &util::now())]}});
         util::apply_status(api, MANAGER, &pod.name_any(), &body).await?;
@@ -153,7 +184,15 @@ async fn schedule(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Action, Error>
     };
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod.name_any()},
         "target": {"apiVersion": "v1", "kind": "Node", "name": node}});
-    match api.create_subresource::<Value, Value>("binding", &pod.name_any(), &PostParams::default(), &binding).await {
+    match api
+        .create_subresource::<Value, Value>(
+            "binding",
+            &pod.name_any(),
+            &PostParams::default(),
+            &binding,
+        )
+        .await
+    {
         Ok(_) => Ok(Action::await_change()),
         // Bound meanwhile (409) or gone (404): the next event tells.
         Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => Ok(Action::await_change()),
@@ -161,8 +200,15 @@ async fn schedule(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Action, Error>
     }
 }
 
-fn util_cond(t: &str, status: &str, reason: Option<&str>, message: Option<&str>, now: &str) -> Value {
-    let mut c = json!({"type": t, "status": status, "lastProbeTime": null, "lastTransitionTime": now});
+fn util_cond(
+    t: &str,
+    status: &str,
+    reason: Option<&str>,
+    message: Option<&str>,
+    now: &str,
+) -> Value {
+    let mut c =
+        json!({"type": t, "status": status, "lastProbeTime": null, "lastTransitionTime": now});
     if let Some(r) = reason {
         c["reason"] = json!(r);
     }
@@ -179,23 +225,39 @@ pub fn pod_ip(pod_uid: &str) -> String {
 }
 
 fn host_ip(node: &str) -> String {
-    let i = node.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let i = node
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     crate::nodes::node_ip(i)
 }
 
 fn container_id(pod_uid: &str, name: &str) -> String {
-    format!("containerd://{:08x}{:08x}", fnv32a(pod_uid.as_bytes()), fnv32a(name.as_bytes()))
+    format!(
+        "containerd://{:08x}{:08x}",
+        fnv32a(pod_uid.as_bytes()),
+        fnv32a(name.as_bytes())
+    )
 }
 
 fn start_time(pod: &Pod, now: &str) -> String {
     pod.status
         .as_ref()
         .and_then(|s| s.start_time.as_ref())
-        .map_or_else(|| now.to_string(), |t| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .map_or_else(
+            || now.to_string(),
+            |t| t.0.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        )
 }
 
 /// `Running` and Ready: every condition `True`, containers running, init containers completed.
-pub fn running_status(pod: &Pod, node: &str, digests: &BTreeMap<String, String>, now: &str) -> Value {
+pub fn running_status(
+    pod: &Pod,
+    node: &str,
+    digests: &BTreeMap<String, String>,
+    now: &str,
+) -> Value {
     let uid = uid(pod);
     let start = start_time(pod, now);
     let spec = pod.spec.clone().unwrap_or_default();
@@ -206,11 +268,21 @@ pub fn running_status(pod: &Pod, node: &str, digests: &BTreeMap<String, String>,
                "restartCount": 0, "state": state})
     };
     let running = json!({"running": {"startedAt": start}});
-    let conditions: Vec<Value> = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
+    let conditions: Vec<Value> = [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+    ]
+    .iter()
+    .map(|t| util_cond(t, "True", None, None, now))
+    .collect();
+    let container_statuses: Vec<Value> = spec
+        .containers
         .iter()
-        .map(|t| util_cond(t, "True", None, None, now))
+        .map(|c| status_of(c, running.clone(), true))
         .collect();
-    let container_statuses: Vec<Value> = spec.containers.iter().map(|c| status_of(c, running.clone(), true)).collect();
     let done = json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": start, "finishedAt": start, "containerID": ""}});
     let mut status = json!({
         "phase": "Running", "hostIP": host_ip(node), "hostIPs": [{"ip": host_ip(node)}],
@@ -219,7 +291,10 @@ pub fn running_status(pod: &Pod, node: &str, digests: &BTreeMap<String, String>,
         "containerStatuses": container_statuses,
     });
     if let Some(init) = spec.init_containers.as_ref().filter(|i| !i.is_empty()) {
-        status["initContainerStatuses"] = init.iter().map(|c| status_of(c, done.clone(), false)).collect();
+        status["initContainerStatuses"] = init
+            .iter()
+            .map(|c| status_of(c, done.clone(), false))
+            .collect();
     }
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod.name_any()}, "status": status})
 }
@@ -247,7 +322,12 @@ pub fn succeeded_status(pod: &Pod, now: &str) -> Value {
 }
 
 /// `Pending`, not Ready, the failing containers waiting with `reason` and a message naming the image.
-pub fn pull_failed_status(pod: &Pod, failures: &[(String, String, String)], reason: &str, now: &str) -> Value {
+pub fn pull_failed_status(
+    pod: &Pod,
+    failures: &[(String, String, String)],
+    reason: &str,
+    now: &str,
+) -> Value {
     let spec = pod.spec.clone().unwrap_or_default();
     let unready: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
     let not_ready = format!("containers with unready status: [{}]", unready.join(" "));
@@ -263,8 +343,20 @@ pub fn pull_failed_status(pod: &Pod, failures: &[(String, String, String)], reas
     let conds = vec![
         util_cond("PodReadyToStartContainers", "True", None, None, now),
         util_cond("Initialized", "True", None, None, now),
-        util_cond("Ready", "False", Some("ContainersNotReady"), Some(&not_ready), now),
-        util_cond("ContainersReady", "False", Some("ContainersNotReady"), Some(&not_ready), now),
+        util_cond(
+            "Ready",
+            "False",
+            Some("ContainersNotReady"),
+            Some(&not_ready),
+            now,
+        ),
+        util_cond(
+            "ContainersReady",
+            "False",
+            Some("ContainersNotReady"),
+            Some(&not_ready),
+            now,
+        ),
         util_cond("PodScheduled", "True", None, None, now),
     ];
     let node = spec.node_name.clone().unwrap_or_default();
@@ -279,8 +371,17 @@ pub fn pod_problem(pod: &Pod) -> Option<String> {
     statuses.iter().find_map(|s| {
         let w = s.state.as_ref()?.waiting.as_ref()?;
         let reason = w.reason.as_deref()?;
-        matches!(reason, "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName").then(|| {
-            format!("Pod \"{}\" container \"{}\": {reason}: {}", pod.name_any(), s.name, w.message.clone().unwrap_or_default())
+        matches!(
+            reason,
+            "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName"
+        )
+        .then(|| {
+            format!(
+                "Pod \"{}\" container \"{}\": {reason}: {}",
+                pod.name_any(),
+                s.name,
+                w.message.clone().unwrap_or_default()
+            )
         })
     })
 }
@@ -306,16 +407,34 @@ mod tests {
 
     #[test]
     fn a_running_pod_is_ready_with_ip_start_time_and_container_states() {
-        let s = running_status(&pod("Always"), "c-node-1", &BTreeMap::from([("REG/web:1".into(), "sha256:aa".into())]), "T");
+        let s = running_status(
+            &pod("Always"),
+            "c-node-1",
+            &BTreeMap::from([("REG/web:1".into(), "sha256:aa".into())]),
+            "T",
+        );
         let st = &s["status"];
         assert_eq!(st["phase"], "Running");
         for t in ["Initialized", "Ready", "ContainersReady", "PodScheduled"] {
-            assert!(st["conditions"].as_array().unwrap().iter().any(|c| c["type"] == t && c["status"] == "True"), "{t}");
+            assert!(
+                st["conditions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["type"] == t && c["status"] == "True"),
+                "{t}"
+            );
         }
-        assert_eq!(st["containerStatuses"][0]["state"]["running"]["startedAt"], "T");
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["running"]["startedAt"],
+            "T"
+        );
         assert_eq!(st["containerStatuses"][0]["imageID"], "sha256:aa");
         assert_eq!(st["containerStatuses"][1]["ready"], true);
-        assert_eq!(st["initContainerStatuses"][0]["state"]["terminated"]["reason"], "Completed");
+        assert_eq!(
+            st["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
         assert_eq!(st["podIP"], pod_ip("u1"));
         assert_eq!(st["hostIP"], "10.0.0.3");
         assert_eq!(st["startTime"], "T");
@@ -323,25 +442,52 @@ mod tests {
 
     #[test]
     fn a_failed_pull_keeps_the_pod_pending_and_names_the_image() {
-        let f = vec![("web".to_string(), "REG/web:1".to_string(), "failed to pull image \"REG/web:1\": not found".to_string())];
+        let f = vec![(
+            "web".to_string(),
+            "REG/web:1".to_string(),
+            "failed to pull image \"REG/web:1\": not found".to_string(),
+        )];
         let s = pull_failed_status(&pod("Always"), &f, "ErrImagePull", "2026-01-01T00:00:00Z");
         assert_eq!(s["status"]["phase"], "Pending");
         let w = &s["status"]["containerStatuses"][0]["state"]["waiting"];
         assert_eq!(w["reason"], "ErrImagePull");
         assert!(w["message"].as_str().unwrap().contains("\"REG/web:1\""));
-        assert_eq!(s["status"]["containerStatuses"][1]["state"]["waiting"]["reason"], "ContainerCreating");
+        assert_eq!(
+            s["status"]["containerStatuses"][1]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
         let b = pull_failed_status(&pod("Always"), &f, "ImagePullBackOff", "T");
         let w = &b["status"]["containerStatuses"][0]["state"]["waiting"];
-        assert!(w["message"].as_str().unwrap().starts_with("Back-off pulling image \"REG/web:1\""));
-        let p: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "status": s["status"]})).unwrap();
-        assert!(pod_problem(&p).unwrap().contains("ErrImagePull: failed to pull image \"REG/web:1\""));
+        assert!(
+            w["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Back-off pulling image \"REG/web:1\"")
+        );
+        let p: Pod =
+            serde_json::from_value(json!({"metadata": {"name": "p"}, "status": s["status"]}))
+                .unwrap();
+        assert!(
+            pod_problem(&p)
+                .unwrap()
+                .contains("ErrImagePull: failed to pull image \"REG/web:1\"")
+        );
     }
 
     #[test]
     fn a_completed_pod_is_succeeded_with_exit_code_zero() {
         let s = succeeded_status(&pod("Never"), "T");
         assert_eq!(s["status"]["phase"], "Succeeded");
-        assert_eq!(s["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"], 0);
-        assert!(s["status"]["conditions"].as_array().unwrap().iter().any(|c| c["type"] == "Ready" && c["reason"] == "PodCompleted"));
+        assert_eq!(
+            s["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            0
+        );
+        assert!(
+            s["status"]["conditions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["reason"] == "PodCompleted")
+        );
     }
 }

@@ -86,7 +86,9 @@ pub enum Error {
         cluster: String,
         source: kube::Error,
     },
-    #[error("CronJob {namespace}/{name}: invalid schedule {schedule:?}: {reason}; use five fields (minute hour day-of-month month day-of-week) or @hourly-style")]
+    #[error(
+        "CronJob {namespace}/{name}: invalid schedule {schedule:?}: {reason}; use five fields (minute hour day-of-month month day-of-week) or @hourly-style"
+    )]
     Schedule {
         namespace: String,
         name: String,
@@ -108,7 +110,11 @@ pub struct Ctx {
 
 impl Ctx {
     /// A Ready Node matching `selector`, spread by `key` (stable: the same key, the same Node).
-    pub(crate) fn pick_node(&self, selector: &BTreeMap<String, String>, key: &str) -> Option<String> {
+    pub(crate) fn pick_node(
+        &self,
+        selector: &BTreeMap<String, String>,
+        key: &str,
+    ) -> Option<String> {
         let nodes = util::eligible_nodes(&self.nodes.state(), selector);
         if nodes.is_empty() {
             return None;
@@ -122,7 +128,10 @@ impl Ctx {
         self.pods
             .state()
             .into_iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(namespace) && util::controlled_by(p.as_ref(), uid))
+            .filter(|p| {
+                p.metadata.namespace.as_deref() == Some(namespace)
+                    && util::controlled_by(p.as_ref(), uid)
+            })
             .collect()
     }
 }
@@ -139,7 +148,10 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
     let client = cx.client.clone();
     nodes::ensure(&client, &cx.name, &cx.labels, cx.settings.nodes)
         .await
-        .map_err(|source| Error::Nodes { cluster: cx.name.clone(), source })?;
+        .map_err(|source| Error::Nodes {
+            cluster: cx.name.clone(),
+            source,
+        })?;
 
     let (nodes, node_w) = reflector::store_shared::<Node>(SHARED_BUFFER);
     let (pods, pod_w) = reflector::store_shared::<Pod>(SHARED_BUFFER);
@@ -167,13 +179,69 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
     let stop = cx.shutdown.clone();
     let nodes_changed = move || node_sub.clone().map(|_| ());
     let controllers: Vec<BoxFuture<'static, ()>> = vec![
-        finish(Controller::for_shared_stream(pod_sub.clone(), pods.clone()), &stop, ctx.clone(), |o, c| kubelet::reconcile(o, c).boxed()),
-        finish(Controller::for_shared_stream(rs_sub.clone(), rss.clone()).owns_shared_stream(pod_sub.clone()), &stop, ctx.clone(), |o, c| replicaset::reconcile(o, c).boxed()),
-        finish(Controller::new(Api::<Deployment>::all(client.clone()), watcher::Config::default()).owns_shared_stream(rs_sub.clone()).owns_shared_stream(pod_sub_for_deployments(pod_sub.clone(), rss.clone())), &stop, ctx.clone(), |o, c| deployment::reconcile(o, c).boxed()),
-        finish(Controller::new(Api::<StatefulSet>::all(client.clone()), watcher::Config::default()).owns_shared_stream(pod_sub.clone()).reconcile_all_on(nodes_changed()), &stop, ctx.clone(), |o, c| statefulset::reconcile(o, c).boxed()),
-        finish(Controller::new(Api::<DaemonSet>::all(client.clone()), watcher::Config::default()).owns_shared_stream(pod_sub.clone()).reconcile_all_on(nodes_changed()), &stop, ctx.clone(), |o, c| daemonset::reconcile(o, c).boxed()),
-        finish(Controller::for_shared_stream(job_sub.clone(), jobs.clone()).owns_shared_stream(pod_sub.clone()), &stop, ctx.clone(), |o, c| job::reconcile(o, c).boxed()),
-        finish(Controller::new(Api::<CronJob>::all(client.clone()), watcher::Config::default()).owns_shared_stream(job_sub.clone()), &stop, ctx.clone(), |o, c| cronjob::reconcile(o, c).boxed()),
+        finish(
+            Controller::for_shared_stream(pod_sub.clone(), pods.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| kubelet::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::for_shared_stream(rs_sub.clone(), rss.clone())
+                .owns_shared_stream(pod_sub.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| replicaset::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<Deployment>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(rs_sub.clone())
+            .owns_shared_stream(pod_sub_for_deployments(pod_sub.clone(), rss.clone())),
+            &stop,
+            ctx.clone(),
+            |o, c| deployment::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<StatefulSet>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(pod_sub.clone())
+            .reconcile_all_on(nodes_changed()),
+            &stop,
+            ctx.clone(),
+            |o, c| statefulset::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<DaemonSet>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(pod_sub.clone())
+            .reconcile_all_on(nodes_changed()),
+            &stop,
+            ctx.clone(),
+            |o, c| daemonset::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::for_shared_stream(job_sub.clone(), jobs.clone())
+                .owns_shared_stream(pod_sub.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| job::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<CronJob>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(job_sub.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| cronjob::reconcile(o, c).boxed(),
+        ),
     ];
     tokio::select! {
         _ = futures::future::join_all(controllers) => {}
@@ -189,7 +257,13 @@ fn pod_sub_for_deployments(
     rss: Store<ReplicaSet>,
 ) -> impl futures::Stream<Item = Arc<ReplicaSet>> + Send + 'static {
     pods.filter_map(move |p| {
-        let owner = p.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true) && o.kind == "ReplicaSet").map(|o| o.name.clone());
+        let owner = p
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true) && o.kind == "ReplicaSet")
+            .map(|o| o.name.clone());
         let ns = p.metadata.namespace.clone().unwrap_or_default();
         let rs = owner.and_then(|name| rss.get(&ObjectRef::new(&name).within(&ns)));
         futures::future::ready(rs)
@@ -199,7 +273,13 @@ fn pod_sub_for_deployments(
 /// Watches `api` into the shared store behind `writer`, forever (the watcher backs off and resumes).
 async fn drive<K>(api: Api<K>, writer: reflector::store::Writer<K>)
 where
-    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
 {
     watcher(api, watcher::Config::default())
         .default_backoff()
@@ -209,9 +289,20 @@ where
 }
 
 /// Runs one controller until shutdown, logging failed reconciles; errors requeue with a short delay.
-fn finish<K>(controller: Controller<K>, stop: &CancellationToken, ctx: Arc<Ctx>, reconcile: Reconciler<K>) -> BoxFuture<'static, ()>
+fn finish<K>(
+    controller: Controller<K>,
+    stop: &CancellationToken,
+    ctx: Arc<Ctx>,
+    reconcile: Reconciler<K>,
+) -> BoxFuture<'static, ()>
 where
-    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
 {
     controller
         .graceful_shutdown_on(stop.clone().cancelled_owned())

@@ -109,7 +109,9 @@ mod tests {
 
     #[test]
     fn pod_names_are_owner_dash_five_safe_chars_and_distinct_per_slot() {
-        let names: Vec<String> = (0..2000).map(|i| pod_name("web-7d4b9c", "uid-1", i)).collect();
+        let names: Vec<String> = (0..2000)
+            .map(|i| pod_name("web-7d4b9c", "uid-1", i))
+            .collect();
         for n in &names {
             let suffix = n.strip_prefix("web-7d4b9c-").unwrap();
             assert_eq!(suffix.len(), 5, "{n}");

@@ -103,7 +103,12 @@ fn kernel_version() -> String {
 }
 
 /// Applies Nodes 1..=count and removes ones this simulator made beyond it.
-pub async fn ensure(client: &Client, cluster: &str, labels: &BTreeMap<String, String>, count: u32) -> Result<(), kube::Error> {
+pub async fn ensure(
+    client: &Client,
+    cluster: &str,
+    labels: &BTreeMap<String, String>,
+    count: u32,
+) -> Result<(), kube::Error> {
     let api: Api<Node> = Api::all(client.clone());
     let now = util::now();
     for i in 1..=count {
@@ -133,13 +138,21 @@ mod tests {
         assert_eq!(l["kubernetes.io/os"], "linux");
         assert_eq!(l["kubernetes.io/hostname"], "edge-node-2");
         assert_eq!(l["region"], "eu");
-        assert!(["amd64", "arm64"].contains(&l["kubernetes.io/arch"].as_str().unwrap()) || !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")));
+        assert!(
+            ["amd64", "arm64"].contains(&l["kubernetes.io/arch"].as_str().unwrap())
+                || !cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))
+        );
     }
 
     #[test]
     fn node_status_is_ready_with_capacity_and_node_info() {
         let s = node_status("edge", 1, "T");
-        let ready = s["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap();
+        let ready = s["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .unwrap();
         assert_eq!(ready["status"], "True");
         assert_eq!(s["status"]["capacity"]["pods"], "110");
         assert_eq!(s["status"]["nodeInfo"]["kubeletVersion"], KUBELET_VERSION);

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 use serde_json::json;
 
 use crate::{Ctx, Error, names, util, workload};
@@ -19,14 +19,20 @@ pub const MANAGER: &str = "marketplace-replicaset-controller";
 
 /// The names of the Pods the ReplicaSet should have.
 pub fn wanted_pods(name: &str, uid: &str, replicas: i32) -> Vec<String> {
-    (0..replicas.max(0) as u32).map(|i| names::pod_name(name, uid, i)).collect()
+    (0..replicas.max(0) as u32)
+        .map(|i| names::pod_name(name, uid, i))
+        .collect()
 }
 
 pub async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     if rs.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let (ns, name, uid) = (rs.namespace().unwrap_or_default(), rs.name_any(), rs.uid().unwrap_or_default());
+    let (ns, name, uid) = (
+        rs.namespace().unwrap_or_default(),
+        rs.name_any(),
+        rs.uid().unwrap_or_default(),
+    );
     let spec = rs.spec.clone();
     let desired = spec.replicas.unwrap_or(1);
     let pods = ctx.pods_of(&ns, &uid);
@@ -40,11 +46,18 @@ pub async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Err
     }
     let template = spec.template.clone().unwrap_or_default();
     let owner = util::controller_ref(rs.as_ref());
-    for w in wanted.iter().filter(|w| !pods.iter().any(|p| &p.name_any() == *w)) {
-        let body = workload::pod_from_template(&ctx, &template, w, owner.clone(), &BTreeMap::new(), None);
+    for w in wanted
+        .iter()
+        .filter(|w| !pods.iter().any(|p| &p.name_any() == *w))
+    {
+        let body =
+            workload::pod_from_template(&ctx, &template, w, owner.clone(), &BTreeMap::new(), None);
         workload::create_pod(&api, MANAGER, &body).await?;
     }
-    let live: Vec<Arc<Pod>> = pods.into_iter().filter(|p| wanted.contains(&p.name_any())).collect();
+    let live: Vec<Arc<Pod>> = pods
+        .into_iter()
+        .filter(|p| wanted.contains(&p.name_any()))
+        .collect();
     let (active, ready) = workload::counts(&live);
     let status = json!({
         "replicas": active, "fullyLabeledReplicas": active, "readyReplicas": ready,

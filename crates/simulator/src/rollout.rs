@@ -19,7 +19,10 @@ pub struct RsCounts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     Recreate,
-    RollingUpdate { max_surge: i32, max_unavailable: i32 },
+    RollingUpdate {
+        max_surge: i32,
+        max_unavailable: i32,
+    },
 }
 
 /// Resolves an int-or-percent (`3`, `"25%"`) against `total`; percentages round up for `maxSurge`
@@ -152,12 +155,27 @@ pub fn deployment_status(o: &Observed, previous: &Value, now: &str) -> Value {
     let updated = o.new.actual;
     let complete = updated == o.desired && replicas == o.desired && available == o.desired;
     let available_cond = if available >= o.desired - o.max_unavailable {
-        cond("Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        cond(
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+        )
     } else {
-        cond("Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        cond(
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
     };
     let progressing = if complete {
-        cond("Progressing", "True", "NewReplicaSetAvailable", &format!("ReplicaSet \"{}\" has successfully progressed.", o.new_rs))
+        cond(
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            &format!("ReplicaSet \"{}\" has successfully progressed.", o.new_rs),
+        )
     } else {
         let mut msg = format!("ReplicaSet \"{}\" is progressing.", o.new_rs);
         if let Some(p) = &o.pod_problem {
@@ -166,7 +184,10 @@ pub fn deployment_status(o: &Observed, previous: &Value, now: &str) -> Value {
         }
         cond("Progressing", "True", "ReplicaSetUpdated", &msg)
     };
-    let prev = previous["conditions"].as_array().cloned().unwrap_or_default();
+    let prev = previous["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let conditions: Vec<Value> = [available_cond, progressing]
         .into_iter()
         .map(|c| with_times(c, &prev, now, true))
@@ -214,7 +235,12 @@ mod tests {
     use super::*;
 
     fn rs(spec: i32, available: i32) -> RsCounts {
-        RsCounts { spec, actual: spec, ready: available, available }
+        RsCounts {
+            spec,
+            actual: spec,
+            ready: available,
+            available,
+        }
     }
 
     #[test]
@@ -227,23 +253,50 @@ mod tests {
 
     #[test]
     fn default_strategy_of_three_replicas_is_surge_one_unavailable_zero() {
-        let s = strategy(&json!({"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}}), 3);
-        assert_eq!(s, Strategy::RollingUpdate { max_surge: 1, max_unavailable: 0 });
-        let zero = strategy(&json!({"strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}}), 3);
-        assert_eq!(zero, Strategy::RollingUpdate { max_surge: 0, max_unavailable: 1 });
-        assert_eq!(strategy(&json!({"strategy": {"type": "Recreate"}}), 3), Strategy::Recreate);
+        let s = strategy(
+            &json!({"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}}),
+            3,
+        );
+        assert_eq!(
+            s,
+            Strategy::RollingUpdate {
+                max_surge: 1,
+                max_unavailable: 0
+            }
+        );
+        let zero = strategy(
+            &json!({"strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}}),
+            3,
+        );
+        assert_eq!(
+            zero,
+            Strategy::RollingUpdate {
+                max_surge: 0,
+                max_unavailable: 1
+            }
+        );
+        assert_eq!(
+            strategy(&json!({"strategy": {"type": "Recreate"}}), 3),
+            Strategy::Recreate
+        );
     }
 
     #[test]
     fn without_old_replica_sets_the_new_one_is_scaled_to_the_desired_count() {
-        let s = Strategy::RollingUpdate { max_surge: 1, max_unavailable: 0 };
+        let s = Strategy::RollingUpdate {
+            max_surge: 1,
+            max_unavailable: 0,
+        };
         assert_eq!(step(3, s, rs(0, 0), &[]), (3, vec![]));
         assert_eq!(step(1, s, rs(3, 3), &[rs(0, 0)]), (1, vec![0]));
     }
 
     #[test]
     fn a_rolling_update_surges_then_trades_one_old_pod_per_new_available_pod() {
-        let s = Strategy::RollingUpdate { max_surge: 1, max_unavailable: 0 };
+        let s = Strategy::RollingUpdate {
+            max_surge: 1,
+            max_unavailable: 0,
+        };
         // Start: old 3 available, new 0 → new gets the one surge Pod, old keeps 3.
         assert_eq!(step(3, s, rs(0, 0), &[rs(3, 3)]), (1, vec![3]));
         // The new Pod is not available yet: nothing moves.
@@ -257,7 +310,10 @@ mod tests {
 
     #[test]
     fn below_minimum_availability_only_unhealthy_old_pods_are_removed() {
-        let s = Strategy::RollingUpdate { max_surge: 1, max_unavailable: 1 };
+        let s = Strategy::RollingUpdate {
+            max_surge: 1,
+            max_unavailable: 1,
+        };
         // Old RS of 4 with 2 available (minimum 3): the budget of 1 takes one unhealthy Pod, and
         // no available one may go.
         let (new, olds) = step(4, s, rs(0, 0), &[rs(4, 2)]);
@@ -266,14 +322,37 @@ mod tests {
 
     #[test]
     fn recreate_scales_old_to_zero_and_waits_for_their_pods_before_the_new_one() {
-        let old_gone = RsCounts { spec: 0, actual: 2, ready: 0, available: 0 };
-        assert_eq!(step(3, Strategy::Recreate, rs(0, 0), &[rs(3, 3)]), (0, vec![0]));
-        assert_eq!(step(3, Strategy::Recreate, rs(0, 0), &[old_gone]), (0, vec![0]));
-        assert_eq!(step(3, Strategy::Recreate, rs(0, 0), &[rs(0, 0)]), (3, vec![0]));
+        let old_gone = RsCounts {
+            spec: 0,
+            actual: 2,
+            ready: 0,
+            available: 0,
+        };
+        assert_eq!(
+            step(3, Strategy::Recreate, rs(0, 0), &[rs(3, 3)]),
+            (0, vec![0])
+        );
+        assert_eq!(
+            step(3, Strategy::Recreate, rs(0, 0), &[old_gone]),
+            (0, vec![0])
+        );
+        assert_eq!(
+            step(3, Strategy::Recreate, rs(0, 0), &[rs(0, 0)]),
+            (3, vec![0])
+        );
     }
 
     fn observed<'a>(new: RsCounts, all: &'a [RsCounts], problem: Option<String>) -> Observed<'a> {
-        Observed { generation: 2, desired: 3, max_unavailable: 0, new_rs: "web-abc", new, all, pod_problem: problem, collision_count: None }
+        Observed {
+            generation: 2,
+            desired: 3,
+            max_unavailable: 0,
+            new_rs: "web-abc",
+            new,
+            all,
+            pod_problem: problem,
+            collision_count: None,
+        }
     }
 
     #[test]
@@ -281,22 +360,46 @@ mod tests {
         let all = [rs(3, 3)];
         let s = deployment_status(&observed(rs(3, 3), &all, None), &json!({}), "T1");
         assert_eq!(s["observedGeneration"], 2);
-        assert_eq!((s["replicas"].as_i64(), s["updatedReplicas"].as_i64(), s["availableReplicas"].as_i64()), (Some(3), Some(3), Some(3)));
+        assert_eq!(
+            (
+                s["replicas"].as_i64(),
+                s["updatedReplicas"].as_i64(),
+                s["availableReplicas"].as_i64()
+            ),
+            (Some(3), Some(3), Some(3))
+        );
         assert_eq!(s["conditions"][0]["type"], "Available");
         assert_eq!(s["conditions"][0]["status"], "True");
         assert_eq!(s["conditions"][1]["reason"], "NewReplicaSetAvailable");
-        assert_eq!(s["conditions"][1]["message"], "ReplicaSet \"web-abc\" has successfully progressed.");
+        assert_eq!(
+            s["conditions"][1]["message"],
+            "ReplicaSet \"web-abc\" has successfully progressed."
+        );
     }
 
     #[test]
     fn a_pod_problem_keeps_the_deployment_unavailable_and_is_named_in_progressing() {
-        let stuck = RsCounts { spec: 3, actual: 3, ready: 0, available: 0 };
+        let stuck = RsCounts {
+            spec: 3,
+            actual: 3,
+            ready: 0,
+            available: 0,
+        };
         let all = [stuck];
-        let s = deployment_status(&observed(stuck, &all, Some("pull failed: x".into())), &json!({}), "T1");
+        let s = deployment_status(
+            &observed(stuck, &all, Some("pull failed: x".into())),
+            &json!({}),
+            "T1",
+        );
         assert_eq!(s["conditions"][0]["status"], "False");
         assert_eq!(s["conditions"][0]["reason"], "MinimumReplicasUnavailable");
         assert_eq!(s["conditions"][1]["reason"], "ReplicaSetUpdated");
-        assert!(s["conditions"][1]["message"].as_str().unwrap().ends_with("pull failed: x"));
+        assert!(
+            s["conditions"][1]["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("pull failed: x")
+        );
         assert_eq!(s["unavailableReplicas"], 3);
     }
 
@@ -307,10 +410,18 @@ mod tests {
         let again = deployment_status(&observed(rs(3, 3), &all, None), &first, "T2");
         assert_eq!(again["conditions"][0]["lastTransitionTime"], "T1");
         assert_eq!(again["conditions"][1]["lastUpdateTime"], "T1");
-        let stuck = RsCounts { spec: 3, actual: 3, ready: 0, available: 0 };
+        let stuck = RsCounts {
+            spec: 3,
+            actual: 3,
+            ready: 0,
+            available: 0,
+        };
         let worse = deployment_status(&observed(stuck, &[stuck], None), &first, "T3");
         assert_eq!(worse["conditions"][0]["lastTransitionTime"], "T3");
-        assert_eq!(worse["conditions"][1]["lastTransitionTime"], "T1", "Progressing stayed True");
+        assert_eq!(
+            worse["conditions"][1]["lastTransitionTime"], "T1",
+            "Progressing stayed True"
+        );
         assert_eq!(worse["conditions"][1]["lastUpdateTime"], "T3");
     }
 }

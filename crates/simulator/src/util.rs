@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 /// Now, as Kubernetes writes times (RFC 3339, seconds).
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Whether `obj`'s controlling owner has `uid`.
@@ -58,12 +60,18 @@ pub fn pod_phase(p: &Pod) -> &str {
 }
 
 /// Whether `labels` satisfy a Pod's `nodeSelector` (every pair present).
-pub fn selector_matches(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub fn selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// The names of Ready nodes matching `node_selector`, sorted.
-pub fn eligible_nodes(nodes: &[std::sync::Arc<Node>], node_selector: &BTreeMap<String, String>) -> Vec<String> {
+pub fn eligible_nodes(
+    nodes: &[std::sync::Arc<Node>],
+    node_selector: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut v: Vec<String> = nodes
         .iter()
         .filter(|n| n.spec.as_ref().and_then(|s| s.unschedulable) != Some(true))
@@ -80,7 +88,12 @@ pub fn apply(manager: &str) -> PatchParams {
 }
 
 /// Applies `body` (a full desired object or status) with server-side apply.
-pub async fn apply_object<K>(api: &Api<K>, manager: &str, name: &str, body: &Value) -> Result<K, kube::Error>
+pub async fn apply_object<K>(
+    api: &Api<K>,
+    manager: &str,
+    name: &str,
+    body: &Value,
+) -> Result<K, kube::Error>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -88,11 +101,17 @@ where
 }
 
 /// Applies a status through the `status` subresource.
-pub async fn apply_status<K>(api: &Api<K>, manager: &str, name: &str, body: &Value) -> Result<K, kube::Error>
+pub async fn apply_status<K>(
+    api: &Api<K>,
+    manager: &str,
+    name: &str,
+    body: &Value,
+) -> Result<K, kube::Error>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    api.patch_status(name, &apply(manager), &Patch::Apply(body)).await
+    api.patch_status(name, &apply(manager), &Patch::Apply(body))
+        .await
 }
 
 /// Deletes `name`; an object already gone is fine (the controller acted on a slightly old view).
@@ -107,14 +126,30 @@ where
     }
 }
 
+/// Whether every field of `desired` already has that value in `current` (so a write would change
+/// nothing and is skipped).
+pub fn unchanged(current: &Value, desired: &Value) -> bool {
+    match desired.as_object() {
+        Some(d) => d.iter().all(|(k, v)| current.get(k) == Some(v)),
+        None => current == desired,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn node_selector_needs_every_pair() {
-        let labels: BTreeMap<String, String> = [("a", "1"), ("b", "2")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let sel = |p: &[(&str, &str)]| p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let labels: BTreeMap<String, String> = [("a", "1"), ("b", "2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sel = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
         assert!(selector_matches(&sel(&[]), &labels));
         assert!(selector_matches(&sel(&[("a", "1")]), &labels));
         assert!(!selector_matches(&sel(&[("a", "1"), ("c", "3")]), &labels));
@@ -126,14 +161,5 @@ mod tests {
         let t = now();
         assert_eq!(t.len(), 20, "{t}");
         assert!(t.ends_with('Z'));
-    }
-}
-
-/// Whether every field of `desired` already has that value in `current` (so a write would change
-/// nothing and is skipped).
-pub fn unchanged(current: &Value, desired: &Value) -> bool {
-    match desired.as_object() {
-        Some(d) => d.iter().all(|(k, v)| current.get(k) == Some(v)),
-        None => current == desired,
     }
 }

@@ -55,7 +55,11 @@ spec:
 fn chart(dir: &std::path::Path) -> std::path::PathBuf {
     let c = dir.join("chart");
     std::fs::create_dir_all(c.join("templates")).unwrap();
-    std::fs::write(c.join("Chart.yaml"), "apiVersion: v2\nname: waited\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        c.join("Chart.yaml"),
+        "apiVersion: v2\nname: waited\nversion: 0.1.0\n",
+    )
+    .unwrap();
     std::fs::write(c.join("templates/all.yaml"), DEPLOY).unwrap();
     c
 }
@@ -85,13 +89,24 @@ async fn helm_install_with_wait_returns_once_the_workloads_are_ready() {
     let r = install(&env, "work", "site", "watcher", 120);
     assert_eq!(r["status"], "deployed", "{r}");
     // No polling here: the install itself waited.
-    let d: Value = serde_json::from_str(&env.kubectl_on("work", &["get", "deploy", "site-web", "-n", "apps", "-o", "json"])).unwrap();
+    let d: Value = serde_json::from_str(&env.kubectl_on(
+        "work",
+        &["get", "deploy", "site-web", "-n", "apps", "-o", "json"],
+    ))
+    .unwrap();
     assert_eq!(d["status"]["availableReplicas"], 2, "{d}");
-    let s: Value = serde_json::from_str(&env.kubectl_on("work", &["get", "sts", "site-db", "-n", "apps", "-o", "json"])).unwrap();
+    let s: Value = serde_json::from_str(&env.kubectl_on(
+        "work",
+        &["get", "sts", "site-db", "-n", "apps", "-o", "json"],
+    ))
+    .unwrap();
     assert_eq!(s["status"]["readyReplicas"], 2, "{s}");
 
     // The global cluster runs no simulator in this test: the same install with wait times out.
     let r = install(&env, "global", "site", "watcher", 5);
-    assert!(r["error"].as_str().is_some_and(|e| !e.is_empty()), "without the simulator the wait must fail: {r}");
+    assert!(
+        r["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "without the simulator the wait must fail: {r}"
+    );
     env.shutdown().await;
 }

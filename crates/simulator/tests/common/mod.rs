@@ -37,39 +37,77 @@ pub fn require(tool: &str) -> PathBuf {
 impl Env {
     /// A control plane (cluster `global` plus `extra` clusters), a registry when `with_registry`,
     /// and the simulator on `cluster` with `nodes` Nodes.
-    pub async fn start(with_registry: bool, cluster: &str, labels: &[(&str, &str)], nodes: u32) -> Env {
+    pub async fn start(
+        with_registry: bool,
+        cluster: &str,
+        labels: &[(&str, &str)],
+        nodes: u32,
+    ) -> Env {
         require("kubectl");
         let dir = tempfile::tempdir().unwrap();
         let registry = if with_registry {
             require(localregistry::BINARY);
-            let cfg = localregistry::Config { dir: dir.path().join("registry"), ..Default::default() };
-            Some(LocalRegistry::start(cfg, Duration::from_secs(30)).await.expect("docker-registry starts"))
+            let cfg = localregistry::Config {
+                dir: dir.path().join("registry"),
+                ..Default::default()
+            };
+            Some(
+                LocalRegistry::start(cfg, Duration::from_secs(30))
+                    .await
+                    .expect("docker-registry starts"),
+            )
         } else {
             None
         };
         let mut cfg = apiserver::Config::new(dir.path().join("data"));
         cfg.listen = "127.0.0.1:0".parse().unwrap();
         if cluster != apiserver::GLOBAL {
-            let spec = format!("{cluster}={}", labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","));
-            cfg.clusters.push(apiserver::ClusterSpec::parse(spec.trim_end_matches('=')).unwrap());
+            let spec = format!(
+                "{cluster}={}",
+                labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            cfg.clusters
+                .push(apiserver::ClusterSpec::parse(spec.trim_end_matches('=')).unwrap());
         }
-        let cp = apiserver::ControlPlane::start(cfg).await.expect("control plane starts");
+        let cp = apiserver::ControlPlane::start(cfg)
+            .await
+            .expect("control plane starts");
         let stop = CancellationToken::new();
         let cx = simulator::ClusterContext {
             name: cluster.to_string(),
             client: cp.client(cluster).expect("cluster exists"),
-            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
             global: cluster == apiserver::GLOBAL,
             registry: registry.as_ref().map(|r| r.host()),
             shutdown: stop.clone(),
-            settings: simulator::Settings { enabled: true, nodes },
+            settings: simulator::Settings {
+                enabled: true,
+                nodes,
+            },
         };
         let sim = tokio::spawn(simulator::run(cx));
-        Env { cp: Some(cp), dir, cache: tempfile::tempdir().unwrap(), registry, stop, sim: Some(sim) }
+        Env {
+            cp: Some(cp),
+            dir,
+            cache: tempfile::tempdir().unwrap(),
+            registry,
+            stop,
+            sim: Some(sim),
+        }
     }
 
     pub fn reg(&self) -> String {
-        self.registry.as_ref().expect("started with a registry").host()
+        self.registry
+            .as_ref()
+            .expect("started with a registry")
+            .host()
     }
 
     pub fn kubeconfig(&self, cluster: &str) -> PathBuf {
@@ -90,7 +128,11 @@ impl Env {
             .args(args)
             .output()
             .expect("run kubectl");
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// kubectl against `cluster` that must succeed; its stdout.
@@ -107,12 +149,18 @@ impl Env {
 
     /// Polls `check` (every 100 ms) until it returns Some, failing after [`DEADLINE`] with `what` and
     /// the last value seen.
-    pub async fn eventually<T>(&self, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+    pub async fn eventually<T>(
+        &self,
+        what: &str,
+        mut check: impl FnMut() -> Result<T, String>,
+    ) -> T {
         let start = Instant::now();
         loop {
             match check() {
                 Ok(v) => return v,
-                Err(last) if start.elapsed() > DEADLINE => panic!("timed out waiting for {what}; last seen: {last}"),
+                Err(last) if start.elapsed() > DEADLINE => {
+                    panic!("timed out waiting for {what}; last seen: {last}")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
@@ -122,7 +170,10 @@ impl Env {
         self.stop.cancel();
         if let Some(s) = self.sim.take() {
             let r = tokio::time::timeout(Duration::from_secs(30), s).await;
-            assert!(matches!(r, Ok(Ok(Ok(())))), "the simulator stops cleanly on shutdown: {r:?}");
+            assert!(
+                matches!(r, Ok(Ok(Ok(())))),
+                "the simulator stops cleanly on shutdown: {r:?}"
+            );
         }
         if let Some(cp) = self.cp.take() {
             cp.shutdown().await;
@@ -155,7 +206,11 @@ pub fn make_image(dir: &Path, tag: &str, content: &str) {
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.to_string(), "size": ls}]});
     let bytes = serde_json::to_vec(&manifest).unwrap();
     let (md, ms) = put_blob(&l, &bytes);
-    let blob = oci::BlobRef { digest: md, size: ms as u64, media_type: media::OCI_MANIFEST.into() };
+    let blob = oci::BlobRef {
+        digest: md,
+        size: ms as u64,
+        media_type: media::OCI_MANIFEST.into(),
+    };
     l.set_ref(Some(tag), &blob).unwrap();
 }
 
@@ -191,5 +246,9 @@ pub fn push(reg: &str, repo_tag: &str, scratch: &Path) {
         .arg(format!("docker://{reg}/{repo_tag}"))
         .output()
         .expect("run skopeo");
-    assert!(out.status.success(), "skopeo copy failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "skopeo copy failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
