@@ -60,8 +60,8 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .get(&kube::runtime::reflector::ObjectRef::new(&node))
         .is_none()
     {
-        // Not one of ours: another kubelet's Pod.
-        return Ok(Action::await_change());
+        // Bound to a Node we do not run (removed, or not yet seen): look again later.
+        return Ok(Action::requeue(BACKOFF_CAP));
     }
     let digests = match pull_images(&pod, &api, &ctx).await? {
         Pulled::Ready(d) => d,

@@ -243,8 +243,22 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
             |o, c| cronjob::reconcile(o, c).boxed(),
         ),
     ];
+    // No controller acts on a partial view: a DaemonSet reconciled before the Nodes are listed
+    // would delete its Pods, a Deployment before its ReplicaSets would start a new rollout.
+    let stores_ready = async {
+        let _ = nodes.wait_until_ready().await;
+        let _ = pods.wait_until_ready().await;
+        let _ = rss.wait_until_ready().await;
+        let _ = jobs.wait_until_ready().await;
+    };
+    let run_controllers = async {
+        tokio::select! {
+            _ = stores_ready => futures::future::join_all(controllers).await,
+            _ = stop.cancelled() => Vec::new(),
+        };
+    };
     tokio::select! {
-        _ = futures::future::join_all(controllers) => {}
+        _ = run_controllers => {}
         _ = roots => {}
     }
     Ok(())
@@ -318,5 +332,5 @@ where
 
 fn error_policy<K>(_obj: Arc<K>, err: &Error, _ctx: Arc<Ctx>) -> Action {
     tracing::warn!(error = %err, "simulator: reconcile failed; retrying");
-    Action::requeue(Duration::from_millis(500))
+    Action::requeue(Duration::from_secs(2))
 }

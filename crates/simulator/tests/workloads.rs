@@ -456,3 +456,38 @@ async fn switched_off_the_simulator_makes_no_nodes() {
     );
     cp.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_simulator_converges_without_duplicate_pods() {
+    let mut env = Env::start(false, apiserver::GLOBAL, &[], 1).await;
+    env.kubectl(&[
+        "create",
+        "deployment",
+        "api",
+        "--image=api:1",
+        "--replicas=3",
+    ]);
+    env.kubectl(&["rollout", "status", "deployment/api", "--timeout=90s"]);
+    let names = |env: &Env| {
+        let mut v: Vec<String> = pods(env, "app=api")
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = names(&env);
+    env.restart_simulator().await;
+    // A change the new simulator must act on proves it is running before we compare.
+    env.kubectl(&["scale", "deployment/api", "--replicas=4"]);
+    env.kubectl(&["rollout", "status", "deployment/api", "--timeout=90s"]);
+    let after = names(&env);
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert!(
+        before.iter().all(|n| after.contains(n)),
+        "the first three Pods are kept: {before:?} → {after:?}"
+    );
+    let rs = env.kubectl(&["get", "rs", "-l", "app=api", "-o", "name"]);
+    assert_eq!(rs.lines().count(), 1, "{rs}");
+    env.shutdown().await;
+}

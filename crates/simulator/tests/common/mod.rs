@@ -26,6 +26,7 @@ pub struct Env {
     pub registry: Option<LocalRegistry>,
     pub stop: CancellationToken,
     pub sim: Option<tokio::task::JoinHandle<Result<(), simulator::Error>>>,
+    cx: simulator::ClusterContext,
 }
 
 /// Fails the test loudly when a tool it needs is missing.
@@ -92,7 +93,7 @@ impl Env {
                 nodes,
             },
         };
-        let sim = tokio::spawn(simulator::run(cx));
+        let sim = tokio::spawn(simulator::run(cx.clone()));
         Env {
             cp: Some(cp),
             dir,
@@ -100,7 +101,23 @@ impl Env {
             registry,
             stop,
             sim: Some(sim),
+            cx,
         }
+    }
+
+    /// Stops the simulator (it must stop cleanly) and starts a fresh one, with no memory of the
+    /// first, on the same cluster.
+    pub async fn restart_simulator(&mut self) {
+        self.stop.cancel();
+        let s = self.sim.take().unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(30), s).await;
+        assert!(
+            matches!(r, Ok(Ok(Ok(())))),
+            "the simulator stops cleanly on shutdown: {r:?}"
+        );
+        self.stop = CancellationToken::new();
+        self.cx.shutdown = self.stop.clone();
+        self.sim = Some(tokio::spawn(simulator::run(self.cx.clone())));
     }
 
     pub fn reg(&self) -> String {
