@@ -1,0 +1,336 @@
+//! `simulator`: the kubelet / kube-controller-manager stand-in for the embedded clusters of
+//! `marketplace serve`, so that workloads run there as users expect.
+//!
+//! It owns: the cluster's Nodes ([`nodes`]); the workload controllers, each a kube-rs `Controller`
+//! reconciling observed state — Deployment → ReplicaSets ([`deployment`], with [`rollout`]'s pure
+//! rolling-update arithmetic), ReplicaSet → Pods ([`replicaset`]), StatefulSet, DaemonSet, Job and
+//! CronJob ([`statefulset`], [`daemonset`], [`job`], [`cronjob`]); and the kubelet/scheduler stand-in
+//! that binds Pods to Nodes and moves them `Pending` → `Running` (or `Succeeded`), pulling images
+//! from the platform registry ([`kubelet`], [`images`]). Names and hashes are in [`names`].
+//!
+//! It talks to a cluster only through `kube::Client` — the same API kubectl uses — and must not touch
+//! the store or apiserver internals. Writes are server-side apply with one field manager per
+//! controller; statuses go through the `status` subresource. Children carry controller
+//! ownerReferences, and deleting an owner relies on the garbage collector. Child Pods have
+//! deterministic names (owner + slot), so a reconcile repeated after a crash cannot double them.
+//!
+//! Every kind is watched once per cluster through a shared reflector: the store a controller reads
+//! is updated before the controller is triggered by the same event.
+
+pub mod cronjob;
+pub mod daemonset;
+pub mod deployment;
+pub mod images;
+pub mod job;
+pub mod kubelet;
+pub mod names;
+pub mod nodes;
+pub mod replicaset;
+pub mod rollout;
+pub mod statefulset;
+mod util;
+mod workload;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt, future::BoxFuture};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use tokio_util::sync::CancellationToken;
+
+/// Per-cluster switches of the simulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Off: `run` returns at once and the cluster has no Nodes and no workload controllers.
+    pub enabled: bool,
+    /// How many Nodes the cluster gets.
+    pub nodes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            enabled: true,
+            nodes: 1,
+        }
+    }
+}
+
+/// What the simulator needs of one cluster (the controller host's `ClusterContext`, plus settings).
+#[derive(Clone)]
+pub struct ClusterContext {
+    pub name: String,
+    pub client: Client,
+    pub labels: BTreeMap<String, String>,
+    pub global: bool,
+    /// The platform registry, `HOST:PORT`; `None`: every image counts as present.
+    pub registry: Option<String>,
+    pub shutdown: CancellationToken,
+    pub settings: Settings,
+}
+
+/// Why the simulator stopped or a reconcile failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("simulator: Kubernetes API request failed: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("simulator: cannot create the Nodes of cluster {cluster}: {source}")]
+    Nodes {
+        cluster: String,
+        source: kube::Error,
+    },
+    #[error(
+        "CronJob {namespace}/{name}: invalid schedule {schedule:?}: {reason}; use five fields (minute hour day-of-month month day-of-week) or @hourly-style"
+    )]
+    Schedule {
+        namespace: String,
+        name: String,
+        schedule: String,
+        reason: String,
+    },
+}
+
+/// What every reconcile shares: the client, the shared stores, the image puller.
+pub struct Ctx {
+    pub(crate) client: Client,
+    pub(crate) nodes: Store<Node>,
+    pub(crate) pods: Store<Pod>,
+    pub(crate) replica_sets: Store<ReplicaSet>,
+    pub(crate) jobs: Store<Job>,
+    pub(crate) images: images::Images,
+    pub(crate) pull_retry: Mutex<HashMap<String, kubelet::PullRetry>>,
+}
+
+impl Ctx {
+    /// A Ready Node matching `selector`, spread by `key` (stable: the same key, the same Node).
+    pub(crate) fn pick_node(
+        &self,
+        selector: &BTreeMap<String, String>,
+        key: &str,
+    ) -> Option<String> {
+        let nodes = util::eligible_nodes(&self.nodes.state(), selector);
+        if nodes.is_empty() {
+            return None;
+        }
+        let i = names::fnv32a(key.as_bytes()) as usize % nodes.len();
+        Some(nodes[i].clone())
+    }
+
+    /// The Pods controlled by `uid` in `namespace`.
+    pub(crate) fn pods_of(&self, namespace: &str, uid: &str) -> Vec<Arc<Pod>> {
+        self.pods
+            .state()
+            .into_iter()
+            .filter(|p| {
+                p.metadata.namespace.as_deref() == Some(namespace)
+                    && util::controlled_by(p.as_ref(), uid)
+            })
+            .collect()
+    }
+}
+
+const SHARED_BUFFER: usize = 4096;
+
+type Reconciler<K> = fn(Arc<K>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>;
+
+/// Runs the simulator for one cluster until `cx.shutdown` is cancelled.
+pub async fn run(cx: ClusterContext) -> Result<(), Error> {
+    if !cx.settings.enabled {
+        return Ok(());
+    }
+    let client = cx.client.clone();
+    nodes::ensure(&client, &cx.name, &cx.labels, cx.settings.nodes)
+        .await
+        .map_err(|source| Error::Nodes {
+            cluster: cx.name.clone(),
+            source,
+        })?;
+
+    let (nodes, node_w) = reflector::store_shared::<Node>(SHARED_BUFFER);
+    let (pods, pod_w) = reflector::store_shared::<Pod>(SHARED_BUFFER);
+    let (rss, rs_w) = reflector::store_shared::<ReplicaSet>(SHARED_BUFFER);
+    let (jobs, job_w) = reflector::store_shared::<Job>(SHARED_BUFFER);
+    let node_sub = node_w.subscribe().expect("shared store");
+    let pod_sub = pod_w.subscribe().expect("shared store");
+    let rs_sub = rs_w.subscribe().expect("shared store");
+    let job_sub = job_w.subscribe().expect("shared store");
+    let roots = futures::future::join4(
+        drive(Api::<Node>::all(client.clone()), node_w),
+        drive(Api::<Pod>::all(client.clone()), pod_w),
+        drive(Api::<ReplicaSet>::all(client.clone()), rs_w),
+        drive(Api::<Job>::all(client.clone()), job_w),
+    );
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        nodes: nodes.clone(),
+        pods: pods.clone(),
+        replica_sets: rss.clone(),
+        jobs: jobs.clone(),
+        images: images::Images::new(cx.registry.clone()),
+        pull_retry: Mutex::new(HashMap::new()),
+    });
+    let stop = cx.shutdown.clone();
+    let nodes_changed = move || node_sub.clone().map(|_| ());
+    let controllers: Vec<BoxFuture<'static, ()>> = vec![
+        finish(
+            Controller::for_shared_stream(pod_sub.clone(), pods.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| kubelet::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::for_shared_stream(rs_sub.clone(), rss.clone())
+                .owns_shared_stream(pod_sub.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| replicaset::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<Deployment>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(rs_sub.clone())
+            .owns_shared_stream(pod_sub_for_deployments(pod_sub.clone(), rss.clone())),
+            &stop,
+            ctx.clone(),
+            |o, c| deployment::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<StatefulSet>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(pod_sub.clone())
+            .reconcile_all_on(nodes_changed()),
+            &stop,
+            ctx.clone(),
+            |o, c| statefulset::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<DaemonSet>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(pod_sub.clone())
+            .reconcile_all_on(nodes_changed()),
+            &stop,
+            ctx.clone(),
+            |o, c| daemonset::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::for_shared_stream(job_sub.clone(), jobs.clone())
+                .owns_shared_stream(pod_sub.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| job::reconcile(o, c).boxed(),
+        ),
+        finish(
+            Controller::new(
+                Api::<CronJob>::all(client.clone()),
+                watcher::Config::default(),
+            )
+            .owns_shared_stream(job_sub.clone()),
+            &stop,
+            ctx.clone(),
+            |o, c| cronjob::reconcile(o, c).boxed(),
+        ),
+    ];
+    // No controller acts on a partial view: a DaemonSet reconciled before the Nodes are listed
+    // would delete its Pods, a Deployment before its ReplicaSets would start a new rollout.
+    let stores_ready = async {
+        let _ = nodes.wait_until_ready().await;
+        let _ = pods.wait_until_ready().await;
+        let _ = rss.wait_until_ready().await;
+        let _ = jobs.wait_until_ready().await;
+    };
+    let run_controllers = async {
+        tokio::select! {
+            _ = stores_ready => futures::future::join_all(controllers).await,
+            _ = stop.cancelled() => Vec::new(),
+        };
+    };
+    tokio::select! {
+        _ = run_controllers => {}
+        _ = roots => {}
+    }
+    Ok(())
+}
+
+/// A Pod's event wakes the Deployment owning its ReplicaSet (so Pod readiness and pull errors show
+/// in the Deployment's status without waiting for the ReplicaSet's own status write).
+fn pod_sub_for_deployments(
+    pods: impl futures::Stream<Item = Arc<Pod>> + Send + 'static,
+    rss: Store<ReplicaSet>,
+) -> impl futures::Stream<Item = Arc<ReplicaSet>> + Send + 'static {
+    pods.filter_map(move |p| {
+        let owner = p
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true) && o.kind == "ReplicaSet")
+            .map(|o| o.name.clone());
+        let ns = p.metadata.namespace.clone().unwrap_or_default();
+        let rs = owner.and_then(|name| rss.get(&ObjectRef::new(&name).within(&ns)));
+        futures::future::ready(rs)
+    })
+}
+
+/// Watches `api` into the shared store behind `writer`, forever (the watcher backs off and resumes).
+async fn drive<K>(api: Api<K>, writer: reflector::store::Writer<K>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect_shared(writer)
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}
+
+/// Runs one controller until shutdown, logging failed reconciles; errors requeue with a short delay.
+fn finish<K>(
+    controller: Controller<K>,
+    stop: &CancellationToken,
+    ctx: Arc<Ctx>,
+    reconcile: Reconciler<K>,
+) -> BoxFuture<'static, ()>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    controller
+        .graceful_shutdown_on(stop.clone().cancelled_owned())
+        .run(reconcile, error_policy, ctx)
+        .for_each(|r| {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, kind = K::kind(&()).as_ref(), "simulator reconcile failed");
+            }
+            futures::future::ready(())
+        })
+        .boxed()
+}
+
+fn error_policy<K>(_obj: Arc<K>, err: &Error, _ctx: Arc<Ctx>) -> Action {
+    tracing::warn!(error = %err, "simulator: reconcile failed; retrying");
+    Action::requeue(Duration::from_secs(2))
+}

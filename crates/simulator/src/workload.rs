@@ -1,0 +1,74 @@
+//! What the workload controllers share: a Pod from a Pod template, and counting Pods.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use kube::api::Api;
+use serde_json::{Value, json};
+
+use crate::{Ctx, util};
+
+/// The Pod `name` made from `template` for an owner, with `labels` added to the template's and a
+/// Node chosen among those matching the template's `nodeSelector` (left unscheduled when none does).
+pub fn pod_from_template(
+    ctx: &Ctx,
+    template: &PodTemplateSpec,
+    name: &str,
+    owner: Value,
+    labels: &BTreeMap<String, String>,
+    node: Option<&str>,
+) -> Value {
+    let t = serde_json::to_value(template).unwrap_or_default();
+    let mut meta = t.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let mut all: BTreeMap<String, String> = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
+    all.extend(labels.clone());
+    meta["name"] = json!(name);
+    meta["labels"] = json!(all);
+    meta["ownerReferences"] = json!([owner]);
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("namespace");
+        m.remove("generateName");
+    }
+    let mut spec = t.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let selector = template
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.clone())
+        .unwrap_or_default();
+    let node = node
+        .map(str::to_string)
+        .or_else(|| ctx.pick_node(&selector, name));
+    if let Some(n) = node {
+        spec["nodeName"] = json!(n);
+    }
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
+}
+
+/// Creates (applies) the Pod unless it already exists; an existing Pod is left as it is.
+pub async fn create_pod(api: &Api<Pod>, manager: &str, body: &Value) -> Result<(), kube::Error> {
+    let pp = kube::api::PostParams {
+        field_manager: Some(manager.to_string()),
+        ..Default::default()
+    };
+    let pod: Pod = serde_json::from_value(body.clone()).map_err(kube::Error::SerdeError)?;
+    match api.create(&pp, &pod).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Counts of a set of Pods: (active, ready).
+pub fn counts(pods: &[Arc<Pod>]) -> (i32, i32) {
+    let active = pods.iter().filter(|p| util::pod_active(p)).count() as i32;
+    let ready = pods
+        .iter()
+        .filter(|p| util::pod_active(p) && util::pod_ready(p))
+        .count() as i32;
+    (active, ready)
+}

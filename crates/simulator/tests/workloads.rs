@@ -1,0 +1,493 @@
+//! The simulator against the real control plane and the real kubectl: Deployments roll out, scale
+//! and update; a missing image shows `ErrImagePull` and heals once pushed with skopeo; DaemonSets
+//! follow Nodes' labels; Jobs complete; StatefulSets and CronJobs make their Pods and Jobs.
+
+mod common;
+
+use common::Env;
+use serde_json::Value;
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+fn pods(env: &Env, selector: &str) -> Vec<Value> {
+    let out = env.kubectl(&["get", "pods", "-l", selector, "-o", "json"]);
+    json(&out)["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_are_ready_with_os_arch_and_cluster_labels() {
+    let env = Env::start(false, "edge", &[("region", "eu-west"), ("tier", "gold")], 2).await;
+    let arch = simulator::nodes::go_arch();
+    let out = env
+        .eventually("two Ready nodes", || {
+            let (ok, out, err) =
+                env.kubectl_in("edge", &["get", "nodes", "-L", "kubernetes.io/arch,region"]);
+            (ok && out.matches(" Ready ").count() == 2)
+                .then_some(out.clone())
+                .ok_or(format!("{out}{err}"))
+        })
+        .await;
+    assert!(
+        out.contains("edge-node-1") && out.contains("edge-node-2"),
+        "{out}"
+    );
+    assert!(out.contains(arch) && out.contains("eu-west"), "{out}");
+    let n = json(&env.kubectl_on("edge", &["get", "node", "edge-node-1", "-o", "json"]));
+    assert_eq!(n["metadata"]["labels"]["kubernetes.io/os"], "linux");
+    assert_eq!(
+        n["metadata"]["labels"]["kubernetes.io/hostname"],
+        "edge-node-1"
+    );
+    assert_eq!(n["metadata"]["labels"]["tier"], "gold");
+    assert_eq!(n["status"]["nodeInfo"]["architecture"], arch);
+    assert!(n["status"]["capacity"]["cpu"].is_string());
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_rolls_out_scales_updates_and_is_garbage_collected() {
+    let env = Env::start(true, apiserver::GLOBAL, &[], 1).await;
+    let reg = env.reg();
+    common::push(&reg, "web:1", env.dir.path());
+    common::push(&reg, "web:2", env.dir.path());
+    let image1 = format!("{reg}/web:1");
+    env.kubectl(&[
+        "create",
+        "deployment",
+        "web",
+        &format!("--image={image1}"),
+        "--replicas=3",
+    ]);
+    let out = env.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let listed = env.kubectl(&["get", "pods", "-l", "app=web", "--no-headers"]);
+    assert_eq!(
+        listed
+            .lines()
+            .filter(|l| l.contains("1/1") && l.contains("Running"))
+            .count(),
+        3,
+        "{listed}"
+    );
+    let ps = pods(&env, "app=web");
+    for p in &ps {
+        let name = p["metadata"]["name"].as_str().unwrap();
+        let hash = p["metadata"]["labels"]["pod-template-hash"]
+            .as_str()
+            .unwrap();
+        let suffix = name
+            .strip_prefix(&format!("web-{hash}-"))
+            .unwrap_or_else(|| panic!("{name} is <rs>-<suffix>"));
+        assert_eq!(suffix.len(), 5, "{name}");
+        assert_eq!(p["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+        assert_eq!(p["metadata"]["ownerReferences"][0]["controller"], true);
+        assert_eq!(p["spec"]["nodeName"], "global-node-1");
+        assert!(p["status"]["podIP"].is_string() && p["status"]["startTime"].is_string());
+        assert!(
+            p["status"]["containerStatuses"][0]["imageID"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+    }
+    let d = json(&env.kubectl(&["get", "deployment", "web", "-o", "json"]));
+    assert_eq!(d["status"]["availableReplicas"], 3);
+    assert_eq!(
+        d["status"]["observedGeneration"],
+        d["metadata"]["generation"]
+    );
+    env.kubectl(&[
+        "wait",
+        "--for=condition=Available",
+        "deployment/web",
+        "--timeout=60s",
+    ]);
+    converged_and_idle(&env).await;
+
+    env.kubectl(&["scale", "deployment/web", "--replicas=1"]);
+    env.eventually("one pod left after scaling to 1", || {
+        let ps = pods(&env, "app=web");
+        (ps.len() == 1)
+            .then_some(())
+            .ok_or(format!("{} pods", ps.len()))
+    })
+    .await;
+    env.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+
+    env.kubectl(&[
+        "set",
+        "image",
+        "deployment/web",
+        &format!("web={reg}/web:2"),
+    ]);
+    let out = env.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let rss = json(&env.kubectl(&["get", "rs", "-l", "app=web", "-o", "json"]));
+    let rss = rss["items"].as_array().unwrap();
+    assert_eq!(rss.len(), 2, "a new template makes a new ReplicaSet");
+    let newest = rss
+        .iter()
+        .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2")
+        .expect("revision 2");
+    assert_eq!(newest["spec"]["replicas"], 1);
+    let old = rss
+        .iter()
+        .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1")
+        .expect("revision 1");
+    assert_eq!(old["spec"]["replicas"], 0);
+    let ps = env
+        .eventually("the old pod gone", || {
+            let ps = pods(&env, "app=web");
+            (ps.len() == 1)
+                .then_some(ps.clone())
+                .ok_or(format!("{ps:?}"))
+        })
+        .await;
+    assert_eq!(
+        ps[0]["spec"]["containers"][0]["image"],
+        format!("{reg}/web:2")
+    );
+    let history = env.kubectl(&["rollout", "history", "deployment/web"]);
+    assert!(history.contains('1') && history.contains('2'), "{history}");
+
+    env.kubectl(&["delete", "deployment", "web"]);
+    env.eventually(
+        "ReplicaSets and Pods collected with their Deployment",
+        || {
+            let rs = env.kubectl(&["get", "rs,pods", "-l", "app=web", "-o", "name"]);
+            rs.trim().is_empty().then_some(()).ok_or(rs)
+        },
+    )
+    .await;
+    env.shutdown().await;
+}
+
+/// The cluster's revision (a list's resourceVersion).
+fn revision(env: &Env) -> String {
+    json(&env.kubectl(&["get", "configmaps", "-A", "-o", "json"]))["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Once converged, the simulator writes nothing: the revision settles (polled), then stays for 3 s.
+async fn converged_and_idle(env: &Env) {
+    let mut last = revision(env);
+    env.eventually("no more writes", || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let now = revision(env);
+        let settled = now == last;
+        last = now.clone();
+        settled
+            .then_some(now)
+            .ok_or_else(|| "revision still moving".to_string())
+    })
+    .await;
+    let settled = revision(env);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        revision(env),
+        settled,
+        "an idle cluster sees no writes from the simulator"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_image_shows_err_image_pull_and_heals_when_pushed() {
+    let env = Env::start(true, apiserver::GLOBAL, &[], 1).await;
+    let reg = env.reg();
+    let image = format!("{reg}/late:1");
+    env.kubectl(&[
+        "create",
+        "deployment",
+        "late",
+        &format!("--image={image}"),
+        "--replicas=2",
+    ]);
+    let msg = env
+        .eventually("ErrImagePull naming the image", || {
+            let ps = pods(&env, "app=late");
+            let w = ps.iter().find_map(|p| {
+                let w = &p["status"]["containerStatuses"][0]["state"]["waiting"];
+                (w["reason"] == "ErrImagePull")
+                    .then(|| w["message"].as_str().unwrap_or("").to_string())
+            });
+            w.ok_or(format!("{ps:?}"))
+        })
+        .await;
+    assert!(
+        msg.contains(&format!("failed to pull image \"{image}\"")),
+        "{msg}"
+    );
+    assert!(msg.contains("not found"), "{msg}");
+    let listed = env.kubectl(&["get", "pods", "-l", "app=late", "--no-headers"]);
+    assert!(
+        listed.contains("ErrImagePull") || listed.contains("ImagePullBackOff"),
+        "{listed}"
+    );
+    assert!(!listed.contains("Running"), "{listed}");
+    let d = env
+        .eventually("the Deployment reports the pull failure", || {
+            let d = json(&env.kubectl(&["get", "deployment", "late", "-o", "json"]));
+            let p = d["status"]["conditions"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing").cloned());
+            p.filter(|p| p["message"].as_str().unwrap_or("").contains(&image))
+                .map(|_| d.clone())
+                .ok_or(format!("{d}"))
+        })
+        .await;
+    let available = d["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Available")
+        .unwrap()
+        .clone();
+    assert_eq!(available["status"], "False", "{d}");
+    let (ok, _, _) = env.kubectl_in(
+        "global",
+        &[
+            "wait",
+            "--for=condition=Available",
+            "deployment/late",
+            "--timeout=2s",
+        ],
+    );
+    assert!(!ok, "not Available while the image is missing");
+    env.eventually("ImagePullBackOff while backing off", || {
+        let listed = env.kubectl(&["get", "pods", "-l", "app=late", "--no-headers"]);
+        listed
+            .contains("ImagePullBackOff")
+            .then_some(())
+            .ok_or(listed)
+    })
+    .await;
+
+    common::push(&reg, "late:1", env.dir.path());
+    let out = env.kubectl(&["rollout", "status", "deployment/late", "--timeout=90s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    env.kubectl(&[
+        "wait",
+        "--for=condition=Available",
+        "deployment/late",
+        "--timeout=30s",
+    ]);
+    let listed = env.kubectl(&["get", "pods", "-l", "app=late", "--no-headers"]);
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("Running")).count(),
+        2,
+        "{listed}"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemonset_runs_one_pod_per_node_matching_its_node_selector() {
+    let env = Env::start(false, apiserver::GLOBAL, &[], 3).await;
+    env.eventually("three nodes", || {
+        let out = env.kubectl(&["get", "nodes", "--no-headers"]);
+        (out.lines().count() == 3).then_some(()).ok_or(out)
+    })
+    .await;
+    env.kubectl(&[
+        "label",
+        "node",
+        "global-node-2",
+        "global-node-3",
+        "disk=ssd",
+    ]);
+    let ds = r#"{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+      "spec": {"selector": {"matchLabels": {"app": "agent"}},
+        "template": {"metadata": {"labels": {"app": "agent"}},
+          "spec": {"nodeSelector": {"disk": "ssd"}, "containers": [{"name": "a", "image": "agent:1"}]}}}}"#;
+    let file = env.dir.path().join("ds.json");
+    std::fs::write(&file, ds).unwrap();
+    env.kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    let out = env.kubectl(&["rollout", "status", "daemonset/agent", "--timeout=90s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let mut nodes: Vec<String> = pods(&env, "app=agent")
+        .iter()
+        .map(|p| p["spec"]["nodeName"].as_str().unwrap().to_string())
+        .collect();
+    nodes.sort();
+    assert_eq!(nodes, ["global-node-2", "global-node-3"]);
+    let d = json(&env.kubectl(&["get", "ds", "agent", "-o", "json"]));
+    assert_eq!(d["status"]["desiredNumberScheduled"], 2);
+    assert_eq!(d["status"]["numberReady"], 2);
+
+    env.kubectl(&["label", "node", "global-node-1", "disk=ssd"]);
+    env.eventually("a pod on the newly matching node", || {
+        let n = pods(&env, "app=agent").len();
+        (n == 3).then_some(()).ok_or(format!("{n} pods"))
+    })
+    .await;
+    env.kubectl(&["label", "node", "global-node-2", "disk-"]);
+    env.eventually("the pod leaves the node that stopped matching", || {
+        let on: Vec<String> = pods(&env, "app=agent")
+            .iter()
+            .map(|p| p["spec"]["nodeName"].as_str().unwrap().to_string())
+            .collect();
+        (on.len() == 2 && !on.contains(&"global-node-2".to_string()))
+            .then_some(())
+            .ok_or(format!("{on:?}"))
+    })
+    .await;
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_complete_statefulsets_get_ordinal_pods_and_cronjobs_schedule_jobs() {
+    let env = Env::start(false, apiserver::GLOBAL, &[], 1).await;
+    env.kubectl(&["create", "job", "once", "--image=busybox:1"]);
+    env.kubectl(&[
+        "create",
+        "cronjob",
+        "tick",
+        "--image=busybox:1",
+        "--schedule=* * * * *",
+    ]);
+    env.kubectl(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "--timeout=90s",
+    ]);
+    let j = json(&env.kubectl(&["get", "job", "once", "-o", "json"]));
+    assert_eq!(j["status"]["succeeded"], 1);
+    assert!(j["status"]["completionTime"].is_string(), "{j}");
+    let p = &pods(&env, "job-name=once")[0];
+    assert_eq!(p["status"]["phase"], "Succeeded");
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        0
+    );
+
+    let sts = r#"{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+      "spec": {"replicas": 3, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+        "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": "db:1"}]}}}}"#;
+    let file = env.dir.path().join("sts.json");
+    std::fs::write(&file, sts).unwrap();
+    env.kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    let out = env.kubectl(&["rollout", "status", "statefulset/db", "--timeout=90s"]);
+    assert!(
+        out.contains("roll out complete") || out.contains("rolled out"),
+        "{out}"
+    );
+    let mut names: Vec<String> = pods(&env, "app=db")
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["db-0", "db-1", "db-2"]);
+    env.kubectl(&["set", "image", "statefulset/db", "db=db:2"]);
+    env.kubectl(&["rollout", "status", "statefulset/db", "--timeout=90s"]);
+    let images: Vec<String> = pods(&env, "app=db")
+        .iter()
+        .map(|p| {
+            p["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(images, ["db:2", "db:2", "db:2"]);
+
+    let job = env
+        .eventually("the CronJob's first Job (schedule: every minute)", || {
+            let out = env.kubectl(&["get", "jobs", "-o", "json"]);
+            let items = json(&out)["items"].as_array().unwrap().clone();
+            items
+                .iter()
+                .find(|j| j["metadata"]["ownerReferences"][0]["name"] == "tick")
+                .cloned()
+                .ok_or(out)
+        })
+        .await;
+    let name = job["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(
+        name.strip_prefix("tick-")
+            .is_some_and(|m| m.parse::<u64>().is_ok()),
+        "{name}"
+    );
+    env.kubectl(&[
+        "wait",
+        "--for=condition=complete",
+        &format!("job/{name}"),
+        "--timeout=90s",
+    ]);
+    let cj = json(&env.kubectl(&["get", "cronjob", "tick", "-o", "json"]));
+    assert!(cj["status"]["lastScheduleTime"].is_string(), "{cj}");
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switched_off_the_simulator_makes_no_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = apiserver::Config::new(dir.path());
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    let cp = apiserver::ControlPlane::start(cfg).await.unwrap();
+    let cx = simulator::ClusterContext {
+        name: "global".into(),
+        client: cp.client("global").unwrap(),
+        labels: Default::default(),
+        global: true,
+        registry: None,
+        shutdown: tokio_util::sync::CancellationToken::new(),
+        settings: simulator::Settings {
+            enabled: false,
+            nodes: 1,
+        },
+    };
+    simulator::run(cx)
+        .await
+        .expect("returns at once when switched off");
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> =
+        kube::Api::all(cp.client("global").unwrap());
+    assert!(
+        nodes
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    cp.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_simulator_converges_without_duplicate_pods() {
+    let mut env = Env::start(false, apiserver::GLOBAL, &[], 1).await;
+    env.kubectl(&[
+        "create",
+        "deployment",
+        "api",
+        "--image=api:1",
+        "--replicas=3",
+    ]);
+    env.kubectl(&["rollout", "status", "deployment/api", "--timeout=90s"]);
+    let names = |env: &Env| {
+        let mut v: Vec<String> = pods(env, "app=api")
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = names(&env);
+    env.restart_simulator().await;
+    // A change the new simulator must act on proves it is running before we compare.
+    env.kubectl(&["scale", "deployment/api", "--replicas=4"]);
+    env.kubectl(&["rollout", "status", "deployment/api", "--timeout=90s"]);
+    let after = names(&env);
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert!(
+        before.iter().all(|n| after.contains(n)),
+        "the first three Pods are kept: {before:?} → {after:?}"
+    );
+    let rs = env.kubectl(&["get", "rs", "-l", "app=api", "-o", "name"]);
+    assert_eq!(rs.lines().count(), 1, "{rs}");
+    env.shutdown().await;
+}
