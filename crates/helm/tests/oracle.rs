@@ -34,6 +34,7 @@ fn ours(
             },
             capabilities: helm::Capabilities::with(kube, api)?,
             skip_schema_validation: false,
+            lookup: None,
         },
         ..Default::default()
     };
@@ -90,12 +91,18 @@ fn charts_in_tests_dir_render_like_real_helm() {
                     let theirs: BTreeMap<String, String> =
                         serde_json::from_value(helm["render"].clone()).unwrap_or_default();
                     if theirs != m.rendered {
-                        let diff: Vec<&String> = theirs
+                        let diff: Vec<String> = theirs
                             .iter()
                             .filter(|(k, v)| m.rendered.get(*k) != Some(v))
-                            .map(|(k, _)| k)
+                            .map(|(k, v)| {
+                                let o = m.rendered.get(k).map(String::as_str).unwrap_or("");
+                                format!("{k}:\n{}", line_diff(v, o))
+                            })
                             .collect();
-                        failures.push(format!("{label}: engine output differs in {diff:?}"));
+                        failures.push(format!(
+                            "{label}: engine output differs in\n{}",
+                            diff.join("\n")
+                        ));
                     }
                     if helm["manifest"].as_str() != Some(m.manifest.as_str()) {
                         failures.push(format!(
@@ -134,6 +141,19 @@ fn charts_in_tests_dir_render_like_real_helm() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The lines that differ (Helm's `-`, ours `+`), for readable failures.
+fn line_diff(helm: &str, ours: &str) -> String {
+    let (h, o): (Vec<&str>, Vec<&str>) = (helm.lines().collect(), ours.lines().collect());
+    let mut out = Vec::new();
+    for i in 0..h.len().max(o.len()) {
+        let (a, b) = (h.get(i).copied(), o.get(i).copied());
+        if a != b {
+            out.push(format!("  - {}\n  + {}", a.unwrap_or("<none>"), b.unwrap_or("<none>")));
+        }
+    }
+    out.join("\n")
 }
 
 /// xorshift64*: a small deterministic generator so the fuzz corpus is the same on every run.

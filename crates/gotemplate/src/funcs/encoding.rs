@@ -133,10 +133,26 @@ fn write_json(
             newline(out, indent, level);
             out.push('}');
         }
-        Value::Object(o) => match o.display() {
-            Some(d) => json_string(out, &d, eh),
-            None => out.push_str("{}"),
-        },
+        Value::Object(o) => {
+            if let Some(j) = o.to_json() {
+                // Struct objects: Go's field order, kept by the JSON value.
+                let text = match indent {
+                    Some(_) => serde_json::to_string_pretty(&j),
+                    None => serde_json::to_string(&j),
+                }
+                .unwrap_or_default();
+                let pad = indent.map(|i| i.repeat(level)).unwrap_or_default();
+                out.push_str(&text.replace('\n', &format!("\n{pad}")));
+                return Ok(());
+            }
+            if let Some(l) = o.list() {
+                return write_json(out, &Value::list(l), eh, indent, level);
+            }
+            match o.display() {
+                Some(d) => json_string(out, &d, eh),
+                None => out.push_str("{}"),
+            }
+        }
     }
     Ok(())
 }

@@ -67,9 +67,11 @@ fn to_y(v: &Value, depth: usize) -> Result<Y, String> {
             });
             Y::Map(entries)
         }
-        Value::Object(o) => match o.display() {
-            Some(d) => Y::Str(d),
-            None => Y::Map(vec![]),
+        Value::Object(o) => match (o.list(), o.to_json(), o.display()) {
+            (_, Some(j), _) => to_y(&Value::from(j), depth)?,
+            (Some(l), None, _) => to_y(&Value::list(l), depth)?,
+            (None, None, Some(d)) => Y::Str(d),
+            (None, None, None) => Y::Map(vec![]),
         },
     })
 }
