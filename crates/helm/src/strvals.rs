@@ -247,6 +247,14 @@ impl Parser<'_, '_> {
             return Ok(Value::Null);
         }
         let rest: String = self.s[self.pos..].iter().collect();
+        // Go's decoder ends a top-level number or literal at the first byte that cannot continue
+        // it (`a=12x=3` sets a=12 and x=3); serde would refuse the trailing text, so cut it here.
+        if let Some(len) = scalar_prefix(&rest) {
+            let v: Value = serde_json::from_str(&rest[..len]).map_err(|e| E::Msg(e.to_string()))?;
+            self.pos += rest[..len].chars().count();
+            self.empty_val();
+            return Ok(as_go_json(v));
+        }
         let mut stream = serde_json::Deserializer::from_str(&rest).into_iter::<Value>();
         let v = match stream.next() {
             Some(Ok(v)) => v,
@@ -282,7 +290,8 @@ impl Parser<'_, '_> {
         let (k, last) = self.runes_until(&['[', '.', '=']);
         if !k.is_empty() {
             return Err(E::Msg(format!(
-                "unexpected data at end of array index: {k:?}"
+                "unexpected data at end of array index: {}",
+                go_quote_runes(&k)
             )));
         }
         match last {
@@ -386,6 +395,20 @@ fn set_index(list: &mut Vec<Value>, i: usize, v: Value) -> Result<(), E> {
     Ok(())
 }
 
+/// Go's `%q` of a `[]rune`: each rune single-quoted, space separated, in brackets.
+fn go_quote_runes(s: &str) -> String {
+    let runes: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '\\' => "'\\\\'".to_string(),
+            c if c.is_control() => format!("'{}'", c.escape_default()),
+            c => format!("'{c}'"),
+        })
+        .collect();
+    format!("[{}]", runes.join(" "))
+}
+
 /// Go's `strconv.Atoi` with its error text.
 fn go_atoi(s: &str) -> Result<i64, String> {
     go_parse_int10(s).map_err(|range| {
@@ -428,6 +451,38 @@ fn go_parse_int10(s: &str) -> Result<i64, bool> {
         return Err(false);
     }
     s.parse::<i64>().map_err(|_| true)
+}
+
+/// The length of a leading JSON number or `true`/`false`/`null`, as Go's scanner delimits it.
+fn scalar_prefix(s: &str) -> Option<usize> {
+    for lit in ["true", "false", "null"] {
+        if s.starts_with(lit) {
+            return Some(lit.len());
+        }
+    }
+    let b = s.as_bytes();
+    if !(b.first().is_some_and(|c| c.is_ascii_digit() || *c == b'-')) {
+        return None;
+    }
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = usize::from(b[0] == b'-');
+    i = if b.get(i) == Some(&b'0') { i + 1 } else { digits(i) };
+    if b.get(i) == Some(&b'.') {
+        i = digits(i + 1);
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits(i);
+    }
+    Some(i)
 }
 
 /// JSON as Go decodes it into `interface{}`: every number a float64.
