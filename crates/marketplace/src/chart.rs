@@ -440,11 +440,16 @@ mod tests {
 
     /// Runs `chart template <args>` from the fixture folder; returns stdout or "Error: ..." text.
     fn run_template(args: &str) -> String {
+        run_template_argv(&args.split_whitespace().collect::<Vec<_>>())
+    }
+
+    /// Like [`run_template`] with the arguments already split.
+    fn run_template_argv(args: &[&str]) -> String {
         let root = fixtures();
         let argv: Vec<String> = std::iter::once("x".to_string())
             .chain(std::iter::once("template".to_string()))
-            .chain(args.split_whitespace().map(|a| {
-                if a.starts_with("charts/") {
+            .chain(args.iter().map(|a| {
+                if a.starts_with("charts/") && root.join(a).exists() {
                     root.join(a).display().to_string()
                 } else {
                     a.to_string()
@@ -531,6 +536,20 @@ mod tests {
                 "template-lib-chart.txt",
                 "charts/helm/testcharts/lib-chart".to_string(),
             ),
+            (
+                "template-show-only-one.txt",
+                format!("{sub} --show-only templates/service.yaml"),
+            ),
+            (
+                "template-show-only-multiple.txt",
+                format!(
+                    "{sub} --show-only templates/service.yaml -s charts/subcharta/templates/service.yaml"
+                ),
+            ),
+            (
+                "template-show-only-glob.txt",
+                format!("{sub} --show-only templates/subdir/role*"),
+            ),
         ];
         let mut failures = Vec::new();
         for (file, args) in cases {
@@ -544,6 +563,81 @@ mod tests {
             "differs from Helm's golden output:\n{}",
             failures.join("\n")
         );
+    }
+
+    /// `--name-template`, the NAME argument and `--release-name`'s name checks, as Helm's goldens
+    /// and messages have them.
+    #[test]
+    fn release_names_come_from_argument_template_or_flag() {
+        let sub = "charts/helm/testcharts/subchart";
+        let out = run_template_argv(&[
+            sub,
+            "--kube-version",
+            "v1.20.0",
+            "--name-template=foobar-{{ b64enc \"abc\" | lower }}-baz",
+        ]);
+        assert_eq!(out, golden("template-name-template.txt"));
+        let by_arg = run_template(&format!("myrel {sub} --kube-version v1.20.0"));
+        let by_flag = run_template(&format!("{sub} --name myrel --kube-version v1.20.0"));
+        assert!(by_arg.contains("app.kubernetes.io/instance: \"myrel\""), "{by_arg}");
+        assert_eq!(by_arg, by_flag);
+        assert_eq!(
+            run_template(&format!("myrel {sub} --name-template x")),
+            "Error: cannot set --name-template and also specify a name\n"
+        );
+        assert!(
+            run_template(&format!("Bad_Name {sub}")).starts_with(
+                "Error: release name check failed: release name \"Bad_Name\": invalid release name, must match regex"
+            )
+        );
+    }
+
+    /// `--show-only` with a template that renders nothing printable: Helm's error text.
+    #[test]
+    fn show_only_of_an_unknown_template_is_helms_error() {
+        let out = run_template(
+            "charts/helm/testcharts/subchart --kube-version v1.20.0 --show-only templates/nope.yaml",
+        );
+        assert_eq!(out, "Error: could not find template templates/nope.yaml in chart\n");
+    }
+
+    /// `--output-dir` writes each template's documents to `DIR/<template path>` (hooks too, CRDs
+    /// with `--include-crds`), prints `wrote <path>` per document and then an empty line, as Helm's
+    /// template command does; `--release-name` puts manifests and hooks under `DIR/<release>`.
+    #[test]
+    fn output_dir_writes_helms_layout() {
+        let sub = "charts/helm/testcharts/subchart --kube-version v1.20.0";
+        let printed = run_template(sub);
+        for use_release_name in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().display().to_string();
+            let flag = if use_release_name { "--release-name" } else { "" };
+            let out = run_template(&format!("{sub} --include-crds --output-dir {dir} {flag}"));
+            assert!(out.ends_with("\n\n") || out.ends_with("\n"), "{out}");
+            let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+            assert!(lines.iter().all(|l| l.starts_with("wrote ")), "{out}");
+            let base = if use_release_name {
+                format!("{dir}/release-name")
+            } else {
+                dir.clone()
+            };
+            let crd = format!("{dir}/subchart/crds/crdA.yaml");
+            assert!(lines.contains(&format!("wrote {crd}").as_str()), "{out}");
+            let svc = std::fs::read_to_string(format!("{base}/subchart/templates/service.yaml")).unwrap();
+            assert!(svc.starts_with("---\n# Source: subchart/templates/service.yaml\n"));
+            // Every document printed without --output-dir is in exactly one written file.
+            let mut written = String::new();
+            for l in &lines {
+                let path = l.trim_start_matches("wrote ");
+                if !written.contains(&format!("<<{path}>>")) {
+                    written.push_str(&format!("<<{path}>>"));
+                    written.push_str(&std::fs::read_to_string(path).unwrap());
+                }
+            }
+            for doc in printed.split("---\n").filter(|d| !d.trim().is_empty()) {
+                assert!(written.contains(doc.trim_end()), "missing from files: {doc}");
+            }
+        }
     }
 
     #[test]
