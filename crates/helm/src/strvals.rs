@@ -527,7 +527,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             v,
-            json!({"a": [1.0, {"b": 2.0}], "c": {"d": "e"}, "f": "x,y", "g": null, "h": [null, true]})
+            json!({"a": [1.0, {"b": 2.0}], "c": {"d": "e"}, " f": "x,y", "g": null, "h": [null, true]})
         );
         assert!(run(&mut Mode::Json, &["a=notjson"]).is_err());
     }

@@ -416,7 +416,7 @@ pub(super) fn register(m: &mut Reg) {
         Ok(Value::str(
             match base64::engine::general_purpose::STANDARD.decode(s(&a[0])) {
                 Ok(d) => String::from_utf8_lossy(&d).into_owned(),
-                Err(e) => go_b64_error(&e),
+                Err(e) => go_b64_error(s(&a[0]), &e),
             },
         ))
     });
@@ -540,7 +540,13 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-fn go_b64_error(e: &base64::DecodeError) -> String {
+/// Go's `illegal base64 data at input byte N`: Go decodes front to back, so a byte outside the
+/// alphabet is reported where it stands even when the length is also wrong.
+fn go_b64_error(input: &str, e: &base64::DecodeError) -> String {
+    let alphabet = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'\r' | b'\n');
+    if let Some(at) = input.bytes().position(|c| !alphabet(&c)) {
+        return format!("illegal base64 data at input byte {at}");
+    }
     match e {
         base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => {
             format!("illegal base64 data at input byte {i}")
