@@ -699,6 +699,7 @@ pub fn prepare(
     values::process_dependencies(&mut chart, user_values).map_err(RenderError::Values)?;
     let vals = values::coalesce_values(&chart, user_values).map_err(RenderError::Values)?;
     if !opts.skip_schema_validation {
+        crate::schema::refuse_remote_refs(&chart).map_err(RenderError::Values)?;
         let report = crate::schema::validate(&chart, &vals);
         if !report.is_empty() {
             return Err(RenderError::Schema(report));
