@@ -287,9 +287,13 @@ impl Value {
             ),
             Value::Object(o) => match (o.display(), o.entries()) {
                 _ if o.to_json().is_some() => o.to_json().unwrap_or_default(),
-                _ if o.list().is_some() => {
-                    J::Array(o.list().unwrap_or_default().iter().map(|v| v.to_json()).collect())
-                }
+                _ if o.list().is_some() => J::Array(
+                    o.list()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|v| v.to_json())
+                        .collect(),
+                ),
                 (Some(d), _) => J::String(d),
                 (None, Some(e)) => {
                     J::Object(e.into_iter().map(|(k, v)| (k, v.to_json())).collect())

@@ -170,11 +170,19 @@ mod tests {
     fn kube_versions_parse_as_helm_parse_kube_version() {
         let k = KubeVersion::parse("1.33.4-gke.1245000").unwrap();
         assert_eq!(
-            (k.version.as_str(), k.normalized.as_str(), k.major.as_str(), k.minor.as_str()),
+            (
+                k.version.as_str(),
+                k.normalized.as_str(),
+                k.major.as_str(),
+                k.minor.as_str()
+            ),
             ("v1.33.4-gke.1245000", "v1.33.4", "1", "33")
         );
         let k = KubeVersion::parse("v1.31").unwrap();
-        assert_eq!((k.version.as_str(), k.normalized.as_str()), ("v1.31", "v1.31"));
+        assert_eq!(
+            (k.version.as_str(), k.normalized.as_str()),
+            ("v1.31", "v1.31")
+        );
         assert_eq!(
             KubeVersion::parse("abc").unwrap_err(),
             "could not parse \"abc\" as version"

@@ -8,7 +8,13 @@
 //!
 //! **Does not own**: the Go `text/template` engine and its Sprig/Helm functions — that is the
 //! `gotemplate` crate, used through [`engine`]. The only file-system access is in [`chart::load`];
-//! everything else is pure and unit-testable. No cluster is contacted (`lookup` returns empty).
+//! everything else is pure and unit-testable. No cluster is contacted: `lookup` returns an empty
+//! map unless the caller plugs in a [`render::LookupHook`] (an install against a live cluster).
+//! The built-in objects carry Helm's Go types (`.Capabilities` is `*common.Capabilities`, its
+//! `APIVersions` a `VersionSet` that Sprig's list functions accept, `.Values` a `common.Values`,
+//! `.Files.GetBytes` a `[]uint8`). [`strvals`] parses `--set`/`--set-string`/`--set-json`/
+//! `--set-file`/`--set-literal`; [`template_cmd`] is what the `helm template` command adds
+//! (`--show-only`, `--output-dir`, `--name-template`, release-name checks).
 //!
 //! ```no_run
 //! use helm::{chart, render};

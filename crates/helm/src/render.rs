@@ -48,9 +48,10 @@ impl Default for ReleaseOptions {
 /// empty name, a `List` of them) as JSON, or an empty object when absent. Without a hook `lookup`
 /// returns an empty map, as `helm template` does; an install against a live cluster plugs one in.
 #[derive(Clone)]
-pub struct LookupHook(
-    pub Arc<dyn Fn(&str, &str, &str, &str) -> Result<Value, String> + Send + Sync>,
-);
+pub struct LookupHook(pub Arc<LookupFn>);
+
+/// `lookup apiVersion kind namespace name` → the object(s) as JSON.
+pub type LookupFn = dyn Fn(&str, &str, &str, &str) -> Result<Value, String> + Send + Sync;
 
 impl std::fmt::Debug for LookupHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -307,7 +308,11 @@ impl Object for ByteSlice {
     fn display(&self) -> Option<String> {
         Some(format!(
             "[{}]",
-            self.0.iter().map(u8::to_string).collect::<Vec<_>>().join(" ")
+            self.0
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
         ))
     }
     fn list(&self) -> Option<Vec<TV>> {

@@ -151,7 +151,9 @@ impl Parser<'_, '_> {
             Some('=') => self.key_value(data, &k),
             Some(',') => {
                 set(data, &k, Value::String(String::new()));
-                Err(E::Msg(format!("key {k:?} has no value (cannot end with ,)")))
+                Err(E::Msg(format!(
+                    "key {k:?} has no value (cannot end with ,)"
+                )))
             }
             Some(_) => {
                 // '.'
@@ -471,7 +473,11 @@ fn scalar_prefix(s: &str) -> Option<usize> {
         i
     };
     let mut i = usize::from(b[0] == b'-');
-    i = if b.get(i) == Some(&b'0') { i + 1 } else { digits(i) };
+    i = if b.get(i) == Some(&b'0') {
+        i + 1
+    } else {
+        digits(i)
+    };
     if b.get(i) == Some(&b'.') {
         i = digits(i + 1);
     }
@@ -515,7 +521,10 @@ mod tests {
     #[test]
     fn set_string_keeps_every_value_a_string() {
         let v = run(&mut Mode::String, &["a=true,b=1,c=null,d={1,x}"]).unwrap();
-        assert_eq!(v, json!({"a": "true", "b": "1", "c": "null", "d": ["1", "x"]}));
+        assert_eq!(
+            v,
+            json!({"a": "true", "b": "1", "c": "null", "d": ["1", "x"]})
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub fn validate_release_name(name: &str) -> Result<(), String> {
     } else {
         return Ok(());
     };
-    Err(format!("release name check failed: release name {name:?}: {err}"))
+    Err(format!(
+        "release name check failed: release name {name:?}: {err}"
+    ))
 }
 
 /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`, fully matched.
@@ -163,7 +165,7 @@ pub fn printed_hooks<'a>(
     out.sorted
         .hooks
         .iter()
-        .filter(move |h| !opts.no_hooks && !(opts.skip_tests && manifest::is_test_hook(h)))
+        .filter(move |h| !(opts.no_hooks || opts.skip_tests && manifest::is_test_hook(h)))
 }
 
 /// Go's `filepath.Join(a, b)` for the release-name directory (cleaned, as Join cleans).

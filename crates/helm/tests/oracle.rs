@@ -150,7 +150,11 @@ fn line_diff(helm: &str, ours: &str) -> String {
     for i in 0..h.len().max(o.len()) {
         let (a, b) = (h.get(i).copied(), o.get(i).copied());
         if a != b {
-            out.push(format!("  - {}\n  + {}", a.unwrap_or("<none>"), b.unwrap_or("<none>")));
+            out.push(format!(
+                "  - {}\n  + {}",
+                a.unwrap_or("<none>"),
+                b.unwrap_or("<none>")
+            ));
         }
     }
     out.join("\n")
@@ -497,7 +501,10 @@ fn command_line_value_syntaxes_parse_like_real_helm() {
     let (p1, p2) = (f1.display().to_string(), f2.display().to_string());
     let missing = tmp.path().join("missing.txt").display().to_string();
     let cases: Vec<(&str, String)> = vec![
-        ("set", "a=1,b.c=x,d={1,two,true},e[1]=null,f=007,g=1e3".into()),
+        (
+            "set",
+            "a=1,b.c=x,d={1,two,true},e[1]=null,f=007,g=1e3".into(),
+        ),
         ("set", "name=a\\,b,path\\.dotted=v,x[0].y=1,x[0].z=2".into()),
         ("set", "a=".into()),
         ("set", "a".into()),
@@ -507,11 +514,17 @@ fn command_line_value_syntaxes_parse_like_real_helm() {
         ("set", "a[99999]=1".into()),
         ("set", "a={x,y".into()),
         ("set", "a[0]b=1".into()),
-        ("set", "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.A.B.C.D.E=1".into()),
+        (
+            "set",
+            "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.A.B.C.D.E=1".into(),
+        ),
         ("set", "a=9223372036854775808,b=-12,c=+3".into()),
         ("string", "a=true,b=1,c=null,d={1,x},e[2]=0".into()),
         ("string", "a".into()),
-        ("json", r#"a=[1,{"b":2}],c={"d":"e"}, f="x,y",g=,h[1]=true"#.into()),
+        (
+            "json",
+            r#"a=[1,{"b":2}],c={"d":"e"}, f="x,y",g=,h[1]=true"#.into(),
+        ),
         ("json", "a=12x=3".into()),
         ("json", "a=notjson".into()),
         ("json", r#"a.b={"c":[1.5,null]},list[0]="s""#.into()),
@@ -608,7 +621,10 @@ fn is_upgrade_renders_like_real_helm() {
         };
         let ours = helm::template(&c, &helm::values::Values::new(), &opts).unwrap();
         let theirs = helm["render"]["upg/templates/cm.yaml"].as_str();
-        let mine = ours.rendered.get("upg/templates/cm.yaml").map(String::as_str);
+        let mine = ours
+            .rendered
+            .get("upg/templates/cm.yaml")
+            .map(String::as_str);
         assert_eq!(theirs, mine, "is_upgrade={upgrade}");
         assert!(ours.manifest.contains(&format!("upgrade: \"{upgrade}\"")));
     }

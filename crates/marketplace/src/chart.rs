@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub enum ChartCommand {
     /// Render a chart's templates locally and print the manifests, as `helm template` does.
     #[command(after_help = TEMPLATE_EXAMPLES)]
-    Template(TemplateArgs),
+    Template(Box<TemplateArgs>),
     /// Push a chart directory (packaged as `helm package` does) or a packaged chart (.tgz) to an
     /// OCI registry as `helm push` does (`oci://REGISTRY/PATH` → `REGISTRY/PATH/<name>:<version>`).
     Push(PushArgs),
@@ -372,7 +372,9 @@ pub fn template(args: &TemplateArgs) -> Result<String, String> {
             ));
         }
         Err(e @ helm::RenderError::Manifest(_)) => {
-            return Err(format!("{e}\n\nUse --debug flag to render out invalid YAML"));
+            return Err(format!(
+                "{e}\n\nUse --debug flag to render out invalid YAML"
+            ));
         }
         Err(e) => return Err(e.to_string()),
     };
@@ -579,7 +581,10 @@ mod tests {
         assert_eq!(out, golden("template-name-template.txt"));
         let by_arg = run_template(&format!("myrel {sub} --kube-version v1.20.0"));
         let by_flag = run_template(&format!("{sub} --name myrel --kube-version v1.20.0"));
-        assert!(by_arg.contains("app.kubernetes.io/instance: \"myrel\""), "{by_arg}");
+        assert!(
+            by_arg.contains("app.kubernetes.io/instance: \"myrel\""),
+            "{by_arg}"
+        );
         assert_eq!(by_arg, by_flag);
         assert_eq!(
             run_template(&format!("myrel {sub} --name-template x")),
@@ -598,7 +603,10 @@ mod tests {
         let out = run_template(
             "charts/helm/testcharts/subchart --kube-version v1.20.0 --show-only templates/nope.yaml",
         );
-        assert_eq!(out, "Error: could not find template templates/nope.yaml in chart\n");
+        assert_eq!(
+            out,
+            "Error: could not find template templates/nope.yaml in chart\n"
+        );
     }
 
     /// `--output-dir` writes each template's documents to `DIR/<template path>` (hooks too, CRDs
@@ -611,7 +619,11 @@ mod tests {
         for use_release_name in [false, true] {
             let tmp = tempfile::tempdir().unwrap();
             let dir = tmp.path().display().to_string();
-            let flag = if use_release_name { "--release-name" } else { "" };
+            let flag = if use_release_name {
+                "--release-name"
+            } else {
+                ""
+            };
             let out = run_template(&format!("{sub} --include-crds --output-dir {dir} {flag}"));
             assert!(out.ends_with("\n\n") || out.ends_with("\n"), "{out}");
             let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
@@ -623,7 +635,8 @@ mod tests {
             };
             let crd = format!("{dir}/subchart/crds/crdA.yaml");
             assert!(lines.contains(&format!("wrote {crd}").as_str()), "{out}");
-            let svc = std::fs::read_to_string(format!("{base}/subchart/templates/service.yaml")).unwrap();
+            let svc =
+                std::fs::read_to_string(format!("{base}/subchart/templates/service.yaml")).unwrap();
             assert!(svc.starts_with("---\n# Source: subchart/templates/service.yaml\n"));
             // Every document printed without --output-dir is in exactly one written file.
             let mut written = String::new();
@@ -635,7 +648,10 @@ mod tests {
                 }
             }
             for doc in printed.split("---\n").filter(|d| !d.trim().is_empty()) {
-                assert!(written.contains(doc.trim_end()), "missing from files: {doc}");
+                assert!(
+                    written.contains(doc.trim_end()),
+                    "missing from files: {doc}"
+                );
             }
         }
     }

@@ -543,7 +543,8 @@ fn json_kind(v: &Value) -> &'static str {
 /// Go's `illegal base64 data at input byte N`: Go decodes front to back, so a byte outside the
 /// alphabet is reported where it stands even when the length is also wrong.
 fn go_b64_error(input: &str, e: &base64::DecodeError) -> String {
-    let alphabet = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'\r' | b'\n');
+    let alphabet =
+        |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'\r' | b'\n');
     if let Some(at) = input.bytes().position(|c| !alphabet(&c)) {
         return format!("illegal base64 data at input byte {at}");
     }

@@ -115,8 +115,10 @@ fn is_punct(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_punctuation() && !"$+<=>^`|~".contains(c);
     }
-    matches!(c, '\u{A1}' | '\u{A7}' | '\u{AB}' | '\u{B6}' | '\u{B7}' | '\u{BB}' | '\u{BF}')
-        || ('\u{2010}'..='\u{2027}').contains(&c)
+    matches!(
+        c,
+        '\u{A1}' | '\u{A7}' | '\u{AB}' | '\u{B6}' | '\u{B7}' | '\u{BB}' | '\u{BF}'
+    ) || ('\u{2010}'..='\u{2027}').contains(&c)
         || ('\u{2030}'..='\u{205E}').contains(&c)
         || ('\u{3001}'..='\u{3003}').contains(&c)
         || ('\u{3008}'..='\u{3011}').contains(&c)

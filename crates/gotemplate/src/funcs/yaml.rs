@@ -768,8 +768,12 @@ pub(crate) fn to_yaml(v: &Value, seq_indent: bool, width: usize) -> Result<Strin
 /// "document contains excessive aliasing") before it is expanded.
 pub(crate) fn from_yaml(s: &str) -> Result<Value, String> {
     let mut loader = Loader::default();
-    goyaml::load(s, &mut loader)
-        .map_err(|e| format!("error converting YAML to JSON: {}", go_scanner_error(&e.to_string())))?;
+    goyaml::load(s, &mut loader).map_err(|e| {
+        format!(
+            "error converting YAML to JSON: {}",
+            go_scanner_error(&e.to_string())
+        )
+    })?;
     if let Some(e) = loader.error {
         return Err(e);
     }
