@@ -485,6 +485,11 @@ mod tests {
                 format!("{sub} -f charts/helm/testcharts/subchart/charts/subchartA/values.yaml"),
             ),
             ("template-with-crds.txt", format!("{sub} --include-crds")),
+            // Helm's template never installs CRDs, so --skip-crds changes nothing it prints.
+            (
+                "template-with-crds.txt",
+                format!("{sub} --include-crds --skip-crds"),
+            ),
             ("template-skip-tests.txt", format!("{sub} --skip-tests")),
             (
                 "template-with-kube-version.txt",
