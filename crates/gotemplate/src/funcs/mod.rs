@@ -191,11 +191,42 @@ const TYPE_AWARE: &[&str] = &[
     "kindOf",
     "kindIs",
     "printf",
+    // Encoders see Go's JSON of the object (a `[]byte` is base64, a struct keeps field order).
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "mustToJson",
+    "mustToPrettyJson",
+    "mustToRawJson",
+    "toYaml",
+    "toYamlPretty",
+    "mustToYaml",
 ];
+
+/// Functions that read their argument through Sprig's `strval` (a `[]byte` is its text).
+const STRVAL: &[&str] = &["toString", "quote", "squote"];
 
 /// Turns byte-string objects into (lossy) strings for functions that are not byte-aware, and list
 /// objects (Go slices with methods) into plain lists for functions that are not type-aware.
 pub(crate) fn lossy_bytes(name: &str, argv: &mut [Value]) {
+    if STRVAL.contains(&name) {
+        // Sprig's `strval` turns a `[]byte` into the string of its bytes.
+        for v in argv.iter_mut() {
+            if let Value::Object(o) = v
+                && o.type_name() == "[]uint8"
+                && let Some(l) = o.list()
+            {
+                let b: Vec<u8> = l
+                    .iter()
+                    .map(|x| match x {
+                        Value::Int(i) => *i as u8,
+                        _ => 0,
+                    })
+                    .collect();
+                *v = Value::str(String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+    }
     if !TYPE_AWARE.contains(&name) {
         for v in argv.iter_mut() {
             if let Value::Object(o) = v
