@@ -422,6 +422,13 @@ impl<'s> State<'s> {
                                 .collect()
                         }
                         Value::Nil => vec![],
+                        Value::Object(o) if o.list().is_some() => o
+                            .list()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, e)| (Value::Int(i as i64), e))
+                            .collect(),
                         Value::Object(o) if o.entries().is_some() => o
                             .entries()
                             .unwrap_or_default()

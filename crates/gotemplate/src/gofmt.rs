@@ -399,6 +399,7 @@ fn fmt_float(out: &mut String, f: f64, verb: char, fl: &Flags) {
         'G' => format_float(f, 'G', prec.unwrap_or(-1)),
         'e' | 'E' => format_float(f, verb, prec.unwrap_or(6)),
         'f' | 'F' => format_float(f, 'f', prec.unwrap_or(6)),
+        'x' | 'X' if f.is_finite() => hex_float(f, prec.unwrap_or(-1), verb == 'X'),
         _ => format_float(f, 'g', -1),
     };
     if f.is_infinite() || f.is_nan() {
@@ -465,7 +466,9 @@ fn fmt_str(out: &mut String, s: &str, verb: char, fl: &Flags) {
     }
 }
 
-fn bad_verb(out: &mut String, verb: char, v: &Value) {
+/// Go's `badVerb`: `%!verb(type=value)`, the value printed with `%v` under the verb's own flags
+/// (width, precision, zero padding), as Go's `printArg(arg, 'v')` does.
+fn bad_verb(out: &mut String, verb: char, v: &Value, fl: &Flags) {
     out.push_str("%!");
     out.push(verb);
     out.push('(');
@@ -474,10 +477,79 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
         _ => {
             out.push_str(&v.type_name());
             out.push('=');
-            write_v(out, v, 0);
+            fmt_value(out, v, 'v', fl, 0);
         }
     }
     out.push(')');
+}
+
+/// Go's `strconv.FormatFloat(f, 'x'|'X', prec, 64)`: `-0x1.5p+05` (shortest digits when `prec` < 0).
+fn hex_float(f: f64, prec: i32, upper: bool) -> String {
+    let bits = f.to_bits();
+    let neg = bits >> 63 == 1;
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    let mut exp = if biased == 0 {
+        1 - 1023
+    } else {
+        mant |= 1u64 << 52;
+        biased - 1023
+    };
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1u64 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = (prec * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1u64 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1u64 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let digits: &[u8] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    s.push('0');
+    s.push(if upper { 'X' } else { 'x' });
+    s.push((b'0' + ((mant >> 60) & 1) as u8) as char);
+    mant <<= 4;
+    if prec < 0 && mant != 0 {
+        s.push('.');
+        while mant != 0 {
+            s.push(digits[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        s.push('.');
+        for _ in 0..prec {
+            s.push(digits[((mant >> 60) & 15) as usize] as char);
+            mant <<= 4;
+        }
+    }
+    s.push(if upper { 'P' } else { 'p' });
+    s.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        s.push('0');
+    }
+    s.push_str(&e.to_string());
+    s
 }
 
 fn fmt_value(out: &mut String, v: &Value, verb: char, fl: &Flags, depth: usize) {
@@ -493,11 +565,11 @@ fn fmt_value(out: &mut String, v: &Value, verb: char, fl: &Flags, depth: usize) 
     match v {
         Value::Nil => match verb {
             'v' => pad(out, "<nil>", fl, false),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, fl),
         },
         Value::Bool(b) => match verb {
             't' | 'v' => pad(out, if *b { "true" } else { "false" }, fl, false),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, fl),
         },
         Value::Int(i) => match verb {
             'd' | 'v' | 'x' | 'X' | 'o' | 'O' | 'b' => fmt_int(out, *i, verb, fl),
@@ -514,16 +586,16 @@ fn fmt_value(out: &mut String, v: &Value, verb: char, fl: &Flags, depth: usize) 
                 false,
             ),
             'U' => pad(out, &format!("U+{:04X}", *i), fl, false),
-            'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad_verb(out, verb, v),
-            _ => bad_verb(out, verb, v),
+            'e' | 'E' | 'f' | 'F' | 'g' | 'G' => bad_verb(out, verb, v, fl),
+            _ => bad_verb(out, verb, v, fl),
         },
         Value::Float(f) => match verb {
-            'v' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' => fmt_float(out, *f, verb, fl),
-            _ => bad_verb(out, verb, v),
+            'v' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 'x' | 'X' => fmt_float(out, *f, verb, fl),
+            _ => bad_verb(out, verb, v, fl),
         },
         Value::String(s) => match verb {
             'v' | 's' | 'q' | 'x' | 'X' => fmt_str(out, s, verb, fl),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, fl),
         },
         Value::List(l) => {
             if depth > 100 {
@@ -556,7 +628,7 @@ fn fmt_value(out: &mut String, v: &Value, verb: char, fl: &Flags, depth: usize) 
         Value::Object(o) => match (o.display(), verb) {
             (Some(s), 'v' | 's' | 'q' | 'x' | 'X') => fmt_str(out, &s, verb, fl),
             (_, 'v') => pad(out, "{}", fl, false),
-            _ => bad_verb(out, verb, v),
+            _ => bad_verb(out, verb, v, fl),
         },
     }
 }

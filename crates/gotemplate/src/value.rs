@@ -41,18 +41,47 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn bytes(&self) -> Option<Vec<u8>> {
         None
     }
+    /// For objects that are Go slices with methods (Helm's `VersionSet`, a `[]string` with `Has`):
+    /// the elements. Functions see a plain list (so Sprig's `has`, `first`, `join` work), while
+    /// `typeOf` and friends still see the object; `range`, `len`, `index`, truthiness use them.
+    fn list(&self) -> Option<Vec<Value>> {
+        None
+    }
+    /// Go's reflect kind (`kindOf`): `slice` for list objects, `map` for map objects, else `ptr`.
+    fn kind(&self) -> &'static str {
+        if self.list().is_some() {
+            "slice"
+        } else if self.entries().is_some() {
+            "map"
+        } else {
+            "ptr"
+        }
+    }
+    /// What Go's `encoding/json` makes of the object (`toJson`), when it is not its display string.
+    fn to_json(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
-/// A map shared by reference, with sorted keys.
+/// A map shared by reference, with sorted keys. A handle may carry a Go named map type
+/// (Helm's `common.Values` for `.Values`), which only `typeOf`/`%T` see.
 #[derive(Clone, Default)]
-pub struct Map(Arc<RwLock<BTreeMap<String, Value>>>);
+pub struct Map(Arc<RwLock<BTreeMap<String, Value>>>, Option<&'static str>);
 
 impl Map {
     pub fn new() -> Self {
         Map::default()
     }
     pub fn from_btree(m: BTreeMap<String, Value>) -> Self {
-        Map(Arc::new(RwLock::new(m)))
+        Map(Arc::new(RwLock::new(m)), None)
+    }
+    /// The same map (shared), seen as the named Go map type `name` (e.g. `common.Values`).
+    pub fn named(&self, name: &'static str) -> Map {
+        Map(self.0.clone(), Some(name))
+    }
+    /// Go's type name of this map handle.
+    pub fn type_name(&self) -> &'static str {
+        self.1.unwrap_or("map[string]interface {}")
     }
     pub fn get(&self, key: &str) -> Option<Value> {
         self.read().get(key).cloned()
@@ -184,7 +213,7 @@ impl Value {
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
-            Value::Map(_) => "map[string]interface {}".into(),
+            Value::Map(m) => m.type_name().into(),
             Value::Object(o) => o.type_name().to_string(),
         }
     }
@@ -199,7 +228,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "slice",
             Value::Map(_) => "map",
-            Value::Object(_) => "ptr",
+            Value::Object(o) => o.kind(),
         }
     }
 
@@ -213,7 +242,19 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Object(o) => o.entries().is_none_or(|e| !e.is_empty()),
+            Value::Object(o) => match o.list() {
+                Some(l) => !l.is_empty(),
+                None => o.entries().is_none_or(|e| !e.is_empty()),
+            },
+        }
+    }
+
+    /// The elements of a list value or of a list-like object.
+    pub fn list_items(&self) -> Option<Vec<Value>> {
+        match self {
+            Value::List(l) => Some(l.to_vec()),
+            Value::Object(o) => o.list(),
+            _ => None,
         }
     }
 
@@ -245,6 +286,14 @@ impl Value {
                     .collect(),
             ),
             Value::Object(o) => match (o.display(), o.entries()) {
+                _ if o.to_json().is_some() => o.to_json().unwrap_or_default(),
+                _ if o.list().is_some() => J::Array(
+                    o.list()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|v| v.to_json())
+                        .collect(),
+                ),
                 (Some(d), _) => J::String(d),
                 (None, Some(e)) => {
                     J::Object(e.into_iter().map(|(k, v)| (k, v.to_json())).collect())

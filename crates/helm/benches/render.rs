@@ -91,6 +91,7 @@ fn load_cases(root: &Path) -> Vec<Case> {
                 },
                 capabilities: helm::Capabilities::with(Some(&kube), &api).unwrap(),
                 skip_schema_validation: false,
+                lookup: None,
             },
             ..Default::default()
         };

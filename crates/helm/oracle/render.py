@@ -12,6 +12,10 @@ An answer: {"ok": true, "render": {path: text}, "manifest": str, "notes": str, "
 "render" runs the bare engine (helm_render); "install" additionally runs a client-only install dry run,
 which is what `helm template` prints (manifest sorted in install order, hooks apart); "template" runs
 only that install dry run (what the benchmark times against our `helm::template`).
+Optional request field: "is_upgrade" (bool, `.Release.IsUpgrade`; the bare render only).
+A strvals request {"mode": "strvals", "kind": "set" | "string" | "json" | "literal" | "file",
+"expr": "a=b"} parses one command-line value expression as Helm's strvals does:
+{"ok": true, "values": {...}} or {"ok": false, "message": str}.
 """
 import json
 import sys
@@ -44,12 +48,33 @@ def config():
     return _config
 
 
+STRVALS = {
+    "set": "helm_strvals_parse",
+    "string": "helm_strvals_parse_string",
+    "json": "helm_strvals_parse_json",
+    "literal": "helm_strvals_parse_literal",
+    "file": "helm_strvals_parse_file",
+}
+
+
+def handle_strvals(req):
+    try:
+        values = json.loads(_native.call_string(STRVALS[req["kind"]], req["expr"]))
+    except Exception as exc:
+        return {"ok": False, "stage": "strvals", "type": type(exc).__name__, "message": str(exc)}
+    return {"ok": True, "values": values}
+
+
 def handle(req):
+    if req.get("mode") == "strvals":
+        return handle_strvals(req)
     opts = {"name": req.get("name") or "release-name", "namespace": req.get("namespace") or "default"}
     if req.get("kube_version"):
         opts["kube_version"] = req["kube_version"]
     if req.get("api_versions"):
         opts["api_versions"] = req["api_versions"]
+    if req.get("is_upgrade"):
+        opts["is_upgrade"] = True
     values = req.get("values")
     vals = None if values is None else json.dumps(values)
     out = {"ok": True}

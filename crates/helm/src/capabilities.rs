@@ -62,28 +62,67 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
 /// Helm v4.2.3 library build's default Kubernetes version.
 pub const DEFAULT_KUBE_VERSION: &str = "v1.36.0";
 
-/// `.Capabilities.KubeVersion`.
+/// `.Capabilities.KubeVersion` (Helm's `common.KubeVersion`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KubeVersion {
+    /// The version as given, with a `v` prefix (`.Version`, `.GitVersion`): `v1.33.4-gke.1245000`.
     pub version: String,
+    /// The numeric components only (`String()`, and what `kubeVersion` constraints are checked
+    /// against): `v1.33.4`.
+    pub normalized: String,
     pub major: String,
     pub minor: String,
 }
 
 impl KubeVersion {
-    /// Parses `v1.31.0` / `1.31` the way Helm's `ParseKubeVersion` does (Version gets a `v` prefix).
+    /// Helm's `ParseKubeVersion` over k8s' `version.ParseGeneric`: `v?N.N[.N...]` then anything;
+    /// errors carry k8s' text.
     pub fn parse(s: &str) -> Result<KubeVersion, String> {
-        let v = crate::semver::Version::parse(s)
-            .map_err(|_| format!("invalid kube version {s:?}: Invalid Semantic Version"))?;
-        let mut version = format!("v{}.{}.{}", v.major, v.minor, v.patch);
-        if !v.pre.is_empty() {
-            version.push('-');
-            version.push_str(&v.pre);
+        let body = s.strip_prefix('v').unwrap_or(s);
+        let numeric_len = body
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map(|(i, _)| i)
+            .unwrap_or(body.len());
+        // The regexp `([0-9]+(?:\.[0-9]+)*)`: a trailing or doubled dot ends the numbers.
+        let mut numbers = &body[..numeric_len];
+        while numbers.ends_with('.') {
+            numbers = &numbers[..numbers.len() - 1];
         }
+        if let Some(i) = numbers.find("..") {
+            numbers = &numbers[..i];
+        }
+        if numbers.is_empty() || !numbers.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(format!("could not parse {s:?} as version"));
+        }
+        let comps: Vec<&str> = numbers.split('.').collect();
+        if comps.len() < 2 {
+            return Err(format!("illegal version string {s:?}"));
+        }
+        let mut nums = Vec::with_capacity(comps.len());
+        for (i, c) in comps.iter().enumerate() {
+            if i == 0 && c.starts_with('0') && *c != "0" {
+                return Err(format!(
+                    "illegal zero-prefixed version component {c:?} in {s:?}"
+                ));
+            }
+            let n: u64 = c.parse().map_err(|_| {
+                format!(
+                    "illegal non-numeric version component {c:?} in {s:?}: strconv.ParseUint: parsing {c:?}: value out of range"
+                )
+            })?;
+            nums.push(n.to_string());
+        }
+        let version = if s.starts_with('v') {
+            s.to_string()
+        } else {
+            format!("v{s}")
+        };
         Ok(KubeVersion {
             version,
-            major: v.major.to_string(),
-            minor: v.minor.to_string(),
+            normalized: format!("v{}", nums.join(".")),
+            major: nums[0].clone(),
+            minor: nums[1].clone(),
         })
     }
 }
@@ -120,5 +159,41 @@ impl Capabilities {
         }
         c.api_versions.extend(extra_api_versions.iter().cloned());
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kube_versions_parse_as_helm_parse_kube_version() {
+        let k = KubeVersion::parse("1.33.4-gke.1245000").unwrap();
+        assert_eq!(
+            (
+                k.version.as_str(),
+                k.normalized.as_str(),
+                k.major.as_str(),
+                k.minor.as_str()
+            ),
+            ("v1.33.4-gke.1245000", "v1.33.4", "1", "33")
+        );
+        let k = KubeVersion::parse("v1.31").unwrap();
+        assert_eq!(
+            (k.version.as_str(), k.normalized.as_str()),
+            ("v1.31", "v1.31")
+        );
+        assert_eq!(
+            KubeVersion::parse("abc").unwrap_err(),
+            "could not parse \"abc\" as version"
+        );
+        assert_eq!(
+            KubeVersion::parse("1").unwrap_err(),
+            "illegal version string \"1\""
+        );
+        assert_eq!(
+            KubeVersion::parse("01.2").unwrap_err(),
+            "illegal zero-prefixed version component \"01\" in \"01.2\""
+        );
     }
 }

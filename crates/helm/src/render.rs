@@ -44,6 +44,21 @@ impl Default for ReleaseOptions {
     }
 }
 
+/// Answers the template function `lookup apiVersion kind namespace name`: the object (or, with an
+/// empty name, a `List` of them) as JSON, or an empty object when absent. Without a hook `lookup`
+/// returns an empty map, as `helm template` does; an install against a live cluster plugs one in.
+#[derive(Clone)]
+pub struct LookupHook(pub Arc<LookupFn>);
+
+/// `lookup apiVersion kind namespace name` → the object(s) as JSON.
+pub type LookupFn = dyn Fn(&str, &str, &str, &str) -> Result<Value, String> + Send + Sync;
+
+impl std::fmt::Debug for LookupHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupHook(..)")
+    }
+}
+
 /// Everything a render needs besides the chart.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
@@ -51,6 +66,34 @@ pub struct RenderOptions {
     pub capabilities: Capabilities,
     /// Skip `values.schema.json` validation (`--skip-schema-validation`).
     pub skip_schema_validation: bool,
+    /// What `lookup` consults (none: an empty map, as `helm template`).
+    pub lookup: Option<LookupHook>,
+}
+
+/// Binds `lookup` to the hook, with Go's argument checks (four strings).
+fn lookup_function(hook: LookupHook) -> gotemplate::HostFn {
+    Arc::new(move |args: &[TV]| {
+        if args.len() != 4 {
+            return Err(format!(
+                "wrong number of args for lookup: want 4 got {}",
+                args.len()
+            ));
+        }
+        let mut s = Vec::with_capacity(4);
+        for a in args {
+            match a {
+                TV::String(x) => s.push(x.to_string()),
+                other => {
+                    return Err(format!(
+                        "wrong type for value; expected string; got {}",
+                        other.type_name()
+                    ));
+                }
+            }
+        }
+        let v = (hook.0)(&s[0], &s[1], &s[2], &s[3])?;
+        Ok(to_template_value(&crate::strvals::as_go_json(v)))
+    })
 }
 
 /// A failed render. Display is Helm's message (without the CLI's `Error: ` prefix).
@@ -72,6 +115,8 @@ pub enum RenderError {
     KubeVersion { constraint: String, version: String },
     #[error("chart dependencies are missing; run dependency update/build first: {0}")]
     MissingDependencies(String),
+    #[error("{0}")]
+    ReleaseName(String),
     #[error("{0} charts are not installable")]
     NotInstallable(String),
     #[error("{0}")]
@@ -248,8 +293,41 @@ impl Object for BinaryString {
     }
 }
 
-fn bytes_value(b: &[u8]) -> TV {
-    TV::list(b.iter().map(|x| TV::Int(*x as i64)).collect())
+/// A Go `[]byte` (`.Files.GetBytes`, the values of `.Files`): a list of ints to functions,
+/// `[]uint8` to `typeOf`, base64 to `toJson`.
+#[derive(Debug)]
+struct ByteSlice(Arc<[u8]>);
+
+impl Object for ByteSlice {
+    fn type_name(&self) -> &str {
+        "[]uint8"
+    }
+    fn field(&self, _name: &str) -> Option<TV> {
+        None
+    }
+    fn display(&self) -> Option<String> {
+        Some(format!(
+            "[{}]",
+            self.0
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+    }
+    fn list(&self) -> Option<Vec<TV>> {
+        Some(self.0.iter().map(|x| TV::Int(*x as i64)).collect())
+    }
+    fn to_json(&self) -> Option<Value> {
+        use base64::Engine as _;
+        Some(Value::String(
+            base64::engine::general_purpose::STANDARD.encode(&self.0),
+        ))
+    }
+}
+
+fn bytes_value(b: &Arc<[u8]>) -> TV {
+    TV::object(ByteSlice(b.clone()))
 }
 
 fn arg_str(args: &[TV], i: usize) -> String {
@@ -292,8 +370,8 @@ impl Object for FilesObject {
                 Ok(self
                     .files
                     .get(&name)
-                    .map(|d| bytes_value(d))
-                    .unwrap_or_else(|| TV::list(Vec::new())))
+                    .map(bytes_value)
+                    .unwrap_or_else(|| bytes_value(&Arc::from(Vec::new()))))
             }
             "Glob" => {
                 let pattern = arg_str(args, 0);
@@ -356,28 +434,39 @@ impl Object for FilesObject {
     }
 }
 
-/// `.Capabilities.KubeVersion`: prints as its version, with `Version/Major/Minor/GitVersion`.
+/// `.Capabilities.KubeVersion`: Helm's `common.KubeVersion` struct value (fields `Version`,
+/// `Major`, `Minor`; methods `String` (normalised), `GitVersion`); prints through `String()`.
 #[derive(Debug, Clone)]
 struct KubeVersionObject(crate::capabilities::KubeVersion);
 
 impl Object for KubeVersionObject {
     fn type_name(&self) -> &str {
-        "*common.KubeVersion"
+        "common.KubeVersion"
+    }
+    fn kind(&self) -> &'static str {
+        "struct"
     }
     fn field(&self, name: &str) -> Option<TV> {
         match name {
-            "Version" | "GitVersion" | "String" => Some(s(&self.0.version)),
+            "Version" | "GitVersion" => Some(s(&self.0.version)),
+            "String" => Some(s(&self.0.normalized)),
             "Major" => Some(s(&self.0.major)),
             "Minor" => Some(s(&self.0.minor)),
             _ => None,
         }
     }
     fn display(&self) -> Option<String> {
-        Some(self.0.version.clone())
+        Some(self.0.normalized.clone())
+    }
+    fn to_json(&self) -> Option<Value> {
+        Some(serde_json::json!({
+            "Version": self.0.version, "Major": self.0.major, "Minor": self.0.minor
+        }))
     }
 }
 
-/// `.Capabilities.APIVersions`: a list with a `Has` method.
+/// `.Capabilities.APIVersions`: Helm's `common.VersionSet`, a `[]string` with a `Has` method, so
+/// Sprig's list functions (`has`, `first`, `join`, ...) see a list.
 #[derive(Debug, Clone)]
 struct ApiVersionsObject(Arc<Vec<String>>);
 
@@ -401,9 +490,12 @@ impl Object for ApiVersionsObject {
     fn display(&self) -> Option<String> {
         Some(format!("[{}]", self.0.join(" ")))
     }
+    fn list(&self) -> Option<Vec<TV>> {
+        Some(self.0.iter().map(|v| s(v)).collect())
+    }
 }
 
-/// `.Capabilities.HelmVersion`.
+/// `.Capabilities.HelmVersion`: Helm's `version.BuildInfo` struct value.
 #[derive(Debug, Clone)]
 struct HelmVersionObject {
     version: String,
@@ -414,6 +506,9 @@ struct HelmVersionObject {
 impl Object for HelmVersionObject {
     fn type_name(&self) -> &str {
         "version.BuildInfo"
+    }
+    fn kind(&self) -> &'static str {
+        "struct"
     }
     fn field(&self, name: &str) -> Option<TV> {
         match name {
@@ -430,27 +525,88 @@ impl Object for HelmVersionObject {
             self.version, self.go_version, self.kube_client_version
         ))
     }
+    fn to_json(&self) -> Option<Value> {
+        // `omitempty` on all but kube_client_version; the commit and tree state are empty.
+        let mut m = serde_json::Map::new();
+        if !self.version.is_empty() {
+            m.insert("version".into(), self.version.clone().into());
+        }
+        if !self.go_version.is_empty() {
+            m.insert("go_version".into(), self.go_version.clone().into());
+        }
+        m.insert(
+            "kube_client_version".into(),
+            self.kube_client_version.clone().into(),
+        );
+        Some(Value::Object(m))
+    }
+}
+
+/// `.Capabilities`: Helm's `*common.Capabilities`.
+#[derive(Debug, Clone)]
+struct CapabilitiesObject {
+    kube_version: TV,
+    api_versions: TV,
+    helm_version: TV,
+}
+
+impl Object for CapabilitiesObject {
+    fn type_name(&self) -> &str {
+        "*common.Capabilities"
+    }
+    fn field(&self, name: &str) -> Option<TV> {
+        match name {
+            "KubeVersion" => Some(self.kube_version.clone()),
+            "APIVersions" => Some(self.api_versions.clone()),
+            "HelmVersion" => Some(self.helm_version.clone()),
+            _ => None,
+        }
+    }
+    fn display(&self) -> Option<String> {
+        // Go prints a pointer to a struct as `&{...}` with each field's own printing.
+        let f = |v: &TV| match v {
+            TV::Object(o) => o.display().unwrap_or_default(),
+            other => crate::engine::sprint(other),
+        };
+        Some(format!(
+            "&{{{{{} {} {} {}}} {} {}}}",
+            self.field_kv("Version"),
+            self.field_kv("String"),
+            self.field_kv("Major"),
+            self.field_kv("Minor"),
+            f(&self.api_versions),
+            f(&self.helm_version)
+        ))
+    }
+    fn to_json(&self) -> Option<Value> {
+        Some(serde_json::json!({
+            "KubeVersion": self.kube_version.to_json(),
+            "APIVersions": self.api_versions.to_json(),
+            "HelmVersion": self.helm_version.to_json(),
+        }))
+    }
+}
+
+impl CapabilitiesObject {
+    fn field_kv(&self, name: &str) -> String {
+        match &self.kube_version {
+            TV::Object(o) => o.field(name).map(|v| crate::engine::sprint(&v)),
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
 }
 
 fn capabilities_value(c: &Capabilities) -> TV {
-    TV::map_from([
-        (
-            "KubeVersion",
-            TV::object(KubeVersionObject(c.kube_version.clone())),
-        ),
-        (
-            "APIVersions",
-            TV::object(ApiVersionsObject(Arc::new(c.api_versions.clone()))),
-        ),
-        (
-            "HelmVersion",
-            TV::object(HelmVersionObject {
-                version: c.helm_version.clone(),
-                go_version: c.go_version.clone(),
-                kube_client_version: c.kube_client_version.clone(),
-            }),
-        ),
-    ])
+    TV::object(CapabilitiesObject {
+        kube_version: TV::object(KubeVersionObject(c.kube_version.clone())),
+        api_versions: TV::object(ApiVersionsObject(Arc::new(c.api_versions.clone()))),
+        helm_version: TV::object(HelmVersionObject {
+            version: c.helm_version.clone(),
+            go_version: c.go_version.clone(),
+            kube_client_version: c.kube_client_version.clone(),
+        }),
+    })
 }
 
 fn release_value(r: &ReleaseOptions) -> TV {
@@ -491,6 +647,11 @@ fn collect(
             Some(v @ TV::Map(_)) => v,
             _ => TV::empty_map(),
         }
+    };
+    // `.Values` is Helm's `common.Values` (the same map, shared; nested maps stay plain).
+    let values = match values {
+        TV::Map(m) => TV::Map(m.named("common.Values")),
+        other => other,
     };
     let subcharts = gotemplate::Map::new();
     let data = gotemplate::Map::new();
@@ -543,6 +704,7 @@ pub fn prepare(
     values::process_dependencies(&mut chart, user_values).map_err(RenderError::Values)?;
     let vals = values::coalesce_values(&chart, user_values).map_err(RenderError::Values)?;
     if !opts.skip_schema_validation {
+        crate::schema::refuse_remote_refs(&chart).map_err(RenderError::Values)?;
         let report = crate::schema::validate(&chart, &vals);
         if !report.is_empty() {
             return Err(RenderError::Schema(report));
@@ -576,6 +738,9 @@ pub fn render_prepared(
     sort_templates(&mut names);
 
     let mut set = TemplateSet::new(crate::engine::options());
+    if let Some(hook) = &opts.lookup {
+        set.add_function("lookup", lookup_function(hook.clone()));
+    }
     for name in &names {
         set.parse(name, &tpls[name].source)
             .map_err(|e| RenderError::Template(crate::engine::parse_error(name, &e)))?;
@@ -620,6 +785,8 @@ pub struct TemplateOutput {
     pub notes: Option<String>,
     /// The release manifest (`---\n# Source: ...` per document; CRDs first with `include_crds`).
     pub manifest: String,
+    /// `crds/` files of the chart and its enabled subcharts (path, text), as `--include-crds` prints them.
+    pub crds: Vec<(String, String)>,
     /// Exactly what `helm template` prints.
     pub output: String,
 }
@@ -638,14 +805,16 @@ pub fn template(
     if !chart.metadata.dependencies.is_empty() {
         values::check_dependencies(chart).map_err(RenderError::MissingDependencies)?;
     }
+    crate::template_cmd::validate_release_name(&opts.render.release.name)
+        .map_err(RenderError::ReleaseName)?;
     let (prepared, vals) = prepare(chart, user_values, &opts.render)?;
-    let kv = &opts.render.capabilities.kube_version.version;
+    let kv = &opts.render.capabilities.kube_version;
     if !chart.metadata.kube_version.is_empty()
-        && !crate::semver::is_compatible_range(&chart.metadata.kube_version, kv)
+        && !crate::semver::is_compatible_range(&chart.metadata.kube_version, &kv.normalized)
     {
         return Err(RenderError::KubeVersion {
             constraint: chart.metadata.kube_version.clone(),
-            version: kv.clone(),
+            version: kv.version.clone(),
         });
     }
     let rendered = render_prepared(&prepared, &vals, &opts.render)?;
@@ -657,37 +826,43 @@ pub fn template(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let sorted = manifest::sort_manifests(&files)?;
+    let mut crds = Vec::new();
+    collect_crds(&prepared, None, &mut crds);
     let mut manifest_text = String::new();
     if opts.include_crds {
-        collect_crds(&prepared, None, &mut manifest_text);
+        for (path, text) in &crds {
+            manifest_text.push_str("---\n# Source: ");
+            manifest_text.push_str(path);
+            manifest_text.push('\n');
+            manifest_text.push_str(text);
+            manifest_text.push('\n');
+        }
     }
     manifest_text.push_str(&manifest::manifest_text(&sorted.manifests));
     let mut output = String::new();
     output.push_str(manifest_text.trim_matches(|c: char| c.is_whitespace()));
     output.push('\n');
-    if !opts.no_hooks {
-        for h in &sorted.hooks {
-            if opts.skip_tests && manifest::is_test_hook(h) {
-                continue;
-            }
-            output.push_str("---\n# Source: ");
-            output.push_str(&h.path);
-            output.push('\n');
-            output.push_str(&h.manifest);
-            output.push('\n');
-        }
-    }
-    Ok(TemplateOutput {
+    let mut out = TemplateOutput {
         rendered,
         sorted,
         notes,
         manifest: manifest_text,
-        output,
-    })
+        crds,
+        output: String::new(),
+    };
+    for h in crate::template_cmd::printed_hooks(&out, opts) {
+        output.push_str("---\n# Source: ");
+        output.push_str(&h.path);
+        output.push('\n');
+        output.push_str(&h.manifest);
+        output.push('\n');
+    }
+    out.output = output;
+    Ok(out)
 }
 
 /// CRD files of the chart and its (enabled) subcharts, as `helm template --include-crds` prints them.
-fn collect_crds(c: &Chart, parent: Option<&str>, out: &mut String) {
+fn collect_crds(c: &Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
     let full = match parent {
         None => c.name().to_string(),
         Some(p) => format!("{p}/charts/{}", c.name()),
@@ -699,11 +874,10 @@ fn collect_crds(c: &Chart, parent: Option<&str>, out: &mut String) {
         if !ext_ok {
             continue;
         }
-        out.push_str("---\n# Source: ");
-        out.push_str(&format!("{full}/{}", f.name));
-        out.push('\n');
-        out.push_str(&crate::chart::text(&f.data));
-        out.push('\n');
+        out.push((
+            format!("{full}/{}", f.name),
+            crate::chart::text(&f.data).into_owned(),
+        ));
     }
     for d in &c.dependencies {
         collect_crds(d, Some(&full), out);

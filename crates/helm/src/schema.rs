@@ -28,6 +28,51 @@ pub fn validate(chart: &Chart, values: &Map<String, Value>) -> String {
     out
 }
 
+/// Refuses schemas (the chart's and its subcharts') whose `$ref` points at a remote document: Helm
+/// would fetch it over the network; we render offline and say which reference to vendor.
+pub fn refuse_remote_refs(chart: &Chart) -> Result<(), String> {
+    if let Some(bytes) = &chart.schema
+        && let Ok(schema) = serde_json::from_slice::<Value>(bytes)
+    {
+        let own_id = schema
+            .get("$id")
+            .and_then(Value::as_str)
+            .map(|id| id.split('#').next().unwrap_or_default().to_string());
+        if let Some((at, url)) = first_remote_ref(&schema, "", own_id.as_deref()) {
+            return Err(format!(
+                "{}: values.schema.json refers to the remote schema {url:?} (at \"#{at}\"), which is not fetched: copy that schema into values.schema.json under \"$defs\" and refer to it as \"#/$defs/<name>\", or render with --skip-schema-validation",
+                chart.name()
+            ));
+        }
+    }
+    chart.dependencies.iter().try_for_each(refuse_remote_refs)
+}
+
+/// The JSON pointer and URL of the first `$ref` to an http(s) document other than the schema itself.
+fn first_remote_ref(v: &Value, at: &str, own_id: Option<&str>) -> Option<(String, String)> {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                let doc = r.split('#').next().unwrap_or_default();
+                let remote = (doc.starts_with("http://") || doc.starts_with("https://"))
+                    && own_id != Some(doc);
+                if remote {
+                    return Some((format!("{at}/$ref"), r.clone()));
+                }
+            }
+            m.iter().find_map(|(k, e)| {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                first_remote_ref(e, &format!("{at}/{key}"), own_id)
+            })
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, e)| first_remote_ref(e, &format!("{at}/{i}"), own_id)),
+        _ => None,
+    }
+}
+
 /// Integral floats become integers for validation, as Helm's JSON round trip prints `8080` for 8080.0.
 fn normalize(v: &Value) -> Value {
     match v {
@@ -164,6 +209,35 @@ fn message(e: &jsonschema::ValidationError<'_>) -> String {
         ),
         K::Format { format } => format!("{} is not valid '{}'", show(inst), format),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod remote_ref_tests {
+    use super::*;
+
+    fn chart_with_schema(schema: &str) -> Chart {
+        let mut c = Chart::default();
+        c.metadata.name = "web".into();
+        c.schema = Some(schema.as_bytes().to_vec());
+        c
+    }
+
+    #[test]
+    fn remote_refs_are_refused_naming_the_ref_and_the_fix() {
+        let c = chart_with_schema(
+            r##"{"properties": {"image": {"$ref": "https://example.com/schemas/image.json#/defs/x"}}}"##,
+        );
+        let e = refuse_remote_refs(&c).unwrap_err();
+        assert!(
+            e.starts_with("web: values.schema.json refers to the remote schema \"https://example.com/schemas/image.json#/defs/x\" (at \"#/properties/image/$ref\")"),
+            "{e}"
+        );
+        assert!(e.contains("--skip-schema-validation"), "{e}");
+        let local = chart_with_schema(
+            r##"{"$id": "https://x.io/s.json", "$defs": {"a": {"type": "string"}}, "properties": {"p": {"$ref": "https://x.io/s.json#/$defs/a"}, "q": {"$ref": "#/$defs/a"}}}"##,
+        );
+        assert!(refuse_remote_refs(&local).is_ok());
     }
 }
 

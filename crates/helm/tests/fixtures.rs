@@ -195,6 +195,7 @@ fn run_case(root: &Path, case: &Value) -> Outcome {
                 },
                 capabilities: caps,
                 skip_schema_validation: false,
+                lookup: None,
             },
             ..Default::default()
         };

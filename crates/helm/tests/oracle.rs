@@ -34,6 +34,7 @@ fn ours(
             },
             capabilities: helm::Capabilities::with(kube, api)?,
             skip_schema_validation: false,
+            lookup: None,
         },
         ..Default::default()
     };
@@ -90,12 +91,18 @@ fn charts_in_tests_dir_render_like_real_helm() {
                     let theirs: BTreeMap<String, String> =
                         serde_json::from_value(helm["render"].clone()).unwrap_or_default();
                     if theirs != m.rendered {
-                        let diff: Vec<&String> = theirs
+                        let diff: Vec<String> = theirs
                             .iter()
                             .filter(|(k, v)| m.rendered.get(*k) != Some(v))
-                            .map(|(k, _)| k)
+                            .map(|(k, v)| {
+                                let o = m.rendered.get(k).map(String::as_str).unwrap_or("");
+                                format!("{k}:\n{}", line_diff(v, o))
+                            })
                             .collect();
-                        failures.push(format!("{label}: engine output differs in {diff:?}"));
+                        failures.push(format!(
+                            "{label}: engine output differs in\n{}",
+                            diff.join("\n")
+                        ));
                     }
                     if helm["manifest"].as_str() != Some(m.manifest.as_str()) {
                         failures.push(format!(
@@ -134,6 +141,23 @@ fn charts_in_tests_dir_render_like_real_helm() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The lines that differ (Helm's `-`, ours `+`), for readable failures.
+fn line_diff(helm: &str, ours: &str) -> String {
+    let (h, o): (Vec<&str>, Vec<&str>) = (helm.lines().collect(), ours.lines().collect());
+    let mut out = Vec::new();
+    for i in 0..h.len().max(o.len()) {
+        let (a, b) = (h.get(i).copied(), o.get(i).copied());
+        if a != b {
+            out.push(format!(
+                "  - {}\n  + {}",
+                a.unwrap_or("<none>"),
+                b.unwrap_or("<none>")
+            ));
+        }
+    }
+    out.join("\n")
 }
 
 /// xorshift64*: a small deterministic generator so the fuzz corpus is the same on every run.
@@ -445,4 +469,163 @@ fn known_fuzz_differences() -> Vec<usize> {
                 .ok()
         })
         .collect()
+}
+
+/// Numbers compared as Go's float64 (Python's JSON says `1` for both 1 and 1.0).
+fn numbers_as_f64(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => json!(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Array(a) => Value::Array(a.iter().map(numbers_as_f64).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), numbers_as_f64(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `--set`, `--set-string`, `--set-json`, `--set-literal` and `--set-file` expressions parse to the
+/// same values as Helm's `strvals` (through helm-python-sdk), and refuse the same input with the
+/// same message (`--set-json` errors are replaced by one fixed message in the CLI, so only the
+/// refusal itself is compared there).
+#[test]
+fn command_line_value_syntaxes_parse_like_real_helm() {
+    use helm::strvals::{Mode, parse_into, parse_literal_into};
+    let mut oracle = Oracle::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let f1 = tmp.path().join("one.txt");
+    let f2 = tmp.path().join("two, with comma.txt");
+    std::fs::write(&f1, "first file\nline 2\n").unwrap();
+    std::fs::write(&f2, "second").unwrap();
+    let (p1, p2) = (f1.display().to_string(), f2.display().to_string());
+    let missing = tmp.path().join("missing.txt").display().to_string();
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "set",
+            "a=1,b.c=x,d={1,two,true},e[1]=null,f=007,g=1e3".into(),
+        ),
+        ("set", "name=a\\,b,path\\.dotted=v,x[0].y=1,x[0].z=2".into()),
+        ("set", "a=".into()),
+        ("set", "a".into()),
+        ("set", "a=1,".into()),
+        ("set", "a[x]=1".into()),
+        ("set", "a[-1]=1".into()),
+        ("set", "a[99999]=1".into()),
+        ("set", "a={x,y".into()),
+        ("set", "a[0]b=1".into()),
+        (
+            "set",
+            "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.A.B.C.D.E=1".into(),
+        ),
+        ("set", "a=9223372036854775808,b=-12,c=+3".into()),
+        ("string", "a=true,b=1,c=null,d={1,x},e[2]=0".into()),
+        ("string", "a".into()),
+        (
+            "json",
+            r#"a=[1,{"b":2}],c={"d":"e"}, f="x,y",g=,h[1]=true"#.into(),
+        ),
+        ("json", "a=12x=3".into()),
+        ("json", "a=notjson".into()),
+        ("json", r#"a.b={"c":[1.5,null]},list[0]="s""#.into()),
+        ("json", r#"a="unterminated"#.into()),
+        ("literal", "a=b,c={d},e=f\\g".into()),
+        ("literal", "x.y[1]=v w".into()),
+        ("literal", "a".into()),
+        ("file", format!("a={p1},b={{{p1}}}")),
+        ("file", format!("c={}", p2.replace(',', "\\,"))),
+        ("file", format!("d={missing}")),
+    ];
+    let mut failures = Vec::new();
+    for (kind, expr) in &cases {
+        let helm = oracle.call(&json!({"mode": "strvals", "kind": kind, "expr": expr}));
+        let mut m = serde_json::Map::new();
+        let mut read = |p: &str| helm::read_file_text(Path::new(p));
+        let ours = match *kind {
+            "set" => parse_into(expr, &mut m, &mut Mode::Typed),
+            "string" => parse_into(expr, &mut m, &mut Mode::String),
+            "json" => parse_into(expr, &mut m, &mut Mode::Json),
+            "file" => parse_into(expr, &mut m, &mut Mode::File(&mut read)),
+            _ => parse_literal_into(expr, &mut m),
+        };
+        match (helm["ok"].as_bool() == Some(true), ours) {
+            (true, Ok(())) => {
+                let (h, o) = (
+                    numbers_as_f64(&helm["values"]),
+                    numbers_as_f64(&Value::Object(m)),
+                );
+                if h != o {
+                    failures.push(format!("{kind} {expr:?}: helm {h} ours {o}"));
+                }
+            }
+            (false, Err(e)) => {
+                let msg = helm["message"].as_str().unwrap_or("");
+                if *kind != "json" && msg != e {
+                    failures.push(format!("{kind} {expr:?}: helm {msg:?} ours {e:?}"));
+                }
+            }
+            (true, Err(e)) => failures.push(format!(
+                "{kind} {expr:?}: Helm parses {} but we refuse: {e}",
+                helm["values"]
+            )),
+            (false, Ok(())) => failures.push(format!(
+                "{kind} {expr:?}: we parse {} but Helm refuses: {}",
+                Value::Object(m),
+                helm["message"]
+            )),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} expressions differ from Helm:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// `--is-upgrade`: `.Release.IsUpgrade`/`.IsInstall` as real Helm renders them with `is_upgrade`.
+#[test]
+fn is_upgrade_renders_like_real_helm() {
+    let mut oracle = Oracle::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = tmp.path().join("upg");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: upg\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  install: {{ .Release.IsInstall | quote }}\n  rev: {{ .Release.Revision | quote }}\n",
+    )
+    .unwrap();
+    for upgrade in [false, true] {
+        let helm = oracle.call(&json!({
+            "chart": chart, "values": null, "name": "up", "mode": "render", "is_upgrade": upgrade,
+        }));
+        assert_eq!(helm["ok"], true, "{helm}");
+        let c = helm::chart::load(&chart).unwrap();
+        let opts = helm::TemplateOptions {
+            render: helm::RenderOptions {
+                release: helm::ReleaseOptions {
+                    name: "up".into(),
+                    is_install: !upgrade,
+                    is_upgrade: upgrade,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let ours = helm::template(&c, &helm::values::Values::new(), &opts).unwrap();
+        let theirs = helm["render"]["upg/templates/cm.yaml"].as_str();
+        let mine = ours
+            .rendered
+            .get("upg/templates/cm.yaml")
+            .map(String::as_str);
+        assert_eq!(theirs, mine, "is_upgrade={upgrade}");
+        assert!(ours.manifest.contains(&format!("upgrade: \"{upgrade}\"")));
+    }
 }

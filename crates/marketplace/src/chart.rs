@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub enum ChartCommand {
     /// Render a chart's templates locally and print the manifests, as `helm template` does.
     #[command(after_help = TEMPLATE_EXAMPLES)]
-    Template(TemplateArgs),
+    Template(Box<TemplateArgs>),
     /// Push a chart directory (packaged as `helm package` does) or a packaged chart (.tgz) to an
     /// OCI registry as `helm push` does (`oci://REGISTRY/PATH` → `REGISTRY/PATH/<name>:<version>`).
     Push(PushArgs),
@@ -69,21 +69,43 @@ Output is byte-for-byte what `helm template` (Helm v4) prints: manifests sorted 
 order, each prefixed with `---` and `# Source: <template path>`, followed by hooks. Errors are printed
 in Helm's words on stderr and the command exits with status 1.";
 
-/// Flags of `marketplace chart template`.
+/// Flags of `marketplace chart template` (Helm's `helm template [NAME] [CHART]` flags).
 #[derive(clap::Args)]
 pub struct TemplateArgs {
-    /// Chart directory or packaged chart (.tgz).
-    pub chart: PathBuf,
-    /// Values file (YAML); may be repeated, later files override earlier ones.
+    /// `[NAME] CHART`: an optional release name, then the chart directory, packaged chart (.tgz)
+    /// or oci:// reference.
+    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
+    pub args: Vec<String>,
+    /// Values file (YAML, `-` for standard input); may be repeated, later files override earlier ones.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
     /// Set a value: `a.b=c`, `list[0]=x`, `list={x,y}`, `key\.with\.dots=v`; may be repeated
-    /// (applied after -f files).
+    /// (applied after -f files and --set-json).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Release name (`.Release.Name`).
+    /// Set a STRING value (no typing of true/1/null); applied after --set.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set a value to the contents of a file (`key=path`, `-` for standard input); applied after
+    /// --set-string.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Set JSON values (`key=<json>` or a whole JSON object); applied right after -f files.
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Set a literal STRING value: everything after the first `=`, commas and braces included;
+    /// applied last.
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
+    /// Release name (`.Release.Name`); the NAME argument wins.
     #[arg(long, default_value = "release-name")]
     pub name: String,
+    /// Release name from a template (Sprig functions, no data), e.g. `app-{{ randAlphaNum 5 | lower }}`.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub name_template: Option<String>,
+    /// Generate the release name (`<chart>-<unix time>`).
+    #[arg(short = 'g', long)]
+    pub generate_name: bool,
     /// Release namespace (`.Release.Namespace`).
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
@@ -99,9 +121,25 @@ pub struct TemplateArgs {
         value_delimiter = ','
     )]
     pub api_versions: Vec<String>,
+    /// Only show manifests rendered from these templates (path without the chart name, Go glob,
+    /// e.g. `templates/service.yaml`, `charts/sub/templates/*`); may be repeated.
+    #[arg(short = 's', long = "show-only", value_name = "TEMPLATE")]
+    pub show_only: Vec<String>,
+    /// Write each template's documents to files under this directory instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// With --output-dir: put manifests and hooks under DIR/<release name>.
+    #[arg(long)]
+    pub release_name: bool,
+    /// Set `.Release.IsUpgrade` instead of `.Release.IsInstall`.
+    #[arg(long)]
+    pub is_upgrade: bool,
     /// Print the chart's crds/ files before the manifests.
     #[arg(long)]
     pub include_crds: bool,
+    /// Do not install CRDs. `helm template` accepts it and prints the same (it installs nothing).
+    #[arg(long)]
+    pub skip_crds: bool,
     /// Leave out test hooks (`helm.sh/hook: test`).
     #[arg(long)]
     pub skip_tests: bool,
@@ -116,6 +154,46 @@ pub struct TemplateArgs {
     pub version: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+impl TemplateArgs {
+    /// The chart reference (the last positional argument).
+    fn chart_ref(&self) -> &str {
+        self.args.last().map(String::as_str).unwrap_or_default()
+    }
+
+    /// The release name as Helm's `NameAndChart` picks it.
+    fn release_name(&self) -> Result<String, String> {
+        let flags_not_set = || {
+            if self.generate_name {
+                Err("cannot set --generate-name and also specify a name".to_string())
+            } else if self.name_template.is_some() {
+                Err("cannot set --name-template and also specify a name".to_string())
+            } else {
+                Ok(())
+            }
+        };
+        if self.args.len() == 2 {
+            flags_not_set()?;
+            return Ok(self.args[0].clone());
+        }
+        if let Some(t) = &self.name_template {
+            return helm::template_cmd::name_from_template(t);
+        }
+        if self.generate_name {
+            let base = self.chart_ref().rsplit('/').next().unwrap_or_default();
+            let base = match base.split('.').next().unwrap_or_default() {
+                "" => "chart",
+                b => b,
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default();
+            return Ok(format!("{base}-{now}"));
+        }
+        Ok(self.name.clone())
+    }
 }
 
 /// Runs a chart subcommand. Errors are printed as Helm prints them and end the process with status 1.
@@ -186,8 +264,9 @@ fn push(args: &PushArgs) -> anyhow::Result<()> {
 
 /// Loads a chart from a path or, for `oci://REGISTRY/REPO`, from the registry (`--version`).
 fn load_chart(args: &TemplateArgs) -> Result<helm::Chart, String> {
-    let Some(url) = args.chart.to_str().filter(|s| s.starts_with("oci://")) else {
-        return helm::chart::load(&args.chart).map_err(|e| e.to_string());
+    let reference = args.chart_ref();
+    let Some(url) = Some(reference).filter(|s| s.starts_with("oci://")) else {
+        return helm::chart::load(std::path::Path::new(reference)).map_err(|e| e.to_string());
     };
     let version = args
         .version
@@ -205,43 +284,142 @@ fn load_chart(args: &TemplateArgs) -> Result<helm::Chart, String> {
     helm::chart::load_archive_bytes(&tgz).map_err(|e| e.to_string())
 }
 
-/// `helm template` with Helm's messages (without the `Error: ` prefix) on failure.
-pub fn template(args: &TemplateArgs) -> Result<String, String> {
-    let chart = load_chart(args)?;
+/// The user's values, merged as Helm's `values.Options.MergeValues` does: `-f` files, then
+/// `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal` (each in its given order).
+fn user_values(args: &TemplateArgs) -> Result<helm::values::Values, String> {
+    use helm::strvals::{Mode, parse_into, parse_literal_into};
     let mut user = helm::values::Values::new();
     for f in &args.values {
         let vals = helm::read_values_file(f)?;
         helm::values::merge_maps(&mut user, vals);
     }
-    for s in &args.set {
-        helm::values::parse_set(s, &mut user)
+    for v in &args.set_json {
+        let trimmed = v.trim();
+        if trimmed.starts_with('{') {
+            let m: serde_json::Map<String, serde_json::Value> = serde_json::from_str(trimmed)
+                .map_err(|_| format!("failed parsing --set-json data JSON: {v}"))?;
+            let m = match helm::strvals::as_go_json(serde_json::Value::Object(m)) {
+                serde_json::Value::Object(m) => m,
+                _ => unreachable!("an object stays an object"),
+            };
+            helm::values::merge_maps(&mut user, m);
+        } else {
+            parse_into(v, &mut user, &mut Mode::Json)
+                .map_err(|_| format!("failed parsing --set-json data {v}"))?;
+        }
+    }
+    for v in &args.set {
+        parse_into(v, &mut user, &mut Mode::Typed)
             .map_err(|e| format!("failed parsing --set data: {e}"))?;
     }
-    let capabilities = helm::Capabilities::with(args.kube_version.as_deref(), &args.api_versions)?;
+    for v in &args.set_string {
+        parse_into(v, &mut user, &mut Mode::String)
+            .map_err(|e| format!("failed parsing --set-string data: {e}"))?;
+    }
+    let mut read_file = |path: &str| -> Result<String, String> {
+        if path.trim() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| format!("read standard input: {e}"))?;
+            return Ok(s);
+        }
+        helm::read_file_text(std::path::Path::new(path))
+    };
+    for v in &args.set_file {
+        parse_into(v, &mut user, &mut Mode::File(&mut read_file))
+            .map_err(|e| format!("failed parsing --set-file data: {e}"))?;
+    }
+    for v in &args.set_literal {
+        parse_literal_into(v, &mut user)
+            .map_err(|e| format!("failed parsing --set-literal data: {e}"))?;
+    }
+    Ok(user)
+}
+
+/// What `helm template` prints on stdout, or Helm's message (without the `Error: ` prefix).
+/// With `--output-dir` the files are written and the `wrote <path>` lines are what is printed.
+pub fn template(args: &TemplateArgs) -> Result<String, String> {
+    let name = args.release_name()?;
+    let chart = load_chart(args)?;
+    let user = user_values(args)?;
+    let capabilities = match args.kube_version.as_deref() {
+        Some(kv) => helm::Capabilities::with(Some(kv), &args.api_versions)
+            .map_err(|e| format!("invalid kube version '{kv}': {e}"))?,
+        None => helm::Capabilities::with(None, &args.api_versions)?,
+    };
     let opts = helm::TemplateOptions {
         render: helm::RenderOptions {
             release: helm::ReleaseOptions {
-                name: args.name.clone(),
+                name,
                 namespace: args.namespace.clone(),
+                is_install: !args.is_upgrade,
+                is_upgrade: args.is_upgrade,
                 ..Default::default()
             },
             capabilities,
             skip_schema_validation: args.skip_schema_validation,
+            lookup: None,
         },
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
         no_hooks: args.no_hooks,
     };
-    match helm::template(&chart, &user, &opts) {
-        Ok(out) => Ok(out.output),
-        Err(helm::RenderError::MissingDependencies(detail)) => Err(format!(
-            "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: {detail}"
-        )),
-        Err(e @ helm::RenderError::Manifest(_)) => Err(format!(
-            "{e}\n\nUse --debug flag to render out invalid YAML"
-        )),
-        Err(e) => Err(e.to_string()),
+    let out = match helm::template(&chart, &user, &opts) {
+        Ok(out) => out,
+        Err(helm::RenderError::MissingDependencies(detail)) => {
+            return Err(format!(
+                "an error occurred while checking for chart dependencies. You may need to run 'helm dependency build' to fetch missing dependencies: {detail}"
+            ));
+        }
+        Err(e @ helm::RenderError::Manifest(_)) => {
+            return Err(format!(
+                "{e}\n\nUse --debug flag to render out invalid YAML"
+            ));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut printed = String::new();
+    let stream = match &args.output_dir {
+        None => out.output.clone(),
+        Some(dir) => {
+            let dir = dir.to_string_lossy();
+            let plan = helm::template_cmd::output_dir_plan(&out, &opts, &dir, args.release_name);
+            for w in &plan {
+                write_output_file(w)?;
+                printed.push_str(&format!("wrote {}\n", w.path));
+            }
+            "\n".to_string()
+        }
+    };
+    if args.show_only.is_empty() {
+        printed.push_str(&stream);
+    } else {
+        printed.push_str(&helm::template_cmd::show_only(&stream, &args.show_only)?);
     }
+    Ok(printed)
+}
+
+/// Performs one `--output-dir` write (directories created as needed).
+fn write_output_file(w: &helm::template_cmd::FileWrite) -> Result<(), String> {
+    use helm::template_cmd::WriteMode;
+    let path = std::path::Path::new(&w.path);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
+    }
+    let append = match w.mode {
+        WriteMode::Create => false,
+        WriteMode::Append => true,
+        WriteMode::AppendIfExists => path.exists(),
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(!append)
+        .truncate(!append)
+        .append(append)
+        .open(path)
+        .map_err(|e| format!("open {}: {e}", w.path))?;
+    f.write_all(w.contents.as_bytes())
+        .map_err(|e| format!("write {}: {e}", w.path))
 }
 
 #[cfg(test)]
@@ -264,11 +442,16 @@ mod tests {
 
     /// Runs `chart template <args>` from the fixture folder; returns stdout or "Error: ..." text.
     fn run_template(args: &str) -> String {
+        run_template_argv(&args.split_whitespace().collect::<Vec<_>>())
+    }
+
+    /// Like [`run_template`] with the arguments already split.
+    fn run_template_argv(args: &[&str]) -> String {
         let root = fixtures();
         let argv: Vec<String> = std::iter::once("x".to_string())
             .chain(std::iter::once("template".to_string()))
-            .chain(args.split_whitespace().map(|a| {
-                if a.starts_with("charts/") {
+            .chain(args.iter().map(|a| {
+                if a.starts_with("charts/") && root.join(a).exists() {
                     root.join(a).display().to_string()
                 } else {
                     a.to_string()
@@ -302,6 +485,11 @@ mod tests {
                 format!("{sub} -f charts/helm/testcharts/subchart/charts/subchartA/values.yaml"),
             ),
             ("template-with-crds.txt", format!("{sub} --include-crds")),
+            // Helm's template never installs CRDs, so --skip-crds changes nothing it prints.
+            (
+                "template-with-crds.txt",
+                format!("{sub} --include-crds --skip-crds"),
+            ),
             ("template-skip-tests.txt", format!("{sub} --skip-tests")),
             (
                 "template-with-kube-version.txt",
@@ -355,6 +543,20 @@ mod tests {
                 "template-lib-chart.txt",
                 "charts/helm/testcharts/lib-chart".to_string(),
             ),
+            (
+                "template-show-only-one.txt",
+                format!("{sub} --show-only templates/service.yaml"),
+            ),
+            (
+                "template-show-only-multiple.txt",
+                format!(
+                    "{sub} --show-only templates/service.yaml -s charts/subcharta/templates/service.yaml"
+                ),
+            ),
+            (
+                "template-show-only-glob.txt",
+                format!("{sub} --show-only templates/subdir/role*"),
+            ),
         ];
         let mut failures = Vec::new();
         for (file, args) in cases {
@@ -368,6 +570,95 @@ mod tests {
             "differs from Helm's golden output:\n{}",
             failures.join("\n")
         );
+    }
+
+    /// `--name-template`, the NAME argument and `--release-name`'s name checks, as Helm's goldens
+    /// and messages have them.
+    #[test]
+    fn release_names_come_from_argument_template_or_flag() {
+        let sub = "charts/helm/testcharts/subchart";
+        let out = run_template_argv(&[
+            sub,
+            "--kube-version",
+            "v1.20.0",
+            "--name-template=foobar-{{ b64enc \"abc\" | lower }}-baz",
+        ]);
+        assert_eq!(out, golden("template-name-template.txt"));
+        let by_arg = run_template(&format!("myrel {sub} --kube-version v1.20.0"));
+        let by_flag = run_template(&format!("{sub} --name myrel --kube-version v1.20.0"));
+        assert!(
+            by_arg.contains("app.kubernetes.io/instance: \"myrel\""),
+            "{by_arg}"
+        );
+        assert_eq!(by_arg, by_flag);
+        assert_eq!(
+            run_template(&format!("myrel {sub} --name-template x")),
+            "Error: cannot set --name-template and also specify a name\n"
+        );
+        assert!(
+            run_template(&format!("Bad_Name {sub}")).starts_with(
+                "Error: release name check failed: release name \"Bad_Name\": invalid release name, must match regex"
+            )
+        );
+    }
+
+    /// `--show-only` with a template that renders nothing printable: Helm's error text.
+    #[test]
+    fn show_only_of_an_unknown_template_is_helms_error() {
+        let out = run_template(
+            "charts/helm/testcharts/subchart --kube-version v1.20.0 --show-only templates/nope.yaml",
+        );
+        assert_eq!(
+            out,
+            "Error: could not find template templates/nope.yaml in chart\n"
+        );
+    }
+
+    /// `--output-dir` writes each template's documents to `DIR/<template path>` (hooks too, CRDs
+    /// with `--include-crds`), prints `wrote <path>` per document and then an empty line, as Helm's
+    /// template command does; `--release-name` puts manifests and hooks under `DIR/<release>`.
+    #[test]
+    fn output_dir_writes_helms_layout() {
+        let sub = "charts/helm/testcharts/subchart --kube-version v1.20.0";
+        let printed = run_template(sub);
+        for use_release_name in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().display().to_string();
+            let flag = if use_release_name {
+                "--release-name"
+            } else {
+                ""
+            };
+            let out = run_template(&format!("{sub} --include-crds --output-dir {dir} {flag}"));
+            assert!(out.ends_with("\n\n") || out.ends_with("\n"), "{out}");
+            let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+            assert!(lines.iter().all(|l| l.starts_with("wrote ")), "{out}");
+            let base = if use_release_name {
+                format!("{dir}/release-name")
+            } else {
+                dir.clone()
+            };
+            let crd = format!("{dir}/subchart/crds/crdA.yaml");
+            assert!(lines.contains(&format!("wrote {crd}").as_str()), "{out}");
+            let svc =
+                std::fs::read_to_string(format!("{base}/subchart/templates/service.yaml")).unwrap();
+            assert!(svc.starts_with("---\n# Source: subchart/templates/service.yaml\n"));
+            // Every document printed without --output-dir is in exactly one written file.
+            let mut written = String::new();
+            for l in &lines {
+                let path = l.trim_start_matches("wrote ");
+                if !written.contains(&format!("<<{path}>>")) {
+                    written.push_str(&format!("<<{path}>>"));
+                    written.push_str(&std::fs::read_to_string(path).unwrap());
+                }
+            }
+            for doc in printed.split("---\n").filter(|d| !d.trim().is_empty()) {
+                assert!(
+                    written.contains(doc.trim_end()),
+                    "missing from files: {doc}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -133,10 +133,26 @@ fn write_json(
             newline(out, indent, level);
             out.push('}');
         }
-        Value::Object(o) => match o.display() {
-            Some(d) => json_string(out, &d, eh),
-            None => out.push_str("{}"),
-        },
+        Value::Object(o) => {
+            if let Some(j) = o.to_json() {
+                // Struct objects: Go's field order, kept by the JSON value.
+                let text = match indent {
+                    Some(_) => serde_json::to_string_pretty(&j),
+                    None => serde_json::to_string(&j),
+                }
+                .unwrap_or_default();
+                let pad = indent.map(|i| i.repeat(level)).unwrap_or_default();
+                out.push_str(&text.replace('\n', &format!("\n{pad}")));
+                return Ok(());
+            }
+            if let Some(l) = o.list() {
+                return write_json(out, &Value::list(l), eh, indent, level);
+            }
+            match o.display() {
+                Some(d) => json_string(out, &d, eh),
+                None => out.push_str("{}"),
+            }
+        }
     }
     Ok(())
 }
@@ -400,7 +416,7 @@ pub(super) fn register(m: &mut Reg) {
         Ok(Value::str(
             match base64::engine::general_purpose::STANDARD.decode(s(&a[0])) {
                 Ok(d) => String::from_utf8_lossy(&d).into_owned(),
-                Err(e) => go_b64_error(&e),
+                Err(e) => go_b64_error(s(&a[0]), &e),
             },
         ))
     });
@@ -524,7 +540,14 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-fn go_b64_error(e: &base64::DecodeError) -> String {
+/// Go's `illegal base64 data at input byte N`: Go decodes front to back, so a byte outside the
+/// alphabet is reported where it stands even when the length is also wrong.
+fn go_b64_error(input: &str, e: &base64::DecodeError) -> String {
+    let alphabet =
+        |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'\r' | b'\n');
+    if let Some(at) = input.bytes().position(|c| !alphabet(&c)) {
+        return format!("illegal base64 data at input byte {at}");
+    }
     match e {
         base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => {
             format!("illegal base64 data at input byte {i}")

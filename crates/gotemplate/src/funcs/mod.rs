@@ -16,6 +16,7 @@ mod dicts;
 mod encoding;
 mod lists;
 mod math;
+mod secrets;
 pub mod semver;
 mod strings;
 mod toml;
@@ -160,6 +161,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FuncDef> {
             math::register(&mut m);
             conv::register(&mut m);
             crypto::register(&mut m);
+            secrets::register(&mut m);
             encoding::register(&mut m);
             yaml::register(&mut m);
             semver::register(&mut m);
@@ -181,8 +183,59 @@ pub(crate) const BYTE_AWARE: &[&str] = &[
     "len",
 ];
 
-/// Turns byte-string objects into (lossy) strings for functions that are not byte-aware.
+/// Functions that see host objects as they are (their Go type); others see list objects as lists.
+const TYPE_AWARE: &[&str] = &[
+    "typeOf",
+    "typeIs",
+    "typeIsLike",
+    "kindOf",
+    "kindIs",
+    "printf",
+    // Encoders see Go's JSON of the object (a `[]byte` is base64, a struct keeps field order).
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "mustToJson",
+    "mustToPrettyJson",
+    "mustToRawJson",
+    "toYaml",
+    "toYamlPretty",
+    "mustToYaml",
+];
+
+/// Functions that read their argument through Sprig's `strval` (a `[]byte` is its text).
+const STRVAL: &[&str] = &["toString", "quote", "squote"];
+
+/// Turns byte-string objects into (lossy) strings for functions that are not byte-aware, and list
+/// objects (Go slices with methods) into plain lists for functions that are not type-aware.
 pub(crate) fn lossy_bytes(name: &str, argv: &mut [Value]) {
+    if STRVAL.contains(&name) {
+        // Sprig's `strval` turns a `[]byte` into the string of its bytes.
+        for v in argv.iter_mut() {
+            if let Value::Object(o) = v
+                && o.type_name() == "[]uint8"
+                && let Some(l) = o.list()
+            {
+                let b: Vec<u8> = l
+                    .iter()
+                    .map(|x| match x {
+                        Value::Int(i) => *i as u8,
+                        _ => 0,
+                    })
+                    .collect();
+                *v = Value::str(String::from_utf8_lossy(&b).into_owned());
+            }
+        }
+    }
+    if !TYPE_AWARE.contains(&name) {
+        for v in argv.iter_mut() {
+            if let Value::Object(o) = v
+                && let Some(l) = o.list()
+            {
+                *v = Value::list(l);
+            }
+        }
+    }
     if BYTE_AWARE.contains(&name) {
         return;
     }

@@ -87,36 +87,181 @@ fn initials(x: &str) -> String {
         .collect()
 }
 
-/// huandu/xstrings `ToSnakeCase` / `ToKebabCase`.
+/// Word classes of huandu/xstrings v1.5 (`nextWord`), which `snakecase`/`kebabcase` use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Word {
+    Number,
+    Upper,
+    Alphabet,
+    Connector,
+    Punct,
+    Other,
+}
+
+fn is_connector(c: char) -> bool {
+    c == '-' || c == '_' || c.is_whitespace()
+}
+
+/// xstrings' `isAlphabet`: a letter that is not a CJK ideograph.
+fn is_alphabet(c: char) -> bool {
+    c.is_alphabetic()
+        && !(('\u{3400}'..='\u{4DBF}').contains(&c)
+            || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+            || ('\u{20000}'..='\u{2FA1F}').contains(&c))
+}
+
+/// Go's `unicode.IsPunct` (category P): ASCII exactly, common non-ASCII punctuation blocks.
+fn is_punct(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_punctuation() && !"$+<=>^`|~".contains(c);
+    }
+    matches!(
+        c,
+        '\u{A1}' | '\u{A7}' | '\u{AB}' | '\u{B6}' | '\u{B7}' | '\u{BB}' | '\u{BF}'
+    ) || ('\u{2010}'..='\u{2027}').contains(&c)
+        || ('\u{2030}'..='\u{205E}').contains(&c)
+        || ('\u{3001}'..='\u{3003}').contains(&c)
+        || ('\u{3008}'..='\u{3011}').contains(&c)
+}
+
+/// xstrings' `nextWord`: the class and length (in chars) of the word starting at `s[0]`.
+fn next_word(s: &[char]) -> (Word, usize) {
+    let r = s[0];
+    let run = |from: usize, keep: &dyn Fn(char) -> bool| {
+        let mut i = from;
+        while i < s.len() && keep(s[i]) {
+            i += 1;
+        }
+        i
+    };
+    if is_connector(r) {
+        return (Word::Connector, run(1, &is_connector));
+    }
+    if is_punct(r) {
+        return (Word::Punct, run(1, &is_punct));
+    }
+    if r.is_uppercase() {
+        if s.len() == 1 {
+            return (Word::Upper, 1);
+        }
+        let n = s[1];
+        if n.is_uppercase() {
+            let end = run(2, &|c: char| c.is_uppercase());
+            // "HTTPStatus": the last capital starts the next word.
+            if end < s.len() && is_alphabet(s[end]) {
+                return (Word::Upper, end - 1);
+            }
+            return (Word::Upper, end);
+        }
+        if is_alphabet(n) {
+            return (
+                Word::Upper,
+                run(2, &|c: char| is_alphabet(c) && !c.is_uppercase()),
+            );
+        }
+        return (Word::Upper, 1);
+    }
+    if is_alphabet(r) {
+        return (
+            Word::Alphabet,
+            run(1, &|c: char| is_alphabet(c) && !c.is_uppercase()),
+        );
+    }
+    if r.is_numeric() {
+        return (Word::Number, run(1, &|c: char| c.is_numeric()));
+    }
+    let other = |c: char| !(is_connector(c) || is_alphabet(c) || c.is_numeric() || is_punct(c));
+    (Word::Other, run(1, &other))
+}
+
+/// xstrings' `toLower`: upper-case and connector words are lowered (connectors become `delim`).
+fn push_lower(out: &mut String, w: Word, text: &[char], delim: char) {
+    for &c in text {
+        if w != Word::Upper && w != Word::Connector {
+            out.push(c);
+        } else if is_connector(c) {
+            out.push(delim);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// huandu/xstrings v1.5 `camelCaseToLowerCase` (Sprig's `snakecase` and `kebabcase`): words are
+/// lowered and joined with `delim`; punctuation stays and is not separated; a number sticks to the
+/// word before it unless lower-case letters follow it (`Bld4Floor` → `bld4_floor`, `HTTP2xx` →
+/// `http_2xx`).
 fn delimited(x: &str, delim: char) -> String {
     let chars: Vec<char> = x.chars().collect();
     let mut out = String::new();
-    let n = chars.len();
-    let mut i = 0;
-    while i < n {
-        let c = chars[i];
-        if c.is_uppercase() {
-            let prev_lower_or_digit =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = i + 1 < n && chars[i + 1].is_lowercase();
-            let prev_upper = i > 0 && chars[i - 1].is_uppercase();
-            if !out.is_empty()
-                && !out.ends_with(delim)
-                && (prev_lower_or_digit || (prev_upper && next_lower))
-            {
-                out.push(delim);
-            }
-            out.extend(c.to_lowercase());
-        } else if c.is_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with(delim) {
-            out.push(delim);
+    if chars.is_empty() {
+        return out;
+    }
+    let mut pos = 0;
+    let take = |pos: &mut usize| -> (Word, std::ops::Range<usize>) {
+        let (w, n) = next_word(&chars[*pos..]);
+        let r = *pos..*pos + n;
+        *pos += n;
+        (w, r)
+    };
+    let (mut wt, mut word) = take(&mut pos);
+    while pos < chars.len() {
+        if wt != Word::Connector {
+            push_lower(&mut out, wt, &chars[word.clone()], delim);
         }
-        i += 1;
+        let (prev, last) = (wt, word.clone());
+        (wt, word) = take(&mut pos);
+        match prev {
+            Word::Number => {
+                while matches!(wt, Word::Alphabet | Word::Number) {
+                    push_lower(&mut out, wt, &chars[word.clone()], delim);
+                    if pos >= chars.len() {
+                        // Go's nextWord of "" is (invalidWord, "").
+                        return out;
+                    }
+                    (wt, word) = take(&mut pos);
+                }
+                if wt != Word::Punct && wt != Word::Connector {
+                    out.push(delim);
+                }
+            }
+            Word::Connector => push_lower(&mut out, prev, &chars[last], delim),
+            Word::Punct => {}
+            _ => {
+                if wt != Word::Number {
+                    if wt != Word::Connector && wt != Word::Punct {
+                        out.push(delim);
+                    }
+                    continue;
+                }
+                if pos >= chars.len() {
+                    continue;
+                }
+                let number = word.clone();
+                (wt, word) = take(&mut pos);
+                if wt != Word::Alphabet {
+                    push_lower(&mut out, Word::Number, &chars[number], delim);
+                    if wt != Word::Connector && wt != Word::Punct {
+                        out.push(delim);
+                    }
+                    continue;
+                }
+                out.push(delim);
+                push_lower(&mut out, Word::Number, &chars[number], delim);
+                while matches!(wt, Word::Alphabet | Word::Number) {
+                    push_lower(&mut out, wt, &chars[word.clone()], delim);
+                    if pos >= chars.len() {
+                        return out;
+                    }
+                    (wt, word) = take(&mut pos);
+                }
+                if wt != Word::Connector && wt != Word::Punct {
+                    out.push(delim);
+                }
+            }
+        }
     }
-    while out.ends_with(delim) {
-        out.pop();
-    }
+    push_lower(&mut out, wt, &chars[word], delim);
     out
 }
 

@@ -1,7 +1,10 @@
 //! Helm's `toToml` (BurntSushi/toml's encoder layout: scalars and plain arrays
 //! first, then `[table]` sections indented two spaces per level, `[[array]]`
 //! tables, sorted keys, floats always with a decimal point).
-//! `fromToml` is not supported: it returns `{"Error": ...}` as Helm does on failure.
+//! `fromToml` parses with `toml` (TOML 1.0) into what BurntSushi/toml decodes into
+//! `map[string]interface{}`: integers `int64`, floats `float64`, arrays, tables; on a parse error
+//! it returns `{"Error": <message>}` as Helm does (the message is toml-rs' own, not BurntSushi's
+//! wording). Datetimes become their TOML text (Go would hold a `time.Time`).
 
 use super::{Reg, Ty, reg};
 use crate::value::Value;
@@ -133,16 +136,47 @@ pub(super) fn register(m: &mut Reg) {
     reg(m, "toToml", &[Any], None, |_, a| {
         Ok(Value::str(to_toml(&a[0])))
     });
-    reg(m, "fromToml", &[Str], None, |_, _| {
-        Ok(Value::map_from([(
-            "Error",
-            Value::str("fromToml is not supported by this engine"),
-        )]))
+    reg(m, "fromToml", &[Str], None, |_, a| {
+        Ok(from_toml(a[0].as_str().unwrap_or("")))
     });
+}
+
+/// Helm's `fromToml`: the document as a map, or `{"Error": message}`.
+pub(crate) fn from_toml(text: &str) -> Value {
+    match text.parse::<toml::Table>() {
+        Ok(t) => toml_table(t),
+        Err(e) => Value::map_from([("Error", Value::str(e.message().to_string()))]),
+    }
+}
+
+fn toml_table(t: toml::Table) -> Value {
+    Value::map(t.into_iter().map(|(k, v)| (k, toml_value(v))).collect())
+}
+
+fn toml_value(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::str(s),
+        toml::Value::Integer(i) => Value::Int(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::str(d.to_string()),
+        toml::Value::Array(a) => Value::list(a.into_iter().map(toml_value).collect()),
+        toml::Value::Table(t) => toml_table(t),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn from_toml_decodes_as_burntsushi_into_go_types() {
+        let v = super::from_toml("a = 1\nb = \"x\"\n[t]\nc = [1, 2]\nd = 1.5\n");
+        assert_eq!(
+            v.to_json(),
+            serde_json::json!({"a": 1, "b": "x", "t": {"c": [1, 2], "d": 1.5}})
+        );
+        assert!(super::from_toml("a = ").get("Error").is_some());
+    }
+
     use super::*;
 
     #[test]

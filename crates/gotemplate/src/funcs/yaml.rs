@@ -67,11 +67,36 @@ fn to_y(v: &Value, depth: usize) -> Result<Y, String> {
             });
             Y::Map(entries)
         }
-        Value::Object(o) => match o.display() {
-            Some(d) => Y::Str(d),
-            None => Y::Map(vec![]),
+        Value::Object(o) => match (o.list(), o.to_json(), o.display()) {
+            (_, Some(j), _) => to_y(&Value::from(j), depth)?,
+            (Some(l), None, _) => to_y(&Value::list(l), depth)?,
+            (None, None, Some(d)) => Y::Str(d),
+            (None, None, None) => Y::Map(vec![]),
         },
     })
+}
+
+/// go-yaml v2 prints only a scanner error's problem, not its context ("while scanning a directive,
+/// ..."), and no line when the problem is on the first line (its 0-based line is 0).
+fn go_scanner_error(msg: &str) -> String {
+    let Some(rest) = msg.strip_prefix("yaml: line ") else {
+        return msg.to_string();
+    };
+    let Some((line, text)) = rest.split_once(": ") else {
+        return msg.to_string();
+    };
+    let Some(problem) = text
+        .strip_prefix("while scanning ")
+        .and_then(|t| t.split_once(", "))
+        .map(|(_, p)| p)
+    else {
+        return msg.to_string();
+    };
+    if line == "1" {
+        format!("yaml: {problem}")
+    } else {
+        format!("yaml: line {line}: {problem}")
+    }
 }
 
 /// go-yaml v2's `keyList.Less` for string keys: runs of digits compare numerically,
@@ -743,7 +768,12 @@ pub(crate) fn to_yaml(v: &Value, seq_indent: bool, width: usize) -> Result<Strin
 /// "document contains excessive aliasing") before it is expanded.
 pub(crate) fn from_yaml(s: &str) -> Result<Value, String> {
     let mut loader = Loader::default();
-    goyaml::load(s, &mut loader).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    goyaml::load(s, &mut loader).map_err(|e| {
+        format!(
+            "error converting YAML to JSON: {}",
+            go_scanner_error(&e.to_string())
+        )
+    })?;
     if let Some(e) = loader.error {
         return Err(e);
     }
