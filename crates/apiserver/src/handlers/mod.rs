@@ -37,6 +37,8 @@ pub struct Ctx {
     pub query: Query,
     pub headers: HeaderMap,
     pub shutdown: CancellationToken,
+    /// Who the request acts as, and the server's identity services (review APIs, TokenRequest).
+    pub caller: crate::auth::Caller,
 }
 
 impl Ctx {
@@ -80,6 +82,7 @@ impl Ctx {
 }
 
 /// Dispatches a resource request.
+#[allow(clippy::too_many_arguments)]
 pub async fn handle(
     cluster: Arc<ClusterState>,
     method: Method,
@@ -88,6 +91,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
     shutdown: CancellationToken,
+    caller: crate::auth::Caller,
 ) -> ApiResult<Response> {
     let catalogue = cluster.catalogue();
     let Some(info) = catalogue.lookup(&p.group, &p.version, &p.resource).cloned() else {
@@ -113,6 +117,7 @@ pub async fn handle(
         query,
         headers,
         shutdown,
+        caller,
     };
     if special::handles(&ctx) {
         return special::handle(ctx, method, body).await;
