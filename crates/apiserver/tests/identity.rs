@@ -86,8 +86,10 @@ async fn client_as_acts_with_the_service_accounts_rbac() {
         "{create:?}"
     );
     // an account that does not exist gets no client
-    let err = cp.client_as("global", "team", "nobody").unwrap_err();
-    assert_eq!(err.code(), 404);
+    match cp.client_as("global", "team", "nobody") {
+        Err(e) => assert_eq!(e.code(), 404, "{e}"),
+        Ok(_) => panic!("a client for a ServiceAccount that does not exist"),
+    }
     cp.shutdown().await;
 }
 
