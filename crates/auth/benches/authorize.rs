@@ -78,9 +78,11 @@ fn main() {
     per_op("denied: list pods in another namespace", iters, || {
         a.authorize(&other).allowed()
     });
-    per_op("allowed: get /apis/apps/v1 (system:discovery)", iters, || {
-        a.authorize(&discovery).allowed()
-    });
+    per_op(
+        "allowed: get /apis/apps/v1 (system:discovery)",
+        iters,
+        || a.authorize(&discovery).allowed(),
+    );
     per_op("system:masters short-circuit", iters, || {
         a.authorize(&admin_req).allowed()
     });
