@@ -413,6 +413,26 @@ impl Authorizer {
         )
     }
 
+    /// Whether the request is allowed, without composing the reason (the request path's check).
+    pub fn allows(&self, attrs: &Attributes) -> bool {
+        if attrs.user.is_master() {
+            return true;
+        }
+        let namespace = attrs
+            .resource
+            .as_ref()
+            .map(|r| r.namespace.as_str())
+            .unwrap_or_default();
+        self.scopes(namespace).any(|scope| {
+            scope.applying(&attrs.user).into_iter().any(|(bi, _)| {
+                scope.bindings[bi]
+                    .rules
+                    .as_ref()
+                    .is_ok_and(|rules| rules.iter().any(|rule| rule_allows(attrs, rule)))
+            })
+        })
+    }
+
     /// Decides a request. Members of `system:masters` are allowed without looking at RBAC.
     pub fn authorize(&self, attrs: &Attributes) -> Decision {
         if attrs.user.is_master() {

@@ -64,7 +64,9 @@ fn role_binding_grants_only_in_its_namespace_with_the_kube_apiserver_message() {
                 .into()
         )
     );
+    assert!(a.allows(&req(&u, "list", "", "pods", "ns")));
     let elsewhere = req(&u, "list", "", "pods", "other");
+    assert!(!a.allows(&elsewhere));
     assert_eq!(a.authorize(&elsewhere), Decision::Deny(String::new()));
     assert_eq!(
         forbidden_message(&elsewhere),
