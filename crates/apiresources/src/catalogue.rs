@@ -429,7 +429,9 @@ static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
             .short(&["quota"])
             .with_status(),
         from_openapi::<core::Secret>(),
-        from_openapi::<core::ServiceAccount>().short(&["sa"]),
+        from_openapi::<core::ServiceAccount>()
+            .short(&["sa"])
+            .with_actions(&["token"]),
         from_openapi::<core::Service>()
             .short(&["svc"])
             .categories(ALL)

@@ -270,6 +270,10 @@ fn action_kind(r: &ResourceInfo, action: &str) -> (Value, Value) {
             json!({"group": "policy", "version": "v1", "kind": "Eviction"}),
             json!(["create"]),
         ),
+        "token" => (
+            json!({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}),
+            json!(["create"]),
+        ),
         _ => (
             json!({"group": r.group, "version": r.version, "kind": r.kind}),
             sub_verbs(),

@@ -16,7 +16,9 @@
 //!
 //! Module map:
 //! - [`config`]: clusters, labels, data-dir layout, persistence of the cluster list.
-//! - [`tls`], [`auth`], [`kubeconfig`]: first-start material (CA, serving cert, token, kubeconfigs).
+//! - [`tls`], [`auth`], [`kubeconfig`]: first-start material (CA, serving cert, token, kubeconfigs);
+//!   [`auth`] also authenticates (admin, ServiceAccount JWT, user tokens), impersonates and
+//!   authorizes every request with RBAC (the `auth` crate's logic).
 //! - [`server`]: listener, TLS, hyper connections, graceful shutdown.
 //! - [`routes`]: path and query parsing, the dispatcher.
 //! - [`error`]: `Status` error responses.
@@ -76,6 +78,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Identity(#[from] auth::IdentityError),
     #[error("cannot open the store of cluster {cluster} at {path}: {message}")]
     Store {
         cluster: String,
@@ -88,6 +92,8 @@ pub enum StartError {
 pub struct Shared {
     pub data_dir: PathBuf,
     pub token: String,
+    /// Tokens, ServiceAccount signing, RBAC caches.
+    pub identity: Arc<auth::Identity>,
     pub clusters: BTreeMap<String, Arc<cluster::ClusterState>>,
     pub shutdown: CancellationToken,
     pub registry: Option<String>,
@@ -139,8 +145,18 @@ impl ControlPlane {
         let mut clusters = BTreeMap::new();
         for spec in &list.clusters {
             let state = cluster::ClusterState::open(&data_dir, spec, &cfg, shutdown.clone())?;
+            auth::bootstrap::ensure_policy(&state.store).map_err(|e| StartError::Store {
+                cluster: spec.name.clone(),
+                path: data_dir.join("clusters").join(&spec.name),
+                message: e.to_string(),
+            })?;
             clusters.insert(spec.name.clone(), state);
         }
+        let identity = Arc::new(auth::Identity::load_or_create(
+            &data_dir,
+            &token,
+            clusters.keys(),
+        )?);
         if let Some(global) = clusters.get(GLOBAL) {
             for c in clusters.values() {
                 let labels: serde_json::Map<String, serde_json::Value> = c
@@ -161,6 +177,7 @@ impl ControlPlane {
         let shared = Arc::new(Shared {
             data_dir: data_dir.clone(),
             token,
+            identity,
             clusters,
             shutdown: shutdown.clone(),
             registry: list.registry.clone(),
@@ -282,6 +299,57 @@ impl ControlPlane {
     /// The platform's image registry (`HOST:PORT`), if any.
     pub fn registry(&self) -> Option<&str> {
         self.shared.registry.as_deref()
+    }
+
+    /// A `kube::Client` for `cluster` acting as ServiceAccount `namespace/name` (which must
+    /// exist): each request carries a ServiceAccount token, issued fresh and renewed ten minutes
+    /// before it expires, so the account's RBAC applies exactly as to an external client.
+    pub fn client_as(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<kube::Client, apimachinery::ApiError> {
+        let state = self
+            .shared
+            .clusters
+            .get(cluster)
+            .cloned()
+            .ok_or(apimachinery::ApiError::UnknownResource)?;
+        let shared = self.shared.clone();
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        let issue = move || {
+            shared
+                .identity
+                .issue_service_account_token(&state, &namespace, &name, vec![], 3600)
+        };
+        let first = issue()?;
+        let current = std::sync::Mutex::new((first.0, first.1.exp));
+        let tokens: client::TokenSource = Arc::new(move || {
+            let mut cur = current.lock().map_err(|e| e.to_string())?;
+            if cur.1 - auth::now_unix() < 600 {
+                let (token, claims) = issue().map_err(|e| e.to_string())?;
+                *cur = (token, claims.exp);
+            }
+            Ok(cur.0.clone())
+        });
+        Ok(client::in_process_with(
+            self.router.clone(),
+            cluster,
+            tokens,
+        ))
+    }
+
+    /// Issues a platform user token (for a login command): `name` in `groups` plus
+    /// `system:authenticated`, valid for `ttl` (`None`: until revoked), persisted hashed in the
+    /// data dir so it stays valid across restarts.
+    pub fn issue_user_token(
+        &self,
+        name: &str,
+        groups: &[String],
+        ttl: Option<std::time::Duration>,
+    ) -> Result<String, auth::IdentityError> {
+        self.shared.identity.issue_user_token(name, groups, ttl)
     }
 
     /// A token that is cancelled when the control plane shuts down.

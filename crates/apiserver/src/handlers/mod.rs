@@ -38,6 +38,8 @@ pub struct Ctx {
     pub query: Query,
     pub headers: HeaderMap,
     pub shutdown: CancellationToken,
+    /// Who the request acts as, and the server's identity services (review APIs, TokenRequest).
+    pub caller: crate::auth::Caller,
 }
 
 impl Ctx {
@@ -81,6 +83,7 @@ impl Ctx {
 }
 
 /// Dispatches a resource request.
+#[allow(clippy::too_many_arguments)]
 pub async fn handle(
     cluster: Arc<ClusterState>,
     method: Method,
@@ -89,6 +92,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
     shutdown: CancellationToken,
+    caller: crate::auth::Caller,
 ) -> ApiResult<Response> {
     let catalogue = cluster.catalogue();
     let Some(info) = catalogue.lookup(&p.group, &p.version, &p.resource).cloned() else {
@@ -114,6 +118,7 @@ pub async fn handle(
         query,
         headers,
         shutdown,
+        caller,
     };
     if ctx.info.origin == apiresources::Origin::Computed {
         return computed::dispatch(ctx, &method).await;

@@ -10,8 +10,10 @@
 //!   SelfSubjectRulesReview): answered from the request, never stored;
 //! - `componentstatuses`: the health of the control plane's parts, computed.
 //!
-//! Identity today is the one admin token (every authenticated caller is `admin`, in
-//! `system:masters`), so access reviews allow everything for that user and nothing for others.
+//! - `serviceaccounts/<name>/token` (TokenRequest, `kubectl create token`): a signed JWT.
+//!
+//! The reviews answer for the request's caller (after impersonation) or the subject named in the
+//! review, through the same authenticator and RBAC authorizer as every request (`crate::auth`).
 
 use apimachinery::FieldError;
 use apimachinery::labels::Selector;
@@ -27,15 +29,11 @@ use super::body::decode_object;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::json_response_with;
 
-/// The user every authenticated request acts as.
-const ADMIN_USER: &str = "admin";
-const ADMIN_GROUPS: [&str; 2] = ["system:masters", "system:authenticated"];
-
 /// Whether this request is answered here rather than by the stored-object verbs.
 pub fn handles(ctx: &Ctx) -> bool {
     matches!(
         ctx.subresource.as_deref(),
-        Some("scale" | "binding" | "eviction" | "approval")
+        Some("scale" | "binding" | "eviction" | "approval" | "token")
     ) || is_review(ctx)
         || (ctx.info.group.is_empty()
             && matches!(ctx.info.plural.as_str(), "bindings" | "componentstatuses"))
@@ -67,6 +65,9 @@ pub async fn handle(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response
             }
         }
         (None, &Method::POST) if is_review(&ctx) => review(ctx, body),
+        (Some("token"), &Method::POST) if ctx.info.plural == "serviceaccounts" => {
+            token_request(ctx, body)
+        }
         (None, &Method::POST) if ctx.info.plural == "bindings" => {
             let obj = decode_object(&ctx.headers, &body)?;
             let name = obj
@@ -390,51 +391,16 @@ fn review(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let mut obj = decode_object(&ctx.headers, &body)?;
     obj["apiVersion"] = json!(ctx.info.api_version());
     obj["kind"] = json!(ctx.info.kind);
-    let user_info = json!({"username": ADMIN_USER, "groups": ADMIN_GROUPS});
+    let spec = obj.get("spec").cloned().unwrap_or_else(|| json!({}));
     let status = match ctx.info.kind.as_str() {
-        "TokenReview" => {
-            let token = obj
-                .pointer("/spec/token")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let caller = ctx
-                .headers
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes());
-            // The caller passed authentication with its own token, the only valid one today.
-            let ok = !token.is_empty()
-                && caller.is_some_and(|c| crate::auth::check_bearer(Some(c), token));
-            if ok {
-                json!({"authenticated": true, "user": user_info, "audiences": obj.pointer("/spec/audiences").cloned().unwrap_or(json!([]))})
-            } else {
-                json!({"authenticated": false, "error": "the token is not valid: it is not a token this server issued"})
-            }
-        }
-        "SelfSubjectReview" => json!({"userInfo": user_info}),
-        "SelfSubjectAccessReview" => {
-            json!({"allowed": true, "reason": "admin (system:masters) may do everything"})
-        }
+        "TokenReview" => token_review(&ctx, &spec),
+        "SelfSubjectReview" => json!({"userInfo": ctx.caller.user.to_json()}),
+        "SelfSubjectAccessReview" => access_review(&ctx, (*ctx.caller.user).clone(), &spec)?,
         "SubjectAccessReview" | "LocalSubjectAccessReview" => {
-            let user = obj
-                .pointer("/spec/user")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let groups: Vec<&str> = obj
-                .pointer("/spec/groups")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if user == ADMIN_USER || groups.contains(&"system:masters") {
-                json!({"allowed": true, "reason": "system:masters may do everything"})
-            } else {
-                json!({"allowed": false, "reason": format!("no rule grants {user:?} access: only the admin (system:masters) exists on this server")})
-            }
+            let user = review_subject(&ctx, &spec)?;
+            access_review(&ctx, user, &spec)?
         }
-        "SelfSubjectRulesReview" => json!({
-            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": false,
-        }),
+        "SelfSubjectRulesReview" => rules_review(&ctx, &spec)?,
         _ => {
             return Err(ApiError::method_not_allowed(
                 "create",
@@ -449,6 +415,177 @@ fn review(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     if let (Some(ns), Some(m)) = (&ctx.namespace, obj["metadata"].as_object_mut()) {
         m.insert("namespace".into(), json!(ns));
     }
+    Ok(respond(StatusCode::CREATED, &obj))
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn token_review(ctx: &Ctx, spec: &Value) -> Value {
+    let token = text(spec, "token");
+    let audiences = strings(spec.get("audiences"));
+    let answered = if audiences.is_empty() {
+        vec![auth::tokens::DEFAULT_ISSUER.to_string()]
+    } else {
+        audiences.clone()
+    };
+    match ctx
+        .caller
+        .identity
+        .authenticate_token(&token, Some(&ctx.cluster), &audiences)
+    {
+        Ok(user) => json!({"authenticated": true, "user": user.to_json(), "audiences": answered}),
+        Err(why) => json!({"authenticated": false, "user": {}, "error": why}),
+    }
+}
+
+/// The subject of a [Local]SubjectAccessReview: `spec.user`, `spec.groups`, `spec.uid`, `spec.extra`.
+fn review_subject(ctx: &Ctx, spec: &Value) -> ApiResult<auth::UserInfo> {
+    let user = auth::UserInfo {
+        name: text(spec, "user"),
+        uid: text(spec, "uid"),
+        groups: strings(spec.get("groups")),
+        extra: spec
+            .get("extra")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), strings(Some(v))))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if user.name.is_empty() && user.groups.is_empty() {
+        return Err(ApiError::invalid(
+            &ctx.info.group,
+            &ctx.info.kind,
+            "",
+            vec![FieldError::invalid(
+                "spec.user",
+                json!(""),
+                "at least one of user or group must be specified",
+            )],
+        ));
+    }
+    Ok(user)
+}
+
+/// The attributes a review asks about (`spec.resourceAttributes` or `spec.nonResourceAttributes`).
+fn review_attributes(ctx: &Ctx, user: auth::UserInfo, spec: &Value) -> ApiResult<auth::Attributes> {
+    if let Some(r) = spec.get("resourceAttributes").filter(|v| v.is_object()) {
+        let mut namespace = text(r, "namespace");
+        if ctx.info.kind == "LocalSubjectAccessReview" {
+            let url_ns = ctx.namespace.clone().unwrap_or_default();
+            if namespace.is_empty() {
+                namespace = url_ns;
+            } else if namespace != url_ns {
+                return Err(ApiError::bad_request(format!(
+                    "spec.resourceAttributes.namespace must match namespace: {url_ns}"
+                )));
+            }
+        }
+        return Ok(auth::Attributes::resource(
+            user,
+            &text(r, "verb"),
+            auth::ResourceAttributes {
+                api_group: text(r, "group"),
+                api_version: text(r, "version"),
+                resource: text(r, "resource"),
+                subresource: text(r, "subresource"),
+                namespace,
+                name: text(r, "name"),
+            },
+        ));
+    }
+    if let Some(n) = spec.get("nonResourceAttributes").filter(|v| v.is_object()) {
+        return Ok(auth::Attributes::non_resource(
+            user,
+            &text(n, "verb"),
+            &text(n, "path"),
+        ));
+    }
+    Err(ApiError::invalid(
+        &ctx.info.group,
+        &ctx.info.kind,
+        "",
+        vec![FieldError::required(
+            "spec.resourceAttributes",
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        )],
+    ))
+}
+
+fn access_review(ctx: &Ctx, user: auth::UserInfo, spec: &Value) -> ApiResult<Value> {
+    let attrs = review_attributes(ctx, user, spec)?;
+    let decision = ctx.caller.identity.decide(&ctx.cluster, &attrs)?;
+    let mut status = json!({"allowed": decision.allowed()});
+    if !decision.reason().is_empty() {
+        status["reason"] = json!(decision.reason());
+    }
+    Ok(status)
+}
+
+fn rules_review(ctx: &Ctx, spec: &Value) -> ApiResult<Value> {
+    let namespace = text(spec, "namespace");
+    let authorizer = ctx.caller.identity.authorizer(&ctx.cluster)?;
+    let (rules, errors) = authorizer.rules_for(&ctx.caller.user, &namespace);
+    let (resource_rules, non_resource_rules) = auth::rbac::review_rules(&rules);
+    let mut status = json!({
+        "resourceRules": resource_rules,
+        "nonResourceRules": non_resource_rules,
+        "incomplete": !errors.is_empty(),
+    });
+    if !errors.is_empty() {
+        status["evaluationError"] = json!(errors.join(", "));
+    }
+    Ok(status)
+}
+
+/// `POST serviceaccounts/<name>/token`: a TokenRequest answered with a signed token.
+fn token_request(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
+    let name = ctx.name.clone().unwrap_or_default();
+    let namespace = ctx.namespace.clone().unwrap_or_default();
+    let mut obj = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        decode_object(&ctx.headers, &body)?
+    };
+    let spec = obj.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let expiration = spec
+        .get("expirationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(auth::tokens::DEFAULT_EXPIRATION_SECONDS);
+    let audiences = strings(spec.get("audiences"));
+    let (token, claims) = ctx.caller.identity.issue_service_account_token(
+        &ctx.cluster,
+        &namespace,
+        &name,
+        audiences,
+        expiration,
+    )?;
+    let expires = jiff::Timestamp::from_second(claims.exp)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    obj["apiVersion"] = json!("authentication.k8s.io/v1");
+    obj["kind"] = json!("TokenRequest");
+    obj["metadata"] = json!({"name": name, "namespace": namespace, "creationTimestamp": apimachinery::meta::now_rfc3339()});
+    obj["spec"] = json!({"audiences": claims.aud, "expirationSeconds": expiration, "boundObjectRef": spec.get("boundObjectRef").cloned().unwrap_or(Value::Null)});
+    obj["status"] = json!({"token": token, "expirationTimestamp": expires});
     Ok(respond(StatusCode::CREATED, &obj))
 }
 

@@ -1,5 +1,5 @@
 //! Routing: one axum fallback handler parses the path itself (cluster prefix, then kube-apiserver's
-//! URL grammar, see [`path`]), checks the bearer token, limits the body size, and hands the request
+//! URL grammar, see [`path`]), authenticates and authorizes (see `crate::auth`), limits the body size, and hands the request
 //! to the handler for its endpoint.
 
 pub mod path;
@@ -42,19 +42,22 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 
 async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
     let full_path = req.uri().path().to_string();
-    if !crate::auth::is_public_path(&full_path)
-        && !crate::auth::check_bearer(
-            req.headers()
-                .get(http::header::AUTHORIZATION)
-                .map(|v| v.as_bytes()),
-            &shared.token,
-        )
-    {
-        return Err(ApiError::unauthorized());
-    }
     let (cluster_name, rest) = path::split_cluster(&full_path);
-    let cluster_name = cluster_name.unwrap_or(crate::GLOBAL);
-    let Some(cluster) = shared.clusters.get(cluster_name).cloned() else {
+    let cluster = shared
+        .clusters
+        .get(cluster_name.unwrap_or(crate::GLOBAL))
+        .cloned();
+    let public = crate::auth::is_public_path(&full_path);
+    let caller = if public {
+        None
+    } else {
+        Some(crate::auth::authenticate(
+            &shared.identity,
+            cluster.as_deref(),
+            req.headers(),
+        )?)
+    };
+    let Some(cluster) = cluster else {
         return Err(ApiError::UnknownResource);
     };
     let (parts, body) = req.into_parts();
@@ -65,6 +68,22 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
         .map(str::to_string);
     let is_get = parts.method == http::Method::GET;
     let endpoint = path::parse(rest);
+    let user = match caller {
+        Some(caller) => {
+            let user =
+                crate::auth::impersonate(&shared.identity, &cluster, caller, &parts.headers)?;
+            // `system:masters` bypasses RBAC: no attributes are built for the admin.
+            if !user.is_master() {
+                authorize(&shared, &cluster, &user, &parts, rest, &endpoint)?;
+            }
+            user
+        }
+        None => auth::UserInfo {
+            name: "system:anonymous".into(),
+            groups: vec![auth::user::UNAUTHENTICATED.into()],
+            ..Default::default()
+        },
+    };
     if !is_get && !matches!(endpoint, path::Endpoint::Resource(_)) {
         return Err(ApiError::method_not_allowed(parts.method.as_str(), rest));
     }
@@ -134,10 +153,34 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
                 parts.headers,
                 body,
                 shared.shutdown.clone(),
+                crate::auth::Caller {
+                    user: Arc::new(user),
+                    identity: shared.identity.clone(),
+                },
             )
             .await
         }
     }
+}
+
+/// Authorizes a request of a user outside `system:masters` with RBAC (403 when denied).
+fn authorize(
+    shared: &Shared,
+    cluster: &ClusterState,
+    user: &auth::UserInfo,
+    parts: &http::request::Parts,
+    rest: &str,
+    endpoint: &path::Endpoint,
+) -> Result<(), ApiError> {
+    let resource = match endpoint {
+        path::Endpoint::Resource(rp) => {
+            let watch = query::Query::parse(parts.uri.query()).is_ok_and(|q| q.watch);
+            Some((rp, watch))
+        }
+        _ => None,
+    };
+    let attrs = crate::auth::request_attributes(user, &parts.method, rest, resource);
+    shared.identity.authorize(cluster, &attrs)
 }
 
 /// `/openapi/v2` as JSON or gnostic protobuf (by `Accept`), with an ETag; `If-None-Match` → 304.
