@@ -35,9 +35,31 @@ pub struct ServeArgs {
     /// (e.g. `1h`, `30m`, `1h30m`, `90s`).
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub event_ttl: std::time::Duration,
+    /// Turn the workload simulator (the kubelet stand-in that makes Pods run and workloads
+    /// become ready) off: everywhere with no value, or in the named clusters
+    /// (`--no-simulator=b,c`). Off, workloads stay Pending as on a cluster without nodes.
+    #[arg(long, value_name = "CLUSTER,...", num_args = 0..=1, require_equals = true,
+          value_delimiter = ',', default_missing_value = "*")]
+    pub no_simulator: Option<Vec<String>>,
+    /// How many Nodes the simulator gives each cluster.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub simulator_nodes: u32,
     /// Also run the sample ConfigMapGenerator controller (for tests and demos).
     #[arg(long, hide = true)]
     pub enable_sample: bool,
+}
+
+/// The simulator's switches for each cluster from `--no-simulator` and `--simulator-nodes`.
+fn simulator_settings(
+    off: Option<Vec<String>>,
+    nodes: u32,
+) -> impl Fn(&str) -> simulator::Settings + Send + Sync + 'static {
+    move |cluster| simulator::Settings {
+        enabled: !off
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|c| c == "*" || c == cluster)),
+        nodes,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -85,6 +107,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let json_logs = args.log_format == LogFormat::Json;
     let data_dir = args.data_dir.clone();
     let (controllers, sample) = (!args.no_controllers, args.enable_sample);
+    let simulation = simulator_settings(args.no_simulator.clone(), args.simulator_nodes);
     let mut cfg = apiserver::Config::new(args.data_dir);
     cfg.listen = args.listen;
     cfg.registry = args.registry;
@@ -92,6 +115,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     cfg.event_ttl = args.event_ttl;
     for c in &args.clusters {
         cfg.clusters.push(apiserver::ClusterSpec::parse(c)?);
+    }
+    for name in args.no_simulator.iter().flatten() {
+        anyhow::ensure!(
+            name == "*"
+                || name == apiserver::GLOBAL
+                || cfg.clusters.iter().any(|c| &c.name == name),
+            "--no-simulator={name}: no such cluster; name `global` or one given with --cluster"
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -107,7 +138,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             cfg.registry = Some(r.host().to_string());
         }
         let cp = apiserver::ControlPlane::start(cfg).await?;
-        let host = controllers.then(|| start_host(&cp, sample));
+        let host = controllers.then(|| start_host(&cp, sample, simulation));
         let kubeconfig = cp.kubeconfig_path(apiserver::GLOBAL);
         if json_logs {
             // Every stderr line is JSON then; the library already logged where it serves.
@@ -133,10 +164,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the controller host for every served cluster (in-process clients): the embedded
-/// cluster's own controllers (GC, namespaces, CRD cleanup) plus the product's, with the product's
-/// CRDs applied first; its counters go to `/metrics`.
-fn start_host(cp: &apiserver::ControlPlane, sample: bool) -> controllers::RunningHost {
+/// cluster's own controllers (GC, namespaces, CRD cleanup, the workload simulator) plus the
+/// product's, with the product's CRDs applied first; its counters go to `/metrics`.
+fn start_host(
+    cp: &apiserver::ControlPlane,
+    sample: bool,
+    simulation: impl Fn(&str) -> simulator::Settings + Send + Sync + 'static,
+) -> controllers::RunningHost {
     let mut sets = controllers::embedded_sets();
+    sets.push(simulator::controller_set(simulation));
     sets.extend(crate::controllers::product_sets(sample));
     let host = controllers::Host::new(sets).install_crds(true);
     cp.add_metrics(host.metrics().registry());
@@ -169,7 +205,18 @@ pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::log_filter;
+    use super::{log_filter, simulator_settings};
+
+    #[test]
+    fn no_simulator_turns_it_off_everywhere_or_in_the_named_clusters() {
+        let on_everywhere = simulator_settings(None, 2);
+        assert!(on_everywhere("global").enabled && on_everywhere("b").enabled);
+        assert_eq!(on_everywhere("b").nodes, 2);
+        let off_everywhere = simulator_settings(Some(vec!["*".into()]), 1);
+        assert!(!off_everywhere("global").enabled && !off_everywhere("b").enabled);
+        let off_in_b = simulator_settings(Some(vec!["b".into(), "c".into()]), 1);
+        assert!(off_in_b("global").enabled && !off_in_b("b").enabled && !off_in_b("c").enabled);
+    }
 
     #[test]
     fn rustls_is_held_to_errors_unless_rust_log_names_it() {

@@ -141,6 +141,25 @@ const SHARED_BUFFER: usize = 4096;
 type Reconciler<K> = fn(Arc<K>, Arc<Ctx>) -> BoxFuture<'static, Result<Action, Error>>;
 
 /// Runs the simulator for one cluster until `cx.shutdown` is cancelled.
+/// The simulator as one controller set on the host (`marketplace serve` registers it for the
+/// embedded clusters only; on a real cluster the kubelet does this work). `settings` gives each
+/// cluster's switches by name.
+pub fn controller_set(
+    settings: impl Fn(&str) -> Settings + Send + Sync + 'static,
+) -> controllers::ControllerSet {
+    controllers::ControllerSet::new("simulator", move |cx: controllers::ClusterContext| {
+        run(ClusterContext {
+            settings: settings(&cx.name),
+            name: cx.name,
+            client: cx.client,
+            labels: cx.labels,
+            global: cx.global,
+            registry: cx.registry,
+            shutdown: cx.shutdown,
+        })
+    })
+}
+
 pub async fn run(cx: ClusterContext) -> Result<(), Error> {
     if !cx.settings.enabled {
         return Ok(());
