@@ -40,7 +40,8 @@ fn kubectl_api_resources_lists_every_resource_kube_apiserver_1_33_serves_by_defa
 
 #[test]
 fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
-    let s = common::Server::start(&[]);
+    // The binding below is the scheduler's call: no simulator, or its scheduler binds first.
+    let s = common::Server::start_with(&[], &["--no-simulator"], &[]);
     s.ok(&[
         "create",
         "deployment",

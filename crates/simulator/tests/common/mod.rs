@@ -26,6 +26,9 @@ pub struct Env {
     pub registry: Option<LocalRegistry>,
     pub stop: CancellationToken,
     pub sim: Option<tokio::task::JoinHandle<Result<(), simulator::Error>>>,
+    /// The embedded cluster's own controllers (garbage collection, namespaces), which deleting a
+    /// workload relies on, as `marketplace serve` runs them.
+    host: Option<controllers::RunningHost>,
     cx: simulator::ClusterContext,
 }
 
@@ -94,7 +97,17 @@ impl Env {
             },
         };
         let sim = tokio::spawn(simulator::run(cx.clone()));
+        let host = controllers::Host::new(controllers::embedded_sets()).start(vec![
+            controllers::ClusterTarget {
+                name: cx.name.clone(),
+                client: cx.client.clone(),
+                labels: cx.labels.clone(),
+                global: cx.global,
+                registry: cx.registry.clone(),
+            },
+        ]);
         Env {
+            host: Some(host),
             cp: Some(cp),
             dir,
             cache: tempfile::tempdir().unwrap(),
@@ -191,6 +204,9 @@ impl Env {
                 matches!(r, Ok(Ok(Ok(())))),
                 "the simulator stops cleanly on shutdown: {r:?}"
             );
+        }
+        if let Some(h) = self.host.take() {
+            h.stop().await;
         }
         if let Some(cp) = self.cp.take() {
             cp.shutdown().await;
