@@ -246,17 +246,25 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     let stream = futures::stream::unfold(state, |mut st| async move {
         st.next_line().await.map(|b| (Ok::<_, Infallible>(b), st))
     });
+    Ok(streaming_response(stream, table))
+}
+
+/// The 200 answer of a watch whose lines come from `lines` (JSON events, or one-row Tables).
+pub(crate) fn streaming_response(
+    lines: impl futures::Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
+    table: bool,
+) -> Response {
     let ct = if table {
         crate::tables::TABLE_CONTENT_TYPE
     } else {
         "application/json"
     };
-    Ok(Response::builder()
+    Response::builder()
         .status(200)
         .header(http::header::CONTENT_TYPE, ct)
         .header(http::header::CACHE_CONTROL, "no-cache, private")
-        .body(Body::from_stream(stream))
-        .expect("valid response"))
+        .body(Body::from_stream(lines))
+        .expect("valid response")
 }
 
 #[cfg(test)]

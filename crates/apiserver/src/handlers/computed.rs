@@ -26,7 +26,6 @@ use std::time::Duration;
 use apimachinery::fields::FieldSelector;
 use apimachinery::labels::Selector;
 use apiresources::{Origin, PrinterColumn, ResourceInfo, Scope, Subresources};
-use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use computed::{ChangeKind, ProviderError, ResourceDescription, Tracker, WatchError};
@@ -374,17 +373,7 @@ fn watch(tracker: Arc<Tracker>, mut req: Request) -> ApiResult<Response> {
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
-    let ct = if table {
-        crate::tables::TABLE_CONTENT_TYPE
-    } else {
-        "application/json"
-    };
-    Ok(Response::builder()
-        .status(200)
-        .header(http::header::CONTENT_TYPE, ct)
-        .header(http::header::CACHE_CONTROL, "no-cache, private")
-        .body(Body::from_stream(stream))
-        .expect("valid response"))
+    Ok(crate::watch::streaming_response(stream, table))
 }
 
 /// Streams live changes until the client leaves, the timeout, or shutdown.
