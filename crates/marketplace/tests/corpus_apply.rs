@@ -540,11 +540,36 @@ fn kubectl_parallel(s: &common::Server, args: &[&str], chunks: &[String]) {
     });
 }
 
-/// The documents split into [`KUBECTLS`] streams, cases kept whole.
+/// The documents split into [`KUBECTLS`] streams, cases kept whole. Cases that share a
+/// cluster-scoped object (several value sets of one chart name the same ClusterRole) go into the
+/// same stream, in order: in two streams at once, both `kubectl apply`s could find the object
+/// missing and both create it, and one would get AlreadyExists, as with real kube-apiserver.
 fn chunks(cases: &[Vec<(String, Value)>]) -> Vec<String> {
     let mut out = vec![Vec::new(); KUBECTLS];
-    for (i, docs) in cases.iter().enumerate() {
-        out[i % KUBECTLS].extend(docs.iter().cloned());
+    let mut stream_of_object: std::collections::HashMap<String, usize> = Default::default();
+    let mut next = 0;
+    for docs in cases {
+        let cluster_objects: Vec<String> = docs
+            .iter()
+            .filter(|(_, v)| v["metadata"]["namespace"].as_str().is_none())
+            .map(|(_, v)| {
+                format!(
+                    "{} {} {}",
+                    v["apiVersion"], v["kind"], v["metadata"]["name"]
+                )
+            })
+            .collect();
+        let stream = match cluster_objects.iter().find_map(|k| stream_of_object.get(k)) {
+            Some(&i) => i,
+            None => {
+                next += 1;
+                (next - 1) % KUBECTLS
+            }
+        };
+        for k in cluster_objects {
+            stream_of_object.entry(k).or_insert(stream);
+        }
+        out[stream].extend(docs.iter().cloned());
     }
     out.iter().map(|docs| texts(docs)).collect()
 }
