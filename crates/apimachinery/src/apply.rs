@@ -961,7 +961,7 @@ pub fn server_side_apply(
         }
     }
 
-    let me = Entry {
+    let mut me = Entry {
         manager: opts.manager.into(),
         operation: "Apply".into(),
         api_version: opts.api_version.into(),
@@ -970,11 +970,9 @@ pub fn server_side_apply(
         set: field_set(&config, nav),
     };
     let my_id = me.id();
-    let last_set = entries
-        .iter()
-        .find(|e| e.id() == my_id)
-        .map(|e| e.set.clone())
-        .unwrap_or_default();
+    let previous = entries.iter().find(|e| e.id() == my_id);
+    let last_set = previous.map(|e| e.set.clone()).unwrap_or_default();
+    let last_time = previous.map(|e| e.time.clone());
     let mut others: Vec<Entry> = entries.into_iter().filter(|e| e.id() != my_id).collect();
 
     // merge, then prune what this manager stopped applying unless someone owns it
@@ -999,6 +997,15 @@ pub fn server_side_apply(
     }
     if !conflicts.is_empty() && !opts.force {
         return Err(conflict_error(conflicts));
+    }
+    // An apply that changes nothing is a no-op, as in kube-apiserver: the manager's entry keeps
+    // its time, so the object (and its resourceVersion) stays as it was.
+    if changed.is_empty()
+        && cmp.removed.is_empty()
+        && me.set == last_set
+        && let Some(t) = last_time
+    {
+        me.time = t;
     }
     for e in &mut others {
         e.set = e
@@ -1208,6 +1215,24 @@ mod tests {
     fn fields_v1_round_trips() {
         let set = field_set(&deploy(1, "x"), Nav::root(D));
         assert_eq!(from_fields_v1(&to_fields_v1(&set)), set);
+    }
+
+    #[test]
+    fn an_unchanged_reapply_a_second_later_is_a_no_op_keeping_the_managers_time() {
+        let c = deploy(2, "nginx:1");
+        let live = server_side_apply(None, &c, &opts("kubectl", false, D)).unwrap();
+        let later = ManagerOptions {
+            now: "2024-06-01T12:00:01Z",
+            ..opts("kubectl", false, D)
+        };
+        let again = server_side_apply(Some(&live), &c, &later).unwrap();
+        assert_eq!(again, live, "nothing changed, so nothing is written");
+        // A real change still stamps the new time.
+        let changed = server_side_apply(Some(&live), &deploy(3, "nginx:1"), &later).unwrap();
+        assert_eq!(
+            changed["metadata"]["managedFields"][0]["time"],
+            "2024-06-01T12:00:01Z"
+        );
     }
 
     #[test]
