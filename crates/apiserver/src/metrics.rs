@@ -186,17 +186,12 @@ fn query_flags(query: Option<&str>) -> (bool, bool) {
     (watch, dry_run)
 }
 
+/// A request series' labels: the duration series' labels plus the answer's code (last, as
+/// kube-apiserver prints them).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    cluster: String,
-    verb: String,
-    dry_run: &'static str,
-    group: String,
-    version: String,
-    resource: String,
-    subresource: String,
-    scope: &'static str,
-    component: &'static str,
+    #[prometheus(flatten)]
+    request: DurationLabels,
     code: String,
 }
 
@@ -343,15 +338,7 @@ impl Metrics {
             .get_or_create(&d)
             .observe(elapsed.as_secs_f64());
         let r = RequestLabels {
-            cluster: d.cluster,
-            verb: d.verb,
-            dry_run: d.dry_run,
-            group: d.group,
-            version: d.version,
-            resource: d.resource,
-            subresource: d.subresource,
-            scope: d.scope,
-            component: d.component,
+            request: d,
             code: code.to_string(),
         };
         self.requests.get_or_create(&r).inc();
