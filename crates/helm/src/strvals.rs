@@ -69,16 +69,12 @@ struct Parser<'m, 'a> {
     literal: bool,
 }
 
-/// Go's `%T`-style name of a decoded value, for the texts of Go's failed type assertions.
+/// Go's name of a decoded value's type in a failed type assertion's text (`interface {} is nil`
+/// for nil, where `%T` prints `<nil>`).
 fn go_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "nil",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float64",
-        Value::Number(_) => "int64",
-        Value::String(_) => "string",
-        Value::Array(_) => "[]interface {}",
-        Value::Object(_) => "map[string]interface {}",
+        v => crate::values::go_type(v),
     }
 }
 

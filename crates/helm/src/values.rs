@@ -64,7 +64,8 @@ fn coalesce_deps(chart: &Chart, dest: &mut Values, merge: bool) -> Result<(), St
     Ok(())
 }
 
-fn go_type(v: &Value) -> &'static str {
+/// Go's `%T` of a decoded value (`<nil>` for nil).
+pub(crate) fn go_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "<nil>",
         Value::Bool(_) => "bool",

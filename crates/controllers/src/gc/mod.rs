@@ -508,8 +508,18 @@ async fn remove_owner_refs(
         "ownerReferences": if kept.is_empty() { serde_json::Value::Null } else { json!(kept) },
         "resourceVersion": cur.metadata.resource_version,
     }});
+    merge_patch_unless_gone(api, name, &patch).await
+}
+
+/// Merge-patches `name` (the patch carries the resourceVersion it was computed from); an object
+/// deleted meanwhile needs nothing more.
+async fn merge_patch_unless_gone(
+    api: &Api<DynamicObject>,
+    name: &str,
+    patch: &serde_json::Value,
+) -> Result<(), kube::Error> {
     match api
-        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
     {
         Ok(_) => Ok(()),
@@ -536,14 +546,7 @@ async fn remove_finalizer(
         "finalizers": kept,
         "resourceVersion": cur.metadata.resource_version,
     }});
-    match api
-        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(e),
-    }
+    merge_patch_unless_gone(api, name, &patch).await
 }
 
 async fn finish_foreground(shared: &Shared, key: &ObjKey, uid: Uid) -> Result<(), kube::Error> {
