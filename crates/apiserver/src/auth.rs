@@ -54,14 +54,18 @@ pub fn load_or_create_token(data_dir: &Path) -> std::io::Result<String> {
 
 /// Whether the `Authorization` header carries `expected`.
 pub fn check_bearer(header: Option<&[u8]>, expected: &str) -> bool {
-    let Some(h) = header else { return false };
-    let Some(tok) = h
+    header
+        .and_then(bearer_of)
+        .is_some_and(|tok| constant_time_eq(tok, expected.as_bytes()))
+}
+
+/// The token of an `Authorization: Bearer <token>` header value, if it names one.
+fn bearer_of(header: &[u8]) -> Option<&[u8]> {
+    let tok = header
         .strip_prefix(b"Bearer ")
-        .or_else(|| h.strip_prefix(b"bearer "))
-    else {
-        return false;
-    };
-    constant_time_eq(tok.trim_ascii(), expected.as_bytes())
+        .or_else(|| header.strip_prefix(b"bearer "))?
+        .trim_ascii();
+    (!tok.is_empty()).then_some(tok)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -135,6 +139,11 @@ pub fn now_unix() -> i64 {
 }
 
 impl Identity {
+    /// The admin bearer token (`<data-dir>/admin.token`), the one copy the control plane keeps.
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
     /// Loads (or creates on first start) the signing key and the user-token file.
     pub fn load_or_create<'a>(
         data_dir: &Path,
@@ -348,11 +357,8 @@ pub fn forbidden(attrs: &Attributes, reason: &str) -> ApiError {
 
 /// The bearer token of a request, if any.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let h = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let tok = h
-        .strip_prefix("Bearer ")
-        .or_else(|| h.strip_prefix("bearer "))?;
-    Some(tok.trim()).filter(|t| !t.is_empty())
+    let value = headers.get(http::header::AUTHORIZATION)?.as_bytes();
+    std::str::from_utf8(bearer_of(value)?).ok()
 }
 
 /// The caller of a request, or 401.

@@ -91,7 +91,6 @@ pub enum StartError {
 /// Shared state of a running control plane, reachable from every handler.
 pub struct Shared {
     pub data_dir: PathBuf,
-    pub token: String,
     /// Tokens, ServiceAccount signing, RBAC caches.
     pub identity: Arc<auth::Identity>,
     pub clusters: BTreeMap<String, Arc<cluster::ClusterState>>,
@@ -176,7 +175,6 @@ impl ControlPlane {
         }
         let shared = Arc::new(Shared {
             data_dir: data_dir.clone(),
-            token,
             identity,
             clusters,
             shutdown: shutdown.clone(),
@@ -205,7 +203,7 @@ impl ControlPlane {
                 name,
                 &base,
                 tls.as_ref().map(|t| t.ca_cert_pem.as_str()),
-                &shared.token,
+                shared.identity.admin_token(),
             )
             .map_err(dd_err)?;
         }
@@ -246,7 +244,7 @@ impl ControlPlane {
 
     /// The admin bearer token.
     pub fn token(&self) -> &str {
-        &self.shared.token
+        self.shared.identity.admin_token()
     }
 
     /// The CA certificate (PEM), unless serving plain HTTP.
@@ -270,10 +268,13 @@ impl ControlPlane {
 
     /// A `kube::Client` for `cluster` that calls the API in process (same handlers, no TCP or TLS).
     pub fn client(&self, cluster: &str) -> Option<kube::Client> {
-        self.shared
-            .clusters
-            .contains_key(cluster)
-            .then(|| client::in_process(self.router.clone(), cluster, &self.shared.token))
+        self.shared.clusters.contains_key(cluster).then(|| {
+            client::in_process(
+                self.router.clone(),
+                cluster,
+                self.shared.identity.admin_token(),
+            )
+        })
     }
 
     /// Serves `provider`'s computed (read-only) resource in `cluster` from now on (discovery,

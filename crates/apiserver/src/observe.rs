@@ -142,7 +142,7 @@ async fn serve_metrics(State(shared): State<Arc<Shared>>, req: Request) -> Respo
         .headers()
         .get(http::header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    if !crate::auth::check_bearer(auth, &shared.token) {
+    if !crate::auth::check_bearer(auth, shared.identity.admin_token()) {
         return crate::error::error_response(&ApiError::unauthorized());
     }
     let figures: Vec<(String, StoreFigures)> = shared
