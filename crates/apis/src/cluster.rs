@@ -1,0 +1,1 @@
+//! `cluster.alauda.io/v1alpha1`: ModulePlugin, ModuleConfig, ModuleInfo (cluster plugins) and the cluster registry.
