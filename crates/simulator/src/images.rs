@@ -22,6 +22,9 @@ pub enum Pull {
     Failed(String),
 }
 
+/// The longest one image check may take.
+const PULL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct Images {
     registry: Option<String>,
     conn: Mutex<Option<Arc<Registry>>>,
@@ -58,10 +61,20 @@ impl Images {
                 ));
             }
         };
-        match reg.head_manifest(&repo, &tag).await {
-            Ok(Some((digest, _))) => Pull::Present(Some(digest.to_string())),
-            Ok(None) => Pull::Failed(not_found(image, host, &repo, &tag)),
-            Err(e) => {
+        // Bounded: a request the registry never answers must fail this attempt (and back off),
+        // not hold the Pod's reconcile, and so the Pod, forever.
+        let head = tokio::time::timeout(PULL_TIMEOUT, reg.head_manifest(&repo, &tag)).await;
+        match head {
+            Ok(Ok(Some((digest, _)))) => Pull::Present(Some(digest.to_string())),
+            Ok(Ok(None)) => Pull::Failed(not_found(image, host, &repo, &tag)),
+            Err(_) => {
+                *self.conn.lock().await = None;
+                Pull::Failed(format!(
+                    "failed to pull image \"{image}\": {host}/{repo}:{tag}: the registry did not answer within {}s",
+                    PULL_TIMEOUT.as_secs()
+                ))
+            }
+            Ok(Err(e)) => {
                 // The connection may be stale (registry restarted): connect afresh next time.
                 *self.conn.lock().await = None;
                 Pull::Failed(format!(

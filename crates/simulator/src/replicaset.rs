@@ -69,8 +69,17 @@ pub async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Err
         let body = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name}, "status": status});
         util::apply_status(&api, MANAGER, &name, &body).await?;
     }
-    Ok(Action::await_change())
+    // Level-triggered safety net while Pods are still coming up: the status is recounted from
+    // the Pod cache even if a Pod's change was not delivered to this controller.
+    Ok(if ready < desired {
+        Action::requeue(RESYNC)
+    } else {
+        Action::await_change()
+    })
 }
+
+/// How often a ReplicaSet with Pods not yet ready is recounted without an event.
+const RESYNC: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
