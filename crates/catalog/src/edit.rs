@@ -17,13 +17,20 @@ impl Catalog {
             return Err(Error::invalid(
                 &bundle.source,
                 "channels",
-                format!("bundle {:?} declares no channel, so it cannot join package {:?}", bundle.name, bundle.package),
+                format!(
+                    "bundle {:?} declares no channel, so it cannot join package {:?}",
+                    bundle.name, bundle.package
+                ),
             ));
         }
-        let mut pkg = self.packages.get(&bundle.package).cloned().unwrap_or_else(|| Package {
-            name: bundle.package.clone(),
-            ..Package::default()
-        });
+        let mut pkg = self
+            .packages
+            .get(&bundle.package)
+            .cloned()
+            .unwrap_or_else(|| Package {
+                name: bundle.package.clone(),
+                ..Package::default()
+            });
         let newest = pkg
             .bundles
             .values()
@@ -53,7 +60,10 @@ impl Catalog {
                     "spec.replaces",
                     format!(
                         "adding bundle {:?} to channel {ch:?} of package {:?} leaves {} channel heads ({}); the bundle should replace or skip the current head",
-                        bundle.name, bundle.package, heads.len(), heads.join(", ")
+                        bundle.name,
+                        bundle.package,
+                        heads.len(),
+                        heads.join(", ")
                     ),
                 ));
             }
@@ -63,8 +73,16 @@ impl Catalog {
                 pkg.default_channel = Some(dc.clone());
             }
         }
-        if pkg.default_channel.as_ref().is_none_or(|dc| !pkg.channels.contains_key(dc)) {
-            pkg.default_channel = if pkg.channels.len() == 1 { pkg.channels.keys().next().cloned() } else { Some(bundle.channels[0].clone()) };
+        if pkg
+            .default_channel
+            .as_ref()
+            .is_none_or(|dc| !pkg.channels.contains_key(dc))
+        {
+            pkg.default_channel = if pkg.channels.len() == 1 {
+                pkg.channels.keys().next().cloned()
+            } else {
+                Some(bundle.channels[0].clone())
+            };
         }
         pkg.bundles.insert(bundle.name.clone(), bundle);
         self.packages.insert(pkg.name.clone(), pkg);

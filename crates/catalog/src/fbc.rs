@@ -83,7 +83,9 @@ impl Catalog {
             out.extend(p.channels.values().map(channel_blob));
             out.extend(p.bundles.values().map(bundle_blob));
             if let Some(d) = &p.deprecations {
-                out.push(json!({"schema": "olm.deprecations", "package": p.name, "entries": d.entries}));
+                out.push(
+                    json!({"schema": "olm.deprecations", "package": p.name, "entries": d.entries}),
+                );
             }
         }
         out.extend(self.others.iter().cloned());
@@ -110,7 +112,8 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
             continue;
         }
         let path = entry.path();
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
         if meta.is_dir() {
             collect_files(&path, out)?;
         } else if meta.is_file() && is_catalog_file(&name.to_string_lossy()) {
@@ -187,13 +190,21 @@ impl Builder {
                 ));
             }
         };
-        let name = blob.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = blob
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let what = format!("{schema} {name:?}");
         match schema.as_str() {
             "olm.package" => {
                 let b: PackageBlob = typed(file, &what, blob)?;
                 if b.name.is_empty() {
-                    return Err(Error::invalid(file, "olm.package name", "must not be empty"));
+                    return Err(Error::invalid(
+                        file,
+                        "olm.package name",
+                        "must not be empty",
+                    ));
                 }
                 if let Some((first, _)) = self.packages.get(&b.name) {
                     return Err(Error::invalid(
@@ -252,31 +263,65 @@ impl Builder {
         for (file, c) in self.channels {
             let field = format!("olm.channel {:?} package", c.name);
             if c.name.is_empty() {
-                return Err(Error::invalid(&file, "olm.channel name", "must not be empty"));
+                return Err(Error::invalid(
+                    &file,
+                    "olm.channel name",
+                    "must not be empty",
+                ));
             }
             let pkg = packages.get_mut(&c.package).ok_or_else(|| {
-                Error::invalid(&file, &field, format!("package {:?} is not declared by any olm.package blob", c.package))
+                Error::invalid(
+                    &file,
+                    &field,
+                    format!(
+                        "package {:?} is not declared by any olm.package blob",
+                        c.package
+                    ),
+                )
             })?;
             if pkg.channels.contains_key(&c.name) {
-                return Err(Error::invalid(&file, format!("olm.channel {:?}", c.name), format!("channel declared twice in package {:?}", c.package)));
+                return Err(Error::invalid(
+                    &file,
+                    format!("olm.channel {:?}", c.name),
+                    format!("channel declared twice in package {:?}", c.package),
+                ));
             }
             pkg.channels.insert(c.name.clone(), c);
         }
         for (file, b) in self.bundles {
             let pkg = packages.get_mut(&b.package).ok_or_else(|| {
-                Error::invalid(&file, format!("olm.bundle {:?} package", b.name), format!("package {:?} is not declared by any olm.package blob", b.package))
+                Error::invalid(
+                    &file,
+                    format!("olm.bundle {:?} package", b.name),
+                    format!(
+                        "package {:?} is not declared by any olm.package blob",
+                        b.package
+                    ),
+                )
             })?;
             if pkg.bundles.contains_key(&b.name) {
-                return Err(Error::invalid(&file, format!("olm.bundle {:?}", b.name), format!("bundle declared twice in package {:?}", b.package)));
+                return Err(Error::invalid(
+                    &file,
+                    format!("olm.bundle {:?}", b.name),
+                    format!("bundle declared twice in package {:?}", b.package),
+                ));
             }
             pkg.bundles.insert(b.name.clone(), b);
         }
         for (file, package, d) in self.deprecations {
             let pkg = packages.get_mut(&package).ok_or_else(|| {
-                Error::invalid(&file, "olm.deprecations package", format!("package {package:?} is not declared by any olm.package blob"))
+                Error::invalid(
+                    &file,
+                    "olm.deprecations package",
+                    format!("package {package:?} is not declared by any olm.package blob"),
+                )
             })?;
             if pkg.deprecations.is_some() {
-                return Err(Error::invalid(&file, "olm.deprecations package", format!("package {package:?} has more than one olm.deprecations blob")));
+                return Err(Error::invalid(
+                    &file,
+                    "olm.deprecations package",
+                    format!("package {package:?} has more than one olm.deprecations blob"),
+                ));
             }
             pkg.deprecations = Some(d);
         }
@@ -293,26 +338,57 @@ fn bundle_from_blob(file: &str, b: BundleBlob) -> Result<Bundle> {
     if b.name.is_empty() {
         return Err(Error::invalid(file, "olm.bundle name", "must not be empty"));
     }
-    let pkgs: Vec<&Property> = b.properties.iter().filter(|p| p.type_ == types::PACKAGE).collect();
+    let pkgs: Vec<&Property> = b
+        .properties
+        .iter()
+        .filter(|p| p.type_ == types::PACKAGE)
+        .collect();
     let [pkg_prop] = pkgs.as_slice() else {
-        return Err(Error::invalid(file, at("properties"), format!("must have exactly one olm.package property, found {}", pkgs.len())));
+        return Err(Error::invalid(
+            file,
+            at("properties"),
+            format!(
+                "must have exactly one olm.package property, found {}",
+                pkgs.len()
+            ),
+        ));
     };
-    let pkg_name = pkg_prop.value.get("packageName").and_then(Value::as_str).unwrap_or("");
+    let pkg_name = pkg_prop
+        .value
+        .get("packageName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if pkg_name != b.package {
-        return Err(Error::invalid(file, at("properties[olm.package].packageName"), format!("{pkg_name:?} does not match the bundle's package {:?}", b.package)));
+        return Err(Error::invalid(
+            file,
+            at("properties[olm.package].packageName"),
+            format!(
+                "{pkg_name:?} does not match the bundle's package {:?}",
+                b.package
+            ),
+        ));
     }
     let version_text = match pkg_prop.value.get("version") {
         Some(Value::String(s)) => s.clone(),
-        _ => return Err(Error::invalid(file, at("properties[olm.package].version"), "must be a version string")),
+        _ => {
+            return Err(Error::invalid(
+                file,
+                at("properties[olm.package].version"),
+                "must be a version string",
+            ));
+        }
     };
     let version = parse_version(&version_text)
         .map_err(|e| Error::invalid(file, at("properties[olm.package].version"), e))?;
     let mut objects = Vec::new();
     for (i, p) in b.properties.iter().enumerate() {
         if p.type_ == types::BUNDLE_OBJECT {
-            objects.push(decode_bundle_object(&p.value).map_err(|e| Error::invalid(file, at(&format!("properties[{i}] (olm.bundle.object)")), e))?);
+            objects.push(decode_bundle_object(&p.value).map_err(|e| {
+                Error::invalid(file, at(&format!("properties[{i}] (olm.bundle.object)")), e)
+            })?);
         }
-        check_property(p).map_err(|e| Error::invalid(file, at(&format!("properties[{i}] ({})", p.type_)), e))?;
+        check_property(p)
+            .map_err(|e| Error::invalid(file, at(&format!("properties[{i}] ({})", p.type_)), e))?;
     }
     Ok(Bundle {
         name: b.name,
@@ -353,10 +429,9 @@ fn check_property(p: &Property) -> Result<(), String> {
 }
 
 fn decode_bundle_object(v: &Value) -> Result<Value, String> {
-    let data = v
-        .get("data")
-        .and_then(Value::as_str)
-        .ok_or("value.data must be a base64 string (value.ref is not supported outside opm's tree)")?;
+    let data = v.get("data").and_then(Value::as_str).ok_or(
+        "value.data must be a base64 string (value.ref is not supported outside opm's tree)",
+    )?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.trim())
         .map_err(|e| format!("value.data is not base64: {e}"))?;
@@ -372,10 +447,21 @@ fn validate_package(p: &Package) -> Result<()> {
         .unwrap_or_else(|| format!("package {}", p.name));
     match &p.default_channel {
         Some(dc) if !p.channels.contains_key(dc) => {
-            return Err(Error::invalid(&file, format!("olm.package {:?} defaultChannel", p.name), format!("channel {dc:?} is not a channel of the package (channels: {})", names(p.channels.keys()))));
+            return Err(Error::invalid(
+                &file,
+                format!("olm.package {:?} defaultChannel", p.name),
+                format!(
+                    "channel {dc:?} is not a channel of the package (channels: {})",
+                    names(p.channels.keys())
+                ),
+            ));
         }
         None if !p.channels.is_empty() => {
-            return Err(Error::invalid(&file, format!("olm.package {:?} defaultChannel", p.name), "must name one of the package's channels"));
+            return Err(Error::invalid(
+                &file,
+                format!("olm.package {:?} defaultChannel", p.name),
+                "must name one of the package's channels",
+            ));
         }
         _ => {}
     }
@@ -384,8 +470,16 @@ fn validate_package(p: &Package) -> Result<()> {
         validate_channel(&file, p, c)?;
         listed.extend(c.entries.iter().map(|e| e.name.as_str()));
     }
-    if let Some(b) = p.bundles.values().find(|b| !listed.contains(b.name.as_str())) {
-        return Err(Error::invalid(&b.source, format!("olm.bundle {:?}", b.name), format!("bundle is in no channel of package {:?}", p.name)));
+    if let Some(b) = p
+        .bundles
+        .values()
+        .find(|b| !listed.contains(b.name.as_str()))
+    {
+        return Err(Error::invalid(
+            &b.source,
+            format!("olm.bundle {:?}", b.name),
+            format!("bundle is in no channel of package {:?}", p.name),
+        ));
     }
     Ok(())
 }
@@ -395,28 +489,56 @@ fn validate_channel(file: &str, p: &Package, c: &Channel) -> Result<()> {
     let mut seen = BTreeSet::new();
     for (i, e) in c.entries.iter().enumerate() {
         if !seen.insert(e.name.as_str()) {
-            return Err(Error::invalid(file, at(&format!("entries[{i}].name")), format!("{:?} is listed twice", e.name)));
+            return Err(Error::invalid(
+                file,
+                at(&format!("entries[{i}].name")),
+                format!("{:?} is listed twice", e.name),
+            ));
         }
         if !p.bundles.contains_key(&e.name) {
-            return Err(Error::invalid(file, at(&format!("entries[{i}].name")), format!("bundle {:?} is not an olm.bundle of package {:?}", e.name, p.name)));
+            return Err(Error::invalid(
+                file,
+                at(&format!("entries[{i}].name")),
+                format!(
+                    "bundle {:?} is not an olm.bundle of package {:?}",
+                    e.name, p.name
+                ),
+            ));
         }
         if let Some(r) = &e.skip_range {
-            crate::version::Range::parse(r).map_err(|m| Error::invalid(file, at(&format!("entries[{i}].skipRange")), m))?;
+            crate::version::Range::parse(r)
+                .map_err(|m| Error::invalid(file, at(&format!("entries[{i}].skipRange")), m))?;
         }
     }
     if c.entries.is_empty() {
-        return Err(Error::invalid(file, at("entries"), "a channel needs at least one entry"));
+        return Err(Error::invalid(
+            file,
+            at("entries"),
+            "a channel needs at least one entry",
+        ));
     }
     let heads = c.heads();
     if heads.len() != 1 {
         let list = names(heads.iter().map(|e| &e.name));
-        return Err(Error::invalid(file, at("entries"), if heads.is_empty() { "no channel head: every entry is replaced or skipped by another".to_string() } else { format!("multiple channel heads: {list}") }));
+        return Err(Error::invalid(
+            file,
+            at("entries"),
+            if heads.is_empty() {
+                "no channel head: every entry is replaced or skipped by another".to_string()
+            } else {
+                format!("multiple channel heads: {list}")
+            },
+        ));
     }
     let mut chain = BTreeSet::new();
     let mut cur = Some(heads[0]);
     while let Some(e) = cur {
         if !chain.insert(e.name.as_str()) {
-            return Err(Error::invalid(file, at("entries"), format!("replaces chain from the head loops at {:?}", e.name)));
+            return Err(Error::invalid(
+                file,
+                at("entries"),
+                format!("replaces chain from the head loops at {:?}", e.name),
+            ));
         }
         cur = e.replaces.as_deref().and_then(|r| c.entry(r));
     }

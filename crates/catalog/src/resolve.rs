@@ -66,13 +66,27 @@ impl Installed {
     /// What a ClusterServiceVersion object says about itself: name, `spec.version`, owned
     /// CRDs (group from the CRD name) and owned APIServices. `package` is left to the caller.
     pub fn from_csv_json(csv: &Value) -> Installed {
-        let s = |p: &str| csv.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
-        let list = |p: &str| csv.pointer(p).and_then(Value::as_array).cloned().unwrap_or_default();
+        let s = |p: &str| {
+            csv.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let list = |p: &str| {
+            csv.pointer(p)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
         let mut provides = Vec::new();
         for d in list("/spec/customresourcedefinitions/owned") {
             let name = d["name"].as_str().unwrap_or_default();
             provides.push(Gvk {
-                group: name.split_once('.').map(|(_, g)| g).unwrap_or_default().to_string(),
+                group: name
+                    .split_once('.')
+                    .map(|(_, g)| g)
+                    .unwrap_or_default()
+                    .to_string(),
                 version: d["version"].as_str().unwrap_or_default().to_string(),
                 kind: d["kind"].as_str().unwrap_or_default().to_string(),
             });
@@ -170,7 +184,11 @@ pub struct Upgrade<'a> {
 /// The entries of `channel` in OLM's preference order: the replaces chain from the head, then
 /// the rest from the newest version down.
 pub fn channel_order<'c>(package: &'c Package, channel: &'c Channel) -> Vec<&'c str> {
-    let mut out: Vec<&str> = channel.replaces_chain().iter().map(|e| e.name.as_str()).collect();
+    let mut out: Vec<&str> = channel
+        .replaces_chain()
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     let mut rest: Vec<&str> = channel
         .entries
         .iter()
@@ -199,9 +217,14 @@ pub fn next_upgrade<'a>(
     from: &str,
     from_version: Option<&Version>,
 ) -> Result<Option<Upgrade<'a>>, Unsatisfiable> {
-    let pkg = catalog
-        .package(package)
-        .ok_or_else(|| Unsatisfiable::new(package, format!("Package {package:?} is not in the catalog, so no upgrade of {from:?} can be found.")))?;
+    let pkg = catalog.package(package).ok_or_else(|| {
+        Unsatisfiable::new(
+            package,
+            format!(
+                "Package {package:?} is not in the catalog, so no upgrade of {from:?} can be found."
+            ),
+        )
+    })?;
     let ch = pkg.channel(channel).ok_or_else(|| {
         Unsatisfiable::new(package, format!("Package {package:?} has no channel {channel:?} (channels: {}), so no upgrade of {from:?} can be found.", pkg.channels.keys().cloned().collect::<Vec<_>>().join(", ")))
     })?;
@@ -211,7 +234,12 @@ pub fn next_upgrade<'a>(
     Ok(upgrade_in_channel(pkg, ch, from, version.as_ref()))
 }
 
-fn upgrade_in_channel<'a>(pkg: &'a Package, ch: &'a Channel, from: &str, version: Option<&Version>) -> Option<Upgrade<'a>> {
+fn upgrade_in_channel<'a>(
+    pkg: &'a Package,
+    ch: &'a Channel,
+    from: &str,
+    version: Option<&Version>,
+) -> Option<Upgrade<'a>> {
     for name in channel_order(pkg, ch) {
         if name == from {
             continue;
@@ -223,14 +251,21 @@ fn upgrade_in_channel<'a>(pkg: &'a Package, ch: &'a Channel, from: &str, version
             format!("{name} skips {from} in channel {}", ch.name)
         } else if let (Some(r), Some(v)) = (&entry.skip_range, version) {
             match Range::parse(r) {
-                Ok(range) if range.matches(v) => format!("{name} has skipRange {r:?}, which includes {from} (version {v}), in channel {}", ch.name),
+                Ok(range) if range.matches(v) => format!(
+                    "{name} has skipRange {r:?}, which includes {from} (version {v}), in channel {}",
+                    ch.name
+                ),
                 _ => continue,
             }
         } else {
             continue;
         };
         let bundle = pkg.bundle(name)?;
-        return Some(Upgrade { bundle, channel: ch.name.clone(), reason });
+        return Some(Upgrade {
+            bundle,
+            channel: ch.name.clone(),
+            reason,
+        });
     }
     None
 }
@@ -252,7 +287,11 @@ pub fn resolve<'a>(
         r.subscription(req)?;
     }
     Ok(Resolution {
-        steps: r.order.into_iter().filter_map(|p| r.chosen.remove(&p)).collect(),
+        steps: r
+            .order
+            .into_iter()
+            .filter_map(|p| r.chosen.remove(&p))
+            .collect(),
     })
 }
 
@@ -291,7 +330,12 @@ impl<'a> Resolver<'a, '_> {
             Unsatisfiable::new(&req.package, format!("{label} asks for channel {channel_name:?}, but package {:?} in catalog {} has only channels {}.", req.package, source.key, list(pkg.channels.keys())))
         })?;
         let step = if let Some(from) = req.installed_csv.as_deref().filter(|s| !s.is_empty()) {
-            let version = self.installed.iter().find(|i| i.csv == from).and_then(|i| i.version.clone()).or_else(|| pkg.bundle(from).map(|b| b.version.clone()));
+            let version = self
+                .installed
+                .iter()
+                .find(|i| i.csv == from)
+                .and_then(|i| i.version.clone())
+                .or_else(|| pkg.bundle(from).map(|b| b.version.clone()));
             match upgrade_in_channel(pkg, ch, from, version.as_ref()) {
                 None => return Ok(()),
                 Some(u) => Step {
@@ -335,20 +379,40 @@ impl<'a> Resolver<'a, '_> {
         self.choose(step, &label)
     }
 
-    fn find_package(&self, req: &SubscriptionRequest, label: &str) -> Result<(Source<'a>, &'a Package), Unsatisfiable> {
+    fn find_package(
+        &self,
+        req: &SubscriptionRequest,
+        label: &str,
+    ) -> Result<(Source<'a>, &'a Package), Unsatisfiable> {
         if let Some(key) = &req.source {
             let src = self.sources.iter().find(|s| &s.key == key).ok_or_else(|| {
                 Unsatisfiable::new(&req.package, format!("{label} names catalog source {key}, which does not exist or has no content yet (known: {}).", list(self.sources.iter().map(|s| s.key.to_string()))))
             })?;
             let pkg = src.catalog.package(&req.package).ok_or_else(|| {
-                Unsatisfiable::new(&req.package, format!("{label}: package {:?} is not in catalog {key}{}.", req.package, elsewhere(&self.sources, &req.package)))
+                Unsatisfiable::new(
+                    &req.package,
+                    format!(
+                        "{label}: package {:?} is not in catalog {key}{}.",
+                        req.package,
+                        elsewhere(&self.sources, &req.package)
+                    ),
+                )
             })?;
             return Ok((src.clone(), pkg));
         }
         self.sources
             .iter()
             .find_map(|s| s.catalog.package(&req.package).map(|p| (s.clone(), p)))
-            .ok_or_else(|| Unsatisfiable::new(&req.package, format!("{label}: no catalog offers package {:?} (searched {}).", req.package, list(self.sources.iter().map(|s| s.key.to_string())))))
+            .ok_or_else(|| {
+                Unsatisfiable::new(
+                    &req.package,
+                    format!(
+                        "{label}: no catalog offers package {:?} (searched {}).",
+                        req.package,
+                        list(self.sources.iter().map(|s| s.key.to_string()))
+                    ),
+                )
+            })
     }
 
     /// Records `step` (its package must not already be chosen at another version) and resolves
@@ -358,7 +422,18 @@ impl<'a> Resolver<'a, '_> {
             if prev.csv == step.csv {
                 return Ok(());
             }
-            return Err(Unsatisfiable::new(&step.package, format!("{label} needs {} {} ({}), but {} {} was already chosen ({}); only one version of a package can be installed in a namespace.", step.package, step.bundle.version, step.reason, prev.package, prev.bundle.version, prev.reason)));
+            return Err(Unsatisfiable::new(
+                &step.package,
+                format!(
+                    "{label} needs {} {} ({}), but {} {} was already chosen ({}); only one version of a package can be installed in a namespace.",
+                    step.package,
+                    step.bundle.version,
+                    step.reason,
+                    prev.package,
+                    prev.bundle.version,
+                    prev.reason
+                ),
+            ));
         }
         let pkg = step.package.clone();
         let bundle = step.bundle;
@@ -374,11 +449,33 @@ impl<'a> Resolver<'a, '_> {
         Ok(())
     }
 
-    fn package_dependency(&mut self, of: &'a Bundle, src: &SourceKey, dep: &PackageRequired) -> Result<(), Unsatisfiable> {
+    fn package_dependency(
+        &mut self,
+        of: &'a Bundle,
+        src: &SourceKey,
+        dep: &PackageRequired,
+    ) -> Result<(), Unsatisfiable> {
         let who = format!("{} {} ({})", of.package, of.version, of.name);
-        let range = Range::parse(&dep.version_range).map_err(|e| Unsatisfiable::new(&of.package, format!("{who} requires package {:?} with an unreadable range: {e}.", dep.package_name)))?;
-        if let Some(i) = self.installed.iter().find(|i| i.package.as_deref() == Some(dep.package_name.as_str())) {
-            if i.version.as_ref().is_some_and(|v| range.matches(v)) || self.chosen.get(&dep.package_name).is_some_and(|c| range.matches(&c.bundle.version)) {
+        let range = Range::parse(&dep.version_range).map_err(|e| {
+            Unsatisfiable::new(
+                &of.package,
+                format!(
+                    "{who} requires package {:?} with an unreadable range: {e}.",
+                    dep.package_name
+                ),
+            )
+        })?;
+        if let Some(i) = self
+            .installed
+            .iter()
+            .find(|i| i.package.as_deref() == Some(dep.package_name.as_str()))
+        {
+            if i.version.as_ref().is_some_and(|v| range.matches(v))
+                || self
+                    .chosen
+                    .get(&dep.package_name)
+                    .is_some_and(|c| range.matches(&c.bundle.version))
+            {
                 return Ok(());
             }
         }
@@ -386,45 +483,136 @@ impl<'a> Resolver<'a, '_> {
             if range.matches(&c.bundle.version) {
                 return Ok(());
             }
-            return Err(Unsatisfiable::new(&of.package, format!("{who} requires package {:?} in range {:?}, but {} {} is being installed ({}), which is outside that range.", dep.package_name, dep.version_range, c.package, c.bundle.version, c.reason)));
+            return Err(Unsatisfiable::new(
+                &of.package,
+                format!(
+                    "{who} requires package {:?} in range {:?}, but {} {} is being installed ({}), which is outside that range.",
+                    dep.package_name, dep.version_range, c.package, c.bundle.version, c.reason
+                ),
+            ));
         }
-        if let Some(i) = self.installed.iter().find(|i| i.package.as_deref() == Some(dep.package_name.as_str())) {
-            return Err(Unsatisfiable::new(&of.package, format!("{who} requires package {:?} in range {:?}, but {} (version {}) is installed and outside that range; upgrade it first.", dep.package_name, dep.version_range, i.csv, i.version.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "unknown".into()))));
+        if let Some(i) = self
+            .installed
+            .iter()
+            .find(|i| i.package.as_deref() == Some(dep.package_name.as_str()))
+        {
+            return Err(Unsatisfiable::new(
+                &of.package,
+                format!(
+                    "{who} requires package {:?} in range {:?}, but {} (version {}) is installed and outside that range; upgrade it first.",
+                    dep.package_name,
+                    dep.version_range,
+                    i.csv,
+                    i.version
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "unknown".into())
+                ),
+            ));
         }
-        let found = self.candidates(src, |p, _| p.name == dep.package_name).into_iter().find(|(_, _, b)| range.matches(&b.version));
+        let found = self
+            .candidates(src, |p, _| p.name == dep.package_name)
+            .into_iter()
+            .find(|(_, _, b)| range.matches(&b.version));
         match found {
             Some((source, channel, bundle)) => {
-                let reason = format!("required by {}: package {} in range {:?} (channel {channel} of catalog {source})", of.name, dep.package_name, dep.version_range);
-                let step = Step { package: bundle.package.clone(), csv: bundle.name.clone(), channel, source, bundle, replaces: None, subscription: None, reason };
+                let reason = format!(
+                    "required by {}: package {} in range {:?} (channel {channel} of catalog {source})",
+                    of.name, dep.package_name, dep.version_range
+                );
+                let step = Step {
+                    package: bundle.package.clone(),
+                    csv: bundle.name.clone(),
+                    channel,
+                    source,
+                    bundle,
+                    replaces: None,
+                    subscription: None,
+                    reason,
+                };
                 self.choose(step, &who)
             }
             None => {
-                let offered: Vec<String> = self.sources.iter().filter_map(|s| s.catalog.package(&dep.package_name).map(|p| (s, p))).flat_map(|(s, p)| p.bundles.values().map(move |b| format!("{} in {}", b.version, s.key))).collect();
-                let seen = if offered.is_empty() { "no catalog offers that package".to_string() } else { format!("the catalogs offer only {}", offered.join(", ")) };
-                Err(Unsatisfiable::new(&of.package, format!("{who} requires package {:?} in version range {:?}, but {seen}; nothing installed provides it either.", dep.package_name, dep.version_range)))
+                let offered: Vec<String> = self
+                    .sources
+                    .iter()
+                    .filter_map(|s| s.catalog.package(&dep.package_name).map(|p| (s, p)))
+                    .flat_map(|(s, p)| {
+                        p.bundles
+                            .values()
+                            .map(move |b| format!("{} in {}", b.version, s.key))
+                    })
+                    .collect();
+                let seen = if offered.is_empty() {
+                    "no catalog offers that package".to_string()
+                } else {
+                    format!("the catalogs offer only {}", offered.join(", "))
+                };
+                Err(Unsatisfiable::new(
+                    &of.package,
+                    format!(
+                        "{who} requires package {:?} in version range {:?}, but {seen}; nothing installed provides it either.",
+                        dep.package_name, dep.version_range
+                    ),
+                ))
             }
         }
     }
 
-    fn gvk_dependency(&mut self, of: &'a Bundle, src: &SourceKey, gvk: &Gvk) -> Result<(), Unsatisfiable> {
-        if self.installed.iter().any(|i| i.provides.contains(gvk)) || self.chosen.values().any(|c| c.bundle.provided_gvks().contains(gvk)) {
+    fn gvk_dependency(
+        &mut self,
+        of: &'a Bundle,
+        src: &SourceKey,
+        gvk: &Gvk,
+    ) -> Result<(), Unsatisfiable> {
+        if self.installed.iter().any(|i| i.provides.contains(gvk))
+            || self
+                .chosen
+                .values()
+                .any(|c| c.bundle.provided_gvks().contains(gvk))
+        {
             return Ok(());
         }
         let who = format!("{} {} ({})", of.package, of.version, of.name);
-        let found = self.candidates(src, |_, b| b.provided_gvks().contains(gvk)).into_iter().next();
+        let found = self
+            .candidates(src, |_, b| b.provided_gvks().contains(gvk))
+            .into_iter()
+            .next();
         match found {
             Some((source, channel, bundle)) => {
-                let reason = format!("required by {}: provides API {gvk} (channel {channel} of catalog {source})", of.name);
-                let step = Step { package: bundle.package.clone(), csv: bundle.name.clone(), channel, source, bundle, replaces: None, subscription: None, reason };
+                let reason = format!(
+                    "required by {}: provides API {gvk} (channel {channel} of catalog {source})",
+                    of.name
+                );
+                let step = Step {
+                    package: bundle.package.clone(),
+                    csv: bundle.name.clone(),
+                    channel,
+                    source,
+                    bundle,
+                    replaces: None,
+                    subscription: None,
+                    reason,
+                };
                 self.choose(step, &who)
             }
-            None => Err(Unsatisfiable::new(&of.package, format!("{who} requires API {gvk} (olm.gvk.required), but no installed operator provides it and no bundle in the catalogs ({}) does.", list(self.sources.iter().map(|s| s.key.to_string()))))),
+            None => Err(Unsatisfiable::new(
+                &of.package,
+                format!(
+                    "{who} requires API {gvk} (olm.gvk.required), but no installed operator provides it and no bundle in the catalogs ({}) does.",
+                    list(self.sources.iter().map(|s| s.key.to_string()))
+                ),
+            )),
         }
     }
 
     /// Installable bundles matching `pred`, best first: the dependent's catalog, then by
     /// priority; per package the default channel first; per channel nearest the head first.
-    fn candidates(&self, prefer: &SourceKey, pred: impl Fn(&Package, &Bundle) -> bool) -> Vec<(SourceKey, String, &'a Bundle)> {
+    fn candidates(
+        &self,
+        prefer: &SourceKey,
+        pred: impl Fn(&Package, &Bundle) -> bool,
+    ) -> Vec<(SourceKey, String, &'a Bundle)> {
         let mut srcs: Vec<&Source<'a>> = self.sources.iter().collect();
         srcs.sort_by_key(|s| &s.key != prefer);
         let mut out = Vec::new();
@@ -448,11 +636,23 @@ impl<'a> Resolver<'a, '_> {
 }
 
 fn elsewhere(sources: &[Source<'_>], package: &str) -> String {
-    let others: Vec<String> = sources.iter().filter(|s| s.catalog.package(package).is_some()).map(|s| s.key.to_string()).collect();
-    if others.is_empty() { String::new() } else { format!(" (it is in {})", others.join(", ")) }
+    let others: Vec<String> = sources
+        .iter()
+        .filter(|s| s.catalog.package(package).is_some())
+        .map(|s| s.key.to_string())
+        .collect();
+    if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (it is in {})", others.join(", "))
+    }
 }
 
 fn list<S: AsRef<str>>(it: impl Iterator<Item = S>) -> String {
     let v: Vec<String> = it.map(|s| s.as_ref().to_string()).collect();
-    if v.is_empty() { "none".to_string() } else { v.join(", ") }
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
 }
