@@ -89,3 +89,54 @@ impl Catalog {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Bundle, Catalog};
+    use crate::version::Version;
+
+    fn b(name: &str, v: (u64, u64, u64), replaces: Option<&str>, default: Option<&str>) -> Bundle {
+        Bundle {
+            name: name.into(),
+            package: "p".into(),
+            image: format!("r/{name}"),
+            version: Version::new(v.0, v.1, v.2),
+            properties: vec![],
+            related_images: vec![],
+            channels: vec!["stable".into()],
+            default_channel: default.map(String::from),
+            replaces: replaces.map(String::from),
+            skips: vec![],
+            skip_range: None,
+            source: format!("upload {name}"),
+            objects: vec![],
+        }
+    }
+
+    #[test]
+    fn added_bundles_extend_the_channel_and_move_the_head() {
+        let mut c = Catalog::new();
+        c.add_bundle(b("p.v1", (1, 0, 0), None, Some("stable")))
+            .unwrap();
+        c.add_bundle(b("p.v2", (2, 0, 0), Some("p.v1"), None))
+            .unwrap();
+        let p = c.package("p").unwrap();
+        assert_eq!(p.default_channel.as_deref(), Some("stable"));
+        assert_eq!(p.channels["stable"].head().unwrap().name, "p.v2");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_bundle_that_would_fork_the_channel_is_refused_and_nothing_changes() {
+        let mut c = Catalog::new();
+        c.add_bundle(b("p.v1", (1, 0, 0), None, Some("stable")))
+            .unwrap();
+        let before = c.clone();
+        let e = c
+            .add_bundle(b("p.v3", (3, 0, 0), None, None))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("leaves 2 channel heads (p.v1, p.v3)"), "{e}");
+        assert_eq!(c, before);
+    }
+}

@@ -594,3 +594,136 @@ fn bundle_blob(b: &Bundle) -> Value {
     }
     Value::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<Catalog> {
+        Catalog::from_fbc_files([("configs/pkg/catalog.yaml", yaml.as_bytes())])
+    }
+
+    const PKG: &str = "schema: olm.package\nname: p\ndefaultChannel: stable\n";
+
+    fn bundle(v: &str) -> String {
+        format!(
+            "---\nschema: olm.bundle\nname: p.v{v}\npackage: p\nimage: r/p:{v}\nproperties:\n- type: olm.package\n  value: {{packageName: p, version: {v}}}\n"
+        )
+    }
+
+    #[test]
+    fn loads_and_renders_back_the_same_blobs() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n- name: p.v1.1.0\n  replaces: p.v1.0.0\n  skipRange: '<1.1.0'\n{}{}",
+            bundle("1.0.0"),
+            bundle("1.1.0")
+        );
+        let cat = load(&text).unwrap();
+        let p = cat.package("p").unwrap();
+        assert_eq!(p.channels["stable"].head().unwrap().name, "p.v1.1.0");
+        let blobs = cat.to_blobs();
+        assert_eq!(blobs.len(), 4);
+        assert_eq!(
+            blobs[1]["entries"][1],
+            serde_json::json!({"name": "p.v1.1.0", "replaces": "p.v1.0.0", "skipRange": "<1.1.0"})
+        );
+        let again = Catalog::from_blobs("again", blobs).unwrap();
+        assert_eq!(again.to_blobs(), cat.to_blobs());
+    }
+
+    #[test]
+    fn two_heads_are_refused_naming_the_channel() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n- name: p.v1.1.0\n{}{}",
+            bundle("1.0.0"),
+            bundle("1.1.0")
+        );
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "olm.channel \"stable\" entries: multiple channel heads: p.v1.0.0, p.v1.1.0"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn replaces_cycle_is_refused() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n  replaces: p.v1.1.0\n- name: p.v1.1.0\n  replaces: p.v1.0.0\n{}{}",
+            bundle("1.0.0"),
+            bundle("1.1.0")
+        );
+        let e = load(&text).unwrap_err().to_string();
+        assert!(e.contains("no channel head"), "{e}");
+    }
+
+    #[test]
+    fn invalid_blobs_name_file_and_field() {
+        let cases = [
+            (
+                "schema: olm.channel\nname: c\npackage: q\nentries: []\n",
+                "olm.channel \"c\" package: package \"q\" is not declared",
+            ),
+            ("name: x\n", "configs/pkg/catalog.yaml: document 0: schema"),
+            (
+                &format!(
+                    "{PKG}{}",
+                    bundle("1.0.0").replace("version: 1.0.0", "version: one")
+                ),
+                "olm.bundle \"p.v1.0.0\" properties[olm.package].version: \"one\" is not a semantic version",
+            ),
+            (
+                &format!("{PKG}{}", bundle("1.0.0")),
+                "defaultChannel: must name one of the package's channels",
+            ),
+            (
+                &format!(
+                    "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v2.0.0\n"
+                ),
+                "entries[0].name: bundle \"p.v2.0.0\" is not an olm.bundle",
+            ),
+            (
+                &format!(
+                    "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n  skipRange: '>=x'\n{}",
+                    bundle("1.0.0")
+                ),
+                "entries[0].skipRange",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = load(text).unwrap_err().to_string();
+            assert!(e.contains(want), "want {want:?} in {e}");
+            assert!(e.starts_with("configs/pkg/catalog.yaml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bundle_not_in_any_channel_is_refused() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n{}{}",
+            bundle("1.0.0"),
+            bundle("2.0.0")
+        );
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("olm.bundle \"p.v2.0.0\": bundle is in no channel"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn json_stream_files_and_unknown_schemas() {
+        let json = r#"{"schema":"olm.package","name":"p","defaultChannel":"a"}
+{"schema":"olm.channel","name":"a","package":"p","entries":[{"name":"p.v1.0.0"}]}
+{"schema":"olm.bundle","name":"p.v1.0.0","package":"p","image":"r/p:1","properties":[{"type":"olm.package","value":{"packageName":"p","version":"1.0.0"}}]}
+{"schema":"vendor.custom","x":1}"#;
+        let cat = Catalog::from_fbc_files([
+            ("index.json", json.as_bytes()),
+            ("README.md", b"# not a catalog".as_slice()),
+        ])
+        .unwrap();
+        assert_eq!(cat.bundle_count(), 1);
+        assert_eq!(cat.others.len(), 1);
+    }
+}

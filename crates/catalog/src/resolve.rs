@@ -283,8 +283,16 @@ pub fn resolve<'a>(
         chosen: BTreeMap::new(),
         order: Vec::new(),
     };
+    // The Subscriptions' own choices first, so a dependency never pre-empts an explicit one.
+    let mut picked = Vec::new();
     for req in requests {
-        r.subscription(req)?;
+        if let Some(step) = r.subscription(req)? {
+            picked.push(step.package.clone());
+            r.insert(step, &sub_label(req))?;
+        }
+    }
+    for package in picked {
+        r.dependencies_of(&package)?;
     }
     Ok(Resolution {
         steps: r
@@ -317,7 +325,10 @@ fn sub_label(req: &SubscriptionRequest) -> String {
 }
 
 impl<'a> Resolver<'a, '_> {
-    fn subscription(&mut self, req: &SubscriptionRequest) -> Result<(), Unsatisfiable> {
+    fn subscription(
+        &mut self,
+        req: &SubscriptionRequest,
+    ) -> Result<Option<Step<'a>>, Unsatisfiable> {
         let label = sub_label(req);
         let (source, pkg) = self.find_package(req, &label)?;
         let channel_name = match req.channel.as_deref().filter(|c| !c.is_empty()) {
@@ -337,7 +348,7 @@ impl<'a> Resolver<'a, '_> {
                 .and_then(|i| i.version.clone())
                 .or_else(|| pkg.bundle(from).map(|b| b.version.clone()));
             match upgrade_in_channel(pkg, ch, from, version.as_ref()) {
-                None => return Ok(()),
+                None => return Ok(None),
                 Some(u) => Step {
                     package: req.package.clone(),
                     csv: u.bundle.name.clone(),
@@ -376,7 +387,7 @@ impl<'a> Resolver<'a, '_> {
                 reason,
             }
         };
-        self.choose(step, &label)
+        Ok(Some(step))
     }
 
     fn find_package(
@@ -415,17 +426,17 @@ impl<'a> Resolver<'a, '_> {
             })
     }
 
-    /// Records `step` (its package must not already be chosen at another version) and resolves
-    /// its dependencies before it.
-    fn choose(&mut self, step: Step<'a>, label: &str) -> Result<(), Unsatisfiable> {
+    /// Records `step`; its package must not already be chosen at another version. Returns
+    /// whether it is new.
+    fn insert(&mut self, step: Step<'a>, label: &str) -> Result<bool, Unsatisfiable> {
         if let Some(prev) = self.chosen.get(&step.package) {
             if prev.csv == step.csv {
-                return Ok(());
+                return Ok(false);
             }
             return Err(Unsatisfiable::new(
                 &step.package,
                 format!(
-                    "{label} needs {} {} ({}), but {} {} was already chosen ({}); only one version of a package can be installed in a namespace.",
+                    "{label} needs {} {} ({}), but {} {} is chosen too ({}); only one version of a package can be installed in a namespace.",
                     step.package,
                     step.bundle.version,
                     step.reason,
@@ -435,17 +446,37 @@ impl<'a> Resolver<'a, '_> {
                 ),
             ));
         }
-        let pkg = step.package.clone();
-        let bundle = step.bundle;
-        let src = step.source.clone();
-        self.chosen.insert(pkg.clone(), step);
+        self.chosen.insert(step.package.clone(), step);
+        Ok(true)
+    }
+
+    /// Resolves the dependencies of chosen `package`, then lists it after them.
+    fn dependencies_of(&mut self, package: &str) -> Result<(), Unsatisfiable> {
+        if self.order.iter().any(|p| p == package) {
+            return Ok(());
+        }
+        let (bundle, src) = {
+            let s = &self.chosen[package];
+            (s.bundle, s.source.clone())
+        };
         for dep in bundle.required_packages() {
             self.package_dependency(bundle, &src, &dep)?;
         }
         for gvk in bundle.required_gvks() {
             self.gvk_dependency(bundle, &src, &gvk)?;
         }
-        self.order.push(pkg);
+        if !self.order.iter().any(|p| p == package) {
+            self.order.push(package.to_string());
+        }
+        Ok(())
+    }
+
+    /// Records a dependency and resolves its own dependencies.
+    fn choose(&mut self, step: Step<'a>, label: &str) -> Result<(), Unsatisfiable> {
+        let package = step.package.clone();
+        if self.insert(step, label)? {
+            self.dependencies_of(&package)?;
+        }
         Ok(())
     }
 
@@ -654,5 +685,330 @@ fn list<S: AsRef<str>>(it: impl Iterator<Item = S>) -> String {
         "none".to_string()
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bundle(pkg: &str, version: &str, extra: Vec<Value>) -> Value {
+        let mut props =
+            vec![json!({"type": "olm.package", "value": {"packageName": pkg, "version": version}})];
+        props.extend(extra);
+        json!({"schema": "olm.bundle", "name": format!("{pkg}.v{version}"), "package": pkg, "image": format!("reg/{pkg}:{version}"), "properties": props})
+    }
+
+    fn gvk(kind: &str) -> Value {
+        json!({"type": "olm.gvk", "value": {"group": "example.com", "version": "v1", "kind": kind}})
+    }
+
+    fn catalog() -> Catalog {
+        let blobs = vec![
+            json!({"schema": "olm.package", "name": "app", "defaultChannel": "stable"}),
+            json!({"schema": "olm.channel", "package": "app", "name": "stable", "entries": [
+                {"name": "app.v1.0.0"},
+                {"name": "app.v1.1.0", "replaces": "app.v1.0.0"},
+                {"name": "app.v1.2.0", "replaces": "app.v1.1.0", "skips": ["app.v1.1.5"]},
+                {"name": "app.v2.0.0", "replaces": "app.v1.2.0", "skipRange": ">=1.0.0 <1.2.0"}
+            ]}),
+            json!({"schema": "olm.channel", "package": "app", "name": "fast", "entries": [
+                {"name": "app.v1.0.0"}, {"name": "app.v1.1.0", "replaces": "app.v1.0.0"}
+            ]}),
+            bundle("app", "1.0.0", vec![]),
+            bundle("app", "1.1.0", vec![]),
+            bundle("app", "1.2.0", vec![]),
+            bundle(
+                "app",
+                "2.0.0",
+                vec![
+                    json!({"type": "olm.package.required", "value": {"packageName": "db", "versionRange": ">=3.0.0 <4.0.0"}}),
+                    json!({"type": "olm.gvk.required", "value": {"group": "example.com", "version": "v1", "kind": "Cache"}}),
+                ],
+            ),
+            json!({"schema": "olm.package", "name": "db", "defaultChannel": "stable"}),
+            json!({"schema": "olm.channel", "package": "db", "name": "stable", "entries": [
+                {"name": "db.v3.0.0"}, {"name": "db.v3.1.0", "replaces": "db.v3.0.0"}, {"name": "db.v4.0.0", "replaces": "db.v3.1.0"}
+            ]}),
+            bundle("db", "3.0.0", vec![]),
+            bundle("db", "3.1.0", vec![]),
+            bundle("db", "4.0.0", vec![]),
+            json!({"schema": "olm.package", "name": "cache", "defaultChannel": "alpha"}),
+            json!({"schema": "olm.channel", "package": "cache", "name": "alpha", "entries": [{"name": "cache.v0.1.0"}]}),
+            bundle("cache", "0.1.0", vec![gvk("Cache")]),
+        ];
+        Catalog::from_blobs("test", blobs).unwrap()
+    }
+
+    fn req(pkg: &str) -> SubscriptionRequest {
+        SubscriptionRequest {
+            name: format!("{pkg}-sub"),
+            package: pkg.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn head_of_default_channel_brings_its_dependencies_first() {
+        let c = catalog();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let r = resolve(&srcs, &[], &[req("app")]).unwrap();
+        let csvs: Vec<&str> = r.steps.iter().map(|s| s.csv.as_str()).collect();
+        assert_eq!(csvs, ["db.v3.1.0", "cache.v0.1.0", "app.v2.0.0"]);
+        assert_eq!(r.steps[2].reason, "head of channel stable");
+        assert!(
+            r.steps[0].reason.contains("required by app.v2.0.0"),
+            "{}",
+            r.steps[0].reason
+        );
+        assert!(r.steps[0].subscription.is_none());
+    }
+
+    #[test]
+    fn starting_csv_must_be_in_the_channel() {
+        let c = catalog();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let mut q = req("app");
+        q.starting_csv = Some("app.v1.1.0".into());
+        let r = resolve(&srcs, &[], std::slice::from_ref(&q)).unwrap();
+        assert_eq!(r.steps.len(), 1);
+        assert_eq!(r.steps[0].csv, "app.v1.1.0");
+        q.starting_csv = Some("app.v9.0.0".into());
+        let e = resolve(&srcs, &[], &[q]).unwrap_err();
+        assert!(
+            e.why().contains("startingCSV \"app.v9.0.0\"")
+                && e.why().contains("app.v1.2.0 (1.2.0)"),
+            "{}",
+            e.why()
+        );
+    }
+
+    #[test]
+    fn upgrade_prefers_the_entry_nearest_the_head() {
+        let c = catalog();
+        // 1.0.0: replaced by 1.1.0, but 2.0.0's skipRange covers it and 2.0.0 is the head.
+        let u = next_upgrade(&c, "app", "stable", "app.v1.0.0", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.bundle.name, "app.v2.0.0");
+        assert!(u.reason.contains("skipRange"), "{}", u.reason);
+        // 1.2.0 is outside the skipRange: its replacer.
+        let u = next_upgrade(&c, "app", "stable", "app.v1.2.0", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.bundle.name, "app.v2.0.0");
+        assert!(u.reason.contains("replaces app.v1.2.0"), "{}", u.reason);
+        // skips: 1.1.5 is not in the catalog but 1.2.0 skips it (and 2.0.0's range covers 1.1.5).
+        let v = parse_version("1.1.5").unwrap();
+        let u = next_upgrade(&c, "app", "stable", "app.v1.1.5", Some(&v))
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.bundle.name, "app.v2.0.0");
+        // the head has no upgrade
+        assert!(
+            next_upgrade(&c, "app", "stable", "app.v2.0.0", None)
+                .unwrap()
+                .is_none()
+        );
+        // in channel fast, 1.0.0 → 1.1.0 only
+        let u = next_upgrade(&c, "app", "fast", "app.v1.0.0", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.bundle.name, "app.v1.1.0");
+        assert!(next_upgrade(&c, "app", "nope", "app.v1.0.0", None).is_err());
+    }
+
+    #[test]
+    fn upgrade_of_installed_csv_through_resolve() {
+        let c = catalog();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let installed = [
+            Installed {
+                csv: "app.v1.1.0".into(),
+                package: Some("app".into()),
+                version: Some(Version::new(1, 1, 0)),
+                provides: vec![],
+            },
+            Installed {
+                csv: "db.v3.0.0".into(),
+                package: Some("db".into()),
+                version: Some(Version::new(3, 0, 0)),
+                provides: vec![],
+            },
+        ];
+        let mut q = req("app");
+        q.channel = Some("fast".into());
+        q.installed_csv = Some("app.v1.1.0".into());
+        assert!(
+            resolve(&srcs, &installed, std::slice::from_ref(&q))
+                .unwrap()
+                .steps
+                .is_empty(),
+            "fast's head is installed"
+        );
+        q.channel = Some("stable".into());
+        let r = resolve(&srcs, &installed, &[q]).unwrap();
+        let app = r.for_package("app").unwrap();
+        assert_eq!(app.csv, "app.v2.0.0");
+        assert_eq!(app.replaces.as_deref(), Some("app.v1.1.0"));
+        assert!(
+            r.for_package("db").is_none(),
+            "installed db 3.0.0 satisfies >=3.0.0 <4.0.0"
+        );
+        assert!(r.for_package("cache").is_some());
+    }
+
+    #[test]
+    fn dependency_out_of_range_is_explained() {
+        let c = catalog();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let installed = [Installed {
+            csv: "db.v4.0.0".into(),
+            package: Some("db".into()),
+            version: Some(Version::new(4, 0, 0)),
+            provides: vec![],
+        }];
+        let e = resolve(&srcs, &installed, &[req("app")]).unwrap_err();
+        assert_eq!(e.package, "app");
+        let why = e.why();
+        assert!(
+            why.contains(
+                "app 2.0.0 (app.v2.0.0) requires package \"db\" in range \">=3.0.0 <4.0.0\""
+            ),
+            "{why}"
+        );
+        assert!(
+            why.contains("db.v4.0.0 (version 4.0.0) is installed"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn missing_api_is_explained() {
+        let blobs = vec![
+            json!({"schema": "olm.package", "name": "x", "defaultChannel": "a"}),
+            json!({"schema": "olm.channel", "package": "x", "name": "a", "entries": [{"name": "x.v1.0.0"}]}),
+            bundle(
+                "x",
+                "1.0.0",
+                vec![
+                    json!({"type": "olm.gvk.required", "value": {"group": "g.io", "version": "v2", "kind": "Thing"}}),
+                ],
+            ),
+        ];
+        let c = Catalog::from_blobs("t", blobs).unwrap();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let e = resolve(&srcs, &[], &[req("x")]).unwrap_err();
+        assert!(
+            e.why().contains("requires API g.io/v2/Thing"),
+            "{}",
+            e.why()
+        );
+        let installed = [Installed {
+            csv: "thing.v1".into(),
+            provides: vec![Gvk {
+                group: "g.io".into(),
+                version: "v2".into(),
+                kind: "Thing".into(),
+            }],
+            ..Default::default()
+        }];
+        assert_eq!(
+            resolve(&srcs, &installed, &[req("x")]).unwrap().steps.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn subscriptions_resolved_together_must_agree() {
+        let c = catalog();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let mut db = req("db");
+        db.starting_csv = Some("db.v4.0.0".into());
+        let e = resolve(&srcs, &[], &[db.clone(), req("app")]).unwrap_err();
+        assert!(
+            e.why().contains("db 4.0.0 is being installed"),
+            "{}",
+            e.why()
+        );
+        let e = resolve(&srcs, &[], &[req("app"), db.clone()]).unwrap_err();
+        assert!(
+            e.why().contains("db 4.0.0 is being installed"),
+            "order does not matter: {}",
+            e.why()
+        );
+        db.starting_csv = Some("db.v3.0.0".into());
+        let r = resolve(&srcs, &[], &[db, req("app")]).unwrap();
+        assert_eq!(
+            r.for_package("db").unwrap().csv,
+            "db.v3.0.0",
+            "the Subscription's choice satisfies the dependency"
+        );
+    }
+
+    #[test]
+    fn unknown_package_channel_and_source() {
+        let c = catalog();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let e = resolve(&srcs, &[], &[req("nope")]).unwrap_err();
+        assert!(
+            e.why()
+                .contains("no catalog offers package \"nope\" (searched olm/ops)"),
+            "{}",
+            e.why()
+        );
+        let mut q = req("app");
+        q.channel = Some("beta".into());
+        let e = resolve(&srcs, &[], &[q]).unwrap_err();
+        assert!(
+            e.why().contains("has only channels fast, stable"),
+            "{}",
+            e.why()
+        );
+        let mut q = req("app");
+        q.source = Some(SourceKey {
+            name: "other".into(),
+            namespace: "olm".into(),
+        });
+        let e = resolve(&srcs, &[], &[q]).unwrap_err();
+        assert!(
+            e.why().contains("names catalog source olm/other"),
+            "{}",
+            e.why()
+        );
+    }
+
+    #[test]
+    fn dependency_prefers_the_dependents_catalog() {
+        let a = catalog();
+        let mut b = catalog();
+        b.packages.remove("app");
+        let srcs = [
+            Source {
+                priority: 10,
+                ..Source::new("zzz", "olm", &b)
+            },
+            Source::new("ops", "olm", &a),
+        ];
+        let mut q = req("app");
+        q.source = Some(SourceKey {
+            name: "ops".into(),
+            namespace: "olm".into(),
+        });
+        let r = resolve(&srcs, &[], &[q]).unwrap();
+        assert_eq!(r.for_package("db").unwrap().source.name, "ops");
+    }
+
+    #[test]
+    fn installed_from_csv_json() {
+        let csv = json!({"metadata": {"name": "etcd.v0.9.4"}, "spec": {"version": "0.9.4", "customresourcedefinitions": {"owned": [{"name": "etcdclusters.etcd.database.coreos.com", "version": "v1beta2", "kind": "EtcdCluster"}]}}});
+        let i = Installed::from_csv_json(&csv);
+        assert_eq!(i.csv, "etcd.v0.9.4");
+        assert_eq!(i.version, Some(Version::new(0, 9, 4)));
+        assert_eq!(
+            i.provides[0].to_string(),
+            "etcd.database.coreos.com/v1beta2/EtcdCluster"
+        );
     }
 }
