@@ -675,7 +675,7 @@ mod tests {
             ),
             (
                 &format!("{PKG}{}", bundle("1.0.0")),
-                "defaultChannel: must name one of the package's channels",
+                "defaultChannel: channel \"stable\" is not a channel of the package",
             ),
             (
                 &format!(
