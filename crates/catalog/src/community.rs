@@ -155,6 +155,7 @@ pub fn publish(source: &str, mut bundles: Vec<Bundle>, mode: UpdateGraph) -> Res
                 package: package.clone(),
                 entries,
                 properties: Vec::new(),
+                source: source.to_string(),
             },
         );
     }
@@ -189,6 +190,7 @@ pub fn publish(source: &str, mut bundles: Vec<Bundle>, mode: UpdateGraph) -> Res
             .map(|b| (b.name.clone(), b.clone()))
             .collect(),
         deprecations: None,
+        source: source.to_string(),
     };
     let mut catalog = Catalog::new();
     catalog.packages.insert(package, pkg);

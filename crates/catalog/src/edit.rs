@@ -42,6 +42,7 @@ impl Catalog {
                 package: bundle.package.clone(),
                 entries: Vec::new(),
                 properties: Vec::new(),
+                source: bundle.source.clone(),
             });
             let entry = ChannelEntry {
                 name: bundle.name.clone(),

@@ -219,6 +219,7 @@ impl Builder {
                     description: b.description.filter(|d| !d.is_empty()),
                     icon: b.icon,
                     properties: b.properties,
+                    source: file.to_string(),
                     ..Package::default()
                 };
                 self.packages.insert(b.name, (file.to_string(), pkg));
@@ -232,6 +233,7 @@ impl Builder {
                         package: b.package,
                         entries: b.entries,
                         properties: b.properties,
+                        source: file.to_string(),
                     },
                 ));
             }
@@ -439,12 +441,7 @@ fn decode_bundle_object(v: &Value) -> Result<Value, String> {
 }
 
 fn validate_package(p: &Package) -> Result<()> {
-    let file = p
-        .bundles
-        .values()
-        .next()
-        .map(|b| b.source.clone())
-        .unwrap_or_else(|| format!("package {}", p.name));
+    let file = p.source.clone();
     match &p.default_channel {
         Some(dc) if !p.channels.contains_key(dc) => {
             return Err(Error::invalid(
@@ -467,7 +464,7 @@ fn validate_package(p: &Package) -> Result<()> {
     }
     let mut listed = BTreeSet::new();
     for c in p.channels.values() {
-        validate_channel(&file, p, c)?;
+        validate_channel(&c.source, p, c)?;
         listed.extend(c.entries.iter().map(|e| e.name.as_str()));
     }
     if let Some(b) = p

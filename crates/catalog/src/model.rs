@@ -101,6 +101,8 @@ pub struct Channel {
     pub package: String,
     pub entries: Vec<ChannelEntry>,
     pub properties: Vec<Property>,
+    /// The file the channel came from (for messages).
+    pub source: String,
 }
 
 impl Channel {
@@ -284,6 +286,8 @@ pub struct Package {
     /// Bundles by name.
     pub bundles: BTreeMap<String, Bundle>,
     pub deprecations: Option<Deprecations>,
+    /// The file the package came from (for messages).
+    pub source: String,
 }
 
 impl Package {

@@ -191,7 +191,12 @@ fn wildcard(op: Op, fixed: &[&str], part: &str) -> Result<Vec<Comparator>, Strin
         })
         .collect::<Result<_, _>>()?;
     let (lo, hi) = match nums.as_slice() {
-        [] => return Ok(Vec::new()),
+        [] if op == Op::Eq => return Ok(Vec::new()),
+        [] => {
+            return Err(format!(
+                "{part:?}: a wildcard major version only stands alone (`*`)"
+            ));
+        }
         [maj] => (Version::new(*maj, 0, 0), Version::new(maj + 1, 0, 0)),
         [maj, min] => (Version::new(*maj, *min, 0), Version::new(*maj, min + 1, 0)),
         _ => {
