@@ -4,7 +4,8 @@
 //!
 //! * `updateGraph: replaces-mode` (the default): each channel's head is the highest version
 //!   among the bundles that declare the channel, and the channel is the `spec.replaces` walk
-//!   from it (with each entry's `skips` and `skipRange`);
+//!   from it (with each entry's `skips` and `skipRange`; versions an entry skips stay listed
+//!   when they declare the channel, as the registry database kept them);
 //! * `updateGraph: semver-mode`: `spec.replaces` is ignored and each bundle of a channel replaces
 //!   the next lower version of that channel;
 //! * the default channel is the one declared by the highest-version bundle that declares one
@@ -208,23 +209,36 @@ fn entry_of(b: &Bundle, replaces: Option<String>) -> ChannelEntry {
 }
 
 /// replaces-mode: from the highest version of the channel, follow `spec.replaces` through the
-/// package's bundles (listed in version order, oldest first, as the pipeline writes them).
+/// package's bundles; bundles an entry skips stay in the channel when they declare it (the
+/// registry kept them when their successor was added, so they remain installable by name) and
+/// are walked on from too. Entries are listed oldest first, as the pipeline writes them.
 fn replaces_walk(members: &[&Bundle], by_name: &BTreeMap<&str, &Bundle>) -> Vec<ChannelEntry> {
     let Some(head) = members.last() else {
         return Vec::new();
     };
-    let mut chain = Vec::new();
+    let declares = |name: &str| members.iter().any(|m| m.name == name);
+    let mut reached: Vec<&Bundle> = Vec::new();
     let mut seen = BTreeSet::new();
-    let mut cur = Some(*head);
-    while let Some(b) = cur {
+    let mut todo = vec![*head];
+    while let Some(b) = todo.pop() {
         if !seen.insert(b.name.as_str()) {
-            break;
+            continue;
         }
-        chain.push(entry_of(b, b.replaces.clone()));
-        cur = b.replaces.as_deref().and_then(|r| by_name.get(r).copied());
+        reached.push(b);
+        if let Some(r) = b.replaces.as_deref().and_then(|r| by_name.get(r)) {
+            todo.push(r);
+        }
+        for s in &b.skips {
+            if let Some(sb) = by_name.get(s.as_str()).filter(|sb| declares(&sb.name)) {
+                todo.push(sb);
+            }
+        }
     }
-    chain.reverse();
-    chain
+    reached.sort_by(|a, b| cmp_versions(&a.version, &b.version));
+    reached
+        .into_iter()
+        .map(|b| entry_of(b, b.replaces.clone()))
+        .collect()
 }
 
 /// semver-mode: each bundle replaces the next lower version of the channel.
@@ -245,4 +259,115 @@ fn csv_icon(csv: &Value) -> Option<Icon> {
         base64data: first.get("base64data")?.as_str()?.to_string(),
         mediatype: first.get("mediatype")?.as_str()?.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::Version;
+
+    fn b(
+        v: (u64, u64, u64),
+        channels: &[&str],
+        replaces: Option<&str>,
+        skips: &[&str],
+        default: Option<&str>,
+    ) -> Bundle {
+        Bundle {
+            name: format!("op.v{}.{}.{}", v.0, v.1, v.2),
+            package: "op".into(),
+            image: String::new(),
+            version: Version::new(v.0, v.1, v.2),
+            properties: vec![],
+            related_images: vec![],
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            default_channel: default.map(String::from),
+            replaces: replaces.map(String::from),
+            skips: skips.iter().map(|s| s.to_string()).collect(),
+            skip_range: None,
+            source: "test".into(),
+            objects: vec![],
+        }
+    }
+
+    fn names(c: &Catalog, ch: &str) -> Vec<String> {
+        c.package("op").unwrap().channels[ch]
+            .entries
+            .iter()
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn replaces_mode_walks_from_the_highest_version() {
+        let bundles = vec![
+            b((1, 0, 0), &["stable"], None, &[], Some("stable")),
+            b((1, 1, 0), &["stable"], Some("op.v1.0.0"), &[], None),
+            // not replaced by anything on the walk: omitted from the update graph
+            b((1, 1, 5), &["stable"], Some("op.v1.0.0"), &[], None),
+            b(
+                (1, 2, 0),
+                &["stable"],
+                Some("op.v1.0.0"),
+                &["op.v1.1.0"],
+                None,
+            ),
+            b(
+                (2, 0, 0),
+                &["stable", "fast"],
+                Some("op.v1.2.0"),
+                &[],
+                Some("fast"),
+            ),
+        ];
+        let c = publish("test", bundles, UpdateGraph::ReplacesMode).unwrap();
+        assert_eq!(
+            names(&c, "stable"),
+            ["op.v1.0.0", "op.v1.1.0", "op.v1.2.0", "op.v2.0.0"]
+        );
+        assert_eq!(
+            c.package("op").unwrap().channels["stable"]
+                .head()
+                .unwrap()
+                .name,
+            "op.v2.0.0"
+        );
+        // fast: only 2.0.0 declares it, but the walk follows replaces into the package
+        assert_eq!(names(&c, "fast"), ["op.v1.0.0", "op.v1.2.0", "op.v2.0.0"]);
+        assert!(
+            c.package("op").unwrap().bundle("op.v1.1.5").is_none(),
+            "unreached bundles are not published"
+        );
+        assert_eq!(
+            c.package("op").unwrap().default_channel.as_deref(),
+            Some("fast"),
+            "the newest bundle declaring a default wins"
+        );
+    }
+
+    #[test]
+    fn semver_mode_ignores_replaces() {
+        let bundles = vec![
+            b((0, 2, 0), &["alpha"], Some("op.v0.0.1"), &[], None),
+            b((0, 1, 0), &["alpha"], None, &[], None),
+            b((0, 3, 0), &["alpha", "beta"], Some("op.v0.1.0"), &[], None),
+        ];
+        let c = publish("test", bundles, UpdateGraph::SemverMode).unwrap();
+        let p = c.package("op").unwrap();
+        let reps: Vec<Option<String>> = p.channels["alpha"]
+            .entries
+            .iter()
+            .map(|e| e.replaces.clone())
+            .collect();
+        assert_eq!(
+            reps,
+            [None, Some("op.v0.1.0".into()), Some("op.v0.2.0".into())]
+        );
+        assert_eq!(names(&c, "beta"), ["op.v0.3.0"]);
+        assert_eq!(
+            p.default_channel.as_deref(),
+            Some("alpha"),
+            "no bundle declares a default: the newest bundle's first channel"
+        );
+    }
 }
