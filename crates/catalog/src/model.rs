@@ -48,6 +48,16 @@ pub struct Gvk {
     pub kind: String,
 }
 
+impl Gvk {
+    /// Whether a property value `{group, version, kind}` names this GVK.
+    pub fn matches(&self, v: &Value) -> bool {
+        let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+        field("kind") == self.kind
+            && field("version") == self.version
+            && field("group") == self.group
+    }
+}
+
 impl std::fmt::Display for Gvk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.group.is_empty() {
@@ -237,6 +247,11 @@ impl Bundle {
         self.properties_of(types::GVK)
             .filter_map(|v| serde_json::from_value(v.clone()).ok())
             .collect()
+    }
+
+    /// Whether the bundle provides `gvk` (an `olm.gvk` property), without decoding properties.
+    pub fn provides(&self, gvk: &Gvk) -> bool {
+        self.properties_of(types::GVK).any(|v| gvk.matches(v))
     }
 
     /// APIs the bundle requires (`olm.gvk.required`).

@@ -9,7 +9,7 @@
 //! and the constraint that failed.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -282,6 +282,7 @@ pub fn resolve<'a>(
         installed,
         chosen: BTreeMap::new(),
         order: Vec::new(),
+        gvk_index: None,
     };
     // The Subscriptions' own choices first, so a dependency never pre-empts an explicit one.
     let mut picked = Vec::new();
@@ -314,6 +315,32 @@ struct Resolver<'a, 'i> {
     installed: &'i [Installed],
     chosen: BTreeMap<String, Step<'a>>,
     order: Vec<String>,
+    /// Which packages of which source provide an API, built on the first API dependency.
+    gvk_index: Option<GvkIndex<'a>>,
+}
+
+/// `(kind, version, group)` → `(source index, package)` in source and package-name order.
+type GvkIndex<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<(usize, &'a Package)>>;
+
+fn gvk_index<'a>(sources: &[Source<'a>]) -> GvkIndex<'a> {
+    let mut index: GvkIndex<'a> = HashMap::new();
+    for (i, s) in sources.iter().enumerate() {
+        let catalog: &'a Catalog = s.catalog;
+        for pkg in catalog.packages.values() {
+            for b in pkg.bundles.values() {
+                for v in b.properties_of(crate::model::types::GVK) {
+                    let f = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+                    let list = index
+                        .entry((f("kind"), f("version"), f("group")))
+                        .or_default();
+                    if !list.iter().any(|(j, p)| *j == i && p.name == pkg.name) {
+                        list.push((i, pkg));
+                    }
+                }
+            }
+        }
+    }
+    index
 }
 
 fn sub_label(req: &SubscriptionRequest) -> String {
@@ -541,10 +568,10 @@ impl<'a> Resolver<'a, '_> {
                 ),
             ));
         }
-        let found = self
-            .candidates(src, |p, _| p.name == dep.package_name)
-            .into_iter()
-            .find(|(_, _, b)| range.matches(&b.version));
+        let found = self.preferred_sources(src).into_iter().find_map(|(_, s)| {
+            let pkg = s.catalog.package(&dep.package_name)?;
+            best_in_package(&s, pkg, |b| range.matches(&b.version))
+        });
         match found {
             Some((source, channel, bundle)) => {
                 let reason = format!(
@@ -597,18 +624,24 @@ impl<'a> Resolver<'a, '_> {
         gvk: &Gvk,
     ) -> Result<(), Unsatisfiable> {
         if self.installed.iter().any(|i| i.provides.contains(gvk))
-            || self
-                .chosen
-                .values()
-                .any(|c| c.bundle.provided_gvks().contains(gvk))
+            || self.chosen.values().any(|c| c.bundle.provides(gvk))
         {
             return Ok(());
         }
         let who = format!("{} {} ({})", of.package, of.version, of.name);
-        let found = self
-            .candidates(src, |_, b| b.provided_gvks().contains(gvk))
-            .into_iter()
-            .next();
+        let index = self
+            .gvk_index
+            .get_or_insert_with(|| gvk_index(&self.sources));
+        let providers = index
+            .get(&(gvk.kind.as_str(), gvk.version.as_str(), gvk.group.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        let found = self.preferred_sources(src).into_iter().find_map(|(i, s)| {
+            providers
+                .iter()
+                .filter(|(j, _)| *j == i)
+                .find_map(|(_, pkg)| best_in_package(&s, pkg, |b| b.provides(gvk)))
+        });
         match found {
             Some((source, channel, bundle)) => {
                 let reason = format!(
@@ -637,33 +670,35 @@ impl<'a> Resolver<'a, '_> {
         }
     }
 
-    /// Installable bundles matching `pred`, best first: the dependent's catalog, then by
-    /// priority; per package the default channel first; per channel nearest the head first.
-    fn candidates(
-        &self,
-        prefer: &SourceKey,
-        pred: impl Fn(&Package, &Bundle) -> bool,
-    ) -> Vec<(SourceKey, String, &'a Bundle)> {
-        let mut srcs: Vec<&Source<'a>> = self.sources.iter().collect();
-        srcs.sort_by_key(|s| &s.key != prefer);
-        let mut out = Vec::new();
-        for s in srcs {
-            for pkg in s.catalog.packages() {
-                let mut chans: Vec<&Channel> = pkg.channels.values().collect();
-                chans.sort_by_key(|c| Some(&c.name) != pkg.default_channel.as_ref());
-                for ch in chans {
-                    for name in channel_order(pkg, ch) {
-                        if let Some(b) = pkg.bundle(name) {
-                            if pred(pkg, b) {
-                                out.push((s.key.clone(), ch.name.clone(), b));
-                            }
-                        }
-                    }
-                }
+    /// Sources in preference order for a dependency: the dependent's catalog first, then by
+    /// priority (the order `resolve` sorted them in), with their indexes.
+    fn preferred_sources(&self, prefer: &SourceKey) -> Vec<(usize, Source<'a>)> {
+        let mut srcs: Vec<(usize, Source<'a>)> = self.sources.iter().cloned().enumerate().collect();
+        srcs.sort_by_key(|(_, s)| &s.key != prefer);
+        srcs
+    }
+}
+
+/// The best bundle of `pkg` matching `pred`: default channel first, then the others by name;
+/// in a channel nearest the head first.
+fn best_in_package<'a>(
+    s: &Source<'a>,
+    pkg: &'a Package,
+    pred: impl Fn(&Bundle) -> bool,
+) -> Option<(SourceKey, String, &'a Bundle)> {
+    if !pkg.bundles.values().any(&pred) {
+        return None;
+    }
+    let mut chans: Vec<&Channel> = pkg.channels.values().collect();
+    chans.sort_by_key(|c| Some(&c.name) != pkg.default_channel.as_ref());
+    for ch in chans {
+        for name in channel_order(pkg, ch) {
+            if let Some(b) = pkg.bundle(name).filter(|b| pred(b)) {
+                return Some((s.key.clone(), ch.name.clone(), b));
             }
         }
-        out
     }
+    None
 }
 
 fn elsewhere(sources: &[Source<'_>], package: &str) -> String {
