@@ -287,6 +287,7 @@ mod tests {
             skip_range: None,
             source: "test".into(),
             objects: vec![],
+            provided: vec![],
         }
     }
 

@@ -111,6 +111,7 @@ mod tests {
             skip_range: None,
             source: format!("upload {name}"),
             objects: vec![],
+            provided: vec![],
         }
     }
 

@@ -392,7 +392,7 @@ fn bundle_from_blob(file: &str, b: BundleBlob) -> Result<Bundle> {
         check_property(p)
             .map_err(|e| Error::invalid(file, at(&format!("properties[{i}] ({})", p.type_)), e))?;
     }
-    Ok(Bundle {
+    let mut bundle = Bundle {
         name: b.name,
         package: b.package,
         image: b.image,
@@ -406,7 +406,10 @@ fn bundle_from_blob(file: &str, b: BundleBlob) -> Result<Bundle> {
         skip_range: None,
         source: file.to_string(),
         objects,
-    })
+        provided: Vec::new(),
+    };
+    bundle.refresh_provided();
+    Ok(bundle)
 }
 
 /// The known property types must have the shape OLM reads.

@@ -219,6 +219,8 @@ pub struct Bundle {
     pub source: String,
     /// Decoded manifests: registry+v1 `manifests/` or FBC `olm.bundle.object` properties.
     pub(crate) objects: Vec<Value>,
+    /// The `olm.gvk` properties decoded once at load (the resolver asks every bundle).
+    pub(crate) provided: Vec<Gvk>,
 }
 
 impl Bundle {
@@ -244,14 +246,23 @@ impl Bundle {
 
     /// APIs the bundle provides (`olm.gvk`).
     pub fn provided_gvks(&self) -> Vec<Gvk> {
-        self.properties_of(types::GVK)
-            .filter_map(|v| serde_json::from_value(v.clone()).ok())
-            .collect()
+        self.provided.clone()
     }
 
-    /// Whether the bundle provides `gvk` (an `olm.gvk` property), without decoding properties.
+    /// Whether the bundle provides `gvk` (an `olm.gvk` property, as decoded when the bundle was
+    /// loaded).
     pub fn provides(&self, gvk: &Gvk) -> bool {
-        self.properties_of(types::GVK).any(|v| gvk.matches(v))
+        self.provided
+            .iter()
+            .any(|g| g.kind == gvk.kind && g.version == gvk.version && g.group == gvk.group)
+    }
+
+    /// Decodes the `olm.gvk` properties again (after `properties` was changed by hand).
+    pub fn refresh_provided(&mut self) {
+        self.provided = self
+            .properties_of(types::GVK)
+            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+            .collect();
     }
 
     /// APIs the bundle requires (`olm.gvk.required`).

@@ -156,7 +156,7 @@ impl Bundle {
         let crd_gvks = crd_gvks(objects.iter().map(|(_, o)| o));
         let properties = derive_properties(&ann.package, &parsed, csv, crd_gvks, extra, deps);
         let related_images = related_images(csv, image);
-        Ok(Bundle {
+        let mut bundle = Bundle {
             name: parsed.name.clone(),
             package: ann.package,
             image: image.to_string(),
@@ -170,7 +170,10 @@ impl Bundle {
             skip_range: parsed.skip_range,
             source: source.to_string(),
             objects: objects.into_iter().map(|(_, o)| o).collect(),
-        })
+            provided: Vec::new(),
+        };
+        bundle.refresh_provided();
+        Ok(bundle)
     }
 }
 

@@ -9,7 +9,7 @@
 //! and the constraint that failed.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -282,7 +282,6 @@ pub fn resolve<'a>(
         installed,
         chosen: BTreeMap::new(),
         order: Vec::new(),
-        gvk_index: None,
     };
     // The Subscriptions' own choices first, so a dependency never pre-empts an explicit one.
     let mut picked = Vec::new();
@@ -315,32 +314,6 @@ struct Resolver<'a, 'i> {
     installed: &'i [Installed],
     chosen: BTreeMap<String, Step<'a>>,
     order: Vec<String>,
-    /// Which packages of which source provide an API, built on the first API dependency.
-    gvk_index: Option<GvkIndex<'a>>,
-}
-
-/// `(kind, version, group)` → `(source index, package)` in source and package-name order.
-type GvkIndex<'a> = HashMap<(&'a str, &'a str, &'a str), Vec<(usize, &'a Package)>>;
-
-fn gvk_index<'a>(sources: &[Source<'a>]) -> GvkIndex<'a> {
-    let mut index: GvkIndex<'a> = HashMap::new();
-    for (i, s) in sources.iter().enumerate() {
-        let catalog: &'a Catalog = s.catalog;
-        for pkg in catalog.packages.values() {
-            for b in pkg.bundles.values() {
-                for v in b.properties_of(crate::model::types::GVK) {
-                    let f = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-                    let list = index
-                        .entry((f("kind"), f("version"), f("group")))
-                        .or_default();
-                    if !list.iter().any(|(j, p)| *j == i && p.name == pkg.name) {
-                        list.push((i, pkg));
-                    }
-                }
-            }
-        }
-    }
-    index
 }
 
 fn sub_label(req: &SubscriptionRequest) -> String {
@@ -629,18 +602,12 @@ impl<'a> Resolver<'a, '_> {
             return Ok(());
         }
         let who = format!("{} {} ({})", of.package, of.version, of.name);
-        let index = self
-            .gvk_index
-            .get_or_insert_with(|| gvk_index(&self.sources));
-        let providers = index
-            .get(&(gvk.kind.as_str(), gvk.version.as_str(), gvk.group.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        let found = self.preferred_sources(src).into_iter().find_map(|(i, s)| {
-            providers
-                .iter()
-                .filter(|(j, _)| *j == i)
-                .find_map(|(_, pkg)| best_in_package(&s, pkg, |b| b.provides(gvk)))
+        let found = self.preferred_sources(src).into_iter().find_map(|(_, s)| {
+            let catalog: &'a Catalog = s.catalog;
+            catalog
+                .packages
+                .values()
+                .find_map(|pkg| best_in_package(&s, pkg, |b| b.provides(gvk)))
         });
         match found {
             Some((source, channel, bundle)) => {
