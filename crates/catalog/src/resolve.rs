@@ -496,11 +496,7 @@ impl<'a> Resolver<'a, '_> {
                 ),
             )
         })?;
-        if let Some(i) = self
-            .installed
-            .iter()
-            .find(|i| i.package.as_deref() == Some(dep.package_name.as_str()))
-        {
+        if let Some(i) = self.installed_of(&dep.package_name) {
             if i.version.as_ref().is_some_and(|v| range.matches(v))
                 || self
                     .chosen
@@ -522,11 +518,7 @@ impl<'a> Resolver<'a, '_> {
                 ),
             ));
         }
-        if let Some(i) = self
-            .installed
-            .iter()
-            .find(|i| i.package.as_deref() == Some(dep.package_name.as_str()))
-        {
+        if let Some(i) = self.installed_of(&dep.package_name) {
             return Err(Unsatisfiable::new(
                 &of.package,
                 format!(
@@ -635,6 +627,19 @@ impl<'a> Resolver<'a, '_> {
                 ),
             )),
         }
+    }
+
+    /// The installed CSV of `package`: by its recorded package, or, when that is unknown (a CSV
+    /// read from the cluster), by finding the CSV's name among the package's bundles.
+    fn installed_of(&self, package: &str) -> Option<&Installed> {
+        self.installed.iter().find(|i| match &i.package {
+            Some(p) => p == package,
+            None => self.sources.iter().any(|s| {
+                s.catalog
+                    .package(package)
+                    .is_some_and(|p| p.bundles.contains_key(&i.csv))
+            }),
+        })
     }
 
     /// Sources in preference order for a dependency: the dependent's catalog first, then by
@@ -883,6 +888,20 @@ mod tests {
         assert!(
             why.contains("db.v4.0.0 (version 4.0.0) is installed"),
             "{why}"
+        );
+    }
+
+    #[test]
+    fn installed_csv_without_package_is_recognised_by_name() {
+        let c = catalog();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let csv = json!({"metadata": {"name": "db.v3.0.0"}, "spec": {"version": "3.0.0"}});
+        let installed = [Installed::from_csv_json(&csv)];
+        assert_eq!(installed[0].package, None);
+        let r = resolve(&srcs, &installed, &[req("app")]).unwrap();
+        assert!(
+            r.for_package("db").is_none(),
+            "the installed db 3.0.0 satisfies the range"
         );
     }
 
