@@ -193,9 +193,24 @@ fn load_generated(dir: &Path, bytes: usize) -> (Catalog, Duration) {
     (cat, load)
 }
 
+/// Times `f` three times: (the first run, the best of the three). On a shared, loaded machine
+/// the best of three removes waits for a CPU that are not the resolver's work.
+fn timed<T>(mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
+    let t = Instant::now();
+    let out = f();
+    let first = t.elapsed();
+    let mut best = first;
+    for _ in 0..2 {
+        let t = Instant::now();
+        std::hint::black_box(f());
+        best = best.min(t.elapsed());
+    }
+    (first, best, out)
+}
+
 fn resolution(cat: &Catalog) {
     let srcs = [Source::new("bench", "olm", cat)];
-    let mut install = Vec::new();
+    let (mut install, mut install_best) = (Vec::new(), Vec::new());
     let mut steps = 0;
     for i in 0..1000 {
         let req = SubscriptionRequest {
@@ -203,12 +218,14 @@ fn resolution(cat: &Catalog) {
             package: pkg_name((i * 7) % PACKAGES),
             ..Default::default()
         };
-        let t = Instant::now();
-        let r = resolve::resolve(&srcs, &[], &[req]);
-        install.push(t.elapsed());
-        steps += r.map(|r| r.steps.len()).unwrap_or(0);
+        let (first, best, n) = timed(|| {
+            resolve::resolve(&srcs, &[], std::slice::from_ref(&req)).map(|r| r.steps.len())
+        });
+        install.push(first);
+        install_best.push(best);
+        steps += n.unwrap_or(0);
     }
-    let mut upgrade = Vec::new();
+    let (mut upgrade, mut upgrade_best) = (Vec::new(), Vec::new());
     for i in 0..1000 {
         let p = pkg_name((i * 13) % PACKAGES);
         let from = format!("{p}.v1.{}.0", i % (VERSIONS - 1));
@@ -224,20 +241,29 @@ fn resolution(cat: &Catalog) {
             installed_csv: Some(from),
             ..Default::default()
         };
-        let t = Instant::now();
-        let r = resolve::resolve(&srcs, &installed, &[req]).expect("upgrade resolves");
-        upgrade.push(t.elapsed());
-        assert!(!r.steps.is_empty());
+        let (first, best, n) = timed(|| {
+            resolve::resolve(&srcs, &installed, std::slice::from_ref(&req))
+                .expect("upgrade resolves")
+                .steps
+                .len()
+        });
+        upgrade.push(first);
+        upgrade_best.push(best);
+        assert!(n > 0);
     }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load.split_whitespace().next().unwrap_or("?").to_string();
     let (p50, p99) = pct(&mut install);
+    let (b50, b99) = pct(&mut install_best);
     println!(
-        "resolve a fresh install (with dependency chains, {:.1} bundles per answer): p50 {:.3} ms, p99 {:.3} ms",
-        steps as f64 / 1000.0,
-        p50,
-        p99
+        "resolve a fresh install (dependency chains, {:.1} bundles per answer): p50 {p50:.3} ms, p99 {p99:.3} ms; best of 3 per request: p50 {b50:.3} ms, p99 {b99:.3} ms (load average {load})",
+        steps as f64 / 1000.0
     );
     let (u50, u99) = pct(&mut upgrade);
-    println!("resolve an upgrade of an installed CSV: p50 {u50:.3} ms, p99 {u99:.3} ms");
+    let (c50, c99) = pct(&mut upgrade_best);
+    println!(
+        "resolve an upgrade of an installed CSV (with its dependencies): p50 {u50:.3} ms, p99 {u99:.3} ms; best of 3 per request: p50 {c50:.3} ms, p99 {c99:.3} ms"
+    );
 }
 
 fn pct(v: &mut [Duration]) -> (f64, f64) {

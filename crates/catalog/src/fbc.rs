@@ -580,6 +580,13 @@ fn channel_blob(c: &Channel) -> Value {
     Value::Object(m)
 }
 
+impl Bundle {
+    /// The bundle as its `olm.bundle` blob (what `opm render` prints for a bundle).
+    pub fn to_blob(&self) -> Value {
+        bundle_blob(self)
+    }
+}
+
 fn bundle_blob(b: &Bundle) -> Value {
     let mut m = Map::new();
     m.insert("schema".into(), json!("olm.bundle"));

@@ -114,20 +114,8 @@ impl Input {
     fn blobs(&self) -> Vec<Value> {
         match self {
             Input::Catalog(c) => c.to_blobs(),
-            Input::Bundle(b) => {
-                let mut c = Catalog::new();
-                // A lone bundle renders as its olm.bundle blob only, as opm renders a bundle.
-                let mut b = (**b).clone();
-                if b.channels.is_empty() {
-                    b.channels.push("_".into());
-                }
-                let name = b.name.clone();
-                c.add_bundle(b).ok();
-                c.to_blobs()
-                    .into_iter()
-                    .filter(|v| v["schema"] == "olm.bundle" && v["name"] == name.as_str())
-                    .collect()
-            }
+            // A lone bundle renders as its olm.bundle blob, as opm renders a bundle.
+            Input::Bundle(b) => vec![b.to_blob()],
         }
     }
 
