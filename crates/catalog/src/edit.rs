@@ -69,10 +69,10 @@ impl Catalog {
                 ));
             }
         }
-        if let Some(dc) = &bundle.default_channel {
-            if pkg.default_channel.is_none() || newest {
-                pkg.default_channel = Some(dc.clone());
-            }
+        if let Some(dc) = &bundle.default_channel
+            && (pkg.default_channel.is_none() || newest)
+        {
+            pkg.default_channel = Some(dc.clone());
         }
         if pkg
             .default_channel

@@ -212,14 +212,15 @@ impl Annotations {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
         };
-        if let Some(mt) = get(ANNOTATION_MEDIATYPE) {
-            if mt != "registry+v1" && mt != "plain+v0" {
-                return Err(Error::invalid(
-                    file,
-                    format!("annotations.{ANNOTATION_MEDIATYPE}"),
-                    format!("{mt:?} is not a supported bundle format (registry+v1)"),
-                ));
-            }
+        if let Some(mt) = get(ANNOTATION_MEDIATYPE)
+            && mt != "registry+v1"
+            && mt != "plain+v0"
+        {
+            return Err(Error::invalid(
+                file,
+                format!("annotations.{ANNOTATION_MEDIATYPE}"),
+                format!("{mt:?} is not a supported bundle format (registry+v1)"),
+            ));
         }
         let package = get(ANNOTATION_PACKAGE)
             .ok_or_else(|| {

@@ -496,15 +496,14 @@ impl<'a> Resolver<'a, '_> {
                 ),
             )
         })?;
-        if let Some(i) = self.installed_of(&dep.package_name) {
-            if i.version.as_ref().is_some_and(|v| range.matches(v))
+        if let Some(i) = self.installed_of(&dep.package_name)
+            && (i.version.as_ref().is_some_and(|v| range.matches(v))
                 || self
                     .chosen
                     .get(&dep.package_name)
-                    .is_some_and(|c| range.matches(&c.bundle.version))
-            {
-                return Ok(());
-            }
+                    .is_some_and(|c| range.matches(&c.bundle.version)))
+        {
+            return Ok(());
         }
         if let Some(c) = self.chosen.get(&dep.package_name) {
             if range.matches(&c.bundle.version) {
