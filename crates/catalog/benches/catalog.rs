@@ -193,16 +193,17 @@ fn load_generated(dir: &Path, bytes: usize) -> (Catalog, Duration) {
     (cat, load)
 }
 
-/// This thread's time on a CPU (Linux `/proc/thread-self/schedstat`, ns): what the work cost
-/// without the waits for a CPU that a loaded, shared machine adds to the wall clock.
+/// This thread's time on a CPU (`CLOCK_THREAD_CPUTIME_ID`): what the work cost without the
+/// waits for a CPU that a loaded, shared machine adds to the wall clock.
 fn cpu_time() -> Duration {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    Duration::from_nanos(
-        s.split_whitespace()
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0),
-    )
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Times `f`: (wall clock, time on CPU, result).
