@@ -337,3 +337,50 @@ fn read_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out
 }
+
+/// operator-registry's own rendered index (`foo-index-v0.2.0-declcfg`, written by `opm` with
+/// `olm.bundle.object` properties) against our render of the same registry+v1 bundle: the same
+/// derived properties in the same order, the same related images, the same objects.
+#[test]
+fn registry_v1_render_matches_opm_rendered_index() {
+    let td = olm_fixtures().join("operator-registry/alpha/action/testdata");
+    let index = Catalog::from_fbc_dir(&td.join("foo-index-v0.2.0-declcfg")).unwrap();
+    let theirs = index.bundle("foo", "foo.v0.2.0").unwrap();
+    let dir = td.join("foo-bundle-v0.2.0");
+    let ours =
+        Bundle::from_registry_v1_files(&dir.display().to_string(), read_tree(&dir), &theirs.image)
+            .unwrap();
+    let derived = |b: &Bundle| {
+        b.properties
+            .iter()
+            .filter(|p| p.type_ != "olm.bundle.object" && p.type_ != "olm.csv.metadata")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(derived(&ours), derived(theirs));
+    // (this hand-kept index lists related images in no particular order; compare as sets)
+    let sorted = |b: &Bundle| {
+        let mut v: Vec<(String, String)> = b
+            .related_images
+            .iter()
+            .map(|r| (r.image.clone(), r.name.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&ours), sorted(theirs));
+    assert_eq!(
+        theirs.objects().len(),
+        2,
+        "the index carries the CSV and the CRD as olm.bundle.object"
+    );
+    for obj in theirs.objects() {
+        assert!(
+            ours.objects().contains(obj),
+            "object {} {} differs",
+            obj["kind"],
+            obj["metadata"]["name"]
+        );
+    }
+    assert_eq!(theirs.csv_json().unwrap()["metadata"]["name"], "foo.v0.2.0");
+}
