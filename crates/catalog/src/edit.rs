@@ -2,6 +2,8 @@
 //! bundle joins each channel its metadata names, with the CSV's replaces/skips/skipRange as the
 //! entry's edges.
 
+use std::collections::BTreeMap;
+
 use crate::error::{Error, Result};
 use crate::model::{Bundle, Catalog, Channel, ChannelEntry, Package};
 use crate::version::cmp_versions;
@@ -11,8 +13,71 @@ impl Catalog {
     /// package and channels as needed, and entering it in each channel its metadata declares.
     /// The package's default channel becomes the bundle's declared one when the package had
     /// none or the bundle is the package's newest version. The channels touched must still have
-    /// exactly one head; otherwise nothing is changed.
+    /// exactly one head; otherwise nothing is changed. To add several bundles whose edges only
+    /// fit together once all are in, use [`Catalog::add_bundles`].
     pub fn add_bundle(&mut self, bundle: Bundle) -> Result<()> {
+        self.add_bundles([bundle])
+    }
+
+    /// Adds several bundles at once (oldest version first), then checks that every channel they
+    /// touched has exactly one head; on any error nothing is changed. Unlike one
+    /// [`Catalog::add_bundle`] per bundle, the result does not depend on their order.
+    pub fn add_bundles(&mut self, bundles: impl IntoIterator<Item = Bundle>) -> Result<()> {
+        let mut bundles: Vec<Bundle> = bundles.into_iter().collect();
+        bundles.sort_by(|a, b| cmp_versions(&a.version, &b.version));
+        let mut saved: BTreeMap<String, Option<Package>> = BTreeMap::new();
+        let result = self.enter_all(bundles, &mut saved);
+        if result.is_err() {
+            for (name, pkg) in saved {
+                match pkg {
+                    Some(p) => self.packages.insert(name, p),
+                    None => self.packages.remove(&name),
+                };
+            }
+        }
+        result
+    }
+
+    fn enter_all(
+        &mut self,
+        bundles: Vec<Bundle>,
+        saved: &mut BTreeMap<String, Option<Package>>,
+    ) -> Result<()> {
+        let mut touched: Vec<(String, String, String, String)> = Vec::new();
+        for bundle in bundles {
+            saved
+                .entry(bundle.package.clone())
+                .or_insert_with(|| self.packages.get(&bundle.package).cloned());
+            for ch in &bundle.channels {
+                touched.push((
+                    bundle.package.clone(),
+                    ch.clone(),
+                    bundle.name.clone(),
+                    bundle.source.clone(),
+                ));
+            }
+            self.enter(bundle)?;
+        }
+        for (package, ch, name, source) in touched {
+            let channel = &self.packages[&package].channels[&ch];
+            if channel.head().is_none() {
+                let heads: Vec<&str> = channel.heads().iter().map(|e| e.name.as_str()).collect();
+                return Err(Error::invalid(
+                    &source,
+                    "spec.replaces",
+                    format!(
+                        "adding bundle {name:?} to channel {ch:?} of package {package:?} leaves {} channel heads ({}); the bundle should replace or skip the current head",
+                        heads.len(),
+                        heads.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Enters one bundle (no head check).
+    fn enter(&mut self, bundle: Bundle) -> Result<()> {
         if bundle.channels.is_empty() {
             return Err(Error::invalid(
                 &bundle.source,
@@ -23,12 +88,12 @@ impl Catalog {
                 ),
             ));
         }
-        let mut pkg = self
+        let pkg = self
             .packages
-            .get(&bundle.package)
-            .cloned()
-            .unwrap_or_else(|| Package {
+            .entry(bundle.package.clone())
+            .or_insert_with(|| Package {
                 name: bundle.package.clone(),
+                source: bundle.source.clone(),
                 ..Package::default()
             });
         let newest = pkg
@@ -54,20 +119,6 @@ impl Catalog {
                 Some(e) => *e = entry,
                 None => channel.entries.push(entry),
             }
-            if channel.head().is_none() {
-                let heads: Vec<&str> = channel.heads().iter().map(|e| e.name.as_str()).collect();
-                return Err(Error::invalid(
-                    &bundle.source,
-                    "spec.replaces",
-                    format!(
-                        "adding bundle {:?} to channel {ch:?} of package {:?} leaves {} channel heads ({}); the bundle should replace or skip the current head",
-                        bundle.name,
-                        bundle.package,
-                        heads.len(),
-                        heads.join(", ")
-                    ),
-                ));
-            }
         }
         if let Some(dc) = &bundle.default_channel
             && (pkg.default_channel.is_none() || newest)
@@ -86,7 +137,6 @@ impl Catalog {
             };
         }
         pkg.bundles.insert(bundle.name.clone(), bundle);
-        self.packages.insert(pkg.name.clone(), pkg);
         Ok(())
     }
 }
@@ -125,6 +175,34 @@ mod tests {
         let p = c.package("p").unwrap();
         assert_eq!(p.default_channel.as_deref(), Some("stable"));
         assert_eq!(p.channels["stable"].head().unwrap().name, "p.v2");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn bundles_added_together_do_not_depend_on_order() {
+        let make = || {
+            vec![
+                b("p.v3", (3, 0, 0), Some("p.v2"), None),
+                b("p.v1", (1, 0, 0), None, Some("stable")),
+                b("p.v2", (2, 0, 0), Some("p.v1"), None),
+            ]
+        };
+        // One by one in this order, p.v1 arrives while p.v2 is missing: two heads, refused.
+        let mut one_by_one = Catalog::new();
+        let errs: Vec<_> = make()
+            .into_iter()
+            .filter_map(|x| one_by_one.add_bundle(x).err())
+            .collect();
+        assert_eq!(errs.len(), 1);
+        let mut c = Catalog::new();
+        c.add_bundles(make()).unwrap();
+        assert_eq!(
+            c.package("p").unwrap().channels["stable"]
+                .head()
+                .unwrap()
+                .name,
+            "p.v3"
+        );
         c.validate().unwrap();
     }
 
