@@ -135,6 +135,8 @@ pub struct Step<'a> {
     pub subscription: Option<String>,
     /// Why this bundle, in one sentence.
     pub reason: String,
+    /// The catalog's `olm.deprecations` notices for the package, channel and bundle chosen.
+    pub deprecations: Vec<String>,
 }
 
 /// What to install (in dependency order: dependencies before their dependents).
@@ -294,13 +296,11 @@ pub fn resolve<'a>(
     for package in picked {
         r.dependencies_of(&package)?;
     }
-    Ok(Resolution {
-        steps: r
-            .order
-            .into_iter()
-            .filter_map(|p| r.chosen.remove(&p))
-            .collect(),
-    })
+    let mut steps: Vec<Step<'a>> = r.order.iter().filter_map(|p| r.chosen.remove(p)).collect();
+    for step in &mut steps {
+        step.deprecations = deprecations_of(&r.sources, step);
+    }
+    Ok(Resolution { steps })
 }
 
 fn ordered<'a>(sources: &[Source<'a>]) -> Vec<Source<'a>> {
@@ -356,6 +356,7 @@ impl<'a> Resolver<'a, '_> {
                     source: source.key.clone(),
                     bundle: u.bundle,
                     replaces: Some(from.to_string()),
+                    deprecations: Vec::new(),
                     subscription: Some(req.name.clone()),
                     reason: format!("upgrade: {}", u.reason),
                 },
@@ -383,6 +384,7 @@ impl<'a> Resolver<'a, '_> {
                 source: source.key.clone(),
                 bundle,
                 replaces: None,
+                deprecations: Vec::new(),
                 subscription: Some(req.name.clone()),
                 reason,
             }
@@ -549,6 +551,7 @@ impl<'a> Resolver<'a, '_> {
                     source,
                     bundle,
                     replaces: None,
+                    deprecations: Vec::new(),
                     subscription: None,
                     reason,
                 };
@@ -613,6 +616,7 @@ impl<'a> Resolver<'a, '_> {
                     source,
                     bundle,
                     replaces: None,
+                    deprecations: Vec::new(),
                     subscription: None,
                     reason,
                 };
@@ -670,6 +674,26 @@ fn best_in_package<'a>(
         }
     }
     None
+}
+
+/// The deprecation notices the step's catalog has for its package, channel and bundle.
+fn deprecations_of(sources: &[Source<'_>], step: &Step<'_>) -> Vec<String> {
+    let Some(d) = sources
+        .iter()
+        .find(|s| s.key == step.source)
+        .and_then(|s| s.catalog.package(&step.package))
+        .and_then(|p| p.deprecations.as_ref())
+    else {
+        return Vec::new();
+    };
+    [
+        ("olm.package", ""),
+        ("olm.channel", step.channel.as_str()),
+        ("olm.bundle", step.csv.as_str()),
+    ]
+    .iter()
+    .filter_map(|(schema, name)| d.message_for(schema, name).map(str::to_string))
+    .collect()
 }
 
 fn elsewhere(sources: &[Source<'_>], package: &str) -> String {
@@ -902,6 +926,23 @@ mod tests {
             r.for_package("db").is_none(),
             "the installed db 3.0.0 satisfies the range"
         );
+    }
+
+    #[test]
+    fn deprecation_notices_come_with_the_step() {
+        let blobs = vec![
+            json!({"schema": "olm.package", "name": "x", "defaultChannel": "a"}),
+            json!({"schema": "olm.channel", "package": "x", "name": "a", "entries": [{"name": "x.v1.0.0"}]}),
+            bundle("x", "1.0.0", vec![]),
+            json!({"schema": "olm.deprecations", "package": "x", "entries": [
+                {"reference": {"schema": "olm.channel", "name": "a"}, "message": "channel a is end of life; use b"},
+                {"reference": {"schema": "olm.bundle", "name": "x.v0.9.0"}, "message": "not this one"},
+            ]}),
+        ];
+        let c = Catalog::from_blobs("t", blobs).unwrap();
+        let srcs = [Source::new("ops", "olm", &c)];
+        let r = resolve(&srcs, &[], &[req("x")]).unwrap();
+        assert_eq!(r.steps[0].deprecations, ["channel a is end of life; use b"]);
     }
 
     #[test]
