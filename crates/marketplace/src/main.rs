@@ -1,6 +1,7 @@
 //! `marketplace`: the product's binary. It only parses the command line and hands each subcommand to
 //! the module that owns it; the work lives in the library crates.
 
+mod catalog;
 mod chart;
 mod controllers;
 mod image;
@@ -37,6 +38,9 @@ enum Command {
     /// Copy and inspect container images (OCI layouts, docker-archive files, registries).
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Render operator catalogs and bundles, and ask what OLM would install or upgrade to.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Command::Crds(args) => controllers::crds(args),
         Command::Chart(command) => chart::run(command),
         Command::Image(command) => image::run(command),
+        Command::Catalog(command) => catalog::run(command),
     }
 }
