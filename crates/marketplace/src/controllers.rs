@@ -34,7 +34,7 @@ pub struct CrdsArgs {
 
 /// The product's controller sets (those that also run on real clusters).
 pub fn product_sets(sample: bool) -> Vec<controllers::ControllerSet> {
-    let mut sets = Vec::new();
+    let mut sets = vec![artifacts::set()];
     if sample {
         sets.push(controllers::samples::set());
     }

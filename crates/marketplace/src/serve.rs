@@ -151,6 +151,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         let cp = apiserver::ControlPlane::start(cfg).await?;
         announce_admin(admin_password, json_logs);
+        if let Some(global) = cp.client(apiserver::GLOBAL) {
+            let repo = artifacts::charts::ChartRepo::new(global, cp.registry().map(str::to_string));
+            cp.mount(artifacts::charts::PREFIX, artifacts::charts::router(repo));
+        }
         let host = controllers.then(|| start_host(&cp, sample, simulation));
         let kubeconfig = cp.kubeconfig_path(apiserver::GLOBAL);
         if json_logs {
