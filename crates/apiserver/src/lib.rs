@@ -113,6 +113,52 @@ impl Shared {
     }
 }
 
+/// Makes in-process clients acting as ServiceAccounts (see [`ControlPlane::client_as`]).
+#[derive(Clone)]
+pub struct ServiceAccountClients {
+    shared: Arc<Shared>,
+    router: axum::Router,
+}
+
+impl ServiceAccountClients {
+    /// A client for `cluster` acting as ServiceAccount `namespace/name` (which must exist).
+    pub fn client_as(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<kube::Client, apimachinery::ApiError> {
+        let state = self
+            .shared
+            .clusters
+            .get(cluster)
+            .cloned()
+            .ok_or(apimachinery::ApiError::UnknownResource)?;
+        let shared = self.shared.clone();
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        let issue = move || {
+            shared
+                .identity
+                .issue_service_account_token(&state, &namespace, &name, vec![], 3600)
+        };
+        let first = issue()?;
+        let current = std::sync::Mutex::new((first.0, first.1.exp));
+        let tokens: client::TokenSource = Arc::new(move || {
+            let mut cur = current.lock().map_err(|e| e.to_string())?;
+            if cur.1 - auth::now_unix() < 600 {
+                let (token, claims) = issue().map_err(|e| e.to_string())?;
+                *cur = (token, claims.exp);
+            }
+            Ok(cur.0.clone())
+        });
+        Ok(client::in_process_with(
+            self.router.clone(),
+            cluster,
+            tokens,
+        ))
+    }
+}
+
 /// A running control plane.
 pub struct ControlPlane {
     shared: Arc<Shared>,
@@ -338,34 +384,17 @@ impl ControlPlane {
         namespace: &str,
         name: &str,
     ) -> Result<kube::Client, apimachinery::ApiError> {
-        let state = self
-            .shared
-            .clusters
-            .get(cluster)
-            .cloned()
-            .ok_or(apimachinery::ApiError::UnknownResource)?;
-        let shared = self.shared.clone();
-        let (namespace, name) = (namespace.to_string(), name.to_string());
-        let issue = move || {
-            shared
-                .identity
-                .issue_service_account_token(&state, &namespace, &name, vec![], 3600)
-        };
-        let first = issue()?;
-        let current = std::sync::Mutex::new((first.0, first.1.exp));
-        let tokens: client::TokenSource = Arc::new(move || {
-            let mut cur = current.lock().map_err(|e| e.to_string())?;
-            if cur.1 - auth::now_unix() < 600 {
-                let (token, claims) = issue().map_err(|e| e.to_string())?;
-                *cur = (token, claims.exp);
-            }
-            Ok(cur.0.clone())
-        });
-        Ok(client::in_process_with(
-            self.router.clone(),
-            cluster,
-            tokens,
-        ))
+        self.service_account_clients()
+            .client_as(cluster, namespace, name)
+    }
+
+    /// A `'static` handle making [`ControlPlane::client_as`] clients (for the controller host,
+    /// which gives each controller set its own ServiceAccount).
+    pub fn service_account_clients(&self) -> ServiceAccountClients {
+        ServiceAccountClients {
+            shared: self.shared.clone(),
+            router: self.router.clone(),
+        }
     }
 
     /// Issues a platform user token (for a login command): `name` in `groups` plus

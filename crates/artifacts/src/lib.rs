@@ -33,6 +33,7 @@ pub fn set() -> ControllerSet {
     ControllerSet::new(NAME, run)
         .with_crd(Artifact::crd())
         .with_crd(ArtifactVersion::crd())
+        .with_rules(rules())
 }
 
 fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {

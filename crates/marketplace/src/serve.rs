@@ -229,7 +229,13 @@ fn start_host(
     let mut sets = controllers::embedded_sets();
     sets.push(simulator::controller_set(simulation));
     sets.extend(crate::controllers::product_sets(sample));
-    let host = controllers::Host::new(sets).install_crds(true);
+    // Sets that declare rules (the product's) run as their own least-privilege ServiceAccounts.
+    let accounts = cp.service_account_clients();
+    let host = controllers::Host::new(sets)
+        .install_crds(true)
+        .with_identities(std::sync::Arc::new(move |cluster, ns, name| {
+            accounts.client_as(cluster, ns, name).map_err(Into::into)
+        }));
     cp.add_metrics(host.metrics().registry());
     let targets = cp
         .clusters()

@@ -179,6 +179,27 @@ fn a_chart_version_is_failed_until_its_chart_is_pushed_heals_and_is_served_in_pu
         "{printed}"
     );
     assert!(printed.contains("Failed"), "{printed}");
+    // The controller runs as its own least-privilege ServiceAccount.
+    let sa = "system:serviceaccount:cpaas-system:marketplace-artifacts";
+    let can = |args: &[&str]| {
+        let mut a = vec!["auth", "can-i"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--as", sa]);
+        String::from_utf8_lossy(&s.kubectl(&a).stdout)
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        can(&[
+            "patch",
+            "artifactversions.app.alauda.io",
+            "--subresource=status",
+            "-n",
+            "cpaas-system"
+        ]),
+        "yes"
+    );
+    assert_eq!(can(&["list", "secrets", "-A"]), "no");
 
     // 1.2.0 is recorded with the digest it will have (pushed elsewhere first), then pushed to
     // where the record says: the version heals without anyone touching it.
