@@ -166,11 +166,12 @@ pub struct MountContext {
     pub data_dir: PathBuf,
 }
 
+/// Routers by path prefix.
+pub type Mounted = Vec<(String, axum::Router)>;
+
 /// Builds routers (path prefix, router) to serve beside the Kubernetes API.
 #[derive(Clone)]
-pub struct Mount(
-    pub std::sync::Arc<dyn Fn(&MountContext) -> Vec<(String, axum::Router)> + Send + Sync>,
-);
+pub struct Mount(pub std::sync::Arc<dyn Fn(&MountContext) -> Mounted + Send + Sync>);
 
 impl std::fmt::Debug for Mount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

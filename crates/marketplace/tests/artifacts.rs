@@ -94,7 +94,7 @@ fn chart_dir(dir: &std::path::Path, version: &str) -> std::path::PathBuf {
 fn push_chart_to(chart: &std::path::Path, reg: &str, path: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
         .args(["chart", "push"])
-        .arg(&chart)
+        .arg(chart)
         .args([&format!("oci://{reg}/{path}"), "--plain-http"])
         .output()
         .unwrap();

@@ -214,38 +214,46 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
+/// Why a request was refused: (status, reason, message).
+type Refusal = (StatusCode, &'static str, String);
+
+fn refused((code, reason, message): Refusal) -> Response {
+    status(code, reason, &message)
+}
+
 /// The platform user a login token belongs to.
-fn login_user(p: &Platform, headers: &HeaderMap) -> Result<(String, User), Response> {
+fn login_user(p: &Platform, headers: &HeaderMap) -> Result<(String, User), Refusal> {
+    let unauth = |m: &str| (StatusCode::UNAUTHORIZED, "Unauthorized", m.to_string());
     let token = bearer(headers)
-        .ok_or_else(|| unauthorized("send a login token as Authorization: Bearer <token>"))?;
+        .ok_or_else(|| unauth("send a login token as Authorization: Bearer <token>"))?;
     let info = p
         .identity
         .authenticate_token(token, None, &[])
-        .map_err(|_| unauthorized("invalid, expired or revoked token; log in again"))?;
+        .map_err(|_| unauth("invalid, expired or revoked token; log in again"))?;
     if !info.extra.contains_key(GENERATION_EXTRA) {
-        return Err(unauthorized(
+        return Err(unauth(
             "not a platform login token; get one from POST /platform/v1/login",
         ));
     }
     let db = p.users.current().map_err(|e| {
-        status(
+        (
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
-            &e.to_string(),
+            e.to_string(),
         )
     })?;
     let user = db
         .users
         .get(&info.name)
         .cloned()
-        .ok_or_else(|| unauthorized("the token's user no longer exists"))?;
+        .ok_or_else(|| unauth("the token's user no longer exists"))?;
     Ok((info.name, user))
 }
 
 async fn whoami(State(p): State<Arc<Platform>>, headers: HeaderMap) -> Response {
     match login_user(&p, &headers) {
         Ok((name, user)) => axum::Json(json!({"user": user_json(&name, &user)})).into_response(),
-        Err(r) => r,
+        Err(r) => refused(r),
     }
 }
 

@@ -248,10 +248,13 @@ pub fn users_path(data_dir: &Path) -> PathBuf {
     data_dir.join("users.json")
 }
 
+/// A file's identity and version: inode, size, mtime (s, ns).
+type Stamp = (u64, u64, i64, i64);
+
 /// The users file as `serve` sees it: re-read whenever it changed on disk.
 pub struct Users {
     path: PathBuf,
-    cache: Mutex<(Option<(u64, u64, i64, i64)>, Arc<UserDb>)>,
+    cache: Mutex<(Option<Stamp>, Arc<UserDb>)>,
 }
 
 impl Users {
