@@ -88,3 +88,55 @@ async fn a_set_with_narrow_rules_is_refused_outside_them_and_served_inside_them(
     );
     running.stop().await;
 }
+
+/// The same through a kubeconfig, as `marketplace controllers` runs against real clusters: the
+/// set's client carries a TokenRequest token (file-based, renewed), not the kubeconfig's admin token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_real_clusters_a_set_runs_with_a_token_request_token_of_its_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = apiserver::Config::new(dir.path());
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    let cp = apiserver::ControlPlane::start(cfg).await.unwrap();
+    let kc = kube::config::Kubeconfig::read_from(cp.kubeconfig_path("global")).unwrap();
+    let kcfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let admin = kube::Client::try_from(kcfg.clone()).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let rules = vec![PolicyRule {
+        api_groups: Some(vec!["".into()]),
+        resources: Some(vec!["configmaps".into()]),
+        verbs: vec!["list".into()],
+        ..Default::default()
+    }];
+    let tokens = dir.path().join("tokens");
+    let factory = controllers::identity::token_request_factory(
+        [("global".to_string(), (kcfg, admin.clone()))].into(),
+        tokens.clone(),
+    );
+    let host = controllers::Host::new(vec![probe_set("narrow", Some(rules), tx)])
+        .with_identities(factory)
+        .start(vec![controllers::ClusterTarget {
+            client: admin,
+            labels: Default::default(),
+            global: true,
+            registry: None,
+            name: "global".into(),
+        }]);
+    let (cms, secrets) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("the narrow set ran")
+        .unwrap();
+    assert!(cms.is_ok(), "inside its rules: {cms:?}");
+    let err = secrets.expect_err("outside its rules");
+    assert!(
+        err.contains("system:serviceaccount:cpaas-system:marketplace-narrow"),
+        "{err}"
+    );
+    let file = tokens.join("global_cpaas-system_marketplace-narrow.token");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    host.stop().await;
+    cp.shutdown().await;
+}
