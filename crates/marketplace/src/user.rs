@@ -87,6 +87,8 @@ fn edit(
         "data dir {}: no such directory; give the --data-dir of `marketplace serve`",
         dir.data_dir.display()
     );
+    // One editor at a time: concurrent `marketplace user` runs would otherwise lose an update.
+    let _lock = platform::users::lock_users(&path)?;
     let mut db = UserDb::load(&path)?;
     change(&mut db)?;
     db.save(&path)?;

@@ -243,6 +243,24 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), UserError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+/// Takes the users file's edit lock (`users.json.lock`, released when the file is dropped), so
+/// `serve`'s first-start bootstrap and `marketplace user` runs never lose each other's update.
+pub fn lock_users(users_file: &Path) -> Result<std::fs::File, UserError> {
+    let path = users_file.with_extension("json.lock");
+    let io = |source| UserError::Io {
+        path: path.clone(),
+        source,
+    };
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    f.lock().map_err(io)?;
+    Ok(f)
+}
+
 /// The users file's path in a data dir.
 pub fn users_path(data_dir: &Path) -> PathBuf {
     data_dir.join("users.json")
@@ -292,6 +310,7 @@ impl Users {
     /// On first start (no users file): creates user `admin` (System / `platform-admin-system`)
     /// with a generated password written to `<data-dir>/admin-password` (0600); returns that path.
     pub fn bootstrap_admin(&self, now: i64) -> Result<Option<PathBuf>, UserError> {
+        let _lock = lock_users(&self.path)?;
         if self.path.exists() {
             return Ok(None);
         }
