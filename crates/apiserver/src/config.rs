@@ -164,6 +164,8 @@ pub struct MountContext {
     pub registry: Option<String>,
     pub clusters: Vec<String>,
     pub data_dir: PathBuf,
+    /// In-process admin clients per cluster (usable once the control plane serves).
+    pub admin_clients: std::collections::BTreeMap<String, kube::Client>,
 }
 
 /// Routers by path prefix.

@@ -246,11 +246,23 @@ impl ControlPlane {
         for c in shared.clusters.values() {
             c.start_background(&shared);
         }
+        // Mounts are looked up per request, so the router can be built first; they are made
+        // before `serve.addr` announces the server, so they answer as soon as it is ready.
+        let router = observe::instrument(routes::router(shared.clone()), shared.clone());
         let mount_cx = MountContext {
             identity: shared.identity.clone(),
             registry: shared.registry.clone(),
             clusters: shared.clusters.keys().cloned().collect(),
             data_dir: data_dir.clone(),
+            admin_clients: shared
+                .clusters
+                .keys()
+                .map(|c| {
+                    let client =
+                        client::in_process(router.clone(), c, shared.identity.admin_token());
+                    (c.clone(), client)
+                })
+                .collect(),
         };
         shared
             .mounts
@@ -287,7 +299,6 @@ impl ControlPlane {
         )
         .map_err(dd_err)?;
 
-        let router = observe::instrument(routes::router(shared.clone()), shared.clone());
         let server_tls = match &tls {
             Some(t) => Some(t.server_config()?),
             None => None,

@@ -235,6 +235,17 @@ async fn get_file(State(repo): State<Arc<ChartRepo>>, Path(file): Path<String>) 
     }
 }
 
+/// The repository as a control plane mount (served from before the server is announced).
+pub fn mount() -> apiserver::Mount {
+    apiserver::Mount(Arc::new(|cx: &apiserver::MountContext| {
+        let Some(global) = cx.admin_clients.get(apiserver::GLOBAL) else {
+            return Vec::new();
+        };
+        let repo = ChartRepo::new(global.clone(), cx.registry.clone());
+        vec![(PREFIX.to_string(), router(repo))]
+    }))
+}
+
 /// The router serving [`PREFIX`] (mount it on the control plane with `ControlPlane::mount`).
 pub fn router(repo: Arc<ChartRepo>) -> axum::Router {
     axum::Router::new()

@@ -151,10 +151,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         let cp = apiserver::ControlPlane::start(cfg).await?;
         announce_admin(admin_password, json_logs);
-        if let Some(global) = cp.client(apiserver::GLOBAL) {
-            let repo = artifacts::charts::ChartRepo::new(global, cp.registry().map(str::to_string));
-            cp.mount(artifacts::charts::PREFIX, artifacts::charts::router(repo));
-        }
         let host = controllers.then(|| start_host(&cp, sample, simulation));
         let kubeconfig = cp.kubeconfig_path(apiserver::GLOBAL);
         if json_logs {
@@ -198,6 +194,7 @@ fn setup_platform(
     let admin_password = users.bootstrap_admin(now)?;
     users.current()?;
     cfg.mounts.push(platform::Platform::mount(settings));
+    cfg.mounts.push(artifacts::charts::mount());
     cfg.extra_cluster_role_bindings
         .push(serde_json::to_value(platform::rbac::admin_binding()).context("admin binding")?);
     Ok(admin_password)
