@@ -55,7 +55,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-pub use config::{ClusterSpec, Config, GLOBAL};
+pub use config::{ClusterSpec, Config, GLOBAL, Mount, MountContext};
 
 /// Why the control plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,66 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     pub registry: Option<String>,
     pub metrics: metrics::Metrics,
+    /// Routers mounted beside the Kubernetes API by path prefix ([`ControlPlane::mount`]).
+    pub mounts: std::sync::RwLock<Vec<(String, axum::Router)>>,
+}
+
+impl Shared {
+    /// The mounted router serving `path`, if any.
+    pub fn mounted(&self, path: &str) -> Option<axum::Router> {
+        self.mounts
+            .read()
+            .expect("mounts lock poisoned")
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .map(|(_, r)| r.clone())
+    }
+}
+
+/// Makes in-process clients acting as ServiceAccounts (see [`ControlPlane::client_as`]).
+#[derive(Clone)]
+pub struct ServiceAccountClients {
+    shared: Arc<Shared>,
+    router: axum::Router,
+}
+
+impl ServiceAccountClients {
+    /// A client for `cluster` acting as ServiceAccount `namespace/name` (which must exist).
+    pub fn client_as(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<kube::Client, apimachinery::ApiError> {
+        let state = self
+            .shared
+            .clusters
+            .get(cluster)
+            .cloned()
+            .ok_or(apimachinery::ApiError::UnknownResource)?;
+        let shared = self.shared.clone();
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        let issue = move || {
+            shared
+                .identity
+                .issue_service_account_token(&state, &namespace, &name, vec![], 3600)
+        };
+        let first = issue()?;
+        let current = std::sync::Mutex::new((first.0, first.1.exp));
+        let tokens: client::TokenSource = Arc::new(move || {
+            let mut cur = current.lock().map_err(|e| e.to_string())?;
+            if cur.1 - auth::now_unix() < 600 {
+                let (token, claims) = issue().map_err(|e| e.to_string())?;
+                *cur = (token, claims.exp);
+            }
+            Ok(cur.0.clone())
+        });
+        Ok(client::in_process_with(
+            self.router.clone(),
+            cluster,
+            tokens,
+        ))
+    }
 }
 
 /// A running control plane.
@@ -144,11 +204,12 @@ impl ControlPlane {
         let mut clusters = BTreeMap::new();
         for spec in &list.clusters {
             let state = cluster::ClusterState::open(&data_dir, spec, &cfg, shutdown.clone())?;
-            auth::bootstrap::ensure_policy(&state.store).map_err(|e| StartError::Store {
-                cluster: spec.name.clone(),
-                path: data_dir.join("clusters").join(&spec.name),
-                message: e.to_string(),
-            })?;
+            auth::bootstrap::ensure_policy_with(&state.store, &cfg.extra_cluster_role_bindings)
+                .map_err(|e| StartError::Store {
+                    cluster: spec.name.clone(),
+                    path: data_dir.join("clusters").join(&spec.name),
+                    message: e.to_string(),
+                })?;
             clusters.insert(spec.name.clone(), state);
         }
         let identity = Arc::new(auth::Identity::load_or_create(
@@ -180,10 +241,34 @@ impl ControlPlane {
             shutdown: shutdown.clone(),
             registry: list.registry.clone(),
             metrics: metrics::Metrics::new(),
+            mounts: Default::default(),
         });
         for c in shared.clusters.values() {
             c.start_background(&shared);
         }
+        // Mounts are looked up per request, so the router can be built first; they are made
+        // before `serve.addr` announces the server, so they answer as soon as it is ready.
+        let router = observe::instrument(routes::router(shared.clone()), shared.clone());
+        let mount_cx = MountContext {
+            identity: shared.identity.clone(),
+            registry: shared.registry.clone(),
+            clusters: shared.clusters.keys().cloned().collect(),
+            data_dir: data_dir.clone(),
+            admin_clients: shared
+                .clusters
+                .keys()
+                .map(|c| {
+                    let client =
+                        client::in_process(router.clone(), c, shared.identity.admin_token());
+                    (c.clone(), client)
+                })
+                .collect(),
+        };
+        shared
+            .mounts
+            .write()
+            .expect("mounts lock poisoned")
+            .extend(cfg.mounts.iter().flat_map(|m| (m.0)(&mount_cx)));
 
         let listener = server::bind(cfg.listen).await?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
@@ -214,7 +299,6 @@ impl ControlPlane {
         )
         .map_err(dd_err)?;
 
-        let router = observe::instrument(routes::router(shared.clone()), shared.clone());
         let server_tls = match &tls {
             Some(t) => Some(t.server_config()?),
             None => None,
@@ -311,34 +395,17 @@ impl ControlPlane {
         namespace: &str,
         name: &str,
     ) -> Result<kube::Client, apimachinery::ApiError> {
-        let state = self
-            .shared
-            .clusters
-            .get(cluster)
-            .cloned()
-            .ok_or(apimachinery::ApiError::UnknownResource)?;
-        let shared = self.shared.clone();
-        let (namespace, name) = (namespace.to_string(), name.to_string());
-        let issue = move || {
-            shared
-                .identity
-                .issue_service_account_token(&state, &namespace, &name, vec![], 3600)
-        };
-        let first = issue()?;
-        let current = std::sync::Mutex::new((first.0, first.1.exp));
-        let tokens: client::TokenSource = Arc::new(move || {
-            let mut cur = current.lock().map_err(|e| e.to_string())?;
-            if cur.1 - auth::now_unix() < 600 {
-                let (token, claims) = issue().map_err(|e| e.to_string())?;
-                *cur = (token, claims.exp);
-            }
-            Ok(cur.0.clone())
-        });
-        Ok(client::in_process_with(
-            self.router.clone(),
-            cluster,
-            tokens,
-        ))
+        self.service_account_clients()
+            .client_as(cluster, namespace, name)
+    }
+
+    /// A `'static` handle making [`ControlPlane::client_as`] clients (for the controller host,
+    /// which gives each controller set its own ServiceAccount).
+    pub fn service_account_clients(&self) -> ServiceAccountClients {
+        ServiceAccountClients {
+            shared: self.shared.clone(),
+            router: self.router.clone(),
+        }
     }
 
     /// Issues a platform user token (for a login command): `name` in `groups` plus
@@ -351,6 +418,23 @@ impl ControlPlane {
         ttl: Option<std::time::Duration>,
     ) -> Result<String, auth::IdentityError> {
         self.shared.identity.issue_user_token(name, groups, ttl)
+    }
+
+    /// The identity services (tokens, revocation, the platform's user token check).
+    pub fn identity(&self) -> Arc<auth::Identity> {
+        self.shared.identity.clone()
+    }
+
+    /// Serves `router` for every path starting with `prefix` (e.g. `/platform/`), beside the
+    /// Kubernetes API and before its authentication: the router authenticates its own requests.
+    /// Requests carry the client's address as `axum::extract::ConnectInfo<SocketAddr>` (absent
+    /// for in-process clients).
+    pub fn mount(&self, prefix: &str, router: axum::Router) {
+        self.shared
+            .mounts
+            .write()
+            .expect("mounts lock poisoned")
+            .push((prefix.to_string(), router));
     }
 
     /// A token that is cancelled when the control plane shuts down.

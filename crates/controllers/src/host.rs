@@ -8,6 +8,11 @@
 //!   returns while nobody asked it to stop is logged (`tracing::error!` with `cluster` and
 //!   `controller`), counted in `marketplace_controller_restarts_total`, and restarted after a
 //!   backoff that doubles up to a cap and resets once a run lasted longer than the cap.
+//! - A set that declares rules ([`ControllerSet::with_rules`]) runs, where the host has an
+//!   [`IdentityFactory`], as ServiceAccount `cpaas-system/marketplace-<set>` bound to a ClusterRole of
+//!   exactly those rules (created by the host with its admin client before the set starts). Sets
+//!   without rules (GC, namespaces, CRD cleanup, the simulator: they need broad access by nature)
+//!   keep the admin client.
 //! - [`RunningHost::stop`] cancels every set's token and awaits every task; a set that ignores its
 //!   token for longer than the grace period is aborted (and logged).
 
@@ -17,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use k8s_openapi::api::rbac::v1::PolicyRule;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -55,12 +61,26 @@ pub struct ClusterTarget {
 
 type RunFn = Arc<dyn Fn(ClusterContext) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
 
+/// Makes a client for cluster `cluster` acting as ServiceAccount `namespace/name` (which the host
+/// has created): in `marketplace serve`, `ControlPlane::service_account_clients().client_as`.
+pub type IdentityFactory =
+    Arc<dyn Fn(&str, &str, &str) -> Result<kube::Client, BoxError> + Send + Sync>;
+
+/// The namespace the controllers' ServiceAccounts live in.
+pub const IDENTITY_NAMESPACE: &str = "cpaas-system";
+
+/// The ServiceAccount, ClusterRole and ClusterRoleBinding name of a set.
+pub fn identity_name(set: &str) -> String {
+    format!("marketplace-{set}")
+}
+
 /// A named group of controllers that run together in one cluster: anything with the shape
 /// `async fn run(cx: ClusterContext) -> Result<(), E>`, plus the CRDs it defines.
 #[derive(Clone)]
 pub struct ControllerSet {
     name: String,
     crds: Vec<CustomResourceDefinition>,
+    rules: Option<Vec<PolicyRule>>,
     run: RunFn,
 }
 
@@ -78,6 +98,7 @@ impl ControllerSet {
         ControllerSet {
             name: name.into(),
             crds: Vec::new(),
+            rules: None,
             run,
         }
     }
@@ -86,6 +107,19 @@ impl ControllerSet {
     pub fn with_crd(mut self, crd: CustomResourceDefinition) -> ControllerSet {
         self.crds.push(crd);
         self
+    }
+
+    /// Declares everything the set does through the API. Where the host has an
+    /// [`IdentityFactory`], the set then runs as its own ServiceAccount
+    /// `cpaas-system/marketplace-<set>` bound to a ClusterRole of exactly these rules; a set without
+    /// rules keeps the host's (admin) client.
+    pub fn with_rules(mut self, rules: Vec<PolicyRule>) -> ControllerSet {
+        self.rules = Some(rules);
+        self
+    }
+
+    pub fn rules(&self) -> Option<&[PolicyRule]> {
+        self.rules.as_deref()
     }
 
     pub fn name(&self) -> &str {
@@ -136,6 +170,7 @@ pub struct Host {
     backoff: Backoff,
     install_crds: bool,
     grace: Duration,
+    identities: Option<IdentityFactory>,
 }
 
 impl Host {
@@ -146,6 +181,7 @@ impl Host {
             backoff: Backoff::default(),
             install_crds: false,
             grace: Duration::from_secs(10),
+            identities: None,
         }
     }
 
@@ -163,6 +199,13 @@ impl Host {
     /// on real clusters the user applies `marketplace crds`).
     pub fn install_crds(mut self, yes: bool) -> Host {
         self.install_crds = yes;
+        self
+    }
+
+    /// Runs each set that declares rules as its own least-privilege ServiceAccount, with clients
+    /// made by `factory` (see [`ControllerSet::with_rules`]).
+    pub fn with_identities(mut self, factory: IdentityFactory) -> Host {
+        self.identities = Some(factory);
         self
     }
 
@@ -228,7 +271,17 @@ async fn run_cluster(host: Arc<Host>, target: ClusterTarget, shutdown: Cancellat
     let supervisors: Vec<_> = host
         .sets
         .iter()
-        .map(|s| tokio::spawn(supervise(host.clone(), s.clone(), cx.clone())))
+        .map(|s| {
+            let (host, set, mut cx) = (host.clone(), s.clone(), cx.clone());
+            tokio::spawn(async move {
+                if let Some(client) = set_identity(&host, &set, &cx).await {
+                    cx.client = client;
+                } else if cx.shutdown.is_cancelled() {
+                    return;
+                }
+                supervise(host, set, cx).await
+            })
+        })
         .collect();
     for s in supervisors {
         let _ = s.await;
@@ -277,6 +330,36 @@ async fn install_crds(host: &Host, target: &ClusterTarget, shutdown: &Cancellati
         }
         tokio::select! {
             _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = host.backoff.next(delay);
+    }
+}
+
+/// The set's own client, once its ServiceAccount, ClusterRole and binding exist (retried with
+/// backoff); None when the set keeps the host's client (no rules or no identity factory) or the
+/// host stops first.
+async fn set_identity(
+    host: &Host,
+    set: &ControllerSet,
+    cx: &ClusterContext,
+) -> Option<kube::Client> {
+    let (factory, rules) = (host.identities.as_ref()?, set.rules.as_ref()?);
+    let name = identity_name(&set.name);
+    let mut delay = host.backoff.initial;
+    loop {
+        let made = crate::identity::ensure(&cx.client, &name, rules)
+            .await
+            .map_err(BoxError::from)
+            .and_then(|()| factory(&cx.name, IDENTITY_NAMESPACE, &name));
+        match made {
+            Ok(client) => return Some(client),
+            Err(e) => {
+                tracing::error!(cluster = %cx.name, controller = %set.name, error = %e, "cannot set up the controller set's ServiceAccount; retrying")
+            }
+        }
+        tokio::select! {
+            _ = cx.shutdown.cancelled() => return None,
             _ = tokio::time::sleep(delay) => {}
         }
         delay = host.backoff.next(delay);

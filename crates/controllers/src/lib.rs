@@ -16,6 +16,7 @@
 //! - [`gc`], [`namespace`], [`crd_cleanup`]: watch-driven garbage collection, namespace deletion
 //!   and CRD instance cleanup, registered only for the embedded control plane (on a real cluster
 //!   kube-controller-manager and kube-apiserver do this work).
+//! - [`identity`]: each rule-declaring set's ServiceAccount, ClusterRole and binding (least privilege).
 //! - [`samples`]: the sample `ConfigMapGenerator` controller that proves the host end to end.
 //!
 //! It must not touch the store or any apiserver internals: every controller talks to its cluster
@@ -26,12 +27,13 @@ pub mod crd_cleanup;
 pub mod crds;
 pub mod gc;
 pub mod host;
+pub mod identity;
 pub mod metrics;
 pub mod namespace;
 pub mod runtime;
 pub mod samples;
 
-pub use host::{ClusterContext, ClusterTarget, ControllerSet, Host, RunningHost};
+pub use host::{ClusterContext, ClusterTarget, ControllerSet, Host, IdentityFactory, RunningHost};
 pub use metrics::ControllerMetrics;
 
 /// The error type a controller set's `run` may return (any error, boxed).

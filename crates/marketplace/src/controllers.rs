@@ -34,7 +34,7 @@ pub struct CrdsArgs {
 
 /// The product's controller sets (those that also run on real clusters).
 pub fn product_sets(sample: bool) -> Vec<controllers::ControllerSet> {
-    let mut sets = Vec::new();
+    let mut sets = vec![artifacts::set()];
     if sample {
         sets.push(controllers::samples::set());
     }
@@ -51,13 +51,15 @@ fn parse_cluster(s: &str) -> anyhow::Result<(String, PathBuf)> {
     }
 }
 
-async fn client_from(path: &std::path::Path) -> anyhow::Result<kube::Client> {
+async fn client_from(path: &std::path::Path) -> anyhow::Result<(kube::Config, kube::Client)> {
     let kc = kube::config::Kubeconfig::read_from(path)
         .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await
         .with_context(|| format!("kubeconfig {} is not usable", path.display()))?;
-    kube::Client::try_from(cfg).with_context(|| format!("no client for {}", path.display()))
+    let client = kube::Client::try_from(cfg.clone())
+        .with_context(|| format!("no client for {}", path.display()))?;
+    Ok((cfg, client))
 }
 
 pub fn run(args: ControllersArgs) -> anyhow::Result<()> {
@@ -77,9 +79,12 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         let mut targets = Vec::new();
+        let mut configs = std::collections::BTreeMap::new();
         for (name, path) in named {
+            let (cfg, client) = client_from(&path).await?;
+            configs.insert(name.clone(), (cfg, client.clone()));
             targets.push(controllers::ClusterTarget {
-                client: client_from(&path).await?,
+                client,
                 global: name == apiserver::GLOBAL,
                 labels: Default::default(),
                 registry: args.registry.clone(),
@@ -90,10 +95,17 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<()> {
         if sets.is_empty() {
             tracing::warn!("no controller sets are registered; waiting for a signal");
         }
-        let host = controllers::Host::new(sets).start(targets);
+        // Sets that declare rules run as their own ServiceAccounts, with TokenRequest tokens.
+        let tokens =
+            std::env::temp_dir().join(format!("marketplace-controllers-{}", std::process::id()));
+        let identities = controllers::identity::token_request_factory(configs, tokens.clone());
+        let host = controllers::Host::new(sets)
+            .with_identities(identities)
+            .start(targets);
         crate::serve::wait_for_signal().await?;
         tracing::info!("stopping controllers");
         host.stop().await;
+        let _ = std::fs::remove_dir_all(&tokens);
         anyhow::Ok(())
     })
 }

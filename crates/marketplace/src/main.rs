@@ -7,6 +7,7 @@ mod controllers;
 mod image;
 mod registry;
 mod serve;
+mod user;
 
 /// mimalloc instead of glibc's malloc: chart rendering makes many small short-lived allocations
 /// (a quarter of its time went to malloc/free), and the API server's request handling is alike.
@@ -41,6 +42,9 @@ enum Command {
     /// Render operator catalogs and bundles, and ask what OLM would install or upgrade to.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Platform users (offline, in the data dir of `serve`): add, list, passwd, delete.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Command::Chart(command) => chart::run(command),
         Command::Image(command) => image::run(command),
         Command::Catalog(command) => catalog::run(command),
+        Command::User(command) => user::run(command),
     }
 }

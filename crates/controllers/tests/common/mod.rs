@@ -37,6 +37,22 @@ pub fn targets(cp: &apiserver::ControlPlane) -> Vec<controllers::ClusterTarget> 
 }
 
 pub async fn start_with(sets: Vec<controllers::ControllerSet>, clusters: &[&str]) -> Running {
+    start_full(sets, clusters, false).await
+}
+
+/// Like [`start_with`], with sets that declare rules running as their own ServiceAccounts.
+pub async fn start_with_identities(
+    sets: Vec<controllers::ControllerSet>,
+    clusters: &[&str],
+) -> Running {
+    start_full(sets, clusters, true).await
+}
+
+async fn start_full(
+    sets: Vec<controllers::ControllerSet>,
+    clusters: &[&str],
+    identities: bool,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = apiserver::Config::new(dir.path());
     cfg.listen = "127.0.0.1:0".parse().unwrap();
@@ -50,6 +66,14 @@ pub async fn start_with(sets: Vec<controllers::ControllerSet>, clusters: &[&str]
             initial: Duration::from_millis(50),
             max: Duration::from_secs(1),
         });
+    let host = if identities {
+        let sa = cp.service_account_clients();
+        host.with_identities(std::sync::Arc::new(move |cluster, ns, name| {
+            sa.client_as(cluster, ns, name).map_err(Into::into)
+        }))
+    } else {
+        host
+    };
     let host_metrics = host.metrics();
     cp.add_metrics(host_metrics.registry());
     let host = Some(host.start(targets(&cp)));
