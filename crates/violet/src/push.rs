@@ -1,0 +1,312 @@
+//! `violet push`: read and verify every package first (a package that fails verification stops
+//! everything before any byte is sent), log in and refuse non-admin users, push every image through
+//! the `oci` crate's copy engine (blobs in parallel, HEAD first, cross-repository mount, retries,
+//! resumable upload sessions), and only when every image is in the registry create the
+//! Artifact/ArtifactVersion records in each target cluster.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures::StreamExt;
+use oci::copy::{CopyOptions, Dest, Source};
+use oci::progress::Totals;
+use oci::{Reference, Registry};
+use package::{Metadata, Unpacked};
+
+use crate::cli::PushArgs;
+use crate::platform::Session;
+use crate::progress::{Display, ImageProgress};
+use crate::records::{self, Pushed};
+
+/// The flag combinations the documentation rules out, refused before anything else happens.
+pub fn check_flags(a: &PushArgs) -> Result<()> {
+    if a.dest_repo.is_some() && a.username.is_none() && !a.no_auth {
+        bail!("--dest-repo needs the registry's credentials: add --username and --password, or --no-auth if it needs none");
+    }
+    if a.platform.platform_address.is_none() && !(a.skip_crs && a.dest_repo.is_some()) {
+        bail!("--platform-address is required (only --skip-crs with --dest-repo works without the platform)");
+    }
+    if a.parallel == 0 || a.parallel_images == 0 {
+        bail!("--parallel and --parallel-images must be at least 1");
+    }
+    Ok(())
+}
+
+/// The package files a path names: the file itself, or every `*.tgz` in a directory (sorted).
+pub fn package_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("{}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "tgz"))
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        bail!("{} holds no *.tgz packages", path.display());
+    }
+    Ok(v)
+}
+
+/// `HOST[:PORT][/PATH]` → (host, path prefix).
+pub fn split_dest(dest: &str) -> (String, String) {
+    let d = dest.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    match d.split_once('/') {
+        Some((h, p)) => (h.to_string(), p.to_string()),
+        None => (d.to_string(), String::new()),
+    }
+}
+
+/// Where one image goes: `<host>/<prefix>/<path>` at its tag (or by digest when it has none).
+pub fn destination(host: &str, prefix: &str, image: &package::Image) -> Result<Reference> {
+    let (path, tag) = package::metadata::destination_path(&image.reference)?;
+    let repo = if prefix.is_empty() { path } else { format!("{prefix}/{path}") };
+    Ok(Reference::new(host, &repo, tag.as_deref().unwrap_or(&image.digest))?)
+}
+
+pub async fn unpack_all(files: &[PathBuf], workdir: Option<PathBuf>) -> Result<Vec<(PathBuf, Unpacked)>> {
+    unpack_each(files, workdir, true).await
+}
+
+/// Like [`unpack_all`] without the "verified" lines (for `show`).
+pub async fn unpack_quiet(files: &[PathBuf], workdir: Option<PathBuf>) -> Result<Vec<(PathBuf, Unpacked)>> {
+    unpack_each(files, workdir, false).await
+}
+
+async fn unpack_each(files: &[PathBuf], workdir: Option<PathBuf>, say: bool) -> Result<Vec<(PathBuf, Unpacked)>> {
+    let mut out = Vec::new();
+    for f in files {
+        let (f2, w) = (f.clone(), workdir.clone());
+        let u = tokio::task::spawn_blocking(move || {
+            package::unpack(&f2, w.as_deref(), &package::Limits::default())
+        })
+        .await?
+        .with_context(|| format!("{} failed verification; nothing was pushed", f.display()))?;
+        if say { println!(
+            "verified {}: {} {} {} ({} images)",
+            f.display(),
+            u.metadata.kind,
+            u.metadata.name,
+            u.metadata.version,
+            u.metadata.images().count()
+        ); }
+        out.push((f.clone(), u));
+    }
+    Ok(out)
+}
+
+pub async fn run(a: PushArgs) -> Result<()> {
+    check_flags(&a)?;
+    let started = Instant::now();
+    let files = package_files(&a.path)?;
+    let packages = unpack_all(&files, a.unpack.workdir.clone()).await?;
+    let session = match &a.platform.platform_address {
+        Some(_) => Some(Session::login(&a.platform).await?),
+        None => None,
+    };
+    if let Some(s) = &session {
+        println!("logged in to {} as {} ({})", s.address, s.user.name, s.user.role_name);
+    }
+    let dest = match (&a.dest_repo, &session) {
+        (Some(d), _) => d.clone(),
+        (None, Some(s)) => s.info().await?.registry.ok_or_else(|| {
+            anyhow!("the platform reports no image registry; name one with --dest-repo")
+        })?,
+        (None, None) => unreachable!("check_flags requires one"),
+    };
+    let (host, prefix) = split_dest(&dest);
+    let registry = Arc::new(connect(&a, &host).await?);
+    let overall = Arc::new(Totals::default());
+    let mut pushed = Vec::new();
+    for (file, u) in &packages {
+        let p = if a.skip_push {
+            check_present(&registry, &host, &prefix, &u.metadata).await.with_context(|| {
+                format!("{}: --skip-push needs its images in the registry already", file.display())
+            })?
+        } else {
+            push_images(&a, &registry, &host, &prefix, u, &overall).await?
+        };
+        pushed.push(p);
+    }
+    if !a.skip_push {
+        summary(&overall, started);
+    }
+    if a.skip_crs {
+        println!("--skip-crs: no Artifact/ArtifactVersion created");
+        return Ok(());
+    }
+    let session = session.context("records need the platform")?;
+    for ((_, u), p) in packages.iter().zip(&pushed) {
+        create_records(&session, &a.clusters, &u.metadata, p).await?;
+    }
+    Ok(())
+}
+
+async fn connect(a: &PushArgs, host: &str) -> Result<Registry> {
+    let opts = oci::Options {
+        credentials: match (&a.username, &a.password) {
+            (Some(u), Some(p)) => Some(oci::auth::Credentials { username: u.clone(), password: p.clone() }),
+            _ => None,
+        },
+        tls_verify: !a.platform.insecure_skip_tls_verify,
+        plain_http: a.plain,
+        resume_dir: Some(a.resume_dir.clone().unwrap_or_else(default_resume_dir)),
+        ..Default::default()
+    };
+    Registry::connect(host, opts).await.map_err(|e| {
+        let hint = match &e {
+            oci::Error::Unauthorized { .. } => "check --username/--password",
+            oci::Error::Transport { .. } => "check the address (--dest-repo), that the registry is running, and --plain for an HTTP registry",
+            _ => "check --dest-repo",
+        };
+        anyhow!("cannot use the registry {host}: {e}; {hint}. Nothing was pushed.")
+    })
+}
+
+fn default_resume_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("violet/uploads")
+}
+
+/// Sum of the unique blob sizes of an image (for its progress bar).
+fn image_bytes(layout: &oci::Layout) -> u64 {
+    let Ok(top) = layout.resolve(None) else { return 0 };
+    let Ok(m) = layout.read_manifest(&top) else { return 0 };
+    let mut manifests = vec![];
+    if m.is_index() {
+        for c in m.children().unwrap_or_default() {
+            if let Ok(x) = layout.read_manifest(&c) {
+                manifests.push(x);
+            }
+        }
+    } else {
+        manifests.push(m);
+    }
+    let mut seen = std::collections::HashSet::new();
+    manifests
+        .iter()
+        .flat_map(|m| m.blob_refs().unwrap_or_default())
+        .filter(|b| seen.insert(b.digest.clone()))
+        .map(|b| b.size)
+        .sum()
+}
+
+async fn push_images(
+    a: &PushArgs,
+    registry: &Arc<Registry>,
+    host: &str,
+    prefix: &str,
+    u: &Unpacked,
+    overall: &Arc<Totals>,
+) -> Result<Pushed> {
+    use std::io::IsTerminal;
+    let display = Display::new(!a.no_progress_bars && std::io::stdout().is_terminal());
+    let images: Vec<&package::Image> = u.metadata.images().collect();
+    let jobs = images.iter().map(|img| {
+        let display = display.clone();
+        async move {
+            let layout = u.layout(img)?;
+            let dst_ref = destination(host, prefix, img)?;
+            let progress = ImageProgress::new(&display, &dst_ref.to_string(), image_bytes(&layout), overall.clone());
+            let src = Source::Layout { layout, tag: None };
+            let dst = Dest::Registry { registry: registry.clone(), reference: dst_ref.clone() };
+            let opts = CopyOptions { parallel: a.parallel, platform: None, progress: progress.sink(overall) };
+            match oci::copy::copy(&src, &dst, &opts).await {
+                Ok(r) => {
+                    progress.finish(&r.digest);
+                    Ok(dst_ref.with_digest(r.digest).to_string())
+                }
+                Err(e) => {
+                    progress.abandon();
+                    Err(anyhow!("pushing {} to {dst_ref}: {e}; run the same command again to resume", img.reference))
+                }
+            }
+        }
+    });
+    let results: Vec<Result<String>> = futures::stream::iter(jobs).buffered(a.parallel_images).collect().await;
+    let mut refs = Vec::new();
+    for r in results {
+        refs.push(r?);
+    }
+    let artifact = refs.remove(0);
+    let (_, tag) = package::metadata::destination_path(&u.metadata.artifact.reference)?;
+    Ok(Pushed { artifact, tag, related: refs })
+}
+
+/// `--skip-push`: each image's manifest must already be in the registry under its digest.
+async fn check_present(registry: &Registry, host: &str, prefix: &str, m: &Metadata) -> Result<Pushed> {
+    let mut refs = Vec::new();
+    for img in m.images() {
+        let r = destination(host, prefix, img)?;
+        let d = oci::Digest::parse(&img.digest)?;
+        let by_digest = r.with_digest(d.clone());
+        registry
+            .head_manifest(by_digest.repository(), &d.to_string())
+            .await
+            .map_err(|e| anyhow!("{by_digest} is not in the registry ({e}); push the images first (without --skip-push)"))?;
+        refs.push(by_digest.to_string());
+    }
+    let artifact = refs.remove(0);
+    let (_, tag) = package::metadata::destination_path(&m.artifact.reference)?;
+    Ok(Pushed { artifact, tag, related: refs })
+}
+
+fn summary(t: &Totals, started: Instant) {
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = Totals::get(&t.bytes_sent);
+    println!(
+        "summary: {} blobs sent ({} resumed), {} already in the registry, {} mounted, {} manifests; {:.1} MB in {:.1}s ({:.1} MB/s)",
+        Totals::get(&t.blobs_sent),
+        Totals::get(&t.blobs_resumed),
+        Totals::get(&t.blobs_existing),
+        Totals::get(&t.blobs_mounted),
+        Totals::get(&t.manifests),
+        bytes as f64 / 1e6,
+        secs,
+        bytes as f64 / 1e6 / secs.max(1e-3)
+    );
+}
+
+async fn create_records(s: &Session, clusters: &[String], m: &Metadata, p: &Pushed) -> Result<()> {
+    let (targets, notice) = records::targets(m.kind, clusters);
+    if let Some(n) = notice {
+        println!("notice: {n}");
+    }
+    for c in targets {
+        let client = s.kube_client(&c).await?;
+        let changed = records::apply(client, &c, m, p).await?;
+        println!(
+            "{} Artifact {} and ArtifactVersion {} in cluster {c} ({}/{})",
+            if changed { "applied" } else { "unchanged:" },
+            m.name,
+            m.version_name(),
+            records::NAMESPACE,
+            m.kind
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_keep_the_path_under_the_platform_registry() {
+        let img = package::Image {
+            reference: "harbor.demo.io/acp/topolvm:v3.11.0".into(),
+            layout: "images/1".into(),
+            digest: oci::Digest::of(b"x").to_string(),
+        };
+        assert_eq!(destination("127.0.0.1:5000", "", &img).unwrap().to_string(), "127.0.0.1:5000/acp/topolvm:v3.11.0");
+        assert_eq!(destination("vip:11443", "mirror", &img).unwrap().to_string(), "vip:11443/mirror/acp/topolvm:v3.11.0");
+        assert_eq!(split_dest("https://vip:11443/a/"), ("vip:11443".into(), "a".into()));
+    }
+}
