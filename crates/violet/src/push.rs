@@ -120,6 +120,7 @@ pub async fn run(a: PushArgs) -> Result<()> {
     };
     let (host, prefix) = split_dest(&dest);
     let registry = Arc::new(connect(&a, &host).await?);
+    check_access(&registry, &host, &prefix, &packages).await?;
     let overall = Arc::new(Totals::default());
     let mut pushed = Vec::new();
     for (file, u) in &packages {
@@ -165,6 +166,20 @@ async fn connect(a: &PushArgs, host: &str) -> Result<Registry> {
         };
         anyhow!("cannot use the registry {host}: {e}; {hint}. Nothing was pushed.")
     })
+}
+
+/// Credentials are only checked when a repository is touched: ask for the first image's
+/// manifest (present or not) so that wrong credentials stop the push before any upload.
+async fn check_access(registry: &Registry, host: &str, prefix: &str, packages: &[(PathBuf, Unpacked)]) -> Result<()> {
+    let Some((_, u)) = packages.first() else { return Ok(()) };
+    let r = destination(host, prefix, &u.metadata.artifact)?;
+    match registry.head_manifest(r.repository(), &u.metadata.artifact.digest).await {
+        Ok(_) | Err(oci::Error::NotFound { .. }) => Ok(()),
+        Err(e @ (oci::Error::Unauthorized { .. } | oci::Error::Denied { .. })) => {
+            bail!("the registry {host} refused access: {e}; check --username/--password. Nothing was pushed.")
+        }
+        Err(e) => bail!("the registry {host}: {e}; check --dest-repo and --plain. Nothing was pushed."),
+    }
 }
 
 fn default_resume_dir() -> PathBuf {
@@ -247,10 +262,13 @@ async fn check_present(registry: &Registry, host: &str, prefix: &str, m: &Metada
         let r = destination(host, prefix, img)?;
         let d = oci::Digest::parse(&img.digest)?;
         let by_digest = r.with_digest(d.clone());
-        registry
+        let found = registry
             .head_manifest(by_digest.repository(), &d.to_string())
             .await
-            .map_err(|e| anyhow!("{by_digest} is not in the registry ({e}); push the images first (without --skip-push)"))?;
+            .map_err(|e| anyhow!("checking {by_digest}: {e}"))?;
+        if found.is_none() {
+            bail!("{by_digest} is not in the registry; push the images first (without --skip-push)");
+        }
         refs.push(by_digest.to_string());
     }
     let artifact = refs.remove(0);
