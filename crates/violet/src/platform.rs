@@ -158,12 +158,119 @@ impl Session {
 }
 
 fn unreachable_platform(address: &str, e: reqwest::Error) -> anyhow::Error {
+    let mut cause = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        cause.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    let hint = if cause.contains("certificate") {
+        "the platform's TLS certificate is not trusted: pass its CA with --platform-ca FILE (or --insecure-skip-tls-verify)"
+    } else {
+        "check --platform-address and that the platform is running and reachable from here"
+    };
+    anyhow!("cannot reach the platform at {address}: {cause}; {hint}. Nothing was pushed.")
+}
+
+async fn login(args: &PlatformArgs) -> Result<Session> {
+        let address = args
+            .platform_address
+            .as_deref()
+            .ok_or_else(|| anyhow!("--platform-address is required (the platform access URL, e.g. https://example.com)"))?
+            .trim_end_matches('/')
+            .to_string();
+        let (http, ca_pem) = http_client(args)?;
+        let token = match (&args.platform_token, &args.platform_username, &args.platform_password) {
+            (Some(t), _, _) => t.clone(),
+            (None, Some(u), Some(p)) => login(&http, &address, u, p).await?,
+            _ => bail!("log in with --platform-username and --platform-password, or with --platform-token"),
+        };
+        let mut s = Session {
+            address,
+            token,
+            user: User { name: String::new(), role_type: String::new(), role_name: String::new() },
+            http,
+            ca_pem,
+            insecure: args.insecure_skip_tls_verify,
+        };
+        s.user = s.whoami().await?;
+        check_role(&s.user)?;
+        Ok(s)
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T> {
+        let url = format!("{}{path}", self.address);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| unreachable_platform(&self.address, e))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            bail!("the platform refused the token (expired or revoked); log in again with --platform-username/--platform-password");
+        }
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            bail!("GET {url}: HTTP {status}: {}", body.chars().take(300).collect::<String>());
+        }
+        resp.json().await.with_context(|| format!("GET {url}: unexpected answer"))
+    }
+
+    pub async fn whoami(&self) -> Result<User> {
+        #[derive(Deserialize)]
+        struct W {
+            user: User,
+        }
+        Ok(self.get_json::<W>("/platform/v1/whoami").await?.user)
+    }
+
+    pub async fn info(&self) -> Result<Info> {
+        self.get_json("/platform/v1/info").await
+    }
+
+    /// A kube client for `cluster` through the platform's `/kubernetes/<cluster>` prefix.
+    pub async fn kube_client(&self, cluster: &str) -> Result<kube::Client> {
+        use base64::Engine as _;
+        let mut cluster_entry = serde_json::json!({
+            "server": format!("{}/kubernetes/{cluster}", self.address),
+        });
+        if let Some(pem) = &self.ca_pem {
+            cluster_entry["certificate-authority-data"] =
+                base64::engine::general_purpose::STANDARD.encode(pem).into();
+        }
+        if self.insecure {
+            cluster_entry["insecure-skip-tls-verify"] = true.into();
+        }
+        let kc = serde_json::json!({
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": cluster, "cluster": cluster_entry}],
+            "users": [{"name": "violet", "user": {"token": self.token}}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": "violet"}}],
+            "current-context": cluster,
+        });
+        let kc: kube::config::Kubeconfig = serde_json::from_value(kc)?;
+        let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .context("kube client configuration")?;
+        Ok(kube::Client::try_from(cfg)?)
+    }
+}
+
+fn unreachable_platform(address: &str, e: reqwest::Error) -> anyhow::Error {
     let hint = if format!("{e:?}").contains("certificate") {
         "the platform's TLS certificate is not trusted: pass its CA with --platform-ca FILE (or --insecure-skip-tls-verify)"
     } else {
         "check --platform-address and that the platform is running and reachable from here"
     };
-    anyhow!("cannot reach the platform at {address}: {e}; {hint}. Nothing was pushed.")
+    let mut cause = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        cause.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    anyhow!("cannot reach the platform at {address}: {cause}; {hint}. Nothing was pushed.")
 }
 
 async fn login(http: &reqwest::Client, address: &str, user: &str, password: &str) -> Result<String> {
