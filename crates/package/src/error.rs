@@ -25,12 +25,16 @@ pub enum Error {
         reason: String,
     },
     /// The archive is not a gzip'd tar or is truncated.
-    #[error("package {package}: not a readable gzip'd tar ({reason}); was it downloaded completely?")]
+    #[error(
+        "package {package}: not a readable gzip'd tar ({reason}); was it downloaded completely?"
+    )]
     Corrupt { package: String, reason: String },
     #[error("package.yaml: field {field}: {reason}")]
     Metadata { field: String, reason: String },
     /// Content that does not match the digest it is named or listed by.
-    #[error("package {package}: {what} does not match its digest: expected {expected}, content is {actual}; the package was altered or damaged — download it again")]
+    #[error(
+        "package {package}: {what} does not match its digest: expected {expected}, content is {actual}; the package was altered or damaged — download it again"
+    )]
     Digest {
         package: String,
         what: String,

@@ -105,8 +105,8 @@ pub const CATALOG_SOURCES: &[&str] = &["platform", "system", "custom"];
 impl Metadata {
     /// Parses and validates `package.yaml`.
     pub fn parse(text: &str) -> Result<Metadata> {
-        let m: Metadata = serde_yaml::from_str(text)
-            .map_err(|e| Error::meta("(document)", format!("{e}")))?;
+        let m: Metadata =
+            serde_yaml::from_str(text).map_err(|e| Error::meta("(document)", format!("{e}")))?;
         m.validate()?;
         Ok(m)
     }
@@ -156,7 +156,10 @@ impl Metadata {
         match self.kind {
             Kind::Bundle => {
                 let c = self.catalog_source.as_deref().ok_or_else(|| {
-                    Error::meta("catalogSource", "operators name their catalog (platform, system or custom)")
+                    Error::meta(
+                        "catalogSource",
+                        "operators name their catalog (platform, system or custom)",
+                    )
                 })?;
                 if !CATALOG_SOURCES.contains(&c) {
                     return Err(Error::meta(
@@ -166,10 +169,18 @@ impl Metadata {
                 }
             }
             Kind::Plugin => {
-                for (field, v) in [("modulePlugin", &self.module_plugin), ("moduleConfig", &self.module_config)] {
+                for (field, v) in [
+                    ("modulePlugin", &self.module_plugin),
+                    ("moduleConfig", &self.module_config),
+                ] {
                     match v {
                         Some(Value::Object(_)) => {}
-                        _ => return Err(Error::meta(field, "a plugin package carries it as an object")),
+                        _ => {
+                            return Err(Error::meta(
+                                field,
+                                "a plugin package carries it as an object",
+                            ));
+                        }
                     }
                 }
                 if self.chart.is_none() {
@@ -182,11 +193,19 @@ impl Metadata {
                 }
             }
         }
-        if self.kind != Kind::Plugin && (self.module_plugin.is_some() || self.module_config.is_some()) {
-            return Err(Error::meta("modulePlugin", "only plugin packages carry ModulePlugin/ModuleConfig"));
+        if self.kind != Kind::Plugin
+            && (self.module_plugin.is_some() || self.module_config.is_some())
+        {
+            return Err(Error::meta(
+                "modulePlugin",
+                "only plugin packages carry ModulePlugin/ModuleConfig",
+            ));
         }
         if self.kind != Kind::Bundle && self.catalog_source.is_some() {
-            return Err(Error::meta("catalogSource", "only operator (bundle) packages join a catalog"));
+            return Err(Error::meta(
+                "catalogSource",
+                "only operator (bundle) packages join a catalog",
+            ));
         }
         Ok(())
     }
@@ -194,15 +213,29 @@ impl Metadata {
     fn validate_images(&self) -> Result<()> {
         let mut layouts = std::collections::HashSet::new();
         for (i, img) in self.images().enumerate() {
-            let field = if i == 0 { "artifact".to_string() } else { format!("relatedImages[{}]", i - 1) };
+            let field = if i == 0 {
+                "artifact".to_string()
+            } else {
+                format!("relatedImages[{}]", i - 1)
+            };
             oci::Reference::parse(&img.reference)
                 .map_err(|e| Error::meta(&format!("{field}.reference"), e.to_string()))?;
             oci::Digest::parse(&img.digest)
                 .map_err(|e| Error::meta(&format!("{field}.digest"), e.to_string()))?;
-            layout_dir_name(&img.layout)
-                .ok_or_else(|| Error::meta(&format!("{field}.layout"), format!("{:?} must be images/<name> with [a-z0-9._-] characters", img.layout)))?;
+            layout_dir_name(&img.layout).ok_or_else(|| {
+                Error::meta(
+                    &format!("{field}.layout"),
+                    format!(
+                        "{:?} must be images/<name> with [a-z0-9._-] characters",
+                        img.layout
+                    ),
+                )
+            })?;
             if !layouts.insert(img.layout.as_str()) {
-                return Err(Error::meta(&format!("{field}.layout"), format!("{:?} is used by two images", img.layout)));
+                return Err(Error::meta(
+                    &format!("{field}.layout"),
+                    format!("{:?} is used by two images", img.layout),
+                ));
             }
         }
         Ok(())
@@ -212,7 +245,11 @@ impl Metadata {
     /// (`topolvm-operator.v2.3.0`).
     pub fn version_name(&self) -> String {
         let v = self.version.to_ascii_lowercase().replace(['+', '_'], "-");
-        let v = if v.starts_with('v') { v } else { format!("v{v}") };
+        let v = if v.starts_with('v') {
+            v
+        } else {
+            format!("v{v}")
+        };
         format!("{}.{}", self.name, v)
     }
 }
@@ -233,24 +270,32 @@ pub fn layout_dir_name(layout: &str) -> Option<&str> {
 fn check_dns_label(field: &str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-');
     if ok {
         Ok(())
     } else {
-        Err(Error::meta(field, format!("{s:?} must be a DNS-1123 label (lowercase letters, digits, '-', at most 63)")))
+        Err(Error::meta(
+            field,
+            format!("{s:?} must be a DNS-1123 label (lowercase letters, digits, '-', at most 63)"),
+        ))
     }
 }
 
 fn check_version(v: &str) -> Result<()> {
     let ok = !v.is_empty()
         && v.len() <= 128
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b));
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(Error::meta("version", format!("{v:?} must be a version such as 2.3.0 or v4.0.4")))
+        Err(Error::meta(
+            "version",
+            format!("{v:?} must be a version such as 2.3.0 or v4.0.4"),
+        ))
     }
 }
 
@@ -266,7 +311,9 @@ pub fn destination_path(reference: &str) -> Result<(String, Option<String>)> {
         None => true,
     };
     let repo = match repo.strip_prefix("library/") {
-        Some(rest) if written_without_host && !reference.starts_with("library/") => rest.to_string(),
+        Some(rest) if written_without_host && !reference.starts_with("library/") => {
+            rest.to_string()
+        }
         _ => repo,
     };
     Ok((repo, r.tag().map(str::to_string)))
@@ -319,17 +366,37 @@ mod tests {
         assert!(m.validate().unwrap_err().to_string().contains("field name"));
         let mut m = sample();
         m.catalog_source = Some("elsewhere".into());
-        assert!(m.validate().unwrap_err().to_string().contains("field catalogSource"));
+        assert!(
+            m.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("field catalogSource")
+        );
         let mut m = sample();
         m.artifact.layout = "images/../../etc".into();
-        assert!(m.validate().unwrap_err().to_string().contains("artifact.layout"));
+        assert!(
+            m.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("artifact.layout")
+        );
         let mut m = sample();
         m.related_images.push(m.artifact.clone());
-        assert!(m.validate().unwrap_err().to_string().contains("used by two images"));
+        assert!(
+            m.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("used by two images")
+        );
         let mut m = sample();
         m.kind = Kind::Plugin;
         m.catalog_source = None;
-        assert!(m.validate().unwrap_err().to_string().contains("modulePlugin"));
+        assert!(
+            m.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("modulePlugin")
+        );
         let e = Metadata::parse("formatVersion: 1\nname: x\nsurprise: 1\n").unwrap_err();
         assert!(e.to_string().contains("surprise"), "{e}");
     }
@@ -340,8 +407,14 @@ mod tests {
             destination_path("harbor.demo.io/acp/topolvm:v3.11.0").unwrap(),
             ("acp/topolvm".into(), Some("v3.11.0".into()))
         );
-        assert_eq!(destination_path("acp/x:1").unwrap(), ("acp/x".into(), Some("1".into())));
-        assert_eq!(destination_path("busybox:1").unwrap(), ("busybox".into(), Some("1".into())));
+        assert_eq!(
+            destination_path("acp/x:1").unwrap(),
+            ("acp/x".into(), Some("1".into()))
+        );
+        assert_eq!(
+            destination_path("busybox:1").unwrap(),
+            ("busybox".into(), Some("1".into()))
+        );
         assert_eq!(
             destination_path("localhost:5000/a/b:c").unwrap(),
             ("a/b".into(), Some("c".into()))

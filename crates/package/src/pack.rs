@@ -147,12 +147,14 @@ pub struct PluginDescriptor {
 
 /// Packs a cluster plugin from its descriptor into `out`.
 pub async fn pack_plugin(descriptor: &Path, out: &Path, opts: &Options) -> Result<Metadata> {
-    let text = std::fs::read_to_string(descriptor).map_err(|e| Error::io(descriptor.display(), e))?;
+    let text =
+        std::fs::read_to_string(descriptor).map_err(|e| Error::io(descriptor.display(), e))?;
     let d: PluginDescriptor = serde_yaml::from_str(&text)
         .map_err(|e| Error::Pack(format!("{}: {e}", descriptor.display())))?;
     let base = descriptor.parent().unwrap_or(Path::new("."));
     let staging = staging_dir(out)?;
-    let (artifact, digest) = stage_chart(&base.join(&d.chart), &staging.path().join("images/0-chart"))?;
+    let (artifact, digest) =
+        stage_chart(&base.join(&d.chart), &staging.path().join("images/0-chart"))?;
     let mut opts = opts.clone();
     for s in &d.images {
         let mut i = ImageInput::parse(s)?;
@@ -180,7 +182,7 @@ pub async fn pack_plugin(descriptor: &Path, out: &Path, opts: &Options) -> Resul
         module_config: Some(d.module_config),
         required: Vec::new(),
     };
-    finish(draft, "images/0-chart", digest, staging, &out.to_path_buf(), &opts).await
+    finish(draft, "images/0-chart", digest, staging, out, &opts).await
 }
 
 async fn finish(
@@ -199,7 +201,11 @@ async fn finish(
     if !missing.is_empty() {
         return Err(Error::Pack(format!(
             "the bundle's ClusterServiceVersion lists related images with no layout given: {}; pass each as --image REF=LAYOUT_DIR",
-            missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let mut related = Vec::new();
@@ -227,8 +233,11 @@ async fn finish(
         architectures: opts.architectures.clone().unwrap_or(arch),
         provider: opts.provider.clone().or(draft.provider),
         source_type: opts.source_type.clone().or(Some("custom".into())),
-        catalog_source: (kind == Kind::Bundle)
-            .then(|| opts.catalog_source.clone().unwrap_or_else(|| "platform".into())),
+        catalog_source: (kind == Kind::Bundle).then(|| {
+            opts.catalog_source
+                .clone()
+                .unwrap_or_else(|| "platform".into())
+        }),
         artifact: Image {
             reference: draft.artifact_reference,
             layout: artifact_layout.into(),
@@ -245,7 +254,10 @@ async fn finish(
 }
 
 fn staging_dir(out: &Path) -> Result<tempfile::TempDir> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     tempfile::Builder::new()
         .prefix(".violet-pack-")
         .tempdir_in(parent)
@@ -255,9 +267,8 @@ fn staging_dir(out: &Path) -> Result<tempfile::TempDir> {
 /// Copies an image (all platforms of an index) into a fresh layout; returns its top digest.
 async fn stage_image(input: &ImageInput, dest: &Path) -> Result<Digest> {
     let src = Source::Layout {
-        layout: Layout::open(&input.layout).map_err(|e| {
-            Error::Pack(format!("--image {}: {e}", input.reference))
-        })?,
+        layout: Layout::open(&input.layout)
+            .map_err(|e| Error::Pack(format!("--image {}: {e}", input.reference)))?,
         tag: input.tag.clone(),
     };
     let dst = Dest::Layout {
@@ -280,19 +291,31 @@ fn slug(reference: &str) -> String {
     let s: String = last
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     s.chars().take(100).collect()
 }
 
 fn v_prefixed(v: &str) -> String {
-    if v.starts_with('v') { v.to_string() } else { format!("v{v}") }
+    if v.starts_with('v') {
+        v.to_string()
+    } else {
+        format!("v{v}")
+    }
 }
 
 fn dns_name(s: &str) -> Result<String> {
     let n = s.to_ascii_lowercase().replace(['_', '.'], "-");
     if n.is_empty() || n.len() > 63 || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(Error::Pack(format!("{s:?} cannot be a package name (DNS-1123 label)")));
+        return Err(Error::Pack(format!(
+            "{s:?} cannot be a package name (DNS-1123 label)"
+        )));
     }
     Ok(n)
 }
@@ -314,14 +337,23 @@ const PACKAGE_ANNOTATION: &str = "operators.operatorframework.io.bundle.package.
 pub fn read_bundle(dir: &Path) -> Result<BundleInfo> {
     let ann_path = dir.join("metadata/annotations.yaml");
     let text = std::fs::read_to_string(&ann_path).map_err(|e| {
-        Error::Pack(format!("{}: {e}; a registry+v1 bundle has metadata/annotations.yaml", ann_path.display()))
+        Error::Pack(format!(
+            "{}: {e}; a registry+v1 bundle has metadata/annotations.yaml",
+            ann_path.display()
+        ))
     })?;
-    let v: Value = serde_yaml::from_str(&text).map_err(|e| Error::Pack(format!("{}: {e}", ann_path.display())))?;
+    let v: Value = serde_yaml::from_str(&text)
+        .map_err(|e| Error::Pack(format!("{}: {e}", ann_path.display())))?;
     let annotations = v["annotations"].as_object().cloned().unwrap_or_default();
     let package = annotations
         .get(PACKAGE_ANNOTATION)
         .and_then(|p| p.as_str())
-        .ok_or_else(|| Error::Pack(format!("{}: no annotation {PACKAGE_ANNOTATION}", ann_path.display())))?
+        .ok_or_else(|| {
+            Error::Pack(format!(
+                "{}: no annotation {PACKAGE_ANNOTATION}",
+                ann_path.display()
+            ))
+        })?
         .to_string();
     let csv = find_csv(&dir.join("manifests"))?;
     let version = csv["spec"]["version"]
@@ -330,10 +362,17 @@ pub fn read_bundle(dir: &Path) -> Result<BundleInfo> {
         .to_string();
     let related_images = csv["spec"]["relatedImages"]
         .as_array()
-        .map(|a| a.iter().filter_map(|i| i["image"].as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["image"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(BundleInfo {
-        display_name: csv["spec"]["displayName"].as_str().unwrap_or(&package).to_string(),
+        display_name: csv["spec"]["displayName"]
+            .as_str()
+            .unwrap_or(&package)
+            .to_string(),
         provider: csv["spec"]["provider"]["name"].as_str().map(str::to_string),
         package,
         version,
@@ -345,21 +384,31 @@ pub fn read_bundle(dir: &Path) -> Result<BundleInfo> {
 fn find_csv(manifests: &Path) -> Result<Value> {
     for p in sorted_files(manifests)? {
         let text = std::fs::read_to_string(&p).map_err(|e| Error::io(p.display(), e))?;
-        let Ok(v) = serde_yaml::from_str::<Value>(&text) else { continue };
+        let Ok(v) = serde_yaml::from_str::<Value>(&text) else {
+            continue;
+        };
         if v["kind"] == "ClusterServiceVersion" {
             return Ok(v);
         }
     }
-    Err(Error::Pack(format!("{}: no ClusterServiceVersion", manifests.display())))
+    Err(Error::Pack(format!(
+        "{}: no ClusterServiceVersion",
+        manifests.display()
+    )))
 }
 
 fn sorted_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut v = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir.display(), e))? {
         let e = e.map_err(|e| Error::io(dir.display(), e))?;
-        let t = e.file_type().map_err(|err| Error::io(e.path().display(), err))?;
+        let t = e
+            .file_type()
+            .map_err(|err| Error::io(e.path().display(), err))?;
         if t.is_symlink() {
-            return Err(Error::Pack(format!("{}: symbolic links are not packed", e.path().display())));
+            return Err(Error::Pack(format!(
+                "{}: symbolic links are not packed",
+                e.path().display()
+            )));
         }
         if t.is_file() {
             v.push(e.path());
@@ -370,8 +419,7 @@ fn sorted_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// A deterministic gzip'd tar of `dir`'s files under `prefix/` (sub-directories included).
-fn tar_gz_dir(dir: &Path, prefixes: &[(&Path, &str)]) -> Result<(Vec<u8>, Digest)> {
-    let _ = dir;
+fn tar_gz_dir(prefixes: &[(&Path, &str)]) -> Result<(Vec<u8>, Digest)> {
     let mut raw = Vec::new();
     {
         let mut b = tar::Builder::new(&mut raw);
@@ -383,7 +431,10 @@ fn tar_gz_dir(dir: &Path, prefixes: &[(&Path, &str)]) -> Result<(Vec<u8>, Digest
     let diff_id = Digest::of(&raw);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&raw).map_err(|e| Error::Pack(e.to_string()))?;
-    Ok((gz.finish().map_err(|e| Error::Pack(e.to_string()))?, diff_id))
+    Ok((
+        gz.finish().map_err(|e| Error::Pack(e.to_string()))?,
+        diff_id,
+    ))
 }
 
 fn append_tree<W: Write>(b: &mut tar::Builder<W>, root: &Path, prefix: &str) -> Result<()> {
@@ -400,10 +451,15 @@ fn append_tree<W: Write>(b: &mut tar::Builder<W>, root: &Path, prefix: &str) -> 
         .collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        let t = e.file_type().map_err(|err| Error::io(e.path().display(), err))?;
+        let t = e
+            .file_type()
+            .map_err(|err| Error::io(e.path().display(), err))?;
         let name = format!("{prefix}/{}", e.file_name().to_string_lossy());
         if t.is_symlink() {
-            return Err(Error::Pack(format!("{}: symbolic links are not packed", e.path().display())));
+            return Err(Error::Pack(format!(
+                "{}: symbolic links are not packed",
+                e.path().display()
+            )));
         } else if t.is_dir() {
             append_tree(b, &e.path(), &name)?;
         } else if t.is_file() {
@@ -413,14 +469,22 @@ fn append_tree<W: Write>(b: &mut tar::Builder<W>, root: &Path, prefix: &str) -> 
             h.set_mode(0o644);
             h.set_size(data.len() as u64);
             h.set_mtime(0);
-            b.append_data(&mut h, &name, &data[..]).map_err(|e| Error::Pack(e.to_string()))?;
+            b.append_data(&mut h, &name, &data[..])
+                .map_err(|e| Error::Pack(e.to_string()))?;
         }
     }
     Ok(())
 }
 
 /// Writes blobs and the manifest of a one-layer image into a new layout; returns its digest.
-fn write_image(dest: &Path, config: &[u8], config_type: &str, layer: &[u8], layer_type: &str, annotations: Value) -> Result<Digest> {
+fn write_image(
+    dest: &Path,
+    config: &[u8],
+    config_type: &str,
+    layer: &[u8],
+    layer_type: &str,
+    annotations: Value,
+) -> Result<Digest> {
     let layout = Layout::create(dest)?;
     let mut doc = json!({
         "schemaVersion": 2,
@@ -435,7 +499,10 @@ fn write_image(dest: &Path, config: &[u8], config_type: &str, layer: &[u8], laye
         let p = layout.blob_path(&Digest::of(blob));
         std::fs::write(&p, blob).map_err(|e| Error::io(p.display(), e))?;
     }
-    let m = RawManifest::parse(serde_json::to_vec(&doc).map_err(|e| Error::Pack(e.to_string()))?, Some(media::OCI_MANIFEST))?;
+    let m = RawManifest::parse(
+        serde_json::to_vec(&doc).map_err(|e| Error::Pack(e.to_string()))?,
+        Some(media::OCI_MANIFEST),
+    )?;
     let d: BlobRef = layout.write_manifest(&m)?;
     layout.set_ref(None, &d)?;
     Ok(m.digest)
@@ -444,10 +511,10 @@ fn write_image(dest: &Path, config: &[u8], config_type: &str, layer: &[u8], laye
 /// A bundle image (as `opm`/`operator-sdk` build them): one layer with `manifests/` and
 /// `metadata/`, the bundle annotations as config labels.
 fn build_bundle_image(dir: &Path, dest: &Path, info: &BundleInfo) -> Result<Digest> {
-    let (layer, diff_id) = tar_gz_dir(
-        dir,
-        &[(&dir.join("manifests"), "manifests"), (&dir.join("metadata"), "metadata")],
-    )?;
+    let (layer, diff_id) = tar_gz_dir(&[
+        (&dir.join("manifests"), "manifests"),
+        (&dir.join("metadata"), "metadata"),
+    ])?;
     let config = json!({
         "architecture": "amd64",
         "os": "linux",
@@ -455,20 +522,32 @@ fn build_bundle_image(dir: &Path, dest: &Path, info: &BundleInfo) -> Result<Dige
         "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
     });
     let config = serde_json::to_vec(&config).map_err(|e| Error::Pack(e.to_string()))?;
-    write_image(dest, &config, media::OCI_CONFIG, &layer, media::OCI_LAYER_GZIP, json!({}))
+    write_image(
+        dest,
+        &config,
+        media::OCI_CONFIG,
+        &layer,
+        media::OCI_LAYER_GZIP,
+        json!({}),
+    )
 }
 
 /// Packages a chart directory (`helm package` layout: `<name>/...`) and stores it as a Helm OCI
 /// artifact in a new layout.
 fn stage_chart(dir: &Path, dest: &Path) -> Result<(oci::chart::ChartArtifact, Digest)> {
     let chart_yaml = dir.join("Chart.yaml");
-    let text = std::fs::read_to_string(&chart_yaml)
-        .map_err(|e| Error::Pack(format!("{}: {e}; a chart directory has Chart.yaml", chart_yaml.display())))?;
-    let meta: Value = serde_yaml::from_str(&text).map_err(|e| Error::Pack(format!("{}: {e}", chart_yaml.display())))?;
+    let text = std::fs::read_to_string(&chart_yaml).map_err(|e| {
+        Error::Pack(format!(
+            "{}: {e}; a chart directory has Chart.yaml",
+            chart_yaml.display()
+        ))
+    })?;
+    let meta: Value = serde_yaml::from_str(&text)
+        .map_err(|e| Error::Pack(format!("{}: {e}", chart_yaml.display())))?;
     let name = meta["name"]
         .as_str()
         .ok_or_else(|| Error::Pack(format!("{}: no name", chart_yaml.display())))?;
-    let (tgz, _) = tar_gz_dir(dir, &[(dir, name)])?;
+    let (tgz, _) = tar_gz_dir(&[(dir, name)])?;
     let artifact = oci::chart::ChartArtifact::from_tgz(tgz)?;
     let m = artifact.manifest()?;
     let layout = Layout::create(dest)?;
@@ -493,7 +572,15 @@ mod tests {
         assert_eq!(i.tag.as_deref(), Some("v1"));
         let i = ImageInput::parse("a/b:1=/x/y").unwrap();
         assert_eq!(i.tag, None);
-        assert!(ImageInput::parse("nolayout").unwrap_err().to_string().contains("REFERENCE=LAYOUT_DIR"));
-        assert_eq!(slug("harbor.demo.io/3rdparty/k8scsi/csi-provisioner:v3.00"), "csi-provisioner-v3.00");
+        assert!(
+            ImageInput::parse("nolayout")
+                .unwrap_err()
+                .to_string()
+                .contains("REFERENCE=LAYOUT_DIR")
+        );
+        assert_eq!(
+            slug("harbor.demo.io/3rdparty/k8scsi/csi-provisioner:v3.00"),
+            "csi-provisioner-v3.00"
+        );
     }
 }

@@ -17,7 +17,7 @@ use oci::{BlobRef, Digest, Layout, RawManifest};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
-use crate::metadata::{self, METADATA_FILE, MAX_METADATA_BYTES, Metadata};
+use crate::metadata::{self, MAX_METADATA_BYTES, METADATA_FILE, Metadata};
 
 /// Bounds on what a package may expand to.
 #[derive(Clone, Copy, Debug)]
@@ -153,15 +153,16 @@ enum Slot {
 }
 
 /// Classifies an entry path (already split into plain components), or says why it is refused.
-fn classify(parts: &[&str], is_dir: bool, listed: &HashSet<String>) -> std::result::Result<Slot, String> {
+fn classify(
+    parts: &[&str],
+    is_dir: bool,
+    listed: &HashSet<String>,
+) -> std::result::Result<Slot, String> {
     let not_listed = |d: &str| format!("images/{d} is not a layout package.yaml lists");
     match (parts, is_dir) {
         ([METADATA_FILE], false) => Ok(Slot::Metadata),
         (["images"], true) => Ok(Slot::Dir),
-        (["images", d, rest @ ..], _) if !listed.contains(*d) => {
-            let _ = rest;
-            Err(not_listed(d))
-        }
+        (["images", d, ..], _) if !listed.contains(*d) => Err(not_listed(d)),
         (["images", _], true) | (["images", _, "blobs"], true) | (["images", _, "blobs", "sha256"], true) => Ok(Slot::Dir),
         (["images", _, "oci-layout"], false) => Ok(Slot::LayoutMarker),
         (["images", _, "index.json"], false) => Ok(Slot::Index),
@@ -197,7 +198,10 @@ impl Extractor {
     fn entry<R: Read>(&mut self, mut e: tar::Entry<'_, R>) -> Result<()> {
         let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
         if self.seen.len() >= self.limits.max_entries {
-            return Err(self.refuse(&raw, format!("more than {} entries", self.limits.max_entries)));
+            return Err(self.refuse(
+                &raw,
+                format!("more than {} entries", self.limits.max_entries),
+            ));
         }
         let kind = e.header().entry_type();
         let is_dir = kind.is_dir();
@@ -209,21 +213,29 @@ impl Extractor {
                 tar::EntryType::Fifo => "a FIFO",
                 _ => "not a regular file or directory",
             };
-            return Err(self.refuse(&raw, format!("{what}; packages hold only regular files and directories")));
+            return Err(self.refuse(
+                &raw,
+                format!("{what}; packages hold only regular files and directories"),
+            ));
         }
         let parts = plain_components(&raw).map_err(|r| self.refuse(&raw, r))?;
         let key = parts.join("/");
         if !self.seen.insert(key.clone()) {
             return Err(self.refuse(&raw, "appears twice in the archive"));
         }
-        if self.metadata.is_none() && !(parts == [METADATA_FILE] && !is_dir) {
-            return Err(self.refuse(&raw, format!("{METADATA_FILE} must be the archive's first entry")));
+        if self.metadata.is_none() && (is_dir || parts != [METADATA_FILE]) {
+            return Err(self.refuse(
+                &raw,
+                format!("{METADATA_FILE} must be the archive's first entry"),
+            ));
         }
         let listed: HashSet<String> = self.layouts.keys().cloned().collect();
         let slot = classify(&parts, is_dir, &listed).map_err(|r| self.refuse(&raw, r))?;
         let path = self.dest.join(&key);
         match slot {
-            Slot::Dir => std::fs::create_dir_all(&path).map_err(|err| Error::io(path.display(), err)),
+            Slot::Dir => {
+                std::fs::create_dir_all(&path).map_err(|err| Error::io(path.display(), err))
+            }
             Slot::Metadata => self.read_metadata(&raw, &mut e),
             Slot::LayoutMarker | Slot::Index => {
                 let bytes = self.read_small(&raw, &mut e, MAX_MANIFEST_BYTES as u64)?;
@@ -286,7 +298,9 @@ impl Extractor {
         let mut buf = vec![0u8; 128 << 10];
         let mut n = 0u64;
         loop {
-            let k = e.read(&mut buf).map_err(|err| corrupt(&self.package, err))?;
+            let k = e
+                .read(&mut buf)
+                .map_err(|err| corrupt(&self.package, err))?;
             if k == 0 {
                 return Ok(n);
             }
@@ -295,13 +309,17 @@ impl Extractor {
             if let Some(l) = limit
                 && n > l
             {
-                return Err(self.refuse(raw, format!("larger than the {l} bytes such a file may have")));
+                return Err(self.refuse(
+                    raw,
+                    format!("larger than the {l} bytes such a file may have"),
+                ));
             }
             self.check_bounds(raw)?;
             if let Some(h) = hasher.as_deref_mut() {
                 h.update(&buf[..k]);
             }
-            out.write_all(&buf[..k]).map_err(|err| Error::io(raw, err))?;
+            out.write_all(&buf[..k])
+                .map_err(|err| Error::io(raw, err))?;
         }
     }
 
@@ -344,7 +362,9 @@ fn plain_components(raw: &str) -> std::result::Result<Vec<&str>, String> {
         match c {
             Component::Normal(s) => parts.push(s.to_str().ok_or("a non-UTF-8 path")?),
             Component::CurDir => {}
-            Component::ParentDir => return Err("a path with '..' (it would leave the package directory)".into()),
+            Component::ParentDir => {
+                return Err("a path with '..' (it would leave the package directory)".into());
+            }
             Component::RootDir | Component::Prefix(_) => return Err("an absolute path".into()),
         }
     }
@@ -441,9 +461,20 @@ mod tests {
 
     #[test]
     fn paths_must_be_plain_and_relative() {
-        assert_eq!(plain_components("./images/a/index.json").unwrap(), vec!["images", "a", "index.json"]);
-        assert!(plain_components("/etc/passwd").unwrap_err().contains("absolute"));
-        assert!(plain_components("images/../../x").unwrap_err().contains(".."));
+        assert_eq!(
+            plain_components("./images/a/index.json").unwrap(),
+            vec!["images", "a", "index.json"]
+        );
+        assert!(
+            plain_components("/etc/passwd")
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(
+            plain_components("images/../../x")
+                .unwrap_err()
+                .contains("..")
+        );
         assert!(plain_components("a\\b").is_err());
         assert!(plain_components(".").is_err());
     }
@@ -452,10 +483,23 @@ mod tests {
     fn only_the_formats_names_are_accepted() {
         let listed: HashSet<String> = ["a".to_string()].into();
         let hex = "0".repeat(64);
-        assert_eq!(classify(&["package.yaml"], false, &listed), Ok(Slot::Metadata));
-        assert_eq!(classify(&["images", "a", "index.json"], false, &listed), Ok(Slot::Index));
-        assert!(matches!(classify(&["images", "a", "blobs", "sha256", &hex], false, &listed), Ok(Slot::Blob(_))));
-        assert!(classify(&["images", "b", "index.json"], false, &listed).unwrap_err().contains("not a layout"));
+        assert_eq!(
+            classify(&["package.yaml"], false, &listed),
+            Ok(Slot::Metadata)
+        );
+        assert_eq!(
+            classify(&["images", "a", "index.json"], false, &listed),
+            Ok(Slot::Index)
+        );
+        assert!(matches!(
+            classify(&["images", "a", "blobs", "sha256", &hex], false, &listed),
+            Ok(Slot::Blob(_))
+        ));
+        assert!(
+            classify(&["images", "b", "index.json"], false, &listed)
+                .unwrap_err()
+                .contains("not a layout")
+        );
         assert!(classify(&["images", "a", "blobs", "sha256", "xyz"], false, &listed).is_err());
         assert!(classify(&["images", "a", "extra"], false, &listed).is_err());
         assert!(classify(&["etc", "passwd"], false, &listed).is_err());

@@ -38,7 +38,11 @@ fn write_to(path: &Path, metadata: &Metadata, staging: &Path) -> Result<()> {
         let root = staging.join(&img.layout);
         append_dir(&mut tar, &img.layout)?;
         for name in ["oci-layout", "index.json"] {
-            append_file(&mut tar, &root.join(name), &format!("{}/{name}", img.layout))?;
+            append_file(
+                &mut tar,
+                &root.join(name),
+                &format!("{}/{name}", img.layout),
+            )?;
         }
         append_dir(&mut tar, &format!("{}/blobs", img.layout))?;
         append_dir(&mut tar, &format!("{}/blobs/sha256", img.layout))?;
@@ -52,13 +56,19 @@ fn write_to(path: &Path, metadata: &Metadata, staging: &Path) -> Result<()> {
             .collect();
         names.sort();
         for n in names {
-            append_file(&mut tar, &blobs.join(&n), &format!("{}/blobs/sha256/{n}", img.layout))?;
+            append_file(
+                &mut tar,
+                &blobs.join(&n),
+                &format!("{}/blobs/sha256/{n}", img.layout),
+            )?;
         }
     }
     let gz = tar.into_inner().map_err(|e| Error::io(path.display(), e))?;
     let mut w = gz.finish().map_err(|e| Error::io(path.display(), e))?;
     w.flush().map_err(|e| Error::io(path.display(), e))?;
-    w.get_ref().sync_all().map_err(|e| Error::io(path.display(), e))
+    w.get_ref()
+        .sync_all()
+        .map_err(|e| Error::io(path.display(), e))
 }
 
 fn header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
@@ -74,7 +84,8 @@ fn header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
 
 fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8]) -> Result<()> {
     let mut h = header(tar::EntryType::Regular, data.len() as u64, 0o644);
-    tar.append_data(&mut h, name, data).map_err(|e| Error::io(name, e))
+    tar.append_data(&mut h, name, data)
+        .map_err(|e| Error::io(name, e))
 }
 
 fn append_dir<W: Write>(tar: &mut tar::Builder<W>, name: &str) -> Result<()> {
@@ -87,6 +98,10 @@ fn append_file<W: Write>(tar: &mut tar::Builder<W>, src: &Path, name: &str) -> R
     let f = std::fs::File::open(src).map_err(|e| Error::io(src.display(), e))?;
     let len = f.metadata().map_err(|e| Error::io(src.display(), e))?.len();
     let mut h = header(tar::EntryType::Regular, len, 0o644);
-    tar.append_data(&mut h, name, std::io::BufReader::with_capacity(256 << 10, f))
-        .map_err(|e| Error::io(src.display(), e))
+    tar.append_data(
+        &mut h,
+        name,
+        std::io::BufReader::with_capacity(256 << 10, f),
+    )
+    .map_err(|e| Error::io(src.display(), e))
 }

@@ -116,7 +116,12 @@ pub struct PushArgs {
     #[arg(long, requires = "password")]
     pub username: Option<String>,
     /// Registry password (or VIOLET_REGISTRY_PASSWORD).
-    #[arg(long, env = "VIOLET_REGISTRY_PASSWORD", hide_env_values = true, requires = "username")]
+    #[arg(
+        long,
+        env = "VIOLET_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "username"
+    )]
     pub password: Option<String>,
     /// The registry needs no authentication.
     #[arg(long, conflicts_with_all = ["username", "password"])]
@@ -229,7 +234,12 @@ pub struct GcArgs {
     pub dest_repo: Option<String>,
     #[arg(long, requires = "password")]
     pub username: Option<String>,
-    #[arg(long, env = "VIOLET_REGISTRY_PASSWORD", hide_env_values = true, requires = "username")]
+    #[arg(
+        long,
+        env = "VIOLET_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "username"
+    )]
     pub password: Option<String>,
     #[arg(long)]
     pub plain: bool,

@@ -16,4 +16,3 @@ pub mod push;
 pub mod records;
 pub mod show;
 pub mod verify;
-

@@ -47,7 +47,11 @@ pub fn apps(items: &[(String, DynamicObject)]) -> Vec<App> {
 
 pub async fn run(a: ListArgs) -> Result<()> {
     let s = Session::login(&a.platform).await?;
-    let clusters = if a.clusters.is_empty() { s.info().await?.clusters } else { a.clusters.clone() };
+    let clusters = if a.clusters.is_empty() {
+        s.info().await?.clusters
+    } else {
+        a.clusters.clone()
+    };
     let mut items = Vec::new();
     for c in &clusters {
         for o in records::list_versions(s.kube_client(c).await?, c).await? {
@@ -56,10 +60,19 @@ pub async fn run(a: ListArgs) -> Result<()> {
     }
     let apps = apps(&items);
     match a.output {
-        Output::Yaml => print!("{}", serde_yaml::to_string(&serde_json::json!({"apps": apps}))?),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"apps": apps}))?),
+        Output::Yaml => print!(
+            "{}",
+            serde_yaml::to_string(&serde_json::json!({"apps": apps}))?
+        ),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"apps": apps}))?
+        ),
         Output::Text => {
-            println!("{:<8} {:<32} {:<14} {:<10} CLUSTERS", "TYPE", "NAME", "VERSION", "PHASE");
+            println!(
+                "{:<8} {:<32} {:<14} {:<10} CLUSTERS",
+                "TYPE", "NAME", "VERSION", "PHASE"
+            );
             for x in apps {
                 println!(
                     "{:<8} {:<32} {:<14} {:<10} {}",

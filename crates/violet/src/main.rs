@@ -10,7 +10,8 @@ use violet::{gc, list, push, show, verify};
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VIOLET_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("VIOLET_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -30,7 +31,9 @@ async fn run(cli: Cli) -> Result<()> {
             let u = push::unpack_quiet(&files, a.unpack.workdir.clone()).await?;
             let m = &u[0].1.metadata;
             match a.output {
-                Output::Json => println!("{}", serde_json::to_string_pretty(&show::json(m, a.all))?),
+                Output::Json => {
+                    println!("{}", serde_json::to_string_pretty(&show::json(m, a.all))?)
+                }
                 Output::Yaml => print!("{}", serde_yaml::to_string(&show::json(m, a.all))?),
                 Output::Text => print!("{}", show::text(m, a.all)),
             }

@@ -79,15 +79,25 @@ impl Session {
             .trim_end_matches('/')
             .to_string();
         let (http, ca_pem) = http_client(args)?;
-        let token = match (&args.platform_token, &args.platform_username, &args.platform_password) {
+        let token = match (
+            &args.platform_token,
+            &args.platform_username,
+            &args.platform_password,
+        ) {
             (Some(t), _, _) => t.clone(),
             (None, Some(u), Some(p)) => login(&http, &address, u, p).await?,
-            _ => bail!("log in with --platform-username and --platform-password, or with --platform-token"),
+            _ => bail!(
+                "log in with --platform-username and --platform-password, or with --platform-token"
+            ),
         };
         let mut s = Session {
             address,
             token,
-            user: User { name: String::new(), role_type: String::new(), role_name: String::new() },
+            user: User {
+                name: String::new(),
+                role_type: String::new(),
+                role_name: String::new(),
+            },
             http,
             ca_pem,
             insecure: args.insecure_skip_tls_verify,
@@ -108,13 +118,20 @@ impl Session {
             .map_err(|e| unreachable_platform(&self.address, e))?;
         let status = resp.status();
         if status == reqwest::StatusCode::UNAUTHORIZED {
-            bail!("the platform refused the token (expired or revoked); log in again with --platform-username/--platform-password");
+            bail!(
+                "the platform refused the token (expired or revoked); log in again with --platform-username/--platform-password"
+            );
         }
         if !status.is_success() {
             let body = resp.text().await.unwrap_or_default();
-            bail!("GET {url}: HTTP {status}: {}", body.chars().take(300).collect::<String>());
+            bail!(
+                "GET {url}: HTTP {status}: {}",
+                body.chars().take(300).collect::<String>()
+            );
         }
-        resp.json().await.with_context(|| format!("GET {url}: unexpected answer"))
+        resp.json()
+            .await
+            .with_context(|| format!("GET {url}: unexpected answer"))
     }
 
     pub async fn whoami(&self) -> Result<User> {
@@ -150,9 +167,10 @@ impl Session {
             "current-context": cluster,
         });
         let kc: kube::config::Kubeconfig = serde_json::from_value(kc)?;
-        let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-            .await
-            .context("kube client configuration")?;
+        let cfg =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .context("kube client configuration")?;
         Ok(kube::Client::try_from(cfg)?)
     }
 }
@@ -172,7 +190,12 @@ fn unreachable_platform(address: &str, e: reqwest::Error) -> anyhow::Error {
     anyhow!("cannot reach the platform at {address}: {cause}; {hint}. Nothing was pushed.")
 }
 
-async fn login(http: &reqwest::Client, address: &str, user: &str, password: &str) -> Result<String> {
+async fn login(
+    http: &reqwest::Client,
+    address: &str,
+    user: &str,
+    password: &str,
+) -> Result<String> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Login {
@@ -205,14 +228,23 @@ mod tests {
     use super::*;
 
     fn user(t: &str, n: &str) -> User {
-        User { name: "u".into(), role_type: t.into(), role_name: n.into() }
+        User {
+            name: "u".into(),
+            role_type: t.into(),
+            role_name: n.into(),
+        }
     }
 
     #[test]
     fn only_the_system_admin_role_may_upload() {
         assert!(check_role(&user("System", ADMIN_ROLE)).is_ok());
-        let e = check_role(&user("Custom", ADMIN_ROLE)).unwrap_err().to_string();
-        assert!(e.contains("System role platform-admin-system") && e.contains("Nothing was pushed"), "{e}");
+        let e = check_role(&user("Custom", ADMIN_ROLE))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("System role platform-admin-system") && e.contains("Nothing was pushed"),
+            "{e}"
+        );
         assert!(check_role(&user("System", "platform-auditor")).is_err());
     }
 }

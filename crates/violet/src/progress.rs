@@ -17,7 +17,11 @@ pub enum Display {
 
 impl Display {
     pub fn new(bars: bool) -> Display {
-        if bars { Display::Bars(MultiProgress::new()) } else { Display::Lines }
+        if bars {
+            Display::Bars(MultiProgress::new())
+        } else {
+            Display::Lines
+        }
     }
 
     /// Prints a line without tearing the bars.
@@ -42,14 +46,16 @@ pub struct ImageProgress {
 }
 
 impl ImageProgress {
-    pub fn new(display: &Display, name: &str, bytes: u64, overall: Arc<Totals>) -> Arc<ImageProgress> {
+    pub fn new(display: &Display, name: &str, bytes: u64) -> Arc<ImageProgress> {
         let bar = match display {
             Display::Bars(m) => {
                 let b = m.add(ProgressBar::new(bytes));
                 b.set_style(
-                    ProgressStyle::with_template("{prefix:40!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
+                    ProgressStyle::with_template(
+                        "{prefix:40!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
                 );
                 b.set_prefix(name.to_string());
                 Some(b)
@@ -59,7 +65,6 @@ impl ImageProgress {
                 None
             }
         };
-        let _ = overall;
         Arc::new(ImageProgress {
             name: name.to_string(),
             bar,
@@ -83,13 +88,23 @@ impl ImageProgress {
     fn on(&self, e: &Event) {
         let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
         match e {
-            Event::BlobBytes { digest, done: d, .. } => {
+            Event::BlobBytes {
+                digest, done: d, ..
+            } => {
                 done.insert(digest.clone(), *d);
             }
-            Event::BlobDone { digest, size, transfer } => {
+            Event::BlobDone {
+                digest,
+                size,
+                transfer,
+            } => {
                 done.insert(digest.clone(), *size);
                 if self.bar.is_none() && *transfer != Transfer::Existing {
-                    println!("  {} blob {digest} {size} bytes {}", self.name, how(transfer));
+                    println!(
+                        "  {} blob {digest} {size} bytes {}",
+                        self.name,
+                        how(transfer)
+                    );
                 }
             }
             _ => {}

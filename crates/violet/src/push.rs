@@ -23,10 +23,14 @@ use crate::records::{self, Pushed};
 /// The flag combinations the documentation rules out, refused before anything else happens.
 pub fn check_flags(a: &PushArgs) -> Result<()> {
     if a.dest_repo.is_some() && a.username.is_none() && !a.no_auth {
-        bail!("--dest-repo needs the registry's credentials: add --username and --password, or --no-auth if it needs none");
+        bail!(
+            "--dest-repo needs the registry's credentials: add --username and --password, or --no-auth if it needs none"
+        );
     }
     if a.platform.platform_address.is_none() && !(a.skip_crs && a.dest_repo.is_some()) {
-        bail!("--platform-address is required (only --skip-crs with --dest-repo works without the platform)");
+        bail!(
+            "--platform-address is required (only --skip-crs with --dest-repo works without the platform)"
+        );
     }
     if a.parallel == 0 || a.parallel_images == 0 {
         bail!("--parallel and --parallel-images must be at least 1");
@@ -54,7 +58,10 @@ pub fn package_files(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// `HOST[:PORT][/PATH]` → (host, path prefix).
 pub fn split_dest(dest: &str) -> (String, String) {
-    let d = dest.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    let d = dest
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
     match d.split_once('/') {
         Some((h, p)) => (h.to_string(), p.to_string()),
         None => (d.to_string(), String::new()),
@@ -64,20 +71,38 @@ pub fn split_dest(dest: &str) -> (String, String) {
 /// Where one image goes: `<host>/<prefix>/<path>` at its tag (or by digest when it has none).
 pub fn destination(host: &str, prefix: &str, image: &package::Image) -> Result<Reference> {
     let (path, tag) = package::metadata::destination_path(&image.reference)?;
-    let repo = if prefix.is_empty() { path } else { format!("{prefix}/{path}") };
-    Ok(Reference::new(host, &repo, tag.as_deref().unwrap_or(&image.digest))?)
+    let repo = if prefix.is_empty() {
+        path
+    } else {
+        format!("{prefix}/{path}")
+    };
+    Ok(Reference::new(
+        host,
+        &repo,
+        tag.as_deref().unwrap_or(&image.digest),
+    )?)
 }
 
-pub async fn unpack_all(files: &[PathBuf], workdir: Option<PathBuf>) -> Result<Vec<(PathBuf, Unpacked)>> {
+pub async fn unpack_all(
+    files: &[PathBuf],
+    workdir: Option<PathBuf>,
+) -> Result<Vec<(PathBuf, Unpacked)>> {
     unpack_each(files, workdir, true).await
 }
 
 /// Like [`unpack_all`] without the "verified" lines (for `show`).
-pub async fn unpack_quiet(files: &[PathBuf], workdir: Option<PathBuf>) -> Result<Vec<(PathBuf, Unpacked)>> {
+pub async fn unpack_quiet(
+    files: &[PathBuf],
+    workdir: Option<PathBuf>,
+) -> Result<Vec<(PathBuf, Unpacked)>> {
     unpack_each(files, workdir, false).await
 }
 
-async fn unpack_each(files: &[PathBuf], workdir: Option<PathBuf>, say: bool) -> Result<Vec<(PathBuf, Unpacked)>> {
+async fn unpack_each(
+    files: &[PathBuf],
+    workdir: Option<PathBuf>,
+    say: bool,
+) -> Result<Vec<(PathBuf, Unpacked)>> {
     let mut out = Vec::new();
     for f in files {
         let (f2, w) = (f.clone(), workdir.clone());
@@ -86,14 +111,16 @@ async fn unpack_each(files: &[PathBuf], workdir: Option<PathBuf>, say: bool) -> 
         })
         .await?
         .with_context(|| format!("{} failed verification; nothing was pushed", f.display()))?;
-        if say { println!(
-            "verified {}: {} {} {} ({} images)",
-            f.display(),
-            u.metadata.kind,
-            u.metadata.name,
-            u.metadata.version,
-            u.metadata.images().count()
-        ); }
+        if say {
+            println!(
+                "verified {}: {} {} {} ({} images)",
+                f.display(),
+                u.metadata.kind,
+                u.metadata.name,
+                u.metadata.version,
+                u.metadata.images().count()
+            );
+        }
         out.push((f.clone(), u));
     }
     Ok(out)
@@ -109,7 +136,10 @@ pub async fn run(a: PushArgs) -> Result<()> {
         None => None,
     };
     if let Some(s) = &session {
-        println!("logged in to {} as {} ({})", s.address, s.user.name, s.user.role_name);
+        println!(
+            "logged in to {} as {} ({})",
+            s.address, s.user.name, s.user.role_name
+        );
     }
     let dest = match (&a.dest_repo, &session) {
         (Some(d), _) => d.clone(),
@@ -125,9 +155,14 @@ pub async fn run(a: PushArgs) -> Result<()> {
     let mut pushed = Vec::new();
     for (file, u) in &packages {
         let p = if a.skip_push {
-            check_present(&registry, &host, &prefix, &u.metadata).await.with_context(|| {
-                format!("{}: --skip-push needs its images in the registry already", file.display())
-            })?
+            check_present(&registry, &host, &prefix, &u.metadata)
+                .await
+                .with_context(|| {
+                    format!(
+                        "{}: --skip-push needs its images in the registry already",
+                        file.display()
+                    )
+                })?
         } else {
             push_images(&a, &registry, &host, &prefix, u, &overall).await?
         };
@@ -150,7 +185,10 @@ pub async fn run(a: PushArgs) -> Result<()> {
 async fn connect(a: &PushArgs, host: &str) -> Result<Registry> {
     let opts = oci::Options {
         credentials: match (&a.username, &a.password) {
-            (Some(u), Some(p)) => Some(oci::auth::Credentials { username: u.clone(), password: p.clone() }),
+            (Some(u), Some(p)) => Some(oci::auth::Credentials {
+                username: u.clone(),
+                password: p.clone(),
+            }),
             _ => None,
         },
         tls_verify: !a.platform.insecure_skip_tls_verify,
@@ -170,15 +208,29 @@ async fn connect(a: &PushArgs, host: &str) -> Result<Registry> {
 
 /// Credentials are only checked when a repository is touched: ask for the first image's
 /// manifest (present or not) so that wrong credentials stop the push before any upload.
-async fn check_access(registry: &Registry, host: &str, prefix: &str, packages: &[(PathBuf, Unpacked)]) -> Result<()> {
-    let Some((_, u)) = packages.first() else { return Ok(()) };
+async fn check_access(
+    registry: &Registry,
+    host: &str,
+    prefix: &str,
+    packages: &[(PathBuf, Unpacked)],
+) -> Result<()> {
+    let Some((_, u)) = packages.first() else {
+        return Ok(());
+    };
     let r = destination(host, prefix, &u.metadata.artifact)?;
-    match registry.head_manifest(r.repository(), &u.metadata.artifact.digest).await {
+    match registry
+        .head_manifest(r.repository(), &u.metadata.artifact.digest)
+        .await
+    {
         Ok(_) | Err(oci::Error::NotFound { .. }) => Ok(()),
         Err(e @ (oci::Error::Unauthorized { .. } | oci::Error::Denied { .. })) => {
-            bail!("the registry {host} refused access: {e}; check --username/--password. Nothing was pushed.")
+            bail!(
+                "the registry {host} refused access: {e}; check --username/--password. Nothing was pushed."
+            )
         }
-        Err(e) => bail!("the registry {host}: {e}; check --dest-repo and --plain. Nothing was pushed."),
+        Err(e) => {
+            bail!("the registry {host}: {e}; check --dest-repo and --plain. Nothing was pushed.")
+        }
     }
 }
 
@@ -192,8 +244,12 @@ fn default_resume_dir() -> PathBuf {
 
 /// Sum of the unique blob sizes of an image (for its progress bar).
 fn image_bytes(layout: &oci::Layout) -> u64 {
-    let Ok(top) = layout.resolve(None) else { return 0 };
-    let Ok(m) = layout.read_manifest(&top) else { return 0 };
+    let Ok(top) = layout.resolve(None) else {
+        return 0;
+    };
+    let Ok(m) = layout.read_manifest(&top) else {
+        return 0;
+    };
     let mut manifests = vec![];
     if m.is_index() {
         for c in m.children().unwrap_or_default() {
@@ -229,10 +285,17 @@ async fn push_images(
         async move {
             let layout = u.layout(img)?;
             let dst_ref = destination(host, prefix, img)?;
-            let progress = ImageProgress::new(&display, &dst_ref.to_string(), image_bytes(&layout), overall.clone());
+            let progress = ImageProgress::new(&display, &dst_ref.to_string(), image_bytes(&layout));
             let src = Source::Layout { layout, tag: None };
-            let dst = Dest::Registry { registry: registry.clone(), reference: dst_ref.clone() };
-            let opts = CopyOptions { parallel: a.parallel, platform: None, progress: progress.sink(overall) };
+            let dst = Dest::Registry {
+                registry: registry.clone(),
+                reference: dst_ref.clone(),
+            };
+            let opts = CopyOptions {
+                parallel: a.parallel,
+                platform: None,
+                progress: progress.sink(overall),
+            };
             match oci::copy::copy(&src, &dst, &opts).await {
                 Ok(r) => {
                     progress.finish(&r.digest);
@@ -240,23 +303,38 @@ async fn push_images(
                 }
                 Err(e) => {
                     progress.abandon();
-                    Err(anyhow!("pushing {} to {dst_ref}: {e}; run the same command again to resume", img.reference))
+                    Err(anyhow!(
+                        "pushing {} to {dst_ref}: {e}; run the same command again to resume",
+                        img.reference
+                    ))
                 }
             }
         }
     });
-    let results: Vec<Result<String>> = futures::stream::iter(jobs).buffered(a.parallel_images).collect().await;
+    let results: Vec<Result<String>> = futures::stream::iter(jobs)
+        .buffered(a.parallel_images)
+        .collect()
+        .await;
     let mut refs = Vec::new();
     for r in results {
         refs.push(r?);
     }
     let artifact = refs.remove(0);
     let (_, tag) = package::metadata::destination_path(&u.metadata.artifact.reference)?;
-    Ok(Pushed { artifact, tag, related: refs })
+    Ok(Pushed {
+        artifact,
+        tag,
+        related: refs,
+    })
 }
 
 /// `--skip-push`: each image's manifest must already be in the registry under its digest.
-async fn check_present(registry: &Registry, host: &str, prefix: &str, m: &Metadata) -> Result<Pushed> {
+async fn check_present(
+    registry: &Registry,
+    host: &str,
+    prefix: &str,
+    m: &Metadata,
+) -> Result<Pushed> {
     let mut refs = Vec::new();
     for img in m.images() {
         let r = destination(host, prefix, img)?;
@@ -267,13 +345,19 @@ async fn check_present(registry: &Registry, host: &str, prefix: &str, m: &Metada
             .await
             .map_err(|e| anyhow!("checking {by_digest}: {e}"))?;
         if found.is_none() {
-            bail!("{by_digest} is not in the registry; push the images first (without --skip-push)");
+            bail!(
+                "{by_digest} is not in the registry; push the images first (without --skip-push)"
+            );
         }
         refs.push(by_digest.to_string());
     }
     let artifact = refs.remove(0);
     let (_, tag) = package::metadata::destination_path(&m.artifact.reference)?;
-    Ok(Pushed { artifact, tag, related: refs })
+    Ok(Pushed {
+        artifact,
+        tag,
+        related: refs,
+    })
 }
 
 fn summary(t: &Totals, started: Instant) {
@@ -323,8 +407,19 @@ mod tests {
             layout: "images/1".into(),
             digest: oci::Digest::of(b"x").to_string(),
         };
-        assert_eq!(destination("127.0.0.1:5000", "", &img).unwrap().to_string(), "127.0.0.1:5000/acp/topolvm:v3.11.0");
-        assert_eq!(destination("vip:11443", "mirror", &img).unwrap().to_string(), "vip:11443/mirror/acp/topolvm:v3.11.0");
-        assert_eq!(split_dest("https://vip:11443/a/"), ("vip:11443".into(), "a".into()));
+        assert_eq!(
+            destination("127.0.0.1:5000", "", &img).unwrap().to_string(),
+            "127.0.0.1:5000/acp/topolvm:v3.11.0"
+        );
+        assert_eq!(
+            destination("vip:11443", "mirror", &img)
+                .unwrap()
+                .to_string(),
+            "vip:11443/mirror/acp/topolvm:v3.11.0"
+        );
+        assert_eq!(
+            split_dest("https://vip:11443/a/"),
+            ("vip:11443".into(), "a".into())
+        );
     }
 }

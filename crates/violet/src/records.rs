@@ -90,7 +90,10 @@ pub fn artifact_version(m: &Metadata, pushed: &Pushed, owner_uid: &str) -> Value
     if let Some(t) = &pushed.tag {
         spec["tag"] = json!(t);
     }
-    for (k, v) in [("catalogSource", &m.catalog_source), ("sourceType", &m.source_type)] {
+    for (k, v) in [
+        ("catalogSource", &m.catalog_source),
+        ("sourceType", &m.source_type),
+    ] {
         if let Some(v) = v {
             spec[k] = json!(v);
         }
@@ -134,11 +137,20 @@ fn explain(cluster: &str, e: kube::Error) -> anyhow::Error {
 
 /// Applies the Artifact and then its ArtifactVersion in one cluster; returns whether anything
 /// changed (false for a re-push of the same package).
-pub async fn apply(client: kube::Client, cluster: &str, m: &Metadata, pushed: &Pushed) -> Result<bool> {
-    let arts: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &artifact_resource());
+pub async fn apply(
+    client: kube::Client,
+    cluster: &str,
+    m: &Metadata,
+    pushed: &Pushed,
+) -> Result<bool> {
+    let arts: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), NAMESPACE, &artifact_resource());
     let vers: Api<DynamicObject> = Api::namespaced_with(client, NAMESPACE, &version_resource());
     let pp = PatchParams::apply(FIELD_MANAGER).force();
-    let before_a = arts.get_opt(&m.name).await.map_err(|e| explain(cluster, e))?;
+    let before_a = arts
+        .get_opt(&m.name)
+        .await
+        .map_err(|e| explain(cluster, e))?;
     let a = arts
         .patch(&m.name, &pp, &Patch::Apply(artifact(m)))
         .await
@@ -150,20 +162,32 @@ pub async fn apply(client: kube::Client, cluster: &str, m: &Metadata, pushed: &P
         .patch(&name, &pp, &Patch::Apply(artifact_version(m, pushed, &uid)))
         .await
         .map_err(|e| explain(cluster, e))?;
-    let rv = |o: &Option<DynamicObject>| o.as_ref().and_then(|o| o.metadata.resource_version.clone());
-    Ok(rv(&before_a) != a.metadata.resource_version || rv(&before_v) != v.metadata.resource_version)
+    let rv =
+        |o: &Option<DynamicObject>| o.as_ref().and_then(|o| o.metadata.resource_version.clone());
+    Ok(
+        rv(&before_a) != a.metadata.resource_version
+            || rv(&before_v) != v.metadata.resource_version,
+    )
 }
 
 /// Every ArtifactVersion of a cluster.
 pub async fn list_versions(client: kube::Client, cluster: &str) -> Result<Vec<DynamicObject>> {
     let vers: Api<DynamicObject> = Api::namespaced_with(client, NAMESPACE, &version_resource());
-    Ok(vers.list(&ListParams::default()).await.map_err(|e| explain(cluster, e))?.items)
+    Ok(vers
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| explain(cluster, e))?
+        .items)
 }
 
 /// Every Artifact of a cluster.
 pub async fn list_artifacts(client: kube::Client, cluster: &str) -> Result<Vec<DynamicObject>> {
     let arts: Api<DynamicObject> = Api::namespaced_with(client, NAMESPACE, &artifact_resource());
-    Ok(arts.list(&ListParams::default()).await.map_err(|e| explain(cluster, e))?.items)
+    Ok(arts
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| explain(cluster, e))?
+        .items)
 }
 
 #[cfg(test)]
@@ -182,11 +206,19 @@ mod tests {
             provider: None,
             source_type: Some("alauda".into()),
             catalog_source: (kind == Kind::Bundle).then(|| "platform".into()),
-            artifact: Image { reference: "acp/chart-web-cli:v4.0.4".into(), layout: "images/0".into(), digest: String::new() },
+            artifact: Image {
+                reference: "acp/chart-web-cli:v4.0.4".into(),
+                layout: "images/0".into(),
+                digest: String::new(),
+            },
             related_images: vec![],
-            chart: (kind != Kind::Bundle).then(|| ChartRef { name: "web-cli".into(), version: "v4.0.4".into() }),
+            chart: (kind != Kind::Bundle).then(|| ChartRef {
+                name: "web-cli".into(),
+                version: "v4.0.4".into(),
+            }),
             module_plugin: (kind == Kind::Plugin).then(|| json!({"metadata": {"name": "web-cli"}})),
-            module_config: (kind == Kind::Plugin).then(|| json!({"metadata": {"name": "web-cli-v4.0.4"}})),
+            module_config: (kind == Kind::Plugin)
+                .then(|| json!({"metadata": {"name": "web-cli-v4.0.4"}})),
         }
     }
 
@@ -198,14 +230,21 @@ mod tests {
         let (t, notice) = targets(Kind::Plugin, &c);
         assert_eq!(t, vec!["global"]);
         assert!(notice.unwrap().contains("ignored"));
-        assert_eq!(targets(Kind::Plugin, &[]), (vec!["global".to_string()], None));
+        assert_eq!(
+            targets(Kind::Plugin, &[]),
+            (vec!["global".to_string()], None)
+        );
         assert_eq!(targets(Kind::Chart, &c).0, vec!["global"]);
     }
 
     #[test]
     fn records_follow_the_contract() {
         let m = meta(Kind::Plugin);
-        let p = Pushed { artifact: "r:5000/acp/chart-web-cli@sha256:aa".into(), tag: Some("v4.0.4".into()), related: vec!["r:5000/x@sha256:bb".into()] };
+        let p = Pushed {
+            artifact: "r:5000/acp/chart-web-cli@sha256:aa".into(),
+            tag: Some("v4.0.4".into()),
+            related: vec!["r:5000/x@sha256:bb".into()],
+        };
         let a = artifact(&m);
         assert_eq!(a["metadata"]["labels"][LABEL_TYPE], "plugin");
         assert!(a["spec"].get("catalogSource").is_none());

@@ -36,7 +36,12 @@ pub fn json(m: &Metadata, all: bool) -> Value {
     });
     if all {
         v["Artifact"] = json!(m.artifact.reference);
-        v["RelateImages"] = json!(m.related_images.iter().map(|i| &i.reference).collect::<Vec<_>>());
+        v["RelateImages"] = json!(
+            m.related_images
+                .iter()
+                .map(|i| &i.reference)
+                .collect::<Vec<_>>()
+        );
     }
     v
 }

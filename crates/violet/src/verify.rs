@@ -11,7 +11,11 @@ use crate::cli::VerifyArgs;
 
 /// The expected hex digest in a `sha256sum` line (`<hex>  <name>` or just `<hex>`).
 pub fn parse_sha256_file(text: &str) -> Result<String> {
-    let first = text.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+    let first = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if first.len() != 64 || !first.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("not a sha256sum file (expected 64 hex digits first)");
     }
@@ -59,7 +63,11 @@ pub fn check_sha256(package: &Path) -> Result<bool> {
 
 pub async fn run(a: VerifyArgs) -> Result<()> {
     if check_sha256(&a.package)? {
-        println!("{}: matches {}.sha256", a.package.display(), a.package.display());
+        println!(
+            "{}: matches {}.sha256",
+            a.package.display(),
+            a.package.display()
+        );
     }
     let sig = beside(&a.package, ".sig");
     if a.key.is_some() || sig.exists() {

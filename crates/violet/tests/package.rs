@@ -20,7 +20,8 @@ fn show_prints_the_documented_fields_of_a_topolvm_like_package() {
             "Name: NativeStor\nType: bundle\nArch: [linux/amd64]\nVersion: 2.3.0\nArtifact: {BUNDLE_IMAGE}\nRelateImages: [{OPERATOR_IMAGE} {TOPOLVM_IMAGE} {PROVISIONER_IMAGE}]\n"
         )
     );
-    let j: serde_json::Value = serde_json::from_str(&violet_ok(&["show", p, "--all", "--output", "json"])).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&violet_ok(&["show", p, "--all", "--output", "json"])).unwrap();
     assert_eq!(j["Name"], "NativeStor");
     assert_eq!(j["Type"], "bundle");
     assert_eq!(j["Arch"], serde_json::json!(["linux/amd64"]));
@@ -32,7 +33,13 @@ fn pack_refuses_a_bundle_whose_related_images_are_not_given() {
     let tmp = tempfile::tempdir().unwrap();
     let b = bundle_dir(tmp.path());
     let out = tmp.path().join("x.tgz");
-    let e = violet_err(&["pack", "bundle", b.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let e = violet_err(&[
+        "pack",
+        "bundle",
+        b.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(e.contains(TOPOLVM_IMAGE) && e.contains("--image"), "{e}");
     assert!(!out.exists());
 }
@@ -45,7 +52,11 @@ fn verify_checks_digests_and_the_sha256_file_beside_the_package() {
     let out = violet_ok(&["verify", p]);
     assert!(out.contains("every digest verified"), "{out}");
     let sum = violet::verify::sha256_file(&pkg).unwrap();
-    std::fs::write(format!("{p}.sha256"), format!("{sum}  topolvm-operator.v2.3.0.tgz\n")).unwrap();
+    std::fs::write(
+        format!("{p}.sha256"),
+        format!("{sum}  topolvm-operator.v2.3.0.tgz\n"),
+    )
+    .unwrap();
     assert!(violet_ok(&["verify", p]).contains("matches"));
     std::fs::write(format!("{p}.sha256"), format!("{}  x\n", "0".repeat(64))).unwrap();
     let e = violet_err(&["verify", p]);
@@ -70,7 +81,9 @@ fn refused(seed: u64, f: impl FnOnce(&mut Vec<Entry>), expect: &[&str]) {
 fn first_blob(entries: &[Entry]) -> usize {
     entries
         .iter()
-        .position(|e| String::from_utf8_lossy(&e.path).contains("/blobs/sha256/") && !e.data.is_empty())
+        .position(|e| {
+            String::from_utf8_lossy(&e.path).contains("/blobs/sha256/") && !e.data.is_empty()
+        })
         .unwrap()
 }
 
@@ -89,12 +102,20 @@ fn a_tampered_blob_is_refused_naming_the_entry() {
 
 #[test]
 fn parent_directory_paths_are_refused() {
-    refused(4, |v| v.insert(1, Entry::file("images/../../evil", b"x".to_vec())), &["../../evil", "'..'"]);
+    refused(
+        4,
+        |v| v.insert(1, Entry::file("images/../../evil", b"x".to_vec())),
+        &["../../evil", "'..'"],
+    );
 }
 
 #[test]
 fn absolute_paths_are_refused() {
-    refused(5, |v| v.insert(1, Entry::file("/tmp/evil", b"x".to_vec())), &["/tmp/evil", "absolute"]);
+    refused(
+        5,
+        |v| v.insert(1, Entry::file("/tmp/evil", b"x".to_vec())),
+        &["/tmp/evil", "absolute"],
+    );
 }
 
 #[test]
@@ -133,7 +154,18 @@ fn completion_scripts_are_generated_for_each_shell() {
         assert!(s.contains("violet") && s.contains("push"), "{shell}: {s}");
     }
     let help = violet_ok(&["push", "--help"]);
-    for flag in ["--platform-address", "--platform-token", "--clusters", "--dest-repo", "--no-auth", "--plain", "--skip-crs", "--skip-push", "--platform-ca", "--insecure-skip-tls-verify"] {
+    for flag in [
+        "--platform-address",
+        "--platform-token",
+        "--clusters",
+        "--dest-repo",
+        "--no-auth",
+        "--plain",
+        "--skip-crs",
+        "--skip-push",
+        "--platform-ca",
+        "--insecure-skip-tls-verify",
+    ] {
         assert!(help.contains(flag), "push --help lacks {flag}");
     }
 }

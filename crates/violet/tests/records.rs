@@ -13,7 +13,10 @@ use violet::records::{self, Pushed};
 
 async fn prepare(client: kube::Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in [apis::artifacts::Artifact::crd(), apis::artifacts::ArtifactVersion::crd()] {
+    for crd in [
+        apis::artifacts::Artifact::crd(),
+        apis::artifacts::ArtifactVersion::crd(),
+    ] {
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
     let ns: Api<Namespace> = Api::all(client.clone());
@@ -26,7 +29,10 @@ async fn prepare(client: kube::Client) {
         if records::list_versions(client.clone(), "x").await.is_ok() {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "Artifact CRDs never served");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Artifact CRDs never served"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -59,19 +65,53 @@ async fn operator_records_go_to_each_target_cluster_once_and_reapply_is_a_no_op(
     for c in &targets {
         let client = cp.client(c).unwrap();
         prepare(client.clone()).await;
-        assert!(records::apply(client.clone(), c, &m, &pushed).await.unwrap(), "first apply creates");
-        assert!(!records::apply(client.clone(), c, &m, &pushed).await.unwrap(), "re-apply changes nothing");
-        let vers: Api<DynamicObject> = Api::namespaced_with(client.clone(), records::NAMESPACE, &records::version_resource());
+        assert!(
+            records::apply(client.clone(), c, &m, &pushed)
+                .await
+                .unwrap(),
+            "first apply creates"
+        );
+        assert!(
+            !records::apply(client.clone(), c, &m, &pushed)
+                .await
+                .unwrap(),
+            "re-apply changes nothing"
+        );
+        let vers: Api<DynamicObject> = Api::namespaced_with(
+            client.clone(),
+            records::NAMESPACE,
+            &records::version_resource(),
+        );
         let v = vers.get("topolvm-operator.v2.3.0").await.unwrap();
         assert_eq!(v.data["spec"]["image"], pushed.artifact);
         assert_eq!(v.data["spec"]["catalogSource"], "platform");
         assert_eq!(v.data["spec"]["arch"], serde_json::json!(["amd64"]));
-        assert_eq!(v.metadata.labels.as_ref().unwrap()[records::LABEL_ARTIFACT], "topolvm-operator");
-        let arts: Api<DynamicObject> = Api::namespaced_with(client, records::NAMESPACE, &records::artifact_resource());
+        assert_eq!(
+            v.metadata.labels.as_ref().unwrap()[records::LABEL_ARTIFACT],
+            "topolvm-operator"
+        );
+        let arts: Api<DynamicObject> =
+            Api::namespaced_with(client, records::NAMESPACE, &records::artifact_resource());
         let a = arts.get("topolvm-operator").await.unwrap();
-        assert_eq!(v.metadata.owner_references.as_ref().unwrap()[0].uid, a.metadata.uid.unwrap());
+        assert_eq!(
+            v.metadata.owner_references.as_ref().unwrap()[0].uid,
+            a.metadata.uid.unwrap()
+        );
         assert_eq!(a.data["spec"]["displayName"], "NativeStor");
     }
-    let global: Api<DynamicObject> = Api::namespaced_with(cp.client("global").unwrap(), records::NAMESPACE, &records::version_resource());
-    assert!(global.list(&Default::default()).await.is_err() || global.list(&Default::default()).await.unwrap().items.is_empty(), "nothing in global");
+    let global: Api<DynamicObject> = Api::namespaced_with(
+        cp.client("global").unwrap(),
+        records::NAMESPACE,
+        &records::version_resource(),
+    );
+    assert!(
+        global.list(&Default::default()).await.is_err()
+            || global
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .is_empty(),
+        "nothing in global"
+    );
 }

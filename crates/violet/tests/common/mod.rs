@@ -15,15 +15,21 @@ use oci::{Digest, Layout, RawManifest};
 use serde_json::json;
 
 pub fn require(tool: &str) -> PathBuf {
-    localregistry::which(tool)
-        .unwrap_or_else(|| panic!("{tool} is not installed: run scripts/setup (docker-registry, skopeo, apache2-utils)"))
+    localregistry::which(tool).unwrap_or_else(|| {
+        panic!(
+            "{tool} is not installed: run scripts/setup (docker-registry, skopeo, apache2-utils)"
+        )
+    })
 }
 
 /// Runs the violet binary; returns its output (not asserting success).
 pub fn violet(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_violet"))
         .args(args)
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("violet-test-cache"))
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("violet-test-cache"),
+        )
         .output()
         .expect("run violet")
 }
@@ -73,7 +79,8 @@ pub fn layer(n: usize, seed: u64) -> (Vec<u8>, Digest) {
     h.set_size(data.len() as u64);
     h.set_mode(0o644);
     h.set_cksum();
-    b.append_data(&mut h, format!("data-{seed}"), &data[..]).unwrap();
+    b.append_data(&mut h, format!("data-{seed}"), &data[..])
+        .unwrap();
     let raw = b.into_inner().unwrap();
     let diff = Digest::of(&raw);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -134,13 +141,29 @@ pub fn bundle_dir(dir: &Path) -> PathBuf {
 pub fn topolvm_package(dir: &Path, seed: u64) -> PathBuf {
     let bundle = bundle_dir(dir);
     let mut args: Vec<String> = vec![
-        "pack".into(), "bundle".into(), bundle.display().to_string(),
-        "-o".into(), dir.join("topolvm-operator.v2.3.0.tgz").display().to_string(),
-        "--artifact".into(), BUNDLE_IMAGE.into(), "--source-type".into(), "alauda".into(),
+        "pack".into(),
+        "bundle".into(),
+        bundle.display().to_string(),
+        "-o".into(),
+        dir.join("topolvm-operator.v2.3.0.tgz")
+            .display()
+            .to_string(),
+        "--artifact".into(),
+        BUNDLE_IMAGE.into(),
+        "--source-type".into(),
+        "alauda".into(),
     ];
-    for (i, r) in [OPERATOR_IMAGE, TOPOLVM_IMAGE, PROVISIONER_IMAGE].iter().enumerate() {
+    for (i, r) in [OPERATOR_IMAGE, TOPOLVM_IMAGE, PROVISIONER_IMAGE]
+        .iter()
+        .enumerate()
+    {
         let l = dir.join(format!("layout-{i}"));
-        image_layout(&l, "v1", &[(40_000, seed), (20_000 + i, seed + 1 + i as u64)], "amd64");
+        image_layout(
+            &l,
+            "v1",
+            &[(40_000, seed), (20_000 + i, seed + 1 + i as u64)],
+            "amd64",
+        );
         args.push("--image".into());
         args.push(format!("{r}={}:v1", l.display()));
     }
@@ -154,17 +177,33 @@ pub async fn registry(dir: &Path, htpasswd: Option<(&str, &str)>) -> LocalRegist
     let pw = htpasswd.map(|(u, p)| {
         require("htpasswd");
         let f = dir.join("htpasswd");
-        let out = Command::new("htpasswd").args(["-Bbc", f.to_str().unwrap(), u, p]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("htpasswd")
+            .args(["-Bbc", f.to_str().unwrap(), u, p])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         f
     });
-    let cfg = localregistry::Config { dir: dir.join("registry"), htpasswd: pw, ..Default::default() };
-    LocalRegistry::start(cfg, Duration::from_secs(30)).await.expect("docker-registry starts")
+    let cfg = localregistry::Config {
+        dir: dir.join("registry"),
+        htpasswd: pw,
+        ..Default::default()
+    };
+    LocalRegistry::start(cfg, Duration::from_secs(30))
+        .await
+        .expect("docker-registry starts")
 }
 
 /// Repositories in a registry's storage (empty when nothing was ever pushed).
 pub fn repositories(reg: &LocalRegistry) -> Vec<String> {
-    let root = reg.config().dir.join("data/docker/registry/v2/repositories");
+    let root = reg
+        .config()
+        .dir
+        .join("data/docker/registry/v2/repositories");
     let mut out = vec![];
     walk_repos(&root, &root, &mut out);
     out.sort();
@@ -193,7 +232,12 @@ pub struct Entry {
 
 impl Entry {
     pub fn file(path: &str, data: Vec<u8>) -> Entry {
-        Entry { path: path.as_bytes().to_vec(), kind: tar::EntryType::Regular, data, link: None }
+        Entry {
+            path: path.as_bytes().to_vec(),
+            kind: tar::EntryType::Regular,
+            data,
+            link: None,
+        }
     }
 }
 
@@ -206,7 +250,12 @@ pub fn entries_of(pkg: &Path) -> Vec<Entry> {
         let mut e = e.unwrap();
         let mut data = vec![];
         std::io::Read::read_to_end(&mut e, &mut data).unwrap();
-        v.push(Entry { path: e.path_bytes().to_vec(), kind: e.header().entry_type(), data, link: None });
+        v.push(Entry {
+            path: e.path_bytes().to_vec(),
+            kind: e.header().entry_type(),
+            data,
+            link: None,
+        });
     }
     v
 }
