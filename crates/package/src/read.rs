@@ -90,6 +90,7 @@ pub fn unpack_into(package: &Path, dest: &Path, limits: &Limits) -> Result<Unpac
         metadata: None,
         layouts: HashMap::new(),
         blob_bytes: 0,
+        blobs: HashMap::new(),
     };
     let mut archive = tar::Archive::new(gz);
     let entries = archive.entries().map_err(|e| corrupt(&name, e))?;
@@ -110,6 +111,46 @@ pub fn unpack_into(package: &Path, dest: &Path, limits: &Limits) -> Result<Unpac
         blob_bytes: extractor.blob_bytes,
         _tmp: None,
     })
+}
+
+/// Reads only `package.yaml` (the first entry), with the same checks, without unpacking the
+/// images: enough to see whether a push has anything left to send.
+pub fn read_metadata(package: &Path) -> Result<Metadata> {
+    let name = package.display().to_string();
+    let file = std::fs::File::open(package).map_err(|e| Error::io(&name, e))?;
+    let mut archive =
+        tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    let mut entries = archive.entries().map_err(|e| corrupt(&name, e))?;
+    let first = entries
+        .next()
+        .ok_or_else(|| Error::Corrupt {
+            package: name.clone(),
+            reason: "an empty archive".into(),
+        })?
+        .map_err(|e| corrupt(&name, e))?;
+    let raw = String::from_utf8_lossy(&first.path_bytes()).into_owned();
+    let ok = first.header().entry_type().is_file()
+        && plain_components(&raw).is_ok_and(|p| p == [METADATA_FILE]);
+    if !ok {
+        return Err(Error::Entry {
+            package: name,
+            entry: raw,
+            reason: format!("{METADATA_FILE} must be the archive's first entry"),
+        });
+    }
+    let mut text = String::new();
+    first
+        .take(MAX_METADATA_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| corrupt(&name, e))?;
+    if text.len() as u64 > MAX_METADATA_BYTES {
+        return Err(Error::Entry {
+            package: name,
+            entry: raw,
+            reason: "too large".into(),
+        });
+    }
+    Metadata::parse(&text)
 }
 
 fn corrupt(package: &str, e: std::io::Error) -> Error {
@@ -184,6 +225,8 @@ struct Extractor {
     /// Layout dir name → its image (from package.yaml).
     layouts: HashMap<String, String>,
     blob_bytes: u64,
+    /// Each verified blob's first path (relative to `dest`), for hard links between copies.
+    blobs: HashMap<Digest, String>,
 }
 
 impl Extractor {
@@ -205,7 +248,8 @@ impl Extractor {
         }
         let kind = e.header().entry_type();
         let is_dir = kind.is_dir();
-        if !(kind.is_file() || is_dir) {
+        let is_link = kind == tar::EntryType::Link;
+        if !(kind.is_file() || is_dir || is_link) {
             let what = match kind {
                 tar::EntryType::Symlink => "a symbolic link",
                 tar::EntryType::Link => "a hard link",
@@ -232,6 +276,9 @@ impl Extractor {
         let listed: HashSet<String> = self.layouts.keys().cloned().collect();
         let slot = classify(&parts, is_dir, &listed).map_err(|r| self.refuse(&raw, r))?;
         let path = self.dest.join(&key);
+        if is_link {
+            return self.link_blob(&raw, &e, &slot, &path);
+        }
         match slot {
             Slot::Dir => {
                 std::fs::create_dir_all(&path).map_err(|err| Error::io(path.display(), err))
@@ -243,6 +290,40 @@ impl Extractor {
             }
             Slot::Blob(d) => self.write_blob(&raw, &mut e, &path, &d),
         }
+    }
+
+    /// A hard link is accepted only as a blob naming an earlier blob entry of the same digest
+    /// (a blob several images share is stored once); anything else is refused.
+    fn link_blob<R: Read>(
+        &mut self,
+        raw: &str,
+        e: &tar::Entry<'_, R>,
+        slot: &Slot,
+        path: &Path,
+    ) -> Result<()> {
+        let refuse = |why: &str| {
+            self.refuse(raw, format!("a hard link {why}; packages hold only regular files and directories, and hard links only between copies of one blob"))
+        };
+        let Slot::Blob(d) = slot else {
+            return Err(refuse("that is not a blob"));
+        };
+        let target = e
+            .link_name_bytes()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .ok_or_else(|| refuse("without a target"))?;
+        let earlier = self
+            .blobs
+            .get(d)
+            .filter(|p| plain_components(&target).map(|t| t.join("/")).as_deref() == Ok(p.as_str()))
+            .ok_or_else(|| {
+                refuse(&format!(
+                    "to {target:?}, which is not an earlier copy of {d}"
+                ))
+            })?;
+        let src = self.dest.join(earlier);
+        std::fs::hard_link(&src, path)
+            .or_else(|_| std::fs::copy(&src, path).map(|_| ()))
+            .map_err(|err| Error::io(path.display(), err))
     }
 
     fn read_metadata<R: Read>(&mut self, raw: &str, e: &mut R) -> Result<()> {
@@ -283,6 +364,12 @@ impl Extractor {
             });
         }
         self.blob_bytes += n;
+        let rel = path
+            .strip_prefix(&self.dest)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned();
+        self.blobs.entry(d.clone()).or_insert(rel);
         Ok(())
     }
 

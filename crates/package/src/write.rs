@@ -34,6 +34,7 @@ fn write_to(path: &Path, metadata: &Metadata, staging: &Path) -> Result<()> {
     let yaml = metadata.to_yaml()?;
     append_bytes(&mut tar, METADATA_FILE, yaml.as_bytes())?;
     append_dir(&mut tar, "images")?;
+    let mut first: std::collections::HashMap<String, String> = Default::default();
     for img in metadata.images() {
         let root = staging.join(&img.layout);
         append_dir(&mut tar, &img.layout)?;
@@ -56,11 +57,15 @@ fn write_to(path: &Path, metadata: &Metadata, staging: &Path) -> Result<()> {
             .collect();
         names.sort();
         for n in names {
-            append_file(
-                &mut tar,
-                &blobs.join(&n),
-                &format!("{}/blobs/sha256/{n}", img.layout),
-            )?;
+            let name = format!("{}/blobs/sha256/{n}", img.layout);
+            // A blob several images share is stored once; later layouts hard-link to it.
+            match first.get(&n) {
+                Some(earlier) => append_link(&mut tar, &name, earlier)?,
+                None => {
+                    append_file(&mut tar, &blobs.join(&n), &name)?;
+                    first.insert(n.clone(), name);
+                }
+            }
         }
     }
     let gz = tar.into_inner().map_err(|e| Error::io(path.display(), e))?;
@@ -91,6 +96,12 @@ fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8]) ->
 fn append_dir<W: Write>(tar: &mut tar::Builder<W>, name: &str) -> Result<()> {
     let mut h = header(tar::EntryType::Directory, 0, 0o755);
     tar.append_data(&mut h, format!("{name}/"), std::io::empty())
+        .map_err(|e| Error::io(name, e))
+}
+
+fn append_link<W: Write>(tar: &mut tar::Builder<W>, name: &str, target: &str) -> Result<()> {
+    let mut h = header(tar::EntryType::Link, 0, 0o644);
+    tar.append_link(&mut h, name, target)
         .map_err(|e| Error::io(name, e))
 }
 

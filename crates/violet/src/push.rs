@@ -130,7 +130,13 @@ pub async fn run(a: PushArgs) -> Result<()> {
     check_flags(&a)?;
     let started = Instant::now();
     let files = package_files(&a.path)?;
-    let packages = unpack_all(&files, a.unpack.workdir.clone()).await?;
+    // Every package.yaml first (cheap, with the same entry checks): a broken one stops everything.
+    let mut metas = Vec::new();
+    for f in &files {
+        let m = package::read::read_metadata(f)
+            .with_context(|| format!("{} failed verification; nothing was pushed", f.display()))?;
+        metas.push((f.clone(), m));
+    }
     let session = match &a.platform.platform_address {
         Some(_) => Some(Session::login(&a.platform).await?),
         None => None,
@@ -150,23 +156,38 @@ pub async fn run(a: PushArgs) -> Result<()> {
     };
     let (host, prefix) = split_dest(&dest);
     let registry = Arc::new(connect(&a, &host).await?);
-    check_access(&registry, &host, &prefix, &packages).await?;
-    let overall = Arc::new(Totals::default());
-    let mut pushed = Vec::new();
-    for (file, u) in &packages {
-        let p = if a.skip_push {
-            check_present(&registry, &host, &prefix, &u.metadata)
-                .await
-                .with_context(|| {
-                    format!(
-                        "{}: --skip-push needs its images in the registry already",
-                        file.display()
-                    )
-                })?
-        } else {
-            push_images(&a, &registry, &host, &prefix, u, &overall).await?
-        };
+    check_access(&registry, &host, &prefix, &metas[0].1).await?;
+    // What is already complete in the registry (every image's tag at the package's digest) is not
+    // unpacked again; everything else is unpacked and verified before anything is pushed.
+    let mut pushed: Vec<Option<Pushed>> = Vec::new();
+    for (file, m) in &metas {
+        let p = present(&registry, &host, &prefix, m).await?;
+        if a.skip_push && p.is_none() {
+            bail!(
+                "{}: --skip-push needs its images in the registry already; push them first (without --skip-push)",
+                file.display()
+            );
+        }
+        if p.is_some() && !a.skip_push {
+            println!(
+                "{}: every image is already in the registry at its digest; nothing to send",
+                file.display()
+            );
+        }
         pushed.push(p);
+    }
+    let todo: Vec<PathBuf> = metas
+        .iter()
+        .zip(&pushed)
+        .filter(|(_, p)| p.is_none())
+        .map(|((f, _), _)| f.clone())
+        .collect();
+    let unpacked = unpack_all(&todo, a.unpack.workdir.clone()).await?;
+    let overall = Arc::new(Totals::default());
+    let mut unpacked = unpacked.into_iter();
+    for slot in pushed.iter_mut().filter(|p| p.is_none()) {
+        let (_, u) = unpacked.next().context("unpacked packages out of step")?;
+        *slot = Some(push_images(&a, &registry, &host, &prefix, &u, &overall).await?);
     }
     if !a.skip_push {
         summary(&overall, started);
@@ -176,8 +197,9 @@ pub async fn run(a: PushArgs) -> Result<()> {
         return Ok(());
     }
     let session = session.context("records need the platform")?;
-    for ((_, u), p) in packages.iter().zip(&pushed) {
-        create_records(&session, &a.clusters, &u.metadata, p).await?;
+    for ((_, m), p) in metas.iter().zip(&pushed) {
+        let p = p.as_ref().context("a package was not pushed")?;
+        create_records(&session, &a.clusters, m, p).await?;
     }
     Ok(())
 }
@@ -208,18 +230,10 @@ async fn connect(a: &PushArgs, host: &str) -> Result<Registry> {
 
 /// Credentials are only checked when a repository is touched: ask for the first image's
 /// manifest (present or not) so that wrong credentials stop the push before any upload.
-async fn check_access(
-    registry: &Registry,
-    host: &str,
-    prefix: &str,
-    packages: &[(PathBuf, Unpacked)],
-) -> Result<()> {
-    let Some((_, u)) = packages.first() else {
-        return Ok(());
-    };
-    let r = destination(host, prefix, &u.metadata.artifact)?;
+async fn check_access(registry: &Registry, host: &str, prefix: &str, m: &Metadata) -> Result<()> {
+    let r = destination(host, prefix, &m.artifact)?;
     match registry
-        .head_manifest(r.repository(), &u.metadata.artifact.digest)
+        .head_manifest(r.repository(), &m.artifact.digest)
         .await
     {
         Ok(_) | Err(oci::Error::NotFound { .. }) => Ok(()),
@@ -328,36 +342,34 @@ async fn push_images(
     })
 }
 
-/// `--skip-push`: each image's manifest must already be in the registry under its digest.
-async fn check_present(
+/// `Some` with where every image is when each is in the registry under its tag at the package's
+/// digest (or by digest when it has no tag); `None` when anything is missing or a tag moved.
+async fn present(
     registry: &Registry,
     host: &str,
     prefix: &str,
     m: &Metadata,
-) -> Result<Pushed> {
+) -> Result<Option<Pushed>> {
     let mut refs = Vec::new();
     for img in m.images() {
         let r = destination(host, prefix, img)?;
         let d = oci::Digest::parse(&img.digest)?;
-        let by_digest = r.with_digest(d.clone());
         let found = registry
-            .head_manifest(by_digest.repository(), &d.to_string())
+            .head_manifest(r.repository(), &r.manifest_reference())
             .await
-            .map_err(|e| anyhow!("checking {by_digest}: {e}"))?;
-        if found.is_none() {
-            bail!(
-                "{by_digest} is not in the registry; push the images first (without --skip-push)"
-            );
+            .map_err(|e| anyhow!("checking {r}: {e}"))?;
+        match found {
+            Some((got, _)) if got == d => refs.push(r.with_digest(d).to_string()),
+            _ => return Ok(None),
         }
-        refs.push(by_digest.to_string());
     }
     let artifact = refs.remove(0);
     let (_, tag) = package::metadata::destination_path(&m.artifact.reference)?;
-    Ok(Pushed {
+    Ok(Some(Pushed {
         artifact,
         tag,
         related: refs,
-    })
+    }))
 }
 
 fn summary(t: &Totals, started: Instant) {

@@ -169,3 +169,40 @@ fn completion_scripts_are_generated_for_each_shell() {
         assert!(help.contains(flag), "push --help lacks {flag}");
     }
 }
+
+#[test]
+fn hard_links_out_of_the_tree_are_refused() {
+    refused(
+        8,
+        |v| {
+            let i = v
+                .iter()
+                .position(|e| {
+                    let p = String::from_utf8_lossy(&e.path).into_owned();
+                    p.contains("/blobs/sha256/") && p.len() < 100 && !e.data.is_empty()
+                })
+                .unwrap();
+            v[i].kind = tar::EntryType::Link;
+            v[i].link = Some("/etc/passwd".into());
+            v[i].data.clear();
+        },
+        &["hard link", "/etc/passwd"],
+    );
+}
+
+#[test]
+fn blobs_shared_by_images_are_stored_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = topolvm_package(tmp.path(), 9);
+    // The three related images share their 40 kB base layer: one copy plus two links.
+    let entries = entries_of(&pkg);
+    let links = entries
+        .iter()
+        .filter(|e| e.kind == tar::EntryType::Link)
+        .count();
+    assert_eq!(
+        links, 2,
+        "two later copies of the shared base layer are links"
+    );
+    assert!(violet_ok(&["verify", pkg.to_str().unwrap()]).contains("every digest verified"));
+}
