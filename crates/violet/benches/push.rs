@@ -212,8 +212,8 @@ async fn main() {
         d,
         std::fs::metadata(&pkg).unwrap().len() as f64 / 1e6
     );
-    let d = run(violet().args(["verify", pkg.to_str().unwrap()]));
-    println!("violet verify (unpack + every digest): {d:.1?}");
+    let verify = run(violet().args(["verify", pkg.to_str().unwrap()]));
+    println!("violet verify (unpack + every digest): {verify:.1?}");
 
     let ra = registry(&dir.join("reg-violet")).await;
     let rb = registry(&dir.join("reg-skopeo")).await;

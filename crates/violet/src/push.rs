@@ -257,12 +257,13 @@ fn default_resume_dir() -> PathBuf {
 }
 
 /// Sum of the unique blob sizes of an image (for its progress bar).
-fn image_bytes(layout: &oci::Layout) -> u64 {
+/// The unique blobs (configs and layers) of an image, for all platforms of an index.
+fn image_blobs(layout: &oci::Layout) -> Vec<oci::BlobRef> {
     let Ok(top) = layout.resolve(None) else {
-        return 0;
+        return vec![];
     };
     let Ok(m) = layout.read_manifest(&top) else {
-        return 0;
+        return vec![];
     };
     let mut manifests = vec![];
     if m.is_index() {
@@ -279,8 +280,63 @@ fn image_bytes(layout: &oci::Layout) -> u64 {
         .iter()
         .flat_map(|m| m.blob_refs().unwrap_or_default())
         .filter(|b| seen.insert(b.digest.clone()))
-        .map(|b| b.size)
-        .sum()
+        .collect()
+}
+
+fn image_bytes(layout: &oci::Layout) -> u64 {
+    image_blobs(layout).iter().map(|b| b.size).sum()
+}
+
+/// Blobs several images share (base layers) are pushed once, first, into the first image's
+/// repository that has them; the images copied in parallel afterwards then find them there or
+/// mount them (the registry client remembers where each blob is) instead of uploading each
+/// shared layer once per image at the same time.
+async fn push_shared_blobs(
+    a: &PushArgs,
+    registry: &Arc<Registry>,
+    host: &str,
+    prefix: &str,
+    u: &Unpacked,
+    overall: &Arc<Totals>,
+) -> Result<()> {
+    let mut first: std::collections::HashMap<
+        oci::Digest,
+        (oci::BlobRef, String, oci::Layout, usize),
+    > = Default::default();
+    for img in u.metadata.images() {
+        let layout = u.layout(img)?;
+        let repo = destination(host, prefix, img)?.repository().to_string();
+        for b in image_blobs(&layout) {
+            first
+                .entry(b.digest.clone())
+                .and_modify(|e| e.3 += 1)
+                .or_insert((b, repo.clone(), layout.clone(), 1));
+        }
+    }
+    let shared: Vec<_> = first.into_values().filter(|e| e.3 > 1).collect();
+    if shared.is_empty() {
+        return Ok(());
+    }
+    let sink = overall.sink(oci::progress::none());
+    let jobs = shared.into_iter().map(|(b, repo, layout, _)| {
+        let sink = sink.clone();
+        async move {
+            let src = layout.blob_source(&b);
+            let how = oci::upload::push_blob(registry, &repo, &b, &src, None, &sink)
+                .await
+                .map_err(|e| anyhow!("pushing shared layer {} to {repo}: {e}; run the same command again to resume", b.digest))?;
+            sink(&oci::progress::Event::BlobDone { digest: b.digest.clone(), size: b.size, transfer: how });
+            Ok(how)
+        }
+    });
+    let results: Vec<Result<oci::progress::Transfer>> = futures::stream::iter(jobs)
+        .buffer_unordered(a.parallel)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    Ok(())
 }
 
 async fn push_images(
@@ -293,6 +349,7 @@ async fn push_images(
 ) -> Result<Pushed> {
     use std::io::IsTerminal;
     let display = Display::new(!a.no_progress_bars && std::io::stdout().is_terminal());
+    push_shared_blobs(a, registry, host, prefix, u, overall).await?;
     let images: Vec<&package::Image> = u.metadata.images().collect();
     let jobs = images.iter().map(|img| {
         let display = display.clone();
