@@ -39,7 +39,21 @@ pub async fn push_blob(
     mount_from: Option<&str>,
     progress: &Sink,
 ) -> Result<Transfer> {
-    let how = push_blob_once(reg, repo, blob, src, mount_from, progress).await?;
+    let how = match push_blob_once(reg, repo, blob, src, mount_from, progress).await {
+        // A resumed session whose bytes the registry lost (killed between writing data and its
+        // state) ends in DIGEST_INVALID, and every later run would resume it again: forget it
+        // and upload the blob from zero once.
+        Err(Error::Protocol { reason, .. })
+            if reason.contains("does not match its digest") && reg.opts.resume_dir.is_some() =>
+        {
+            if let Some(d) = reg.opts.resume_dir.as_deref() {
+                Journal::new(d, reg.name(), repo, &blob.digest).forget();
+            }
+            tracing::info!(blob = %blob.digest, "resumed upload refused by the registry; starting it again");
+            push_blob_once(reg, repo, blob, src, mount_from, progress).await?
+        }
+        r => r?,
+    };
     reg.known
         .lock()
         .unwrap_or_else(|p| p.into_inner())
