@@ -2,7 +2,7 @@
 // Marketplace and Clusters > Features) and hash routing between the pages.
 import { useEffect, useState } from "react";
 import {
-  Button, Masthead, MastheadBrand, MastheadContent, MastheadMain, Nav, NavGroup, NavItem, NavList, Page,
+  Button, Masthead, MastheadBrand, MastheadContent, MastheadMain, Nav, NavGroup, NavItem, Page,
   PageSidebar, PageSidebarBody, FormSelect, FormSelectOption, Toolbar, ToolbarContent, ToolbarItem, MastheadLogo,
 } from "@patternfly/react-core";
 import { clusterNames, session, whoami } from "./api/client";
@@ -105,17 +105,15 @@ export function App() {
     <PageSidebar>
       <PageSidebarBody>
         <Nav aria-label="Console navigation">
-          <NavList>
-            {(["Marketplace", "Clusters"] as const).map((g) => (
-              <NavGroup key={g} title={g}>
-                {PAGES.filter((p) => p.group === g).map((p) => (
-                  <NavItem key={p.id} to={`#/${p.id}`} isActive={page === p.id}>
-                    {p.title}
-                  </NavItem>
-                ))}
-              </NavGroup>
-            ))}
-          </NavList>
+          {(["Marketplace", "Clusters"] as const).map((g) => (
+            <NavGroup key={g} title={g}>
+              {PAGES.filter((p) => p.group === g).map((p) => (
+                <NavItem key={p.id} to={`#/${p.id}`} isActive={page === p.id}>
+                  {p.title}
+                </NavItem>
+              ))}
+            </NavGroup>
+          ))}
         </Nav>
       </PageSidebarBody>
     </PageSidebar>

@@ -6,6 +6,8 @@ export const PROVIDER_TYPE_LABEL = "cpaas.io/provider-type";
 export const PACKAGE_STATUS_LABEL = "cpaas.io/package-status";
 /** Operators of this CatalogSource are never listed in OperatorHub (SPEC §2.1). */
 export const HIDDEN_CATALOG = "system";
+/** OLM labels the `system` catalog's packages `cpaas.io/hidden: "true"`; listings select them out. */
+export const LISTING_SELECTOR = "cpaas.io/hidden!=true";
 
 export const SOURCE_TYPES = ["alauda", "curated", "community", "marketplace", "custom"] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number] | "unknown";
@@ -88,7 +90,7 @@ export function tilesOf(pms: K8sObject[]): PackageTile[] {
   const seen = new Map<string, PackageTile>();
   for (const pm of pms) {
     const t = toTile(pm);
-    if (t.catalogSource === HIDDEN_CATALOG) continue;
+    if (t.catalogSource === HIDDEN_CATALOG || pm.metadata.labels?.["cpaas.io/hidden"] === "true") continue;
     const id = `${t.catalogSourceNamespace}/${t.catalogSource}/${t.name}`;
     if (!seen.has(id)) seen.set(id, t);
   }

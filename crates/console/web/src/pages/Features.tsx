@@ -5,6 +5,7 @@ import { Alert, Button, Checkbox, Content, PageSection, Title, Label } from "@pa
 import { Table, Thead, Tr, Th, Tbody, Td } from "@patternfly/react-table";
 import { useWatch } from "../api/hooks";
 import { R } from "../api/resources";
+import { LISTING_SELECTOR } from "../api/packages";
 import { batchUpgradable } from "../api/operators";
 import { tilesOf } from "../api/packages";
 import { approve, useInstalled } from "./InstalledOperators";
@@ -12,7 +13,7 @@ import { StatusLabel } from "./OperatorHub";
 
 export function Features({ cluster }: { cluster: string }) {
   const { ops } = useInstalled(cluster);
-  const pms = useWatch(cluster, R.packageManifests);
+  const pms = useWatch(cluster, R.packageManifests, undefined, LISTING_SELECTOR);
   const tiles = useMemo(() => new Map(tilesOf(pms.items).map((t) => [t.name, t])), [pms.items]);
   const alauda = ops.filter((o) => o.sourceType === "alauda" || tiles.get(o.packageName)?.sourceType === "alauda");
   const upgradable = batchUpgradable(ops, tiles);

@@ -8,6 +8,7 @@ import {
 import { Table, Thead, Tr, Th, Tbody, Td } from "@patternfly/react-table";
 import { useWatch } from "../api/hooks";
 import { R } from "../api/resources";
+import { LISTING_SELECTOR } from "../api/packages";
 import { mergePatch, remove } from "../api/client";
 import { installedOperators, ownedCrds, planComponents, type InstalledOperator } from "../api/operators";
 import { tilesOf } from "../api/packages";
@@ -41,7 +42,7 @@ export function PlanComponents({ op }: { op: InstalledOperator }) {
 
 export function InstalledOperators({ cluster }: { cluster: string }) {
   const { ops, loaded, error, absent } = useInstalled(cluster);
-  const pms = useWatch(cluster, R.packageManifests);
+  const pms = useWatch(cluster, R.packageManifests, undefined, LISTING_SELECTOR);
   const tiles = useMemo(() => tilesOf(pms.items), [pms.items]);
   const [actionError, setActionError] = useState<string | null>(null);
   const [editing, setEditing] = useState<InstalledOperator | null>(null);

@@ -10,6 +10,7 @@ import {
 import { Table, Thead, Tr, Th, Tbody, Td } from "@patternfly/react-table";
 import { useWatch } from "../api/hooks";
 import { R } from "../api/resources";
+import { LISTING_SELECTOR } from "../api/packages";
 import {
   emptyFilter, filterTiles, installedPackages, providersOf, SOURCE_TYPES, sourceTypeLabel, tilesOf,
   type HubFilter, type PackageTile, type SourceType,
@@ -22,7 +23,7 @@ export function StatusLabel({ status }: { status: string }) {
 }
 
 export function OperatorHub({ cluster }: { cluster: string }) {
-  const pms = useWatch(cluster, R.packageManifests);
+  const pms = useWatch(cluster, R.packageManifests, undefined, LISTING_SELECTOR);
   const subs = useWatch(cluster, R.subscriptions);
   const [filter, setFilter] = useState<HubFilter>(emptyFilter);
   const [selected, setSelected] = useState<string | null>(null);

@@ -37,6 +37,30 @@ export function UploadPackages({ clusters }: { clusters: string[] }) {
   const rows = rowsOfType(byCluster, tab);
   const errors = [...states.entries()].filter(([, s]) => s.error).map(([c, s]) => `${c}: ${s.error}`);
 
+  const table = (
+        <Table aria-label={`Uploaded ${TABS.find((t) => t.type === tab)?.title} packages`} variant="compact">
+          <Thead><Tr><Th>Package</Th><Th>Version</Th><Th>Cluster</Th><Th>Status</Th><Th>Arch</Th><Th>Image</Th>{admin && <Th screenReaderText="Actions" />}</Tr></Thead>
+          <Tbody>
+            {rows.map((r) => (
+              <Tr key={r.key} data-testid={`upload-${r.name}`}>
+                <Td dataLabel="Package">{r.artifact}</Td>
+                <Td dataLabel="Version">{r.version}</Td>
+                <Td dataLabel="Cluster">{r.cluster}</Td>
+                <Td dataLabel="Status"><StatusLabel status={r.status} />{r.message && <small> {r.message}</small>}</Td>
+                <Td dataLabel="Arch">{r.arch.join(", ")}</Td>
+                <Td dataLabel="Image"><small style={{ wordBreak: "break-all" }}>{r.image}</small></Td>
+                {admin && (
+                  <Td dataLabel="Actions">
+                    <Button size="sm" variant="link" isDanger aria-label={`Delete ${r.name} in ${r.cluster}`}
+                      onClick={() => remove(r.cluster, R.artifactVersions, r.name, ARTIFACT_NAMESPACE).catch((e) => setError(String(e.message ?? e)))}>Delete</Button>
+                  </Td>
+                )}
+              </Tr>
+            ))}
+          </Tbody>
+        </Table>
+  );
+
   return (
     <PageSection aria-label="Upload packages">
       {clusters.map((c) => <ClusterFeed key={c} cluster={c} onState={onState} />)}
@@ -51,29 +75,12 @@ export function UploadPackages({ clusters }: { clusters: string[] }) {
         </div>
       )}
       <Tabs activeKey={tab} onSelect={(_e, k) => setTab(k as ArtifactType)} aria-label="Package types">
-        {TABS.map((t) => <Tab key={t.type} eventKey={t.type} title={<TabTitleText>{t.title}</TabTitleText>} />)}
+        {TABS.map((t) => (
+          <Tab key={t.type} eventKey={t.type} title={<TabTitleText>{t.title}</TabTitleText>}>
+            {t.type === tab ? table : <div />}
+          </Tab>
+        ))}
       </Tabs>
-      <Table aria-label={`Uploaded ${TABS.find((t) => t.type === tab)?.title} packages`} variant="compact">
-        <Thead><Tr><Th>Package</Th><Th>Version</Th><Th>Cluster</Th><Th>Status</Th><Th>Arch</Th><Th>Image</Th>{admin && <Th screenReaderText="Actions" />}</Tr></Thead>
-        <Tbody>
-          {rows.map((r) => (
-            <Tr key={r.key} data-testid={`upload-${r.name}`}>
-              <Td dataLabel="Package">{r.artifact}</Td>
-              <Td dataLabel="Version">{r.version}</Td>
-              <Td dataLabel="Cluster">{r.cluster}</Td>
-              <Td dataLabel="Status"><StatusLabel status={r.status} />{r.message && <small> {r.message}</small>}</Td>
-              <Td dataLabel="Arch">{r.arch.join(", ")}</Td>
-              <Td dataLabel="Image"><small style={{ wordBreak: "break-all" }}>{r.image}</small></Td>
-              {admin && (
-                <Td dataLabel="Actions">
-                  <Button size="sm" variant="link" isDanger aria-label={`Delete ${r.name} in ${r.cluster}`}
-                    onClick={() => remove(r.cluster, R.artifactVersions, r.name, ARTIFACT_NAMESPACE).catch((e) => setError(String(e.message ?? e)))}>Delete</Button>
-                </Td>
-              )}
-            </Tr>
-          ))}
-        </Tbody>
-      </Table>
       {rows.length === 0 && <Content component="p">Nothing uploaded of this type.</Content>}
     </PageSection>
   );
