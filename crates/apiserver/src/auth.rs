@@ -121,7 +121,12 @@ pub struct Identity {
     user_tokens: RwLock<UserTokens>,
     user_tokens_path: PathBuf,
     rbac: BTreeMap<String, cache::RbacCache>,
+    user_token_check: RwLock<Option<UserTokenCheck>>,
 }
+
+/// A further check a platform user token must pass (installed by the platform: the user still
+/// exists and the token is of the user's current generation).
+pub type UserTokenCheck = Arc<dyn Fn(&tokens::UserTokenRecord) -> bool + Send + Sync>;
 
 /// The identity a request acts as, with the server's identity services, carried by handlers.
 #[derive(Clone)]
@@ -189,7 +194,16 @@ impl Identity {
                 .into_iter()
                 .map(|c| (c.clone(), cache::RbacCache::default()))
                 .collect(),
+            user_token_check: RwLock::new(None),
         })
+    }
+
+    /// Installs the check every platform user token must also pass from now on.
+    pub fn set_user_token_check(&self, check: UserTokenCheck) {
+        *self
+            .user_token_check
+            .write()
+            .expect("user token check lock poisoned") = Some(check);
     }
 
     /// Issues a platform user token for `name` in `groups` (plus `system:authenticated`), valid
@@ -200,11 +214,43 @@ impl Identity {
         groups: &[String],
         ttl: Option<std::time::Duration>,
     ) -> Result<String, IdentityError> {
+        self.issue_user_token_with_extra(name, groups, BTreeMap::new(), ttl)
+    }
+
+    /// [`Identity::issue_user_token`] with the user's `extra` attributes.
+    pub fn issue_user_token_with_extra(
+        &self,
+        name: &str,
+        groups: &[String],
+        extra: BTreeMap<String, Vec<String>>,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<String, IdentityError> {
+        let now = now_unix();
+        let ttl = ttl.map(|d| d.as_secs() as i64);
+        self.update_user_tokens(|next| next.issue_with_extra(name, groups, extra, ttl, now))?
+            .map_err(IdentityError::from)
+    }
+
+    /// Revokes one user token; `Ok(false)` when it was not known.
+    pub fn revoke_user_token(&self, token: &str) -> Result<bool, IdentityError> {
+        self.update_user_tokens(|next| next.revoke(token))
+    }
+
+    /// Revokes every token of user `name`; returns how many there were.
+    pub fn revoke_user_tokens_of(&self, name: &str) -> Result<usize, IdentityError> {
+        self.update_user_tokens(|next| next.revoke_user(name))
+    }
+
+    /// Applies `change` to a copy of the user tokens (expired ones pruned), persists the copy and
+    /// only then makes it current, so the file and memory never disagree.
+    fn update_user_tokens<T>(
+        &self,
+        change: impl FnOnce(&mut UserTokens) -> T,
+    ) -> Result<T, IdentityError> {
         let mut store = self.user_tokens.write().expect("user tokens lock poisoned");
         let mut next = store.clone();
-        let now = now_unix();
-        next.prune(now);
-        let token = next.issue(name, groups, ttl.map(|d| d.as_secs() as i64), now)?;
+        next.prune(now_unix());
+        let out = change(&mut next);
         let bytes = serde_json::to_vec_pretty(&next).expect("user tokens serialize");
         crate::fsutil::write_atomic(&self.user_tokens_path, &bytes, 0o600).map_err(|source| {
             IdentityError::Io {
@@ -213,7 +259,7 @@ impl Identity {
             }
         })?;
         *store = next;
-        Ok(token)
+        Ok(out)
     }
 
     /// Issues a ServiceAccount token for `namespace/name` in `cluster` (TokenRequest): the
@@ -274,12 +320,22 @@ impl Identity {
             service_account_alive(cluster, &claims)?;
             return Ok(claims.user());
         }
-        self.user_tokens
+        let record = self
+            .user_tokens
             .read()
             .expect("user tokens lock poisoned")
-            .authenticate(token, now_unix())
+            .record(token, now_unix())
             .cloned()
-            .ok_or_else(|| "invalid bearer token".to_string())
+            .ok_or_else(|| "invalid bearer token".to_string())?;
+        let check = self
+            .user_token_check
+            .read()
+            .expect("user token check lock poisoned")
+            .clone();
+        match check {
+            Some(check) if !check(&record) => Err("revoked user token".to_string()),
+            _ => Ok(record.user),
+        }
     }
 
     /// The cached RBAC authorizer of `cluster`.

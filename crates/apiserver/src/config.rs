@@ -150,6 +150,32 @@ pub struct Config {
     pub watch_history: Option<u64>,
     /// How long an Event lives after its last write (kube-apiserver's `--event-ttl`, 1 h).
     pub event_ttl: std::time::Duration,
+    /// Routers served beside the Kubernetes API, mounted before the listener is announced
+    /// (`serve.addr`), so they answer as soon as the server is ready.
+    pub mounts: Vec<Mount>,
+    /// ClusterRoleBindings created in every cluster when absent, with the bootstrap policy (an
+    /// edited one is left alone), e.g. the platform's admin role binding.
+    pub extra_cluster_role_bindings: Vec<serde_json::Value>,
+}
+
+/// What a [`Mount`] gets: the started control plane's identity services and facts.
+pub struct MountContext {
+    pub identity: std::sync::Arc<crate::auth::Identity>,
+    pub registry: Option<String>,
+    pub clusters: Vec<String>,
+    pub data_dir: PathBuf,
+}
+
+/// Builds routers (path prefix, router) to serve beside the Kubernetes API.
+#[derive(Clone)]
+pub struct Mount(
+    pub std::sync::Arc<dyn Fn(&MountContext) -> Vec<(String, axum::Router)> + Send + Sync>,
+);
+
+impl std::fmt::Debug for Mount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mount")
+    }
 }
 
 impl Config {
@@ -162,6 +188,8 @@ impl Config {
             plain_http: false,
             watch_history: None,
             event_ttl: crate::events::DEFAULT_TTL,
+            mounts: Vec::new(),
+            extra_cluster_role_bindings: Vec::new(),
         }
     }
 }

@@ -55,7 +55,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-pub use config::{ClusterSpec, Config, GLOBAL};
+pub use config::{ClusterSpec, Config, GLOBAL, Mount, MountContext};
 
 /// Why the control plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,20 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     pub registry: Option<String>,
     pub metrics: metrics::Metrics,
+    /// Routers mounted beside the Kubernetes API by path prefix ([`ControlPlane::mount`]).
+    pub mounts: std::sync::RwLock<Vec<(String, axum::Router)>>,
+}
+
+impl Shared {
+    /// The mounted router serving `path`, if any.
+    pub fn mounted(&self, path: &str) -> Option<axum::Router> {
+        self.mounts
+            .read()
+            .expect("mounts lock poisoned")
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .map(|(_, r)| r.clone())
+    }
 }
 
 /// A running control plane.
@@ -144,11 +158,12 @@ impl ControlPlane {
         let mut clusters = BTreeMap::new();
         for spec in &list.clusters {
             let state = cluster::ClusterState::open(&data_dir, spec, &cfg, shutdown.clone())?;
-            auth::bootstrap::ensure_policy(&state.store).map_err(|e| StartError::Store {
-                cluster: spec.name.clone(),
-                path: data_dir.join("clusters").join(&spec.name),
-                message: e.to_string(),
-            })?;
+            auth::bootstrap::ensure_policy_with(&state.store, &cfg.extra_cluster_role_bindings)
+                .map_err(|e| StartError::Store {
+                    cluster: spec.name.clone(),
+                    path: data_dir.join("clusters").join(&spec.name),
+                    message: e.to_string(),
+                })?;
             clusters.insert(spec.name.clone(), state);
         }
         let identity = Arc::new(auth::Identity::load_or_create(
@@ -180,10 +195,22 @@ impl ControlPlane {
             shutdown: shutdown.clone(),
             registry: list.registry.clone(),
             metrics: metrics::Metrics::new(),
+            mounts: Default::default(),
         });
         for c in shared.clusters.values() {
             c.start_background(&shared);
         }
+        let mount_cx = MountContext {
+            identity: shared.identity.clone(),
+            registry: shared.registry.clone(),
+            clusters: shared.clusters.keys().cloned().collect(),
+            data_dir: data_dir.clone(),
+        };
+        shared
+            .mounts
+            .write()
+            .expect("mounts lock poisoned")
+            .extend(cfg.mounts.iter().flat_map(|m| (m.0)(&mount_cx)));
 
         let listener = server::bind(cfg.listen).await?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
@@ -351,6 +378,23 @@ impl ControlPlane {
         ttl: Option<std::time::Duration>,
     ) -> Result<String, auth::IdentityError> {
         self.shared.identity.issue_user_token(name, groups, ttl)
+    }
+
+    /// The identity services (tokens, revocation, the platform's user token check).
+    pub fn identity(&self) -> Arc<auth::Identity> {
+        self.shared.identity.clone()
+    }
+
+    /// Serves `router` for every path starting with `prefix` (e.g. `/platform/`), beside the
+    /// Kubernetes API and before its authentication: the router authenticates its own requests.
+    /// Requests carry the client's address as `axum::extract::ConnectInfo<SocketAddr>` (absent
+    /// for in-process clients).
+    pub fn mount(&self, prefix: &str, router: axum::Router) {
+        self.shared
+            .mounts
+            .write()
+            .expect("mounts lock poisoned")
+            .push((prefix.to_string(), router));
     }
 
     /// A token that is cancelled when the control plane shuts down.

@@ -43,7 +43,15 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
         };
         let _ = tcp.set_nodelay(true);
-        let svc = TowerToHyperService::new(router.clone());
+        // The client's address for mounted routers (login rate limits per address).
+        let svc = TowerToHyperService::new(tower::util::MapRequest::new(
+            router.clone(),
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        ));
         let builder = builder.clone();
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();

@@ -261,6 +261,19 @@ impl UserTokens {
         ttl_seconds: Option<i64>,
         now: i64,
     ) -> Result<String, TokenError> {
+        self.issue_with_extra(name, groups, BTreeMap::new(), ttl_seconds, now)
+    }
+
+    /// [`UserTokens::issue`] with the user's `extra` attributes (e.g. the platform's token
+    /// generation, which a password change bumps to revoke older tokens).
+    pub fn issue_with_extra(
+        &mut self,
+        name: &str,
+        groups: &[String],
+        extra: BTreeMap<String, Vec<String>>,
+        ttl_seconds: Option<i64>,
+        now: i64,
+    ) -> Result<String, TokenError> {
         if name.trim().is_empty() {
             return Err(TokenError::Request(
                 "user name: must not be empty; name the user the token is for".into(),
@@ -289,7 +302,7 @@ impl UserTokens {
             name: name.into(),
             uid: uuid::Uuid::new_v4().to_string(),
             groups,
-            extra: BTreeMap::new(),
+            extra,
         };
         self.tokens.insert(
             hash_token(&token),
@@ -304,11 +317,28 @@ impl UserTokens {
 
     /// The user of a valid, unexpired token.
     pub fn authenticate(&self, token: &str, now: i64) -> Option<&UserInfo> {
+        self.record(token, now).map(|r| &r.user)
+    }
+
+    /// The record of a valid, unexpired token.
+    pub fn record(&self, token: &str, now: i64) -> Option<&UserTokenRecord> {
         if !token.starts_with(USER_TOKEN_PREFIX) {
             return None;
         }
         let rec = self.tokens.get(&hash_token(token))?;
-        rec.expires.is_none_or(|e| now < e).then_some(&rec.user)
+        rec.expires.is_none_or(|e| now < e).then_some(rec)
+    }
+
+    /// Forgets `token`; returns whether it was known.
+    pub fn revoke(&mut self, token: &str) -> bool {
+        self.tokens.remove(&hash_token(token)).is_some()
+    }
+
+    /// Forgets every token of user `name`; returns how many there were.
+    pub fn revoke_user(&mut self, name: &str) -> usize {
+        let before = self.tokens.len();
+        self.tokens.retain(|_, r| r.user.name != name);
+        before - self.tokens.len()
     }
 
     /// Drops expired tokens; returns whether any were dropped.

@@ -6,6 +6,7 @@ mod controllers;
 mod image;
 mod registry;
 mod serve;
+mod user;
 
 /// mimalloc instead of glibc's malloc: chart rendering makes many small short-lived allocations
 /// (a quarter of its time went to malloc/free), and the API server's request handling is alike.
@@ -37,6 +38,9 @@ enum Command {
     /// Copy and inspect container images (OCI layouts, docker-archive files, registries).
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Platform users (offline, in the data dir of `serve`): add, list, passwd, delete.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Command::Crds(args) => controllers::crds(args),
         Command::Chart(command) => chart::run(command),
         Command::Image(command) => image::run(command),
+        Command::User(command) => user::run(command),
     }
 }

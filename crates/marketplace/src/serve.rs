@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// Also run the sample ConfigMapGenerator controller (for tests and demos).
     #[arg(long, hide = true)]
     pub enable_sample: bool,
+    /// Lifetime of a platform login token (`POST /platform/v1/login`).
+    #[arg(long, default_value = "12h", value_parser = humantime::parse_duration)]
+    pub login_token_ttl: std::time::Duration,
+    /// Failed platform logins allowed per user before 429 (one more every 30 s).
+    #[arg(long, default_value_t = 5, hide = true)]
+    pub login_burst_per_user: u32,
 }
 
 /// The simulator's switches for each cluster from `--no-simulator` and `--simulator-nodes`.
@@ -108,6 +114,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.clone();
     let (controllers, sample) = (!args.no_controllers, args.enable_sample);
     let simulation = simulator_settings(args.no_simulator.clone(), args.simulator_nodes);
+    let mut login = platform::Settings {
+        token_ttl: args.login_token_ttl,
+        ..Default::default()
+    };
+    login.per_user.burst = args.login_burst_per_user;
     let mut cfg = apiserver::Config::new(args.data_dir);
     cfg.listen = args.listen;
     cfg.registry = args.registry;
@@ -116,6 +127,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     for c in &args.clusters {
         cfg.clusters.push(apiserver::ClusterSpec::parse(c)?);
     }
+    let admin_password = setup_platform(&mut cfg, login)?;
     for name in args.no_simulator.iter().flatten() {
         anyhow::ensure!(
             name == "*"
@@ -138,6 +150,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             cfg.registry = Some(r.host().to_string());
         }
         let cp = apiserver::ControlPlane::start(cfg).await?;
+        announce_admin(admin_password, json_logs);
         let host = controllers.then(|| start_host(&cp, sample, simulation));
         let kubeconfig = cp.kubeconfig_path(apiserver::GLOBAL);
         if json_logs {
@@ -161,6 +174,44 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
+}
+
+/// Platform users and login: bootstraps `admin` on first start (before the API serves, so a
+/// `marketplace user add` racing serve's start cannot be lost), mounts `/platform/v1/...` and binds
+/// `platform-admin-system` to cluster-admin in every cluster. Returns where the new admin's
+/// password is, on first start.
+fn setup_platform(
+    cfg: &mut apiserver::Config,
+    settings: platform::Settings,
+) -> anyhow::Result<Option<PathBuf>> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data dir {}", cfg.data_dir.display()))?;
+    let users = platform::Users::new(&cfg.data_dir);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let admin_password = users.bootstrap_admin(now)?;
+    users.current()?;
+    cfg.mounts.push(platform::Platform::mount(settings));
+    cfg.extra_cluster_role_bindings
+        .push(serde_json::to_value(platform::rbac::admin_binding()).context("admin binding")?);
+    Ok(admin_password)
+}
+
+fn announce_admin(path: Option<PathBuf>, json_logs: bool) {
+    let Some(path) = path else { return };
+    if json_logs {
+        tracing::info!(user = platform::ADMIN_USER, password_file = %path.display(), "created the platform admin user");
+    } else {
+        eprintln!(
+            "created platform user `{}` (role System/{}); its password is in {} (change it with `marketplace user passwd {} --data-dir ...`)",
+            platform::ADMIN_USER,
+            platform::ADMIN_ROLE,
+            path.display(),
+            platform::ADMIN_USER
+        );
+    }
 }
 
 /// Starts the controller host for every served cluster (in-process clients): the embedded

@@ -24,6 +24,16 @@ fn create_absent(store: &Store, resource: &str, objects: Vec<Value>) -> Result<(
     Ok(())
 }
 
+/// Ensures the bootstrap ClusterRoles and ClusterRoleBindings exist, and `extra` bindings.
+pub fn ensure_policy_with(store: &Store, extra: &[Value]) -> Result<(), StoreError> {
+    ensure_policy(store)?;
+    create_absent(
+        store,
+        "rbac.authorization.k8s.io/clusterrolebindings",
+        extra.to_vec(),
+    )
+}
+
 /// Ensures the bootstrap ClusterRoles and ClusterRoleBindings exist.
 pub fn ensure_policy(store: &Store) -> Result<(), StoreError> {
     create_absent(

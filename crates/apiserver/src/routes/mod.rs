@@ -44,6 +44,10 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 
 async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError> {
     let full_path = req.uri().path().to_string();
+    if let Some(mounted) = shared.mounted(&full_path) {
+        use tower::ServiceExt;
+        return Ok(mounted.oneshot(req).await.into_response());
+    }
     let (cluster_name, rest) = path::split_cluster(&full_path);
     let cluster = shared
         .clusters

@@ -108,3 +108,26 @@ fn user_tokens_are_kept_hashed_expire_and_survive_serialisation() {
     );
     assert!(store.issue("bob", &[], Some(0), t).is_err());
 }
+
+#[test]
+fn user_tokens_are_revoked_one_by_one_or_per_user_and_carry_extra() {
+    let mut store = UserTokens::default();
+    let t = now();
+    let extra = BTreeMap::from([("gen".to_string(), vec!["1".to_string()])]);
+    let a1 = store
+        .issue_with_extra("alice", &[], extra, Some(60), t)
+        .unwrap();
+    let a2 = store.issue("alice", &[], Some(60), t).unwrap();
+    let b = store.issue("bob", &[], Some(60), t).unwrap();
+    assert_eq!(store.record(&a1, t).unwrap().user.extra["gen"], ["1"]);
+    assert!(store.revoke(&a1));
+    assert!(!store.revoke(&a1), "a revoked token is gone");
+    assert!(store.authenticate(&a1, t).is_none());
+    assert!(store.authenticate(&a2, t).is_some());
+    assert_eq!(store.revoke_user("alice"), 1);
+    assert!(store.authenticate(&a2, t).is_none());
+    assert!(
+        store.authenticate(&b, t).is_some(),
+        "other users keep theirs"
+    );
+}
