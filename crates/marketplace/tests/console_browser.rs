@@ -201,12 +201,18 @@ fn console_pages_work_in_a_real_browser() {
     ]);
     let viewer = s.ok(&["-n", "default", "create", "token", "console-viewer"]);
 
+    // The platform's bootstrap admin logs in through the login form (contract #2).
+    let password = std::fs::read_to_string(s.data_dir().join("admin-password"))
+        .expect("serve bootstraps the platform admin's password in <data-dir>/admin-password");
+
     let shots = screenshots_dir();
     let out = Command::new("node")
         .arg("e2e/console.mjs")
         .current_dir(web_dir())
         .env("BASE_URL", &s.base)
         .env("ADMIN_TOKEN", s.token())
+        .env("ADMIN_USER", "admin")
+        .env("ADMIN_PASSWORD", password.trim())
         .env("VIEWER_TOKEN", viewer.trim())
         .env("SCREENSHOTS", &shots)
         .env("NODE_EXTRA_CA_CERTS", s.ca_path())

@@ -26,8 +26,6 @@ pub use crate::cluster::ClusterState;
 /// The router of the whole control plane.
 pub fn router(shared: Arc<Shared>) -> axum::Router {
     axum::Router::new()
-        // The web console's static files at /console/ (no auth: its API calls carry the token).
-        .merge(console::router())
         .fallback(dispatch)
         .with_state(shared)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -204,8 +204,18 @@ try {
   await page.getByRole("heading", { name: "Log in to Marketplace" }).waitFor({ timeout: TIMEOUT });
   await shoot(page, "login");
   await axe(page, "login");
-  if (process.env.ADMIN_PASSWORD) await loginWithPassword(page, env("ADMIN_USER"), env("ADMIN_PASSWORD"));
-  else await loginWithToken(page, ADMIN_TOKEN);
+  if (process.env.ADMIN_PASSWORD) {
+    // A wrong password is refused with the server's message on the form.
+    await page.locator("#login-username").fill(env("ADMIN_USER"));
+    await page.locator("#login-password").fill("not-the-password");
+    await page.getByRole("button", { name: "Log in", exact: true }).click();
+    await page.getByRole("alert").waitFor({ timeout: TIMEOUT });
+    check(await page.getByRole("navigation", { name: "Console navigation" }).count() === 0, "logged in with a wrong password");
+    await shoot(page, "login-refused");
+    await loginWithPassword(page, env("ADMIN_USER"), env("ADMIN_PASSWORD"));
+    await page.getByTestId("user-name").getByText(env("ADMIN_USER"), { exact: true }).waitFor({ timeout: TIMEOUT });
+    console.log("login: wrong password refused, platform admin logged in");
+  } else await loginWithToken(page, ADMIN_TOKEN);
   await clusterPlugins(page);
   await uploads(page);
   await otherPages(page);

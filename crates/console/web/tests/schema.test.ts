@@ -10,7 +10,11 @@ describe("form generator", () => {
     expect(Object.keys(custom.properties)).toEqual(["mps_enable", "pgpu_enable", "vgpu_enable"]);
     expect(custom.properties.pgpu_enable).toMatchObject({ type: "boolean", default: false });
     expect(uiSchemaFor(s)).toEqual({
-      custom: { mps_enable: { "ui:widget": "switch" }, pgpu_enable: { "ui:widget": "switch" }, vgpu_enable: { "ui:widget": "switch" } },
+      custom: {
+        mps_enable: { "ui:widget": "switch", "ui:label": false },
+        pgpu_enable: { "ui:widget": "switch", "ui:label": false },
+        vgpu_enable: { "ui:widget": "switch", "ui:label": false },
+      },
     });
     expect(defaultsOf(s)).toEqual({ custom: { mps_enable: false, pgpu_enable: false, vgpu_enable: false } });
   });

@@ -52,7 +52,11 @@ export async function request<T>(method: string, path: string, body?: unknown, c
     headers: headers(body !== undefined ? { "Content-Type": contentType ?? "application/json" } : undefined),
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
-  if (resp.status === 401) window.dispatchEvent(new Event("marketplace:unauthorized"));
+  // A token the global cluster refuses (expired, revoked) ends the session. Other refusals do not:
+  // the platform endpoints refuse tokens that are not platform logins (a pasted ServiceAccount
+  // token), and a workload cluster refuses a ServiceAccount token of the global cluster; those
+  // show as that page's or cluster's error.
+  if (resp.status === 401 && path.startsWith("/kubernetes/global/")) window.dispatchEvent(new Event("marketplace:unauthorized"));
   if (!resp.ok) throw await errorOf(resp);
   const text = await resp.text();
   return (text ? JSON.parse(text) : undefined) as T;
@@ -226,8 +230,8 @@ export async function whoami(): Promise<{ name: string; roleName?: string }> {
   try {
     const r = await request<{ user: PlatformUser }>("GET", "/platform/v1/whoami");
     return r.user;
-  } catch (e) {
-    if (e instanceof ApiError && e.code === 401) throw e;
+  } catch {
+    // Not a platform login token: ask the Kubernetes API who this is.
   }
   const review = await request<{ status: { userInfo: { username: string } } }>(
     "POST",
@@ -242,8 +246,8 @@ export async function clusterNames(): Promise<string[]> {
   try {
     const info = await request<{ clusters: string[] }>("GET", "/platform/v1/info");
     if (Array.isArray(info.clusters) && info.clusters.length > 0) return info.clusters;
-  } catch (e) {
-    if (e instanceof ApiError && e.code === 401) throw e;
+  } catch {
+    // Not a platform login token: fall back to the cluster records below.
   }
   const cms = await list("global", { group: "", version: "v1", plural: "configmaps", namespaced: true }, "kube-public");
   const names = cms.items

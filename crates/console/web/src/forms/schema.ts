@@ -56,7 +56,8 @@ export function isEmptyForm(schema: RJSFSchema): boolean {
 
 /** Booleans render as switches; every other field with rjsf's default widget. */
 export function uiSchemaFor(schema: RJSFSchema): UiSchema {
-  if (schema.type === "boolean") return { "ui:widget": "switch" };
+  // The switch carries its own label; rjsf's field label would repeat it.
+  if (schema.type === "boolean") return { "ui:widget": "switch", "ui:label": false };
   if (schema.type === "object" && schema.properties) {
     const ui: UiSchema = {};
     for (const [k, s] of Object.entries(schema.properties)) {

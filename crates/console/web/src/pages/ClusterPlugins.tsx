@@ -32,9 +32,9 @@ export function ClusterPlugins({ clusters }: { clusters: string[] }) {
   return (
     <PageSection aria-label="Cluster plugins">
       <Title headingLevel="h1">Cluster Plugins</Title>
-      {plugins.absent && <Alert isInline variant="warning" title="The global cluster serves no ModulePlugins (cluster plugins are not enabled)." />}
-      {(plugins.error || infos.error) && <Alert isInline variant="danger" title={plugins.error ?? infos.error ?? ""} />}
-      {error && <Alert isInline variant="danger" title="Action failed" role="alert" actionClose={<Button variant="plain" aria-label="Dismiss" onClick={() => setError(null)}>×</Button>}>{error}</Alert>}
+      {plugins.absent && <Alert isInline component="h2" variant="warning" title="The global cluster serves no ModulePlugins (cluster plugins are not enabled)." />}
+      {(plugins.error || infos.error) && <Alert isInline component="h2" variant="danger" title={plugins.error ?? infos.error ?? ""} />}
+      {error && <Alert isInline component="h2" variant="danger" title="Action failed" role="alert" actionClose={<Button variant="plain" aria-label="Dismiss" onClick={() => setError(null)}>×</Button>}>{error}</Alert>}
       <Table aria-label="Cluster plugins" variant="compact">
         <Thead><Tr><Th>Plugin</Th><Th>Status</Th><Th>Latest version</Th><Th>Installed in</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
@@ -108,7 +108,7 @@ function InstallPluginModal({ row, clusters, onClose }: { row: PluginRow; cluste
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="plugin-install-title">
       <ModalHeader title={`Install ${row.displayName}`} labelId="plugin-install-title" />
       <ModalBody>
-        {error && <Alert isInline variant="danger" title="Install failed" role="alert">{error}</Alert>}
+        {error && <Alert isInline component="h2" variant="danger" title="Install failed" role="alert">{error}</Alert>}
         <Form onSubmit={(e) => e.preventDefault()}>
           <FormGroup label="Version" fieldId="plugin-version">
             <FormSelect id="plugin-version" value={version} onChange={(_e, x) => { setVersion(x); const nv = row.versions.find((y) => y.version === x); setConfig(defaultsOf(schemaForConfig(nv?.config.spec))); }}>

@@ -36,7 +36,7 @@ export function Features({ cluster }: { cluster: string }) {
     <PageSection aria-label="Features">
       <Title headingLevel="h1">Cluster {cluster}: Features</Title>
       <Content component="p">Alauda operators installed in this cluster. Batch upgrade approves the pending upgrade InstallPlans of the selected operators together.</Content>
-      {error && <Alert isInline variant="danger" title="Some upgrades were not approved" role="alert">{error}</Alert>}
+      {error && <Alert isInline component="h2" variant="danger" title="Some upgrades were not approved" role="alert">{error}</Alert>}
       <Table aria-label="Alauda operators" variant="compact">
         <Thead><Tr><Th screenReaderText="Select" /><Th>Operator</Th><Th>Namespace</Th><Th>Installed</Th><Th>Status</Th><Th>Upgrade to</Th></Tr></Thead>
         <Tbody>

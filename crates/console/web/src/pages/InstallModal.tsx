@@ -53,7 +53,7 @@ export function InstallModal({ cluster, tile, subscriptions, onClose }: { cluste
     <Modal isOpen onClose={onClose} variant="medium" aria-labelledby="install-title">
       <ModalHeader title={`Install ${tile.displayName}`} labelId="install-title" />
       <ModalBody>
-        {error && <Alert isInline variant="danger" title="Install failed" role="alert">{error}</Alert>}
+        {error && <Alert isInline component="h2" variant="danger" title="Install failed" role="alert">{error}</Alert>}
         <Form id="install-form" onSubmit={(e) => { e.preventDefault(); if (!Object.keys(errors).length) submit(); }}>
           <FormGroup label="Update channel" fieldId="install-channel" isRequired>
             <FormSelect id="install-channel" value={form.channel} onChange={(_e, v) => setForm({ ...form, channel: v, startingCSV: "" })}>
@@ -90,7 +90,7 @@ export function InstallModal({ cluster, tile, subscriptions, onClose }: { cluste
             <FieldError msg={errors.namespace} />
           </FormGroup>
           {sharing.length > 0 && (
-            <Alert isInline variant="warning" title="This namespace already holds other operators" data-testid="shared-namespace-caveat">
+            <Alert isInline component="h2" variant="warning" title="This namespace already holds other operators" data-testid="shared-namespace-caveat">
               {sharing.join(", ")} {sharing.length === 1 ? "is" : "are"} subscribed in {form.namespace}. Subscriptions of one
               namespace are resolved together and may share one InstallPlan: while a plan that needs manual approval is
               pending, automatic upgrades of the others wait too.

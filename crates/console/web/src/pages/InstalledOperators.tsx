@@ -60,9 +60,9 @@ export function InstalledOperators({ cluster }: { cluster: string }) {
   return (
     <PageSection aria-label="Installed operators">
       <Title headingLevel="h1">Installed Operators</Title>
-      {error && <Alert isInline variant="danger" title={error} />}
-      {absent && <Alert isInline variant="warning" title={`Cluster ${cluster} serves no Subscriptions.`} />}
-      {actionError && <Alert isInline variant="danger" title="Action failed" role="alert">{actionError}</Alert>}
+      {error && <Alert isInline component="h2" variant="danger" title={error} />}
+      {absent && <Alert isInline component="h2" variant="warning" title={`Cluster ${cluster} serves no Subscriptions.`} />}
+      {actionError && <Alert isInline component="h2" variant="danger" title="Action failed" role="alert">{actionError}</Alert>}
       <Table aria-label="Installed operators" variant="compact">
         <Thead>
           <Tr><Th>Name</Th><Th>Namespace</Th><Th>Version (CSV)</Th><Th>Status</Th><Th>Channel / approval</Th><Th>Upgrade</Th><Th screenReaderText="Actions" /></Tr>

@@ -77,7 +77,7 @@ export function OperatorHub({ cluster }: { cluster: string }) {
         </Flex>
         <Content component="p">{tile.description}</Content>
         {tile.status === "Absent" && (
-          <Alert isInline variant="info" title="Not uploaded yet">
+          <Alert isInline component="h2" variant="info" title="Not uploaded yet">
             Upload this operator's package with <code>violet push</code>; it becomes Ready here without reloading.
           </Alert>
         )}
@@ -103,8 +103,8 @@ export function OperatorHub({ cluster }: { cluster: string }) {
   return (
     <PageSection aria-label="OperatorHub">
       <Title headingLevel="h1">OperatorHub</Title>
-      {pms.error && <Alert isInline variant="danger" title={`Cannot read PackageManifests: ${pms.error}`} />}
-      {pms.absent && <Alert isInline variant="warning" title={`Cluster ${cluster} serves no PackageManifests (the operator lifecycle manager is not running there).`} />}
+      {pms.error && <Alert isInline component="h2" variant="danger" title={`Cannot read PackageManifests: ${pms.error}`} />}
+      {pms.absent && <Alert isInline component="h2" variant="warning" title={`Cluster ${cluster} serves no PackageManifests (the operator lifecycle manager is not running there).`} />}
       <Drawer isExpanded={!!tile} isInline>
         <DrawerContent panelContent={panel}>
           <DrawerContentBody>

@@ -66,8 +66,8 @@ export function UploadPackages({ clusters }: { clusters: string[] }) {
       {clusters.map((c) => <ClusterFeed key={c} cluster={c} onState={onState} />)}
       <Title headingLevel="h1">Upload Packages</Title>
       <Content component="p">Packages uploaded with <code>violet push</code>. A version is Ready once its images are in the platform registry.</Content>
-      {errors.length > 0 && <Alert isInline variant="danger" title={errors.join("; ")} />}
-      {error && <Alert isInline variant="danger" title="Action failed" role="alert">{error}</Alert>}
+      {errors.length > 0 && <Alert isInline component="h2" variant="danger" title={errors.join("; ")} />}
+      {error && <Alert isInline component="h2" variant="danger" title="Action failed" role="alert">{error}</Alert>}
       {admin && (
         <div data-testid="upload-actions">
           <Content component="p">Upload a package from a shell:</Content>
