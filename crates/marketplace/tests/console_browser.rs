@@ -3,8 +3,10 @@
 //! installing a cluster plugin through its generated form on the one cluster its affinity admits,
 //! seeing an invalid value's error beside its field, following status changes live through
 //! watches (a plugin Failed → Running, an upload Absent → Ready), hiding upload actions from a
-//! non-admin, with an axe accessibility check and a screenshot of every page
-//! (`<target>/console-screenshots/`).
+//! non-admin, approving an operator's pending InstallPlan (its components and another operator's
+//! failure reason on the page) and batch-upgrading two Alauda operators from Features (the test
+//! writes the OLM objects OLM would, as this branch runs no OLM controllers), with an axe
+//! accessibility check and a screenshot of every page (`<target>/console-screenshots/`).
 //!
 //! Needs `node`, `/usr/bin/chromium` and the built console (`scripts/setup` installs and builds
 //! them); fails loudly when any is missing.
@@ -187,6 +189,11 @@ fn console_pages_work_in_a_real_browser() {
     ensure_crd(&s, apis::cluster::Cluster::crd());
     ensure_crd(&s, apis::artifacts::Artifact::crd());
     ensure_crd(&s, apis::artifacts::ArtifactVersion::crd());
+    // OLM's kinds: the test plays OLM's part for Installed Operators and Features (pending
+    // upgrade InstallPlans), since this branch does not run the OLM controllers.
+    ensure_crd(&s, apis::operators::Subscription::crd());
+    ensure_crd(&s, apis::operators::InstallPlan::crd());
+    ensure_crd(&s, apis::operators::ClusterServiceVersion::crd());
     s.ok_stdin(&["apply", "-f", "-"], FIXTURES);
     s.ok(&[
         "-n",

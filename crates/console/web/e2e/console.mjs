@@ -163,6 +163,85 @@ async function uploads(page) {
   console.log("uploads: plugin version went Absent -> Ready without reload");
 }
 
+const OLM = "/kubernetes/global/apis/operators.coreos.com/v1alpha1";
+
+/** An installed Alauda operator at v1 whose upgrade to v2 waits for approval, as OLM leaves it. */
+async function pendingUpgrade(pkg, provider = "alauda") {
+  await api("POST", "/kubernetes/global/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: pkg } }, "application/json");
+  const ns = `${OLM}/namespaces/${pkg}`;
+  await api("POST", `${ns}/subscriptions`, {
+    apiVersion: "operators.coreos.com/v1alpha1", kind: "Subscription", metadata: { name: pkg, namespace: pkg },
+    spec: { name: pkg, source: "platform", sourceNamespace: "cpaas-system", channel: "stable", installPlanApproval: "Manual" },
+  }, "application/json");
+  await api("POST", `${ns}/clusterserviceversions`, {
+    apiVersion: "operators.coreos.com/v1alpha1", kind: "ClusterServiceVersion",
+    metadata: { name: `${pkg}.v1.0.0`, namespace: pkg, annotations: { "cpaas.io/provider-type": provider } },
+    spec: { displayName: pkg, version: "1.0.0", install: { strategy: "deployment" }, installModes: [{ type: "AllNamespaces", supported: true }],
+      customresourcedefinitions: { owned: [{ name: `things.${pkg}.example.com`, version: "v1", kind: "Thing" }] } },
+  }, "application/json");
+  await api("PATCH", `${ns}/clusterserviceversions/${pkg}.v1.0.0/status`, { status: { phase: "Succeeded", reason: "InstallSucceeded" } });
+  await api("POST", `${ns}/installplans`, {
+    apiVersion: "operators.coreos.com/v1alpha1", kind: "InstallPlan", metadata: { name: `install-${pkg}-2`, namespace: pkg },
+    spec: { approval: "Manual", approved: false, clusterServiceVersionNames: [`${pkg}.v2.0.0`] },
+  }, "application/json");
+  await api("PATCH", `${ns}/installplans/install-${pkg}-2/status`, { status: { phase: "RequiresApproval", plan: [
+    { resolving: `${pkg}.v2.0.0`, status: "Unknown", resource: { kind: "ClusterServiceVersion", name: `${pkg}.v2.0.0`, group: "operators.coreos.com", version: "v1alpha1", catalogSource: "platform", catalogSourceNamespace: "cpaas-system" } },
+    { resolving: `${pkg}.v2.0.0`, status: "Unknown", resource: { kind: "CustomResourceDefinition", name: `things.${pkg}.example.com`, group: "apiextensions.k8s.io", version: "v1", catalogSource: "platform", catalogSourceNamespace: "cpaas-system" } },
+  ] } });
+  await api("PATCH", `${ns}/subscriptions/${pkg}/status`, { status: {
+    state: "UpgradePending", installedCSV: `${pkg}.v1.0.0`, currentCSV: `${pkg}.v2.0.0`,
+    installPlanRef: { name: `install-${pkg}-2`, namespace: pkg, kind: "InstallPlan", apiVersion: "operators.coreos.com/v1alpha1" },
+    conditions: [{ type: "InstallPlanPending", status: "True", reason: "RequiresApproval" }],
+  } });
+}
+
+async function approved(pkg) {
+  const ip = await api("GET", `${OLM}/namespaces/${pkg}/installplans/install-${pkg}-2`);
+  return ip.spec.approved === true;
+}
+
+async function operators(page) {
+  for (const pkg of ["harbor-ce-operator", "topolvm-operator", "nativestor-operator"]) await pendingUpgrade(pkg);
+  await pendingUpgrade("clickhouse-operator", "community");
+  await api("PATCH", `${OLM}/namespaces/clickhouse-operator/clusterserviceversions/clickhouse-operator.v1.0.0/status`, {
+    status: { phase: "Failed", reason: "InstallCheckFailed", message: "install timeout: deployment clickhouse-operator not available" },
+  });
+
+  // Installed Operators: the pending plan with its components, the failure reason, Approve.
+  await nav(page, "Installed Operators");
+  const harbor = page.getByTestId("operator-harbor-ce-operator");
+  await harbor.getByText("Requires approval").waitFor({ timeout: TIMEOUT });
+  await harbor.getByRole("button", { name: /InstallPlan install-harbor-ce-operator-2: 2 components/ }).click();
+  await harbor.getByText("CustomResourceDefinition things.harbor-ce-operator.example.com").waitFor({ timeout: TIMEOUT });
+  await page.getByTestId("operator-clickhouse-operator").getByText("InstallCheckFailed: install timeout: deployment clickhouse-operator not available").waitFor({ timeout: TIMEOUT });
+  await shoot(page, "installed-operators-pending");
+  await axe(page, "installed-operators-pending");
+  await page.getByRole("button", { name: "Approve harbor-ce-operator" }).click();
+  for (let i = 0; !(await approved("harbor-ce-operator")); i++) {
+    check(i < 100, "harbor-ce-operator's InstallPlan was not approved");
+    await page.waitForTimeout(100);
+  }
+  await harbor.getByText("Requires approval").waitFor({ state: "detached", timeout: TIMEOUT });
+  console.log("installed operators: components and failure reason shown; Approve set spec.approved");
+
+  // Clusters > Features: batch upgrade of the two Alauda operators still pending; the community one is not offered.
+  await nav(page, "Features");
+  await page.getByTestId("feature-topolvm-operator").waitFor({ timeout: TIMEOUT });
+  check((await page.getByTestId("feature-clickhouse-operator").count()) === 0, "a community operator is offered for batch upgrade");
+  check(await page.getByRole("checkbox", { name: "Select harbor-ce-operator" }).isDisabled(), "an approved operator is still selectable");
+  await page.getByRole("checkbox", { name: "Select topolvm-operator" }).check();
+  await page.getByRole("checkbox", { name: "Select nativestor-operator" }).check();
+  await shoot(page, "features-batch");
+  await axe(page, "features-batch");
+  await page.getByRole("button", { name: "Upgrade (2)" }).click();
+  for (let i = 0; !((await approved("topolvm-operator")) && (await approved("nativestor-operator"))); i++) {
+    check(i < 100, "the batch upgrade did not approve both InstallPlans");
+    await page.waitForTimeout(100);
+  }
+  check(!(await approved("clickhouse-operator")), "the batch upgrade approved a community operator");
+  console.log("features: batch Upgrade approved both Alauda operators' InstallPlans");
+}
+
 async function otherPages(page) {
   for (const [title, shot] of [["OperatorHub", "operatorhub"], ["Installed Operators", "installed-operators"], ["Features", "features"]]) {
     await nav(page, title);
@@ -219,6 +298,7 @@ try {
   await clusterPlugins(page);
   await uploads(page);
   await otherPages(page);
+  await operators(page);
   await viewer(context);
   console.log("console browser test: all expectations met");
 } catch (e) {
