@@ -60,7 +60,7 @@ fn bundle_sizes() {
 
 fn main() {
     assert!(
-        console::BUILT,
+        console::built(),
         "the console is not built: run scripts/setup"
     );
     bundle_sizes();
