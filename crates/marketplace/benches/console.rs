@@ -66,7 +66,8 @@ fn main() {
     bundle_sizes();
     let clusters: Vec<String> = WORKLOAD_CLUSTERS.iter().map(|c| c.to_string()).collect();
     let refs: Vec<&str> = clusters.iter().map(String::as_str).collect();
-    let s = common::Server::start(&refs);
+    // No controller host: the page is measured over stored objects, not while controllers act on them.
+    let s = common::Server::start_with(&refs, &["--no-controllers"], &[]);
     for crd in [
         serde_yaml::to_string(&<apis::cluster::ModulePlugin as kube::CustomResourceExt>::crd()),
         serde_yaml::to_string(&<apis::cluster::ModuleConfig as kube::CustomResourceExt>::crd()),
