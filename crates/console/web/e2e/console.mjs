@@ -64,6 +64,16 @@ async function axe(page, name) {
 async function shoot(page, name) {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   check(width <= 1280, `${name} is ${width}px wide at a 1280px window`);
+  // Nothing inside the page is cut off or needs a sideways scroll at 1280 px either.
+  const clipped = await page.evaluate(() =>
+    [...document.querySelectorAll("main, main *, [role=dialog], [role=dialog] *")]
+      .filter((e) => !["INPUT", "TEXTAREA", "PRE", "CODE", "SELECT"].includes(e.tagName))
+      // (PatternFly action rows overhang by their gap, a few px, without hiding anything.)
+      .filter((e) => e.scrollWidth > e.clientWidth + 16 && getComputedStyle(e).overflowX !== "visible")
+      .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join(".")} ${e.scrollWidth}>${e.clientWidth}`)
+      .slice(0, 5),
+  );
+  check(clipped.length === 0, `${name} clips content sideways at 1280px: ${clipped.join(", ")}`);
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   console.log(`screenshot ${join(SHOTS, `${name}.png`)}`);
 }

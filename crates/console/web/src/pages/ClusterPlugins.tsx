@@ -36,7 +36,7 @@ export function ClusterPlugins({ clusters }: { clusters: string[] }) {
       {(plugins.error || infos.error) && <Alert isInline component="h2" variant="danger" title={plugins.error ?? infos.error ?? ""} />}
       {error && <Alert isInline component="h2" variant="danger" title="Action failed" role="alert" actionClose={<Button variant="plain" aria-label="Dismiss" onClick={() => setError(null)}>×</Button>}>{error}</Alert>}
       <Table aria-label="Cluster plugins" variant="compact">
-        <Thead><Tr><Th>Plugin</Th><Th>Status</Th><Th>Latest version</Th><Th>Installed in</Th><Th screenReaderText="Actions" /></Tr></Thead>
+        <Thead><Tr><Th modifier="wrap">Plugin</Th><Th modifier="wrap">Status</Th><Th modifier="wrap">Latest version</Th><Th modifier="wrap">Installed in</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
           {rows.map((row) => (
             <Tr key={row.name} data-testid={`plugin-${row.name}`}>

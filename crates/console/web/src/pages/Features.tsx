@@ -38,7 +38,7 @@ export function Features({ cluster }: { cluster: string }) {
       <Content component="p">Alauda operators installed in this cluster. Batch upgrade approves the pending upgrade InstallPlans of the selected operators together.</Content>
       {error && <Alert isInline component="h2" variant="danger" title="Some upgrades were not approved" role="alert">{error}</Alert>}
       <Table aria-label="Alauda operators" variant="compact">
-        <Thead><Tr><Th screenReaderText="Select" /><Th>Operator</Th><Th>Namespace</Th><Th>Installed</Th><Th>Status</Th><Th>Upgrade to</Th></Tr></Thead>
+        <Thead><Tr><Th screenReaderText="Select" /><Th modifier="wrap">Operator</Th><Th modifier="wrap">Namespace</Th><Th modifier="wrap">Installed</Th><Th modifier="wrap">Status</Th><Th modifier="wrap">Upgrade to</Th></Tr></Thead>
         <Tbody>
           {alauda.map((o) => {
             const can = upgradable.includes(o);

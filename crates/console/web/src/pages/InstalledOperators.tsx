@@ -65,23 +65,21 @@ export function InstalledOperators({ cluster }: { cluster: string }) {
       {actionError && <Alert isInline component="h2" variant="danger" title="Action failed" role="alert">{actionError}</Alert>}
       <Table aria-label="Installed operators" variant="compact">
         <Thead>
-          <Tr><Th>Name</Th><Th>Namespace</Th><Th>Version (CSV)</Th><Th>Status</Th><Th>Channel / approval</Th><Th>Upgrade</Th><Th screenReaderText="Actions" /></Tr>
+          <Tr><Th modifier="wrap" width={20}>Name / namespace</Th><Th modifier="wrap" width={20}>Version / channel</Th><Th modifier="wrap" width={40}>Status</Th><Th modifier="wrap" width={20} screenReaderText="Actions" /></Tr>
         </Thead>
         <Tbody>
           {ops.map((op) => (
             <Tr key={op.key} data-testid={`operator-${op.packageName}`}>
-              <Td dataLabel="Name">{op.packageName}</Td>
-              <Td dataLabel="Namespace">{op.namespace}</Td>
-              <Td dataLabel="Version">{op.csvName || "—"}</Td>
+              <Td dataLabel="Name / namespace">{op.packageName}<br /><small>{op.namespace}</small></Td>
+              <Td dataLabel="Version / channel">{op.csvName || "—"}<br /><small>{op.channel} · {op.approval}</small></Td>
               <Td dataLabel="Status">
                 <StatusLabel status={op.phase} />
+                {op.upgradeAvailable && <> <Label color="blue">Upgrade available: {op.upgradeAvailable}</Label></>}
                 {op.problem && <Content component="p" data-testid="failure-reason" style={{ color: "var(--pf-t--global--text--color--status--danger--default)" }}>{op.problem}</Content>}
-                {op.pendingPlan && <><Label color="orange">Requires approval</Label><PlanComponents op={op} /></>}
+                {op.pendingPlan && <> <Label color="orange">Requires approval</Label><PlanComponents op={op} /></>}
               </Td>
-              <Td dataLabel="Channel / approval">{op.channel} / {op.approval}</Td>
-              <Td dataLabel="Upgrade">{op.upgradeAvailable ? <Label color="blue">{op.upgradeAvailable} available</Label> : "—"}</Td>
               <Td dataLabel="Actions">
-                <Flex spaceItems={{ default: "spaceItemsSm" }}>
+                <Flex spaceItems={{ default: "spaceItemsSm" }} direction={{ default: "column" }} alignItems={{ default: "alignItemsFlexStart" }}>
                   {op.pendingPlan && (
                     <>
                       <FlexItem><Button size="sm" onClick={() => act(() => approve(cluster, op))} aria-label={`Approve ${op.packageName}`}>Approve</Button></FlexItem>

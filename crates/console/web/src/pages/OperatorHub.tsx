@@ -85,7 +85,7 @@ export function OperatorHub({ cluster }: { cluster: string }) {
           {installed.has(tile.name) ? "Installed" : "Install"}
         </Button>
         <Table aria-label="Channels and versions" variant="compact">
-          <Thead><Tr><Th>Channel</Th><Th>Name</Th><Th>Version</Th></Tr></Thead>
+          <Thead><Tr><Th modifier="wrap">Channel</Th><Th modifier="wrap">Name</Th><Th modifier="wrap">Version</Th></Tr></Thead>
           <Tbody>
             {tile.channels.flatMap((c) => c.entries.map((e) => (
               <Tr key={`${c.name}/${e.name}`}>

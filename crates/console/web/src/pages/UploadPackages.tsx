@@ -39,7 +39,7 @@ export function UploadPackages({ clusters }: { clusters: string[] }) {
 
   const table = (
         <Table aria-label={`Uploaded ${TABS.find((t) => t.type === tab)?.title} packages`} variant="compact">
-          <Thead><Tr><Th>Package</Th><Th>Version</Th><Th>Cluster</Th><Th>Status</Th><Th>Arch</Th><Th>Image</Th>{admin && <Th screenReaderText="Actions" />}</Tr></Thead>
+          <Thead><Tr><Th modifier="wrap">Package</Th><Th modifier="wrap">Version</Th><Th modifier="wrap">Cluster</Th><Th modifier="wrap">Status</Th><Th modifier="wrap">Arch</Th><Th modifier="wrap">Image</Th>{admin && <Th screenReaderText="Actions" />}</Tr></Thead>
           <Tbody>
             {rows.map((r) => (
               <Tr key={r.key} data-testid={`upload-${r.name}`}>
