@@ -241,6 +241,8 @@ async function operators(page) {
   check(await page.getByRole("checkbox", { name: "Select harbor-ce-operator" }).isDisabled(), "an approved operator is still selectable");
   await page.getByRole("checkbox", { name: "Select topolvm-operator" }).check();
   await page.getByRole("checkbox", { name: "Select nativestor-operator" }).check();
+  const upgrade = page.getByRole("button", { name: "Upgrade (2)" });
+  check(await upgrade.isEnabled(), "Upgrade (2) is disabled with two operators selected");
   await shoot(page, "features-batch");
   await axe(page, "features-batch");
   await page.getByRole("button", { name: "Upgrade (2)" }).click();
