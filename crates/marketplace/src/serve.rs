@@ -195,9 +195,17 @@ fn setup_platform(
     users.current()?;
     cfg.mounts.push(platform::Platform::mount(settings));
     cfg.mounts.push(artifacts::charts::mount());
+    cfg.mounts.push(console_mount());
     cfg.extra_cluster_role_bindings
         .push(serde_json::to_value(platform::rbac::admin_binding()).context("admin binding")?);
     Ok(admin_password)
+}
+
+/// The web console at `/console/` (static files, no auth: its API calls carry the user's token).
+fn console_mount() -> apiserver::Mount {
+    apiserver::Mount(std::sync::Arc::new(|_| {
+        vec![(console::MOUNT.to_string(), console::router())]
+    }))
 }
 
 fn announce_admin(path: Option<PathBuf>, json_logs: bool) {
