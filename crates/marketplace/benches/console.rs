@@ -1,5 +1,5 @@
 //! The web console's speed in a real browser (Debian chromium through playwright-core,
-//! `crates/console/web/e2e/bench.mjs`) against the real `marketplace serve`: Cluster Plugins with 50
+//! `crates/webconsole/web/e2e/bench.mjs`) against the real `marketplace serve`: Cluster Plugins with 50
 //! plugins installed on 5 clusters (250 ModuleInfos) — first contentful paint, the moment every
 //! plugin row and installation is painted, and time-to-interactive (the first idle period after
 //! that), medians of fresh page loads; plus the size of the embedded bundle, raw and gzip (what
@@ -40,7 +40,7 @@ fn fixtures() -> String {
 
 fn bundle_sizes() {
     let (mut raw, mut sent, mut code_raw, mut code_gz) = (0usize, 0usize, 0usize, 0usize);
-    for a in console::assets() {
+    for a in webconsole::assets() {
         raw += a.bytes.len();
         let wire = a.gzip.map_or(a.bytes.len(), <[u8]>::len);
         sent += wire;
@@ -60,7 +60,7 @@ fn bundle_sizes() {
 
 fn main() {
     assert!(
-        console::built(),
+        webconsole::built(),
         "the console is not built: run scripts/setup"
     );
     bundle_sizes();

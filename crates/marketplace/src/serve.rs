@@ -204,7 +204,7 @@ fn setup_platform(
 /// The web console at `/console/` (static files, no auth: its API calls carry the user's token).
 fn console_mount() -> apiserver::Mount {
     apiserver::Mount(std::sync::Arc::new(|_| {
-        vec![(console::MOUNT.to_string(), console::router())]
+        vec![(webconsole::MOUNT.to_string(), webconsole::router())]
     }))
 }
 

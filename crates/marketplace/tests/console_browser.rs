@@ -1,5 +1,5 @@
 //! The web console in a real browser: Debian's chromium driven by playwright-core
-//! (`crates/console/web/e2e/console.mjs`) against the real `marketplace serve` binary, logging in,
+//! (`crates/webconsole/web/e2e/console.mjs`) against the real `marketplace serve` binary, logging in,
 //! installing a cluster plugin through its generated form on the one cluster its affinity admits,
 //! seeing an invalid value's error beside its field, following status changes live through
 //! watches (a plugin Failed → Running, an upload Absent → Ready), hiding upload actions from a
@@ -46,7 +46,7 @@ fn require_tools() {
     );
     assert!(
         web_dir().join("node_modules/playwright-core").is_dir(),
-        "crates/console/web/node_modules is missing: run scripts/setup (npm ci)"
+        "crates/webconsole/web/node_modules is missing: run scripts/setup (npm ci)"
     );
 }
 

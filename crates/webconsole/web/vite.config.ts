@@ -2,7 +2,7 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
-// Served by `marketplace serve` at /console/ (see crates/console/src/lib.rs); hashed file names
+// Served by `marketplace serve` at /console/ (see crates/webconsole/src/lib.rs); hashed file names
 // under assets/ get a long cache lifetime there, index.html none.
 export default defineConfig({
   base: "/console/",

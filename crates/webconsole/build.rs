@@ -19,7 +19,7 @@ fn main() {
         println!("cargo:rustc-env=CONSOLE_BUILT=1");
     } else {
         println!(
-            "cargo:warning=console: {} is missing; embedding a placeholder page. Run scripts/setup (npm ci && npm run build in crates/console/web).",
+            "cargo:warning=console: {} is missing; embedding a placeholder page. Run scripts/setup (npm ci && npm run build in crates/webconsole/web).",
             dist.display()
         );
         fs::write(out.join("index.html"), PLACEHOLDER).expect("write placeholder");
@@ -29,7 +29,7 @@ fn main() {
 
 const PLACEHOLDER: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Console not built</title></head>\
 <body><main><h1>The web console was not built</h1><p>This binary was compiled without the console's assets. \
-Run <code>scripts/setup</code> (it runs <code>npm ci &amp;&amp; npm run build</code> in <code>crates/console/web</code>) \
+Run <code>scripts/setup</code> (it runs <code>npm ci &amp;&amp; npm run build</code> in <code>crates/webconsole/web</code>) \
 and rebuild.</p></main></body></html>\n";
 
 fn compressible(p: &Path) -> bool {

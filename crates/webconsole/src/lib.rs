@@ -1,4 +1,4 @@
-//! `console`: the web console's assets, embedded in the binary, and the handler that serves them at
+//! `webconsole`: the web console's assets, embedded in the binary, and the handler that serves them at
 //! `/console/` on the control plane's own port and TLS.
 //!
 //! The front-end (React + TypeScript + PatternFly + react-jsonschema-form, built with Vite) lives in
