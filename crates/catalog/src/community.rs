@@ -1,0 +1,1 @@
+//! community-operators layout (placeholder until the next commit).
