@@ -174,6 +174,12 @@ fn start_host(
     let mut sets = controllers::embedded_sets();
     sets.push(simulator::controller_set(simulation));
     sets.extend(crate::controllers::product_sets(sample));
+    for cluster in cp.clusters() {
+        // PackageManifests, computed from the catalogs the OLM sets load in this cluster.
+        if let Err(e) = cp.register_computed(&cluster, olm::packagemanifest::provider(&cluster)) {
+            tracing::error!(cluster = %cluster, error = %e, "cannot serve packagemanifests");
+        }
+    }
     let host = controllers::Host::new(sets).install_crds(true);
     cp.add_metrics(host.metrics().registry());
     let targets = cp

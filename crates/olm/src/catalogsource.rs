@@ -109,6 +109,7 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
     }
     match load(&cs, &image).await {
         Ok((catalog, digest)) => {
+            tracing::info!(catalog = %key, image = %image, digest = %digest, packages = catalog.packages.len(), "catalog loaded");
             let unchanged = loaded
                 .as_ref()
                 .is_some_and(|l| l.digest == digest && !digest.is_empty());

@@ -509,10 +509,16 @@ async fn replace_predecessor(
     Ok(())
 }
 
-/// Deletes the cluster-scoped RBAC a plan created for this CSV (labels `olm.owner`).
+/// Deletes what a plan and this controller created for the CSV (labels `olm.owner`): the
+/// cluster-scoped RBAC, and — without waiting for the garbage collector — its Deployments,
+/// ServiceAccounts, Roles and RoleBindings.
 async fn cleanup(client: &kube::Client, ns: &str, name: &str) -> Result<(), kube::Error> {
     let selector = format!("{OLM_OWNER}={name},{OLM_OWNER_NAMESPACE}={ns}");
     let lp = ListParams::default().labels(&selector);
+    delete_labelled::<Deployment>(client, ns, &lp).await?;
+    delete_labelled::<k8s_openapi::api::rbac::v1::RoleBinding>(client, ns, &lp).await?;
+    delete_labelled::<k8s_openapi::api::rbac::v1::Role>(client, ns, &lp).await?;
+    delete_labelled::<k8s_openapi::api::core::v1::ServiceAccount>(client, ns, &lp).await?;
     let roles: Api<ClusterRole> = Api::all(client.clone());
     let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
     for b in bindings.list(&lp).await?.items {
@@ -527,6 +533,28 @@ async fn cleanup(client: &kube::Client, ns: &str, name: &str) -> Result<(), kube
         ignore_gone(
             roles
                 .delete(&r.name_any(), &DeleteParams::default())
+                .await
+                .map(|_| ()),
+        )?;
+    }
+    Ok(())
+}
+
+async fn delete_labelled<K>(
+    client: &kube::Client,
+    ns: &str,
+    lp: &ListParams,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    for o in api.list(lp).await?.items {
+        ignore_gone(
+            api.delete(&o.name_any(), &DeleteParams::background())
                 .await
                 .map(|_| ()),
         )?;

@@ -7,29 +7,43 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 
 use crate::state::ClusterCatalogs;
 
 /// Mirrors the namespace list until the task is dropped.
 pub async fn track(client: kube::Client, catalogs: Arc<ClusterCatalogs>) {
     let api: Api<Namespace> = Api::all(client);
-    let (reader, writer) = reflector::store();
-    let stream = reflector(writer, watcher(api, watcher::Config::default()))
-        .default_backoff()
-        .touched_objects();
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
+    let mut names = BTreeSet::new();
+    let mut initial = BTreeSet::new();
     while let Some(ev) = stream.next().await {
-        if let Err(e) = ev {
-            tracing::debug!(error = %e, "namespace watch error; retrying");
-            continue;
+        match ev {
+            Ok(Event::Init) => initial.clear(),
+            Ok(Event::InitApply(ns)) => {
+                initial.insert(ns.metadata.name.unwrap_or_default());
+            }
+            Ok(Event::InitDone) => {
+                names = std::mem::take(&mut initial);
+                catalogs.set_namespaces(names.clone());
+            }
+            Ok(Event::Apply(ns)) => {
+                let name = ns.metadata.name.unwrap_or_default();
+                if ns.metadata.deletion_timestamp.is_some() {
+                    names.remove(&name);
+                } else {
+                    names.insert(name);
+                }
+                catalogs.set_namespaces(names.clone());
+            }
+            Ok(Event::Delete(ns)) => {
+                names.remove(&ns.metadata.name.unwrap_or_default());
+                catalogs.set_namespaces(names.clone());
+            }
+            Err(e) => tracing::warn!(error = %e, "namespace watch failed; retrying"),
         }
-        let names: BTreeSet<String> = reader
-            .state()
-            .iter()
-            .filter(|n| n.metadata.deletion_timestamp.is_none())
-            .filter_map(|n| n.metadata.name.clone())
-            .collect();
-        catalogs.set_namespaces(names);
     }
+    tracing::warn!("namespace watch ended");
 }

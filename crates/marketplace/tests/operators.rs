@@ -1,0 +1,541 @@
+//! The operator lifecycle end to end, as the documentation walks it (SPEC §2.5), against the real
+//! `marketplace serve` binary, the real kubectl and a real Debian `docker-registry` started here.
+//! Every bundle image and catalog image is built by the test (registry+v1 bundles → one-layer
+//! images; the catalog rendered to a file-based catalog under `/configs` as opm would) and pushed
+//! to that registry; the documented commands run through `sh -c` exactly as written.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::Server;
+use serde_json::{Value, json};
+
+/// A started registry plus a server that uses it as the platform registry.
+struct Env {
+    reg: oci::localregistry::LocalRegistry,
+    server: Server,
+    _tmp: tempfile::TempDir,
+}
+
+async fn start() -> Env {
+    assert!(
+        oci::localregistry::which("docker-registry").is_some(),
+        "docker-registry is not installed: run scripts/setup"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = oci::localregistry::LocalRegistry::start(
+        oci::localregistry::Config {
+            dir: tmp.path().join("registry"),
+            ..Default::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("docker-registry starts");
+    let host = reg.host();
+    let server =
+        tokio::task::spawn_blocking(move || Server::start_with(&[], &["--registry", &host], &[]))
+            .await
+            .unwrap();
+    Env {
+        reg,
+        server,
+        _tmp: tmp,
+    }
+}
+
+impl Env {
+    fn host(&self) -> String {
+        self.reg.host()
+    }
+
+    /// Runs a documented shell command as written (kubectl from PATH, this server's kubeconfig).
+    fn sh(&self, cmd: &str) -> (bool, String, String) {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env("KUBECONFIG", self.server.kubeconfig("global"))
+            .output()
+            .expect("run sh");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn sh_ok(&self, cmd: &str) -> String {
+        let (ok, out, err) = self.sh(cmd);
+        assert!(
+            ok,
+            "`{cmd}` failed:\n{out}\n{err}\nserver log: {}",
+            common::tail(&self.server.log(), 4000)
+        );
+        out
+    }
+
+    /// Polls `f`; on timeout fails with the catalogs', subscriptions' and plans' state and the log.
+    fn wait<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            if start.elapsed() > common::DEADLINE {
+                let pms = self.sh("kubectl get packagemanifests -A");
+                eprintln!("packagemanifests: {pms:?}");
+                let state = self.sh("kubectl get catalogsources,subscriptions,installplans,csv,deployments -A -o wide; kubectl get clusterrolebindings -l olm.owner --show-labels; kubectl get deploy,installplan -A -o yaml | grep -A8 ownerRef");
+                let log = self.server.log();
+                let gc: Vec<&str> = log
+                    .lines()
+                    .filter(|l| l.contains("garbage") || l.contains("WARN") || l.contains("ERROR"))
+                    .collect();
+                panic!(
+                    "timed out waiting for {what}\nstate: {}\nlog: {}\nwarnings: {}",
+                    common::tail(&state.1, 6000),
+                    common::tail(&log, 3000),
+                    common::tail(&gc.join("\n"), 6000)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn apply(&self, yaml: &str) {
+        self.server.ok_stdin(&["apply", "-f", "-"], yaml);
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        serde_json::from_str(&self.server.ok(&a)).unwrap()
+    }
+}
+
+/// Columns of a kubectl table, whitespace-collapsed, per line.
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// Pushes a tiny image to `<host>/<repo>:<tag>` (an operator's container image for the kubelet
+/// stand-in to find).
+async fn push_dummy(host: &str, repo: &str, tag: &str) {
+    olm::image::push(
+        host,
+        repo,
+        tag,
+        &[("bin/operator".into(), b"#!/bin/true\n".to_vec())],
+        &BTreeMap::new(),
+    )
+    .await
+    .expect("push operator image");
+}
+
+/// Pushes a registry+v1 bundle (files relative to the bundle root) and returns the model with
+/// its pinned image.
+async fn push_bundle(
+    host: &str,
+    repo: &str,
+    tag: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> catalog::Bundle {
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        "operators.operatorframework.io.bundle.mediatype.v1".to_string(),
+        "registry+v1".to_string(),
+    );
+    labels.insert(
+        "operators.operatorframework.io.bundle.manifests.v1".to_string(),
+        "manifests/".to_string(),
+    );
+    labels.insert(
+        "operators.operatorframework.io.bundle.metadata.v1".to_string(),
+        "metadata/".to_string(),
+    );
+    let image = olm::image::push(host, repo, tag, &files, &labels)
+        .await
+        .expect("push bundle");
+    catalog::Bundle::from_registry_v1_files(&image, files, &image).expect("bundle loads")
+}
+
+/// Renders `bundles` into a file-based catalog image at `<host>/<repo>:<tag>`.
+async fn push_catalog(host: &str, repo: &str, tag: &str, bundles: Vec<catalog::Bundle>) -> String {
+    let mut cat = catalog::Catalog::new();
+    for b in bundles {
+        cat.add_bundle(b).expect("bundle joins the catalog");
+    }
+    let stream: String = cat
+        .to_blobs()
+        .iter()
+        .map(|b| serde_json::to_string_pretty(b).unwrap() + "\n")
+        .collect();
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        olm::image::CONFIGS_LABEL.to_string(),
+        "/configs".to_string(),
+    );
+    olm::image::push(
+        host,
+        repo,
+        tag,
+        &[("configs/catalog.json".into(), stream.into_bytes())],
+        &labels,
+    )
+    .await
+    .expect("push catalog");
+    format!("{host}/{repo}:{tag}")
+}
+
+/// A harbor-ce-operator bundle as Alauda ships it (source type Alauda), version `v`.
+fn harbor_bundle(host: &str, v: &str, replaces: Option<&str>) -> Vec<(String, Vec<u8>)> {
+    let name = format!("harbor-ce-operator.v{v}");
+    let mut spec = json!({
+        "displayName": "Alauda Build of Harbor",
+        "version": v,
+        "provider": {"name": "Alauda"},
+        "installModes": [
+            {"type": "OwnNamespace", "supported": true},
+            {"type": "SingleNamespace", "supported": true},
+            {"type": "MultiNamespace", "supported": false},
+            {"type": "AllNamespaces", "supported": true}
+        ],
+        "customresourcedefinitions": {"owned": [{"name": "harbors.operator.alauda.io", "version": "v1", "kind": "Harbor"}]},
+        "install": {"strategy": "deployment", "spec": {
+            "clusterPermissions": [{"serviceAccountName": "harbor-operator", "rules": [{"apiGroups": ["operator.alauda.io"], "resources": ["harbors"], "verbs": ["*"]}]}],
+            "permissions": [{"serviceAccountName": "harbor-operator", "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]}],
+            "deployments": [{"name": "harbor-operator", "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "harbor-operator"}},
+                "template": {"metadata": {"labels": {"app": "harbor-operator"}}, "spec": {
+                    "serviceAccountName": "harbor-operator",
+                    "containers": [{"name": "manager", "image": format!("{host}/acp/harbor-operator:v{v}")}]}}}}]}}
+    });
+    if let Some(r) = replaces {
+        spec["replaces"] = json!(r);
+    }
+    let csv = json!({
+        "apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+        "metadata": {"name": name, "annotations": {"cpaas.io/provider-type": "alauda", "capabilities": "Full Lifecycle"}},
+        "spec": spec,
+    });
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "harbors.operator.alauda.io"},
+        "spec": {"group": "operator.alauda.io", "scope": "Namespaced",
+            "names": {"plural": "harbors", "singular": "harbor", "kind": "Harbor", "listKind": "HarborList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    });
+    let annotations = "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: harbor-2,stable\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: harbor-ce-operator\n";
+    vec![
+        (
+            format!("manifests/{name}.clusterserviceversion.yaml"),
+            serde_json::to_vec_pretty(&csv).unwrap(),
+        ),
+        (
+            "manifests/harbors.operator.alauda.io.crd.yaml".into(),
+            serde_json::to_vec_pretty(&crd).unwrap(),
+        ),
+        (
+            "metadata/annotations.yaml".into(),
+            annotations.as_bytes().to_vec(),
+        ),
+    ]
+}
+
+/// Waits for CatalogSource `ns/name` to exist, then points it at `image`.
+fn use_catalog_image(env: &Env, ns: &str, name: &str, image: &str) {
+    env.wait(&format!("CatalogSource {ns}/{name}"), || {
+        env.server
+            .kubectl(&["-n", ns, "get", "catalogsource", name])
+            .status
+            .success()
+            .then_some(())
+    });
+    let patch =
+        json!({"spec": {"image": image, "updateStrategy": {"registryPoll": {"interval": "2s"}}}})
+            .to_string();
+    env.server.ok(&[
+        "-n",
+        ns,
+        "patch",
+        "catalogsource",
+        name,
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+}
+
+/// The documented command listing CHANNEL NAME VERSION of a package.
+fn versions_cmd(package: &str) -> String {
+    format!(
+        r#"kubectl get packagemanifests {package} -o go-template='{{{{"CHANNEL NAME VERSION\n"}}}}{{{{range .status.channels}}}}{{{{$c := .name}}}}{{{{range .entries}}}}{{{{$c}}}} {{{{.name}}}} {{{{.version}}}}{{{{"\n"}}}}{{{{end}}}}{{{{end}}}}'"#
+    )
+}
+
+fn condition<'a>(obj: &'a Value, type_: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_manual_harbor_from_the_platform_catalog() {
+    let env = start().await;
+    let host = env.host();
+    let mut bundles = Vec::new();
+    for (v, replaces) in [
+        ("2.12.10", None),
+        ("2.12.11", Some("harbor-ce-operator.v2.12.10")),
+    ] {
+        push_dummy(&host, "acp/harbor-operator", &format!("v{v}")).await;
+        bundles.push(
+            push_bundle(
+                &host,
+                "acp/harbor-ce-operator-bundle",
+                &format!("v{v}"),
+                harbor_bundle(&host, v, replaces),
+            )
+            .await,
+        );
+    }
+    let image = push_catalog(&host, "acp/platform-catalog", "v1", bundles).await;
+    use_catalog_image(&env, "cpaas-system", "platform", &image);
+
+    // 1. View versions.
+    let versions = env.wait("harbor-ce-operator's PackageManifest", || {
+        let (ok, out, _) = env.sh(&versions_cmd("harbor-ce-operator"));
+        ok.then_some(out)
+    });
+    assert_eq!(
+        rows(&versions),
+        rows(
+            "CHANNEL NAME VERSION\nharbor-2 harbor-ce-operator.v2.12.11 2.12.11\nharbor-2 harbor-ce-operator.v2.12.10 2.12.10\nstable harbor-ce-operator.v2.12.11 2.12.11\nstable harbor-ce-operator.v2.12.10 2.12.10\n"
+        ),
+        "{versions}"
+    );
+    // 2. Confirm the catalogSource.
+    let src = env.sh_ok(
+        "kubectl get packagemanifests harbor-ce-operator -ojsonpath='{.status.catalogSource}'",
+    );
+    assert_eq!(src, "platform");
+    let pm = env.json(&["get", "packagemanifests", "harbor-ce-operator"]);
+    assert_eq!(pm["metadata"]["labels"]["cpaas.io/provider-type"], "alauda");
+    assert_eq!(
+        pm["metadata"]["labels"]["catalog-namespace"],
+        "cpaas-system"
+    );
+    assert_eq!(pm["status"]["defaultChannel"], "stable");
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/package-status"], "Ready",
+        "bundle and operator images are in the registry"
+    );
+    // 3. Create the namespace; 4. the documented Subscription.
+    env.sh_ok("kubectl create namespace harbor-ce-operator");
+    env.apply(
+        "apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n    annotations:\n        cpaas.io/target-namespaces: \"\"\n    name: harbor-ce-operator-subs\n    namespace: harbor-ce-operator\nspec:\n    channel: stable\n    installPlanApproval: Manual\n    name: harbor-ce-operator\n    source: platform\n    sourceNamespace: cpaas-system\n    startingCSV: harbor-ce-operator.v2.12.11\n",
+    );
+    // 5. Subscription status.
+    let sub = env.wait("the Subscription to wait for approval", || {
+        let (ok, out, _) = env
+            .sh("kubectl -n harbor-ce-operator get subscriptions harbor-ce-operator-subs -o yaml");
+        let v: Value = goyaml_to_json(&out)?;
+        (ok && v["status"]["state"] == "UpgradePending"
+            && v["status"]["installPlanRef"]["name"].is_string())
+        .then_some(v)
+    });
+    assert_eq!(sub["status"]["currentCSV"], "harbor-ce-operator.v2.12.11");
+    let pending = condition(&sub, "InstallPlanPending").expect("InstallPlanPending condition");
+    assert_eq!(
+        (pending["status"].as_str(), pending["reason"].as_str()),
+        (Some("True"), Some("RequiresApproval"))
+    );
+    // 6. The InstallPlan waits for approval.
+    let plan_table = env.sh_ok("kubectl -n harbor-ce-operator get installplan \\\n    \"$(kubectl -n harbor-ce-operator get subscriptions harbor-ce-operator-subs -o jsonpath='{.status.installPlanRef.name}')\"");
+    let r = rows(&plan_table);
+    assert_eq!(
+        r[0],
+        ["NAME", "CSV", "APPROVAL", "APPROVED"],
+        "{plan_table}"
+    );
+    assert_eq!(
+        &r[1][1..],
+        ["harbor-ce-operator.v2.12.11", "Manual", "false"],
+        "{plan_table}"
+    );
+    assert!(r[1][0].starts_with("install-"), "{plan_table}");
+    // Nothing is installed before approval.
+    let csvs = env.json(&["-n", "harbor-ce-operator", "get", "csv"]);
+    assert_eq!(
+        csvs["items"].as_array().unwrap().len(),
+        0,
+        "no CSV before approval"
+    );
+    // Approve as documented.
+    env.sh_ok("PLAN=\"$(kubectl -n harbor-ce-operator get subscription harbor-ce-operator-subs -o jsonpath='{.status.installPlanRef.name}')\"\nkubectl -n harbor-ce-operator patch installplan \"$PLAN\" --type=json -p='[{\"op\": \"replace\", \"path\": \"/spec/approved\", \"value\": true}]'");
+    let table = env.wait("the CSV to succeed", || {
+        let (ok, out, _) = env.sh("kubectl -n harbor-ce-operator get csv");
+        (ok && out.contains("Succeeded")).then_some(out)
+    });
+    let r = rows(&table);
+    assert_eq!(
+        r[0],
+        ["NAME", "DISPLAY", "VERSION", "REPLACES", "PHASE"],
+        "{table}"
+    );
+    assert_eq!(
+        r[1],
+        [
+            "harbor-ce-operator.v2.12.11",
+            "Alauda",
+            "Build",
+            "of",
+            "Harbor",
+            "2.12.11",
+            "harbor-ce-operator.v2.12.10",
+            "Succeeded"
+        ],
+        "{table}"
+    );
+    // The operator runs as its ServiceAccount with the CSV's permissions; the Subscription settles.
+    let dep = env.json(&[
+        "-n",
+        "harbor-ce-operator",
+        "get",
+        "deployment",
+        "harbor-operator",
+    ]);
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["serviceAccountName"],
+        "harbor-operator"
+    );
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "get",
+        "serviceaccount",
+        "harbor-operator",
+    ]);
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "get",
+        "role",
+        "harbor-ce-operator.v2.12.11-harbor-operator",
+    ]);
+    let crb = env.server.ok(&[
+        "get",
+        "clusterrolebindings",
+        "-l",
+        "olm.owner=harbor-ce-operator.v2.12.11",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(crb.lines().count(), 1, "{crb}");
+    let sub = env.wait("the Subscription to settle", || {
+        let v = env.json(&[
+            "-n",
+            "harbor-ce-operator",
+            "get",
+            "subscription",
+            "harbor-ce-operator-subs",
+        ]);
+        (v["status"]["state"] == "AtLatestKnown").then_some(v)
+    });
+    assert_eq!(sub["status"]["installedCSV"], "harbor-ce-operator.v2.12.11");
+    let og = env.json(&["-n", "harbor-ce-operator", "get", "operatorgroups"]);
+    assert_eq!(
+        og["items"].as_array().unwrap().len(),
+        1,
+        "the OperatorGroup was created from the annotation"
+    );
+    assert!(
+        og["items"][0]["spec"]["targetNamespaces"].is_null(),
+        "empty annotation = all namespaces"
+    );
+
+    // Policy: an Alauda package refuses Automatic approval, and nothing installs.
+    env.sh_ok("kubectl create namespace harbor-auto");
+    env.apply("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n  name: harbor\n  namespace: harbor-auto\n  annotations: {cpaas.io/target-namespaces: \"\"}\nspec:\n  channel: stable\n  installPlanApproval: Automatic\n  name: harbor-ce-operator\n  source: platform\n  sourceNamespace: cpaas-system\n");
+    let refused = env.wait("the Automatic Alauda Subscription to be refused", || {
+        let v = env.json(&["-n", "harbor-auto", "get", "subscription", "harbor"]);
+        condition(&v, "ResolutionFailed")
+            .filter(|c| c["status"] == "True")
+            .cloned()
+    });
+    assert_eq!(refused["reason"], "AutomaticApprovalNotAllowed");
+    assert!(
+        refused["message"].as_str().unwrap().contains("Manual"),
+        "{refused}"
+    );
+    let plans = env.json(&["-n", "harbor-auto", "get", "installplans"]);
+    assert_eq!(
+        plans["items"].as_array().unwrap().len(),
+        0,
+        "nothing installs"
+    );
+
+    // Uninstall: deleting the Subscription and the CSV removes deployments and RBAC; CRDs stay.
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "delete",
+        "subscription",
+        "harbor-ce-operator-subs",
+    ]);
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "delete",
+        "csv",
+        "harbor-ce-operator.v2.12.11",
+        "--wait=true",
+    ]);
+    env.wait("the operator's deployment and cluster RBAC to go", || {
+        let dep = env.server.kubectl(&[
+            "-n",
+            "harbor-ce-operator",
+            "get",
+            "deployment",
+            "harbor-operator",
+        ]);
+        let crb = env.server.ok(&[
+            "get",
+            "clusterrolebindings",
+            "-l",
+            "olm.owner=harbor-ce-operator.v2.12.11",
+            "-o",
+            "name",
+        ]);
+        (!dep.status.success() && crb.trim().is_empty()).then_some(())
+    });
+    env.server.ok(&["get", "crd", "harbors.operator.alauda.io"]);
+}
+
+/// kubectl's YAML output as JSON (through the project's YAML loader).
+fn goyaml_to_json(yaml: &str) -> Option<Value> {
+    serde_yaml::from_str::<Value>(yaml).ok()
+}
+
+#[allow(dead_code)]
+fn fixtures() -> PathBuf {
+    let base = std::env::var("MARKETPLACE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let p = base.join("fixtures/olm/bundles");
+    assert!(
+        p.is_dir(),
+        "OLM fixtures are missing at {} (set MARKETPLACE_SHARED)",
+        p.display()
+    );
+    p
+}
