@@ -88,7 +88,7 @@ impl Env {
             if start.elapsed() > common::DEADLINE {
                 let pms = self.sh("kubectl get packagemanifests -A");
                 eprintln!("packagemanifests: {pms:?}");
-                let state = self.sh("kubectl get catalogsources,subscriptions,installplans,csv,deployments -A -o wide; kubectl get clusterrolebindings -l olm.owner --show-labels; kubectl get deploy,installplan -A -o yaml | grep -A8 ownerRef");
+                let state = self.sh(r#"kubectl get catalogsources,subscriptions,installplans,csv,deployments -A -o wide; kubectl get clusterrolebindings -l olm.owner --show-labels; kubectl get installplan,csv -A -o jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {.status.message}{"\n"}{end}'"#);
                 let log = self.server.log();
                 let gc: Vec<&str> = log
                     .lines()
@@ -526,7 +526,6 @@ fn goyaml_to_json(yaml: &str) -> Option<Value> {
     serde_yaml::from_str::<Value>(yaml).ok()
 }
 
-#[allow(dead_code)]
 fn fixtures() -> PathBuf {
     let base = std::env::var("MARKETPLACE_SHARED")
         .map(PathBuf::from)
@@ -538,4 +537,207 @@ fn fixtures() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// The real clickhouse bundle of `version` from the fixtures, republished under the identity the
+/// documentation uses (package `clickhouse-operator`, channel `stable`, CSV
+/// `clickhouse-operator.v<as_version>`, display name "ClickHouse Operator"); its CRDs, install
+/// strategy, permissions and images are the real bundle's.
+fn clickhouse_bundle(
+    version: &str,
+    as_version: &str,
+    replaces: Option<&str>,
+) -> Vec<(String, Vec<u8>)> {
+    let dir = fixtures()
+        .join("clickhouse")
+        .join(version)
+        .join("manifests");
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&p).unwrap();
+        if name.contains("clusterserviceversion") {
+            let mut csv: Value = serde_yaml::from_str(&text).expect("real CSV parses");
+            let csv_name = format!("clickhouse-operator.v{as_version}");
+            csv["metadata"]["name"] = json!(csv_name);
+            csv["spec"]["version"] = json!(as_version);
+            csv["spec"]["displayName"] = json!("ClickHouse Operator");
+            match replaces {
+                Some(r) => csv["spec"]["replaces"] = json!(r),
+                None => {
+                    csv["spec"].as_object_mut().unwrap().remove("replaces");
+                }
+            }
+            csv["spec"].as_object_mut().unwrap().remove("skips");
+            files.push((
+                format!("manifests/{csv_name}.clusterserviceversion.yaml"),
+                serde_json::to_vec_pretty(&csv).unwrap(),
+            ));
+        } else {
+            files.push((format!("manifests/{name}"), text.into_bytes()));
+        }
+    }
+    let annotations = "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: stable\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: clickhouse-operator\n";
+    files.push((
+        "metadata/annotations.yaml".into(),
+        annotations.as_bytes().to_vec(),
+    ));
+    files
+}
+
+/// Pushes the container images a CSV's deployments name into the platform registry (as the
+/// kubelet stand-in maps them: `docker.io/altinity/x:1` → `<registry>/altinity/x:1`).
+async fn push_operator_images(host: &str, files: &[(String, Vec<u8>)]) {
+    for (p, b) in files {
+        if !p.contains("clusterserviceversion") {
+            continue;
+        }
+        let csv: Value = serde_json::from_slice(b).unwrap();
+        for d in csv["spec"]["install"]["spec"]["deployments"]
+            .as_array()
+            .unwrap()
+        {
+            for c in d["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+            {
+                let r = oci::Reference::parse(c["image"].as_str().unwrap()).unwrap();
+                push_dummy(host, r.repository(), r.tag().unwrap_or("latest")).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_automatic_clickhouse_from_a_community_catalog_image_then_upgrade() {
+    let env = start().await;
+    let host = env.host();
+    let first = clickhouse_bundle("0.26.0", "0.18.2", None);
+    push_operator_images(&host, &first).await;
+    let b1 = push_bundle(
+        &host,
+        "community/clickhouse-operator-bundle",
+        "v0.18.2",
+        first,
+    )
+    .await;
+    let image = push_catalog(&host, "community/catalog", "latest", vec![b1.clone()]).await;
+    env.sh_ok("kubectl create namespace openshift-marketplace");
+    env.apply(&format!("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: community-operators\n  namespace: openshift-marketplace\nspec:\n  sourceType: grpc\n  image: {image}\n  displayName: Community Operators\n  publisher: Red Hat\n  updateStrategy:\n    registryPoll:\n      interval: 2s\n"));
+    // 1. Versions; 2. the catalogSource.
+    let versions = env.wait("clickhouse-operator's PackageManifest", || {
+        let (ok, out, _) = env.sh(&versions_cmd("clickhouse-operator"));
+        ok.then_some(out)
+    });
+    assert_eq!(
+        rows(&versions),
+        rows("CHANNEL NAME VERSION\nstable clickhouse-operator.v0.18.2 0.18.2\n"),
+        "{versions}"
+    );
+    let src = env.sh_ok(
+        "kubectl get packagemanifests clickhouse-operator -ojsonpath='{.status.catalogSource}'",
+    );
+    assert_eq!(src, "community-operators");
+    let pm = env.json(&["get", "packagemanifests", "clickhouse-operator"]);
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/provider-type"], "community",
+        "no annotation: community"
+    );
+    // 3. Namespace; 4. the documented Subscription.
+    env.sh_ok("kubectl create namespace clickhouse-operator");
+    env.apply("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n    annotations:\n        cpaas.io/target-namespaces: \"\"\n    name: clickhouse-operator-subs\n    namespace: clickhouse-operator\nspec:\n    channel: stable\n    installPlanApproval: Automatic\n    name: clickhouse-operator\n    source: community-operators\n    sourceNamespace: openshift-marketplace\n");
+    // 6. The CSV succeeds with no manual step.
+    let table = env.wait("the clickhouse CSV to succeed", || {
+        let (ok, out, _) = env.sh("kubectl -n clickhouse-operator get csv");
+        (ok && out.contains("Succeeded")).then_some(out)
+    });
+    let r = rows(&table);
+    assert_eq!(
+        r[1].first().map(String::as_str),
+        Some("clickhouse-operator.v0.18.2"),
+        "{table}"
+    );
+    assert!(
+        table.contains("ClickHouse Operator") && r[1].contains(&"0.18.2".to_string()),
+        "{table}"
+    );
+    // 5. (The documentation's `get subscriptions clickhouse-operator` names the package, not the
+    // Subscription it created; the Subscription's own name is used here.)
+    let sub = env.wait("the Subscription to settle", || {
+        let (ok, out, _) = env
+            .sh("kubectl -n clickhouse-operator get subscriptions clickhouse-operator-subs -oyaml");
+        let v = goyaml_to_json(&out)?;
+        (ok && v["status"]["state"] == "AtLatestKnown").then_some(v)
+    });
+    assert_eq!(sub["status"]["installedCSV"], "clickhouse-operator.v0.18.2");
+    let plan = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "installplan",
+        sub["status"]["installPlanRef"]["name"].as_str().unwrap(),
+    ]);
+    assert_eq!(
+        (
+            plan["spec"]["approval"].as_str(),
+            plan["spec"]["approved"].as_bool()
+        ),
+        (Some("Automatic"), Some(true))
+    );
+    assert_eq!(plan["status"]["phase"], "Complete");
+    env.server.ok(&[
+        "get",
+        "crd",
+        "clickhouseinstallations.clickhouse.altinity.com",
+    ]);
+
+    // Upgrade: a new catalog image under the same tag; Automatic follows the new head.
+    let second = clickhouse_bundle("0.26.1", "0.18.3", Some("clickhouse-operator.v0.18.2"));
+    push_operator_images(&host, &second).await;
+    let b2 = push_bundle(
+        &host,
+        "community/clickhouse-operator-bundle",
+        "v0.18.3",
+        second,
+    )
+    .await;
+    push_catalog(&host, "community/catalog", "latest", vec![b1, b2]).await;
+    let sub = env.wait("the Subscription to follow the new head", || {
+        let v = env.json(&[
+            "-n",
+            "clickhouse-operator",
+            "get",
+            "subscription",
+            "clickhouse-operator-subs",
+        ]);
+        (v["status"]["installedCSV"] == "clickhouse-operator.v0.18.3"
+            && v["status"]["state"] == "AtLatestKnown")
+            .then_some(v)
+    });
+    assert_eq!(sub["status"]["currentCSV"], "clickhouse-operator.v0.18.3");
+    let csvs = env.wait("the old CSV to be gone and the new one to succeed", || {
+        let v = env.json(&["-n", "clickhouse-operator", "get", "csv"]);
+        let items = v["items"].as_array()?.clone();
+        (items.len() == 1 && items[0]["status"]["phase"] == "Succeeded").then_some(items)
+    });
+    assert_eq!(csvs[0]["metadata"]["name"], "clickhouse-operator.v0.18.3");
+    assert_eq!(csvs[0]["spec"]["replaces"], "clickhouse-operator.v0.18.2");
+    let dep = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "deployment",
+        "clickhouse-operator",
+    ]);
+    let images: Vec<&str> = dep["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["image"].as_str().unwrap())
+        .collect();
+    assert!(
+        images.iter().all(|i| i.ends_with(":0.26.1")),
+        "the deployment runs the new bundle's images: {images:?}"
+    );
 }

@@ -87,12 +87,12 @@ pub fn truncate_name(s: &str, max: usize) -> String {
     t.trim_end_matches(['-', '.']).to_string()
 }
 
-/// Server-side applies a free-form object (`apiVersion`/`kind` read from it) with `manager`;
-/// returns the object as stored. Errors name the object.
+/// Server-side applies a free-form object (`apiVersion`/`kind` read from it) with `manager`,
+/// namespaced ones in `namespace`; returns the object as stored. Errors name the object.
 pub async fn apply_json(
     client: &kube::Client,
     obj: &Value,
-    default_namespace: &str,
+    namespace: &str,
     manager: &str,
 ) -> Result<DynamicObject, String> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
@@ -113,10 +113,9 @@ pub async fn apply_json(
     let mut obj = obj.clone();
     let api: Api<DynamicObject> = match caps.scope {
         Scope::Namespaced => {
-            let ns = obj["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or(default_namespace)
-                .to_string();
+            // Bundle objects go to the plan's namespace whatever they say (real CSVs carry
+            // `namespace: placeholder`), as OLM installs them.
+            let ns = namespace.to_string();
             obj["metadata"]["namespace"] = Value::String(ns.clone());
             Api::namespaced_with(client.clone(), &ns, &ar)
         }
