@@ -741,3 +741,305 @@ async fn walkthrough_automatic_clickhouse_from_a_community_catalog_image_then_up
         "the deployment runs the new bundle's images: {images:?}"
     );
 }
+
+/// A minimal operator bundle: package `package`, channel `stable`, supported install modes
+/// `modes`, one deployment whose image is pushed by the caller.
+fn simple_bundle(host: &str, package: &str, v: &str, modes: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let name = format!("{package}.v{v}");
+    let all = [
+        "OwnNamespace",
+        "SingleNamespace",
+        "MultiNamespace",
+        "AllNamespaces",
+    ];
+    let csv = json!({
+        "apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+        "metadata": {"name": name},
+        "spec": {
+            "displayName": package, "version": v,
+            "installModes": all.iter().map(|m| json!({"type": m, "supported": modes.contains(m)})).collect::<Vec<_>>(),
+            "install": {"strategy": "deployment", "spec": {"deployments": [{"name": package, "spec": {
+                "replicas": 1, "selector": {"matchLabels": {"app": package}},
+                "template": {"metadata": {"labels": {"app": package}}, "spec": {
+                    "containers": [{"name": "manager", "image": format!("{host}/demo/{package}:v{v}")}]}}}}]}}
+        }
+    });
+    let annotations = format!(
+        "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: stable\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: {package}\n"
+    );
+    vec![
+        (
+            format!("manifests/{name}.clusterserviceversion.yaml"),
+            serde_json::to_vec_pretty(&csv).unwrap(),
+        ),
+        ("metadata/annotations.yaml".into(), annotations.into_bytes()),
+    ]
+}
+
+fn subscription(
+    ns: &str,
+    name: &str,
+    package: &str,
+    channel: &str,
+    approval: &str,
+    source: &str,
+    targets: &str,
+    starting: Option<&str>,
+) -> String {
+    let start = starting
+        .map(|s| format!("  startingCSV: {s}\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n  name: {name}\n  namespace: {ns}\n  annotations:\n    cpaas.io/target-namespaces: \"{targets}\"\nspec:\n  channel: {channel}\n  installPlanApproval: {approval}\n  name: {package}\n  source: {source}\n  sourceNamespace: cpaas-system\n{start}"
+    )
+}
+
+impl Env {
+    /// Waits until condition `type_` of Subscription `ns/name` is True; returns it.
+    fn sub_condition(&self, ns: &str, name: &str, type_: &str) -> Value {
+        self.wait(
+            &format!("condition {type_} on Subscription {ns}/{name}"),
+            || {
+                let v = self.json(&["-n", ns, "get", "subscription", name]);
+                condition(&v, type_)
+                    .filter(|c| c["status"] == "True")
+                    .cloned()
+            },
+        )
+    }
+
+    fn plans(&self, ns: &str) -> Vec<Value> {
+        self.json(&["-n", ns, "get", "installplans"])["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_policies_each_say_why() {
+    let env = start().await;
+    let host = env.host();
+    let mut harbor = Vec::new();
+    for (v, replaces) in [
+        ("2.12.10", None),
+        ("2.12.11", Some("harbor-ce-operator.v2.12.10")),
+    ] {
+        push_dummy(&host, "acp/harbor-operator", &format!("v{v}")).await;
+        harbor.push(
+            push_bundle(
+                &host,
+                "acp/harbor-ce-operator-bundle",
+                &format!("v{v}"),
+                harbor_bundle(&host, v, replaces),
+            )
+            .await,
+        );
+    }
+    let platform = push_catalog(&host, "acp/platform-catalog", "v1", harbor).await;
+    use_catalog_image(&env, "cpaas-system", "platform", &platform);
+    push_dummy(&host, "demo/allns-operator", "v1.0.0").await;
+    let demo = push_bundle(
+        &host,
+        "demo/allns-operator-bundle",
+        "v1.0.0",
+        simple_bundle(&host, "allns-operator", "1.0.0", &["AllNamespaces"]),
+    )
+    .await;
+    let custom = push_catalog(&host, "demo/custom-catalog", "v1", vec![demo]).await;
+    use_catalog_image(&env, "cpaas-system", "custom", &custom);
+    env.wait("both catalogs' packages", || {
+        let (ok, out, _) = env.sh("kubectl get packagemanifests");
+        (ok && out.contains("harbor-ce-operator") && out.contains("allns-operator")).then_some(())
+    });
+    for ns in [
+        "bad-source",
+        "bad-package",
+        "bad-channel",
+        "single-ns",
+        "shared",
+    ] {
+        env.sh_ok(&format!("kubectl create namespace {ns}"));
+    }
+
+    // Unknown source, package and channel: each a condition naming what is missing.
+    env.apply(&subscription(
+        "bad-source",
+        "s",
+        "harbor-ce-operator",
+        "stable",
+        "Manual",
+        "nope",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("bad-source", "s", "CatalogSourcesUnhealthy");
+    assert!(
+        c["message"].as_str().unwrap().contains("cpaas-system/nope")
+            && c["message"].as_str().unwrap().contains("does not exist"),
+        "{c}"
+    );
+    env.apply(&subscription(
+        "bad-package",
+        "s",
+        "nope-operator",
+        "stable",
+        "Manual",
+        "platform",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("bad-package", "s", "ResolutionFailed");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"nope-operator\" is not in catalog cpaas-system/platform"),
+        "{c}"
+    );
+    env.apply(&subscription(
+        "bad-channel",
+        "s",
+        "harbor-ce-operator",
+        "beta",
+        "Manual",
+        "platform",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("bad-channel", "s", "ResolutionFailed");
+    let m = c["message"].as_str().unwrap();
+    assert!(
+        m.contains("\"beta\"") && m.contains("harbor-2") && m.contains("stable"),
+        "{c}"
+    );
+    for ns in ["bad-source", "bad-package", "bad-channel"] {
+        assert!(env.plans(ns).is_empty(), "no InstallPlan in {ns}");
+    }
+
+    // Install mode not supported: a SingleNamespace OperatorGroup for an AllNamespaces-only CSV.
+    env.apply(&subscription(
+        "single-ns",
+        "s",
+        "allns-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "default",
+        None,
+    ));
+    let csv = env.wait("the CSV to fail on its install mode", || {
+        let v = env
+            .json(&["-n", "single-ns", "get", "csv", "allns-operator.v1.0.0"])
+            .clone();
+        (v["status"]["phase"] == "Failed").then_some(v)
+    });
+    assert_eq!(csv["status"]["reason"], "UnsupportedOperatorGroup");
+    let m = csv["status"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("SingleNamespace") && m.contains("AllNamespaces"),
+        "{m}"
+    );
+    assert!(
+        !env.server
+            .kubectl(&["-n", "single-ns", "get", "deployment", "allns-operator"])
+            .status
+            .success(),
+        "nothing runs"
+    );
+
+    // Manual upgrade: installed 2.12.10 leaves a new plan for 2.12.11 waiting for approval.
+    env.apply(&subscription(
+        "shared",
+        "harbor",
+        "harbor-ce-operator",
+        "stable",
+        "Manual",
+        "platform",
+        "",
+        Some("harbor-ce-operator.v2.12.10"),
+    ));
+    let first = env.wait("the first plan", || {
+        let v = env.json(&["-n", "shared", "get", "subscription", "harbor"]);
+        v["status"]["installPlanRef"]["name"]
+            .as_str()
+            .map(str::to_string)
+    });
+    env.server.ok(&[
+        "-n",
+        "shared",
+        "patch",
+        "installplan",
+        &first,
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/approved","value":true}]"#,
+    ]);
+    let sub = env.wait("2.12.10 installed and an upgrade plan waiting", || {
+        let v = env.json(&["-n", "shared", "get", "subscription", "harbor"]);
+        (v["status"]["installedCSV"] == "harbor-ce-operator.v2.12.10"
+            && v["status"]["currentCSV"] == "harbor-ce-operator.v2.12.11")
+            .then_some(v)
+    });
+    assert_eq!(sub["status"]["state"], "UpgradePending");
+    let upgrade = sub["status"]["installPlanRef"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(upgrade, first);
+    let plan = env.json(&["-n", "shared", "get", "installplan", &upgrade]);
+    assert_eq!(
+        (
+            plan["spec"]["approved"].as_bool(),
+            plan["status"]["phase"].as_str()
+        ),
+        (Some(false), Some("RequiresApproval"))
+    );
+    assert_eq!(
+        plan["spec"]["clusterServiceVersionNames"][0],
+        "harbor-ce-operator.v2.12.11"
+    );
+
+    // Shared namespace: the pending manual plan holds back another Subscription, which says which plan.
+    env.apply(&subscription(
+        "shared",
+        "allns",
+        "allns-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    let c = env.wait("the blocked Subscription to name the plan", || {
+        let v = env.json(&["-n", "shared", "get", "subscription", "allns"]);
+        condition(&v, "InstallPlanPending")
+            .filter(|c| c["reason"] == "BlockedByPendingInstallPlan")
+            .cloned()
+    });
+    assert!(c["message"].as_str().unwrap().contains(&upgrade), "{c}");
+    // Approving the upgrade releases it.
+    env.server.ok(&[
+        "-n",
+        "shared",
+        "patch",
+        "installplan",
+        &upgrade,
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/approved","value":true}]"#,
+    ]);
+    env.wait("both operators installed, the old harbor CSV gone", || {
+        let v = env.json(&["-n", "shared", "get", "csv"]);
+        let mut names: Vec<String> = v["items"]
+            .as_array()?
+            .iter()
+            .filter(|c| c["status"]["phase"] == "Succeeded")
+            .map(|c| c["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        (names == ["allns-operator.v1.0.0", "harbor-ce-operator.v2.12.11"]
+            && v["items"].as_array()?.len() == 2)
+            .then_some(())
+    });
+}
