@@ -777,8 +777,7 @@ fn simple_bundle(host: &str, package: &str, v: &str, modes: &[&str]) -> Vec<(Str
 }
 
 fn subscription(
-    ns: &str,
-    name: &str,
+    (ns, name): (&str, &str),
     package: &str,
     channel: &str,
     approval: &str,
@@ -864,8 +863,7 @@ async fn failures_and_policies_each_say_why() {
 
     // Unknown source, package and channel: each a condition naming what is missing.
     env.apply(&subscription(
-        "bad-source",
-        "s",
+        ("bad-source", "s"),
         "harbor-ce-operator",
         "stable",
         "Manual",
@@ -880,8 +878,7 @@ async fn failures_and_policies_each_say_why() {
         "{c}"
     );
     env.apply(&subscription(
-        "bad-package",
-        "s",
+        ("bad-package", "s"),
         "nope-operator",
         "stable",
         "Manual",
@@ -898,8 +895,7 @@ async fn failures_and_policies_each_say_why() {
         "{c}"
     );
     env.apply(&subscription(
-        "bad-channel",
-        "s",
+        ("bad-channel", "s"),
         "harbor-ce-operator",
         "beta",
         "Manual",
@@ -919,8 +915,7 @@ async fn failures_and_policies_each_say_why() {
 
     // Install mode not supported: a SingleNamespace OperatorGroup for an AllNamespaces-only CSV.
     env.apply(&subscription(
-        "single-ns",
-        "s",
+        ("single-ns", "s"),
         "allns-operator",
         "stable",
         "Automatic",
@@ -950,8 +945,7 @@ async fn failures_and_policies_each_say_why() {
 
     // Manual upgrade: installed 2.12.10 leaves a new plan for 2.12.11 waiting for approval.
     env.apply(&subscription(
-        "shared",
-        "harbor",
+        ("shared", "harbor"),
         "harbor-ce-operator",
         "stable",
         "Manual",
@@ -1002,8 +996,7 @@ async fn failures_and_policies_each_say_why() {
 
     // Shared namespace: the pending manual plan holds back another Subscription, which says which plan.
     env.apply(&subscription(
-        "shared",
-        "allns",
+        ("shared", "allns"),
         "allns-operator",
         "stable",
         "Automatic",
