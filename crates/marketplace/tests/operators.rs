@@ -1036,3 +1036,54 @@ async fn failures_and_policies_each_say_why() {
             .then_some(())
     });
 }
+
+/// A stand-in ArtifactVersion CRD (the artifacts API's shape, contract #1) for when the artifacts
+/// controller set is not part of this build; left alone when it is installed already.
+const ARTIFACT_VERSION_CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: artifactversions.app.alauda.io\nspec:\n  group: app.alauda.io\n  scope: Namespaced\n  names: {plural: artifactversions, singular: artifactversion, kind: ArtifactVersion, listKind: ArtifactVersionList}\n  versions:\n  - name: v1alpha1\n    served: true\n    storage: true\n    subresources: {status: {}}\n    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_bundle_joins_the_catalog_it_names() {
+    let env = start().await;
+    let host = env.host();
+    if !env
+        .server
+        .kubectl(&["get", "crd", "artifactversions.app.alauda.io"])
+        .status
+        .success()
+    {
+        env.apply(ARTIFACT_VERSION_CRD);
+        env.wait("the ArtifactVersion API", || {
+            env.server
+                .kubectl(&["get", "artifactversions", "-A"])
+                .status
+                .success()
+                .then_some(())
+        });
+    }
+    let b = push_bundle(
+        &host,
+        "custom/uploaded-operator-bundle",
+        "v1.0.0",
+        simple_bundle(&host, "uploaded-operator", "1.0.0", &["AllNamespaces"]),
+    )
+    .await;
+    env.apply(&format!("apiVersion: app.alauda.io/v1alpha1\nkind: ArtifactVersion\nmetadata:\n  name: uploaded-operator.v1.0.0\n  namespace: cpaas-system\n  labels: {{cpaas.io/artifact: uploaded-operator, cpaas.io/artifact-type: bundle}}\nspec:\n  artifact: uploaded-operator\n  version: v1.0.0\n  type: bundle\n  image: {}\n  tag: v1.0.0\n  catalogSource: custom\n", b.image));
+    let pm = env.wait("the uploaded package in the custom catalog", || {
+        let (ok, out, _) = env.sh("kubectl get packagemanifests uploaded-operator -o json");
+        let v: Value = serde_json::from_str(&out).ok()?;
+        ok.then_some(v)
+    });
+    assert_eq!(pm["status"]["catalogSource"], "custom");
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/provider-type"], "custom",
+        "uploads to custom default to source type custom"
+    );
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/package-status"], "Absent",
+        "its operator image was never pushed"
+    );
+    assert_eq!(
+        pm["status"]["channels"][0]["currentCSV"],
+        "uploaded-operator.v1.0.0"
+    );
+}

@@ -48,7 +48,20 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     });
     let ns_task = tokio::spawn(crate::namespaces::track(cx.client.clone(), catalogs));
     let api: Api<CatalogSource> = Api::all(cx.client.clone());
-    let controller = Controller::new(api, watcher::Config::default());
+    // An upload (ArtifactVersion) re-reads the CatalogSource it names.
+    let uploads: Api<kube::api::DynamicObject> =
+        Api::all_with(cx.client.clone(), &crate::uploads::artifact_versions());
+    let controller = Controller::new(api, watcher::Config::default()).watches_with(
+        uploads,
+        crate::uploads::artifact_versions(),
+        watcher::Config::default(),
+        |a| {
+            let ns = a.metadata.namespace.clone().unwrap_or_default();
+            a.data["spec"]["catalogSource"]
+                .as_str()
+                .map(|c| kube::runtime::reflector::ObjectRef::<CatalogSource>::new(c).within(&ns))
+        },
+    );
     controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
     ns_task.abort();
     Ok(())
@@ -91,10 +104,18 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
         }
     };
     let image = cs.spec.image.clone().unwrap_or_default();
+    let uploads =
+        match crate::uploads::uploaded_images(&ctx.client, &key.namespace, &key.name).await {
+            Ok(u) => u,
+            Err(msg) => {
+                write_status(&ctx, &cs, failure(&cs, "UploadsUnreadable", msg)).await?;
+                return Ok(Action::requeue(Duration::from_secs(2)));
+            }
+        };
     let loaded = ctx.catalogs.get(&key);
     let fresh = loaded
         .as_ref()
-        .filter(|l| l.image == image && l.polled.elapsed() < interval);
+        .filter(|l| l.image == image && l.uploads == uploads && l.polled.elapsed() < interval);
     if let Some(l) = fresh {
         let left = interval.saturating_sub(l.polled.elapsed());
         return Ok(Action::requeue(left.max(Duration::from_millis(100))));
@@ -107,7 +128,14 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
         write_status(&ctx, &cs, failure(&cs, "UnsupportedSourceType", msg)).await?;
         return Ok(Action::await_change());
     }
-    match load(&cs, &image).await {
+    let loaded_base = load(&cs, &image).await;
+    let with_uploads = match loaded_base {
+        Ok((mut catalog, digest)) => add_uploads(&ctx, &mut catalog, &uploads)
+            .await
+            .map(|()| (catalog, digest)),
+        Err(e) => Err(e),
+    };
+    match with_uploads {
         Ok((catalog, digest)) => {
             tracing::info!(catalog = %key, image = %image, digest = %digest, packages = catalog.packages.len(), "catalog loaded");
             let unchanged = loaded
@@ -123,6 +151,7 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
                 ready: readiness(&catalog).await,
                 catalog,
                 polled: Instant::now(),
+                uploads: uploads.clone(),
             };
             if unchanged {
                 // Same content: keep the loaded catalog, only the poll time moves.
@@ -158,7 +187,19 @@ fn clone_loaded(l: &LoadedSource) -> LoadedSource {
         catalog: l.catalog.clone(),
         ready: l.ready.clone(),
         polled: l.polled,
+        uploads: l.uploads.clone(),
     }
+}
+
+/// Adds the uploaded bundles to the catalog; the error names the bundle that could not join.
+async fn add_uploads(ctx: &Ctx, catalog: &mut Catalog, uploads: &[String]) -> Result<(), String> {
+    for image in uploads {
+        let b = ctx.catalogs.bundles.get(image).await?;
+        catalog
+            .add_bundle(b)
+            .map_err(|e| format!("uploaded bundle {image} cannot join the catalog: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Pulls and parses the catalog image (or an empty catalog without one).

@@ -24,6 +24,7 @@ pub mod packagemanifest;
 pub mod state;
 pub mod steps;
 pub mod subscription;
+pub mod uploads;
 pub mod util;
 
 use controllers::ControllerSet;

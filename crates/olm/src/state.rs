@@ -65,6 +65,8 @@ pub struct LoadedSource {
     pub ready: BTreeMap<String, bool>,
     /// When the image was last pulled.
     pub polled: std::time::Instant,
+    /// The uploaded bundle images added on top (contract #3), sorted.
+    pub uploads: Vec<String>,
 }
 
 /// The catalogs and namespaces of one cluster.
@@ -73,6 +75,8 @@ pub struct ClusterCatalogs {
     sources: RwLock<BTreeMap<SourceKey, Arc<LoadedSource>>>,
     namespaces: RwLock<BTreeSet<String>>,
     feed: computed::ChangeFeed,
+    /// Uploaded bundles already read.
+    pub bundles: crate::uploads::BundleCache,
 }
 
 impl ClusterCatalogs {
@@ -82,6 +86,7 @@ impl ClusterCatalogs {
             sources: RwLock::new(BTreeMap::new()),
             namespaces: RwLock::new(BTreeSet::new()),
             feed: computed::ChangeFeed::new(),
+            bundles: Default::default(),
         }
     }
 
