@@ -4,6 +4,7 @@
 mod chart;
 mod controllers;
 mod image;
+mod operators;
 mod registry;
 mod serve;
 
@@ -37,6 +38,9 @@ enum Command {
     /// Copy and inspect container images (OCI layouts, docker-archive files, registries).
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Operator lifecycle tasks (batch upgrade of Alauda operators).
+    #[command(subcommand)]
+    Operators(operators::OperatorsCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Command::Crds(args) => controllers::crds(args),
         Command::Chart(command) => chart::run(command),
         Command::Image(command) => image::run(command),
+        Command::Operators(command) => operators::run(command),
     }
 }

@@ -1011,17 +1011,79 @@ async fn failures_and_policies_each_say_why() {
             .cloned()
     });
     assert!(c["message"].as_str().unwrap().contains(&upgrade), "{c}");
-    // Approving the upgrade releases it.
-    env.server.ok(&[
+    // Batch upgrade: the Alauda upgrade is approved, a community first install is listed as not
+    // eligible and left pending.
+    env.sh_ok("kubectl create namespace manual-community");
+    env.apply(&subscription(
+        ("manual-community", "allns"),
+        "allns-operator",
+        "stable",
+        "Manual",
+        "custom",
+        "",
+        None,
+    ));
+    let community_plan = env.wait("the community plan", || {
+        let v = env.json(&["-n", "manual-community", "get", "subscription", "allns"]);
+        v["status"]["installPlanRef"]["name"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let batch = |dry: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_marketplace"));
+        cmd.args([
+            "operators",
+            "upgrade",
+            "--cluster",
+            "global",
+            "--kubeconfig",
+        ])
+        .arg(env.server.kubeconfig("global"));
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let out = cmd.output().expect("run marketplace operators upgrade");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listing = batch(true);
+    let line = |needle: &str| {
+        listing
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in:\n{listing}"))
+            .to_string()
+    };
+    assert!(
+        line(&upgrade).ends_with("would approve")
+            && line(&upgrade).contains("harbor-ce-operator.v2.12.10"),
+        "{listing}"
+    );
+    assert!(
+        line(&community_plan).contains("not eligible: source type custom"),
+        "{listing}"
+    );
+    let plan = env.json(&["-n", "shared", "get", "installplan", &upgrade]);
+    assert_eq!(
+        plan["spec"]["approved"], false,
+        "--dry-run approves nothing"
+    );
+    batch(false);
+    let plan = env.json(&[
         "-n",
-        "shared",
-        "patch",
+        "manual-community",
+        "get",
         "installplan",
-        &upgrade,
-        "--type=json",
-        "-p",
-        r#"[{"op":"replace","path":"/spec/approved","value":true}]"#,
+        &community_plan,
     ]);
+    assert_eq!(
+        plan["spec"]["approved"], false,
+        "not eligible: left pending"
+    );
     env.wait("both operators installed, the old harbor CSV gone", || {
         let v = env.json(&["-n", "shared", "get", "csv"]);
         let mut names: Vec<String> = v["items"]

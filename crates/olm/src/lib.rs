@@ -14,6 +14,7 @@
 //! It must not touch: the catalog model and resolver (`catalog`'s, called as pure functions),
 //! the store or apiserver internals (only `kube::Client`), other groups' APIs.
 
+pub mod batch;
 pub mod bundle;
 pub mod catalogsource;
 pub mod csv;
