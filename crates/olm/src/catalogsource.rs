@@ -160,7 +160,7 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
                         polled: Instant::now(),
                         ..clone_loaded(&l)
                     };
-                    ctx.catalogs.put(again);
+                    ctx.catalogs.touch(again);
                 }
             } else {
                 ctx.catalogs.put(source);

@@ -75,6 +75,8 @@ pub struct ClusterCatalogs {
     sources: RwLock<BTreeMap<SourceKey, Arc<LoadedSource>>>,
     namespaces: RwLock<BTreeSet<String>>,
     feed: computed::ChangeFeed,
+    /// Moves only when catalog content changed (not on namespace changes): resolution input.
+    content: computed::ChangeFeed,
     /// Uploaded bundles already read.
     pub bundles: crate::uploads::BundleCache,
 }
@@ -86,6 +88,7 @@ impl ClusterCatalogs {
             sources: RwLock::new(BTreeMap::new()),
             namespaces: RwLock::new(BTreeSet::new()),
             feed: computed::ChangeFeed::new(),
+            content: computed::ChangeFeed::new(),
             bundles: Default::default(),
         }
     }
@@ -113,6 +116,16 @@ impl ClusterCatalogs {
             .expect("catalogs lock")
             .insert(s.key.clone(), Arc::new(s));
         self.feed.notify();
+        self.content.notify();
+    }
+
+    /// Replaces a source whose content did not change (a poll that found the same digest):
+    /// nobody is notified.
+    pub fn touch(&self, s: LoadedSource) {
+        self.sources
+            .write()
+            .expect("catalogs lock")
+            .insert(s.key.clone(), Arc::new(s));
     }
 
     pub fn remove(&self, key: &SourceKey) {
@@ -124,6 +137,7 @@ impl ClusterCatalogs {
             .is_some()
         {
             self.feed.notify();
+            self.content.notify();
         }
     }
 
@@ -140,9 +154,14 @@ impl ClusterCatalogs {
         self.namespaces.read().expect("namespaces lock").clone()
     }
 
-    /// Moves whenever a catalog or the namespace list changed.
+    /// Moves whenever a catalog or the namespace list changed (PackageManifests).
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.feed.subscribe()
+    }
+
+    /// Moves whenever a catalog's content changed (Subscriptions re-resolve).
+    pub fn content_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.content.subscribe()
     }
 }
 

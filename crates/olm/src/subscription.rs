@@ -57,7 +57,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
             .collect::<Vec<_>>()
     };
     let by_ns2 = by_ns.clone();
-    let changes = futures::stream::unfold(catalogs.changes(), |mut rx| async move {
+    let changes = futures::stream::unfold(catalogs.content_changes(), |mut rx| async move {
         rx.changed().await.ok()?;
         Some(((), rx))
     });
