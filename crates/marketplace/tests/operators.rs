@@ -1104,7 +1104,7 @@ async fn failures_and_policies_each_say_why() {
 const ARTIFACT_VERSION_CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: artifactversions.app.alauda.io\nspec:\n  group: app.alauda.io\n  scope: Namespaced\n  names: {plural: artifactversions, singular: artifactversion, kind: ArtifactVersion, listKind: ArtifactVersionList}\n  versions:\n  - name: v1alpha1\n    served: true\n    storage: true\n    subresources: {status: {}}\n    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_uploaded_bundle_joins_the_catalog_it_names() {
+async fn an_uploaded_bundle_joins_its_catalog_and_missing_images_are_named() {
     let env = start().await;
     let host = env.host();
     if !env
@@ -1147,5 +1147,63 @@ async fn an_uploaded_bundle_joins_the_catalog_it_names() {
     assert_eq!(
         pm["status"]["channels"][0]["currentCSV"],
         "uploaded-operator.v1.0.0"
+    );
+
+    // Its operator image is missing: the CSV fails naming the image, and heals once it is pushed.
+    env.sh_ok("kubectl create namespace uploaded");
+    env.apply(&subscription(
+        ("uploaded", "s"),
+        "uploaded-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    let csv = env.wait("the CSV to name the missing image", || {
+        let v = env.json(&["-n", "uploaded", "get", "csv"]);
+        let c = v["items"].as_array()?.first()?.clone();
+        (c["status"]["phase"] == "Failed").then_some(c)
+    });
+    let m = csv["status"]["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!("{host}/demo/uploaded-operator:v1.0.0")),
+        "{m}"
+    );
+    push_dummy(&host, "demo/uploaded-operator", "v1.0.0").await;
+    env.wait("the CSV to heal", || {
+        let v = env.json(&["-n", "uploaded", "get", "csv", "uploaded-operator.v1.0.0"]);
+        (v["status"]["phase"] == "Succeeded").then_some(())
+    });
+
+    // A catalog image that cannot be pulled: the CatalogSource says which and what the registry
+    // answered, and a Subscription to it repeats that.
+    env.sh_ok("kubectl create namespace broken");
+    env.apply(&format!("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: broken\n  namespace: cpaas-system\nspec:\n  sourceType: grpc\n  image: {host}/nowhere/catalog:v9\n"));
+    let cs = env.wait("the broken catalog's failure", || {
+        let v = env.json(&["-n", "cpaas-system", "get", "catalogsource", "broken"]);
+        (v["status"]["connectionState"]["lastObservedState"] == "TRANSIENT_FAILURE").then_some(v)
+    });
+    let m = cs["status"]["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!("{host}/nowhere/catalog:v9")) && m.contains("not found in registry"),
+        "{m}"
+    );
+    env.apply(&subscription(
+        ("broken", "s"),
+        "anything",
+        "stable",
+        "Manual",
+        "broken",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("broken", "s", "CatalogSourcesUnhealthy");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("nowhere/catalog:v9"),
+        "{c}"
     );
 }
