@@ -740,6 +740,30 @@ async fn walkthrough_automatic_clickhouse_from_a_community_catalog_image_then_up
         images.iter().all(|i| i.ends_with(":0.26.1")),
         "the deployment runs the new bundle's images: {images:?}"
     );
+
+    // A restart loses nothing: the catalog is read again from its image, the operator keeps running.
+    let mut env = env;
+    tokio::task::block_in_place(|| env.server.restart());
+    env.wait("the catalog after a restart", || {
+        let (ok, out, _) = env.sh("kubectl get packagemanifests clickhouse-operator -ojsonpath='{.status.channels[0].currentCSV}'");
+        (ok && out == "clickhouse-operator.v0.18.3").then_some(())
+    });
+    let csv = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "csv",
+        "clickhouse-operator.v0.18.3",
+    ]);
+    assert_eq!(csv["status"]["phase"], "Succeeded");
+    let sub = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "subscription",
+        "clickhouse-operator-subs",
+    ]);
+    assert_eq!(sub["status"]["state"], "AtLatestKnown");
 }
 
 /// A minimal operator bundle: package `package`, channel `stable`, supported install modes

@@ -38,13 +38,30 @@ pub enum Error {
 pub struct Ctx {
     pub client: kube::Client,
     pub catalogs: Arc<ClusterCatalogs>,
+    /// Whether ArtifactVersions are watched (their CRD existed when the set started); when
+    /// not, CatalogSources look for uploads every [`UPLOAD_RECHECK`].
+    pub uploads_watched: bool,
+}
+
+/// How often a CatalogSource looks for uploads when ArtifactVersions cannot be watched.
+pub const UPLOAD_RECHECK: Duration = Duration::from_secs(10);
+
+async fn artifact_versions_served(client: &kube::Client) -> bool {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    matches!(
+        crds.get_opt("artifactversions.app.alauda.io").await,
+        Ok(Some(_))
+    )
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let catalogs = crate::state::catalogs(&cx.name);
+    let uploads_watched = artifact_versions_served(&cx.client).await;
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         catalogs: catalogs.clone(),
+        uploads_watched,
     });
     let ns_task = tokio::spawn(crate::namespaces::track(cx.client.clone(), catalogs));
     let api: Api<CatalogSource> = Api::all(cx.client.clone());
@@ -117,7 +134,10 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
         .as_ref()
         .filter(|l| l.image == image && l.uploads == uploads && l.polled.elapsed() < interval);
     if let Some(l) = fresh {
-        let left = interval.saturating_sub(l.polled.elapsed());
+        let mut left = interval.saturating_sub(l.polled.elapsed());
+        if !ctx.uploads_watched {
+            left = left.min(UPLOAD_RECHECK);
+        }
         return Ok(Action::requeue(left.max(Duration::from_millis(100))));
     }
     if cs.spec.source_type != "grpc" && !cs.spec.source_type.is_empty() {
@@ -173,7 +193,11 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
             return Ok(Action::requeue(Duration::from_secs(2).min(interval)));
         }
     }
-    Ok(Action::requeue(interval))
+    Ok(Action::requeue(if ctx.uploads_watched {
+        interval
+    } else {
+        interval.min(UPLOAD_RECHECK)
+    }))
 }
 
 fn clone_loaded(l: &LoadedSource) -> LoadedSource {
