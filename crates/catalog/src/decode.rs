@@ -77,7 +77,10 @@ mod tests {
     #[test]
     fn yaml_stream_splits_at_separator_lines_only() {
         let docs = documents("f.yaml", b"---\na: 1\n--- # c\nb: '---'\n---\n\n").unwrap();
-        assert_eq!(docs, vec![serde_json::json!({"a": 1}), serde_json::json!({"b": "---"})]);
+        assert_eq!(
+            docs,
+            vec![serde_json::json!({"a": 1}), serde_json::json!({"b": "---"})]
+        );
     }
 
     #[test]
@@ -89,6 +92,9 @@ mod tests {
     #[test]
     fn broken_document_names_file_and_index() {
         let err = documents("dir/x.yaml", b"a: 1\n---\nb: [\n").unwrap_err();
-        assert!(err.to_string().starts_with("dir/x.yaml: document 1: "), "{err}");
+        assert!(
+            err.to_string().starts_with("dir/x.yaml: document 1: "),
+            "{err}"
+        );
     }
 }

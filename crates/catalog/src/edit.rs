@@ -17,13 +17,20 @@ impl Catalog {
             return Err(Error::invalid(
                 &bundle.source,
                 "channels",
-                format!("bundle {:?} declares no channel, so it cannot join package {:?}", bundle.name, bundle.package),
+                format!(
+                    "bundle {:?} declares no channel, so it cannot join package {:?}",
+                    bundle.name, bundle.package
+                ),
             ));
         }
-        let mut pkg = self.packages.get(&bundle.package).cloned().unwrap_or_else(|| Package {
-            name: bundle.package.clone(),
-            ..Package::default()
-        });
+        let mut pkg = self
+            .packages
+            .get(&bundle.package)
+            .cloned()
+            .unwrap_or_else(|| Package {
+                name: bundle.package.clone(),
+                ..Package::default()
+            });
         let newest = pkg
             .bundles
             .values()
@@ -35,6 +42,7 @@ impl Catalog {
                 package: bundle.package.clone(),
                 entries: Vec::new(),
                 properties: Vec::new(),
+                source: bundle.source.clone(),
             });
             let entry = ChannelEntry {
                 name: bundle.name.clone(),
@@ -53,21 +61,84 @@ impl Catalog {
                     "spec.replaces",
                     format!(
                         "adding bundle {:?} to channel {ch:?} of package {:?} leaves {} channel heads ({}); the bundle should replace or skip the current head",
-                        bundle.name, bundle.package, heads.len(), heads.join(", ")
+                        bundle.name,
+                        bundle.package,
+                        heads.len(),
+                        heads.join(", ")
                     ),
                 ));
             }
         }
-        if let Some(dc) = &bundle.default_channel {
-            if pkg.default_channel.is_none() || newest {
-                pkg.default_channel = Some(dc.clone());
-            }
+        if let Some(dc) = &bundle.default_channel
+            && (pkg.default_channel.is_none() || newest)
+        {
+            pkg.default_channel = Some(dc.clone());
         }
-        if pkg.default_channel.as_ref().is_none_or(|dc| !pkg.channels.contains_key(dc)) {
-            pkg.default_channel = if pkg.channels.len() == 1 { pkg.channels.keys().next().cloned() } else { Some(bundle.channels[0].clone()) };
+        if pkg
+            .default_channel
+            .as_ref()
+            .is_none_or(|dc| !pkg.channels.contains_key(dc))
+        {
+            pkg.default_channel = if pkg.channels.len() == 1 {
+                pkg.channels.keys().next().cloned()
+            } else {
+                Some(bundle.channels[0].clone())
+            };
         }
         pkg.bundles.insert(bundle.name.clone(), bundle);
         self.packages.insert(pkg.name.clone(), pkg);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Bundle, Catalog};
+    use crate::version::Version;
+
+    fn b(name: &str, v: (u64, u64, u64), replaces: Option<&str>, default: Option<&str>) -> Bundle {
+        Bundle {
+            name: name.into(),
+            package: "p".into(),
+            image: format!("r/{name}"),
+            version: Version::new(v.0, v.1, v.2),
+            properties: vec![],
+            related_images: vec![],
+            channels: vec!["stable".into()],
+            default_channel: default.map(String::from),
+            replaces: replaces.map(String::from),
+            skips: vec![],
+            skip_range: None,
+            source: format!("upload {name}"),
+            objects: vec![],
+            provided: vec![],
+        }
+    }
+
+    #[test]
+    fn added_bundles_extend_the_channel_and_move_the_head() {
+        let mut c = Catalog::new();
+        c.add_bundle(b("p.v1", (1, 0, 0), None, Some("stable")))
+            .unwrap();
+        c.add_bundle(b("p.v2", (2, 0, 0), Some("p.v1"), None))
+            .unwrap();
+        let p = c.package("p").unwrap();
+        assert_eq!(p.default_channel.as_deref(), Some("stable"));
+        assert_eq!(p.channels["stable"].head().unwrap().name, "p.v2");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn a_bundle_that_would_fork_the_channel_is_refused_and_nothing_changes() {
+        let mut c = Catalog::new();
+        c.add_bundle(b("p.v1", (1, 0, 0), None, Some("stable")))
+            .unwrap();
+        let before = c.clone();
+        let e = c
+            .add_bundle(b("p.v3", (3, 0, 0), None, None))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("leaves 2 channel heads (p.v1, p.v3)"), "{e}");
+        assert_eq!(c, before);
     }
 }

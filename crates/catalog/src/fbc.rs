@@ -83,7 +83,9 @@ impl Catalog {
             out.extend(p.channels.values().map(channel_blob));
             out.extend(p.bundles.values().map(bundle_blob));
             if let Some(d) = &p.deprecations {
-                out.push(json!({"schema": "olm.deprecations", "package": p.name, "entries": d.entries}));
+                out.push(
+                    json!({"schema": "olm.deprecations", "package": p.name, "entries": d.entries}),
+                );
             }
         }
         out.extend(self.others.iter().cloned());
@@ -110,7 +112,8 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
             continue;
         }
         let path = entry.path();
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
         if meta.is_dir() {
             collect_files(&path, out)?;
         } else if meta.is_file() && is_catalog_file(&name.to_string_lossy()) {
@@ -187,13 +190,21 @@ impl Builder {
                 ));
             }
         };
-        let name = blob.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = blob
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let what = format!("{schema} {name:?}");
         match schema.as_str() {
             "olm.package" => {
                 let b: PackageBlob = typed(file, &what, blob)?;
                 if b.name.is_empty() {
-                    return Err(Error::invalid(file, "olm.package name", "must not be empty"));
+                    return Err(Error::invalid(
+                        file,
+                        "olm.package name",
+                        "must not be empty",
+                    ));
                 }
                 if let Some((first, _)) = self.packages.get(&b.name) {
                     return Err(Error::invalid(
@@ -208,6 +219,7 @@ impl Builder {
                     description: b.description.filter(|d| !d.is_empty()),
                     icon: b.icon,
                     properties: b.properties,
+                    source: file.to_string(),
                     ..Package::default()
                 };
                 self.packages.insert(b.name, (file.to_string(), pkg));
@@ -221,6 +233,7 @@ impl Builder {
                         package: b.package,
                         entries: b.entries,
                         properties: b.properties,
+                        source: file.to_string(),
                     },
                 ));
             }
@@ -252,31 +265,65 @@ impl Builder {
         for (file, c) in self.channels {
             let field = format!("olm.channel {:?} package", c.name);
             if c.name.is_empty() {
-                return Err(Error::invalid(&file, "olm.channel name", "must not be empty"));
+                return Err(Error::invalid(
+                    &file,
+                    "olm.channel name",
+                    "must not be empty",
+                ));
             }
             let pkg = packages.get_mut(&c.package).ok_or_else(|| {
-                Error::invalid(&file, &field, format!("package {:?} is not declared by any olm.package blob", c.package))
+                Error::invalid(
+                    &file,
+                    &field,
+                    format!(
+                        "package {:?} is not declared by any olm.package blob",
+                        c.package
+                    ),
+                )
             })?;
             if pkg.channels.contains_key(&c.name) {
-                return Err(Error::invalid(&file, format!("olm.channel {:?}", c.name), format!("channel declared twice in package {:?}", c.package)));
+                return Err(Error::invalid(
+                    &file,
+                    format!("olm.channel {:?}", c.name),
+                    format!("channel declared twice in package {:?}", c.package),
+                ));
             }
             pkg.channels.insert(c.name.clone(), c);
         }
         for (file, b) in self.bundles {
             let pkg = packages.get_mut(&b.package).ok_or_else(|| {
-                Error::invalid(&file, format!("olm.bundle {:?} package", b.name), format!("package {:?} is not declared by any olm.package blob", b.package))
+                Error::invalid(
+                    &file,
+                    format!("olm.bundle {:?} package", b.name),
+                    format!(
+                        "package {:?} is not declared by any olm.package blob",
+                        b.package
+                    ),
+                )
             })?;
             if pkg.bundles.contains_key(&b.name) {
-                return Err(Error::invalid(&file, format!("olm.bundle {:?}", b.name), format!("bundle declared twice in package {:?}", b.package)));
+                return Err(Error::invalid(
+                    &file,
+                    format!("olm.bundle {:?}", b.name),
+                    format!("bundle declared twice in package {:?}", b.package),
+                ));
             }
             pkg.bundles.insert(b.name.clone(), b);
         }
         for (file, package, d) in self.deprecations {
             let pkg = packages.get_mut(&package).ok_or_else(|| {
-                Error::invalid(&file, "olm.deprecations package", format!("package {package:?} is not declared by any olm.package blob"))
+                Error::invalid(
+                    &file,
+                    "olm.deprecations package",
+                    format!("package {package:?} is not declared by any olm.package blob"),
+                )
             })?;
             if pkg.deprecations.is_some() {
-                return Err(Error::invalid(&file, "olm.deprecations package", format!("package {package:?} has more than one olm.deprecations blob")));
+                return Err(Error::invalid(
+                    &file,
+                    "olm.deprecations package",
+                    format!("package {package:?} has more than one olm.deprecations blob"),
+                ));
             }
             pkg.deprecations = Some(d);
         }
@@ -293,28 +340,59 @@ fn bundle_from_blob(file: &str, b: BundleBlob) -> Result<Bundle> {
     if b.name.is_empty() {
         return Err(Error::invalid(file, "olm.bundle name", "must not be empty"));
     }
-    let pkgs: Vec<&Property> = b.properties.iter().filter(|p| p.type_ == types::PACKAGE).collect();
+    let pkgs: Vec<&Property> = b
+        .properties
+        .iter()
+        .filter(|p| p.type_ == types::PACKAGE)
+        .collect();
     let [pkg_prop] = pkgs.as_slice() else {
-        return Err(Error::invalid(file, at("properties"), format!("must have exactly one olm.package property, found {}", pkgs.len())));
+        return Err(Error::invalid(
+            file,
+            at("properties"),
+            format!(
+                "must have exactly one olm.package property, found {}",
+                pkgs.len()
+            ),
+        ));
     };
-    let pkg_name = pkg_prop.value.get("packageName").and_then(Value::as_str).unwrap_or("");
+    let pkg_name = pkg_prop
+        .value
+        .get("packageName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if pkg_name != b.package {
-        return Err(Error::invalid(file, at("properties[olm.package].packageName"), format!("{pkg_name:?} does not match the bundle's package {:?}", b.package)));
+        return Err(Error::invalid(
+            file,
+            at("properties[olm.package].packageName"),
+            format!(
+                "{pkg_name:?} does not match the bundle's package {:?}",
+                b.package
+            ),
+        ));
     }
     let version_text = match pkg_prop.value.get("version") {
         Some(Value::String(s)) => s.clone(),
-        _ => return Err(Error::invalid(file, at("properties[olm.package].version"), "must be a version string")),
+        _ => {
+            return Err(Error::invalid(
+                file,
+                at("properties[olm.package].version"),
+                "must be a version string",
+            ));
+        }
     };
     let version = parse_version(&version_text)
         .map_err(|e| Error::invalid(file, at("properties[olm.package].version"), e))?;
     let mut objects = Vec::new();
     for (i, p) in b.properties.iter().enumerate() {
         if p.type_ == types::BUNDLE_OBJECT {
-            objects.push(decode_bundle_object(&p.value).map_err(|e| Error::invalid(file, at(&format!("properties[{i}] (olm.bundle.object)")), e))?);
+            objects.push(decode_bundle_object(&p.value).map_err(|e| {
+                Error::invalid(file, at(&format!("properties[{i}] (olm.bundle.object)")), e)
+            })?);
         }
-        check_property(p).map_err(|e| Error::invalid(file, at(&format!("properties[{i}] ({})", p.type_)), e))?;
+        check_property(p)
+            .map_err(|e| Error::invalid(file, at(&format!("properties[{i}] ({})", p.type_)), e))?;
     }
-    Ok(Bundle {
+    let mut bundle = Bundle {
         name: b.name,
         package: b.package,
         image: b.image,
@@ -328,7 +406,10 @@ fn bundle_from_blob(file: &str, b: BundleBlob) -> Result<Bundle> {
         skip_range: None,
         source: file.to_string(),
         objects,
-    })
+        provided: Vec::new(),
+    };
+    bundle.refresh_provided();
+    Ok(bundle)
 }
 
 /// The known property types must have the shape OLM reads.
@@ -353,10 +434,9 @@ fn check_property(p: &Property) -> Result<(), String> {
 }
 
 fn decode_bundle_object(v: &Value) -> Result<Value, String> {
-    let data = v
-        .get("data")
-        .and_then(Value::as_str)
-        .ok_or("value.data must be a base64 string (value.ref is not supported outside opm's tree)")?;
+    let data = v.get("data").and_then(Value::as_str).ok_or(
+        "value.data must be a base64 string (value.ref is not supported outside opm's tree)",
+    )?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data.trim())
         .map_err(|e| format!("value.data is not base64: {e}"))?;
@@ -364,28 +444,42 @@ fn decode_bundle_object(v: &Value) -> Result<Value, String> {
 }
 
 fn validate_package(p: &Package) -> Result<()> {
-    let file = p
-        .bundles
-        .values()
-        .next()
-        .map(|b| b.source.clone())
-        .unwrap_or_else(|| format!("package {}", p.name));
+    let file = p.source.clone();
     match &p.default_channel {
         Some(dc) if !p.channels.contains_key(dc) => {
-            return Err(Error::invalid(&file, format!("olm.package {:?} defaultChannel", p.name), format!("channel {dc:?} is not a channel of the package (channels: {})", names(p.channels.keys()))));
+            return Err(Error::invalid(
+                &file,
+                format!("olm.package {:?} defaultChannel", p.name),
+                format!(
+                    "channel {dc:?} is not a channel of the package (channels: {})",
+                    names(p.channels.keys())
+                ),
+            ));
         }
         None if !p.channels.is_empty() => {
-            return Err(Error::invalid(&file, format!("olm.package {:?} defaultChannel", p.name), "must name one of the package's channels"));
+            return Err(Error::invalid(
+                &file,
+                format!("olm.package {:?} defaultChannel", p.name),
+                "must name one of the package's channels",
+            ));
         }
         _ => {}
     }
     let mut listed = BTreeSet::new();
     for c in p.channels.values() {
-        validate_channel(&file, p, c)?;
+        validate_channel(&c.source, p, c)?;
         listed.extend(c.entries.iter().map(|e| e.name.as_str()));
     }
-    if let Some(b) = p.bundles.values().find(|b| !listed.contains(b.name.as_str())) {
-        return Err(Error::invalid(&b.source, format!("olm.bundle {:?}", b.name), format!("bundle is in no channel of package {:?}", p.name)));
+    if let Some(b) = p
+        .bundles
+        .values()
+        .find(|b| !listed.contains(b.name.as_str()))
+    {
+        return Err(Error::invalid(
+            &b.source,
+            format!("olm.bundle {:?}", b.name),
+            format!("bundle is in no channel of package {:?}", p.name),
+        ));
     }
     Ok(())
 }
@@ -395,28 +489,56 @@ fn validate_channel(file: &str, p: &Package, c: &Channel) -> Result<()> {
     let mut seen = BTreeSet::new();
     for (i, e) in c.entries.iter().enumerate() {
         if !seen.insert(e.name.as_str()) {
-            return Err(Error::invalid(file, at(&format!("entries[{i}].name")), format!("{:?} is listed twice", e.name)));
+            return Err(Error::invalid(
+                file,
+                at(&format!("entries[{i}].name")),
+                format!("{:?} is listed twice", e.name),
+            ));
         }
         if !p.bundles.contains_key(&e.name) {
-            return Err(Error::invalid(file, at(&format!("entries[{i}].name")), format!("bundle {:?} is not an olm.bundle of package {:?}", e.name, p.name)));
+            return Err(Error::invalid(
+                file,
+                at(&format!("entries[{i}].name")),
+                format!(
+                    "bundle {:?} is not an olm.bundle of package {:?}",
+                    e.name, p.name
+                ),
+            ));
         }
         if let Some(r) = &e.skip_range {
-            crate::version::Range::parse(r).map_err(|m| Error::invalid(file, at(&format!("entries[{i}].skipRange")), m))?;
+            crate::version::Range::parse(r)
+                .map_err(|m| Error::invalid(file, at(&format!("entries[{i}].skipRange")), m))?;
         }
     }
     if c.entries.is_empty() {
-        return Err(Error::invalid(file, at("entries"), "a channel needs at least one entry"));
+        return Err(Error::invalid(
+            file,
+            at("entries"),
+            "a channel needs at least one entry",
+        ));
     }
     let heads = c.heads();
     if heads.len() != 1 {
         let list = names(heads.iter().map(|e| &e.name));
-        return Err(Error::invalid(file, at("entries"), if heads.is_empty() { "no channel head: every entry is replaced or skipped by another".to_string() } else { format!("multiple channel heads: {list}") }));
+        return Err(Error::invalid(
+            file,
+            at("entries"),
+            if heads.is_empty() {
+                "no channel head: every entry is replaced or skipped by another".to_string()
+            } else {
+                format!("multiple channel heads: {list}")
+            },
+        ));
     }
     let mut chain = BTreeSet::new();
     let mut cur = Some(heads[0]);
     while let Some(e) = cur {
         if !chain.insert(e.name.as_str()) {
-            return Err(Error::invalid(file, at("entries"), format!("replaces chain from the head loops at {:?}", e.name)));
+            return Err(Error::invalid(
+                file,
+                at("entries"),
+                format!("replaces chain from the head loops at {:?}", e.name),
+            ));
         }
         cur = e.replaces.as_deref().and_then(|r| c.entry(r));
     }
@@ -458,6 +580,13 @@ fn channel_blob(c: &Channel) -> Value {
     Value::Object(m)
 }
 
+impl Bundle {
+    /// The bundle as its `olm.bundle` blob (what `opm render` prints for a bundle).
+    pub fn to_blob(&self) -> Value {
+        bundle_blob(self)
+    }
+}
+
 fn bundle_blob(b: &Bundle) -> Value {
     let mut m = Map::new();
     m.insert("schema".into(), json!("olm.bundle"));
@@ -471,4 +600,137 @@ fn bundle_blob(b: &Bundle) -> Value {
         m.insert("relatedImages".into(), json!(b.related_images));
     }
     Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<Catalog> {
+        Catalog::from_fbc_files([("configs/pkg/catalog.yaml", yaml.as_bytes())])
+    }
+
+    const PKG: &str = "schema: olm.package\nname: p\ndefaultChannel: stable\n";
+
+    fn bundle(v: &str) -> String {
+        format!(
+            "---\nschema: olm.bundle\nname: p.v{v}\npackage: p\nimage: r/p:{v}\nproperties:\n- type: olm.package\n  value: {{packageName: p, version: {v}}}\n"
+        )
+    }
+
+    #[test]
+    fn loads_and_renders_back_the_same_blobs() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n- name: p.v1.1.0\n  replaces: p.v1.0.0\n  skipRange: '<1.1.0'\n{}{}",
+            bundle("1.0.0"),
+            bundle("1.1.0")
+        );
+        let cat = load(&text).unwrap();
+        let p = cat.package("p").unwrap();
+        assert_eq!(p.channels["stable"].head().unwrap().name, "p.v1.1.0");
+        let blobs = cat.to_blobs();
+        assert_eq!(blobs.len(), 4);
+        assert_eq!(
+            blobs[1]["entries"][1],
+            serde_json::json!({"name": "p.v1.1.0", "replaces": "p.v1.0.0", "skipRange": "<1.1.0"})
+        );
+        let again = Catalog::from_blobs("again", blobs).unwrap();
+        assert_eq!(again.to_blobs(), cat.to_blobs());
+    }
+
+    #[test]
+    fn two_heads_are_refused_naming_the_channel() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n- name: p.v1.1.0\n{}{}",
+            bundle("1.0.0"),
+            bundle("1.1.0")
+        );
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "olm.channel \"stable\" entries: multiple channel heads: p.v1.0.0, p.v1.1.0"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn replaces_cycle_is_refused() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n  replaces: p.v1.1.0\n- name: p.v1.1.0\n  replaces: p.v1.0.0\n{}{}",
+            bundle("1.0.0"),
+            bundle("1.1.0")
+        );
+        let e = load(&text).unwrap_err().to_string();
+        assert!(e.contains("no channel head"), "{e}");
+    }
+
+    #[test]
+    fn invalid_blobs_name_file_and_field() {
+        let cases = [
+            (
+                "schema: olm.channel\nname: c\npackage: q\nentries: []\n",
+                "olm.channel \"c\" package: package \"q\" is not declared",
+            ),
+            ("name: x\n", "configs/pkg/catalog.yaml: document 0: schema"),
+            (
+                &format!(
+                    "{PKG}{}",
+                    bundle("1.0.0").replace("version: 1.0.0", "version: one")
+                ),
+                "olm.bundle \"p.v1.0.0\" properties[olm.package].version: \"one\" is not a semantic version",
+            ),
+            (
+                &format!("{PKG}{}", bundle("1.0.0")),
+                "defaultChannel: channel \"stable\" is not a channel of the package",
+            ),
+            (
+                &format!(
+                    "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v2.0.0\n"
+                ),
+                "entries[0].name: bundle \"p.v2.0.0\" is not an olm.bundle",
+            ),
+            (
+                &format!(
+                    "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n  skipRange: '>=x'\n{}",
+                    bundle("1.0.0")
+                ),
+                "entries[0].skipRange",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = load(text).unwrap_err().to_string();
+            assert!(e.contains(want), "want {want:?} in {e}");
+            assert!(e.starts_with("configs/pkg/catalog.yaml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bundle_not_in_any_channel_is_refused() {
+        let text = format!(
+            "{PKG}---\nschema: olm.channel\nname: stable\npackage: p\nentries:\n- name: p.v1.0.0\n{}{}",
+            bundle("1.0.0"),
+            bundle("2.0.0")
+        );
+        let e = load(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("olm.bundle \"p.v2.0.0\": bundle is in no channel"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn json_stream_files_and_unknown_schemas() {
+        let json = r#"{"schema":"olm.package","name":"p","defaultChannel":"a"}
+{"schema":"olm.channel","name":"a","package":"p","entries":[{"name":"p.v1.0.0"}]}
+{"schema":"olm.bundle","name":"p.v1.0.0","package":"p","image":"r/p:1","properties":[{"type":"olm.package","value":{"packageName":"p","version":"1.0.0"}}]}
+{"schema":"vendor.custom","x":1}"#;
+        let cat = Catalog::from_fbc_files([
+            ("index.json", json.as_bytes()),
+            ("README.md", b"# not a catalog".as_slice()),
+        ])
+        .unwrap();
+        assert_eq!(cat.bundle_count(), 1);
+        assert_eq!(cat.others.len(), 1);
+    }
 }

@@ -48,6 +48,16 @@ pub struct Gvk {
     pub kind: String,
 }
 
+impl Gvk {
+    /// Whether a property value `{group, version, kind}` names this GVK.
+    pub fn matches(&self, v: &Value) -> bool {
+        let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+        field("kind") == self.kind
+            && field("version") == self.version
+            && field("group") == self.group
+    }
+}
+
 impl std::fmt::Display for Gvk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.group.is_empty() {
@@ -101,6 +111,8 @@ pub struct Channel {
     pub package: String,
     pub entries: Vec<ChannelEntry>,
     pub properties: Vec<Property>,
+    /// The file the channel came from (for messages).
+    pub source: String,
 }
 
 impl Channel {
@@ -207,6 +219,8 @@ pub struct Bundle {
     pub source: String,
     /// Decoded manifests: registry+v1 `manifests/` or FBC `olm.bundle.object` properties.
     pub(crate) objects: Vec<Value>,
+    /// The `olm.gvk` properties decoded once at load (the resolver asks every bundle).
+    pub(crate) provided: Vec<Gvk>,
 }
 
 impl Bundle {
@@ -232,9 +246,23 @@ impl Bundle {
 
     /// APIs the bundle provides (`olm.gvk`).
     pub fn provided_gvks(&self) -> Vec<Gvk> {
-        self.properties_of(types::GVK)
+        self.provided.clone()
+    }
+
+    /// Whether the bundle provides `gvk` (an `olm.gvk` property, as decoded when the bundle was
+    /// loaded).
+    pub fn provides(&self, gvk: &Gvk) -> bool {
+        self.provided
+            .iter()
+            .any(|g| g.kind == gvk.kind && g.version == gvk.version && g.group == gvk.group)
+    }
+
+    /// Decodes the `olm.gvk` properties again (after `properties` was changed by hand).
+    pub fn refresh_provided(&mut self) {
+        self.provided = self
+            .properties_of(types::GVK)
             .filter_map(|v| serde_json::from_value(v.clone()).ok())
-            .collect()
+            .collect();
     }
 
     /// APIs the bundle requires (`olm.gvk.required`).
@@ -284,6 +312,8 @@ pub struct Package {
     /// Bundles by name.
     pub bundles: BTreeMap<String, Bundle>,
     pub deprecations: Option<Deprecations>,
+    /// The file the package came from (for messages).
+    pub source: String,
 }
 
 impl Package {

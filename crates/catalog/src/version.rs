@@ -26,7 +26,9 @@ pub fn parse_version(s: &str) -> Result<Version, String> {
     };
     let mut parts: Vec<&str> = core.split('.').collect();
     if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-        return Err(format!("{s:?} is not a semantic version (MAJOR.MINOR.PATCH)"));
+        return Err(format!(
+            "{s:?} is not a semantic version (MAJOR.MINOR.PATCH)"
+        ));
     }
     while parts.len() < 3 {
         parts.push("0");
@@ -35,7 +37,11 @@ pub fn parse_version(s: &str) -> Result<Version, String> {
         .iter()
         .map(|p| {
             let trimmed = p.trim_start_matches('0');
-            if trimmed.is_empty() { "0".to_string() } else { trimmed.to_string() }
+            if trimmed.is_empty() {
+                "0".to_string()
+            } else {
+                trimmed.to_string()
+            }
         })
         .collect();
     Version::parse(&format!("{}{rest}", parts.join(".")))
@@ -114,7 +120,9 @@ impl Range {
 
     /// Whether `v` is in the range.
     pub fn matches(&self, v: &Version) -> bool {
-        self.any_of.iter().any(|all| all.iter().all(|c| c.matches(v)))
+        self.any_of
+            .iter()
+            .any(|all| all.iter().all(|c| c.matches(v)))
     }
 
     /// The range as written.
@@ -148,7 +156,9 @@ fn join_operators(words: Vec<&str>) -> Vec<String> {
 }
 
 fn parse_part(part: &str) -> Result<Vec<Comparator>, String> {
-    let split = part.find(|c: char| !"<>=!".contains(c)).unwrap_or(part.len());
+    let split = part
+        .find(|c: char| !"<>=!".contains(c))
+        .unwrap_or(part.len());
     let (op_text, ver) = part.split_at(split);
     let op = match op_text {
         "" | "=" | "==" => Op::Eq,
@@ -175,13 +185,25 @@ fn parse_part(part: &str) -> Result<Vec<Comparator>, String> {
 fn wildcard(op: Op, fixed: &[&str], part: &str) -> Result<Vec<Comparator>, String> {
     let nums: Vec<u64> = fixed
         .iter()
-        .map(|c| c.parse::<u64>().map_err(|_| format!("{part:?}: {c:?} is not a number")))
+        .map(|c| {
+            c.parse::<u64>()
+                .map_err(|_| format!("{part:?}: {c:?} is not a number"))
+        })
         .collect::<Result<_, _>>()?;
     let (lo, hi) = match nums.as_slice() {
-        [] => return Ok(Vec::new()),
+        [] if op == Op::Eq => return Ok(Vec::new()),
+        [] => {
+            return Err(format!(
+                "{part:?}: a wildcard major version only stands alone (`*`)"
+            ));
+        }
         [maj] => (Version::new(*maj, 0, 0), Version::new(maj + 1, 0, 0)),
         [maj, min] => (Version::new(*maj, *min, 0), Version::new(*maj, min + 1, 0)),
-        _ => return Err(format!("{part:?}: a wildcard must replace the minor or patch version")),
+        _ => {
+            return Err(format!(
+                "{part:?}: a wildcard must replace the minor or patch version"
+            ));
+        }
     };
     let c = |op, version| Comparator { op, version };
     Ok(match op {

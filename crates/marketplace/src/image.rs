@@ -98,7 +98,7 @@ pub fn run(command: ImageCommand) -> anyhow::Result<()> {
 }
 
 /// A bare reference is a registry image, as with `docker pull`.
-fn location(s: &str) -> anyhow::Result<Location> {
+pub(crate) fn location(s: &str) -> anyhow::Result<Location> {
     // `TRANSPORT:/path` or `TRANSPORT:./path` names a transport (known or not); `host:5000/repo`
     // and `repo:tag` are references.
     let transport = s.split_once(':').is_some_and(|(t, rest)| {
@@ -113,7 +113,7 @@ fn location(s: &str) -> anyhow::Result<Location> {
     Ok(Location::parse(&s)?)
 }
 
-fn options(loc: &Location, side: &SideArgs) -> anyhow::Result<oci::Options> {
+pub(crate) fn options(loc: &Location, side: &SideArgs) -> anyhow::Result<oci::Options> {
     let mut opts = oci::Options {
         tls_verify: side.tls_verify,
         ..Default::default()

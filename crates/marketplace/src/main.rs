@@ -1,6 +1,7 @@
 //! `marketplace`: the product's binary. It only parses the command line and hands each subcommand to
 //! the module that owns it; the work lives in the library crates.
 
+mod catalog;
 mod chart;
 mod controllers;
 mod image;
@@ -41,6 +42,9 @@ enum Command {
     /// Operator lifecycle tasks (batch upgrade of Alauda operators).
     #[command(subcommand)]
     Operators(operators::OperatorsCommand),
+    /// Render operator catalogs and bundles, and ask what OLM would install or upgrade to.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Command::Chart(command) => chart::run(command),
         Command::Image(command) => image::run(command),
         Command::Operators(command) => operators::run(command),
+        Command::Catalog(command) => catalog::run(command),
     }
 }
