@@ -1231,3 +1231,110 @@ async fn an_uploaded_bundle_joins_its_catalog_and_missing_images_are_named() {
         "{c}"
     );
 }
+
+/// A bundle providing the API `widgets.demo.io/v1 Widget` (owned CRD), or, with `needs_widgets`,
+/// requiring it (`dependencies.yaml`, `olm.gvk`).
+fn api_bundle(
+    host: &str,
+    package: &str,
+    provides: bool,
+    needs_widgets: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = simple_bundle(host, package, "1.0.0", &["AllNamespaces"]);
+    let csv_path = files[0].0.clone();
+    let mut csv: Value = serde_json::from_slice(&files[0].1).unwrap();
+    if provides {
+        csv["spec"]["customresourcedefinitions"] =
+            json!({"owned": [{"name": "widgets.demo.io", "version": "v1", "kind": "Widget"}]});
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.demo.io"},
+            "spec": {"group": "demo.io", "scope": "Namespaced", "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+        files.push((
+            "manifests/widgets.demo.io.crd.yaml".into(),
+            serde_json::to_vec(&crd).unwrap(),
+        ));
+    }
+    if needs_widgets {
+        files.push(("metadata/dependencies.yaml".into(), b"dependencies:\n- type: olm.gvk\n  value:\n    group: demo.io\n    kind: Widget\n    version: v1\n".to_vec()));
+    }
+    files[0] = (csv_path, serde_json::to_vec(&csv).unwrap());
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_api_fails_resolution_until_a_catalog_provides_it() {
+    let env = start().await;
+    let host = env.host();
+    for p in ["gadget-operator", "widget-operator"] {
+        push_dummy(&host, &format!("demo/{p}"), "v1.0.0").await;
+    }
+    let gadget = push_bundle(
+        &host,
+        "demo/gadget-operator-bundle",
+        "v1.0.0",
+        api_bundle(&host, "gadget-operator", false, true),
+    )
+    .await;
+    let widget = push_bundle(
+        &host,
+        "demo/widget-operator-bundle",
+        "v1.0.0",
+        api_bundle(&host, "widget-operator", true, false),
+    )
+    .await;
+    let image = push_catalog(&host, "demo/custom-catalog", "v1", vec![gadget.clone()]).await;
+    use_catalog_image(&env, "cpaas-system", "custom", &image);
+    env.sh_ok("kubectl create namespace gadgets");
+    env.apply(&subscription(
+        ("gadgets", "gadget"),
+        "gadget-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    // (Until the catalog image is read the package is simply not found; then the API is missing.)
+    let c = env.wait("ResolutionFailed naming the missing API", || {
+        let v = env.json(&["-n", "gadgets", "get", "subscription", "gadget"]);
+        condition(&v, "ResolutionFailed")
+            .filter(|c| {
+                c["status"] == "True" && c["message"].as_str().unwrap_or("").contains("Widget")
+            })
+            .cloned()
+    });
+    let m = c["message"].as_str().unwrap();
+    assert!(
+        m.contains("gadget-operator") && m.contains("demo.io"),
+        "the paragraph names the package and the API: {m}"
+    );
+    assert!(env.plans("gadgets").is_empty());
+    // The API appears in the catalog: resolution succeeds, the dependency installs first.
+    push_catalog(&host, "demo/custom-catalog", "v1", vec![gadget, widget]).await;
+    env.wait("both operators installed", || {
+        let v = env.json(&["-n", "gadgets", "get", "csv"]);
+        let ok = v["items"]
+            .as_array()?
+            .iter()
+            .filter(|c| c["status"]["phase"] == "Succeeded")
+            .count();
+        (ok == 2).then_some(())
+    });
+    let sub = env.wait("ResolutionFailed cleared", || {
+        let v = env.json(&["-n", "gadgets", "get", "subscription", "gadget"]);
+        (condition(&v, "ResolutionFailed").is_none() && v["status"]["state"] == "AtLatestKnown")
+            .then_some(v)
+    });
+    assert_eq!(sub["status"]["installedCSV"], "gadget-operator.v1.0.0");
+    let plan = env.json(&[
+        "-n",
+        "gadgets",
+        "get",
+        "installplan",
+        sub["status"]["installPlanRef"]["name"].as_str().unwrap(),
+    ]);
+    assert_eq!(
+        plan["spec"]["clusterServiceVersionNames"],
+        json!(["widget-operator.v1.0.0", "gadget-operator.v1.0.0"])
+    );
+}

@@ -150,9 +150,12 @@ async fn decide(
         let phase = plan.status.as_ref().map(|s| s.phase.as_str()).unwrap_or("");
         match phase {
             "Complete" => {
-                let csv = plan.spec.cluster_service_version_names.first().cloned();
-                if status.installed_csv != csv && csv == status.current_csv {
-                    status.installed_csv = csv;
+                // The plan may also have installed dependencies: this Subscription's CSV is
+                // the one it resolved to (`currentCSV`).
+                if let Some(cur) = status.current_csv.clone()
+                    && plan.spec.cluster_service_version_names.contains(&cur)
+                {
+                    status.installed_csv = Some(cur);
                 }
                 clear_condition(&mut status.conditions, "InstallPlanPending");
                 clear_condition(&mut status.conditions, "InstallPlanFailed");
