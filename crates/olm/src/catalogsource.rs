@@ -261,6 +261,7 @@ async fn load(cs: &CatalogSource, image: &str) -> Result<(Catalog, String), Stri
 /// the registry (`cpaas.io/package-status`). Only images of the platform registry can be checked
 /// by HEAD; others count as present.
 async fn readiness(catalog: &Catalog) -> BTreeMap<String, bool> {
+    let mut registries: BTreeMap<String, Option<oci::Registry>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for pkg in catalog.packages() {
         let head = pkg
@@ -274,7 +275,7 @@ async fn readiness(catalog: &Catalog) -> BTreeMap<String, bool> {
                 images.extend(b.related_images.iter().map(|r| r.image.as_str()));
                 let mut all = true;
                 for i in images.into_iter().filter(|i| !i.is_empty()) {
-                    all &= image_present(i).await;
+                    all &= image_present(&mut registries, i).await;
                 }
                 all
             }
@@ -284,11 +285,20 @@ async fn readiness(catalog: &Catalog) -> BTreeMap<String, bool> {
     out
 }
 
-async fn image_present(image: &str) -> bool {
+/// HEADs `image` in its registry (one connection per registry for a whole catalog).
+async fn image_present(
+    registries: &mut BTreeMap<String, Option<oci::Registry>>,
+    image: &str,
+) -> bool {
     let Ok(r) = oci::Reference::parse(image) else {
         return false;
     };
-    let Ok(reg) = oci::Registry::connect(r.api_host(), image::options()).await else {
+    let host = r.api_host().to_string();
+    if !registries.contains_key(&host) {
+        let reg = oci::Registry::connect(&host, image::options()).await.ok();
+        registries.insert(host.clone(), reg);
+    }
+    let Some(Some(reg)) = registries.get(&host) else {
         return false;
     };
     matches!(
