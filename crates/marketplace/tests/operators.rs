@@ -764,6 +764,40 @@ async fn walkthrough_automatic_clickhouse_from_a_community_catalog_image_then_up
         "clickhouse-operator-subs",
     ]);
     assert_eq!(sub["status"]["state"], "AtLatestKnown");
+
+    // A deleted catalog leaves the installed operator running; the Subscription says why it
+    // cannot upgrade.
+    env.server.ok(&[
+        "-n",
+        "openshift-marketplace",
+        "delete",
+        "catalogsource",
+        "community-operators",
+    ]);
+    let c = env.sub_condition(
+        "clickhouse-operator",
+        "clickhouse-operator-subs",
+        "CatalogSourcesUnhealthy",
+    );
+    assert!(
+        c["message"].as_str().unwrap().contains("does not exist"),
+        "{c}"
+    );
+    let csv = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "csv",
+        "clickhouse-operator.v0.18.3",
+    ]);
+    assert_eq!(csv["status"]["phase"], "Succeeded");
+    env.server.ok(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "deployment",
+        "clickhouse-operator",
+    ]);
 }
 
 /// A minimal operator bundle: package `package`, channel `stable`, supported install modes

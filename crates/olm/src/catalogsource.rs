@@ -63,7 +63,11 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         catalogs: catalogs.clone(),
         uploads_watched,
     });
-    let ns_task = tokio::spawn(crate::namespaces::track(cx.client.clone(), catalogs));
+    let ns_task = tokio::spawn(crate::namespaces::track(
+        cx.client.clone(),
+        catalogs.clone(),
+    ));
+    let gone_task = tokio::spawn(forget_deleted(cx.client.clone(), catalogs));
     let api: Api<CatalogSource> = Api::all(cx.client.clone());
     // An upload (ArtifactVersion) re-reads the CatalogSource it names.
     let uploads: Api<kube::api::DynamicObject> =
@@ -81,7 +85,38 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     );
     controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
     ns_task.abort();
+    gone_task.abort();
     Ok(())
+}
+
+/// Drops the content of deleted CatalogSources (a reconcile never sees an object that is gone):
+/// their packages leave the listings and Subscriptions to them report the catalog missing.
+async fn forget_deleted(client: kube::Client, catalogs: Arc<ClusterCatalogs>) {
+    use futures::StreamExt;
+    use kube::runtime::WatchStreamExt;
+    use kube::runtime::watcher::Event;
+    let api: Api<CatalogSource> = Api::all(client);
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(ev) = stream.next().await {
+        match ev {
+            Ok(Event::Init) => seen.clear(),
+            Ok(Event::InitApply(cs)) => {
+                seen.insert(key_of(&cs));
+            }
+            Ok(Event::InitDone) => {
+                for l in catalogs.all() {
+                    if !seen.contains(&l.key) {
+                        catalogs.remove(&l.key);
+                    }
+                }
+            }
+            Ok(Event::Delete(cs)) => catalogs.remove(&key_of(&cs)),
+            Ok(Event::Apply(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "CatalogSource watch failed; retrying"),
+        }
+    }
 }
 
 /// `updateStrategy.registryPoll.interval` as a duration (Go duration syntax: `10m`, `1h30m`, `45s`).
