@@ -49,10 +49,16 @@ pub const UPLOAD_RECHECK: Duration = Duration::from_secs(10);
 async fn artifact_versions_served(client: &kube::Client) -> bool {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    matches!(
+    if !matches!(
         crds.get_opt("artifactversions.app.alauda.io").await,
         Ok(Some(_))
-    )
+    ) {
+        return false;
+    }
+    let api: Api<kube::api::DynamicObject> =
+        Api::all_with(client.clone(), &crate::uploads::artifact_versions());
+    crate::util::wait_listable(&api).await;
+    true
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
@@ -69,20 +75,24 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     ));
     let gone_task = tokio::spawn(forget_deleted(cx.client.clone(), catalogs));
     let api: Api<CatalogSource> = Api::all(cx.client.clone());
-    // An upload (ArtifactVersion) re-reads the CatalogSource it names.
-    let uploads: Api<kube::api::DynamicObject> =
-        Api::all_with(cx.client.clone(), &crate::uploads::artifact_versions());
-    let controller = Controller::new(api, watcher::Config::default()).watches_with(
-        uploads,
-        crate::uploads::artifact_versions(),
-        watcher::Config::default(),
-        |a| {
-            let ns = a.metadata.namespace.clone().unwrap_or_default();
-            a.data["spec"]["catalogSource"]
-                .as_str()
-                .map(|c| kube::runtime::reflector::ObjectRef::<CatalogSource>::new(c).within(&ns))
-        },
-    );
+    crate::util::wait_listable(&api).await;
+    let mut controller = Controller::new(api, watcher::Config::default());
+    if uploads_watched {
+        // An upload (ArtifactVersion) re-reads the CatalogSource it names.
+        let uploads: Api<kube::api::DynamicObject> =
+            Api::all_with(cx.client.clone(), &crate::uploads::artifact_versions());
+        controller = controller.watches_with(
+            uploads,
+            crate::uploads::artifact_versions(),
+            watcher::Config::default(),
+            |a| {
+                let ns = a.metadata.namespace.clone().unwrap_or_default();
+                a.data["spec"]["catalogSource"].as_str().map(|c| {
+                    kube::runtime::reflector::ObjectRef::<CatalogSource>::new(c).within(&ns)
+                })
+            },
+        );
+    }
     controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
     ns_task.abort();
     gone_task.abort();

@@ -42,6 +42,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         client: cx.client.clone(),
     });
     let api: Api<ClusterServiceVersion> = Api::all(cx.client.clone());
+    crate::util::wait_listable(&api).await;
     let controller = Controller::new(api, watcher::Config::default()).owns(
         Api::<Deployment>::all(cx.client.clone()),
         watcher::Config::default().labels(OLM_OWNER),

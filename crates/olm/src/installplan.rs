@@ -37,6 +37,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         client: cx.client.clone(),
     });
     let api: Api<InstallPlan> = Api::all(cx.client.clone());
+    crate::util::wait_listable(&api).await;
     let controller = Controller::new(api, watcher::Config::default());
     controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
     Ok(())

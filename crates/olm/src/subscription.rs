@@ -46,6 +46,9 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         catalogs: catalogs.clone(),
     });
     let subs: Api<Subscription> = Api::all(cx.client.clone());
+    crate::util::wait_listable(&subs).await;
+    crate::util::wait_listable(&Api::<ClusterServiceVersion>::all(cx.client.clone())).await;
+    crate::util::wait_listable(&Api::<InstallPlan>::all(cx.client.clone())).await;
     let controller = Controller::new(subs, watcher::Config::default());
     let store = controller.store();
     let by_ns = move |ns: Option<String>| {

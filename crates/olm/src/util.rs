@@ -149,6 +149,25 @@ pub async fn apply_json(
     .map_err(|e| format!("{what}: {e}"))
 }
 
+/// Waits until `api` can be listed (a CRD installed just before the set started may not be
+/// served yet), so the first watch does not fail; gives up after 30 s and lets the watch retry.
+pub async fn wait_listable<K>(api: &Api<K>)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(50);
+    while api
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .is_err()
+        && start.elapsed() < std::time::Duration::from_secs(30)
+    {
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(1));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
