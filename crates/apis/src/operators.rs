@@ -509,12 +509,22 @@ pub fn crds()
 -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>
 {
     use kube::CustomResourceExt;
+    let mut og = OperatorGroup::crd();
+    // OLM accepts an OperatorGroup without `spec` (= all namespaces).
+    if let Some(schema) = og.spec.versions[0]
+        .schema
+        .as_mut()
+        .and_then(|s| s.open_api_v3_schema.as_mut())
+        && let Some(req) = schema.required.as_mut()
+    {
+        req.retain(|r| r != "spec");
+    }
     vec![
         CatalogSource::crd(),
         Subscription::crd(),
         InstallPlan::crd(),
         ClusterServiceVersion::crd(),
-        OperatorGroup::crd(),
+        og,
     ]
 }
 

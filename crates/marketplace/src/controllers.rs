@@ -38,6 +38,7 @@ pub fn product_sets(sample: bool) -> Vec<controllers::ControllerSet> {
     if sample {
         sets.push(controllers::samples::set());
     }
+    sets.extend(olm::sets());
     sets
 }
 

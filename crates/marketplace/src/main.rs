@@ -5,6 +5,7 @@ mod catalog;
 mod chart;
 mod controllers;
 mod image;
+mod operators;
 mod registry;
 mod serve;
 mod user;
@@ -39,6 +40,9 @@ enum Command {
     /// Copy and inspect container images (OCI layouts, docker-archive files, registries).
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Operator lifecycle tasks (batch upgrade of Alauda operators).
+    #[command(subcommand)]
+    Operators(operators::OperatorsCommand),
     /// Render operator catalogs and bundles, and ask what OLM would install or upgrade to.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
@@ -54,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         Command::Crds(args) => controllers::crds(args),
         Command::Chart(command) => chart::run(command),
         Command::Image(command) => image::run(command),
+        Command::Operators(command) => operators::run(command),
         Command::Catalog(command) => catalog::run(command),
         Command::User(command) => user::run(command),
     }

@@ -241,6 +241,13 @@ fn start_host(
         .with_identities(std::sync::Arc::new(move |cluster, ns, name| {
             accounts.client_as(cluster, ns, name).map_err(Into::into)
         }));
+    for cluster in cp.clusters() {
+        // PackageManifests, computed from the catalogs the OLM sets load in this cluster.
+        if let Err(e) = cp.register_computed(&cluster, olm::packagemanifest::provider(&cluster)) {
+            tracing::error!(cluster = %cluster, error = %e, "cannot serve packagemanifests");
+        }
+    }
+    let host = controllers::Host::new(sets).install_crds(true);
     cp.add_metrics(host.metrics().registry());
     let targets = cp
         .clusters()

@@ -1,0 +1,1374 @@
+//! The operator lifecycle end to end, as the documentation walks it (SPEC §2.5), against the real
+//! `marketplace serve` binary, the real kubectl and a real Debian `docker-registry` started here.
+//! Every bundle image and catalog image is built by the test (registry+v1 bundles → one-layer
+//! images; the catalog rendered to a file-based catalog under `/configs` as opm would) and pushed
+//! to that registry; the documented commands run through `sh -c` exactly as written.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::Server;
+use serde_json::{Value, json};
+
+/// A started registry plus a server that uses it as the platform registry.
+struct Env {
+    reg: oci::localregistry::LocalRegistry,
+    server: Server,
+    _tmp: tempfile::TempDir,
+}
+
+async fn start() -> Env {
+    assert!(
+        oci::localregistry::which("docker-registry").is_some(),
+        "docker-registry is not installed: run scripts/setup"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = oci::localregistry::LocalRegistry::start(
+        oci::localregistry::Config {
+            dir: tmp.path().join("registry"),
+            ..Default::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("docker-registry starts");
+    let host = reg.host();
+    let server =
+        tokio::task::spawn_blocking(move || Server::start_with(&[], &["--registry", &host], &[]))
+            .await
+            .unwrap();
+    Env {
+        reg,
+        server,
+        _tmp: tmp,
+    }
+}
+
+impl Env {
+    fn host(&self) -> String {
+        self.reg.host()
+    }
+
+    /// Runs a documented shell command as written (kubectl from PATH, this server's kubeconfig).
+    fn sh(&self, cmd: &str) -> (bool, String, String) {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .env("KUBECONFIG", self.server.kubeconfig("global"))
+            .output()
+            .expect("run sh");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn sh_ok(&self, cmd: &str) -> String {
+        let (ok, out, err) = self.sh(cmd);
+        assert!(
+            ok,
+            "`{cmd}` failed:\n{out}\n{err}\nserver log: {}",
+            common::tail(&self.server.log(), 4000)
+        );
+        out
+    }
+
+    /// Polls `f`; on timeout fails with the catalogs', subscriptions' and plans' state and the log.
+    fn wait<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            if start.elapsed() > common::DEADLINE {
+                let pms = self.sh("kubectl get packagemanifests -A");
+                eprintln!("packagemanifests: {pms:?}");
+                let state = self.sh(r#"kubectl get catalogsources,subscriptions,installplans,csv,deployments -A -o wide; kubectl get clusterrolebindings -l olm.owner --show-labels; kubectl get installplan,csv -A -o jsonpath='{range .items[*]}{.metadata.name} {.status.phase} {.status.message}{"\n"}{end}'"#);
+                let log = self.server.log();
+                let gc: Vec<&str> = log
+                    .lines()
+                    .filter(|l| l.contains("garbage") || l.contains("WARN") || l.contains("ERROR"))
+                    .collect();
+                panic!(
+                    "timed out waiting for {what}\nstate: {}\nlog: {}\nwarnings: {}",
+                    common::tail(&state.1, 6000),
+                    common::tail(&log, 3000),
+                    common::tail(&gc.join("\n"), 6000)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn apply(&self, yaml: &str) {
+        self.server.ok_stdin(&["apply", "-f", "-"], yaml);
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        serde_json::from_str(&self.server.ok(&a)).unwrap()
+    }
+}
+
+/// Columns of a kubectl table, whitespace-collapsed, per line.
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// Pushes a tiny image to `<host>/<repo>:<tag>` (an operator's container image for the kubelet
+/// stand-in to find).
+async fn push_dummy(host: &str, repo: &str, tag: &str) {
+    olm::image::push(
+        host,
+        repo,
+        tag,
+        &[("bin/operator".into(), b"#!/bin/true\n".to_vec())],
+        &BTreeMap::new(),
+    )
+    .await
+    .expect("push operator image");
+}
+
+/// Pushes a registry+v1 bundle (files relative to the bundle root) and returns the model with
+/// its pinned image.
+async fn push_bundle(
+    host: &str,
+    repo: &str,
+    tag: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> catalog::Bundle {
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        "operators.operatorframework.io.bundle.mediatype.v1".to_string(),
+        "registry+v1".to_string(),
+    );
+    labels.insert(
+        "operators.operatorframework.io.bundle.manifests.v1".to_string(),
+        "manifests/".to_string(),
+    );
+    labels.insert(
+        "operators.operatorframework.io.bundle.metadata.v1".to_string(),
+        "metadata/".to_string(),
+    );
+    let image = olm::image::push(host, repo, tag, &files, &labels)
+        .await
+        .expect("push bundle");
+    catalog::Bundle::from_registry_v1_files(&image, files, &image).expect("bundle loads")
+}
+
+/// Renders `bundles` into a file-based catalog image at `<host>/<repo>:<tag>`.
+async fn push_catalog(host: &str, repo: &str, tag: &str, bundles: Vec<catalog::Bundle>) -> String {
+    let mut cat = catalog::Catalog::new();
+    for b in bundles {
+        cat.add_bundle(b).expect("bundle joins the catalog");
+    }
+    let stream: String = cat
+        .to_blobs()
+        .iter()
+        .map(|b| serde_json::to_string_pretty(b).unwrap() + "\n")
+        .collect();
+    let mut labels = BTreeMap::new();
+    labels.insert(
+        olm::image::CONFIGS_LABEL.to_string(),
+        "/configs".to_string(),
+    );
+    olm::image::push(
+        host,
+        repo,
+        tag,
+        &[("configs/catalog.json".into(), stream.into_bytes())],
+        &labels,
+    )
+    .await
+    .expect("push catalog");
+    format!("{host}/{repo}:{tag}")
+}
+
+/// A harbor-ce-operator bundle as Alauda ships it (source type Alauda), version `v`.
+fn harbor_bundle(host: &str, v: &str, replaces: Option<&str>) -> Vec<(String, Vec<u8>)> {
+    let name = format!("harbor-ce-operator.v{v}");
+    let mut spec = json!({
+        "displayName": "Alauda Build of Harbor",
+        "version": v,
+        "provider": {"name": "Alauda"},
+        "installModes": [
+            {"type": "OwnNamespace", "supported": true},
+            {"type": "SingleNamespace", "supported": true},
+            {"type": "MultiNamespace", "supported": false},
+            {"type": "AllNamespaces", "supported": true}
+        ],
+        "customresourcedefinitions": {"owned": [{"name": "harbors.operator.alauda.io", "version": "v1", "kind": "Harbor"}]},
+        "install": {"strategy": "deployment", "spec": {
+            "clusterPermissions": [{"serviceAccountName": "harbor-operator", "rules": [{"apiGroups": ["operator.alauda.io"], "resources": ["harbors"], "verbs": ["*"]}]}],
+            "permissions": [{"serviceAccountName": "harbor-operator", "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]}]}],
+            "deployments": [{"name": "harbor-operator", "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "harbor-operator"}},
+                "template": {"metadata": {"labels": {"app": "harbor-operator"}}, "spec": {
+                    "serviceAccountName": "harbor-operator",
+                    "containers": [{"name": "manager", "image": format!("{host}/acp/harbor-operator:v{v}")}]}}}}]}}
+    });
+    if let Some(r) = replaces {
+        spec["replaces"] = json!(r);
+    }
+    let csv = json!({
+        "apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+        "metadata": {"name": name, "annotations": {"cpaas.io/provider-type": "alauda", "capabilities": "Full Lifecycle"}},
+        "spec": spec,
+    });
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "harbors.operator.alauda.io"},
+        "spec": {"group": "operator.alauda.io", "scope": "Namespaced",
+            "names": {"plural": "harbors", "singular": "harbor", "kind": "Harbor", "listKind": "HarborList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    });
+    let annotations = "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: harbor-2,stable\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: harbor-ce-operator\n";
+    vec![
+        (
+            format!("manifests/{name}.clusterserviceversion.yaml"),
+            serde_json::to_vec_pretty(&csv).unwrap(),
+        ),
+        (
+            "manifests/harbors.operator.alauda.io.crd.yaml".into(),
+            serde_json::to_vec_pretty(&crd).unwrap(),
+        ),
+        (
+            "metadata/annotations.yaml".into(),
+            annotations.as_bytes().to_vec(),
+        ),
+    ]
+}
+
+/// Waits for CatalogSource `ns/name` to exist, then points it at `image`.
+fn use_catalog_image(env: &Env, ns: &str, name: &str, image: &str) {
+    env.wait(&format!("CatalogSource {ns}/{name}"), || {
+        env.server
+            .kubectl(&["-n", ns, "get", "catalogsource", name])
+            .status
+            .success()
+            .then_some(())
+    });
+    let patch =
+        json!({"spec": {"image": image, "updateStrategy": {"registryPoll": {"interval": "2s"}}}})
+            .to_string();
+    env.server.ok(&[
+        "-n",
+        ns,
+        "patch",
+        "catalogsource",
+        name,
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+}
+
+/// The documented command listing CHANNEL NAME VERSION of a package.
+fn versions_cmd(package: &str) -> String {
+    format!(
+        r#"kubectl get packagemanifests {package} -o go-template='{{{{"CHANNEL NAME VERSION\n"}}}}{{{{range .status.channels}}}}{{{{$c := .name}}}}{{{{range .entries}}}}{{{{$c}}}} {{{{.name}}}} {{{{.version}}}}{{{{"\n"}}}}{{{{end}}}}{{{{end}}}}'"#
+    )
+}
+
+fn condition<'a>(obj: &'a Value, type_: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_manual_harbor_from_the_platform_catalog() {
+    let env = start().await;
+    let host = env.host();
+    let mut bundles = Vec::new();
+    for (v, replaces) in [
+        ("2.12.10", None),
+        ("2.12.11", Some("harbor-ce-operator.v2.12.10")),
+    ] {
+        push_dummy(&host, "acp/harbor-operator", &format!("v{v}")).await;
+        bundles.push(
+            push_bundle(
+                &host,
+                "acp/harbor-ce-operator-bundle",
+                &format!("v{v}"),
+                harbor_bundle(&host, v, replaces),
+            )
+            .await,
+        );
+    }
+    let image = push_catalog(&host, "acp/platform-catalog", "v1", bundles).await;
+    use_catalog_image(&env, "cpaas-system", "platform", &image);
+
+    // 1. View versions.
+    let versions = env.wait("harbor-ce-operator's PackageManifest", || {
+        let (ok, out, _) = env.sh(&versions_cmd("harbor-ce-operator"));
+        ok.then_some(out)
+    });
+    assert_eq!(
+        rows(&versions),
+        rows(
+            "CHANNEL NAME VERSION\nharbor-2 harbor-ce-operator.v2.12.11 2.12.11\nharbor-2 harbor-ce-operator.v2.12.10 2.12.10\nstable harbor-ce-operator.v2.12.11 2.12.11\nstable harbor-ce-operator.v2.12.10 2.12.10\n"
+        ),
+        "{versions}"
+    );
+    // 2. Confirm the catalogSource.
+    let src = env.sh_ok(
+        "kubectl get packagemanifests harbor-ce-operator -ojsonpath='{.status.catalogSource}'",
+    );
+    assert_eq!(src, "platform");
+    let pm = env.json(&["get", "packagemanifests", "harbor-ce-operator"]);
+    assert_eq!(pm["metadata"]["labels"]["cpaas.io/provider-type"], "alauda");
+    assert_eq!(
+        pm["metadata"]["labels"]["catalog-namespace"],
+        "cpaas-system"
+    );
+    assert_eq!(pm["status"]["defaultChannel"], "stable");
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/package-status"], "Ready",
+        "bundle and operator images are in the registry"
+    );
+    // 3. Create the namespace; 4. the documented Subscription.
+    env.sh_ok("kubectl create namespace harbor-ce-operator");
+    env.apply(
+        "apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n    annotations:\n        cpaas.io/target-namespaces: \"\"\n    name: harbor-ce-operator-subs\n    namespace: harbor-ce-operator\nspec:\n    channel: stable\n    installPlanApproval: Manual\n    name: harbor-ce-operator\n    source: platform\n    sourceNamespace: cpaas-system\n    startingCSV: harbor-ce-operator.v2.12.11\n",
+    );
+    // 5. Subscription status.
+    let sub = env.wait("the Subscription to wait for approval", || {
+        let (ok, out, _) = env
+            .sh("kubectl -n harbor-ce-operator get subscriptions harbor-ce-operator-subs -o yaml");
+        let v: Value = goyaml_to_json(&out)?;
+        (ok && v["status"]["state"] == "UpgradePending"
+            && v["status"]["installPlanRef"]["name"].is_string())
+        .then_some(v)
+    });
+    assert_eq!(sub["status"]["currentCSV"], "harbor-ce-operator.v2.12.11");
+    let pending = condition(&sub, "InstallPlanPending").expect("InstallPlanPending condition");
+    assert_eq!(
+        (pending["status"].as_str(), pending["reason"].as_str()),
+        (Some("True"), Some("RequiresApproval"))
+    );
+    // 6. The InstallPlan waits for approval.
+    let plan_table = env.sh_ok("kubectl -n harbor-ce-operator get installplan \\\n    \"$(kubectl -n harbor-ce-operator get subscriptions harbor-ce-operator-subs -o jsonpath='{.status.installPlanRef.name}')\"");
+    let r = rows(&plan_table);
+    assert_eq!(
+        r[0],
+        ["NAME", "CSV", "APPROVAL", "APPROVED"],
+        "{plan_table}"
+    );
+    assert_eq!(
+        &r[1][1..],
+        ["harbor-ce-operator.v2.12.11", "Manual", "false"],
+        "{plan_table}"
+    );
+    assert!(r[1][0].starts_with("install-"), "{plan_table}");
+    // Nothing is installed before approval.
+    let csvs = env.json(&["-n", "harbor-ce-operator", "get", "csv"]);
+    assert_eq!(
+        csvs["items"].as_array().unwrap().len(),
+        0,
+        "no CSV before approval"
+    );
+    // Approve as documented.
+    env.sh_ok("PLAN=\"$(kubectl -n harbor-ce-operator get subscription harbor-ce-operator-subs -o jsonpath='{.status.installPlanRef.name}')\"\nkubectl -n harbor-ce-operator patch installplan \"$PLAN\" --type=json -p='[{\"op\": \"replace\", \"path\": \"/spec/approved\", \"value\": true}]'");
+    let table = env.wait("the CSV to succeed", || {
+        let (ok, out, _) = env.sh("kubectl -n harbor-ce-operator get csv");
+        (ok && out.contains("Succeeded")).then_some(out)
+    });
+    let r = rows(&table);
+    assert_eq!(
+        r[0],
+        ["NAME", "DISPLAY", "VERSION", "REPLACES", "PHASE"],
+        "{table}"
+    );
+    assert_eq!(
+        r[1],
+        [
+            "harbor-ce-operator.v2.12.11",
+            "Alauda",
+            "Build",
+            "of",
+            "Harbor",
+            "2.12.11",
+            "harbor-ce-operator.v2.12.10",
+            "Succeeded"
+        ],
+        "{table}"
+    );
+    // The operator runs as its ServiceAccount with the CSV's permissions; the Subscription settles.
+    let dep = env.json(&[
+        "-n",
+        "harbor-ce-operator",
+        "get",
+        "deployment",
+        "harbor-operator",
+    ]);
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["serviceAccountName"],
+        "harbor-operator"
+    );
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "get",
+        "serviceaccount",
+        "harbor-operator",
+    ]);
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "get",
+        "role",
+        "harbor-ce-operator.v2.12.11-harbor-operator",
+    ]);
+    let crb = env.server.ok(&[
+        "get",
+        "clusterrolebindings",
+        "-l",
+        "olm.owner=harbor-ce-operator.v2.12.11",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(crb.lines().count(), 1, "{crb}");
+    let sub = env.wait("the Subscription to settle", || {
+        let v = env.json(&[
+            "-n",
+            "harbor-ce-operator",
+            "get",
+            "subscription",
+            "harbor-ce-operator-subs",
+        ]);
+        (v["status"]["state"] == "AtLatestKnown").then_some(v)
+    });
+    assert_eq!(sub["status"]["installedCSV"], "harbor-ce-operator.v2.12.11");
+    let og = env.json(&["-n", "harbor-ce-operator", "get", "operatorgroups"]);
+    assert_eq!(
+        og["items"].as_array().unwrap().len(),
+        1,
+        "the OperatorGroup was created from the annotation"
+    );
+    assert!(
+        og["items"][0]["spec"]["targetNamespaces"].is_null(),
+        "empty annotation = all namespaces"
+    );
+
+    // Policy: an Alauda package refuses Automatic approval, and nothing installs.
+    env.sh_ok("kubectl create namespace harbor-auto");
+    env.apply("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n  name: harbor\n  namespace: harbor-auto\n  annotations: {cpaas.io/target-namespaces: \"\"}\nspec:\n  channel: stable\n  installPlanApproval: Automatic\n  name: harbor-ce-operator\n  source: platform\n  sourceNamespace: cpaas-system\n");
+    let refused = env.wait("the Automatic Alauda Subscription to be refused", || {
+        let v = env.json(&["-n", "harbor-auto", "get", "subscription", "harbor"]);
+        condition(&v, "ResolutionFailed")
+            .filter(|c| c["status"] == "True")
+            .cloned()
+    });
+    assert_eq!(refused["reason"], "AutomaticApprovalNotAllowed");
+    assert!(
+        refused["message"].as_str().unwrap().contains("Manual"),
+        "{refused}"
+    );
+    let plans = env.json(&["-n", "harbor-auto", "get", "installplans"]);
+    assert_eq!(
+        plans["items"].as_array().unwrap().len(),
+        0,
+        "nothing installs"
+    );
+
+    // Uninstall: deleting the Subscription and the CSV removes deployments and RBAC; CRDs stay.
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "delete",
+        "subscription",
+        "harbor-ce-operator-subs",
+    ]);
+    env.server.ok(&[
+        "-n",
+        "harbor-ce-operator",
+        "delete",
+        "csv",
+        "harbor-ce-operator.v2.12.11",
+        "--wait=true",
+    ]);
+    env.wait("the operator's deployment and cluster RBAC to go", || {
+        let dep = env.server.kubectl(&[
+            "-n",
+            "harbor-ce-operator",
+            "get",
+            "deployment",
+            "harbor-operator",
+        ]);
+        let crb = env.server.ok(&[
+            "get",
+            "clusterrolebindings",
+            "-l",
+            "olm.owner=harbor-ce-operator.v2.12.11",
+            "-o",
+            "name",
+        ]);
+        (!dep.status.success() && crb.trim().is_empty()).then_some(())
+    });
+    env.server.ok(&["get", "crd", "harbors.operator.alauda.io"]);
+}
+
+/// kubectl's YAML output as JSON (through the project's YAML loader).
+fn goyaml_to_json(yaml: &str) -> Option<Value> {
+    serde_yaml::from_str::<Value>(yaml).ok()
+}
+
+fn fixtures() -> PathBuf {
+    let base = std::env::var("MARKETPLACE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let p = base.join("fixtures/olm/bundles");
+    assert!(
+        p.is_dir(),
+        "OLM fixtures are missing at {} (set MARKETPLACE_SHARED)",
+        p.display()
+    );
+    p
+}
+
+/// The real clickhouse bundle of `version` from the fixtures, republished under the identity the
+/// documentation uses (package `clickhouse-operator`, channel `stable`, CSV
+/// `clickhouse-operator.v<as_version>`, display name "ClickHouse Operator"); its CRDs, install
+/// strategy, permissions and images are the real bundle's.
+fn clickhouse_bundle(
+    version: &str,
+    as_version: &str,
+    replaces: Option<&str>,
+) -> Vec<(String, Vec<u8>)> {
+    let dir = fixtures()
+        .join("clickhouse")
+        .join(version)
+        .join("manifests");
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&p).unwrap();
+        if name.contains("clusterserviceversion") {
+            let mut csv: Value = serde_yaml::from_str(&text).expect("real CSV parses");
+            let csv_name = format!("clickhouse-operator.v{as_version}");
+            csv["metadata"]["name"] = json!(csv_name);
+            csv["spec"]["version"] = json!(as_version);
+            csv["spec"]["displayName"] = json!("ClickHouse Operator");
+            match replaces {
+                Some(r) => csv["spec"]["replaces"] = json!(r),
+                None => {
+                    csv["spec"].as_object_mut().unwrap().remove("replaces");
+                }
+            }
+            csv["spec"].as_object_mut().unwrap().remove("skips");
+            files.push((
+                format!("manifests/{csv_name}.clusterserviceversion.yaml"),
+                serde_json::to_vec_pretty(&csv).unwrap(),
+            ));
+        } else {
+            files.push((format!("manifests/{name}"), text.into_bytes()));
+        }
+    }
+    let annotations = "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: stable\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: clickhouse-operator\n";
+    files.push((
+        "metadata/annotations.yaml".into(),
+        annotations.as_bytes().to_vec(),
+    ));
+    files
+}
+
+/// Pushes the container images a CSV's deployments name into the platform registry (as the
+/// kubelet stand-in maps them: `docker.io/altinity/x:1` → `<registry>/altinity/x:1`).
+async fn push_operator_images(host: &str, files: &[(String, Vec<u8>)]) {
+    for (p, b) in files {
+        if !p.contains("clusterserviceversion") {
+            continue;
+        }
+        let csv: Value = serde_json::from_slice(b).unwrap();
+        for d in csv["spec"]["install"]["spec"]["deployments"]
+            .as_array()
+            .unwrap()
+        {
+            for c in d["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+            {
+                let r = oci::Reference::parse(c["image"].as_str().unwrap()).unwrap();
+                push_dummy(host, r.repository(), r.tag().unwrap_or("latest")).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walkthrough_automatic_clickhouse_from_a_community_catalog_image_then_upgrade() {
+    let env = start().await;
+    let host = env.host();
+    let first = clickhouse_bundle("0.26.0", "0.18.2", None);
+    push_operator_images(&host, &first).await;
+    let b1 = push_bundle(
+        &host,
+        "community/clickhouse-operator-bundle",
+        "v0.18.2",
+        first,
+    )
+    .await;
+    let image = push_catalog(&host, "community/catalog", "latest", vec![b1.clone()]).await;
+    env.sh_ok("kubectl create namespace openshift-marketplace");
+    env.apply(&format!("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: community-operators\n  namespace: openshift-marketplace\nspec:\n  sourceType: grpc\n  image: {image}\n  displayName: Community Operators\n  publisher: Red Hat\n  updateStrategy:\n    registryPoll:\n      interval: 2s\n"));
+    // 1. Versions; 2. the catalogSource.
+    let versions = env.wait("clickhouse-operator's PackageManifest", || {
+        let (ok, out, _) = env.sh(&versions_cmd("clickhouse-operator"));
+        ok.then_some(out)
+    });
+    assert_eq!(
+        rows(&versions),
+        rows("CHANNEL NAME VERSION\nstable clickhouse-operator.v0.18.2 0.18.2\n"),
+        "{versions}"
+    );
+    let src = env.sh_ok(
+        "kubectl get packagemanifests clickhouse-operator -ojsonpath='{.status.catalogSource}'",
+    );
+    assert_eq!(src, "community-operators");
+    let pm = env.json(&["get", "packagemanifests", "clickhouse-operator"]);
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/provider-type"], "community",
+        "no annotation: community"
+    );
+    // 3. Namespace; 4. the documented Subscription.
+    env.sh_ok("kubectl create namespace clickhouse-operator");
+    env.apply("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n    annotations:\n        cpaas.io/target-namespaces: \"\"\n    name: clickhouse-operator-subs\n    namespace: clickhouse-operator\nspec:\n    channel: stable\n    installPlanApproval: Automatic\n    name: clickhouse-operator\n    source: community-operators\n    sourceNamespace: openshift-marketplace\n");
+    // 6. The CSV succeeds with no manual step.
+    let table = env.wait("the clickhouse CSV to succeed", || {
+        let (ok, out, _) = env.sh("kubectl -n clickhouse-operator get csv");
+        (ok && out.contains("Succeeded")).then_some(out)
+    });
+    let r = rows(&table);
+    assert_eq!(
+        r[1].first().map(String::as_str),
+        Some("clickhouse-operator.v0.18.2"),
+        "{table}"
+    );
+    assert!(
+        table.contains("ClickHouse Operator") && r[1].contains(&"0.18.2".to_string()),
+        "{table}"
+    );
+    // 5. (The documentation's `get subscriptions clickhouse-operator` names the package, not the
+    // Subscription it created; the Subscription's own name is used here.)
+    let sub = env.wait("the Subscription to settle", || {
+        let (ok, out, _) = env
+            .sh("kubectl -n clickhouse-operator get subscriptions clickhouse-operator-subs -oyaml");
+        let v = goyaml_to_json(&out)?;
+        (ok && v["status"]["state"] == "AtLatestKnown").then_some(v)
+    });
+    assert_eq!(sub["status"]["installedCSV"], "clickhouse-operator.v0.18.2");
+    let plan = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "installplan",
+        sub["status"]["installPlanRef"]["name"].as_str().unwrap(),
+    ]);
+    assert_eq!(
+        (
+            plan["spec"]["approval"].as_str(),
+            plan["spec"]["approved"].as_bool()
+        ),
+        (Some("Automatic"), Some(true))
+    );
+    assert_eq!(plan["status"]["phase"], "Complete");
+    env.server.ok(&[
+        "get",
+        "crd",
+        "clickhouseinstallations.clickhouse.altinity.com",
+    ]);
+
+    // Upgrade: a new catalog image under the same tag; Automatic follows the new head.
+    let second = clickhouse_bundle("0.26.1", "0.18.3", Some("clickhouse-operator.v0.18.2"));
+    push_operator_images(&host, &second).await;
+    let b2 = push_bundle(
+        &host,
+        "community/clickhouse-operator-bundle",
+        "v0.18.3",
+        second,
+    )
+    .await;
+    push_catalog(&host, "community/catalog", "latest", vec![b1, b2]).await;
+    let sub = env.wait("the Subscription to follow the new head", || {
+        let v = env.json(&[
+            "-n",
+            "clickhouse-operator",
+            "get",
+            "subscription",
+            "clickhouse-operator-subs",
+        ]);
+        (v["status"]["installedCSV"] == "clickhouse-operator.v0.18.3"
+            && v["status"]["state"] == "AtLatestKnown")
+            .then_some(v)
+    });
+    assert_eq!(sub["status"]["currentCSV"], "clickhouse-operator.v0.18.3");
+    let csvs = env.wait("the old CSV to be gone and the new one to succeed", || {
+        let v = env.json(&["-n", "clickhouse-operator", "get", "csv"]);
+        let items = v["items"].as_array()?.clone();
+        (items.len() == 1 && items[0]["status"]["phase"] == "Succeeded").then_some(items)
+    });
+    assert_eq!(csvs[0]["metadata"]["name"], "clickhouse-operator.v0.18.3");
+    assert_eq!(csvs[0]["spec"]["replaces"], "clickhouse-operator.v0.18.2");
+    let dep = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "deployment",
+        "clickhouse-operator",
+    ]);
+    let images: Vec<&str> = dep["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["image"].as_str().unwrap())
+        .collect();
+    assert!(
+        images.iter().all(|i| i.ends_with(":0.26.1")),
+        "the deployment runs the new bundle's images: {images:?}"
+    );
+
+    // A restart loses nothing: the catalog is read again from its image, the operator keeps running.
+    let mut env = env;
+    tokio::task::block_in_place(|| env.server.restart());
+    env.wait("the catalog after a restart", || {
+        let (ok, out, _) = env.sh("kubectl get packagemanifests clickhouse-operator -ojsonpath='{.status.channels[0].currentCSV}'");
+        (ok && out == "clickhouse-operator.v0.18.3").then_some(())
+    });
+    let csv = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "csv",
+        "clickhouse-operator.v0.18.3",
+    ]);
+    assert_eq!(csv["status"]["phase"], "Succeeded");
+    let sub = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "subscription",
+        "clickhouse-operator-subs",
+    ]);
+    assert_eq!(sub["status"]["state"], "AtLatestKnown");
+
+    // A deleted catalog leaves the installed operator running; the Subscription says why it
+    // cannot upgrade.
+    env.server.ok(&[
+        "-n",
+        "openshift-marketplace",
+        "delete",
+        "catalogsource",
+        "community-operators",
+    ]);
+    let c = env.sub_condition(
+        "clickhouse-operator",
+        "clickhouse-operator-subs",
+        "CatalogSourcesUnhealthy",
+    );
+    assert!(
+        c["message"].as_str().unwrap().contains("does not exist"),
+        "{c}"
+    );
+    let csv = env.json(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "csv",
+        "clickhouse-operator.v0.18.3",
+    ]);
+    assert_eq!(csv["status"]["phase"], "Succeeded");
+    env.server.ok(&[
+        "-n",
+        "clickhouse-operator",
+        "get",
+        "deployment",
+        "clickhouse-operator",
+    ]);
+}
+
+/// A minimal operator bundle: package `package`, channel `stable`, supported install modes
+/// `modes`, one deployment whose image is pushed by the caller.
+fn simple_bundle(host: &str, package: &str, v: &str, modes: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let name = format!("{package}.v{v}");
+    let all = [
+        "OwnNamespace",
+        "SingleNamespace",
+        "MultiNamespace",
+        "AllNamespaces",
+    ];
+    let csv = json!({
+        "apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+        "metadata": {"name": name},
+        "spec": {
+            "displayName": package, "version": v,
+            "installModes": all.iter().map(|m| json!({"type": m, "supported": modes.contains(m)})).collect::<Vec<_>>(),
+            "install": {"strategy": "deployment", "spec": {"deployments": [{"name": package, "spec": {
+                "replicas": 1, "selector": {"matchLabels": {"app": package}},
+                "template": {"metadata": {"labels": {"app": package}}, "spec": {
+                    "containers": [{"name": "manager", "image": format!("{host}/demo/{package}:v{v}")}]}}}}]}}
+        }
+    });
+    let annotations = format!(
+        "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: stable\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: {package}\n"
+    );
+    vec![
+        (
+            format!("manifests/{name}.clusterserviceversion.yaml"),
+            serde_json::to_vec_pretty(&csv).unwrap(),
+        ),
+        ("metadata/annotations.yaml".into(), annotations.into_bytes()),
+    ]
+}
+
+fn subscription(
+    (ns, name): (&str, &str),
+    package: &str,
+    channel: &str,
+    approval: &str,
+    source: &str,
+    targets: &str,
+    starting: Option<&str>,
+) -> String {
+    let start = starting
+        .map(|s| format!("  startingCSV: {s}\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata:\n  name: {name}\n  namespace: {ns}\n  annotations:\n    cpaas.io/target-namespaces: \"{targets}\"\nspec:\n  channel: {channel}\n  installPlanApproval: {approval}\n  name: {package}\n  source: {source}\n  sourceNamespace: cpaas-system\n{start}"
+    )
+}
+
+impl Env {
+    /// Waits until condition `type_` of Subscription `ns/name` is True; returns it.
+    fn sub_condition(&self, ns: &str, name: &str, type_: &str) -> Value {
+        self.wait(
+            &format!("condition {type_} on Subscription {ns}/{name}"),
+            || {
+                let v = self.json(&["-n", ns, "get", "subscription", name]);
+                condition(&v, type_)
+                    .filter(|c| c["status"] == "True")
+                    .cloned()
+            },
+        )
+    }
+
+    fn plans(&self, ns: &str) -> Vec<Value> {
+        self.json(&["-n", ns, "get", "installplans"])["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_policies_each_say_why() {
+    let env = start().await;
+    let host = env.host();
+    let mut harbor = Vec::new();
+    for (v, replaces) in [
+        ("2.12.10", None),
+        ("2.12.11", Some("harbor-ce-operator.v2.12.10")),
+    ] {
+        push_dummy(&host, "acp/harbor-operator", &format!("v{v}")).await;
+        harbor.push(
+            push_bundle(
+                &host,
+                "acp/harbor-ce-operator-bundle",
+                &format!("v{v}"),
+                harbor_bundle(&host, v, replaces),
+            )
+            .await,
+        );
+    }
+    let platform = push_catalog(&host, "acp/platform-catalog", "v1", harbor).await;
+    use_catalog_image(&env, "cpaas-system", "platform", &platform);
+    push_dummy(&host, "demo/allns-operator", "v1.0.0").await;
+    let demo = push_bundle(
+        &host,
+        "demo/allns-operator-bundle",
+        "v1.0.0",
+        simple_bundle(&host, "allns-operator", "1.0.0", &["AllNamespaces"]),
+    )
+    .await;
+    let custom = push_catalog(&host, "demo/custom-catalog", "v1", vec![demo]).await;
+    use_catalog_image(&env, "cpaas-system", "custom", &custom);
+    env.wait("both catalogs' packages", || {
+        let (ok, out, _) = env.sh("kubectl get packagemanifests");
+        (ok && out.contains("harbor-ce-operator") && out.contains("allns-operator")).then_some(())
+    });
+    for ns in [
+        "bad-source",
+        "bad-package",
+        "bad-channel",
+        "single-ns",
+        "shared",
+    ] {
+        env.sh_ok(&format!("kubectl create namespace {ns}"));
+    }
+
+    // Unknown source, package and channel: each a condition naming what is missing.
+    env.apply(&subscription(
+        ("bad-source", "s"),
+        "harbor-ce-operator",
+        "stable",
+        "Manual",
+        "nope",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("bad-source", "s", "CatalogSourcesUnhealthy");
+    assert!(
+        c["message"].as_str().unwrap().contains("cpaas-system/nope")
+            && c["message"].as_str().unwrap().contains("does not exist"),
+        "{c}"
+    );
+    env.apply(&subscription(
+        ("bad-package", "s"),
+        "nope-operator",
+        "stable",
+        "Manual",
+        "platform",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("bad-package", "s", "ResolutionFailed");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"nope-operator\" is not in catalog cpaas-system/platform"),
+        "{c}"
+    );
+    env.apply(&subscription(
+        ("bad-channel", "s"),
+        "harbor-ce-operator",
+        "beta",
+        "Manual",
+        "platform",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("bad-channel", "s", "ResolutionFailed");
+    let m = c["message"].as_str().unwrap();
+    assert!(
+        m.contains("\"beta\"") && m.contains("harbor-2") && m.contains("stable"),
+        "{c}"
+    );
+    for ns in ["bad-source", "bad-package", "bad-channel"] {
+        assert!(env.plans(ns).is_empty(), "no InstallPlan in {ns}");
+    }
+
+    // Install mode not supported: a SingleNamespace OperatorGroup for an AllNamespaces-only CSV.
+    env.apply(&subscription(
+        ("single-ns", "s"),
+        "allns-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "default",
+        None,
+    ));
+    let csv = env.wait("the CSV to fail on its install mode", || {
+        let v = env
+            .json(&["-n", "single-ns", "get", "csv", "allns-operator.v1.0.0"])
+            .clone();
+        (v["status"]["phase"] == "Failed").then_some(v)
+    });
+    assert_eq!(csv["status"]["reason"], "UnsupportedOperatorGroup");
+    let m = csv["status"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("SingleNamespace") && m.contains("AllNamespaces"),
+        "{m}"
+    );
+    assert!(
+        !env.server
+            .kubectl(&["-n", "single-ns", "get", "deployment", "allns-operator"])
+            .status
+            .success(),
+        "nothing runs"
+    );
+
+    // Manual upgrade: installed 2.12.10 leaves a new plan for 2.12.11 waiting for approval.
+    env.apply(&subscription(
+        ("shared", "harbor"),
+        "harbor-ce-operator",
+        "stable",
+        "Manual",
+        "platform",
+        "",
+        Some("harbor-ce-operator.v2.12.10"),
+    ));
+    let first = env.wait("the first plan", || {
+        let v = env.json(&["-n", "shared", "get", "subscription", "harbor"]);
+        v["status"]["installPlanRef"]["name"]
+            .as_str()
+            .map(str::to_string)
+    });
+    env.server.ok(&[
+        "-n",
+        "shared",
+        "patch",
+        "installplan",
+        &first,
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/approved","value":true}]"#,
+    ]);
+    let sub = env.wait("2.12.10 installed and an upgrade plan waiting", || {
+        let v = env.json(&["-n", "shared", "get", "subscription", "harbor"]);
+        (v["status"]["installedCSV"] == "harbor-ce-operator.v2.12.10"
+            && v["status"]["currentCSV"] == "harbor-ce-operator.v2.12.11")
+            .then_some(v)
+    });
+    assert_eq!(sub["status"]["state"], "UpgradePending");
+    let upgrade = sub["status"]["installPlanRef"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(upgrade, first);
+    let plan = env.json(&["-n", "shared", "get", "installplan", &upgrade]);
+    assert_eq!(
+        (
+            plan["spec"]["approved"].as_bool(),
+            plan["status"]["phase"].as_str()
+        ),
+        (Some(false), Some("RequiresApproval"))
+    );
+    assert_eq!(
+        plan["spec"]["clusterServiceVersionNames"][0],
+        "harbor-ce-operator.v2.12.11"
+    );
+
+    // Shared namespace: the pending manual plan holds back another Subscription, which says which plan.
+    env.apply(&subscription(
+        ("shared", "allns"),
+        "allns-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    let c = env.wait("the blocked Subscription to name the plan", || {
+        let v = env.json(&["-n", "shared", "get", "subscription", "allns"]);
+        condition(&v, "InstallPlanPending")
+            .filter(|c| c["reason"] == "BlockedByPendingInstallPlan")
+            .cloned()
+    });
+    assert!(c["message"].as_str().unwrap().contains(&upgrade), "{c}");
+    // Batch upgrade: the Alauda upgrade is approved, a community first install is listed as not
+    // eligible and left pending.
+    env.sh_ok("kubectl create namespace manual-community");
+    env.apply(&subscription(
+        ("manual-community", "allns"),
+        "allns-operator",
+        "stable",
+        "Manual",
+        "custom",
+        "",
+        None,
+    ));
+    let community_plan = env.wait("the community plan", || {
+        let v = env.json(&["-n", "manual-community", "get", "subscription", "allns"]);
+        v["status"]["installPlanRef"]["name"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let batch = |dry: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_marketplace"));
+        cmd.args([
+            "operators",
+            "upgrade",
+            "--cluster",
+            "global",
+            "--kubeconfig",
+        ])
+        .arg(env.server.kubeconfig("global"));
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let out = cmd.output().expect("run marketplace operators upgrade");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listing = batch(true);
+    let line = |needle: &str| {
+        listing
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in:\n{listing}"))
+            .to_string()
+    };
+    assert!(
+        line(&upgrade).ends_with("would approve")
+            && line(&upgrade).contains("harbor-ce-operator.v2.12.10"),
+        "{listing}"
+    );
+    assert!(
+        line(&community_plan).contains("not eligible: source type custom"),
+        "{listing}"
+    );
+    let plan = env.json(&["-n", "shared", "get", "installplan", &upgrade]);
+    assert_eq!(
+        plan["spec"]["approved"], false,
+        "--dry-run approves nothing"
+    );
+    batch(false);
+    let plan = env.json(&[
+        "-n",
+        "manual-community",
+        "get",
+        "installplan",
+        &community_plan,
+    ]);
+    assert_eq!(
+        plan["spec"]["approved"], false,
+        "not eligible: left pending"
+    );
+    env.wait("both operators installed, the old harbor CSV gone", || {
+        let v = env.json(&["-n", "shared", "get", "csv"]);
+        let mut names: Vec<String> = v["items"]
+            .as_array()?
+            .iter()
+            .filter(|c| c["status"]["phase"] == "Succeeded")
+            .map(|c| c["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        (names == ["allns-operator.v1.0.0", "harbor-ce-operator.v2.12.11"]
+            && v["items"].as_array()?.len() == 2)
+            .then_some(())
+    });
+}
+
+/// A stand-in ArtifactVersion CRD (the artifacts API's shape, contract #1) for when the artifacts
+/// controller set is not part of this build; left alone when it is installed already.
+const ARTIFACT_VERSION_CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: artifactversions.app.alauda.io\nspec:\n  group: app.alauda.io\n  scope: Namespaced\n  names: {plural: artifactversions, singular: artifactversion, kind: ArtifactVersion, listKind: ArtifactVersionList}\n  versions:\n  - name: v1alpha1\n    served: true\n    storage: true\n    subresources: {status: {}}\n    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_bundle_joins_its_catalog_and_missing_images_are_named() {
+    let env = start().await;
+    let host = env.host();
+    if !env
+        .server
+        .kubectl(&["get", "crd", "artifactversions.app.alauda.io"])
+        .status
+        .success()
+    {
+        env.apply(ARTIFACT_VERSION_CRD);
+        env.wait("the ArtifactVersion API", || {
+            env.server
+                .kubectl(&["get", "artifactversions", "-A"])
+                .status
+                .success()
+                .then_some(())
+        });
+    }
+    let b = push_bundle(
+        &host,
+        "custom/uploaded-operator-bundle",
+        "v1.0.0",
+        simple_bundle(&host, "uploaded-operator", "1.0.0", &["AllNamespaces"]),
+    )
+    .await;
+    env.apply(&format!("apiVersion: app.alauda.io/v1alpha1\nkind: ArtifactVersion\nmetadata:\n  name: uploaded-operator.v1.0.0\n  namespace: cpaas-system\n  labels: {{cpaas.io/artifact: uploaded-operator, cpaas.io/artifact-type: bundle}}\nspec:\n  artifact: uploaded-operator\n  version: v1.0.0\n  type: bundle\n  image: {}\n  tag: v1.0.0\n  catalogSource: custom\n", b.image));
+    let pm = env.wait("the uploaded package in the custom catalog", || {
+        let (ok, out, _) = env.sh("kubectl get packagemanifests uploaded-operator -o json");
+        let v: Value = serde_json::from_str(&out).ok()?;
+        ok.then_some(v)
+    });
+    assert_eq!(pm["status"]["catalogSource"], "custom");
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/provider-type"], "custom",
+        "uploads to custom default to source type custom"
+    );
+    assert_eq!(
+        pm["metadata"]["labels"]["cpaas.io/package-status"], "Absent",
+        "its operator image was never pushed"
+    );
+    assert_eq!(
+        pm["status"]["channels"][0]["currentCSV"],
+        "uploaded-operator.v1.0.0"
+    );
+
+    // Its operator image is missing: the CSV fails naming the image, and heals once it is pushed.
+    env.sh_ok("kubectl create namespace uploaded");
+    env.apply(&subscription(
+        ("uploaded", "s"),
+        "uploaded-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    let csv = env.wait("the CSV to name the missing image", || {
+        let v = env.json(&["-n", "uploaded", "get", "csv"]);
+        let c = v["items"].as_array()?.first()?.clone();
+        (c["status"]["phase"] == "Failed").then_some(c)
+    });
+    let m = csv["status"]["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!("{host}/demo/uploaded-operator:v1.0.0")),
+        "{m}"
+    );
+    push_dummy(&host, "demo/uploaded-operator", "v1.0.0").await;
+    env.wait("the CSV to heal", || {
+        let v = env.json(&["-n", "uploaded", "get", "csv", "uploaded-operator.v1.0.0"]);
+        (v["status"]["phase"] == "Succeeded").then_some(())
+    });
+
+    // A catalog image that cannot be pulled: the CatalogSource says which and what the registry
+    // answered, and a Subscription to it repeats that.
+    env.sh_ok("kubectl create namespace broken");
+    env.apply(&format!("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: broken\n  namespace: cpaas-system\nspec:\n  sourceType: grpc\n  image: {host}/nowhere/catalog:v9\n"));
+    let cs = env.wait("the broken catalog's failure", || {
+        let v = env.json(&["-n", "cpaas-system", "get", "catalogsource", "broken"]);
+        (v["status"]["connectionState"]["lastObservedState"] == "TRANSIENT_FAILURE").then_some(v)
+    });
+    let m = cs["status"]["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!("{host}/nowhere/catalog:v9")) && m.contains("not found in registry"),
+        "{m}"
+    );
+    env.apply(&subscription(
+        ("broken", "s"),
+        "anything",
+        "stable",
+        "Manual",
+        "broken",
+        "",
+        None,
+    ));
+    let c = env.sub_condition("broken", "s", "CatalogSourcesUnhealthy");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("nowhere/catalog:v9"),
+        "{c}"
+    );
+}
+
+/// A bundle providing the API `widgets.demo.io/v1 Widget` (owned CRD), or, with `needs_widgets`,
+/// requiring it (`dependencies.yaml`, `olm.gvk`).
+fn api_bundle(
+    host: &str,
+    package: &str,
+    provides: bool,
+    needs_widgets: bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = simple_bundle(host, package, "1.0.0", &["AllNamespaces"]);
+    let csv_path = files[0].0.clone();
+    let mut csv: Value = serde_json::from_slice(&files[0].1).unwrap();
+    if provides {
+        csv["spec"]["customresourcedefinitions"] =
+            json!({"owned": [{"name": "widgets.demo.io", "version": "v1", "kind": "Widget"}]});
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.demo.io"},
+            "spec": {"group": "demo.io", "scope": "Namespaced", "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+        files.push((
+            "manifests/widgets.demo.io.crd.yaml".into(),
+            serde_json::to_vec(&crd).unwrap(),
+        ));
+    }
+    if needs_widgets {
+        files.push(("metadata/dependencies.yaml".into(), b"dependencies:\n- type: olm.gvk\n  value:\n    group: demo.io\n    kind: Widget\n    version: v1\n".to_vec()));
+    }
+    files[0] = (csv_path, serde_json::to_vec(&csv).unwrap());
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_api_fails_resolution_until_a_catalog_provides_it() {
+    let env = start().await;
+    let host = env.host();
+    for p in ["gadget-operator", "widget-operator"] {
+        push_dummy(&host, &format!("demo/{p}"), "v1.0.0").await;
+    }
+    let gadget = push_bundle(
+        &host,
+        "demo/gadget-operator-bundle",
+        "v1.0.0",
+        api_bundle(&host, "gadget-operator", false, true),
+    )
+    .await;
+    let widget = push_bundle(
+        &host,
+        "demo/widget-operator-bundle",
+        "v1.0.0",
+        api_bundle(&host, "widget-operator", true, false),
+    )
+    .await;
+    let image = push_catalog(&host, "demo/custom-catalog", "v1", vec![gadget.clone()]).await;
+    use_catalog_image(&env, "cpaas-system", "custom", &image);
+    env.sh_ok("kubectl create namespace gadgets");
+    env.apply(&subscription(
+        ("gadgets", "gadget"),
+        "gadget-operator",
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    // (Until the catalog image is read the package is simply not found; then the API is missing.)
+    let c = env.wait("ResolutionFailed naming the missing API", || {
+        let v = env.json(&["-n", "gadgets", "get", "subscription", "gadget"]);
+        condition(&v, "ResolutionFailed")
+            .filter(|c| {
+                c["status"] == "True" && c["message"].as_str().unwrap_or("").contains("Widget")
+            })
+            .cloned()
+    });
+    let m = c["message"].as_str().unwrap();
+    assert!(
+        m.contains("gadget-operator") && m.contains("demo.io"),
+        "the paragraph names the package and the API: {m}"
+    );
+    assert!(env.plans("gadgets").is_empty());
+    // The API appears in the catalog: resolution succeeds, the dependency installs first.
+    push_catalog(&host, "demo/custom-catalog", "v1", vec![gadget, widget]).await;
+    env.wait("both operators installed", || {
+        let v = env.json(&["-n", "gadgets", "get", "csv"]);
+        let ok = v["items"]
+            .as_array()?
+            .iter()
+            .filter(|c| c["status"]["phase"] == "Succeeded")
+            .count();
+        (ok == 2).then_some(())
+    });
+    let sub = env.wait("ResolutionFailed cleared", || {
+        let v = env.json(&["-n", "gadgets", "get", "subscription", "gadget"]);
+        (condition(&v, "ResolutionFailed").is_none() && v["status"]["state"] == "AtLatestKnown")
+            .then_some(v)
+    });
+    assert_eq!(sub["status"]["installedCSV"], "gadget-operator.v1.0.0");
+    let plan = env.json(&[
+        "-n",
+        "gadgets",
+        "get",
+        "installplan",
+        sub["status"]["installPlanRef"]["name"].as_str().unwrap(),
+    ]);
+    assert_eq!(
+        plan["spec"]["clusterServiceVersionNames"],
+        json!(["widget-operator.v1.0.0", "gadget-operator.v1.0.0"])
+    );
+}

@@ -1,0 +1,235 @@
+//! Subscription created → CSV `Succeeded` latency over 50 operators on the embedded control
+//! plane (as a library, with the kubelet stand-in, a real `docker-registry`, and the OLM sets on
+//! the controller host), plus catalog load and resolution figures. Prints p50/p99.
+//!
+//! Run: `cargo bench -p olm --bench lifecycle` (needs docker-registry: scripts/setup).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use apis::operators::{ClusterServiceVersion, Subscription};
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::json;
+
+fn operators() -> usize {
+    std::env::var("BENCH_OPERATORS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+}
+
+fn bundle_files(host: &str, package: &str) -> Vec<(String, Vec<u8>)> {
+    let name = format!("{package}.v1.0.0");
+    let csv = json!({
+        "apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+        "metadata": {"name": name},
+        "spec": {"displayName": package, "version": "1.0.0",
+            "installModes": [{"type": "AllNamespaces", "supported": true}, {"type": "OwnNamespace", "supported": true}],
+            "install": {"strategy": "deployment", "spec": {
+                "permissions": [{"serviceAccountName": package, "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}],
+                "deployments": [{"name": package, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": package}},
+                "template": {"metadata": {"labels": {"app": package}}, "spec": {"serviceAccountName": package,
+                    "containers": [{"name": "m", "image": format!("{host}/bench/operator:v1")}]}}}}]}}}
+    });
+    let ann = format!(
+        "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: stable\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: {package}\n"
+    );
+    vec![
+        (
+            format!("manifests/{name}.clusterserviceversion.yaml"),
+            serde_json::to_vec(&csv).unwrap(),
+        ),
+        ("metadata/annotations.yaml".into(), ann.into_bytes()),
+    ]
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    assert!(
+        oci::localregistry::which(oci::localregistry::BINARY).is_some(),
+        "docker-registry is not installed: run scripts/setup"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let reg = oci::localregistry::LocalRegistry::start(
+        oci::localregistry::Config {
+            dir: dir.path().join("registry"),
+            ..Default::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("docker-registry starts");
+    let host = reg.host();
+    let mut cfg = apiserver::Config::new(dir.path().join("data"));
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.registry = Some(host.clone());
+    let cp = apiserver::ControlPlane::start(cfg)
+        .await
+        .expect("control plane");
+    cp.register_computed("global", olm::packagemanifest::provider("global"))
+        .unwrap();
+    let mut sets = controllers::embedded_sets();
+    sets.push(simulator::controller_set(|_| simulator::Settings {
+        enabled: true,
+        nodes: 1,
+    }));
+    sets.extend(olm::sets());
+    let host_run =
+        controllers::Host::new(sets)
+            .install_crds(true)
+            .start(vec![controllers::ClusterTarget {
+                name: "global".into(),
+                client: cp.client("global").unwrap(),
+                labels: Default::default(),
+                global: true,
+                registry: Some(host.clone()),
+            }]);
+    let client = cp.client("global").unwrap();
+
+    // Images and the catalog (50 packages).
+    olm::image::push(
+        &host,
+        "bench/operator",
+        "v1",
+        &[("bin/op".into(), b"x".to_vec())],
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let mut cat = catalog::Catalog::new();
+    for i in 0..operators() {
+        let package = format!("bench-op-{i}");
+        let files = bundle_files(&host, &package);
+        let image = olm::image::push(
+            &host,
+            &format!("bench/{package}-bundle"),
+            "v1.0.0",
+            &files,
+            &BTreeMap::new(),
+        )
+        .await
+        .unwrap();
+        cat.add_bundle(catalog::Bundle::from_registry_v1_files(&image, files, &image).unwrap())
+            .unwrap();
+    }
+    let stream: String = cat
+        .to_blobs()
+        .iter()
+        .map(|b| b.to_string() + "\n")
+        .collect();
+    let t = Instant::now();
+    let parsed =
+        catalog::Catalog::from_fbc_files([("configs/catalog.json", stream.as_bytes())]).unwrap();
+    println!(
+        "catalog parse: {} bundles in {:?}",
+        parsed.bundle_count(),
+        t.elapsed()
+    );
+    let image = olm::image::push(
+        &host,
+        "bench/catalog",
+        "v1",
+        &[("configs/catalog.json".into(), stream.into_bytes())],
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+
+    // Wait for the platform catalogs, then point `custom` at the catalog image.
+    let cs: Api<apis::operators::CatalogSource> = Api::namespaced(client.clone(), "cpaas-system");
+    let start = Instant::now();
+    while cs.get_opt("custom").await.ok().flatten().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the custom CatalogSource never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let patch = json!({"spec": {"image": image}});
+    cs.patch(
+        "custom",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .unwrap();
+    let catalogs = olm::state::catalogs("global");
+    let t = Instant::now();
+    loop {
+        let loaded = catalogs.get(&catalog::resolve::SourceKey {
+            name: "custom".into(),
+            namespace: "cpaas-system".into(),
+        });
+        if loaded.is_some_and(|l| l.catalog.packages.len() == operators()) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the catalog never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "catalog image pulled and loaded: {:?} (from patch)",
+        t.elapsed()
+    );
+
+    // The Subscriptions, one namespace each, created together.
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for i in 0..operators() {
+        let ns =
+            serde_json::from_value(json!({"metadata": {"name": format!("bench-{i}")}})).unwrap();
+        nss.create(&PostParams::default(), &ns).await.unwrap();
+    }
+    let mut created = BTreeMap::new();
+    for i in 0..operators() {
+        let ns = format!("bench-{i}");
+        let sub: Subscription = serde_json::from_value(json!({
+            "apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+            "metadata": {"name": "s", "namespace": ns, "annotations": {"cpaas.io/target-namespaces": ""}},
+            "spec": {"name": format!("bench-op-{i}"), "channel": "stable", "source": "custom", "sourceNamespace": "cpaas-system", "installPlanApproval": "Automatic"}
+        }))
+        .unwrap();
+        Api::<Subscription>::namespaced(client.clone(), &ns)
+            .create(&PostParams::default(), &sub)
+            .await
+            .unwrap();
+        created.insert(ns, Instant::now());
+    }
+    let csvs: Api<ClusterServiceVersion> = Api::all(client.clone());
+    let mut done: BTreeMap<String, Duration> = BTreeMap::new();
+    let t = Instant::now();
+    while done.len() < operators() {
+        assert!(
+            t.elapsed() < Duration::from_secs(300),
+            "only {} of {} CSVs succeeded",
+            done.len(),
+            operators()
+        );
+        for c in csvs.list(&ListParams::default()).await.unwrap().items {
+            let ns = c.metadata.namespace.clone().unwrap_or_default();
+            if c.status.as_ref().is_some_and(|s| s.phase == "Succeeded") && !done.contains_key(&ns)
+            {
+                done.insert(ns.clone(), created[&ns].elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut lat: Vec<Duration> = done.into_values().collect();
+    lat.sort();
+    println!(
+        "Subscription created -> CSV Succeeded over {} operators (created together): p50 {:?}, p99 {:?}, max {:?}",
+        operators(),
+        pct(&lat, 0.50),
+        pct(&lat, 0.99),
+        lat[lat.len() - 1]
+    );
+    host_run.stop().await;
+    cp.shutdown().await;
+    reg.stop().await;
+}

@@ -1,0 +1,135 @@
+//! Batch upgrade (Clusters > Features): the pending upgrade InstallPlans of every Alauda
+//! operator in a cluster approved together. Plans of other source types, and first installs,
+//! are listed as not eligible with the reason.
+
+use apis::operators::{InstallPlan, PROVIDER_TYPE, Subscription};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+/// One pending plan and what the batch does with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub namespace: String,
+    pub plan: String,
+    pub subscription: String,
+    pub package: String,
+    /// Installed CSV → the CSV the plan installs.
+    pub from: Option<String>,
+    pub to: String,
+    /// None: eligible; Some(reason): not eligible.
+    pub not_eligible: Option<String>,
+}
+
+/// The source type of the CSV a plan installs: its `cpaas.io/provider-type` annotation, else by
+/// catalog (`custom` → custom, otherwise community).
+pub fn plan_source_type(plan: &InstallPlan) -> String {
+    let status = plan.status.as_ref();
+    let csv = status
+        .into_iter()
+        .flat_map(|s| s.plan.iter())
+        .find(|s| s.resource.kind == "ClusterServiceVersion");
+    let annotated = csv
+        .and_then(|s| s.resource.manifest.as_deref())
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .and_then(|v| {
+            v["metadata"]["annotations"][PROVIDER_TYPE]
+                .as_str()
+                .map(str::to_lowercase)
+        });
+    match annotated {
+        Some(t) if !t.is_empty() => t,
+        _ if plan.spec.source.as_deref() == Some("custom") => "custom".into(),
+        _ => "community".into(),
+    }
+}
+
+/// Whether a pending plan may be approved by the batch, and why not.
+pub fn eligibility(source_type: &str, installed: Option<&str>) -> Option<String> {
+    if source_type != "alauda" {
+        return Some(format!(
+            "source type {source_type}: batch upgrade is offered only for Alauda operators; approve its InstallPlan in its namespace"
+        ));
+    }
+    if installed.is_none() {
+        return Some(
+            "a first install, not an upgrade: approve its InstallPlan in its namespace".into(),
+        );
+    }
+    None
+}
+
+/// Every InstallPlan of the cluster waiting for approval, with its eligibility.
+pub async fn candidates(client: &kube::Client) -> Result<Vec<Candidate>, kube::Error> {
+    let plans: Api<InstallPlan> = Api::all(client.clone());
+    let subs: Api<Subscription> = Api::all(client.clone());
+    let subs = subs.list(&ListParams::default()).await?.items;
+    let mut out = Vec::new();
+    for p in plans.list(&ListParams::default()).await?.items {
+        let pending = !p.spec.approved
+            && p.status
+                .as_ref()
+                .is_some_and(|s| s.phase == "RequiresApproval");
+        if !pending {
+            continue;
+        }
+        let ns = p.namespace().unwrap_or_default();
+        let sub = subs.iter().find(|s| {
+            s.namespace().as_deref() == Some(ns.as_str())
+                && s.status
+                    .as_ref()
+                    .and_then(|st| st.install_plan_ref.as_ref())
+                    .and_then(|r| r.name.as_deref())
+                    == Some(p.name_any().as_str())
+        });
+        let from = sub
+            .and_then(|s| s.status.as_ref())
+            .and_then(|s| s.installed_csv.clone());
+        let ptype = plan_source_type(&p);
+        out.push(Candidate {
+            namespace: ns,
+            plan: p.name_any(),
+            subscription: sub.map(|s| s.name_any()).unwrap_or_default(),
+            package: sub.map(|s| s.spec.name.clone()).unwrap_or_default(),
+            not_eligible: eligibility(&ptype, from.as_deref()),
+            from,
+            to: p.spec.cluster_service_version_names.join(","),
+        });
+    }
+    out.sort_by(|a, b| (&a.namespace, &a.plan).cmp(&(&b.namespace, &b.plan)));
+    Ok(out)
+}
+
+/// Approves the eligible candidates.
+pub async fn approve(client: &kube::Client, eligible: &[Candidate]) -> Result<(), kube::Error> {
+    for c in eligible.iter().filter(|c| c.not_eligible.is_none()) {
+        let api: Api<InstallPlan> = Api::namespaced(client.clone(), &c.namespace);
+        api.patch(
+            &c.plan,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"approved": true}})),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_alauda_upgrades_are_eligible() {
+        assert_eq!(eligibility("alauda", Some("a.v1")), None);
+        assert!(
+            eligibility("alauda", None)
+                .unwrap()
+                .contains("first install")
+        );
+        assert!(
+            eligibility("community", Some("a.v1"))
+                .unwrap()
+                .contains("only for Alauda")
+        );
+    }
+}

@@ -1,0 +1,619 @@
+//! The ClusterServiceVersion controller: requirements (one OperatorGroup whose install mode the
+//! CSV supports; owned and required CRDs present), then the install strategy's Deployments
+//! (owned by the CSV, run as the CSV's ServiceAccounts), phases `Pending` → `InstallReady` →
+//! `Installing` → `Succeeded` once every Deployment is available, `Failed` with the reason
+//! (an operator image that cannot be pulled is named, and the CSV heals when it appears). On
+//! success an upgraded CSV's predecessor (`spec.replaces`) goes `Replacing` and is deleted.
+//! A finalizer removes the cluster-scoped RBAC the plan created for it (namespaced objects go
+//! with their ownerReference); CRDs stay, as in OLM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apis::operators::{
+    ClusterServiceVersion, ClusterServiceVersionStatus, CsvCondition, OLM_OWNER,
+    OLM_OWNER_NAMESPACE, OperatorGroup, RequirementStatus,
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+
+pub const NAME: &str = "olm-csv";
+pub const FINALIZER: &str = "operators.coreos.com/csv-cleanup";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("ClusterServiceVersion {0}: {1}")]
+    Api(String, #[source] kube::Error),
+}
+
+pub struct Ctx {
+    pub client: kube::Client,
+}
+
+pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
+    let ctx = Arc::new(Ctx {
+        client: cx.client.clone(),
+    });
+    let api: Api<ClusterServiceVersion> = Api::all(cx.client.clone());
+    crate::util::wait_listable(&api).await;
+    let controller = Controller::new(api, watcher::Config::default()).owns(
+        Api::<Deployment>::all(cx.client.clone()),
+        watcher::Config::default().labels(OLM_OWNER),
+    );
+    controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
+    Ok(())
+}
+
+/// An outcome of one reconcile: the phase, its reason and message.
+struct Outcome {
+    phase: &'static str,
+    reason: &'static str,
+    message: String,
+    requeue: Option<Duration>,
+}
+
+fn outcome(
+    phase: &'static str,
+    reason: &'static str,
+    message: String,
+    requeue: Option<Duration>,
+) -> Outcome {
+    Outcome {
+        phase,
+        reason,
+        message,
+        requeue,
+    }
+}
+
+async fn reconcile(csv: Arc<ClusterServiceVersion>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let ns = csv.namespace().unwrap_or_default();
+    let name = csv.name_any();
+    let err = |e| Error::Api(format!("{ns}/{name}"), e);
+    let api: Api<ClusterServiceVersion> = Api::namespaced(ctx.client.clone(), &ns);
+    if csv.meta().deletion_timestamp.is_some() {
+        cleanup(&ctx.client, &ns, &name).await.map_err(err)?;
+        remove_finalizer(&api, &csv).await.map_err(err)?;
+        return Ok(Action::await_change());
+    }
+    if !csv.finalizers().iter().any(|f| f == FINALIZER) {
+        let mut fins = csv.finalizers().to_vec();
+        fins.push(FINALIZER.into());
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": fins}})),
+        )
+        .await
+        .map_err(err)?;
+        return Ok(Action::await_change());
+    }
+    if csv.status.as_ref().is_some_and(|s| s.phase == "Replacing") {
+        return Ok(Action::await_change());
+    }
+    let (out, reqs) = step(&ctx.client, &csv).await.map_err(err)?;
+    write_status(&api, &csv, &out, reqs).await.map_err(err)?;
+    if out.phase == "Succeeded" {
+        replace_predecessor(&api, &csv).await.map_err(err)?;
+    }
+    Ok(match out.requeue {
+        Some(d) => Action::requeue(d),
+        None => Action::await_change(),
+    })
+}
+
+async fn step(
+    client: &kube::Client,
+    csv: &ClusterServiceVersion,
+) -> Result<(Outcome, Vec<RequirementStatus>), kube::Error> {
+    let ns = csv.namespace().unwrap_or_default();
+    let phase = csv.status.as_ref().map(|s| s.phase.as_str()).unwrap_or("");
+    // OperatorGroup and install mode.
+    let ogs: Api<OperatorGroup> = Api::namespaced(client.clone(), &ns);
+    let groups = ogs.list(&ListParams::default()).await?.items;
+    let og = match groups.as_slice() {
+        [] => {
+            return Ok((
+                outcome(
+                    "Failed",
+                    "NoOperatorGroup",
+                    format!(
+                        "namespace {ns} has no OperatorGroup; create one (or set annotation cpaas.io/target-namespaces on the Subscription, empty for all namespaces)"
+                    ),
+                    None,
+                ),
+                vec![],
+            ));
+        }
+        [one] => one,
+        many => {
+            return Ok((
+                outcome(
+                    "Failed",
+                    "TooManyOperatorGroups",
+                    format!(
+                        "namespace {ns} has {} OperatorGroups ({}); keep exactly one",
+                        many.len(),
+                        many.iter()
+                            .map(|g| g.name_any())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None,
+                ),
+                vec![],
+            ));
+        }
+    };
+    let mode = crate::steps::install_mode(og.spec.target_namespaces.as_deref(), &ns);
+    let supported: Vec<&str> = csv
+        .spec
+        .install_modes
+        .iter()
+        .filter(|m| m.supported)
+        .map(|m| m.type_.as_str())
+        .collect();
+    if !supported.contains(&mode) {
+        return Ok((
+            outcome(
+                "Failed",
+                "UnsupportedOperatorGroup",
+                format!(
+                    "CSV {} does not support install mode {mode}, which OperatorGroup {} asks for (targets: {}); it supports {}. Change the OperatorGroup's targetNamespaces (or the Subscription's cpaas.io/target-namespaces) to a supported mode",
+                    csv.name_any(),
+                    og.name_any(),
+                    og.spec
+                        .target_namespaces
+                        .as_ref()
+                        .map(|t| t.join(","))
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or_else(|| "all namespaces".into()),
+                    if supported.is_empty() {
+                        "none".into()
+                    } else {
+                        supported.join(", ")
+                    }
+                ),
+                None,
+            ),
+            vec![],
+        ));
+    }
+    // CRD requirements.
+    let reqs = crd_requirements(client, csv).await?;
+    if let Some(missing) = reqs.iter().find(|r| r.status != "Present") {
+        return Ok((
+            outcome(
+                "Pending",
+                "RequirementsNotMet",
+                format!(
+                    "CustomResourceDefinition {} is not present: {}",
+                    missing.name, missing.message
+                ),
+                Some(Duration::from_secs(1)),
+            ),
+            reqs,
+        ));
+    }
+    if matches!(phase, "" | "Pending" | "Failed") && !deployments_applied(csv) {
+        return Ok((
+            outcome(
+                "InstallReady",
+                "AllRequirementsMet",
+                "all requirements found, attempting install".into(),
+                Some(Duration::from_millis(10)),
+            ),
+            reqs,
+        ));
+    }
+    apply_deployments(client, csv, og.spec.target_namespaces.as_deref()).await?;
+    Ok((availability(client, csv).await?, reqs))
+}
+
+/// Whether the status history shows an install attempt already (InstallReady reached).
+fn deployments_applied(csv: &ClusterServiceVersion) -> bool {
+    csv.status
+        .as_ref()
+        .is_some_and(|s| s.conditions.iter().any(|c| c.phase == "InstallReady"))
+}
+
+async fn crd_requirements(
+    client: &kube::Client,
+    csv: &ClusterServiceVersion,
+) -> Result<Vec<RequirementStatus>, kube::Error> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut out = Vec::new();
+    let Some(defs) = csv.spec.customresourcedefinitions.as_ref() else {
+        return Ok(out);
+    };
+    for d in defs.owned.iter().chain(defs.required.iter()) {
+        let found = crds.get_opt(&d.name).await?;
+        let established = found
+            .as_ref()
+            .and_then(|c| c.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+        let (status, message) = match (found.is_some(), established) {
+            (true, true) => (
+                "Present",
+                "CRD is present and Established condition is true".to_string(),
+            ),
+            (true, false) => (
+                "PresentNotSatisfied",
+                "CRD is present but not yet established".to_string(),
+            ),
+            _ => (
+                "NotPresent",
+                format!(
+                    "install the operator that owns {} ({}) first, or add it to the catalog",
+                    d.name, d.kind
+                ),
+            ),
+        };
+        out.push(RequirementStatus {
+            group: "apiextensions.k8s.io".into(),
+            version: "v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            name: d.name.clone(),
+            status: status.into(),
+            message,
+        });
+    }
+    Ok(out)
+}
+
+/// The install strategy's deployments as apply configurations.
+pub fn desired_deployments(csv: &ClusterServiceVersion, targets: &str) -> Vec<Value> {
+    let ns = csv.namespace().unwrap_or_default();
+    let name = csv.name_any();
+    csv.spec.install["spec"]["deployments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let mut spec = d["spec"].clone();
+            spec["template"]["metadata"]["annotations"]["olm.targetNamespaces"] = json!(targets);
+            spec["template"]["metadata"]["annotations"]["olm.operatorGroup"] = json!(
+                csv.annotations()
+                    .get(apis::operators::OLM_OPERATOR_GROUP)
+                    .cloned()
+                    .unwrap_or_default()
+            );
+            let mut labels = d["label"].clone();
+            if !labels.is_object() {
+                labels = json!({});
+            }
+            labels[OLM_OWNER] = json!(name);
+            labels[OLM_OWNER_NAMESPACE] = json!(ns);
+            labels[apis::operators::OLM_OWNER_KIND] = json!("ClusterServiceVersion");
+            json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": d["name"],
+                    "namespace": ns,
+                    "labels": labels,
+                    "ownerReferences": [{
+                        "apiVersion": "operators.coreos.com/v1alpha1",
+                        "kind": "ClusterServiceVersion",
+                        "name": name,
+                        "uid": csv.uid().unwrap_or_default(),
+                        "controller": true,
+                        "blockOwnerDeletion": false,
+                    }],
+                },
+                "spec": spec,
+            })
+        })
+        .collect()
+}
+
+async fn apply_deployments(
+    client: &kube::Client,
+    csv: &ClusterServiceVersion,
+    targets: Option<&[String]>,
+) -> Result<(), kube::Error> {
+    let ns = csv.namespace().unwrap_or_default();
+    let api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let pp = PatchParams::apply(&controllers::runtime::field_manager(NAME)).force();
+    for d in desired_deployments(csv, &crate::steps::target_annotation(targets)) {
+        let name = d["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        api.patch(&name, &pp, &Patch::Apply(&d)).await?;
+    }
+    Ok(())
+}
+
+/// Succeeded when every deployment is available; Failed naming an image that cannot be pulled;
+/// Installing otherwise.
+async fn availability(
+    client: &kube::Client,
+    csv: &ClusterServiceVersion,
+) -> Result<Outcome, kube::Error> {
+    let ns = csv.namespace().unwrap_or_default();
+    let api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    let wanted = desired_deployments(csv, "");
+    for d in &wanted {
+        let name = d["metadata"]["name"].as_str().unwrap_or_default();
+        let Some(dep) = api.get_opt(name).await? else {
+            return Ok(outcome(
+                "Installing",
+                "InstallWaiting",
+                format!("waiting for deployment {name} to be created"),
+                Some(Duration::from_millis(300)),
+            ));
+        };
+        let available = dep
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")
+                })
+            });
+        let updated = dep
+            .status
+            .as_ref()
+            .is_some_and(|s| s.updated_replicas.unwrap_or(0) >= dep.spec.replicas.unwrap_or(1));
+        if available && updated {
+            continue;
+        }
+        if let Some(msg) = pull_failure(&pods, &dep).await? {
+            return Ok(outcome(
+                "Failed",
+                "ComponentUnhealthy",
+                format!("deployment {name}: {msg}"),
+                Some(Duration::from_secs(1)),
+            ));
+        }
+        return Ok(outcome(
+            "Installing",
+            "InstallWaiting",
+            format!("installing: waiting for deployment {name} to become ready"),
+            Some(Duration::from_millis(500)),
+        ));
+    }
+    Ok(outcome(
+        "Succeeded",
+        "InstallSucceeded",
+        "install strategy completed with no errors".into(),
+        None,
+    ))
+}
+
+async fn pull_failure(pods: &Api<Pod>, dep: &Deployment) -> Result<Option<String>, kube::Error> {
+    let Some(sel) = dep.spec.selector.match_labels.as_ref() else {
+        return Ok(None);
+    };
+    let selector = sel
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for p in pods
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items
+    {
+        for cs in p
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+        {
+            if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref())
+                && matches!(
+                    w.reason.as_deref(),
+                    Some("ErrImagePull" | "ImagePullBackOff")
+                )
+            {
+                return Ok(Some(format!(
+                    "pod {} cannot pull image {}: {}",
+                    p.name_any(),
+                    cs.image,
+                    w.message.clone().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn write_status(
+    api: &Api<ClusterServiceVersion>,
+    csv: &ClusterServiceVersion,
+    out: &Outcome,
+    reqs: Vec<RequirementStatus>,
+) -> Result<(), kube::Error> {
+    let cur = csv.status.clone().unwrap_or_default();
+    if cur.phase == out.phase
+        && cur.message.as_deref() == Some(out.message.as_str())
+        && cur.requirement_status == reqs
+    {
+        return Ok(());
+    }
+    let now = crate::util::now();
+    let mut conditions = cur.conditions.clone();
+    if cur.phase != out.phase {
+        conditions.push(CsvCondition {
+            phase: out.phase.into(),
+            message: Some(out.message.clone()),
+            reason: Some(out.reason.into()),
+            last_update_time: Some(now.clone()),
+            last_transition_time: Some(now.clone()),
+        });
+        let excess = conditions.len().saturating_sub(20);
+        conditions.drain(..excess);
+    }
+    let status = ClusterServiceVersionStatus {
+        phase: out.phase.into(),
+        message: Some(out.message.clone()),
+        reason: Some(out.reason.into()),
+        last_update_time: Some(now.clone()),
+        last_transition_time: if cur.phase != out.phase {
+            Some(now)
+        } else {
+            cur.last_transition_time.clone()
+        },
+        conditions,
+        requirement_status: reqs,
+    };
+    let body = json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion", "status": status});
+    api.patch_status(
+        &csv.name_any(),
+        &PatchParams::apply(&controllers::runtime::field_manager(NAME)).force(),
+        &Patch::Apply(&body),
+    )
+    .await?;
+    Ok(())
+}
+
+/// After an upgrade succeeded: the replaced CSV goes `Replacing`, then is deleted.
+async fn replace_predecessor(
+    api: &Api<ClusterServiceVersion>,
+    csv: &ClusterServiceVersion,
+) -> Result<(), kube::Error> {
+    let Some(old) = csv.spec.replaces.as_deref() else {
+        return Ok(());
+    };
+    let Some(prev) = api.get_opt(old).await? else {
+        return Ok(());
+    };
+    if prev.meta().deletion_timestamp.is_none() {
+        let body = json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+            "status": {"phase": "Replacing", "reason": "BeingReplaced", "message": format!("being replaced by csv: {}", csv.name_any())}});
+        api.patch_status(
+            old,
+            &PatchParams::apply(&controllers::runtime::field_manager(NAME)).force(),
+            &Patch::Apply(&body),
+        )
+        .await?;
+        match api.delete(old, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes what a plan and this controller created for the CSV (labels `olm.owner`): the
+/// cluster-scoped RBAC, and — without waiting for the garbage collector — its Deployments,
+/// ServiceAccounts, Roles and RoleBindings.
+async fn cleanup(client: &kube::Client, ns: &str, name: &str) -> Result<(), kube::Error> {
+    let selector = format!("{OLM_OWNER}={name},{OLM_OWNER_NAMESPACE}={ns}");
+    let lp = ListParams::default().labels(&selector);
+    delete_labelled::<Deployment>(client, ns, &lp).await?;
+    delete_labelled::<k8s_openapi::api::rbac::v1::RoleBinding>(client, ns, &lp).await?;
+    delete_labelled::<k8s_openapi::api::rbac::v1::Role>(client, ns, &lp).await?;
+    delete_labelled::<k8s_openapi::api::core::v1::ServiceAccount>(client, ns, &lp).await?;
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+    for b in bindings.list(&lp).await?.items {
+        ignore_gone(
+            bindings
+                .delete(&b.name_any(), &DeleteParams::default())
+                .await
+                .map(|_| ()),
+        )?;
+    }
+    for r in roles.list(&lp).await?.items {
+        ignore_gone(
+            roles
+                .delete(&r.name_any(), &DeleteParams::default())
+                .await
+                .map(|_| ()),
+        )?;
+    }
+    Ok(())
+}
+
+async fn delete_labelled<K>(
+    client: &kube::Client,
+    ns: &str,
+    lp: &ListParams,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    for o in api.list(lp).await?.items {
+        ignore_gone(
+            api.delete(&o.name_any(), &DeleteParams::background())
+                .await
+                .map(|_| ()),
+        )?;
+    }
+    Ok(())
+}
+
+fn ignore_gone(r: Result<(), kube::Error>) -> Result<(), kube::Error> {
+    match r {
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        other => other,
+    }
+}
+
+async fn remove_finalizer(
+    api: &Api<ClusterServiceVersion>,
+    csv: &ClusterServiceVersion,
+) -> Result<(), kube::Error> {
+    let fins: Vec<String> = csv
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    if fins.len() == csv.finalizers().len() {
+        return Ok(());
+    }
+    ignore_gone(
+        api.patch(
+            &csv.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": fins}})),
+        )
+        .await
+        .map(|_| ()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployments_are_owned_by_the_csv_and_labelled() {
+        let mut csv: ClusterServiceVersion = serde_json::from_value(json!({
+            "apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+            "metadata": {"name": "op.v1", "namespace": "ns", "uid": "u1"},
+            "spec": {"displayName": "Op", "installModes": [], "install": {"strategy": "deployment", "spec": {
+                "deployments": [{"name": "op", "label": {"app": "op"}, "spec": {"selector": {"matchLabels": {"app": "op"}}, "template": {"metadata": {"labels": {"app": "op"}}, "spec": {"containers": []}}}}]}}}
+        })).unwrap();
+        csv.metadata.uid = Some("u1".into());
+        let d = &desired_deployments(&csv, "")[0];
+        assert_eq!(d["metadata"]["ownerReferences"][0]["uid"], "u1");
+        assert_eq!(d["metadata"]["labels"][OLM_OWNER], "op.v1");
+        assert_eq!(d["metadata"]["labels"]["app"], "op");
+        assert_eq!(
+            d["spec"]["template"]["metadata"]["annotations"]["olm.targetNamespaces"],
+            ""
+        );
+    }
+}

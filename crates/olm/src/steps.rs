@@ -1,0 +1,184 @@
+//! The steps of an InstallPlan for one resolved bundle, as pure functions: the bundle's CRDs
+//! first, then the CSV, the ServiceAccounts, Roles and RoleBindings of the CSV's `permissions`,
+//! the ClusterRoles and ClusterRoleBindings of its `clusterPermissions`, then the bundle's other
+//! objects. Also the install mode an OperatorGroup asks of a CSV.
+
+use apis::operators::{Step, StepResource};
+use serde_json::{Value, json};
+
+use crate::util::truncate_name;
+
+/// Kinds applied before the CSV (APIs must exist first).
+fn order_of(kind: &str) -> u8 {
+    match kind {
+        "CustomResourceDefinition" => 0,
+        "ClusterServiceVersion" => 1,
+        "ServiceAccount" => 2,
+        "Role" | "ClusterRole" => 3,
+        "RoleBinding" | "ClusterRoleBinding" => 4,
+        _ => 5,
+    }
+}
+
+/// The steps installing `objects` (a bundle's manifests) for CSV `csv` in `namespace`.
+pub fn plan_steps(
+    csv: &str,
+    objects: &[Value],
+    namespace: &str,
+    source: &str,
+    source_namespace: &str,
+) -> Vec<Step> {
+    let mut objs: Vec<Value> = objects.to_vec();
+    if let Some(csv_obj) = objects
+        .iter()
+        .find(|o| o["kind"] == "ClusterServiceVersion")
+    {
+        objs.extend(rbac_objects(csv_obj, namespace));
+    }
+    objs.sort_by_key(|o| order_of(o["kind"].as_str().unwrap_or_default()));
+    objs.into_iter()
+        .map(|o| {
+            let (group, version) =
+                match o["apiVersion"].as_str().unwrap_or_default().split_once('/') {
+                    Some((g, v)) => (g.to_string(), v.to_string()),
+                    None => (
+                        String::new(),
+                        o["apiVersion"].as_str().unwrap_or_default().to_string(),
+                    ),
+                };
+            Step {
+                resolving: csv.to_string(),
+                resource: StepResource {
+                    catalog_source: source.to_string(),
+                    catalog_source_namespace: source_namespace.to_string(),
+                    group,
+                    version,
+                    kind: o["kind"].as_str().unwrap_or_default().to_string(),
+                    name: o["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    manifest: Some(o.to_string()),
+                },
+                status: "Unknown".into(),
+            }
+        })
+        .collect()
+}
+
+/// ServiceAccounts, (Cluster)Roles and bindings from a CSV's install strategy permissions.
+pub fn rbac_objects(csv: &Value, namespace: &str) -> Vec<Value> {
+    let name = csv["metadata"]["name"].as_str().unwrap_or_default();
+    let spec = &csv["spec"]["install"]["spec"];
+    let mut out = Vec::new();
+    let mut accounts: Vec<String> = Vec::new();
+    let mut sa = |n: &str, out: &mut Vec<Value>| {
+        if !n.is_empty() && !accounts.iter().any(|a| a == n) {
+            accounts.push(n.to_string());
+            out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": n, "namespace": namespace}}));
+        }
+    };
+    for p in spec["permissions"].as_array().into_iter().flatten() {
+        let account = p["serviceAccountName"].as_str().unwrap_or_default();
+        sa(account, &mut out);
+        let role = truncate_name(&format!("{name}-{account}"), 253);
+        out.push(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": role, "namespace": namespace}, "rules": p["rules"].clone()}),
+        );
+        out.push(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": role, "namespace": namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}),
+        );
+    }
+    for p in spec["clusterPermissions"].as_array().into_iter().flatten() {
+        let account = p["serviceAccountName"].as_str().unwrap_or_default();
+        sa(account, &mut out);
+        let role = truncate_name(&format!("{name}-{namespace}-{account}"), 253);
+        out.push(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": role}, "rules": p["rules"].clone()}),
+        );
+        out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]}));
+    }
+    for d in spec["deployments"].as_array().into_iter().flatten() {
+        let account = d["spec"]["template"]["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap_or_default();
+        sa(account, &mut out);
+    }
+    out
+}
+
+/// The install mode an OperatorGroup with `targets` (None/empty = all namespaces) asks of an
+/// operator installed in `namespace`.
+pub fn install_mode(targets: Option<&[String]>, namespace: &str) -> &'static str {
+    match targets {
+        None | Some([]) => "AllNamespaces",
+        Some([one]) if one == namespace => "OwnNamespace",
+        Some([one]) if one.is_empty() => "AllNamespaces",
+        Some([_]) => "SingleNamespace",
+        Some(_) => "MultiNamespace",
+    }
+}
+
+/// `olm.targetNamespaces` for targets (empty string = all namespaces).
+pub fn target_annotation(targets: Option<&[String]>) -> String {
+    targets.map(|t| t.join(",")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csv() -> Value {
+        json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
+            "metadata": {"name": "op.v1"},
+            "spec": {"install": {"strategy": "deployment", "spec": {
+                "permissions": [{"serviceAccountName": "op", "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]}],
+                "clusterPermissions": [{"serviceAccountName": "op", "rules": []}],
+                "deployments": [{"name": "op", "spec": {"template": {"spec": {"serviceAccountName": "op"}}}}]}}}})
+    }
+
+    #[test]
+    fn crds_come_first_then_the_csv_then_rbac() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "as.x.io"}});
+        let steps = plan_steps("op.v1", &[csv(), crd], "ns", "cat", "cpaas-system");
+        let kinds: Vec<&str> = steps.iter().map(|s| s.resource.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "CustomResourceDefinition",
+                "ClusterServiceVersion",
+                "ServiceAccount",
+                "Role",
+                "ClusterRole",
+                "RoleBinding",
+                "ClusterRoleBinding"
+            ]
+        );
+        let rb: Value = serde_json::from_str(steps[5].resource.manifest.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            rb["subjects"][0],
+            json!({"kind": "ServiceAccount", "name": "op", "namespace": "ns"})
+        );
+        assert!(steps.iter().all(|s| s.resolving == "op.v1"));
+    }
+
+    #[test]
+    fn install_modes_follow_the_operator_group_targets() {
+        let own = vec!["ns".to_string()];
+        let other = vec!["a".to_string()];
+        let two = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(install_mode(None, "ns"), "AllNamespaces");
+        assert_eq!(install_mode(Some(&own), "ns"), "OwnNamespace");
+        assert_eq!(install_mode(Some(&other), "ns"), "SingleNamespace");
+        assert_eq!(install_mode(Some(&two), "ns"), "MultiNamespace");
+    }
+}

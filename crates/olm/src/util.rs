@@ -1,0 +1,197 @@
+//! Small helpers the controllers share: time stamps, OLM-shaped conditions, server-side apply of
+//! free-form objects, deterministic names.
+
+use apis::operators::OlmCondition;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::Scope;
+use serde_json::Value;
+
+pub fn now() -> String {
+    k8s_openapi::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Sets condition `type_` in `conds`, keeping its transition time when the status is unchanged.
+pub fn set_condition(
+    conds: &mut Vec<OlmCondition>,
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+) {
+    let status = if status { "True" } else { "False" };
+    let t = now();
+    match conds.iter_mut().find(|c| c.type_ == type_) {
+        Some(c) => {
+            if c.status != status {
+                c.last_transition_time = Some(t);
+            }
+            c.status = status.into();
+            c.reason = Some(reason.into());
+            c.message = Some(message.into());
+        }
+        None => conds.push(OlmCondition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            last_transition_time: Some(t),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Removes condition `type_`.
+pub fn clear_condition(conds: &mut Vec<OlmCondition>, type_: &str) {
+    conds.retain(|c| c.type_ != type_);
+}
+
+/// Conditions equal apart from their time stamps.
+pub fn same_conditions(a: &[OlmCondition], b: &[OlmCondition]) -> bool {
+    let strip = |v: &[OlmCondition]| {
+        v.iter()
+            .map(|c| {
+                (
+                    c.type_.clone(),
+                    c.status.clone(),
+                    c.reason.clone(),
+                    c.message.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    strip(a) == strip(b)
+}
+
+/// A short stable hash (5 lowercase alphanumerics) of `parts`, for generated names.
+pub fn short_hash(parts: &[&str]) -> String {
+    // FNV-1a: stable across runs and platforms (std's hasher is randomly seeded).
+    let mut h: u64 = 0xcbf29ce484222325;
+    for p in parts {
+        for b in p.bytes().chain([0u8]) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+    }
+    const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|i| ALPHA[((h >> (i * 8)) % ALPHA.len() as u64) as usize] as char)
+        .collect()
+}
+
+/// Truncates a generated object name to `max` characters without a trailing `-` or `.`.
+pub fn truncate_name(s: &str, max: usize) -> String {
+    let t: String = s.chars().take(max).collect();
+    t.trim_end_matches(['-', '.']).to_string()
+}
+
+/// Server-side applies a free-form object (`apiVersion`/`kind` read from it) with `manager`,
+/// namespaced ones in `namespace`; returns the object as stored. Errors name the object.
+pub async fn apply_json(
+    client: &kube::Client,
+    obj: &Value,
+    namespace: &str,
+    manager: &str,
+) -> Result<DynamicObject, String> {
+    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    let what = format!("{kind} {name:?} ({api_version})");
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| format!("WaitingForAPI: {what}: the API is not served yet: {e}"))?;
+    let mut obj = obj.clone();
+    let api: Api<DynamicObject> = match caps.scope {
+        Scope::Namespaced => {
+            // Bundle objects go to the plan's namespace whatever they say (real CSVs carry
+            // `namespace: placeholder`), as OLM installs them.
+            let ns = namespace.to_string();
+            obj["metadata"]["namespace"] = Value::String(ns.clone());
+            Api::namespaced_with(client.clone(), &ns, &ar)
+        }
+        Scope::Cluster => {
+            if let Some(m) = obj["metadata"].as_object_mut() {
+                m.remove("namespace");
+            }
+            Api::all_with(client.clone(), &ar)
+        }
+    };
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        for k in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "managedFields",
+            "generation",
+        ] {
+            m.remove(k);
+        }
+    }
+    if let Some(o) = obj.as_object_mut() {
+        o.remove("status");
+    }
+    api.patch(
+        &name,
+        &PatchParams::apply(manager).force(),
+        &Patch::Apply(&obj),
+    )
+    .await
+    .map_err(|e| format!("{what}: {e}"))
+}
+
+/// Waits until `api` can be listed (a CRD installed just before the set started may not be
+/// served yet), so the first watch does not fail; gives up after 30 s and lets the watch retry.
+pub async fn wait_listable<K>(api: &Api<K>)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(50);
+    while api
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+        .is_err()
+        && start.elapsed() < std::time::Duration::from_secs(30)
+    {
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_hashes_are_stable_and_name_safe() {
+        let a = short_hash(&["ns", "sub", "csv.v1"]);
+        assert_eq!(a, short_hash(&["ns", "sub", "csv.v1"]));
+        assert_ne!(a, short_hash(&["ns", "sub", "csv.v2"]));
+        assert_eq!(a.len(), 5);
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
+    }
+
+    #[test]
+    fn a_condition_keeps_its_transition_time_while_its_status_holds() {
+        let mut c = Vec::new();
+        set_condition(&mut c, "X", true, "R", "m");
+        let t = c[0].last_transition_time.clone();
+        set_condition(&mut c, "X", true, "R2", "m2");
+        assert_eq!(c[0].last_transition_time, t);
+        assert_eq!(c[0].reason.as_deref(), Some("R2"));
+        assert_eq!(c.len(), 1);
+    }
+}
