@@ -45,12 +45,16 @@ pub fn sets() -> Vec<ControllerSet> {
     for crd in apis::operators::crds() {
         catalog = catalog.with_crd(crd);
     }
+    // Each set acts as its own ServiceAccount (`marketplace-<set>`) with the rules below.
     vec![
         catalog,
         ControllerSet::new(subscription::NAME, subscription::run),
         ControllerSet::new(installplan::NAME, installplan::run),
         ControllerSet::new(csv::NAME, csv::run),
     ]
+    .into_iter()
+    .map(|set| set.with_rules(rules()))
+    .collect()
 }
 
 fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
