@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::Client;
+use kube::api::{
+    Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy,
+};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{self, Scope};
-use kube::Client;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -106,11 +108,18 @@ impl Cluster {
     /// Remembers kinds found by a full discovery.
     pub fn remember(&self, ar: ApiResource, namespaced: bool) {
         let key = (ar.api_version.clone(), ar.kind.clone());
-        self.kinds.lock().expect("kinds").insert(key, (ar, namespaced));
+        self.kinds
+            .lock()
+            .expect("kinds")
+            .insert(key, (ar, namespaced));
     }
 
     /// The API resource serving `apiVersion`/`kind` (discovery, cached).
-    pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<(ApiResource, bool), Error> {
+    pub async fn resolve(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<(ApiResource, bool), Error> {
         let key = (api_version.to_string(), kind.to_string());
         if let Some(hit) = self.kinds.lock().expect("kinds").get(&key) {
             return Ok(hit.clone());
@@ -143,7 +152,12 @@ impl Cluster {
                 )));
             }
             let (resource, namespaced) = self.resolve(&api_version, &kind).await?;
-            if namespaced && v["metadata"]["namespace"].as_str().unwrap_or_default().is_empty() {
+            if namespaced
+                && v["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+            {
                 v["metadata"]["namespace"] = Value::from(namespace);
             }
             if !namespaced && let Some(m) = v["metadata"].as_object_mut() {
@@ -170,7 +184,11 @@ impl Cluster {
     pub async fn apply(&self, o: &Object, dry_run: bool) -> Result<Value, Error> {
         let mut pp = PatchParams::apply(FIELD_MANAGER).force();
         pp.dry_run = dry_run;
-        match self.api(o).patch(o.name(), &pp, &Patch::Apply(&o.value)).await {
+        match self
+            .api(o)
+            .patch(o.name(), &pp, &Patch::Apply(&o.value))
+            .await
+        {
             Ok(obj) => Ok(serde_json::to_value(obj).unwrap_or_default()),
             Err(e) => Err(Error::Failed(format!(
                 "server-side apply failed for object {}/{} {}: {}",
@@ -333,9 +351,7 @@ pub fn readiness(kind: &str, v: &Value) -> Readiness {
             if generation_observed(v) && updated >= replicas && available >= replicas {
                 Readiness::Ready
             } else {
-                Readiness::Waiting(format!(
-                    "Available: {available}/{replicas}"
-                ))
+                Readiness::Waiting(format!("Available: {available}/{replicas}"))
             }
         }
         "StatefulSet" => {
@@ -350,7 +366,10 @@ pub fn readiness(kind: &str, v: &Value) -> Readiness {
         "DaemonSet" => {
             let desired = int(v, &["status", "desiredNumberScheduled"]);
             let ready = int(v, &["status", "numberReady"]);
-            if generation_observed(v) && v["status"]["desiredNumberScheduled"].is_i64() && ready >= desired {
+            if generation_observed(v)
+                && v["status"]["desiredNumberScheduled"].is_i64()
+                && ready >= desired
+            {
                 Readiness::Ready
             } else {
                 Readiness::Waiting(format!("Ready: {ready}/{desired}"))
@@ -393,7 +412,10 @@ pub fn readiness(kind: &str, v: &Value) -> Readiness {
                 "LoadBalancer" => v["status"]["loadBalancer"]["ingress"]
                     .as_array()
                     .is_some_and(|a| !a.is_empty()),
-                _ => !v["spec"]["clusterIP"].as_str().unwrap_or_default().is_empty(),
+                _ => !v["spec"]["clusterIP"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty(),
             };
             if ready {
                 Readiness::Ready
@@ -432,8 +454,8 @@ pub async fn capabilities(cluster: &Cluster) -> Result<helm::Capabilities, Error
         }
     }
     let mut caps = helm::Capabilities::default();
-    caps.kube_version = helm::capabilities::KubeVersion::parse(&info.git_version)
-        .map_err(Error::Invalid)?;
+    caps.kube_version =
+        helm::capabilities::KubeVersion::parse(&info.git_version).map_err(Error::Invalid)?;
     caps.api_versions = versions;
     Ok(caps)
 }
@@ -447,7 +469,10 @@ mod tests {
     fn deployments_are_ready_when_every_replica_is_updated_and_available() {
         let mut d = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2},
             "status": {"observedGeneration": 2, "updatedReplicas": 2, "availableReplicas": 1}});
-        assert_eq!(readiness("Deployment", &d), Readiness::Waiting("Available: 1/2".into()));
+        assert_eq!(
+            readiness("Deployment", &d),
+            Readiness::Waiting("Available: 1/2".into())
+        );
         d["status"]["availableReplicas"] = json!(2);
         assert_eq!(readiness("Deployment", &d), Readiness::Ready);
         d["metadata"]["generation"] = json!(3);
@@ -470,12 +495,21 @@ mod tests {
 
     #[test]
     fn services_pvcs_and_other_kinds() {
-        assert_eq!(readiness("Service", &json!({"spec": {"clusterIP": "10.0.0.1"}})), Readiness::Ready);
+        assert_eq!(
+            readiness("Service", &json!({"spec": {"clusterIP": "10.0.0.1"}})),
+            Readiness::Ready
+        );
         assert!(matches!(
-            readiness("Service", &json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1"}})),
+            readiness(
+                "Service",
+                &json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1"}})
+            ),
             Readiness::Waiting(_)
         ));
-        assert!(matches!(readiness("PersistentVolumeClaim", &json!({})), Readiness::Waiting(_)));
+        assert!(matches!(
+            readiness("PersistentVolumeClaim", &json!({})),
+            Readiness::Waiting(_)
+        ));
         assert_eq!(readiness("ConfigMap", &json!({})), Readiness::Ready);
     }
 

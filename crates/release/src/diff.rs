@@ -122,19 +122,36 @@ mod tests {
             "metadata": {"name": "c", "resourceVersion": "7", "uid": "u"}, "data": {"a": "1"}});
         let desired = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "c", "resourceVersion": "8", "uid": "u"}, "data": {"a": "2"}});
-        let c = object_change("v1", "ConfigMap", Some("ns"), "c", Some(&live), Some(&desired));
+        let c = object_change(
+            "v1",
+            "ConfigMap",
+            Some("ns"),
+            "c",
+            Some(&live),
+            Some(&desired),
+        );
         assert_eq!(c.change, ChangeKind::Update);
         assert!(c.diff.contains("--- ConfigMap ns/c (live)"), "{}", c.diff);
-        assert!(c.diff.contains("-  a: '1'") && c.diff.contains("+  a: '2'"), "{}", c.diff);
+        assert!(
+            c.diff.contains("-  a: '1'") && c.diff.contains("+  a: '2'"),
+            "{}",
+            c.diff
+        );
         assert!(!c.diff.contains("resourceVersion"), "{}", c.diff);
         let same = object_change("v1", "ConfigMap", Some("ns"), "c", Some(&live), Some(&live));
-        assert_eq!((same.change, same.diff.as_str()), (ChangeKind::Unchanged, ""));
+        assert_eq!(
+            (same.change, same.diff.as_str()),
+            (ChangeKind::Unchanged, "")
+        );
     }
 
     #[test]
     fn creations_and_deletions() {
         let o = json!({"kind": "Service", "metadata": {"name": "s"}});
-        assert_eq!(object_change("v1", "Service", None, "s", None, Some(&o)).change, ChangeKind::Create);
+        assert_eq!(
+            object_change("v1", "Service", None, "s", None, Some(&o)).change,
+            ChangeKind::Create
+        );
         let d = object_change("v1", "Service", None, "s", Some(&o), None);
         assert_eq!(d.change, ChangeKind::Delete);
         assert!(d.diff.contains("-kind: Service"), "{}", d.diff);

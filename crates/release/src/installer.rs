@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ObjectMeta, PostParams};
 use kube::Client;
+use kube::api::{Api, ObjectMeta, PostParams};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
@@ -91,7 +91,13 @@ impl Installer {
     /// `helm install`.
     pub async fn install(&self, o: &InstallOptions) -> Result<Release, Error> {
         validate_names(&o.name, &o.namespace)?;
-        if !self.dry_run && !self.storage.history(&o.name, &o.namespace).await?.is_empty() {
+        if !self.dry_run
+            && !self
+                .storage
+                .history(&o.name, &o.namespace)
+                .await?
+                .is_empty()
+        {
             return Err(Error::NameInUse(o.name.clone()));
         }
         let deadline = Instant::now() + o.timeout;
@@ -117,7 +123,9 @@ impl Installer {
         self.check_ownership(&objects, &o.name, &o.namespace, "install")
             .await?;
         self.storage.create(&rel).await?;
-        let result = self.perform(&mut rel, &objects, &[], o.wait, deadline, "install").await;
+        let result = self
+            .perform(&mut rel, &objects, &[], o.wait, deadline, "install")
+            .await;
         match result {
             Ok(()) => {
                 rel.set_status(Status::Deployed, "Install complete");
@@ -133,7 +141,10 @@ impl Installer {
                 if !o.atomic {
                     return Err(e);
                 }
-                match self.uninstall_within(&o.name, &o.namespace, o.timeout).await {
+                match self
+                    .uninstall_within(&o.name, &o.namespace, o.timeout)
+                    .await
+                {
                     Ok(_) => Err(Error::Failed(format!(
                         "release {} failed, and has been uninstalled due to rollback-on-failure being set: {e}",
                         o.name
@@ -188,7 +199,10 @@ impl Installer {
         self.check_ownership(&added, &o.name, &o.namespace, "upgrade")
             .await?;
         self.storage.create(&rel).await?;
-        match self.perform(&mut rel, &target, &old, o.wait, deadline, "upgrade").await {
+        match self
+            .perform(&mut rel, &target, &old, o.wait, deadline, "upgrade")
+            .await
+        {
             Ok(()) => {
                 self.supersede(&hist).await?;
                 rel.set_status(Status::Deployed, "Upgrade complete");
@@ -206,7 +220,13 @@ impl Installer {
                     return Err(e);
                 }
                 match self
-                    .rollback(&o.name, &o.namespace, Some(current.version), o.wait, o.timeout)
+                    .rollback(
+                        &o.name,
+                        &o.namespace,
+                        Some(current.version),
+                        o.wait,
+                        o.timeout,
+                    )
                     .await
                 {
                     Ok(_) => Err(Error::Failed(format!(
@@ -279,7 +299,10 @@ impl Installer {
             return Ok(rel);
         }
         self.storage.create(&rel).await?;
-        match self.perform(&mut rel, &objects, &old, wait, deadline, "rollback").await {
+        match self
+            .perform(&mut rel, &objects, &old, wait, deadline, "rollback")
+            .await
+        {
             Ok(()) => {
                 self.supersede(&hist).await?;
                 rel.set_status(Status::Deployed, format!("Rollback to {wanted}"));
@@ -418,7 +441,12 @@ impl Installer {
     }
 
     /// Runs a release's hooks for one event, recording each run in the release.
-    async fn run_hooks(&self, rel: &mut Release, event: &str, deadline: Instant) -> Result<(), Error> {
+    async fn run_hooks(
+        &self,
+        rel: &mut Release,
+        event: &str,
+        deadline: Instant,
+    ) -> Result<(), Error> {
         for i in hooks::for_event(&rel.hooks, event) {
             let hook = rel.hooks[i].clone();
             let objects = self
@@ -426,10 +454,9 @@ impl Installer {
                 .objects(&hook.manifest, &rel.namespace)
                 .await
                 .map_err(|e| {
-                    Error::Failed(format!(
-                        "failed {event}: warning: Hook {event} {} failed: {e}",
-                        hook.path
-                    ))
+                    let e =
+                        Error::Failed(format!("warning: Hook {event} {} failed: {e}", hook.path));
+                    Error::Failed(hook_failure(event, &e))
                 })?;
             if hooks::has_policy(&hook, "before-hook-creation") {
                 for obj in &objects {
@@ -444,7 +471,12 @@ impl Installer {
             let result = self.run_hook(&hook, &objects, event, deadline).await;
             let run = &mut rel.hooks[i].last_run;
             run.completed_at = Some(Timestamp::now());
-            run.phase = if result.is_ok() { "Succeeded" } else { "Failed" }.into();
+            run.phase = if result.is_ok() {
+                "Succeeded"
+            } else {
+                "Failed"
+            }
+            .into();
             let policy = if result.is_ok() {
                 "hook-succeeded"
             } else {
@@ -456,7 +488,7 @@ impl Installer {
                 }
             }
             if let Err(e) = result {
-                return Err(Error::Failed(format!("failed {event}: {e}")));
+                return Err(Error::Failed(hook_failure(event, &e)));
             }
         }
         Ok(())
@@ -525,7 +557,12 @@ impl Installer {
         Ok(())
     }
 
-    async fn render(&self, o: &InstallOptions, revision: i64, is_upgrade: bool) -> Result<Rendered, Error> {
+    async fn render(
+        &self,
+        o: &InstallOptions,
+        revision: i64,
+        is_upgrade: bool,
+    ) -> Result<Rendered, Error> {
         let caps = cluster::capabilities(&self.cluster).await?;
         let user = user_values(&o.values)?;
         let opts = helm::TemplateOptions {
@@ -617,6 +654,16 @@ impl Installer {
     }
 }
 
+/// Helm's wording of a failed hook: `failed pre-install: ...` for installs, `post-upgrade hooks
+/// failed: ...` for the other actions.
+fn hook_failure(event: &str, e: &Error) -> String {
+    if event.ends_with("-install") {
+        format!("failed {event}: {e}")
+    } else {
+        format!("{event} hooks failed: {e}")
+    }
+}
+
 fn change(o: &Object, live: Option<&Value>, desired: Option<&Value>) -> ObjectChange {
     diff::object_change(
         &o.resource.api_version,
@@ -631,7 +678,10 @@ fn change(o: &Object, live: Option<&Value>, desired: Option<&Value>) -> ObjectCh
 fn collect_crds(c: &helm::Chart, out: &mut Vec<String>) {
     for f in c.crd_objects() {
         let lower = f.name.to_ascii_lowercase();
-        if [".yaml", ".yml", ".json"].iter().any(|e| lower.ends_with(e)) {
+        if [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|e| lower.ends_with(e))
+        {
             out.push(String::from_utf8_lossy(&f.data).into_owned());
         }
     }
@@ -674,7 +724,9 @@ fn user_values(v: &Value) -> Result<helm::values::Values, Error> {
                 .map(Value::Number)
                 .unwrap_or_else(|| v.clone()),
             Value::Array(a) => Value::Array(a.iter().map(floats).collect()),
-            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), floats(v))).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), floats(v))).collect())
+            }
             other => other.clone(),
         }
     }
@@ -735,8 +787,18 @@ pub(crate) fn ownership_error(live: &Value, name: &str, namespace: &str) -> Opti
         )),
         Some(_) => {}
     };
-    check("label", &md["labels"], "app.kubernetes.io/managed-by", "Helm");
-    check("annotation", &md["annotations"], "meta.helm.sh/release-name", name);
+    check(
+        "label",
+        &md["labels"],
+        "app.kubernetes.io/managed-by",
+        "Helm",
+    );
+    check(
+        "annotation",
+        &md["annotations"],
+        "meta.helm.sh/release-name",
+        name,
+    );
     check(
         "annotation",
         &md["annotations"],
@@ -832,13 +894,23 @@ mod tests {
         let v = user_values(&json!({"a": 1, "b": [2]})).unwrap();
         assert!(v["a"].is_f64() && v["b"][0].is_f64());
         assert!(user_values(&Value::Null).unwrap().is_empty());
-        assert!(user_values(&json!([1])).unwrap_err().to_string().contains("values must be an object"));
+        assert!(
+            user_values(&json!([1]))
+                .unwrap_err()
+                .to_string()
+                .contains("values must be an object")
+        );
     }
 
     #[test]
     fn names_are_checked() {
         assert!(validate_names("web", "default").is_ok());
         assert!(validate_names("Web_1", "default").is_err());
-        assert!(validate_names("web", "Bad_NS").unwrap_err().to_string().contains("invalid namespace"));
+        assert!(
+            validate_names("web", "Bad_NS")
+                .unwrap_err()
+                .to_string()
+                .contains("invalid namespace")
+        );
     }
 }

@@ -82,23 +82,11 @@ mod time_opt {
 /// Helm's `release.Info`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Info {
-    #[serde(
-        default,
-        with = "time_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time_opt", skip_serializing_if = "Option::is_none")]
     pub first_deployed: Option<Timestamp>,
-    #[serde(
-        default,
-        with = "time_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time_opt", skip_serializing_if = "Option::is_none")]
     pub last_deployed: Option<Timestamp>,
-    #[serde(
-        default,
-        with = "time_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time_opt", skip_serializing_if = "Option::is_none")]
     pub deleted: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -114,17 +102,9 @@ pub struct Info {
 /// Helm's `release.HookExecution`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HookExecution {
-    #[serde(
-        default,
-        with = "time_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time_opt", skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
-    #[serde(
-        default,
-        with = "time_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time_opt", skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
     /// `Unknown`, `Running`, `Succeeded`, `Failed` (empty before the first run).
     #[serde(default)]
@@ -213,7 +193,10 @@ impl Release {
 
     /// The chart's default values as stored.
     pub fn chart_values(&self) -> Map<String, Value> {
-        self.chart["values"].as_object().cloned().unwrap_or_default()
+        self.chart["values"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Sets status and description together (Helm's `SetStatus`).
@@ -282,7 +265,10 @@ pub fn metadata_json(md: &helm::chart::Metadata) -> Value {
         m.insert("deprecated".into(), true.into());
     }
     if let Some(a) = md.annotations.as_ref().filter(|a| !a.is_empty()) {
-        let o: Map<String, Value> = a.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+        let o: Map<String, Value> = a
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
         m.insert("annotations".into(), Value::Object(o));
     }
     put_str(&mut m, "kubeVersion", &md.kube_version);
@@ -298,7 +284,10 @@ pub fn metadata_json(md: &helm::chart::Metadata) -> Value {
                 o.insert("enabled".into(), true.into());
             }
             if !d.import_values.is_empty() {
-                o.insert("import-values".into(), Value::Array(d.import_values.clone()));
+                o.insert(
+                    "import-values".into(),
+                    Value::Array(d.import_values.clone()),
+                );
             }
             put_str(&mut o, "alias", &d.alias);
             Value::Object(o)
@@ -353,7 +342,8 @@ pub fn chart_json(c: &helm::Chart, modtime: Timestamp) -> Value {
 pub fn go_values(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
-            let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, go_values(v))).collect();
+            let sorted: BTreeMap<&String, Value> =
+                m.iter().map(|(k, v)| (k, go_values(v))).collect();
             Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         }
         Value::Array(a) => Value::Array(a.iter().map(go_values).collect()),

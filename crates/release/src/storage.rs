@@ -10,16 +10,23 @@ use std::io::{Read, Write};
 use base64::Engine as _;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 
-use crate::model::Release;
 use crate::Error;
+use crate::model::Release;
 
 /// Secret type of Helm 3/4 releases.
 pub const SECRET_TYPE: &str = "helm.sh/release.v1";
 /// Labels Helm keeps for itself on the Secret (the rest are the release's own labels).
-const SYSTEM_LABELS: &[&str] = &["name", "owner", "status", "version", "createdAt", "modifiedAt"];
+const SYSTEM_LABELS: &[&str] = &[
+    "name",
+    "owner",
+    "status",
+    "version",
+    "createdAt",
+    "modifiedAt",
+];
 /// A stored release larger than this once decompressed is refused (Helm has no bound; a Secret is
 /// at most 1 MiB compressed, so real releases stay far below).
 const MAX_DECODED: u64 = 256 * 1024 * 1024;
@@ -146,7 +153,11 @@ impl Storage {
     /// Stores a new revision (`createdAt`); an existing one is [`Error::ReleaseExists`].
     pub async fn create(&self, r: &Release) -> Result<(), Error> {
         let s = to_secret(r, ("createdAt", now_unix()))?;
-        match self.api(&r.namespace).create(&PostParams::default(), &s).await {
+        match self
+            .api(&r.namespace)
+            .create(&PostParams::default(), &s)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 409 => Err(Error::ReleaseExists(r.name.clone())),
             Err(e) => Err(Error::kube("create: failed to create", e)),
@@ -194,7 +205,11 @@ impl Storage {
             .await
             .map_err(|e| Error::kube("list: failed to list", e))?;
         let mut latest: BTreeMap<(String, String), Release> = BTreeMap::new();
-        for s in list.items.iter().filter(|s| s.type_.as_deref() == Some(SECRET_TYPE)) {
+        for s in list
+            .items
+            .iter()
+            .filter(|s| s.type_.as_deref() == Some(SECRET_TYPE))
+        {
             let Ok(r) = from_secret(s) else { continue };
             let key = (r.namespace.clone(), r.name.clone());
             if latest.get(&key).is_none_or(|x| x.version < r.version) {
@@ -232,7 +247,10 @@ mod tests {
     #[test]
     fn decodes_what_helm_stored_and_reencodes_the_same_json() {
         let r = decode(HELM_STORED.as_bytes()).unwrap();
-        assert_eq!((r.name.as_str(), r.namespace.as_str(), r.version), ("r1", "ns1", 2));
+        assert_eq!(
+            (r.name.as_str(), r.namespace.as_str(), r.version),
+            ("r1", "ns1", 2)
+        );
         assert_eq!(r.info.status, Status::Deployed);
         assert_eq!(r.info.description, "Upgrade complete");
         assert_eq!(r.chart_label(), "demo-0.1.0");
@@ -241,9 +259,13 @@ mod tests {
         assert_eq!(r.hooks[0].delete_policies, ["before-hook-creation"]);
         assert_eq!(r.apply_method, "ssa");
         // Our JSON of Helm's release is byte-for-byte the JSON Helm wrote.
-        let raw = base64::engine::general_purpose::STANDARD.decode(HELM_STORED.trim()).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(HELM_STORED.trim())
+            .unwrap();
         let mut helm_json = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut helm_json).unwrap();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut helm_json)
+            .unwrap();
         assert_eq!(
             String::from_utf8(release_json(&r).unwrap()).unwrap(),
             String::from_utf8(helm_json).unwrap()
@@ -266,7 +288,10 @@ mod tests {
             ..Release::default()
         };
         let json = String::from_utf8(release_json(&r).unwrap()).unwrap();
-        assert!(json.contains(r#""description":"a \u003cb\u003e \u0026 c""#), "{json}");
+        assert!(
+            json.contains(r#""description":"a \u003cb\u003e \u0026 c""#),
+            "{json}"
+        );
         let s = to_secret(&r, ("modifiedAt", 17)).unwrap();
         assert_eq!(s.metadata.name.as_deref(), Some("sh.helm.release.v1.r1.v3"));
         assert_eq!(s.type_.as_deref(), Some("helm.sh/release.v1"));
