@@ -5,6 +5,7 @@ mod chart;
 mod controllers;
 mod image;
 mod registry;
+mod releases;
 mod serve;
 
 /// mimalloc instead of glibc's malloc: chart rendering makes many small short-lived allocations
