@@ -38,6 +38,8 @@ pub fn product_sets(sample: bool) -> Vec<controllers::ControllerSet> {
     if sample {
         sets.push(controllers::samples::set());
     }
+    // Cluster plugins (ModuleInfo → Helm releases in the target clusters; acts in global only).
+    sets.push(plugins::set());
     sets
 }
 
