@@ -5,8 +5,8 @@
 //! drift repair, uninstall, and a restart of serve in the middle of an install.
 
 mod common;
+mod plugin_support;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -84,15 +84,7 @@ impl Env {
     /// Pushes a one-file image as `REG/<repo_tag>` with `marketplace image copy`.
     fn push_image(&self, repo_tag: &str) {
         let layout = self.scratch.path().join(repo_tag.replace([':', '/'], "_"));
-        make_image(&layout, repo_tag);
-        marketplace(&[
-            "image",
-            "copy",
-            "--quiet",
-            &format!("oci:{}:t", layout.display()),
-            &format!("docker://{}/{repo_tag}", self.registry),
-            "--dest-tls-verify=false",
-        ]);
+        plugin_support::push_image(&self.registry, repo_tag, &layout);
     }
 
     fn apply(&self, yaml: &str) -> String {
@@ -201,40 +193,6 @@ fn condition<'a>(mi: &'a Value, type_: &str) -> &'a Value {
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["type"] == type_))
         .unwrap_or(&Value::Null)
-}
-
-/// A one-layer OCI image layout at `dir`, tagged `t`, whose file says `content`.
-fn make_image(dir: &Path, content: &str) {
-    let l = oci::Layout::create(dir).unwrap();
-    let put = |data: &[u8]| {
-        let d = oci::Digest::of(data);
-        let p = l.blob_path(&d);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, data).unwrap();
-        (d, data.len())
-    };
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_ustar();
-    h.set_size(content.len() as u64);
-    h.set_mode(0o644);
-    h.set_cksum();
-    tar.append_data(&mut h, "hello", content.as_bytes())
-        .unwrap();
-    let layer = tar.into_inner().unwrap();
-    let (ld, ls) = put(&layer);
-    let config = json!({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/hello"]},
-        "rootfs": {"type": "layers", "diff_ids": [ld.to_string()]}});
-    let (cd, cs) = put(&serde_json::to_vec(&config).unwrap());
-    let manifest = json!({"schemaVersion": 2, "mediaType": oci::media::OCI_MANIFEST,
-        "config": {"mediaType": oci::media::OCI_CONFIG, "digest": cd.to_string(), "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.to_string(), "size": ls}]});
-    let (md, ms) = put(&serde_json::to_vec(&manifest).unwrap());
-    let blob = oci::BlobRef {
-        digest: md,
-        size: ms as u64,
-        media_type: oci::media::OCI_MANIFEST.into(),
-    };
-    l.set_ref(Some("t"), &blob).unwrap();
 }
 
 fn module_plugin(name: &str) -> String {
@@ -567,10 +525,25 @@ fn upgrade_shows_new_version_and_prunes_drift_is_repaired_and_a_restart_finishes
     env.apply(&module_plugin("demo"));
     env.apply(&demo_config("v1.0.0", &v1));
 
-    // Restart serve in the middle of an install: the named ModuleInfo exists, nothing is Running yet.
+    // Restart serve in the middle of an install: without the kubelet stand-in in business the
+    // release is applied but its Deployment never becomes available, so the installation is held
+    // in Processing; after a restart (with the stand-in) it finishes.
+    env.server.restart_with_args(&[
+        "--registry",
+        &env.registry.clone(),
+        "--no-simulator=business",
+    ]);
     env.create(DEMO_INFO);
     let name = env.wait_renamed("demo", "business-demo");
-    env.server.restart();
+    let mi = poll_long("the install applied and waiting for its workloads", || {
+        let mi = env.moduleinfo(&name)?;
+        (condition(&mi, "Installed")["status"] == "True").then_some(mi)
+    })
+    .unwrap_or_else(|| panic!("{:#}", env.moduleinfo(&name).unwrap()));
+    assert_eq!(mi["status"]["phase"], "Processing", "{mi:#}");
+    assert!(mi["status"].get("currentVersion").is_none(), "{mi:#}");
+    env.server
+        .restart_with_args(&["--registry", &env.registry.clone()]);
     let mi = env.wait_phase(&name, "Running");
     assert_eq!(mi["status"]["currentVersion"], "v1.0.0");
     assert!(mi["status"].get("newVersion").is_none(), "{mi:#}");
@@ -693,5 +666,4 @@ fn upgrade_shows_new_version_and_prunes_drift_is_repaired_and_a_restart_finishes
         .filter(|s| s.starts_with("sh.helm.release"))
         .collect();
     assert!(records.is_empty(), "{records:?}");
-    let _: PathBuf = env.scratch.path().to_path_buf();
 }
