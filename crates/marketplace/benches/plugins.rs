@@ -125,6 +125,21 @@ async fn wait_all(
     finished.into_values().collect()
 }
 
+/// Creates plugin `p<i>`'s ModuleInfo (cluster by `i`), recording when.
+async fn create_info(api: &Api<ModuleInfo>, i: usize, started: &mut BTreeMap<String, Instant>) {
+    let cluster = CLUSTERS[i % CLUSTERS.len()];
+    let mi: ModuleInfo = serde_json::from_value(serde_json::json!({
+        "apiVersion": "cluster.alauda.io/v1alpha1", "kind": "ModuleInfo",
+        "metadata": {"name": format!("{cluster}-tmp-p{i}"), "labels": {
+            "cpaas.io/cluster-name": cluster, "cpaas.io/module-name": format!("p{i}"),
+            "cpaas.io/module-type": "plugin"}},
+        "spec": {"version": "v1.0.0"}
+    }))
+    .unwrap();
+    started.insert(format!("p{i}"), Instant::now());
+    api.create(&PostParams::default(), &mi).await.unwrap();
+}
+
 fn main() {
     let scratch = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -163,7 +178,7 @@ fn main() {
         refs.insert(v, r);
     }
     let mut yaml = String::new();
-    for i in 0..PLUGINS {
+    for i in 0..=PLUGINS {
         yaml.push_str(&format!(
             "apiVersion: cluster.alauda.io/v1alpha1\nkind: ModulePlugin\nmetadata:\n  name: p{i}\n---\n"
         ));
@@ -178,19 +193,22 @@ fn main() {
     rt.block_on(async {
         let client = server.client("global").await;
         let api: Api<ModuleInfo> = Api::all(client);
+        // One plugin alone first: the latency without contention.
+        let mut started = BTreeMap::new();
+        create_info(&api, PLUGINS, &mut started).await;
+        let single = wait_all(&api, &started, |mi| {
+            mi.status
+                .as_ref()
+                .is_some_and(|s| s.phase.as_deref() == Some("Running"))
+        })
+        .await;
+        report(
+            "install of one plugin alone (ModuleInfo created -> Running)",
+            single,
+        );
         let mut started = BTreeMap::new();
         for i in 0..PLUGINS {
-            let cluster = CLUSTERS[i % CLUSTERS.len()];
-            let mi: ModuleInfo = serde_json::from_value(serde_json::json!({
-                "apiVersion": "cluster.alauda.io/v1alpha1", "kind": "ModuleInfo",
-                "metadata": {"name": format!("{cluster}-tmp-p{i}"), "labels": {
-                    "cpaas.io/cluster-name": cluster, "cpaas.io/module-name": format!("p{i}"),
-                    "cpaas.io/module-type": "plugin"}},
-                "spec": {"version": "v1.0.0"}
-            }))
-            .unwrap();
-            started.insert(format!("p{i}"), Instant::now());
-            api.create(&PostParams::default(), &mi).await.unwrap();
+            create_info(&api, i, &mut started).await;
         }
         let install = wait_all(&api, &started, |mi| {
             mi.status
@@ -210,6 +228,10 @@ fn main() {
             .unwrap()
             .items
             .into_iter()
+            .filter(|mi| {
+                mi.metadata.labels.as_ref().unwrap()["cpaas.io/module-name"]
+                    != format!("p{PLUGINS}")
+            })
             .map(|mi| {
                 let plugin = mi.metadata.labels.as_ref().unwrap()["cpaas.io/module-name"].clone();
                 (plugin, mi.metadata.name.unwrap())

@@ -71,6 +71,8 @@ pub(crate) struct Ctx {
     pub settings: Settings,
     charts: Mutex<HashMap<String, Arc<Vec<u8>>>>,
     registries: Mutex<HashMap<String, Arc<oci::Registry>>>,
+    /// When each installation was last checked for drift (losing it costs one extra check).
+    drift_checked: std::sync::Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl Ctx {
@@ -91,6 +93,7 @@ impl Ctx {
             settings,
             charts: Mutex::default(),
             registries: Mutex::default(),
+            drift_checked: Default::default(),
         }
     }
 }
@@ -268,13 +271,14 @@ async fn converge(mi: &ModuleInfo, ctx: &Ctx, v: &Validated) -> Result<Action, E
             }
             return Ok(Action::requeue(Duration::from_secs(15)));
         }
-    } else {
+    } else if drift_due(mi, ctx) {
         drift = repair_drift(&installer, &desired.opts)
             .await
             .map_err(|e| other(&name, e))?;
         if !drift.is_empty() {
             let note = format!(
-                "put back by hand-changed objects: {}",
+                "objects changed or deleted by hand in cluster {} were put back: {}",
+                v.cluster_name,
                 drift
                     .iter()
                     .map(|d| format!("{} ({})", d.object, d.change))
@@ -341,6 +345,23 @@ async fn run_step(
         }
         Step::Upgrade => installer.upgrade(opts).await.map(drop),
     }
+}
+
+/// Whether a Running installation is due for a drift check: a reconcile runs after every status
+/// write and watch event, but the (dry-run) diff runs at most once per three quarters of `resync`.
+fn drift_due(mi: &ModuleInfo, ctx: &Ctx) -> bool {
+    if mi.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING) {
+        return false;
+    }
+    let mut checked = ctx.drift_checked.lock().expect("drift lock");
+    let now = std::time::Instant::now();
+    let due = checked
+        .get(&mi.name_any())
+        .is_none_or(|t| now.duration_since(*t) >= ctx.settings.resync * 3 / 4);
+    if due {
+        checked.insert(mi.name_any(), now);
+    }
+    due
 }
 
 /// Objects of the release changed or deleted by hand, put back with an upgrade to the same chart
@@ -479,6 +500,10 @@ async fn preview(
 ) -> Option<UpgradePreview> {
     let to = v.new_version.as_ref()?;
     let from = mi.spec.version.clone();
+    if mi.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING) {
+        // Previewed once the installation runs: an upgrade starts from a running release.
+        return mi.status.as_ref().and_then(|s| s.upgrade_preview.clone());
+    }
     if let Some(p) = mi.status.as_ref().and_then(|s| s.upgrade_preview.clone())
         && p.to_version == to.spec.version
         && p.from_version == from
