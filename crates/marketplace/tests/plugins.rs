@@ -152,6 +152,22 @@ impl Env {
         })
     }
 
+    /// Deletes a ModuleInfo and polls until it is gone (its finalizer has run).
+    fn delete_moduleinfo(&self, name: &str) {
+        self.server
+            .ok(&["delete", "moduleinfo", name, "--wait=false"]);
+        poll_long(&format!("ModuleInfo {name} deleted"), || {
+            self.moduleinfo(name).is_none().then_some(())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "ModuleInfo {name} not deleted: {:#}\n{}",
+                self.moduleinfo(name).unwrap_or_default(),
+                tail(&self.server.log(), 3000)
+            )
+        });
+    }
+
     fn get_on(&self, cluster: &str, args: &[&str]) -> Option<Value> {
         let mut full = vec!["get"];
         full.extend_from_slice(args);
@@ -391,6 +407,19 @@ fn documented_walkthroughs_refusals_and_uninstall() {
     // Refusals.
     env.create(&WEB_CLI_INFO.replace("global-temporary-name", "global-second"));
     assert_refused(&env, "global-second", "AlreadyInstalled", &name);
+    let events = poll("a Warning Event for the refused second install", || {
+        let out = env.server.ok(&[
+            "get",
+            "events",
+            "-A",
+            "--field-selector",
+            "involvedObject.name=global-second",
+            "-o",
+            "jsonpath={range .items[*]}{.type} {.reason}{\"\\n\"}{end}",
+        ]);
+        out.contains("Warning AlreadyInstalled").then_some(out)
+    });
+    assert!(events.contains("AlreadyInstalled"), "{events}");
     let no_type = WEB_CLI_INFO
         .replace("    cpaas.io/module-type: plugin\n", "")
         .replace("global-temporary-name", "global-no-type");
@@ -444,7 +473,7 @@ fn documented_walkthroughs_refusals_and_uninstall() {
         "custom.tpu_enable",
     );
     for bad in ["business-bad-type", "business-bad-key"] {
-        env.server.ok(&["delete", "moduleinfo", bad, "--wait=true"]);
+        env.delete_moduleinfo(bad);
     }
     env.create(&gpu_info(
         "business-temporary-name",
@@ -463,8 +492,7 @@ fn documented_walkthroughs_refusals_and_uninstall() {
     );
 
     // Uninstall leaves nothing behind in the target cluster.
-    env.server
-        .ok(&["delete", "moduleinfo", &gpu, "--wait=true"]);
+    env.delete_moduleinfo(&gpu);
     poll("the gpu release gone from business", || {
         let left = [
             env.names_on("business", "daemonsets", "cpaas-system"),
@@ -475,8 +503,7 @@ fn documented_walkthroughs_refusals_and_uninstall() {
         ];
         left.iter().all(Vec::is_empty).then_some(())
     });
-    env.server
-        .ok(&["delete", "moduleinfo", &name, "--wait=true"]);
+    env.delete_moduleinfo(&name);
     poll("web-cli gone from global", || {
         env.get_on("global", &["deployment", "web-cli", "-n", "cpaas-system"])
             .is_none()
@@ -651,8 +678,7 @@ fn upgrade_shows_new_version_and_prunes_drift_is_repaired_and_a_restart_finishes
     assert_eq!(image, format!("{}/acp/demo:v2.0.0", env.registry));
 
     // Uninstall leaves nothing behind.
-    env.server
-        .ok(&["delete", "moduleinfo", &name, "--wait=true"]);
+    env.delete_moduleinfo(&name);
     for (resource, n) in [("deployment", "demo"), ("configmap", "demo-v2-only")] {
         assert!(
             env.get_on("business", &[resource, n, "-n", "cpaas-system"])
