@@ -503,6 +503,41 @@ fn documented_walkthroughs_refusals_and_uninstall() {
         ];
         left.iter().all(Vec::is_empty).then_some(())
     });
+
+    // A cluster registered by hand and reached through a kubeconfig Secret (here: business's
+    // kubeconfig, as a real cluster would be): the plugin lands where that kubeconfig points.
+    let kubeconfig = env.server.kubeconfig("business");
+    env.server.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "remote-kubeconfig",
+        "-n",
+        "default",
+        &format!("--from-file=kubeconfig={}", kubeconfig.display()),
+    ]);
+    env.apply(
+        r#"{"apiVersion": "cluster.alauda.io/v1alpha1", "kind": "Cluster",
+            "metadata": {"name": "remote", "labels": {"cpaas.io/os-linux": "true", "cpaas.io/arch-amd64": "true"}},
+            "spec": {"kubeconfigSecret": {"namespace": "default", "name": "remote-kubeconfig"}}}"#,
+    );
+    env.create(
+        &gpu_info("remote-temporary-name", "      mps_enable: true")
+            .replace("cluster-name: business", "cluster-name: remote"),
+    );
+    let remote = env.wait_renamed("gpu-device-plugin", "remote-temporary-name");
+    assert!(is_installation_name(&remote, "remote"), "{remote}");
+    env.wait_phase(&remote, "Running");
+    assert_eq!(
+        env.names_on("business", "daemonsets", "cpaas-system"),
+        ["mps-device-plugin"]
+    );
+    env.delete_moduleinfo(&remote);
+    assert!(
+        env.names_on("business", "daemonsets", "cpaas-system")
+            .is_empty()
+    );
+
     env.delete_moduleinfo(&name);
     poll("web-cli gone from global", || {
         env.get_on("global", &["deployment", "web-cli", "-n", "cpaas-system"])

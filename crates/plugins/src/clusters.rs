@@ -175,8 +175,19 @@ pub async fn client_for(
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await
         .map_err(|e| fail(e.to_string()))?;
-    kube::Client::try_from(cfg).map_err(|e| fail(e.to_string()))
+    let client = kube::Client::try_from(cfg).map_err(|e| fail(e.to_string()))?;
+    // A cluster that does not answer is reported, not waited for.
+    match tokio::time::timeout(REACH_TIMEOUT, client.apiserver_version()).await {
+        Ok(Ok(_)) => Ok(client),
+        Ok(Err(e)) => Err(fail(format!("the cluster does not answer: {e}"))),
+        Err(_) => Err(fail(format!(
+            "the cluster did not answer within {REACH_TIMEOUT:?}"
+        ))),
+    }
 }
+
+/// How long a cluster reached by kubeconfig may take to answer `/version`.
+const REACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {
