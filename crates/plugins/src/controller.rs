@@ -253,40 +253,14 @@ async fn converge(mi: &ModuleInfo, ctx: &Ctx, v: &Validated) -> Result<Action, E
     );
     let mut drift = Vec::new();
     if let Some(step) = step {
-        let o = Outcome::processing(step, mi);
-        if write_status(mi, ctx, &o, Some(v)).await? {
-            event(ctx, mi, EventType::Normal, step.reason(), &o.message).await;
-        }
-        if let Err(e) = run_step(&installer, step, &desired.opts).await {
-            let o = Outcome::failed(step.failure_reason(), e.to_string(), mi);
-            if write_status(mi, ctx, &o, Some(v)).await? {
-                event(
-                    ctx,
-                    mi,
-                    EventType::Warning,
-                    step.failure_reason(),
-                    &o.message,
-                )
-                .await;
-            }
+        if !apply_step(mi, ctx, v, &installer, step, &desired.opts).await? {
             return Ok(Action::requeue(Duration::from_secs(15)));
         }
     } else if drift_due(mi, ctx) {
         drift = repair_drift(&installer, &desired.opts)
             .await
             .map_err(|e| other(&name, e))?;
-        if !drift.is_empty() {
-            let note = format!(
-                "objects changed or deleted by hand in cluster {} were put back: {}",
-                v.cluster_name,
-                drift
-                    .iter()
-                    .map(|d| format!("{} ({})", d.object, d.change))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            event(ctx, mi, EventType::Warning, "DriftRepaired", &note).await;
-        }
+        report_drift(mi, ctx, v, &drift).await;
     }
     let rel = installer
         .get(&rel_name, RELEASE_NAMESPACE)
@@ -323,6 +297,53 @@ fn other(name: &str, e: impl std::fmt::Display) -> Error {
         name: name.to_string(),
         message: e.to_string(),
     }
+}
+
+/// Runs a release step with its Processing status and Events; whether it succeeded (a failure is
+/// reported as phase Failed with the release's error).
+async fn apply_step(
+    mi: &ModuleInfo,
+    ctx: &Ctx,
+    v: &Validated,
+    installer: &release::Installer,
+    step: status::Step,
+    opts: &release::InstallOptions,
+) -> Result<bool, Error> {
+    let o = Outcome::processing(step, mi);
+    if write_status(mi, ctx, &o, Some(v)).await? {
+        event(ctx, mi, EventType::Normal, step.reason(), &o.message).await;
+    }
+    let Err(e) = run_step(installer, step, opts).await else {
+        return Ok(true);
+    };
+    let reason = step.failure_reason();
+    let o = Outcome::failed(reason, e.to_string(), mi);
+    if write_status(mi, ctx, &o, Some(v)).await? {
+        event(ctx, mi, EventType::Warning, reason, &o.message).await;
+    }
+    Ok(false)
+}
+
+/// A Warning Event naming what was put back, if anything.
+async fn report_drift(
+    mi: &ModuleInfo,
+    ctx: &Ctx,
+    v: &Validated,
+    drift: &[apis::cluster::DriftRecord],
+) {
+    if drift.is_empty() {
+        return;
+    }
+    let objects: Vec<_> = drift
+        .iter()
+        .map(|d| format!("{} ({})", d.object, d.change))
+        .collect();
+    let note = format!(
+        "objects changed or deleted by hand in cluster {} were put back: {}",
+        v.cluster_name,
+        objects.join(", ")
+    );
+    event(ctx, mi, EventType::Warning, "DriftRepaired", &note).await;
 }
 
 async fn run_step(
