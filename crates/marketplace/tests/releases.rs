@@ -474,3 +474,104 @@ fn atomic_restores_the_previous_revision_and_an_atomic_install_leaves_nothing() 
     ]);
     assert!(left.trim().is_empty(), "{left}");
 }
+
+const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n";
+
+const WORKLOAD: &str = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}-widget\nspec:\n  size: 3\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: wait/demo:0.1.0\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n";
+
+/// The address of `serve`'s own registry (from the config it wrote for docker-registry).
+fn registry_addr(s: &common::Server) -> String {
+    let cfg = std::fs::read_to_string(s.data_dir().join("registry/config.yml"))
+        .expect("serve runs a registry when --registry is absent");
+    cfg.lines()
+        .find_map(|l| l.trim().strip_prefix("addr: "))
+        .expect("registry config names its address")
+        .to_string()
+}
+
+#[test]
+fn crds_install_first_and_wait_blocks_until_workloads_are_ready() {
+    let s = common::Server::start(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let c = chart(tmp.path(), "demo", &[("workload.yaml", WORKLOAD)]);
+    std::fs::create_dir_all(c.join("crds")).unwrap();
+    std::fs::write(c.join("crds/widget.yaml"), CRD).unwrap();
+    let c = c.to_str().unwrap();
+
+    // The image is not in the platform registry yet: the Pods cannot start and --wait times out.
+    let (ok, _, stderr) = ours(
+        &s,
+        &[
+            "install",
+            "w",
+            c,
+            "-n",
+            "default",
+            "--wait",
+            "--timeout",
+            "4s",
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("resource Deployment/default/w-web not ready. status: InProgress, message: Available: 0/2\ncontext deadline exceeded"),
+        "{stderr}"
+    );
+    // The CRD came first, so the Widget in the same release was created.
+    assert_eq!(
+        s.ok(&["get", "widgets", "-n", "default", "-o", "name"])
+            .trim(),
+        "widget.example.com/w-widget"
+    );
+    assert_eq!(history(&s, "default", "w"), [(1, "failed".into())]);
+
+    // Once the image exists (the kubelet stand-in only checks that its manifest is there; a
+    // pushed chart is such a manifest), the upgrade's --wait returns with every replica available.
+    let reg = registry_addr(&s);
+    let push = Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .args([
+            "chart",
+            "push",
+            c,
+            &format!("oci://{reg}/wait"),
+            "--plain-http",
+        ])
+        .output()
+        .expect("run marketplace chart push");
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+    let out = ours_ok(
+        &s,
+        &[
+            "upgrade",
+            "w",
+            c,
+            "-n",
+            "default",
+            "--wait",
+            "--timeout",
+            "120s",
+        ],
+    );
+    assert!(out.contains("STATUS: deployed\nREVISION: 2\n"), "{out}");
+    let available = s.ok(&[
+        "get",
+        "deploy",
+        "w-web",
+        "-n",
+        "default",
+        "-o",
+        "jsonpath={.status.availableReplicas}",
+    ]);
+    assert_eq!(
+        available, "2",
+        "--wait returned before the Deployment was available"
+    );
+    assert_eq!(
+        history(&s, "default", "w"),
+        [(1, "failed".into()), (2, "deployed".into())]
+    );
+}
