@@ -453,11 +453,12 @@ pub async fn capabilities(cluster: &Cluster) -> Result<helm::Capabilities, Error
             }
         }
     }
-    let mut caps = helm::Capabilities::default();
-    caps.kube_version =
-        helm::capabilities::KubeVersion::parse(&info.git_version).map_err(Error::Invalid)?;
-    caps.api_versions = versions;
-    Ok(caps)
+    Ok(helm::Capabilities {
+        kube_version: helm::capabilities::KubeVersion::parse(&info.git_version)
+            .map_err(Error::Invalid)?,
+        api_versions: versions,
+        ..helm::Capabilities::default()
+    })
 }
 
 #[cfg(test)]
