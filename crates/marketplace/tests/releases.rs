@@ -575,3 +575,60 @@ fn crds_install_first_and_wait_blocks_until_workloads_are_ready() {
         [(1, "failed".into()), (2, "deployed".into())]
     );
 }
+
+#[test]
+fn missing_releases_and_bad_input_get_helms_errors_and_change_nothing() {
+    let s = common::Server::start(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let c = chart(tmp.path(), "demo", &[]);
+    let c = c.to_str().unwrap();
+    let (ok, _, err) = ours(&s, &["uninstall", "ghost", "-n", "default"]);
+    assert!(!ok);
+    assert_eq!(
+        err.trim_end(),
+        "Error: uninstall: Release not loaded: ghost: release: not found"
+    );
+    let (ok, _, err) = ours(&s, &["upgrade", "ghost", c, "-n", "default"]);
+    assert!(!ok);
+    assert_eq!(
+        err.trim_end(),
+        "Error: UPGRADE FAILED: \"ghost\" has no deployed releases"
+    );
+    let (ok, _, err) = ours(&s, &["install", "Bad_Name", c, "-n", "default"]);
+    assert!(!ok);
+    assert!(err.starts_with("Error: INSTALLATION FAILED: "), "{err}");
+    // upgrade --install installs what does not exist yet; installing it again is refused.
+    let out = ours_ok(&s, &["upgrade", "--install", "fresh", c, "-n", "default"]);
+    assert!(
+        out.starts_with("Release \"fresh\" does not exist. Installing it now.\n"),
+        "{out}"
+    );
+    let (ok, _, err) = ours(&s, &["install", "fresh", c, "-n", "default"]);
+    assert!(!ok);
+    assert_eq!(
+        err.trim_end(),
+        "Error: INSTALLATION FAILED: cannot re-use a name that is still in use"
+    );
+    // An object that belongs to no release is not taken over.
+    s.ok(&["create", "configmap", "taken-cm", "-n", "default"]);
+    let (ok, _, err) = ours(&s, &["install", "taken", c, "-n", "default"]);
+    assert!(!ok);
+    assert!(
+        err.contains("Unable to continue with install: ConfigMap \"taken-cm\" in namespace \"default\" exists and cannot be imported into the current release: invalid ownership metadata; label validation error: missing key \"app.kubernetes.io/managed-by\": must be set to \"Helm\""),
+        "{err}"
+    );
+    let left = s.ok(&[
+        "get",
+        "secrets",
+        "-n",
+        "default",
+        "-l",
+        "name=taken",
+        "-o",
+        "name",
+    ]);
+    assert!(
+        left.trim().is_empty(),
+        "a refused install stores no record: {left}"
+    );
+}
