@@ -632,3 +632,66 @@ fn missing_releases_and_bad_input_get_helms_errors_and_change_nothing() {
         "a refused install stores no record: {left}"
     );
 }
+
+/// A real chart of the shared corpus (bitnami/nginx: subchart `common`, helpers, many kinds).
+fn fixture_chart(path: &str) -> PathBuf {
+    let base = std::env::var_os("MARKETPLACE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../../../shared"));
+    let dir = base.join("fixtures/helm/charts").join(path);
+    assert!(
+        dir.is_dir(),
+        "the shared Helm chart corpus is missing at {}; set MARKETPLACE_SHARED to the shared/ folder",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn a_corpus_chart_we_install_is_the_release_helm_renders_and_upgrades() {
+    let s = common::Server::start(&[]);
+    let nginx = fixture_chart("bitnami/nginx");
+    let nginx = nginx.to_str().unwrap();
+    ours_ok(
+        &s,
+        &["install", "web", nginx, "-n", "web", "--create-namespace"],
+    );
+    let ours_manifest = ours_ok(&s, &["get", "manifest", "web", "-n", "web"]);
+    let st = helm(&s, "web", "status", json!({"name": "web"})).unwrap();
+    assert_eq!(
+        format!("{}\n", st["manifest"].as_str().unwrap()),
+        ours_manifest
+    );
+    assert!(
+        s.ok(&["get", "deploy,svc", "-n", "web", "-o", "name"])
+            .contains("deployment.apps/web-nginx"),
+        "the release's objects exist"
+    );
+    // Helm's own render of revision 2 applies cleanly over ours and reads the same history.
+    let up = helm(
+        &s,
+        "web",
+        "upgrade",
+        json!({"chart": nginx, "name": "web", "values": {}}),
+    )
+    .unwrap();
+    assert_eq!(
+        (up["revision"].as_i64(), up["status"].as_str()),
+        (Some(2), Some("deployed"))
+    );
+    assert_eq!(
+        format!("{}\n", up["manifest"].as_str().unwrap()),
+        ours_manifest,
+        "Helm renders the same manifest for the same chart and values"
+    );
+    assert_eq!(
+        history(&s, "web", "web"),
+        [(1, "superseded".into()), (2, "deployed".into())]
+    );
+    ours_ok(&s, &["uninstall", "web", "-n", "web"]);
+    let left = s.ok(&["get", "deploy,svc,secrets", "-n", "web", "-o", "name"]);
+    assert!(
+        !left.contains("web-nginx") && !left.contains("sh.helm.release"),
+        "left behind: {left}"
+    );
+}
