@@ -180,7 +180,12 @@ async fn dispatch(cmd: ReleaseCommand) -> anyhow::Result<String> {
             let inst = installer(&a.cluster).await?;
             inst.uninstall_within(&a.name, &a.cluster.namespace, a.timeout)
                 .await
-                .context("uninstall")?;
+                .map_err(|e| match e {
+                    release::Error::NotFound(n) => {
+                        anyhow::anyhow!("uninstall: Release not loaded: {n}: release: not found")
+                    }
+                    other => anyhow::anyhow!("uninstall: {other}"),
+                })?;
             Ok(format!("release \"{}\" uninstalled\n", a.name))
         }
         ReleaseCommand::List(a) => {

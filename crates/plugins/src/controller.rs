@@ -30,6 +30,7 @@ use tokio::sync::Mutex;
 
 use crate::clusters::{self, Directory};
 use crate::naming::installation_name;
+use crate::releases::Releases;
 use crate::status::{self, Outcome};
 use crate::validate::{self, Refusal, Validated};
 
@@ -240,7 +241,7 @@ async fn converge(mi: &ModuleInfo, ctx: &Ctx, v: &Validated) -> Result<Action, E
         Ok(d) => d,
         Err(r) => return refuse(mi, ctx, r).await,
     };
-    let installer = release::Installer::new(client.clone());
+    let installer = Releases::new(client.clone());
     let rel_name = desired.opts.name.clone();
     let current = installer
         .get(&rel_name, RELEASE_NAMESPACE)
@@ -270,7 +271,8 @@ async fn converge(mi: &ModuleInfo, ctx: &Ctx, v: &Validated) -> Result<Action, E
             name: name.clone(),
             message: format!("release {rel_name} vanished after it was applied"),
         })?;
-    let waiting = not_ready(&client, &rel)
+    let waiting = installer
+        .not_ready(&rel)
         .await
         .map_err(|e| other(&name, e))?;
     let preview = preview(mi, ctx, v, &installer).await;
@@ -305,7 +307,7 @@ async fn apply_step(
     mi: &ModuleInfo,
     ctx: &Ctx,
     v: &Validated,
-    installer: &release::Installer,
+    installer: &Releases,
     step: status::Step,
     opts: &release::InstallOptions,
 ) -> Result<bool, Error> {
@@ -313,7 +315,7 @@ async fn apply_step(
     if write_status(mi, ctx, &o, Some(v)).await? {
         event(ctx, mi, EventType::Normal, step.reason(), &o.message).await;
     }
-    let Err(e) = run_step(installer, step, opts).await else {
+    let Err(e) = installer.step(step, opts).await else {
         return Ok(true);
     };
     let reason = step.failure_reason();
@@ -346,28 +348,6 @@ async fn report_drift(
     event(ctx, mi, EventType::Warning, "DriftRepaired", &note).await;
 }
 
-async fn run_step(
-    installer: &release::Installer,
-    step: status::Step,
-    opts: &release::InstallOptions,
-) -> Result<(), release::Error> {
-    use status::Step;
-    match step {
-        Step::Install => installer.install(opts).await.map(drop),
-        Step::Reinstall => {
-            installer.uninstall(&opts.name, &opts.namespace).await?;
-            installer.install(opts).await.map(drop)
-        }
-        Step::Resume => {
-            installer
-                .rollback(&opts.name, &opts.namespace, None, false, opts.timeout)
-                .await?;
-            installer.upgrade(opts).await.map(drop)
-        }
-        Step::Upgrade => installer.upgrade(opts).await.map(drop),
-    }
-}
-
 /// Whether a Running installation is due for a drift check: a reconcile runs after every status
 /// write and watch event, but the (dry-run) diff runs at most once per three quarters of `resync`.
 fn drift_due(mi: &ModuleInfo, ctx: &Ctx) -> bool {
@@ -388,35 +368,15 @@ fn drift_due(mi: &ModuleInfo, ctx: &Ctx) -> bool {
 /// Objects of the release changed or deleted by hand, put back with an upgrade to the same chart
 /// and values (a new release revision); what was put back.
 async fn repair_drift(
-    installer: &release::Installer,
+    installer: &Releases,
     opts: &release::InstallOptions,
 ) -> Result<Vec<apis::cluster::DriftRecord>, release::Error> {
     let changes = installer.diff(opts).await?;
     let drifted = status::drift_records(&changes, &status::now());
     if !drifted.is_empty() {
-        installer.upgrade(opts).await?;
+        installer.step(status::Step::Upgrade, opts).await?;
     }
     Ok(drifted)
-}
-
-/// `None` when every object of the release is ready, else what it waits for.
-async fn not_ready(
-    client: &kube::Client,
-    rel: &release::Release,
-) -> Result<Option<String>, release::Error> {
-    let cluster = release::cluster::Cluster::new(client.clone());
-    for o in cluster.objects(&rel.manifest, &rel.namespace).await? {
-        let Some(live) = cluster.get(&o).await? else {
-            return Ok(Some(format!("{} does not exist yet", o.display())));
-        };
-        match release::cluster::readiness(o.kind(), &live) {
-            release::cluster::Readiness::Ready => {}
-            release::cluster::Readiness::Waiting(w) | release::cluster::Readiness::Failed(w) => {
-                return Ok(Some(format!("{}: {w}", o.display())));
-            }
-        }
-    }
-    Ok(None)
 }
 
 /// The chart, values and options the ModuleInfo wants.
@@ -517,7 +477,7 @@ async fn preview(
     mi: &ModuleInfo,
     ctx: &Ctx,
     v: &Validated,
-    installer: &release::Installer,
+    installer: &Releases,
 ) -> Option<UpgradePreview> {
     let to = v.new_version.as_ref()?;
     let from = mi.spec.version.clone();
@@ -609,7 +569,7 @@ async fn cleanup(mi: Arc<ModuleInfo>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let client = clusters::client_for(&ctx.global, &ctx.directory, &c)
         .await
         .map_err(|e| other(&name, e))?;
-    let installer = release::Installer::new(client);
+    let installer = Releases::new(client);
     match installer.uninstall(plugin, RELEASE_NAMESPACE).await {
         Ok(_) | Err(release::Error::NotFound(_)) => {
             let note = format!("release {plugin} uninstalled from cluster {cluster}");

@@ -20,6 +20,7 @@ pub mod clusters;
 pub mod controller;
 pub mod form;
 pub mod naming;
+pub mod releases;
 pub mod status;
 pub mod validate;
 pub mod versions;

@@ -247,6 +247,7 @@ impl Cluster {
         if !self.delete(o).await? {
             return Ok(());
         }
+        let mut poll = Poll::new();
         while self.get(o).await?.is_some() {
             if Instant::now() >= deadline {
                 return Err(Error::Failed(format!(
@@ -254,7 +255,7 @@ impl Cluster {
                     o.display()
                 )));
             }
-            tokio::time::sleep(POLL).await;
+            poll.wait().await;
         }
         Ok(())
     }
@@ -263,6 +264,7 @@ impl Cluster {
     /// `resource X not ready` message.
     pub async fn wait_ready(&self, objects: &[Object], deadline: Instant) -> Result<(), Error> {
         for o in objects {
+            let mut poll = Poll::new();
             loop {
                 let live = self.get(o).await?;
                 let state = match &live {
@@ -279,7 +281,7 @@ impl Cluster {
                                 o.display()
                             )));
                         }
-                        tokio::time::sleep(POLL).await;
+                        poll.wait().await;
                     }
                 }
             }
@@ -289,6 +291,7 @@ impl Cluster {
 
     /// Waits for a CRD to be `Established`.
     pub async fn wait_established(&self, o: &Object, deadline: Instant) -> Result<(), Error> {
+        let mut poll = Poll::new();
         loop {
             if let Some(v) = self.get(o).await?
                 && condition(&v, "Established") == Some(true)
@@ -301,12 +304,24 @@ impl Cluster {
                     o.name()
                 )));
             }
-            tokio::time::sleep(POLL).await;
+            poll.wait().await;
         }
     }
 }
 
-const POLL: Duration = Duration::from_millis(200);
+/// Polling starts at 5 ms (most objects settle within a few ms on the embedded clusters) and backs
+/// off to 200 ms.
+struct Poll(Duration);
+
+impl Poll {
+    fn new() -> Poll {
+        Poll(Duration::from_millis(5))
+    }
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_millis(200));
+    }
+}
 
 /// The message of an API error (the Status `message`), else the error's text.
 pub fn api_message(e: &kube::Error) -> String {
@@ -453,11 +468,12 @@ pub async fn capabilities(cluster: &Cluster) -> Result<helm::Capabilities, Error
             }
         }
     }
-    let mut caps = helm::Capabilities::default();
-    caps.kube_version =
-        helm::capabilities::KubeVersion::parse(&info.git_version).map_err(Error::Invalid)?;
-    caps.api_versions = versions;
-    Ok(caps)
+    Ok(helm::Capabilities {
+        kube_version: helm::capabilities::KubeVersion::parse(&info.git_version)
+            .map_err(Error::Invalid)?,
+        api_versions: versions,
+        ..helm::Capabilities::default()
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::{StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
@@ -19,6 +20,9 @@ use crate::hooks;
 use crate::model::{self, HookExecution, Info, Release, Status};
 use crate::storage::Storage;
 use crate::{Error, InstallOptions};
+
+/// Requests in flight at once when applying or reading the objects of one kind.
+const CONCURRENCY: usize = 16;
 
 /// Installs and manages Helm releases in one cluster.
 pub struct Installer {
@@ -423,8 +427,13 @@ impl Installer {
         op: &str,
     ) -> Result<(), Error> {
         self.run_hooks(rel, &format!("pre-{op}"), deadline).await?;
-        for obj in target {
-            self.cluster.apply(obj, false).await?;
+        // Helm's install order between kinds; the objects of one kind are applied concurrently.
+        for run in target.chunk_by(|a, b| a.kind() == b.kind()) {
+            stream::iter(run)
+                .map(|obj| self.cluster.apply(obj, false))
+                .buffer_unordered(CONCURRENCY)
+                .try_collect::<Vec<_>>()
+                .await?;
         }
         let keys: HashSet<ObjectKey> = target.iter().map(Object::key).collect();
         for gone in old.iter().rev().filter(|o| !keys.contains(&o.key())) {
@@ -539,8 +548,13 @@ impl Installer {
         namespace: &str,
         op: &str,
     ) -> Result<(), Error> {
-        for obj in objects {
-            if let Some(live) = self.cluster.get(obj).await?
+        let lives: Vec<Option<Value>> = stream::iter(objects)
+            .map(|obj| self.cluster.get(obj))
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        for (obj, live) in objects.iter().zip(lives) {
+            if let Some(live) = live
                 && let Some(why) = ownership_error(&live, name, namespace)
             {
                 let place = match obj.namespace() {
@@ -599,11 +613,17 @@ impl Installer {
             helm::render::prepare(&o.chart, &user, &helm::RenderOptions::default())?;
         let mut files = Vec::new();
         collect_crds(&prepared, &mut files);
+        let mut crds = Vec::new();
         for text in files {
-            for crd in self.cluster.objects(&text, &o.namespace).await? {
-                self.cluster.create(&crd).await?;
-                self.cluster.wait_established(&crd, deadline).await?;
-            }
+            crds.extend(self.cluster.objects(&text, &o.namespace).await?);
+        }
+        stream::iter(&crds)
+            .map(|crd| self.cluster.create(crd))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<_>>()
+            .await?;
+        for crd in &crds {
+            self.cluster.wait_established(crd, deadline).await?;
         }
         Ok(())
     }
