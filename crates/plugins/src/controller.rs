@@ -4,7 +4,7 @@
 //! a restart would lose; the chart cache only saves downloads):
 //! 1. deleting → the finalizer uninstalls the release from the target cluster (named
 //!    installations only; a temporary or refused ModuleInfo owns nothing);
-//! 2. [`validate`](crate::validate) the references and the form; a refusal is a `Validated=False`
+//! 2. [`validate`](crate::validate::validate) the references and the form; a refusal is a `Validated=False`
 //!    condition with phase `Failed` and a Warning Event;
 //! 3. rename: a ModuleInfo not named [`installation_name`] is created under that name (same labels,
 //!    annotations and spec) and the temporary one deleted; when that name exists already, the

@@ -8,8 +8,9 @@
 //! - the controller set that runs in the global cluster only ([`set`]): validate → rename →
 //!   pull the chart from the registry → install / upgrade a Helm release in the target cluster →
 //!   `Running`; drift repair, upgrade previews, uninstall behind a finalizer;
-//! - the cluster registry's filling ([`clusters`]) and how the set reaches a target cluster
-//!   ([`clusters::ClusterClients`]).
+//! - the cluster registry's filling ([`clusters`]: a [`Directory`] of the host's clusters, or a
+//!   kubeconfig Secret for a cluster registered by hand) and the release calls it makes
+//!   ([`releases`], REL's `release::Installer` driven off the reconcile's task).
 //!
 //! It must not touch: Helm's release storage and apply logic (the `release` crate's), chart
 //! rendering (`helm`'s), the registry protocol (`oci`'s), or any apiserver internals — every cluster
