@@ -268,3 +268,31 @@ pub struct ClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubeconfig_secret: Option<SecretKeyRef>,
 }
+
+/// The ModulePlugin CRD with `spec` optional and defaulted to `{}`: a ModulePlugin with only a
+/// name is valid (kube-derive makes `spec` required; the API server's structural defaulting fills
+/// it, so every stored ModulePlugin deserializes).
+pub fn module_plugin_crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    use kube::CustomResourceExt;
+    let mut crd = ModulePlugin::crd();
+    for v in &mut crd.spec.versions {
+        if let Some(root) = v
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
+            if let Some(req) = root.required.as_mut() {
+                req.retain(|r| r != "spec");
+            }
+            if let Some(spec) = root.properties.as_mut().and_then(|p| p.get_mut("spec")) {
+                spec.default = Some(
+                    k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
+                        serde_json::json!({}),
+                    ),
+                );
+            }
+        }
+    }
+    crd
+}

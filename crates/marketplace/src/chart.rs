@@ -7,6 +7,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::releases::{self, ReleaseCommand};
+
 /// Chart subcommands.
 #[derive(clap::Subcommand)]
 pub enum ChartCommand {
@@ -16,6 +18,25 @@ pub enum ChartCommand {
     /// Push a chart directory (packaged as `helm package` does) or a packaged chart (.tgz) to an
     /// OCI registry as `helm push` does (`oci://REGISTRY/PATH` → `REGISTRY/PATH/<name>:<version>`).
     Push(PushArgs),
+    /// Install a chart as a release (Helm's `helm install NAME CHART`), stored as Helm stores it.
+    Install(Box<crate::releases::InstallArgs>),
+    /// Upgrade a release to a chart (`--install` installs it when absent).
+    Upgrade(Box<crate::releases::InstallArgs>),
+    /// Show what an upgrade would change, object by object, as unified diffs.
+    Diff(Box<crate::releases::InstallArgs>),
+    /// Roll a release back to a revision (default: the previous one).
+    Rollback(crate::releases::RollbackArgs),
+    /// Uninstall a release: its objects (except helm.sh/resource-policy: keep) and its history.
+    Uninstall(crate::releases::NameArgs),
+    /// List releases (NAME, NAMESPACE, REVISION, UPDATED, STATUS, CHART, APP VERSION).
+    List(crate::releases::ListArgs),
+    /// A release's revisions.
+    History(crate::releases::NameArgs),
+    /// A release's status and notes.
+    Status(crate::releases::NameArgs),
+    /// A release's manifest or values.
+    #[command(subcommand)]
+    Get(crate::releases::GetCommand),
 }
 
 /// Flags of `marketplace chart push`.
@@ -69,13 +90,9 @@ Output is byte-for-byte what `helm template` (Helm v4) prints: manifests sorted 
 order, each prefixed with `---` and `# Source: <template path>`, followed by hooks. Errors are printed
 in Helm's words on stderr and the command exits with status 1.";
 
-/// Flags of `marketplace chart template` (Helm's `helm template [NAME] [CHART]` flags).
-#[derive(clap::Args)]
-pub struct TemplateArgs {
-    /// `[NAME] CHART`: an optional release name, then the chart directory, packaged chart (.tgz)
-    /// or oci:// reference.
-    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
-    pub args: Vec<String>,
+/// Helm's values flags (`-f`, `--set*`), shared by template, install, upgrade and diff.
+#[derive(clap::Args, Clone, Default)]
+pub struct ValueArgs {
     /// Values file (YAML, `-` for standard input); may be repeated, later files override earlier ones.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
@@ -97,6 +114,17 @@ pub struct TemplateArgs {
     /// applied last.
     #[arg(long = "set-literal", value_name = "KEY=VALUE")]
     pub set_literal: Vec<String>,
+}
+
+/// Flags of `marketplace chart template` (Helm's `helm template [NAME] [CHART]` flags).
+#[derive(clap::Args)]
+pub struct TemplateArgs {
+    /// `[NAME] CHART`: an optional release name, then the chart directory, packaged chart (.tgz)
+    /// or oci:// reference.
+    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
+    pub args: Vec<String>,
+    #[command(flatten)]
+    pub vals: ValueArgs,
     /// Release name (`.Release.Name`); the NAME argument wins.
     #[arg(long, default_value = "release-name")]
     pub name: String,
@@ -212,6 +240,15 @@ pub fn run(command: ChartCommand) -> anyhow::Result<()> {
             }
         },
         ChartCommand::Push(args) => push(&args),
+        ChartCommand::Install(a) => releases::run(ReleaseCommand::Install(*a)),
+        ChartCommand::Upgrade(a) => releases::run(ReleaseCommand::Upgrade(*a)),
+        ChartCommand::Diff(a) => releases::run(ReleaseCommand::Diff(*a)),
+        ChartCommand::Rollback(a) => releases::run(ReleaseCommand::Rollback(a)),
+        ChartCommand::Uninstall(a) => releases::run(ReleaseCommand::Uninstall(a)),
+        ChartCommand::List(a) => releases::run(ReleaseCommand::List(a)),
+        ChartCommand::History(a) => releases::run(ReleaseCommand::History(a)),
+        ChartCommand::Status(a) => releases::run(ReleaseCommand::Status(a)),
+        ChartCommand::Get(c) => releases::run(ReleaseCommand::Get(c)),
     }
 }
 
@@ -264,16 +301,21 @@ fn push(args: &PushArgs) -> anyhow::Result<()> {
 
 /// Loads a chart from a path or, for `oci://REGISTRY/REPO`, from the registry (`--version`).
 fn load_chart(args: &TemplateArgs) -> Result<helm::Chart, String> {
-    let reference = args.chart_ref();
+    load_chart_ref(args.chart_ref(), args.version.as_deref(), &args.registry)
+}
+
+/// Loads a chart directory, `.tgz`, or `oci://REGISTRY/REPO` reference (`version` required).
+pub fn load_chart_ref(
+    reference: &str,
+    version: Option<&str>,
+    registry: &RegistryArgs,
+) -> Result<helm::Chart, String> {
     let Some(url) = Some(reference).filter(|s| s.starts_with("oci://")) else {
         return helm::chart::load(std::path::Path::new(reference)).map_err(|e| e.to_string());
     };
-    let version = args
-        .version
-        .as_deref()
-        .ok_or_else(|| format!("--version is required for {url}"))?;
+    let version = version.ok_or_else(|| format!("--version is required for {url}"))?;
     let (host, repo) = oci::chart::parse_oci_url(url).map_err(|e| e.to_string())?;
-    let opts = registry_options(&args.registry, &host).map_err(|e| e.to_string())?;
+    let opts = registry_options(registry, &host).map_err(|e| e.to_string())?;
     let tgz = runtime()
         .map_err(|e| e.to_string())?
         .block_on(async {
@@ -286,7 +328,7 @@ fn load_chart(args: &TemplateArgs) -> Result<helm::Chart, String> {
 
 /// The user's values, merged as Helm's `values.Options.MergeValues` does: `-f` files, then
 /// `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal` (each in its given order).
-fn user_values(args: &TemplateArgs) -> Result<helm::values::Values, String> {
+pub fn user_values(args: &ValueArgs) -> Result<helm::values::Values, String> {
     use helm::strvals::{Mode, parse_into, parse_literal_into};
     let mut user = helm::values::Values::new();
     for f in &args.values {
@@ -341,7 +383,7 @@ fn user_values(args: &TemplateArgs) -> Result<helm::values::Values, String> {
 pub fn template(args: &TemplateArgs) -> Result<String, String> {
     let name = args.release_name()?;
     let chart = load_chart(args)?;
-    let user = user_values(args)?;
+    let user = user_values(&args.vals)?;
     let capabilities = match args.kube_version.as_deref() {
         Some(kv) => helm::Capabilities::with(Some(kv), &args.api_versions)
             .map_err(|e| format!("invalid kube version '{kv}': {e}"))?,

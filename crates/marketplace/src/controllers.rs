@@ -39,6 +39,8 @@ pub fn product_sets(sample: bool) -> Vec<controllers::ControllerSet> {
         sets.push(controllers::samples::set());
     }
     sets.extend(olm::sets());
+    // Cluster plugins (ModuleInfo → Helm releases in the target clusters; acts in global only).
+    sets.push(plugins::set());
     sets
 }
 

@@ -7,6 +7,7 @@ mod controllers;
 mod image;
 mod operators;
 mod registry;
+mod releases;
 mod serve;
 mod user;
 

@@ -204,6 +204,13 @@ impl Server {
         self.spawn();
     }
 
+    /// Like [`Server::restart`], with these extra `serve` flags from now on.
+    pub fn restart_with_args(&mut self, args: &[&str]) {
+        self.stop();
+        self.extra_args = args.iter().map(|a| a.to_string()).collect();
+        self.spawn();
+    }
+
     /// Runs this server's kubectl against `cluster` with a fresh discovery cache of this server.
     pub fn kubectl_on(&self, cluster: &str, args: &[&str]) -> Output {
         self.kubectl_with_stdin(cluster, args, None)

@@ -1,0 +1,60 @@
+//! Helpers the plugin tests and the plugin benchmark share: a one-layer image pushed to a
+//! registry with `marketplace image copy`.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::json;
+
+/// A one-layer OCI image layout at `dir`, tagged `t`, whose file says `content`.
+fn make_image(dir: &Path, content: &str) {
+    let l = oci::Layout::create(dir).unwrap();
+    let put = |data: &[u8]| {
+        let d = oci::Digest::of(data);
+        let p = l.blob_path(&d);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+        (d, data.len())
+    };
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_size(content.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append_data(&mut h, "hello", content.as_bytes())
+        .unwrap();
+    let layer = tar.into_inner().unwrap();
+    let (ld, ls) = put(&layer);
+    let config = json!({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/hello"]},
+        "rootfs": {"type": "layers", "diff_ids": [ld.to_string()]}});
+    let (cd, cs) = put(&serde_json::to_vec(&config).unwrap());
+    let manifest = json!({"schemaVersion": 2, "mediaType": oci::media::OCI_MANIFEST,
+        "config": {"mediaType": oci::media::OCI_CONFIG, "digest": cd.to_string(), "size": cs},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.to_string(), "size": ls}]});
+    let (md, ms) = put(&serde_json::to_vec(&manifest).unwrap());
+    let blob = oci::BlobRef {
+        digest: md,
+        size: ms as u64,
+        media_type: oci::media::OCI_MANIFEST.into(),
+    };
+    l.set_ref(Some("t"), &blob).unwrap();
+}
+
+/// Pushes a fresh one-file image as `REG/<repo_tag>` (layout written at `layout`).
+pub fn push_image(registry: &str, repo_tag: &str, layout: &Path) {
+    make_image(layout, repo_tag);
+    let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .args(["image", "copy", "--quiet"])
+        .arg(format!("oci:{}:t", layout.display()))
+        .arg(format!("docker://{registry}/{repo_tag}"))
+        .arg("--dest-tls-verify=false")
+        .output()
+        .expect("run marketplace image copy");
+    assert!(
+        out.status.success(),
+        "marketplace image copy {repo_tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
