@@ -247,7 +247,6 @@ fn start_host(
             tracing::error!(cluster = %cluster, error = %e, "cannot serve packagemanifests");
         }
     }
-    let host = controllers::Host::new(sets).install_crds(true);
     cp.add_metrics(host.metrics().registry());
     let targets = cp
         .clusters()

@@ -56,6 +56,7 @@ pub fn set_with(settings: Settings) -> ControllerSet {
         .with_crd(ModuleConfig::crd())
         .with_crd(ModuleInfo::crd())
         .with_crd(Cluster::crd())
+        .with_rules(rules())
 }
 
 /// What the set needs in the global cluster: its own objects, Events, kubeconfig Secrets of
