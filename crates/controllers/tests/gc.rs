@@ -304,3 +304,70 @@ async fn a_deleted_crd_loses_its_objects_then_goes() {
     );
     t.stop().await;
 }
+
+/// OLM's case: `operators.coreos.com` prefers v1 (OperatorGroup) while Subscriptions exist only in
+/// v1alpha1. An owner reference naming a version that is not its group's preferred one must still
+/// be resolved, so the dependents of a deleted owner are collected.
+#[tokio::test]
+async fn dependents_of_an_owner_in_a_non_preferred_version_are_collected() {
+    let t = start(controllers::embedded_sets()).await;
+    let c = t.cp.client("global").unwrap();
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(c.clone());
+    let crd = |plural: &str, kind: &str, version: &str| -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+        serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.mixed.example.com")},
+            "spec": {"group": "mixed.example.com", "scope": "Namespaced",
+                     "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind},
+                     "versions": [{"name": version, "served": true, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        }))
+        .unwrap()
+    };
+    crds.create(&PostParams::default(), &crd("groups", "Group", "v1"))
+        .await
+        .unwrap();
+    crds.create(&PostParams::default(), &crd("subs", "Sub", "v1alpha1"))
+        .await
+        .unwrap();
+    let ar = kube::discovery::ApiResource {
+        group: "mixed.example.com".into(),
+        version: "v1alpha1".into(),
+        api_version: "mixed.example.com/v1alpha1".into(),
+        kind: "Sub".into(),
+        plural: "subs".into(),
+    };
+    let subs: Api<kube::api::DynamicObject> = Api::namespaced_with(c.clone(), "default", &ar);
+    let sub = eventually("the Sub resource served", || {
+        let subs = subs.clone();
+        async move {
+            let o: kube::api::DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "mixed.example.com/v1alpha1", "kind": "Sub", "metadata": {"name": "s1"}}))
+            .unwrap();
+            subs.create(&PostParams::default(), &o).await.ok()
+        }
+    })
+    .await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let owned = json!([{"apiVersion": "mixed.example.com/v1alpha1", "kind": "Sub", "name": "s1",
+                        "uid": sub.metadata.uid}]);
+    cms.create(&PostParams::default(), &cm("sub-child", owned))
+        .await
+        .unwrap();
+    subs.delete("s1", &DeleteParams::background())
+        .await
+        .unwrap();
+    eventually("the Sub's ConfigMap collected", || {
+        let cms = cms.clone();
+        async move {
+            cms.get_opt("sub-child")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        }
+    })
+    .await;
+    t.stop().await;
+}

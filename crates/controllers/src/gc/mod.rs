@@ -171,11 +171,7 @@ async fn discover(
             .await
             .map_err(GcError::Discovery)?,
     };
-    let found: Vec<(ApiResource, ApiCapabilities)> = discovery
-        .groups()
-        .flat_map(|g| g.recommended_resources())
-        .filter(|(ar, caps)| collectable(ar, caps))
-        .collect();
+    let found = every_resource(&discovery);
     let mut res = shared.resources.write().expect("resources lock");
     let names: HashSet<String> = found.iter().map(|(ar, _)| resource_name(ar)).collect();
     let mut work = Vec::new();
@@ -214,6 +210,58 @@ async fn discover(
     }
     res.discovery = Some(discovery);
     Ok(work)
+}
+
+/// The watched resource of a group's kind, whatever version the owner reference names, for when
+/// discovery does not resolve that version: without it, an unresolved owner counts as present and
+/// its dependents are never collected. The object is the same in every served version.
+fn watched_kind(
+    res: &Resources,
+    group: &str,
+    kind: &str,
+) -> Option<(ApiResource, ApiCapabilities)> {
+    let r = res
+        .list
+        .iter()
+        .find(|r| !r.stop.is_cancelled() && r.ar.group == group && r.ar.kind == kind)?;
+    let scope = if r.namespaced {
+        Scope::Namespaced
+    } else {
+        Scope::Cluster
+    };
+    Some((
+        r.ar.clone(),
+        ApiCapabilities {
+            scope,
+            subresources: Vec::new(),
+            operations: Vec::new(),
+        },
+    ))
+}
+
+/// Every collectable resource of every group once, at the group's preferred version when it has
+/// the resource there, else at the first version that does: a group's versions can hold different
+/// kinds (`operators.coreos.com` prefers v1, which has OperatorGroup, while Subscription exists
+/// only in v1alpha1), and the owners of every kind must be watched.
+fn every_resource(discovery: &Discovery) -> Vec<(ApiResource, ApiCapabilities)> {
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    for g in discovery.groups() {
+        let preferred = g.preferred_version_or_latest().to_string();
+        let versions = std::iter::once(preferred.clone()).chain(
+            g.versions()
+                .filter(|v| **v != preferred)
+                .map(str::to_string),
+        );
+        for v in versions {
+            for (ar, caps) in g.versioned_resources(&v) {
+                if collectable(&ar, &caps) && seen.insert(resource_name(&ar)) {
+                    found.push((ar, caps));
+                }
+            }
+        }
+    }
+    found
 }
 
 fn resource_name(ar: &ApiResource) -> String {
@@ -438,7 +486,10 @@ async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Fou
             None => (String::new(), r.api_version.clone()),
         };
         let gvk = GroupVersionKind::gvk(&group, &version, &r.kind);
-        res.discovery.as_ref().and_then(|d| d.resolve_gvk(&gvk))
+        res.discovery
+            .as_ref()
+            .and_then(|d| d.resolve_gvk(&gvk))
+            .or_else(|| watched_kind(&res, &group, &r.kind))
     };
     let Some((ar, caps)) = resolved else {
         // A kind the cluster does not serve (yet): never delete on a guess.
