@@ -1372,3 +1372,155 @@ async fn a_missing_api_fails_resolution_until_a_catalog_provides_it() {
         json!(["widget-operator.v1.0.0", "gadget-operator.v1.0.0"])
     );
 }
+
+/// On a real cluster PackageManifests are an aggregated API: `marketplace controllers
+/// --serve-packages` serves the global cluster's packages over HTTPS from the catalogs its OLM sets
+/// load (here the controllers run out of process against `serve --no-controllers`), and `marketplace
+/// crds --apiservice --ca-file` prints the Service and APIService that register it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packagemanifests_are_served_as_an_aggregated_api_by_marketplace_controllers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = oci::localregistry::LocalRegistry::start(
+        oci::localregistry::Config {
+            dir: tmp.path().join("registry"),
+            ..Default::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("docker-registry starts");
+    let host = reg.host();
+    let h = host.clone();
+    let server = tokio::task::spawn_blocking(move || {
+        Server::start_with(&[], &["--no-controllers", "--registry", &h], &[])
+    })
+    .await
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_marketplace");
+    let crds = Command::new(bin).arg("crds").output().unwrap();
+    assert!(crds.status.success());
+    server.ok_stdin(
+        &["apply", "-f", "-"],
+        &String::from_utf8_lossy(&crds.stdout),
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tls = tmp.path().join("tls");
+    let log = std::fs::File::create(tmp.path().join("controllers.log")).unwrap();
+    let mut controllers = Command::new(bin)
+        .arg("controllers")
+        .arg("--kubeconfig")
+        .arg(server.kubeconfig("global"))
+        .args(["--registry", &host])
+        .args(["--serve-packages", &format!("127.0.0.1:{port}")])
+        .arg("--tls-dir")
+        .arg(&tls)
+        .stderr(log)
+        .spawn()
+        .expect("spawn marketplace controllers");
+
+    let bundle = push_bundle(
+        &host,
+        "demo/aggregated-bundle",
+        "v1.0.0",
+        simple_bundle(&host, "aggregated-demo", "1.0.0", &["AllNamespaces"]),
+    )
+    .await;
+    let image = push_catalog(&host, "demo/aggregated-catalog", "v1", vec![bundle]).await;
+    let env_wait = |what: &str, f: &mut dyn FnMut() -> bool| {
+        let start = std::time::Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed() < common::DEADLINE,
+                "timed out waiting for {what}; controllers log: {}",
+                common::tail(
+                    &std::fs::read_to_string(tmp.path().join("controllers.log"))
+                        .unwrap_or_default(),
+                    4000
+                )
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    env_wait("the platform CatalogSource", &mut || {
+        server
+            .kubectl(&["-n", "cpaas-system", "get", "catalogsource", "platform"])
+            .status
+            .success()
+    });
+    let patch = json!({"spec": {"image": image}}).to_string();
+    server.ok(&[
+        "-n",
+        "cpaas-system",
+        "patch",
+        "catalogsource",
+        "platform",
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+    let ca = tls.join("pki").join("ca.crt");
+    let curl = |path: &str| -> Option<Value> {
+        let out = Command::new("curl")
+            .args(["-sf", "--cacert"])
+            .arg(&ca)
+            .arg(format!("https://127.0.0.1:{port}{path}"))
+            .output()
+            .expect("curl");
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())
+            .flatten()
+    };
+    let mut listed = Value::Null;
+    env_wait("the package in the aggregated API", &mut || match curl(
+        "/apis/packages.operators.coreos.com/v1/namespaces/default/packagemanifests",
+    ) {
+        Some(v) if v["items"].as_array().is_some_and(|i| !i.is_empty()) => {
+            listed = v;
+            true
+        }
+        _ => false,
+    });
+    assert_eq!(listed["kind"], "PackageManifestList", "{listed}");
+    let pm = &listed["items"][0];
+    assert_eq!(pm["metadata"]["name"], "aggregated-demo", "{listed}");
+    assert_eq!(pm["status"]["catalogSource"], "platform", "{listed}");
+    assert_eq!(
+        pm["status"]["channels"][0]["currentCSV"], "aggregated-demo.v1.0.0",
+        "{listed}"
+    );
+    let discovery = curl("/apis/packages.operators.coreos.com/v1").expect("discovery");
+    assert!(
+        discovery["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "packagemanifests"),
+        "{discovery}"
+    );
+
+    let manifests = Command::new(bin)
+        .args(["crds", "--apiservice", "--ca-file"])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(manifests.status.success());
+    let text = String::from_utf8_lossy(&manifests.stdout);
+    assert!(
+        text.contains("kind: APIService")
+            && text.contains("name: v1.packages.operators.coreos.com"),
+        "{text}"
+    );
+    assert!(
+        text.contains("caBundle:") && !text.contains("insecureSkipTLSVerify"),
+        "{text}"
+    );
+    assert!(text.contains("name: marketplace-packages"), "{text}");
+
+    controllers.kill().unwrap();
+    controllers.wait().unwrap();
+}
