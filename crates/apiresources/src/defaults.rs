@@ -21,6 +21,7 @@ pub fn apply_defaults(gvk: &Gvk, obj: &mut Value) {
         ("", "v1", "Namespace") => namespace(obj),
         ("", "v1", "Secret") => {
             set(obj, "type", json!("Opaque"));
+            fold_string_data(obj);
         }
         ("", "v1", "Service") => service(obj),
         ("", "v1", "Pod") => {
@@ -214,6 +215,26 @@ fn job_selector(obj: &mut Value) {
 }
 
 /// Set `key` if absent or null.
+/// A Secret's write-only `stringData` goes into `data` (base64), each key overriding `data`'s,
+/// and is dropped, as kube-apiserver's conversion does: readers only ever see `data`.
+fn fold_string_data(obj: &mut Value) {
+    use base64::Engine as _;
+    let Some(Value::Object(strings)) = obj.as_object_mut().and_then(|o| o.remove("stringData"))
+    else {
+        return;
+    };
+    let Some(data) = ensure_object(obj, "data") else {
+        return;
+    };
+    for (k, v) in strings {
+        let text = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        data[k.as_str()] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+    }
+}
+
 fn set(obj: &mut Value, key: &str, value: Value) {
     if let Some(m) = obj.as_object_mut() {
         match m.get(key) {
@@ -759,6 +780,22 @@ mod tests {
             assert_ne!(ip, "10.96.0.1");
             assert_ne!(ip, "10.96.0.0");
         }
+    }
+
+    #[test]
+    fn a_secrets_string_data_is_folded_into_data_and_dropped() {
+        let s = defaulted(
+            "v1",
+            "Secret",
+            json!({"data": {"a": "b2xk", "keep": "eA=="}, "stringData": {"a": "new", "c": "plain"}}),
+        );
+        assert_eq!(
+            s["data"],
+            json!({"a": "bmV3", "keep": "eA==", "c": "cGxhaW4="})
+        );
+        assert!(s.get("stringData").is_none(), "{s}");
+        let only = defaulted("v1", "Secret", json!({"stringData": {"k": "v"}}));
+        assert_eq!(only["data"], json!({"k": "dg=="}));
     }
 
     #[test]

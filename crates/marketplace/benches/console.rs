@@ -93,7 +93,7 @@ fn main() {
     let ready = format!(
         "document.querySelectorAll('[data-testid^=\"plugin-\"]').length === {PLUGINS} && document.querySelectorAll('[data-testid^=\"installation-\"]').length === {expected}"
     );
-    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console/web");
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../webconsole/web");
     let out = Command::new("node")
         .arg("e2e/bench.mjs")
         .current_dir(web)

@@ -23,7 +23,7 @@ const BUSINESS: &str = "business=cpaas.io/os-linux=true,cpaas.io/arch-amd64=true
 const REGION1: &str = "region1=cpaas.io/os-linux=true,cpaas.io/arch-arm64=true";
 
 fn web_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../console/web")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../webconsole/web")
 }
 
 fn screenshots_dir() -> PathBuf {

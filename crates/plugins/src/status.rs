@@ -185,21 +185,25 @@ pub fn next(mi: &ModuleInfo, o: &Outcome, v: Option<&Validated>, now: &str) -> M
     let new_version = v
         .and_then(|v| v.new_version.as_ref())
         .map(|c| c.spec.version.clone());
+    let current_version = if o.current {
+        Some(mi.spec.version.clone())
+    } else {
+        old.current_version
+    };
+    let new_version = if v.is_some() {
+        new_version
+    } else {
+        old.new_version
+    };
     ModuleInfoStatus {
         phase: Some(o.phase.to_string()),
         observed_generation: generation,
         display_name: v.map(|v| v.display_name.clone()).or(old.display_name),
-        current_version: if o.current {
-            Some(mi.spec.version.clone())
-        } else {
-            old.current_version
-        },
+        // Validation computed NEW_VERSION against the version installed before this reconcile;
+        // the reconcile that finishes an upgrade must not offer the version it just installed.
+        new_version: new_version.filter(|n| newer_than(n, current_version.as_deref())),
+        current_version,
         target_version: Some(mi.spec.version.clone()),
-        new_version: if v.is_some() {
-            new_version
-        } else {
-            old.new_version
-        },
         release: o.release.clone().or(old.release),
         conditions,
         drift,
@@ -208,6 +212,18 @@ pub fn next(mi: &ModuleInfo, o: &Outcome, v: Option<&Validated>, now: &str) -> M
         } else {
             old.upgrade_preview
         },
+    }
+}
+
+/// Whether `candidate` is newer than `current` (anything is, when nothing is installed).
+fn newer_than(candidate: &str, current: Option<&str>) -> bool {
+    let Some(current) = current else { return true };
+    match (
+        crate::versions::parse(candidate),
+        crate::versions::parse(current),
+    ) {
+        (Some(n), Some(c)) => n > c,
+        _ => candidate != current,
     }
 }
 
@@ -338,6 +354,29 @@ mod tests {
         assert_eq!(up.current_version.as_deref(), Some("v4.0.4"));
         assert_eq!(up.target_version.as_deref(), Some("v4.0.5"));
         assert_eq!(up.phase.as_deref(), Some("Processing"));
+    }
+
+    #[test]
+    fn the_reconcile_that_finishes_an_upgrade_does_not_offer_the_version_it_installed() {
+        let mut mi = info();
+        mi.status = Some(ModuleInfoStatus {
+            current_version: Some("v4.0.4".into()),
+            new_version: Some("v4.0.5".into()),
+            ..Default::default()
+        });
+        mi.spec.version = "v4.0.5".into();
+        // The old status (validated before this reconcile) still offers v4.0.5.
+        let done = next(
+            &mi,
+            &Outcome::running(&mi, "web-cli"),
+            None,
+            "2026-01-01T00:00:00Z",
+        );
+        assert_eq!(done.current_version.as_deref(), Some("v4.0.5"));
+        assert_eq!(done.new_version, None, "the installed version is not new");
+        assert!(newer_than("v4.0.6", Some("v4.0.5")));
+        assert!(!newer_than("v4.0.5", Some("v4.0.5")));
+        assert!(newer_than("v1.0.0", None));
     }
 
     fn change(kind: ChangeKind, name: &str) -> ObjectChange {
