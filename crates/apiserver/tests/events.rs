@@ -295,8 +295,10 @@ async fn events_expire_after_the_ttl_and_watchers_see_deleted() {
     let (cp, _d) = start(Some(ttl)).await;
     let core: Api<CoreEvent> = Api::namespaced(cp.client("global").unwrap(), "default");
     let ev: CoreEvent = serde_json::from_str(CORE_EVENT).unwrap();
-    let created = core.create(&PostParams::default(), &ev).await.unwrap();
+    // Taken before the create: the server's write (from which the TTL counts) comes after it,
+    // while the create's response may reach us after the expiry task has seen the write.
     let written = Instant::now();
+    let created = core.create(&PostParams::default(), &ev).await.unwrap();
     let rv = created.metadata.resource_version.clone().unwrap();
     // A ConfigMap is not an Event: it never expires.
     let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
