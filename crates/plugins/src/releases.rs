@@ -1,9 +1,4 @@
-//! The release operations the controller performs, over REL's `release::Installer`.
-//!
-//! Each call runs on a blocking-pool thread that drives it with the runtime's `block_on`: the
-//! installer's futures are not `Send` for every lifetime (its concurrent applies hold closures over
-//! borrowed objects), while a controller's reconcile future must be `Send`. Owned arguments go in,
-//! owned results come out; nothing else crosses the thread boundary.
+//! The release operations the controller performs, over `release::Installer`.
 
 use std::future::Future;
 
@@ -22,21 +17,11 @@ impl Releases {
         Releases { client }
     }
 
-    async fn run<T, Fut>(
-        &self,
-        f: impl FnOnce(Installer, kube::Client) -> Fut + Send + 'static,
-    ) -> T
+    async fn run<T, Fut>(&self, f: impl FnOnce(Installer, kube::Client) -> Fut) -> T
     where
         Fut: Future<Output = T>,
-        T: Send + 'static,
     {
-        let client = self.client.clone();
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            handle.block_on(f(Installer::new(client.clone()), client))
-        })
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        f(Installer::new(self.client.clone()), self.client.clone()).await
     }
 
     /// The latest revision of a release.

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
@@ -429,11 +429,12 @@ impl Installer {
         self.run_hooks(rel, &format!("pre-{op}"), deadline).await?;
         // Helm's install order between kinds; the objects of one kind are applied concurrently.
         for run in target.chunk_by(|a, b| a.kind() == b.kind()) {
-            stream::iter(run)
-                .map(|obj| self.cluster.apply(obj, false))
-                .buffer_unordered(CONCURRENCY)
-                .try_collect::<Vec<_>>()
-                .await?;
+            stream::iter(boxed(
+                run.iter().map(|obj| self.cluster.apply(obj, false).boxed()),
+            ))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<_>>()
+            .await?;
         }
         let keys: HashSet<ObjectKey> = target.iter().map(Object::key).collect();
         for gone in old.iter().rev().filter(|o| !keys.contains(&o.key())) {
@@ -548,11 +549,12 @@ impl Installer {
         namespace: &str,
         op: &str,
     ) -> Result<(), Error> {
-        let lives: Vec<Option<Value>> = stream::iter(objects)
-            .map(|obj| self.cluster.get(obj))
-            .buffered(CONCURRENCY)
-            .try_collect()
-            .await?;
+        let lives: Vec<Option<Value>> = stream::iter(boxed(
+            objects.iter().map(|obj| self.cluster.get(obj).boxed()),
+        ))
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
         for (obj, live) in objects.iter().zip(lives) {
             if let Some(live) = live
                 && let Some(why) = ownership_error(&live, name, namespace)
@@ -617,11 +619,12 @@ impl Installer {
         for text in files {
             crds.extend(self.cluster.objects(&text, &o.namespace).await?);
         }
-        stream::iter(&crds)
-            .map(|crd| self.cluster.create(crd))
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<_>>()
-            .await?;
+        stream::iter(boxed(
+            crds.iter().map(|crd| self.cluster.create(crd).boxed()),
+        ))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?;
         for crd in &crds {
             self.cluster.wait_established(crd, deadline).await?;
         }
@@ -932,5 +935,27 @@ mod tests {
                 .to_string()
                 .contains("invalid namespace")
         );
+    }
+}
+
+/// The futures of a concurrent step as boxed, named values: a stream over a closure that borrows
+/// its items is not `Send` for every lifetime (rustc's higher-ranked closure inference), which
+/// would make the installer's futures unusable in spawned tasks and kube-rs reconcilers.
+fn boxed<'a, T>(
+    futures: impl Iterator<Item = futures::future::BoxFuture<'a, T>>,
+) -> Vec<futures::future::BoxFuture<'a, T>> {
+    futures.collect()
+}
+
+#[cfg(test)]
+mod send_check {
+    fn is_send<T: Send>(_: &T) {}
+
+    #[allow(dead_code)]
+    fn installer_futures_are_send(i: &super::Installer, o: &super::InstallOptions) {
+        is_send(&i.install(o));
+        is_send(&i.upgrade(o));
+        is_send(&i.diff(o));
+        is_send(&i.uninstall("n", "ns"));
     }
 }
