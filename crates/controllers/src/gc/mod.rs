@@ -212,33 +212,6 @@ async fn discover(
     Ok(work)
 }
 
-/// The watched resource of a group's kind, whatever version the owner reference names, for when
-/// discovery does not resolve that version: without it, an unresolved owner counts as present and
-/// its dependents are never collected. The object is the same in every served version.
-fn watched_kind(
-    res: &Resources,
-    group: &str,
-    kind: &str,
-) -> Option<(ApiResource, ApiCapabilities)> {
-    let r = res
-        .list
-        .iter()
-        .find(|r| !r.stop.is_cancelled() && r.ar.group == group && r.ar.kind == kind)?;
-    let scope = if r.namespaced {
-        Scope::Namespaced
-    } else {
-        Scope::Cluster
-    };
-    Some((
-        r.ar.clone(),
-        ApiCapabilities {
-            scope,
-            subresources: Vec::new(),
-            operations: Vec::new(),
-        },
-    ))
-}
-
 /// Every collectable resource of every group once, at the group's preferred version when it has
 /// the resource there, else at the first version that does: a group's versions can hold different
 /// kinds (`operators.coreos.com` prefers v1, which has OperatorGroup, while Subscription exists
@@ -486,10 +459,7 @@ async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Fou
             None => (String::new(), r.api_version.clone()),
         };
         let gvk = GroupVersionKind::gvk(&group, &version, &r.kind);
-        res.discovery
-            .as_ref()
-            .and_then(|d| d.resolve_gvk(&gvk))
-            .or_else(|| watched_kind(&res, &group, &r.kind))
+        res.discovery.as_ref().and_then(|d| d.resolve_gvk(&gvk))
     };
     let Some((ar, caps)) = resolved else {
         // A kind the cluster does not serve (yet): never delete on a guess.
