@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::{eventually, start};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
 
@@ -18,6 +19,19 @@ fn cm(name: &str, owners: Value) -> ConfigMap {
     serde_json::from_value(
         json!({"metadata": {"name": name, "ownerReferences": owners}, "data": {"a": "1"}}),
     )
+    .unwrap()
+}
+
+/// A namespaced CRD of `group` with one served version and an open schema.
+fn crd(group: &str, plural: &str, kind: &str, version: &str) -> CustomResourceDefinition {
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind},
+                 "versions": [{"name": version, "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
     .unwrap()
 }
 
@@ -246,17 +260,8 @@ async fn metrics_text(t: &common::Running) -> String {
 async fn a_deleted_crd_loses_its_objects_then_goes() {
     let t = start(controllers::embedded_sets()).await;
     let c = t.cp.client("global").unwrap();
-    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(c.clone());
-    let crd = serde_json::from_value(json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "gadgets.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
-                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
-                 "versions": [{"name": "v1", "served": true, "storage": true,
-                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
-    }))
-    .unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(c.clone());
+    let crd = crd("example.com", "gadgets", "Gadget", "v1");
     crds.create(&PostParams::default(), &crd).await.unwrap();
     let ar = kube::discovery::ApiResource {
         group: "example.com".into(),
@@ -312,25 +317,19 @@ async fn a_deleted_crd_loses_its_objects_then_goes() {
 async fn dependents_of_an_owner_in_a_non_preferred_version_are_collected() {
     let t = start(controllers::embedded_sets()).await;
     let c = t.cp.client("global").unwrap();
-    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
-        Api::all(c.clone());
-    let crd = |plural: &str, kind: &str, version: &str| -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-        serde_json::from_value(json!({
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": format!("{plural}.mixed.example.com")},
-            "spec": {"group": "mixed.example.com", "scope": "Namespaced",
-                     "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind},
-                     "versions": [{"name": version, "served": true, "storage": true,
-                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
-        }))
-        .unwrap()
-    };
-    crds.create(&PostParams::default(), &crd("groups", "Group", "v1"))
-        .await
-        .unwrap();
-    crds.create(&PostParams::default(), &crd("subs", "Sub", "v1alpha1"))
-        .await
-        .unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(c.clone());
+    crds.create(
+        &PostParams::default(),
+        &crd("mixed.example.com", "groups", "Group", "v1"),
+    )
+    .await
+    .unwrap();
+    crds.create(
+        &PostParams::default(),
+        &crd("mixed.example.com", "subs", "Sub", "v1alpha1"),
+    )
+    .await
+    .unwrap();
     let ar = kube::discovery::ApiResource {
         group: "mixed.example.com".into(),
         version: "v1alpha1".into(),
