@@ -143,15 +143,7 @@ async fn create_info(api: &Api<ModuleInfo>, i: usize, started: &mut BTreeMap<Str
 fn main() {
     let scratch = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let reg = rt
-        .block_on(oci::localregistry::LocalRegistry::start(
-            oci::localregistry::Config {
-                dir: scratch.path().join("registry"),
-                ..Default::default()
-            },
-            Duration::from_secs(30),
-        ))
-        .expect("docker-registry (scripts/setup)");
+    let reg = rt.block_on(common::registry(&scratch.path().join("registry")));
     let host = reg.host();
     let server = common::Server::start_with(&["business", "edge"], &["--registry", &host], &[]);
     for v in ["1.0.0", "2.0.0"] {

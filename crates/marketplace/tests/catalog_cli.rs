@@ -2,10 +2,11 @@
 //! OLM fixtures (`../shared/fixtures/olm`, or under `$MARKETPLACE_SHARED`) and on catalog and
 //! bundle images built here and pushed to a real docker-registry.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -346,20 +347,8 @@ fn files_under(root: &Path, sub: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
 /// give.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_and_bundle_images_render_by_reference() {
-    assert!(
-        oci::localregistry::which("docker-registry").is_some(),
-        "docker-registry is not installed: run scripts/setup"
-    );
     let tmp = tempfile::tempdir().unwrap();
-    let reg = oci::localregistry::LocalRegistry::start(
-        oci::localregistry::Config {
-            dir: tmp.path().join("reg"),
-            ..Default::default()
-        },
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    let reg = common::registry(&tmp.path().join("reg")).await;
     let host = reg.host();
 
     let fbc = olm().join("fbc/v4.22");

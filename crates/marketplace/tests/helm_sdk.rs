@@ -153,20 +153,8 @@ fn helm_installs_upgrades_lists_and_uninstalls_kube_prometheus_stack() {
 /// real Helm from there (`helm install oci://... --version`), so our artifact is Helm's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_helm_pulls_and_installs_a_chart_we_pushed_to_a_registry() {
-    assert!(
-        oci::localregistry::which("docker-registry").is_some(),
-        "docker-registry is not installed: run scripts/setup"
-    );
     let tmp = tempfile::tempdir().unwrap();
-    let reg = oci::localregistry::LocalRegistry::start(
-        oci::localregistry::Config {
-            dir: tmp.path().join("reg"),
-            ..Default::default()
-        },
-        std::time::Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    let reg = common::registry(&tmp.path().join("reg")).await;
     let host = reg.host().to_string();
     let push = Command::new(env!("CARGO_BIN_EXE_marketplace"))
         .args(["chart", "push"])

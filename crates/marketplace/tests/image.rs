@@ -1,6 +1,8 @@
 //! `marketplace image copy|inspect`, `marketplace chart push` and `chart template oci://` driven as
 //! a user would, against a real docker-registry; and `marketplace serve` starting its own registry.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -44,26 +46,10 @@ fn chart_tgz(dir: &Path) -> std::path::PathBuf {
     p
 }
 
-async fn registry(dir: &Path) -> oci::localregistry::LocalRegistry {
-    assert!(
-        oci::localregistry::which("docker-registry").is_some(),
-        "docker-registry is not installed: run scripts/setup"
-    );
-    oci::localregistry::LocalRegistry::start(
-        oci::localregistry::Config {
-            dir: dir.to_path_buf(),
-            ..Default::default()
-        },
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chart_pushed_to_a_registry_renders_like_its_archive_and_images_copy_and_inspect() {
     let tmp = tempfile::tempdir().unwrap();
-    let reg = registry(&tmp.path().join("reg")).await;
+    let reg = common::registry(&tmp.path().join("reg")).await;
     let host = reg.host();
     let tgz = chart_tgz(tmp.path());
 

@@ -22,20 +22,8 @@ struct Env {
 }
 
 async fn start() -> Env {
-    assert!(
-        oci::localregistry::which("docker-registry").is_some(),
-        "docker-registry is not installed: run scripts/setup"
-    );
     let tmp = tempfile::tempdir().unwrap();
-    let reg = oci::localregistry::LocalRegistry::start(
-        oci::localregistry::Config {
-            dir: tmp.path().join("registry"),
-            ..Default::default()
-        },
-        Duration::from_secs(30),
-    )
-    .await
-    .expect("docker-registry starts");
+    let reg = common::registry(&tmp.path().join("registry")).await;
     let host = reg.host();
     let server =
         tokio::task::spawn_blocking(move || Server::start_with(&[], &["--registry", &host], &[]))
@@ -1380,15 +1368,7 @@ async fn a_missing_api_fails_resolution_until_a_catalog_provides_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packagemanifests_are_served_as_an_aggregated_api_by_marketplace_controllers() {
     let tmp = tempfile::tempdir().unwrap();
-    let reg = oci::localregistry::LocalRegistry::start(
-        oci::localregistry::Config {
-            dir: tmp.path().join("registry"),
-            ..Default::default()
-        },
-        Duration::from_secs(30),
-    )
-    .await
-    .expect("docker-registry starts");
+    let reg = common::registry(&tmp.path().join("registry")).await;
     let host = reg.host();
     let h = host.clone();
     let server = tokio::task::spawn_blocking(move || {

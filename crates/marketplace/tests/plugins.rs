@@ -25,21 +25,9 @@ struct Env {
 }
 
 fn start(clusters: &[&str]) -> Env {
-    assert!(
-        oci::localregistry::which("docker-registry").is_some(),
-        "docker-registry is not installed: run scripts/setup"
-    );
     let scratch = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let reg = rt
-        .block_on(oci::localregistry::LocalRegistry::start(
-            oci::localregistry::Config {
-                dir: scratch.path().join("registry"),
-                ..Default::default()
-            },
-            Duration::from_secs(30),
-        ))
-        .expect("start docker-registry");
+    let reg = rt.block_on(common::registry(&scratch.path().join("registry")));
     let registry = reg.host();
     let server = Server::start_with(clusters, &["--registry", &registry], &[]);
     Env {

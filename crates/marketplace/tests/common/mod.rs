@@ -326,3 +326,21 @@ pub async fn poll_async<T, F: std::future::Future<Output = Option<T>>>(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A Debian `docker-registry` on a free loopback port with its data in `dir` (stopped when
+/// dropped); fails loudly when the package is missing.
+pub async fn registry(dir: &Path) -> oci::localregistry::LocalRegistry {
+    assert!(
+        oci::localregistry::which("docker-registry").is_some(),
+        "docker-registry is not installed: run scripts/setup"
+    );
+    oci::localregistry::LocalRegistry::start(
+        oci::localregistry::Config {
+            dir: dir.to_path_buf(),
+            ..Default::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("docker-registry starts")
+}
