@@ -370,3 +370,51 @@ async fn dependents_of_an_owner_in_a_non_preferred_version_are_collected() {
     .await;
     t.stop().await;
 }
+
+/// A dependent checked while its owner's kind is not served yet is kept (never deleted on a
+/// guess), and checked again once discovery changes: the owner's watch may begin after the owner
+/// is already gone, so no watch event would ever bring the dependent back.
+#[tokio::test]
+async fn a_dependent_of_a_kind_served_later_is_collected_once_the_kind_appears() {
+    let t = start(controllers::embedded_sets()).await;
+    let c = t.cp.client("global").unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let owned = json!([{"apiVersion": "late.example.com/v1", "kind": "Late", "name": "gone",
+                        "uid": "6a0e4d0c-0000-4000-8000-000000000001"}]);
+    cms.create(&PostParams::default(), &cm("late-child", owned))
+        .await
+        .unwrap();
+    // A live owner proves the collector has processed the ConfigMaps created so far.
+    let owner = cms
+        .create(&PostParams::default(), &cm("probe-owner", json!([])))
+        .await
+        .unwrap();
+    cms.create(&PostParams::default(), &cm("probe-child", owner_ref(&owner)))
+        .await
+        .unwrap();
+    cms.delete("probe-owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    eventually("the probe's child collected", || {
+        let cms = cms.clone();
+        async move { cms.get_opt("probe-child").await.unwrap().is_none().then_some(()) }
+    })
+    .await;
+    assert!(
+        cms.get_opt("late-child").await.unwrap().is_some(),
+        "a dependent of an unserved kind must be kept"
+    );
+    let crds: Api<CustomResourceDefinition> = Api::all(c.clone());
+    crds.create(
+        &PostParams::default(),
+        &crd("late.example.com", "lates", "Late", "v1"),
+    )
+    .await
+    .unwrap();
+    eventually("the late kind's dependent collected", || {
+        let cms = cms.clone();
+        async move { cms.get_opt("late-child").await.unwrap().is_none().then_some(()) }
+    })
+    .await;
+    t.stop().await;
+}

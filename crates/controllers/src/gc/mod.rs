@@ -72,6 +72,9 @@ struct Shared {
     client: kube::Client,
     graph: Mutex<Graph>,
     resources: RwLock<Resources>,
+    /// Dependents kept because an owner's kind was not served when they were checked; checked
+    /// again after the next discovery (the owner may have come and gone before its watch began).
+    unresolved: Mutex<HashSet<ObjKey>>,
 }
 
 enum Msg {
@@ -85,6 +88,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
         client: cx.client.clone(),
         graph: Mutex::new(Graph::default()),
         resources: RwLock::new(Resources::default()),
+        unresolved: Mutex::new(HashSet::new()),
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = cx.shutdown.child_token();
@@ -209,6 +213,14 @@ async fn discover(
         });
     }
     res.discovery = Some(discovery);
+    work.extend(
+        shared
+            .unresolved
+            .lock()
+            .expect("unresolved lock")
+            .drain()
+            .map(Work::CheckOwners),
+    );
     Ok(work)
 }
 
@@ -462,7 +474,13 @@ async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Fou
         res.discovery.as_ref().and_then(|d| d.resolve_gvk(&gvk))
     };
     let Some((ar, caps)) = resolved else {
-        // A kind the cluster does not serve (yet): never delete on a guess.
+        // A kind the cluster does not serve (yet): never delete on a guess; look again once
+        // discovery changes.
+        shared
+            .unresolved
+            .lock()
+            .expect("unresolved lock")
+            .insert(dep.clone());
         return Ok(Found::Present);
     };
     let api: Api<DynamicObject> = match (&dep.namespace, caps.scope == Scope::Namespaced) {
