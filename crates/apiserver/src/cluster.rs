@@ -33,6 +33,10 @@ pub struct ClusterState {
     pub(crate) store: Store,
     catalogue: RwLock<Arc<Catalogue>>,
     openapi: Mutex<Option<Arc<apiresources::openapi::OpenApiV3>>>,
+    /// Bumped whenever the catalogue changes: a build that started before is not cached.
+    openapi_generation: std::sync::atomic::AtomicU64,
+    /// One build at a time; other readers wait for it without holding a runtime thread.
+    openapi_build: tokio::sync::Mutex<()>,
     pub shutdown: CancellationToken,
     /// Events expire this long after their last write (`crate::events::expire`).
     event_ttl: std::time::Duration,
@@ -101,6 +105,8 @@ impl ClusterState {
             store,
             catalogue: RwLock::new(Arc::new(catalogue)),
             openapi: Mutex::new(None),
+            openapi_generation: std::sync::atomic::AtomicU64::new(0),
+            openapi_build: tokio::sync::Mutex::new(()),
             shutdown,
             event_ttl: cfg.event_ttl,
             tasks: Mutex::new(Vec::new()),
@@ -183,7 +189,7 @@ impl ClusterState {
         let mut next = (**guard).clone();
         next.upsert_crd(crd)?;
         *guard = Arc::new(next);
-        *self.openapi.lock().expect("openapi lock") = None;
+        self.invalidate_openapi();
         Ok(())
     }
 
@@ -193,7 +199,7 @@ impl ClusterState {
         let mut next = (**guard).clone();
         next.remove_crd(name);
         *guard = Arc::new(next);
-        *self.openapi.lock().expect("openapi lock") = None;
+        self.invalidate_openapi();
     }
 
     /// Adds a computed resource to the catalogue and its tracker to the cluster.
@@ -207,7 +213,7 @@ impl ClusterState {
         let mut next = (**guard).clone();
         next.add_computed(info)?;
         *guard = Arc::new(next);
-        *self.openapi.lock().expect("openapi lock") = None;
+        self.invalidate_openapi();
         self.computed
             .write()
             .expect("computed lock")
@@ -232,12 +238,19 @@ impl ClusterState {
             .push(tokio::spawn(task));
     }
 
-    /// The OpenAPI v3 documents of the current catalogue (built on first use after a change).
-    pub fn openapi(&self) -> Arc<apiresources::openapi::OpenApiV3> {
-        let mut guard = self.openapi.lock().expect("openapi lock");
-        if let Some(o) = guard.as_ref() {
-            return o.clone();
+    /// The OpenAPI v3 documents of the current catalogue, built on first use after a change. The
+    /// build (hundreds of milliseconds with large CRDs, seconds on a loaded debug build) runs on
+    /// the blocking pool, so discovery, watches and health checks keep being served meanwhile.
+    pub async fn openapi(&self) -> Arc<apiresources::openapi::OpenApiV3> {
+        use std::sync::atomic::Ordering;
+        if let Some(o) = self.openapi.lock().expect("openapi lock").clone() {
+            return o;
         }
+        let _building = self.openapi_build.lock().await;
+        if let Some(o) = self.openapi.lock().expect("openapi lock").clone() {
+            return o;
+        }
+        let generation = self.openapi_generation.load(Ordering::SeqCst);
         let served: Vec<ResourceInfo> = self
             .catalogue()
             .resources()
@@ -245,9 +258,24 @@ impl ClusterState {
             .filter(|r| r.served)
             .cloned()
             .collect();
-        let o = Arc::new(apiresources::openapi::OpenApiV3::build(&served));
-        *guard = Some(o.clone());
+        let o = tokio::task::spawn_blocking(move || {
+            Arc::new(apiresources::openapi::OpenApiV3::build(&served))
+        })
+        .await
+        .expect("building the OpenAPI documents does not panic");
+        let mut guard = self.openapi.lock().expect("openapi lock");
+        if self.openapi_generation.load(Ordering::SeqCst) == generation {
+            *guard = Some(o.clone());
+        }
         o
+    }
+
+    /// Forgets the OpenAPI documents (after the catalogue changed).
+    fn invalidate_openapi(&self) {
+        let mut guard = self.openapi.lock().expect("openapi lock");
+        self.openapi_generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *guard = None;
     }
 
     /// Starts the cluster's background work inside the API server: Events' expiry. (Garbage

@@ -124,21 +124,25 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
             .map(json_response)
             .ok_or(ApiError::UnknownResource)
         }
-        path::Endpoint::OpenApiRoot => Ok(json_response(cluster.openapi().root())),
+        path::Endpoint::OpenApiRoot => Ok(json_response(cluster.openapi().await.root())),
         path::Endpoint::OpenApiGroupVersion(gv) => cluster
             .openapi()
+            .await
             .document(&gv)
             .cloned()
             .map(json_response)
             .ok_or(ApiError::UnknownResource),
-        path::Endpoint::OpenApiV2 => openapi_v2(
-            &cluster.openapi(),
-            accept.as_deref(),
-            parts
-                .headers
-                .get(http::header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok()),
-        ),
+        path::Endpoint::OpenApiV2 => {
+            openapi_v2(
+                cluster.openapi().await,
+                accept.as_deref(),
+                parts
+                    .headers
+                    .get(http::header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok()),
+            )
+            .await
+        }
         path::Endpoint::NotFound => Err(ApiError::UnknownResource),
         path::Endpoint::Resource(rp) => {
             let query = query::Query::parse(parts.uri.query())
@@ -188,8 +192,9 @@ fn authorize(
 }
 
 /// `/openapi/v2` as JSON or gnostic protobuf (by `Accept`), with an ETag; `If-None-Match` → 304.
-pub(crate) fn openapi_v2(
-    openapi: &apiresources::openapi::OpenApiV3,
+/// Converted from the v3 documents once per catalogue, on the blocking pool.
+pub(crate) async fn openapi_v2(
+    openapi: Arc<apiresources::openapi::OpenApiV3>,
     accept: Option<&str>,
     if_none_match: Option<&str>,
 ) -> Result<Response, ApiError> {
@@ -200,8 +205,9 @@ pub(crate) fn openapi_v2(
             v2::PROTOBUF_CONTENT_TYPE
         ))
     })?;
-    let doc = openapi
-        .v2()
+    let doc = tokio::task::spawn_blocking(move || openapi.v2())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let encoded = doc.encoded(format);
     let content_type = match format {

@@ -43,7 +43,7 @@ pub enum AggregatedError {
 struct Aggregated {
     resources: Vec<ResourceInfo>,
     trackers: BTreeMap<(String, String, String), Arc<Tracker>>,
-    openapi: OpenApiV3,
+    openapi: Arc<OpenApiV3>,
     shutdown: CancellationToken,
 }
 
@@ -89,7 +89,7 @@ pub async fn serve_aggregated(
         resources.push(info);
         tokio::spawn(t.follow(shutdown.clone()));
     }
-    let openapi = OpenApiV3::build(&resources);
+    let openapi = Arc::new(OpenApiV3::build(&resources));
     let state = Arc::new(Aggregated {
         resources,
         trackers,
@@ -162,11 +162,14 @@ async fn route(a: Arc<Aggregated>, req: axum::extract::Request) -> ApiResult<Res
             .cloned()
             .map(json_response)
             .ok_or(ApiError::UnknownResource),
-        path::Endpoint::OpenApiV2 => crate::routes::openapi_v2(
-            &a.openapi,
-            accept.as_deref(),
-            header(http::header::IF_NONE_MATCH).as_deref(),
-        ),
+        path::Endpoint::OpenApiV2 => {
+            crate::routes::openapi_v2(
+                a.openapi.clone(),
+                accept.as_deref(),
+                header(http::header::IF_NONE_MATCH).as_deref(),
+            )
+            .await
+        }
         path::Endpoint::Resource(rp) => {
             let key = (rp.group.clone(), rp.version.clone(), rp.resource.clone());
             let (Some(tracker), Some(info)) = (
