@@ -389,15 +389,24 @@ async fn a_dependent_of_a_kind_served_later_is_collected_once_the_kind_appears()
         .create(&PostParams::default(), &cm("probe-owner", json!([])))
         .await
         .unwrap();
-    cms.create(&PostParams::default(), &cm("probe-child", owner_ref(&owner)))
-        .await
-        .unwrap();
+    cms.create(
+        &PostParams::default(),
+        &cm("probe-child", owner_ref(&owner)),
+    )
+    .await
+    .unwrap();
     cms.delete("probe-owner", &DeleteParams::background())
         .await
         .unwrap();
     eventually("the probe's child collected", || {
         let cms = cms.clone();
-        async move { cms.get_opt("probe-child").await.unwrap().is_none().then_some(()) }
+        async move {
+            cms.get_opt("probe-child")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        }
     })
     .await;
     assert!(
@@ -413,7 +422,13 @@ async fn a_dependent_of_a_kind_served_later_is_collected_once_the_kind_appears()
     .unwrap();
     eventually("the late kind's dependent collected", || {
         let cms = cms.clone();
-        async move { cms.get_opt("late-child").await.unwrap().is_none().then_some(()) }
+        async move {
+            cms.get_opt("late-child")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        }
     })
     .await;
     t.stop().await;
