@@ -75,12 +75,21 @@ struct Shared {
     /// Dependents kept because an owner's kind was not served when they were checked; checked
     /// again after the next discovery (the owner may have come and gone before its watch began).
     unresolved: Mutex<HashSet<ObjKey>>,
+    /// Wakes the collector to discover again (one pending wake however many arrive).
+    rediscover: Arc<tokio::sync::Notify>,
+    /// A delayed rediscovery is pending (for an unresolved owner kind).
+    retry_pending: Arc<std::sync::atomic::AtomicBool>,
+    /// The next delay of that retry: doubles while kinds stay unresolved, reset when a discovery
+    /// finds new resources.
+    retry_delay: Mutex<Duration>,
 }
 
-enum Msg {
-    Event(ResId, Box<watcher::Event<DynamicObject>>),
-    Rediscover,
-}
+/// The first delay before discovering again for an owner kind nobody serves yet.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+/// The longest such delay.
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+type Msg = (ResId, Box<watcher::Event<DynamicObject>>);
 
 /// Runs the collector until the cluster's shutdown token fires.
 pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
@@ -89,6 +98,9 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
         graph: Mutex::new(Graph::default()),
         resources: RwLock::new(Resources::default()),
         unresolved: Mutex::new(HashSet::new()),
+        rediscover: Arc::new(tokio::sync::Notify::new()),
+        retry_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        retry_delay: Mutex::new(RETRY_FIRST),
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = cx.shutdown.child_token();
@@ -97,7 +109,14 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
     let mut pending_sync: HashSet<ResId> = (0..shared.resources.read().expect("lock").list.len())
         .map(|i| i as ResId)
         .collect();
-    tokio::spawn(watch_crds(cx.client.clone(), tx.clone(), stop.clone()));
+    // CRD changes come in bursts (the host installs dozens of CRDs): the Notify keeps one pending
+    // rediscovery however many arrive.
+    let rediscover = shared.rediscover.clone();
+    let crd_watch = tokio::spawn(watch_crds(
+        cx.client.clone(),
+        rediscover.clone(),
+        stop.clone(),
+    ));
     let mut queue = WorkQueue::default();
     let mut inflight = FuturesUnordered::new();
     loop {
@@ -107,10 +126,15 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
         }
         tokio::select! {
             _ = cx.shutdown.cancelled() => return Ok(()),
+            _ = rediscover.notified() => {
+                if crd_watch.is_finished() {
+                    return Err(GcError::CrdWatchEnded);
+                }
+                queue.extend(discover(&shared, &tx, &stop).await?);
+            }
             msg = rx.recv() => match msg {
                 None => return Err(GcError::CrdWatchEnded),
-                Some(Msg::Rediscover) => queue.extend(discover(&shared, &tx, &stop).await?),
-                Some(Msg::Event(res, ev)) => {
+                Some((res, ev)) => {
                     let first_sync_done = on_event(&shared, res, *ev, &mut queue);
                     if first_sync_done && pending_sync.remove(&res) && pending_sync.is_empty() {
                         let all = shared.graph.lock().expect("graph lock").all_work();
@@ -196,6 +220,7 @@ async fn discover(
         {
             continue;
         }
+        *shared.retry_delay.lock().expect("retry lock") = RETRY_FIRST;
         let id = res.list.len() as ResId;
         let token = stop.child_token();
         tokio::spawn(watch_resource(
@@ -279,7 +304,7 @@ async fn watch_resource(
         match ev {
             None => return,
             Some(Ok(ev)) => {
-                if tx.send(Msg::Event(id, Box::new(ev))).is_err() {
+                if tx.send((id, Box::new(ev))).is_err() {
                     return;
                 }
             }
@@ -291,8 +316,13 @@ async fn watch_resource(
     }
 }
 
-/// Asks for a new discovery whenever a CRD changes (after the initial list).
-async fn watch_crds(client: kube::Client, tx: mpsc::UnboundedSender<Msg>, stop: CancellationToken) {
+/// Asks for a new discovery whenever a CRD changes (after the initial list); wakes the collector
+/// once more when the watch ends, so it notices.
+async fn watch_crds(
+    client: kube::Client,
+    rediscover: Arc<tokio::sync::Notify>,
+    stop: CancellationToken,
+) {
     let api: Api<CustomResourceDefinition> = Api::all(client);
     let mut stream = watcher(api, watcher::Config::default()).boxed();
     let mut listed = false;
@@ -302,7 +332,10 @@ async fn watch_crds(client: kube::Client, tx: mpsc::UnboundedSender<Msg>, stop: 
             ev = stream.next() => ev,
         };
         let changed = match ev {
-            None => return,
+            None => {
+                rediscover.notify_one();
+                return;
+            }
             Some(Ok(watcher::Event::InitDone)) => {
                 let first = !listed;
                 listed = true;
@@ -315,8 +348,8 @@ async fn watch_crds(client: kube::Client, tx: mpsc::UnboundedSender<Msg>, stop: 
                 false
             }
         };
-        if changed && tx.send(Msg::Rediscover).is_err() {
-            return;
+        if changed {
+            rediscover.notify_one();
         }
     }
 }
@@ -474,13 +507,15 @@ async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Fou
         res.discovery.as_ref().and_then(|d| d.resolve_gvk(&gvk))
     };
     let Some((ar, caps)) = resolved else {
-        // A kind the cluster does not serve (yet): never delete on a guess; look again once
-        // discovery changes.
+        // A kind the cluster does not serve (yet): never delete on a guess; look again after the
+        // next discovery, which a CRD change triggers — or this retry, as a CRD's event can
+        // arrive before discovery serves its kind.
         shared
             .unresolved
             .lock()
             .expect("unresolved lock")
             .insert(dep.clone());
+        schedule_rediscovery(shared);
         return Ok(Found::Present);
     };
     let api: Api<DynamicObject> = match (&dep.namespace, caps.scope == Scope::Namespaced) {
@@ -501,6 +536,26 @@ async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Fou
         }
         _ => Found::Gone,
     })
+}
+
+/// Wakes the collector to discover again after the current retry delay (once at a time).
+fn schedule_rediscovery(shared: &Shared) {
+    use std::sync::atomic::Ordering;
+    if shared.retry_pending.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let delay = {
+        let mut d = shared.retry_delay.lock().expect("retry lock");
+        let now = *d;
+        *d = (now * 2).min(RETRY_MAX);
+        now
+    };
+    let (pending, wake) = (shared.retry_pending.clone(), shared.rediscover.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        pending.store(false, Ordering::SeqCst);
+        wake.notify_one();
+    });
 }
 
 async fn delete_dependent(
