@@ -68,6 +68,7 @@ impl Provider for Packages {
                 )
                 .wide(),
             ],
+            global_namespaces: vec![],
         }
     }
 

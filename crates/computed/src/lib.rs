@@ -23,6 +23,8 @@ mod tracker;
 
 pub use tracker::{Change, ChangeKind, Snapshot, Tracker, WatchError, WatchStart};
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// Whether objects live in namespaces.
@@ -80,9 +82,39 @@ pub struct ResourceDescription {
     pub schema: Value,
     /// Table columns after NAME (and AGE, added last when no column is a date).
     pub printer_columns: Vec<PrinterColumn>,
+    /// Namespaces whose objects are visible from every namespace, as OLM's package server shows
+    /// the packages of its global catalog namespace: a get, list or watch in namespace X includes
+    /// them with `metadata.namespace: X` (an object of X itself wins a name clash), while an
+    /// all-namespaces list shows each object once, in its own namespace. Nothing is copied per
+    /// namespace, so the cost does not grow with the number of namespaces. Empty for ordinary
+    /// resources.
+    pub global_namespaces: Vec<String>,
 }
 
 impl ResourceDescription {
+    /// How `obj` shows in a request for `namespace` (`None`: all namespaces): as it is, rewritten
+    /// into `namespace` when it lives in one of the [global
+    /// namespaces](ResourceDescription::global_namespaces), or not at all.
+    pub fn view<'a>(&self, obj: &'a Value, namespace: Option<&str>) -> Option<Cow<'a, Value>> {
+        let Some(want) = namespace else {
+            return Some(Cow::Borrowed(obj));
+        };
+        let ns = obj
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if ns == want {
+            Some(Cow::Borrowed(obj))
+        } else if self.global_namespaces.iter().any(|g| g == ns) {
+            let mut o = obj.clone();
+            o["metadata"]["namespace"] = Value::String(want.to_string());
+            Some(Cow::Owned(o))
+        } else {
+            None
+        }
+    }
+
     /// `group/version`.
     pub fn api_version(&self) -> String {
         format!("{}/{}", self.group, self.version)

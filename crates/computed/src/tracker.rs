@@ -151,28 +151,71 @@ impl Tracker {
         Ok(())
     }
 
-    /// The current objects (of one namespace, or all).
+    /// The current objects (of one namespace, or all). A namespace's objects include those of
+    /// the global namespaces (see [`ResourceDescription::global_namespaces`]), rewritten into it.
     pub fn snapshot(&self, namespace: Option<&str>) -> Result<Snapshot, ProviderError> {
         self.refresh()?;
         let state = self.state.lock().expect("tracker lock");
-        let objects = state
-            .objects
-            .iter()
-            .filter(|((ns, _), _)| namespace.is_none_or(|want| want == ns))
-            .map(|(_, e)| Value::clone(&e.served))
-            .collect();
+        let d = &self.description;
+        let objects = match namespace {
+            None => state
+                .objects
+                .values()
+                .map(|e| Value::clone(&e.served))
+                .collect(),
+            Some(want) => {
+                let own = |ns: &String| ns == want;
+                let mut names = std::collections::HashSet::new();
+                let mut out: Vec<Value> = state
+                    .objects
+                    .iter()
+                    .filter(|((ns, _), _)| own(ns))
+                    .map(|((_, name), e)| {
+                        names.insert(name.clone());
+                        Value::clone(&e.served)
+                    })
+                    .collect();
+                for g in d.global_namespaces.iter().filter(|g| !own(g)) {
+                    let from = (g.clone(), String::new());
+                    for ((ns, name), e) in state.objects.range(from..) {
+                        if ns != g {
+                            break;
+                        }
+                        if names.insert(name.clone())
+                            && let Some(v) = d.view(&e.served, Some(want))
+                        {
+                            out.push(v.into_owned());
+                        }
+                    }
+                }
+                out
+            }
+        };
         Ok(Snapshot {
             revision: state.revision,
             objects,
         })
     }
 
-    /// One object, if it exists.
+    /// One object, if it exists (in `namespace` itself first, then in a global namespace).
     pub fn get(&self, namespace: Option<&str>, name: &str) -> Result<Option<Value>, ProviderError> {
         self.refresh()?;
         let state = self.state.lock().expect("tracker lock");
         let key = (namespace.unwrap_or_default().to_string(), name.to_string());
-        Ok(state.objects.get(&key).map(|e| Value::clone(&e.served)))
+        if let Some(e) = state.objects.get(&key) {
+            return Ok(Some(Value::clone(&e.served)));
+        }
+        let Some(want) = namespace else {
+            return Ok(None);
+        };
+        Ok(self
+            .description
+            .global_namespaces
+            .iter()
+            .filter(|g| g.as_str() != want)
+            .find_map(|g| state.objects.get(&(g.clone(), name.to_string())))
+            .and_then(|e| self.description.view(&e.served, Some(want)))
+            .map(|v| v.into_owned()))
     }
 
     /// Starts a watch: from `from` (replaying the kept changes after it), or, with `None`, with
@@ -392,6 +435,7 @@ mod tests {
                 scope: Scope::Namespaced,
                 schema: json!({"type": "object"}),
                 printer_columns: vec![],
+                global_namespaces: vec!["global".into()],
             }
         }
         fn list(&self) -> Result<Vec<Value>, ProviderError> {
@@ -497,6 +541,50 @@ mod tests {
         assert!(e.contains("without metadata.namespace"), "{e}");
         f.set(vec![]);
         assert!(t.snapshot(None).unwrap().objects.is_empty());
+    }
+
+    fn in_ns(name: &str, ns: &str, channel: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": ns}, "status": {"channel": channel}})
+    }
+
+    #[test]
+    fn global_namespace_objects_show_in_every_namespace_without_copies() {
+        let (_f, t) = fake(vec![
+            in_ns("shared", "global", "stable"),
+            in_ns("clash", "global", "from-global"),
+            in_ns("clash", "team", "from-team"),
+            in_ns("local", "team", "stable"),
+        ]);
+        // All namespaces: each object once, where it lives.
+        let all = t.snapshot(None).unwrap().objects;
+        assert_eq!(all.len(), 4);
+        // A namespace: its own objects, then the global ones rewritten into it (its own win).
+        let team = t.snapshot(Some("team")).unwrap().objects;
+        let seen: Vec<(&str, &str, &str)> = team
+            .iter()
+            .map(|o| {
+                (
+                    meta_str(o, "name"),
+                    meta_str(o, "namespace"),
+                    o["status"]["channel"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("clash", "team", "from-team"),
+                ("local", "team", "stable"),
+                ("shared", "team", "stable"),
+            ]
+        );
+        // Any namespace, even one nobody listed before, sees the global objects.
+        let elsewhere = t.get(Some("anywhere"), "shared").unwrap().unwrap();
+        assert_eq!(elsewhere["metadata"]["namespace"], "anywhere");
+        assert_eq!(t.snapshot(Some("anywhere")).unwrap().objects.len(), 2);
+        assert!(t.get(Some("anywhere"), "local").unwrap().is_none());
+        // The global namespace itself: its own objects, once.
+        assert_eq!(t.snapshot(Some("global")).unwrap().objects.len(), 2);
     }
 
     #[test]

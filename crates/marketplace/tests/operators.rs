@@ -1504,3 +1504,164 @@ async fn packagemanifests_are_served_as_an_aggregated_api_by_marketplace_control
     controllers.kill().unwrap();
     controllers.wait().unwrap();
 }
+
+/// `simple_bundle` with the CSV's upgrade edges set: `replaces`, `skips` and the
+/// `olm.skipRange` annotation.
+fn bundle_with_edges(
+    host: &str,
+    package: &str,
+    v: &str,
+    replaces: Option<&str>,
+    skips: &[&str],
+    skip_range: Option<&str>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = simple_bundle(host, package, v, &["AllNamespaces", "OwnNamespace"]);
+    let (_, csv_bytes) = &mut files[0];
+    let mut csv: Value = serde_json::from_slice(csv_bytes).unwrap();
+    if let Some(r) = replaces {
+        csv["spec"]["replaces"] = json!(r);
+    }
+    if !skips.is_empty() {
+        csv["spec"]["skips"] = json!(skips);
+    }
+    if let Some(r) = skip_range {
+        csv["metadata"]["annotations"] = json!({"olm.skipRange": r});
+    }
+    *csv_bytes = serde_json::to_vec_pretty(&csv).unwrap();
+    files
+}
+
+/// Pushes version `v` of `edges-operator` (its operator image and bundle), republishes the catalog
+/// image `edges/catalog:latest` with every bundle so far, and waits until the catalog offers it.
+async fn publish(
+    env: &Env,
+    bundles: &mut Vec<catalog::Bundle>,
+    v: &str,
+    replaces: Option<&str>,
+    skips: &[&str],
+    range: Option<&str>,
+) {
+    let (host, pkg) = (env.host(), "edges-operator");
+    let files = bundle_with_edges(&host, pkg, v, replaces, skips, range);
+    push_dummy(&host, &format!("demo/{pkg}"), &format!("v{v}")).await;
+    let b = push_bundle(
+        &host,
+        &format!("edges/{pkg}-bundle"),
+        &format!("v{v}"),
+        files,
+    )
+    .await;
+    bundles.push(b);
+    push_catalog(&host, "edges/catalog", "latest", bundles.clone()).await;
+    let head = format!("{pkg}.v{v}");
+    env.wait(&format!("the catalog to offer {head}"), || {
+        let (ok, out, _) = env.sh(&format!(
+            "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
+        ));
+        (ok && out == head).then_some(())
+    });
+}
+
+/// OLM's upgrade edges besides `replaces`, through a catalog image updated in place: a bundle
+/// whose `olm.skipRange` holds the installed version replaces it although nothing `replaces` it,
+/// and from there the bundle nearest the channel head that `skips` the installed version is taken
+/// directly — the version in between (which `replaces` it) is never installed. Each upgrade leaves
+/// only the new CSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_range_and_skips_upgrade_past_versions_outside_the_replaces_chain() {
+    let env = start().await;
+    let host = env.host();
+    let pkg = "edges-operator";
+    let mut bundles = Vec::new();
+    let installed = |env: &Env, csv: &str| {
+        let name = csv.to_string();
+        env.wait(&format!("{csv} installed alone"), || {
+            let sub = env.json(&["-n", "edges", "get", "subscription", "s"]);
+            let csvs = env.json(&["-n", "edges", "get", "csv"]);
+            let items = csvs["items"].as_array()?.clone();
+            (sub["status"]["installedCSV"] == name.as_str()
+                && sub["status"]["state"] == "AtLatestKnown"
+                && items.len() == 1
+                && items[0]["metadata"]["name"] == name.as_str()
+                && items[0]["status"]["phase"] == "Succeeded")
+                .then_some(())
+        });
+    };
+
+    // The CatalogSource comes first; its image appears (and changes) later, polled every 2 s.
+    env.apply(&format!("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: edges\n  namespace: cpaas-system\nspec:\n  sourceType: grpc\n  image: {host}/edges/catalog:latest\n  updateStrategy:\n    registryPoll:\n      interval: 2s\n"));
+    publish(&env, &mut bundles, "1.0.0", None, &[], None).await;
+    env.sh_ok("kubectl create namespace edges");
+    env.apply(&subscription(
+        ("edges", "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "edges",
+        "",
+        None,
+    ));
+    installed(&env, "edges-operator.v1.0.0");
+
+    // 2.0.0 replaces nothing; its skipRange holds 1.0.0.
+    publish(
+        &env,
+        &mut bundles,
+        "2.0.0",
+        None,
+        &[],
+        Some(">=1.0.0 <2.0.0"),
+    )
+    .await;
+    installed(&env, "edges-operator.v2.0.0");
+    let sub = env.json(&["-n", "edges", "get", "subscription", "s"]);
+    assert_eq!(sub["status"]["currentCSV"], "edges-operator.v2.0.0");
+
+    // 2.1.0 replaces 2.0.0, 3.0.0 (the head) replaces 2.1.0 and skips 2.0.0: 2.0.0 → 3.0.0.
+    bundles.push(
+        push_bundle(
+            &host,
+            &format!("edges/{pkg}-bundle"),
+            "v2.1.0",
+            bundle_with_edges(
+                &host,
+                pkg,
+                "2.1.0",
+                Some("edges-operator.v2.0.0"),
+                &[],
+                None,
+            ),
+        )
+        .await,
+    );
+    push_dummy(&host, &format!("demo/{pkg}"), "v2.1.0").await;
+    publish(
+        &env,
+        &mut bundles,
+        "3.0.0",
+        Some("edges-operator.v2.1.0"),
+        &["edges-operator.v2.0.0"],
+        None,
+    )
+    .await;
+    installed(&env, "edges-operator.v3.0.0");
+    let planned: Vec<String> = env
+        .plans("edges")
+        .iter()
+        .flat_map(|p| {
+            p["spec"]["clusterServiceVersionNames"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        !planned.iter().any(|n| n == "edges-operator.v2.1.0"),
+        "2.1.0 is skipped, never planned: {planned:?}"
+    );
+    assert!(
+        planned.iter().any(|n| n == "edges-operator.v3.0.0"),
+        "{planned:?}"
+    );
+}

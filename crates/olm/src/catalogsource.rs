@@ -69,10 +69,6 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         catalogs: catalogs.clone(),
         uploads_watched,
     });
-    let ns_task = tokio::spawn(crate::namespaces::track(
-        cx.client.clone(),
-        catalogs.clone(),
-    ));
     let gone_task = tokio::spawn(forget_deleted(cx.client.clone(), catalogs));
     let api: Api<CatalogSource> = Api::all(cx.client.clone());
     crate::util::wait_listable(&api).await;
@@ -94,7 +90,6 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         );
     }
     controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
-    ns_task.abort();
     gone_task.abort();
     Ok(())
 }

@@ -20,7 +20,6 @@ pub mod catalogsource;
 pub mod csv;
 pub mod image;
 pub mod installplan;
-pub mod namespaces;
 pub mod packagemanifest;
 pub mod state;
 pub mod steps;

@@ -1,6 +1,7 @@
 //! PackageManifest (`packages.operators.coreos.com/v1`) as a computed resource, as OLM's package
 //! server builds it: one object per package per catalog, in the catalog's namespace — and, for
-//! catalogs in a global namespace, in every namespace. Labels: OLM's `catalog`,
+//! catalogs in a global namespace, visible from every namespace (computed on read by the server,
+//! never copied per namespace). Labels: OLM's `catalog`,
 //! `catalog-namespace`, `provider`, `provider-url`, `operatorframework.io/arch.*`, plus the
 //! product's `cpaas.io/provider-type` and `cpaas.io/package-status` (`Ready` when the default
 //! channel head's images are in the registry, else `Absent`).
@@ -57,26 +58,20 @@ impl Provider for PackageManifests {
                 ),
                 PrinterColumn::new("Age", "date", ".metadata.creationTimestamp", ""),
             ],
+            global_namespaces: self.catalogs.config.global_namespaces.clone(),
         }
     }
 
+    /// Each package once, in its catalog's namespace; the servers show the packages of global
+    /// catalogs in every namespace (the description's `global_namespaces`), as OLM's package
+    /// server does, without a copy per namespace.
     fn list(&self) -> Result<Vec<Value>, ProviderError> {
-        let namespaces: Vec<String> = self.catalogs.namespaces().into_iter().collect();
         let mut out = Vec::new();
         for src in self.catalogs.all() {
-            let global = self.catalogs.config.is_global(&src.key.namespace);
-            let visible: Vec<&str> = if global {
-                namespaces.iter().map(String::as_str).collect()
-            } else {
-                vec![src.key.namespace.as_str()]
-            };
             for pkg in src.catalog.packages() {
-                let obj = manifest(&src, pkg);
-                for ns in &visible {
-                    let mut o = obj.clone();
-                    o["metadata"]["namespace"] = json!(ns);
-                    out.push(o);
-                }
+                let mut o = manifest(&src, pkg);
+                o["metadata"]["namespace"] = json!(src.key.namespace);
+                out.push(o);
             }
         }
         Ok(out)

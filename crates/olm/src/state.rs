@@ -5,7 +5,7 @@
 //! CatalogSource controller pulls every image again and fills it; until then resolution waits
 //! (a Subscription says its catalog is not loaded yet) and PackageManifests are simply absent.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use catalog::Catalog;
@@ -69,13 +69,12 @@ pub struct LoadedSource {
     pub uploads: Vec<String>,
 }
 
-/// The catalogs and namespaces of one cluster.
+/// The catalogs of one cluster.
 pub struct ClusterCatalogs {
     pub config: Config,
     sources: RwLock<BTreeMap<SourceKey, Arc<LoadedSource>>>,
-    namespaces: RwLock<BTreeSet<String>>,
     feed: computed::ChangeFeed,
-    /// Moves only when catalog content changed (not on namespace changes): resolution input.
+    /// Moves only when catalog content changed (not on readiness-only changes): resolution input.
     content: computed::ChangeFeed,
     /// Uploaded bundles already read.
     pub bundles: crate::uploads::BundleCache,
@@ -86,7 +85,6 @@ impl ClusterCatalogs {
         ClusterCatalogs {
             config,
             sources: RwLock::new(BTreeMap::new()),
-            namespaces: RwLock::new(BTreeSet::new()),
             feed: computed::ChangeFeed::new(),
             content: computed::ChangeFeed::new(),
             bundles: Default::default(),
@@ -141,20 +139,7 @@ impl ClusterCatalogs {
         }
     }
 
-    pub fn set_namespaces(&self, ns: BTreeSet<String>) {
-        let mut cur = self.namespaces.write().expect("namespaces lock");
-        if *cur != ns {
-            *cur = ns;
-            drop(cur);
-            self.feed.notify();
-        }
-    }
-
-    pub fn namespaces(&self) -> BTreeSet<String> {
-        self.namespaces.read().expect("namespaces lock").clone()
-    }
-
-    /// Moves whenever a catalog or the namespace list changed (PackageManifests).
+    /// Moves whenever a catalog changed (PackageManifests).
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.feed.subscribe()
     }

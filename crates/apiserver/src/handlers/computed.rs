@@ -19,6 +19,7 @@ pub mod aggregated;
 
 pub use aggregated::{AggregatedServer, Placement, aggregated_manifests, serve_aggregated};
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -242,17 +243,19 @@ const BOOKMARK_EVERY: Duration = crate::watch::BOOKMARK_EVERY;
 /// Turns objects and changes into watch-event lines.
 struct Emitter {
     req: Request,
+    /// The resource's description: which namespaces' objects show in every namespace.
+    desc: computed::ResourceDescription,
     table: bool,
     labels: Selector,
     fields: FieldSelector,
 }
 
 impl Emitter {
-    fn matches(&self, obj: &Value) -> bool {
-        let ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
-        self.req.namespace.as_deref().is_none_or(|want| want == ns)
-            && self.labels.matches_object(obj)
-            && self.fields.matches(obj)
+    /// `obj` as this watch shows it (rewritten into the watched namespace when it lives in a
+    /// global one), when it is in the watched namespace and matches the selectors.
+    fn shown<'a>(&self, obj: &'a Value) -> Option<Cow<'a, Value>> {
+        let v = self.desc.view(obj, self.req.namespace.as_deref())?;
+        (self.labels.matches_object(&v) && self.fields.matches(&v)).then_some(v)
     }
 
     fn line(v: &Value) -> Bytes {
@@ -278,9 +281,14 @@ impl Emitter {
             ChangeKind::Modified => store::EventKind::Modified,
             ChangeKind::Deleted => store::EventKind::Deleted,
         };
-        let before = c.prev.as_ref().map(|p| self.matches(p));
-        crate::watch::event_type(kind, self.matches(&c.object), before)
-            .map(|ty| self.event(ty, &c.object))
+        let now = self.shown(&c.object);
+        let before = c.prev.as_ref().map(|p| self.shown(p).is_some());
+        let ty = crate::watch::event_type(kind, now.is_some(), before)?;
+        // An object leaving the selection is still shown as it appears in this namespace.
+        let obj = now
+            .or_else(|| self.desc.view(&c.object, self.req.namespace.as_deref()))
+            .unwrap_or(Cow::Borrowed(c.object.as_ref()));
+        Some(self.event(ty, &obj))
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
@@ -326,6 +334,7 @@ fn watch(tracker: Arc<Tracker>, mut req: Request) -> ApiResult<Response> {
     let start = tracker.watch(from);
     let em = Emitter {
         req,
+        desc: tracker.description().clone(),
         table,
         labels,
         fields,
@@ -347,8 +356,8 @@ fn watch(tracker: Arc<Tracker>, mut req: Request) -> ApiResult<Response> {
         let mut lines: Vec<Bytes> = start
             .initial
             .iter()
-            .filter(|o| em.matches(o))
-            .map(|o| em.event("ADDED", o))
+            .filter_map(|o| em.shown(o))
+            .map(|o| em.event("ADDED", &o))
             .collect();
         if initial_end {
             lines.push(em.bookmark(start.revision, true));

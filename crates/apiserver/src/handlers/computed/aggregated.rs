@@ -268,6 +268,7 @@ mod tests {
             scope: computed::Scope::Namespaced,
             schema: json!({"type": "object"}),
             printer_columns: vec![],
+            global_namespaces: vec![],
         }
     }
 
