@@ -353,12 +353,13 @@ async fn packagemanifest_lists(
     .unwrap();
     let catalogs = olm::state::catalogs("global");
     let t = Instant::now();
-    while !catalogs
-        .get(&catalog::resolve::SourceKey {
-            name: "system".into(),
-            namespace: "cpaas-system".into(),
-        })
-        .is_some_and(|l| l.catalog.packages.len() == n)
+    let key = catalog::resolve::SourceKey {
+        name: "system".into(),
+        namespace: "cpaas-system".into(),
+    };
+    while catalogs
+        .get(&key)
+        .is_none_or(|l| l.catalog.packages.len() != n)
     {
         assert!(
             t.elapsed() < Duration::from_secs(120),
