@@ -1563,7 +1563,8 @@ async fn publish(
 }
 
 /// OLM's upgrade edges besides `replaces`, through a catalog image updated in place: a bundle
-/// whose `olm.skipRange` holds the installed version replaces it although nothing `replaces` it,
+/// whose `olm.skipRange` holds the installed version replaces it although the catalog no longer
+/// has the installed version,
 /// and from there the bundle nearest the channel head that `skips` the installed version is taken
 /// directly — the version in between (which `replaces` it) is never installed. Each upgrade leaves
 /// only the new CSV.
@@ -1603,7 +1604,10 @@ async fn skip_range_and_skips_upgrade_past_versions_outside_the_replaces_chain()
     ));
     installed(&env, "edges-operator.v1.0.0");
 
-    // 2.0.0 replaces nothing; its skipRange holds 1.0.0.
+    // The catalog drops 1.0.0 (as catalogs prune old versions) and offers 2.0.0, which replaces
+    // nothing: only its skipRange holds the installed 1.0.0. (A catalog keeping 1.0.0 beside it
+    // would have two channel heads, which opm refuses, and so does `catalog`.)
+    bundles.clear();
     publish(
         &env,
         &mut bundles,

@@ -20,6 +20,19 @@ fn order_of(kind: &str) -> u8 {
     }
 }
 
+/// Points the bundle's CSV at the CSV it upgrades (`spec.replaces`), as OLM writes it into the
+/// plan: an upgrade found through `skips` or `skipRange` names its predecessor even when the
+/// bundle does not, so the predecessor goes `Replacing` and is removed once the new one succeeds.
+pub fn set_replaces(objects: &mut [Value], replaces: Option<&str>) {
+    let Some(r) = replaces else { return };
+    for o in objects
+        .iter_mut()
+        .filter(|o| o["kind"] == "ClusterServiceVersion")
+    {
+        o["spec"]["replaces"] = json!(r);
+    }
+}
+
 /// The steps installing `objects` (a bundle's manifests) for CSV `csv` in `namespace`.
 pub fn plan_steps(
     csv: &str,
@@ -169,6 +182,17 @@ mod tests {
             json!({"kind": "ServiceAccount", "name": "op", "namespace": "ns"})
         );
         assert!(steps.iter().all(|s| s.resolving == "op.v1"));
+    }
+
+    #[test]
+    fn an_upgrade_names_its_predecessor_in_the_csv_only() {
+        let crd = json!({"kind": "CustomResourceDefinition", "metadata": {"name": "as.x.io"}});
+        let mut objects = vec![csv(), crd.clone()];
+        set_replaces(&mut objects, None);
+        assert!(objects[0]["spec"].get("replaces").is_none());
+        set_replaces(&mut objects, Some("op.v0"));
+        assert_eq!(objects[0]["spec"]["replaces"], "op.v0");
+        assert_eq!(objects[1], crd);
     }
 
     #[test]

@@ -320,7 +320,7 @@ async fn decide(
     let mut steps = Vec::new();
     let mut csv_names = Vec::new();
     for s in &resolution.steps {
-        let objects = match crate::bundle::objects_of(s.bundle).await {
+        let mut objects = match crate::bundle::objects_of(s.bundle).await {
             Ok(o) => o,
             Err(msg) => {
                 set_condition(
@@ -333,6 +333,7 @@ async fn decide(
                 return Ok(Action::requeue(Duration::from_secs(2)));
             }
         };
+        crate::steps::set_replaces(&mut objects, s.replaces.as_deref());
         csv_names.push(s.csv.clone());
         steps.extend(crate::steps::plan_steps(
             &s.csv,
