@@ -148,6 +148,11 @@ pub struct PushArgs {
     /// Progress as plain lines even on a terminal.
     #[arg(long)]
     pub no_progress_bars: bool,
+    /// The publisher's OpenPGP public key file (as for `verify --key`): every package must have
+    /// a good signature by it beside it (`<file>.sig` or `<file>.asc`), checked before anything
+    /// is pushed. Without --key signatures are not checked (a note says so).
+    #[arg(long, value_name = "KEY_FILE")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub unpack: UnpackArgs,
 }

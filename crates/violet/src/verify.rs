@@ -362,6 +362,12 @@ fn check_one(
         ))
     };
     let bad = |e: pgp::errors::Error| {
+        // rpgp's hash mismatch is a multi-line assertion; its last clause says what failed.
+        let e = e.to_string();
+        let e = match e.contains('\n') {
+            true => e.rsplit(": ").next().unwrap_or_default().trim().to_string(),
+            false => e,
+        };
         anyhow::anyhow!(
             "bad signature: {} does not match {} ({e}); the package was altered or damaged after \
              it was signed, or the signature belongs to another file: download both again",
@@ -369,6 +375,18 @@ fn check_one(
             sig_file.display()
         )
     };
+    if let (Some(made), Some(valid)) = (sig.created(), sig.signature_expiration_time())
+        && valid.as_secs() != 0
+        && secs(made) + u64::from(valid.as_secs()) < now()
+    {
+        bail!(
+            "the signature in {} expired on {}: ask the publisher for a fresh signature \
+             (gpg --detach-sign {})",
+            sig_file.display(),
+            date_secs(secs(made) + u64::from(valid.as_secs())),
+            package.display()
+        );
+    }
     for k in keys {
         let primary_fp = upper(&k.primary_key.fingerprint());
         let (self_sig, user_id) = primary_self_signature(k).unzip();

@@ -200,6 +200,10 @@ fn a_package_altered_after_signing_is_refused_as_a_bad_signature() {
     std::fs::write(&pkg, bytes).unwrap();
     let e = violet_err(&["verify", s(&pkg), "--key", s(&key)]);
     assert!(e.contains("bad signature") && e.contains(s(&pkg)), "{e}");
+    assert!(
+        e.contains("invalid signed hash value") && !e.contains("left:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -292,4 +296,35 @@ fn a_key_revoked_by_its_owner_is_refused() {
         e.contains(&format!("key {fp}")) && e.contains("revoked"),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn push_with_key_refuses_a_badly_signed_package_before_pushing_and_pushes_a_good_one() {
+    let (tmp, pkg, gpg, fp, key) = setup(111);
+    gpg.key("Someone Else <x@example.com>", "ed25519");
+    let sig = gpg.sign("x@example.com", &pkg, false);
+    let reg = registry(tmp.path(), None).await;
+    let host = reg.host();
+    let args = [
+        "push",
+        s(&pkg),
+        "--dest-repo",
+        &host,
+        "--no-auth",
+        "--plain",
+        "--skip-crs",
+        "--key",
+        s(&key),
+    ];
+    let e = violet_err(&args);
+    assert!(
+        e.contains("nothing was pushed") && e.contains("not by the key in"),
+        "{e}"
+    );
+    assert!(repositories(&reg).is_empty(), "{:?}", repositories(&reg));
+    std::fs::remove_file(&sig).unwrap();
+    gpg.sign(PUBLISHER, &pkg, false);
+    let out = violet_ok(&args);
+    assert!(out.contains("good signature") && out.contains(&fp), "{out}");
+    assert_eq!(repositories(&reg).len(), 4, "{out}");
 }
