@@ -30,7 +30,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Push packages' images to the registry and create their Artifact/ArtifactVersion records.
     Push(Box<PushArgs>),
-    /// Check a package's digests (and a .sha256 file beside it) without pushing anything.
+    /// Check a package's digests (and a .sha256 file and OpenPGP signature beside it) without pushing anything.
     Verify(VerifyArgs),
     /// Build a package from an operator bundle directory, a chart directory or a plugin descriptor.
     Pack(PackArgs),
@@ -148,17 +148,27 @@ pub struct PushArgs {
     /// Progress as plain lines even on a terminal.
     #[arg(long)]
     pub no_progress_bars: bool,
+    /// The publisher's OpenPGP public key file (as for `verify --key`): every package must have
+    /// a good signature by it beside it (`<file>.sig` or `<file>.asc`), checked before anything
+    /// is pushed. Without --key signatures are not checked (a note says so).
+    #[arg(long, value_name = "KEY_FILE")]
+    pub key: Option<PathBuf>,
     #[command(flatten)]
     pub unpack: UnpackArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// The package file (.tgz). A `<file>.sha256` beside it is checked too.
+    /// The package file (.tgz). A `<file>.sha256` beside it is checked too, and an OpenPGP
+    /// signature `<file>.sig` or `<file>.asc` beside it needs --key.
     pub package: PathBuf,
-    /// OpenPGP public key to check a `<file>.sig` against (not supported by this violet yet:
-    /// it refuses rather than pretend).
-    #[arg(long)]
+    /// The publisher's OpenPGP public key file (armored as `gpg --armor --export PUBLISHER >
+    /// pub.asc` writes it, or binary). The detached signature beside the package (`<file>.sig`
+    /// from `gpg --detach-sign`, or `<file>.asc` from `gpg --armor --detach-sign`) must be made
+    /// by this key or one of its signing subkeys over the package as it is now; the signer is
+    /// printed. Without --key a signature beside the package is refused, not skipped; with it,
+    /// a missing signature is refused.
+    #[arg(long, value_name = "KEY_FILE")]
     pub key: Option<PathBuf>,
     #[command(flatten)]
     pub unpack: UnpackArgs,

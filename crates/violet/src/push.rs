@@ -130,6 +130,31 @@ pub async fn run(a: PushArgs) -> Result<()> {
     check_flags(&a)?;
     let started = Instant::now();
     let files = package_files(&a.path)?;
+    // Signatures before anything else: a package not signed by the publisher stops everything.
+    for f in &files {
+        match &a.key {
+            Some(k) => {
+                for s in crate::verify::check_signatures(f, Some(k))
+                    .with_context(|| format!("{}: nothing was pushed", f.display()))?
+                {
+                    println!("{}: {s}", f.display());
+                }
+            }
+            None => {
+                let sigs = crate::verify::signatures_beside(f);
+                if !sigs.is_empty() {
+                    eprintln!(
+                        "note: {} has a signature ({}) that is not checked; pass --key with the publisher's public key to check it before pushing",
+                        f.display(),
+                        sigs.iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
+        }
+    }
     // Every package.yaml first (cheap, with the same entry checks): a broken one stops everything.
     let mut metas = Vec::new();
     for f in &files {
