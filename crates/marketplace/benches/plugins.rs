@@ -5,7 +5,8 @@
 //! reporting `Running`, then the time from patching `spec.version` v1.0.0 → v2.0.0 (all 20) to
 //! `Running` with currentVersion v2.0.0. Prints p50 / p99 / max. Target: p50 < 1 s.
 //!
-//! Run: `cargo bench -p marketplace --bench plugins` (needs docker-registry: scripts/setup).
+//! Run: `cargo bench -p marketplace --bench plugins` (needs docker-registry: scripts/setup); with
+//! `RUST_LOG=info,plugins=debug PLUGINS_BENCH_LOG=FILE` serve's log (per-step timings) is kept.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -248,6 +249,12 @@ fn main() {
             upgrade,
         );
     });
+    // For finding where the time goes: run with RUST_LOG=info,plugins=debug and
+    // PLUGINS_BENCH_LOG=FILE to keep serve's log (per-step timings of every reconcile).
+    if let Ok(path) = std::env::var("PLUGINS_BENCH_LOG") {
+        std::fs::write(&path, server.log()).unwrap();
+        println!("serve's log: {path}");
+    }
     drop(server);
     rt.block_on(reg.stop());
 }

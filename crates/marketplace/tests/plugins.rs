@@ -716,3 +716,83 @@ fn upgrade_shows_new_version_and_prunes_drift_is_repaired_and_a_restart_finishes
         .collect();
     assert!(records.is_empty(), "{records:?}");
 }
+
+/// A one-ConfigMap chart `retag` 1.0.0 whose ConfigMap says `content` and the `note` value.
+fn write_retag_chart(dir: &std::path::Path, content: &str) {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: retag\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("values.yaml"), "note: none\n").unwrap();
+    std::fs::write(
+        dir.join("templates/cm.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: retag\ndata:\n  content: {content}\n  note: {{{{ .Values.note | quote }}}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_chart_pushed_again_under_the_same_tag_is_read_again_when_the_release_is_rendered_next() {
+    let env = start(&[]);
+    let push = |content: &str| {
+        let dir = env.scratch.path().join(format!("retag-{content}"));
+        write_retag_chart(&dir, content);
+        let out = marketplace(&[
+            "chart",
+            "push",
+            dir.to_str().unwrap(),
+            &format!("oci://{}/charts", env.registry),
+            "--plain-http",
+        ]);
+        out.lines()
+            .find_map(|l| l.strip_prefix("Pushed: "))
+            .unwrap_or_else(|| panic!("no Pushed: line in {out}"))
+            .trim()
+            .to_string()
+    };
+    let chart = push("chart-a");
+    assert_eq!(chart, format!("{}/charts/retag:1.0.0", env.registry));
+    env.apply(&module_plugin("retag"));
+    env.apply(&format!(
+        "apiVersion: cluster.alauda.io/v1alpha1\nkind: ModuleConfig\nmetadata:\n  name: retag-v1.0.0\nspec:\n  version: v1.0.0\n  config:\n    note: first\n  chart:\n    ref: {chart}\n"
+    ));
+    env.create(
+        "apiVersion: cluster.alauda.io/v1alpha1\nkind: ModuleInfo\nmetadata:\n  name: global-retag\n  labels:\n    cpaas.io/cluster-name: global\n    cpaas.io/module-name: retag\n    cpaas.io/module-type: plugin\nspec:\n  version: v1.0.0\n",
+    );
+    let name = env.wait_renamed("retag", "global-retag");
+    env.wait_phase(&name, "Running");
+    let data = |env: &Env| {
+        env.get_on("global", &["configmap", "retag", "-n", "cpaas-system"])
+            .map(|cm| cm["data"].clone())
+    };
+    assert_eq!(
+        data(&env).unwrap(),
+        json!({"content": "chart-a", "note": "first"})
+    );
+
+    // The same tag now holds chart B; a config change renders the release again, from B.
+    assert_eq!(push("chart-b"), chart);
+    env.server.ok(&[
+        "patch",
+        "moduleinfo",
+        &name,
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"config":{"note":"second"}}}"#,
+    ]);
+    let seen = poll_long("the ConfigMap rendered from chart B", || {
+        data(&env).filter(|d| d["note"] == "second")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "not rendered again: {:#}\n{}",
+            env.moduleinfo(&name).unwrap(),
+            tail(&env.server.log(), 3000)
+        )
+    });
+    assert_eq!(seen, json!({"content": "chart-b", "note": "second"}));
+}

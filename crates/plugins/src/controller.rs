@@ -1,7 +1,7 @@
 //! The ModuleInfo controller (global cluster only).
 //!
 //! One reconcile converges one ModuleInfo, idempotently, from what it observes (no in-memory state
-//! a restart would lose; the chart cache only saves downloads):
+//! a restart would lose; charts cached by manifest digest only save downloads):
 //! 1. deleting → the finalizer uninstalls the release from the target cluster (named
 //!    installations only; a temporary or refused ModuleInfo owns nothing);
 //! 2. [`validate`](crate::validate::validate) the references and the form; a refusal is a `Validated=False`
@@ -13,7 +13,9 @@
 //!    (REL's `release::Installer`): install, recover an install cut short, upgrade on a new version
 //!    or config (atomic: a failed upgrade rolls back, the old objects keep running), or repair drift;
 //! 5. report `Running` once every object of the release is ready (Helm's `--wait` rules), with
-//!    currentVersion, NEW_VERSION and the preview of upgrading to it.
+//!    currentVersion, NEW_VERSION and the preview of upgrading to it. Until then the reconcile
+//!    shows what it waits for and watches that object in the target cluster (no polling
+//!    interval), for at most [`Settings::poll`], ending early when the ModuleInfo changes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +28,6 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 
 use crate::clusters::{self, Directory};
 use crate::naming::installation_name;
@@ -47,7 +48,9 @@ pub const RENAMED_FROM: &str = "cluster.alauda.io/renamed-from";
 pub struct Settings {
     /// How often a Running installation is checked for drift.
     pub resync: Duration,
-    /// How often an installation whose workloads are not ready yet is looked at again.
+    /// The longest one reconcile waits (watching the object it waits for, in the target cluster)
+    /// for an installation's workloads to change before it looks at everything again; a change of
+    /// the ModuleInfo ends the wait at once.
     pub poll: Duration,
     /// Bound on one release operation.
     pub timeout: Duration,
@@ -57,7 +60,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             resync: Duration::from_secs(5),
-            poll: Duration::from_millis(250),
+            poll: Duration::from_secs(10),
             timeout: Duration::from_secs(300),
         }
     }
@@ -70,8 +73,10 @@ pub(crate) struct Ctx {
     pub manager: String,
     pub registry: Option<String>,
     pub settings: Settings,
-    charts: Mutex<HashMap<String, Arc<Vec<u8>>>>,
-    registries: Mutex<HashMap<String, Arc<oci::Registry>>>,
+    /// Turns true when the cluster's controllers stop (ends in-line waits).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Charts by manifest digest (see [`crate::charts`]).
+    charts: crate::charts::Charts,
     /// When each installation was last checked for drift (losing it costs one extra check).
     drift_checked: std::sync::Mutex<HashMap<String, std::time::Instant>>,
 }
@@ -84,6 +89,7 @@ impl Ctx {
         manager: String,
         registry: Option<String>,
         settings: Settings,
+        stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Ctx {
         Ctx {
             global,
@@ -92,8 +98,8 @@ impl Ctx {
             manager,
             registry,
             settings,
-            charts: Mutex::default(),
-            registries: Mutex::default(),
+            stopping,
+            charts: Default::default(),
             drift_checked: Default::default(),
         }
     }
@@ -129,6 +135,12 @@ fn api_err(name: &str) -> impl Fn(kube::Error) -> Error + '_ {
 
 pub(crate) async fn reconcile(mi: Arc<ModuleInfo>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let name = mi.name_any();
+    tracing::debug!(moduleinfo = %name, "reconcile");
+    if temporary(&mi) && mi.meta().deletion_timestamp.is_none() && mi.finalizers().is_empty() {
+        // A temporary ModuleInfo owns nothing (its cleanup does nothing), so it needs no
+        // finalizer: it is renamed (or refused) at once, without a round-trip adding one.
+        return apply(mi, ctx).await;
+    }
     let api: Api<ModuleInfo> = Api::all(ctx.global.clone());
     let c = ctx.clone();
     finalizer(&api, FINALIZER, mi, |event| async move {
@@ -146,6 +158,19 @@ pub(crate) async fn reconcile(mi: Arc<ModuleInfo>, ctx: Arc<Ctx>) -> Result<Acti
             message: other.to_string(),
         },
     })
+}
+
+/// Whether a ModuleInfo is not named as its installation (from its labels): renamed or refused,
+/// it never has a release of its own.
+fn temporary(mi: &ModuleInfo) -> bool {
+    let labels = mi.labels();
+    match (
+        labels.get(CLUSTER_NAME_LABEL),
+        labels.get(apis::cluster::MODULE_NAME_LABEL),
+    ) {
+        (Some(cluster), Some(plugin)) => mi.name_any() != installation_name(cluster, plugin),
+        _ => true,
+    }
 }
 
 async fn apply(mi: Arc<ModuleInfo>, ctx: Arc<Ctx>) -> Result<Action, Error> {
@@ -194,6 +219,9 @@ async fn rename(mi: &ModuleInfo, ctx: &Ctx, want: &str, v: &Validated) -> Result
         metadata: ObjectMeta {
             name: Some(want.to_string()),
             labels: Some(mi.labels().clone()),
+            // The installation owns a release from its first reconcile on: created with the
+            // finalizer, it needs no round-trip adding it.
+            finalizers: Some(vec![FINALIZER.to_string()]),
             annotations: Some({
                 let mut a = mi.annotations().clone();
                 a.insert(RENAMED_FROM.into(), uid.clone());
@@ -243,6 +271,7 @@ async fn converge(mi: &ModuleInfo, ctx: &Ctx, v: &Validated) -> Result<Action, E
     };
     let installer = Releases::new(client.clone());
     let rel_name = desired.opts.name.clone();
+    let t0 = std::time::Instant::now();
     let current = installer
         .get(&rel_name, RELEASE_NAMESPACE)
         .await
@@ -253,45 +282,107 @@ async fn converge(mi: &ModuleInfo, ctx: &Ctx, v: &Validated) -> Result<Action, E
         &desired.opts.values,
     );
     let mut drift = Vec::new();
+    let mut rel = current;
     if let Some(step) = step {
-        if !apply_step(mi, ctx, v, &installer, step, &desired.opts).await? {
-            return Ok(Action::requeue(Duration::from_secs(15)));
+        match apply_step(mi, ctx, v, &installer, step, &desired.opts).await? {
+            Some(r) => rel = Some(r),
+            None => return Ok(Action::requeue(Duration::from_secs(15))),
         }
+        tracing::debug!(moduleinfo = %name, ?step, elapsed = ?t0.elapsed(), "release step applied");
     } else if drift_due(mi, ctx) {
         drift = repair_drift(&installer, &desired.opts)
             .await
             .map_err(|e| other(&name, e))?;
         report_drift(mi, ctx, v, &drift).await;
+        if !drift.is_empty() {
+            rel = installer
+                .get(&rel_name, RELEASE_NAMESPACE)
+                .await
+                .map_err(|e| other(&name, e))?;
+        }
     }
-    let rel = installer
-        .get(&rel_name, RELEASE_NAMESPACE)
-        .await
-        .map_err(|e| other(&name, e))?
-        .ok_or_else(|| Error::Other {
-            name: name.clone(),
-            message: format!("release {rel_name} vanished after it was applied"),
-        })?;
-    let waiting = installer
-        .not_ready(&rel)
-        .await
-        .map_err(|e| other(&name, e))?;
+    let rel = rel.ok_or_else(|| Error::Other {
+        name: name.clone(),
+        message: format!("release {rel_name} vanished after it was applied"),
+    })?;
     let preview = preview(mi, ctx, v, &installer).await;
+    // Until the workloads are ready: show what is waited for, then wait for it to change by
+    // watching it (bounded by `poll`; a change of the ModuleInfo ends the wait).
+    let mut seen = std::borrow::Cow::Borrowed(mi);
+    let deadline = tokio::time::Instant::now() + ctx.settings.poll;
+    let mut again = Duration::ZERO;
+    let waiting = loop {
+        let waiting = installer
+            .not_ready(&rel)
+            .await
+            .map_err(|e| other(&name, e))?;
+        let Some(why) = &waiting else { break None };
+        let mut o = Outcome::waiting(why, mi);
+        o.drift = drift.clone();
+        o.preview = preview.clone();
+        if let Some(now) = write_status_seen(&seen, ctx, &o, Some(v)).await? {
+            seen = std::borrow::Cow::Owned(now);
+        }
+        tracing::debug!(moduleinfo = %name, waiting = %why, elapsed = ?t0.elapsed(), "waiting for workloads");
+        let mut stopping = ctx.stopping.clone();
+        tokio::select! {
+            r = installer.wait_change(&rel) => if let Err(e) = r {
+                tracing::warn!(moduleinfo = %name, error = %e, "cannot watch the workloads; looking again in a second");
+                again = Duration::from_secs(1);
+                break waiting;
+            },
+            _ = changed(ctx, mi) => return Ok(Action::requeue(Duration::ZERO)),
+            _ = stopping.wait_for(|s| *s) => break waiting,
+            _ = tokio::time::sleep_until(deadline) => break waiting,
+        }
+    };
     let mut o = match &waiting {
         Some(why) => Outcome::waiting(why, mi),
         None => Outcome::running(mi, &rel_name),
     };
     o.drift = drift;
     o.preview = preview;
-    let became_running = write_status(mi, ctx, &o, Some(v)).await? && waiting.is_none();
+    let became_running =
+        write_status_seen(&seen, ctx, &o, Some(v)).await?.is_some() && waiting.is_none();
     if became_running && mi.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING)
     {
+        tracing::debug!(moduleinfo = %name, elapsed = ?t0.elapsed(), "running");
         event(ctx, mi, EventType::Normal, "Running", &o.message).await;
     }
     Ok(Action::requeue(if waiting.is_some() {
-        ctx.settings.poll
+        again
     } else {
         ctx.settings.resync
     }))
+}
+
+/// Resolves when the ModuleInfo changes in a way a reconcile acts on (spec, labels, deletion);
+/// never for its own status writes.
+async fn changed(ctx: &Ctx, mi: &ModuleInfo) {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let api: Api<ModuleInfo> = Api::all(ctx.global.clone());
+    let key = |m: &ModuleInfo| {
+        (
+            m.meta().generation,
+            m.meta().deletion_timestamp.clone(),
+            m.labels().clone(),
+            m.uid(),
+        )
+    };
+    let was = key(mi);
+    let config = watcher::Config::default().fields(&format!("metadata.name={}", mi.name_any()));
+    let mut events = std::pin::pin!(watcher(api, config).default_backoff());
+    while let Some(ev) = events.next().await {
+        match ev {
+            Ok(watcher::Event::Apply(now) | watcher::Event::InitApply(now)) if key(&now) != was => {
+                return;
+            }
+            Ok(watcher::Event::Delete(_)) => return,
+            // Errors are retried with backoff by the watcher.
+            _ => {}
+        }
+    }
 }
 
 fn other(name: &str, e: impl std::fmt::Display) -> Error {
@@ -310,20 +401,21 @@ async fn apply_step(
     installer: &Releases,
     step: status::Step,
     opts: &release::InstallOptions,
-) -> Result<bool, Error> {
+) -> Result<Option<release::Release>, Error> {
     let o = Outcome::processing(step, mi);
     if write_status(mi, ctx, &o, Some(v)).await? {
         event(ctx, mi, EventType::Normal, step.reason(), &o.message).await;
     }
-    let Err(e) = installer.step(step, opts).await else {
-        return Ok(true);
+    let e = match installer.step(step, opts).await {
+        Ok(rel) => return Ok(Some(rel)),
+        Err(e) => e,
     };
     let reason = step.failure_reason();
     let o = Outcome::failed(reason, e.to_string(), mi);
     if write_status(mi, ctx, &o, Some(v)).await? {
         event(ctx, mi, EventType::Warning, reason, &o.message).await;
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// A Warning Event naming what was put back, if anything.
@@ -391,21 +483,17 @@ async fn desired_for(
     config: &ModuleConfig,
 ) -> Result<Desired, Refusal> {
     let reference = &config.spec.chart.reference;
-    let bytes = chart_bytes(ctx, reference).await.map_err(|e| Refusal {
+    let chart = ctx.charts.get(reference).await.map_err(|e| Refusal {
         reason: "ChartUnavailable",
-        message: format!(
-            "ModuleConfig {}: cannot pull chart {reference}: {e}; push the chart there (marketplace chart push) or fix spec.chart.ref",
-            config.name_any()
-        ),
+        message: match e {
+            crate::charts::Error::Load { .. } => format!("ModuleConfig {}: {e}", config.name_any()),
+            _ => format!(
+                "ModuleConfig {}: {e}; push the chart there (marketplace chart push) or fix spec.chart.ref",
+                config.name_any()
+            ),
+        },
     })?;
-    let chart = helm::chart::load_archive_bytes(&bytes).map_err(|e| Refusal {
-        reason: "ChartUnavailable",
-        message: format!(
-            "ModuleConfig {}: chart {reference} does not load: {}",
-            config.name_any(),
-            e.0
-        ),
-    })?;
+    let chart = (*chart).clone();
     let values = crate::form::overlay(
         &crate::form::overlay(&config.spec.config, &mi.spec.config),
         &platform_values(ctx.registry.as_deref(), &v.cluster_name),
@@ -440,36 +528,6 @@ pub fn platform_values(registry: Option<&str>, cluster: &str) -> Value {
         global["registry"] = json!({"address": r});
     }
     json!({"global": global})
-}
-
-async fn chart_bytes(ctx: &Ctx, reference: &str) -> Result<Arc<Vec<u8>>, oci::Error> {
-    if let Some(b) = ctx.charts.lock().await.get(reference) {
-        return Ok(b.clone());
-    }
-    let r = oci::Reference::parse(reference)?;
-    let reg = registry(ctx, r.api_host()).await?;
-    let tag = r.tag().unwrap_or("latest").to_string();
-    let bytes = Arc::new(oci::chart::pull(&reg, r.repository(), &tag).await?);
-    ctx.charts
-        .lock()
-        .await
-        .insert(reference.to_string(), bytes.clone());
-    Ok(bytes)
-}
-
-async fn registry(ctx: &Ctx, host: &str) -> Result<Arc<oci::Registry>, oci::Error> {
-    let mut regs = ctx.registries.lock().await;
-    if let Some(r) = regs.get(host) {
-        return Ok(r.clone());
-    }
-    let opts = oci::Options {
-        tls_verify: false,
-        max_attempts: 2,
-        ..Default::default()
-    };
-    let r = Arc::new(oci::Registry::connect(host, opts).await?);
-    regs.insert(host.to_string(), r.clone());
-    Ok(r)
 }
 
 /// The preview of upgrading to NEW_VERSION (kept while it stays the same version).
@@ -508,10 +566,20 @@ async fn write_status(
     o: &Outcome,
     v: Option<&Validated>,
 ) -> Result<bool, Error> {
+    Ok(write_status_seen(mi, ctx, o, v).await?.is_some())
+}
+
+/// Like [`write_status`], returning the ModuleInfo as written (to compare the next status with).
+async fn write_status_seen(
+    mi: &ModuleInfo,
+    ctx: &Ctx,
+    o: &Outcome,
+    v: Option<&Validated>,
+) -> Result<Option<ModuleInfo>, Error> {
     let name = mi.name_any();
     let next = status::next(mi, o, v, &status::now());
     if mi.status.as_ref() == Some(&next) {
-        return Ok(false);
+        return Ok(None);
     }
     let api: Api<ModuleInfo> = Api::all(ctx.global.clone());
     let body = json!({
@@ -527,12 +595,14 @@ async fn write_status(
         )
         .await
     {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+        Ok(written) => Ok(Some(written)),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
         Err(e) => Err(api_err(&name)(e)),
     }
 }
 
+/// Records an Event about `mi` off the reconcile's path (an Event is a report, not a step the
+/// installation waits for).
 async fn event(ctx: &Ctx, mi: &ModuleInfo, type_: EventType, reason: &str, note: &str) {
     let ev = Event {
         type_,
@@ -541,9 +611,12 @@ async fn event(ctx: &Ctx, mi: &ModuleInfo, type_: EventType, reason: &str, note:
         action: "Reconcile".into(),
         secondary: None,
     };
-    if let Err(e) = ctx.recorder.publish(&ev, &mi.object_ref(&())).await {
-        tracing::warn!(moduleinfo = %mi.name_any(), error = %e, "cannot record an Event");
-    }
+    let (recorder, reference, name) = (ctx.recorder.clone(), mi.object_ref(&()), mi.name_any());
+    tokio::spawn(async move {
+        if let Err(e) = recorder.publish(&ev, &reference).await {
+            tracing::warn!(moduleinfo = %name, error = %e, "cannot record an Event");
+        }
+    });
 }
 
 /// Deleting: uninstall the release of a named installation from its target cluster.

@@ -6,7 +6,8 @@
 //!   validation and the values overlay), [`naming`] (the installation's `<cluster>-<hash>` name),
 //!   [`versions`] (which configs belong to a plugin, NEW_VERSION);
 //! - the controller set that runs in the global cluster only ([`set`]): validate → rename →
-//!   pull the chart from the registry → install / upgrade a Helm release in the target cluster →
+//!   pull the chart from the registry ([`charts`]: the tag resolved to its digest on every use,
+//!   loaded charts cached by digest) → install / upgrade a Helm release in the target cluster →
 //!   `Running`; drift repair, upgrade previews, uninstall behind a finalizer;
 //! - the cluster registry's filling ([`clusters`]: a [`Directory`] of the host's clusters, or a
 //!   kubeconfig Secret for a cluster registered by hand) and the release calls it makes
@@ -17,6 +18,7 @@
 //! is reached through a `kube::Client`.
 
 pub mod affinity;
+pub mod charts;
 pub mod clusters;
 pub mod controller;
 pub mod form;
@@ -113,6 +115,11 @@ async fn run(
     }
     let manager = controllers::runtime::field_manager(NAME);
     let publisher = publish_registry(&cx, &directory, &manager);
+    let (stop_tx, stopping) = tokio::sync::watch::channel(false);
+    let stop = async {
+        cx.shutdown.cancelled().await;
+        let _ = stop_tx.send(true);
+    };
     let ctx = Arc::new(controller::Ctx::new(
         cx.client.clone(),
         directory.clone(),
@@ -120,6 +127,7 @@ async fn run(
         manager.clone(),
         cx.registry.clone(),
         settings,
+        stopping,
     ));
     let infos: Api<ModuleInfo> = Api::all(cx.client.clone());
     let configs: Api<ModuleConfig> = Api::all(cx.client.clone());
@@ -156,7 +164,7 @@ async fn run(
             },
         );
     let run = controllers::runtime::run(&cx, NAME, c, controller::reconcile, ctx);
-    tokio::join!(run, publisher);
+    tokio::join!(run, publisher, stop);
     Ok(())
 }
 

@@ -1,6 +1,11 @@
-//! The release operations the controller performs, over `release::Installer`.
+//! The release operations the controller performs, over `release::Installer`, and the wait for a
+//! release's workloads (a watch of the object being waited for, not a poll).
 
 use std::future::Future;
+
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use release::cluster::{Cluster, Object, Readiness, readiness};
 
 use release::{InstallOptions, Installer, ObjectChange, Release};
 
@@ -35,22 +40,22 @@ impl Releases {
             .await
     }
 
-    /// Runs one step of [`crate::status::next_step`].
-    pub async fn step(&self, step: Step, opts: &InstallOptions) -> Result<(), release::Error> {
+    /// Runs one step of [`crate::status::next_step`]; the release revision it made.
+    pub async fn step(&self, step: Step, opts: &InstallOptions) -> Result<Release, release::Error> {
         let opts = opts.clone();
         self.run(move |i, _| async move {
             match step {
-                Step::Install => i.install(&opts).await.map(drop),
+                Step::Install => i.install(&opts).await,
                 Step::Reinstall => {
                     i.uninstall(&opts.name, &opts.namespace).await?;
-                    i.install(&opts).await.map(drop)
+                    i.install(&opts).await
                 }
                 Step::Resume => {
                     i.rollback(&opts.name, &opts.namespace, None, false, opts.timeout)
                         .await?;
-                    i.upgrade(&opts).await.map(drop)
+                    i.upgrade(&opts).await
                 }
-                Step::Upgrade => i.upgrade(&opts).await.map(drop),
+                Step::Upgrade => i.upgrade(&opts).await,
             }
         })
         .await
@@ -72,23 +77,65 @@ impl Releases {
     /// `None` when every object of the release is ready (Helm's `--wait` rules), else what it
     /// waits for.
     pub async fn not_ready(&self, rel: &Release) -> Result<Option<String>, release::Error> {
-        let (manifest, namespace) = (rel.manifest.clone(), rel.namespace.clone());
-        self.run(move |_, client| async move {
-            use release::cluster::{Cluster, Readiness, readiness};
-            let cluster = Cluster::new(client);
-            for o in cluster.objects(&manifest, &namespace).await? {
-                let Some(live) = cluster.get(&o).await? else {
-                    return Ok(Some(format!("{} does not exist yet", o.display())));
-                };
-                match readiness(o.kind(), &live) {
-                    Readiness::Ready => {}
-                    Readiness::Waiting(w) | Readiness::Failed(w) => {
-                        return Ok(Some(format!("{}: {w}", o.display())));
-                    }
-                }
+        Ok(self
+            .first_not_ready(rel)
+            .await?
+            .map(|(o, why)| why_text(&o, &why)))
+    }
+
+    /// The first object of the release that is not ready, with why.
+    async fn first_not_ready(
+        &self,
+        rel: &Release,
+    ) -> Result<Option<(Object, Readiness)>, release::Error> {
+        let cluster = Cluster::new(self.client.clone());
+        for o in cluster.objects(&rel.manifest, &rel.namespace).await? {
+            let state = match cluster.get(&o).await? {
+                None => Readiness::Waiting(String::new()),
+                Some(live) => readiness(o.kind(), &live),
+            };
+            if state != Readiness::Ready {
+                return Ok(Some((o, state)));
             }
-            Ok(None)
-        })
-        .await
+        }
+        Ok(None)
+    }
+
+    /// Waits until what [`Releases::not_ready`] says about the release changes: the object it
+    /// waits for is watched until its readiness differs (ready, or waiting for something else).
+    /// Returns at once when everything is ready already.
+    pub async fn wait_change(&self, rel: &Release) -> Result<(), release::Error> {
+        let Some((o, was)) = self.first_not_ready(rel).await? else {
+            return Ok(());
+        };
+        let api: Api<DynamicObject> = match o.namespace().filter(|_| o.namespaced) {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &o.resource),
+            None => Api::all_with(self.client.clone(), &o.resource),
+        };
+        let mut events = std::pin::pin!(kube::runtime::watcher::watch_object(api, o.name()));
+        while let Some(ev) = events.next().await {
+            let live =
+                ev.map_err(|e| release::Error::Failed(format!("watching {}: {e}", o.display())))?;
+            let now = match live {
+                None => Readiness::Waiting(String::new()),
+                Some(live) => {
+                    let v = serde_json::to_value(live).unwrap_or_default();
+                    readiness(o.kind(), &v)
+                }
+            };
+            if now != was {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a waiting object is reported.
+fn why_text(o: &Object, state: &Readiness) -> String {
+    match state {
+        Readiness::Waiting(w) if w.is_empty() => format!("{} does not exist yet", o.display()),
+        Readiness::Waiting(w) | Readiness::Failed(w) => format!("{}: {w}", o.display()),
+        Readiness::Ready => format!("{} is ready", o.display()),
     }
 }

@@ -450,10 +450,15 @@ pub async fn capabilities(cluster: &Cluster) -> Result<helm::Capabilities, Error
         .apiserver_version()
         .await
         .map_err(|e| Error::kube("could not get server version from Kubernetes", e))?;
-    let d = kube::Discovery::new(client.clone())
-        .run()
-        .await
-        .map_err(|e| Error::kube("could not get apiVersions from Kubernetes", e))?;
+    // Aggregated discovery (two requests) where the server has it, else one request per group
+    // version; every render asks, so this is on the path of each install, upgrade and diff.
+    let d = match kube::Discovery::new(client.clone()).run_aggregated().await {
+        Ok(d) => d,
+        Err(_) => kube::Discovery::new(client.clone())
+            .run()
+            .await
+            .map_err(|e| Error::kube("could not get apiVersions from Kubernetes", e))?,
+    };
     let mut versions = Vec::new();
     for g in d.groups() {
         for v in g.versions() {
