@@ -86,7 +86,8 @@ pub fn unpack_into(package: &Path, dest: &Path, limits: &Limits) -> Result<Unpac
     let compressed = Counter::new(file);
     let read_so_far = compressed.count.clone();
     // The bufread decoder inflates straight out of this one buffer (the read one adds its own).
-    let gz = flate2::bufread::GzDecoder::new(std::io::BufReader::with_capacity(256 << 10, compressed));
+    let gz =
+        flate2::bufread::GzDecoder::new(std::io::BufReader::with_capacity(256 << 10, compressed));
     let mut extractor = Extractor {
         package: name.clone(),
         dest: dest.to_path_buf(),

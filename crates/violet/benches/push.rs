@@ -165,16 +165,16 @@ fn raw_put(host: &str, file: &Path, digest: &Digest) -> std::process::Child {
     let sep = if url.contains('?') { '&' } else { '?' };
     Command::new("curl")
         .args([
-        "-sS",
-        "-f",
-        "-X",
-        "PUT",
-        "-H",
-        "Content-Type: application/octet-stream",
-        "--data-binary",
-        &format!("@{}", file.display()),
-        &format!("{url}{sep}digest={digest}"),
-    ])
+            "-sS",
+            "-f",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!("{url}{sep}digest={digest}"),
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

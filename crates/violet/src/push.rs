@@ -259,7 +259,6 @@ fn default_resume_dir() -> PathBuf {
         .join("violet/uploads")
 }
 
-/// Sum of the unique blob sizes of an image (for its progress bar).
 /// The unique blobs (configs and layers) of an image, for all platforms of an index.
 fn image_blobs(layout: &oci::Layout) -> Vec<oci::BlobRef> {
     let Ok(top) = layout.resolve(None) else {
@@ -300,8 +299,6 @@ fn image_bytes(layout: &oci::Layout) -> u64 {
 async fn push_blobs(
     a: &PushArgs,
     registry: &Arc<Registry>,
-    host: &str,
-    prefix: &str,
     images: &[(oci::Layout, Reference, Arc<ImageProgress>)],
     overall: &Arc<Totals>,
 ) -> Result<std::collections::HashSet<oci::Digest>> {
@@ -310,12 +307,16 @@ async fn push_blobs(
     for (layout, dst, progress) in images {
         for b in image_blobs(layout) {
             if seen.insert(b.digest.clone()) {
-                blobs.push((b, dst.repository().to_string(), layout, progress.sink(overall)));
+                blobs.push((
+                    b,
+                    dst.repository().to_string(),
+                    layout,
+                    progress.sink(overall),
+                ));
             }
         }
     }
-    let _ = (host, prefix);
-    blobs.sort_by(|x, y| y.0.size.cmp(&x.0.size));
+    blobs.sort_by_key(|b| std::cmp::Reverse(b.0.size));
     let jobs = blobs.into_iter().map(|(b, repo, layout, sink)| async move {
         let src = layout.blob_source(&b);
         let how = oci::upload::push_blob(registry, &repo, &b, &src, None, &sink)
@@ -358,7 +359,7 @@ async fn push_images(
         let progress = ImageProgress::new(&display, &dst_ref.to_string(), image_bytes(&layout));
         images.push((layout, dst_ref, progress));
     }
-    let pushed = Arc::new(push_blobs(a, registry, host, prefix, &images, overall).await?);
+    let pushed = Arc::new(push_blobs(a, registry, &images, overall).await?);
     let names: Vec<&package::Image> = u.metadata.images().collect();
     let jobs = images
         .iter()
@@ -376,18 +377,19 @@ async fn push_images(
                 };
                 // The pool's blobs are found where it put them: not "already in the registry".
                 let sink = progress.sink(overall);
-                let progress_sink: oci::progress::Sink = Arc::new(move |e: &oci::progress::Event| {
-                    if let oci::progress::Event::BlobDone {
-                        digest,
-                        transfer: oci::progress::Transfer::Existing,
-                        ..
-                    } = e
-                        && pushed.contains(digest)
-                    {
-                        return;
-                    }
-                    sink(e)
-                });
+                let progress_sink: oci::progress::Sink =
+                    Arc::new(move |e: &oci::progress::Event| {
+                        if let oci::progress::Event::BlobDone {
+                            digest,
+                            transfer: oci::progress::Transfer::Existing,
+                            ..
+                        } = e
+                            && pushed.contains(digest)
+                        {
+                            return;
+                        }
+                        sink(e)
+                    });
                 let opts = CopyOptions {
                     parallel: a.parallel,
                     platform: None,
