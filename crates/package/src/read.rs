@@ -7,10 +7,16 @@
 //! and must match their names; afterwards each layout's single `index.json` entry must be the
 //! digest `package.yaml` pins, and every manifest, index, config and layer reachable from it must
 //! be present with its size. Only then is the package handed to anyone.
+//!
+//! One pass, two threads: this thread inflates and parses the archive and checks every entry; a
+//! second one hashes and writes the blobs' bytes (handed over in 1 MiB buffers that are reused), so
+//! inflating and hashing overlap. A blob whose content does not match its name fails the unpack
+//! like before; nothing is handed to anyone until both threads are done.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc;
 
 use oci::manifest::MAX_MANIFEST_BYTES;
 use oci::{BlobRef, Digest, Layout, RawManifest};
@@ -77,9 +83,11 @@ pub fn unpack(package: &Path, work_dir: Option<&Path>, limits: &Limits) -> Resul
 pub fn unpack_into(package: &Path, dest: &Path, limits: &Limits) -> Result<Unpacked> {
     let name = package.display().to_string();
     let file = std::fs::File::open(package).map_err(|e| Error::io(&name, e))?;
-    let compressed = Counter::new(std::io::BufReader::with_capacity(256 << 10, file));
+    let compressed = Counter::new(file);
     let read_so_far = compressed.count.clone();
-    let gz = flate2::read::GzDecoder::new(compressed);
+    // The bufread decoder inflates straight out of this one buffer (the read one adds its own).
+    let gz =
+        flate2::bufread::GzDecoder::new(std::io::BufReader::with_capacity(256 << 10, compressed));
     let mut extractor = Extractor {
         package: name.clone(),
         dest: dest.to_path_buf(),
@@ -91,13 +99,22 @@ pub fn unpack_into(package: &Path, dest: &Path, limits: &Limits) -> Result<Unpac
         layouts: HashMap::new(),
         blob_bytes: 0,
         blobs: HashMap::new(),
+        writer: BlobWriter::start(&name)?,
     };
     let mut archive = tar::Archive::new(gz);
-    let entries = archive.entries().map_err(|e| corrupt(&name, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| corrupt(&name, e))?;
-        extractor.entry(entry)?;
-    }
+    let read = (|| -> Result<()> {
+        let entries = archive.entries().map_err(|e| corrupt(&name, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| corrupt(&name, e))?;
+            extractor.entry(entry)?;
+        }
+        Ok(())
+    })();
+    // Every blob is written and checked before anything else is looked at; a reading error comes
+    // first (the writer may only have stopped because the reader did).
+    let written = extractor.writer.finish();
+    read?;
+    written?;
     let metadata = extractor.metadata.take().ok_or_else(|| Error::Corrupt {
         package: name.clone(),
         reason: format!("no {METADATA_FILE} (an empty or foreign archive)"),
@@ -225,8 +242,9 @@ struct Extractor {
     /// Layout dir name → its image (from package.yaml).
     layouts: HashMap<String, String>,
     blob_bytes: u64,
-    /// Each verified blob's first path (relative to `dest`), for hard links between copies.
+    /// Each blob's first path (relative to `dest`), for hard links between copies.
     blobs: HashMap<Digest, String>,
+    writer: BlobWriter,
 }
 
 impl Extractor {
@@ -321,9 +339,11 @@ impl Extractor {
                 ))
             })?;
         let src = self.dest.join(earlier);
-        std::fs::hard_link(&src, path)
-            .or_else(|_| std::fs::copy(&src, path).map(|_| ()))
-            .map_err(|err| Error::io(path.display(), err))
+        // Through the writer, which has the earlier copy (in order, after it is written).
+        self.writer.send(Job::Link {
+            src,
+            dst: path.to_path_buf(),
+        })
     }
 
     fn read_metadata<R: Read>(&mut self, raw: &str, e: &mut R) -> Result<()> {
@@ -341,28 +361,46 @@ impl Extractor {
 
     fn read_small<R: Read>(&mut self, raw: &str, e: &mut R, limit: u64) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        self.copy(raw, e, &mut out, Some(limit), None)?;
+        self.copy(raw, e, &mut out, Some(limit))?;
         Ok(out)
     }
 
+    /// Hands a blob's bytes to the writer thread, which hashes and stores them and fails the
+    /// unpack when they do not match the name.
     fn write_blob<R: Read>(&mut self, raw: &str, e: &mut R, path: &Path, d: &Digest) -> Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|err| Error::io(dir.display(), err))?;
         }
-        let f = std::fs::File::create_new(path).map_err(|err| Error::io(path.display(), err))?;
-        let mut w = std::io::BufWriter::with_capacity(256 << 10, f);
-        let mut hasher = Sha256::new();
-        let n = self.copy(raw, e, &mut w, None, Some(&mut hasher))?;
-        w.flush().map_err(|err| Error::io(path.display(), err))?;
-        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
-        if actual != d.to_string() {
-            return Err(Error::Digest {
-                package: self.package.clone(),
-                what: format!("entry {raw:?}"),
-                expected: d.to_string(),
-                actual,
-            });
+        self.writer.send(Job::Open {
+            path: path.to_path_buf(),
+            entry: raw.to_string(),
+            digest: d.clone(),
+        })?;
+        let mut n = 0u64;
+        loop {
+            let mut buf = self.writer.buffer();
+            let mut filled = 0;
+            while filled < buf.len() {
+                let k = e
+                    .read(&mut buf[filled..])
+                    .map_err(|err| corrupt(&self.package, err))?;
+                if k == 0 {
+                    break;
+                }
+                filled += k;
+                self.total += k as u64;
+                self.check_bounds(raw)?;
+            }
+            n += filled as u64;
+            let last = filled < buf.len();
+            if filled > 0 {
+                self.writer.send(Job::Data(buf, filled))?;
+            }
+            if last {
+                break;
+            }
         }
+        self.writer.send(Job::Close)?;
         self.blob_bytes += n;
         let rel = path
             .strip_prefix(&self.dest)
@@ -380,7 +418,6 @@ impl Extractor {
         e: &mut R,
         out: &mut dyn Write,
         limit: Option<u64>,
-        mut hasher: Option<&mut Sha256>,
     ) -> Result<u64> {
         let mut buf = vec![0u8; 128 << 10];
         let mut n = 0u64;
@@ -402,9 +439,6 @@ impl Extractor {
                 ));
             }
             self.check_bounds(raw)?;
-            if let Some(h) = hasher.as_deref_mut() {
-                h.update(&buf[..k]);
-            }
             out.write_all(&buf[..k])
                 .map_err(|err| Error::io(raw, err))?;
         }
@@ -433,6 +467,153 @@ impl Extractor {
         }
         Ok(())
     }
+}
+
+/// Bytes per buffer handed to the blob writer.
+const CHUNK: usize = 1 << 20;
+
+/// What the blob writer is asked to do, in archive order.
+enum Job {
+    /// Start a blob: create `path` (new) and hash what follows against `digest`.
+    Open {
+        path: PathBuf,
+        entry: String,
+        digest: Digest,
+    },
+    /// The next bytes of the open blob: the buffer's first `usize` bytes.
+    Data(Vec<u8>, usize),
+    /// The open blob is complete: check its digest.
+    Close,
+    /// A later copy of an earlier blob.
+    Link { src: PathBuf, dst: PathBuf },
+}
+
+/// The thread that hashes and writes blobs, fed through a short queue of reused buffers.
+struct BlobWriter {
+    jobs: Option<mpsc::SyncSender<Job>>,
+    free: mpsc::Receiver<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl BlobWriter {
+    fn start(package: &str) -> Result<BlobWriter> {
+        let (jobs, rx) = mpsc::sync_channel(4);
+        let (give_back, free) = mpsc::channel();
+        let package = package.to_string();
+        let thread = std::thread::Builder::new()
+            .name("unpack-blobs".into())
+            .spawn(move || write_blobs(&package, rx, give_back))
+            .map_err(|e| Error::io("starting the blob writer thread", e))?;
+        Ok(BlobWriter {
+            jobs: Some(jobs),
+            free,
+            thread: Some(thread),
+        })
+    }
+
+    /// A buffer to fill: one the writer is done with, or a new one.
+    fn buffer(&self) -> Vec<u8> {
+        self.free.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK])
+    }
+
+    /// Queues a job; when the writer has stopped (it failed), its error.
+    fn send(&mut self, job: Job) -> Result<()> {
+        let sent = self.jobs.as_ref().map(|j| j.send(job).is_ok());
+        if sent == Some(true) {
+            return Ok(());
+        }
+        match self.finish() {
+            Err(e) => Err(e),
+            Ok(()) => Err(Error::io(
+                "blob writer",
+                std::io::Error::other("stopped before the end of the archive"),
+            )),
+        }
+    }
+
+    /// Waits until everything queued is written and checked.
+    fn finish(&mut self) -> Result<()> {
+        self.jobs = None;
+        match self.thread.take().map(|t| t.join()) {
+            None => Ok(()),
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::io(
+                "blob writer",
+                std::io::Error::other("the blob writer thread panicked"),
+            )),
+        }
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// The writer thread: stops at the first failure (the reader then sees its queue closed).
+fn write_blobs(
+    package: &str,
+    jobs: mpsc::Receiver<Job>,
+    give_back: mpsc::Sender<Vec<u8>>,
+) -> Result<()> {
+    struct Open {
+        file: std::fs::File,
+        path: PathBuf,
+        entry: String,
+        digest: Digest,
+        hasher: Sha256,
+    }
+    let mut open: Option<Open> = None;
+    let lost = || {
+        Error::io(
+            "blob writer",
+            std::io::Error::other("blob bytes without an open blob"),
+        )
+    };
+    for job in jobs {
+        match job {
+            Job::Open {
+                path,
+                entry,
+                digest,
+            } => {
+                let file = std::fs::File::create_new(&path)
+                    .map_err(|err| Error::io(path.display(), err))?;
+                open = Some(Open {
+                    file,
+                    path,
+                    entry,
+                    digest,
+                    hasher: Sha256::new(),
+                });
+            }
+            Job::Data(buf, n) => {
+                let o = open.as_mut().ok_or_else(lost)?;
+                o.hasher.update(&buf[..n]);
+                o.file
+                    .write_all(&buf[..n])
+                    .map_err(|err| Error::io(o.path.display(), err))?;
+                let _ = give_back.send(buf);
+            }
+            Job::Close => {
+                let o = open.take().ok_or_else(lost)?;
+                let actual = format!("sha256:{}", hex::encode(o.hasher.finalize()));
+                if actual != o.digest.to_string() {
+                    return Err(Error::Digest {
+                        package: package.to_string(),
+                        what: format!("entry {:?}", o.entry),
+                        expected: o.digest.to_string(),
+                        actual,
+                    });
+                }
+            }
+            Job::Link { src, dst } => std::fs::hard_link(&src, &dst)
+                .or_else(|_| std::fs::copy(&src, &dst).map(|_| ()))
+                .map_err(|err| Error::io(dst.display(), err))?,
+        }
+    }
+    Ok(())
 }
 
 /// Splits an entry path into its components, refusing absolute paths, `..`, and anything but

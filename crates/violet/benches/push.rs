@@ -1,8 +1,8 @@
 //! Push benchmark: a package of 10 images (500 MB of unique blobs by default, two base layers
 //! shared by every image) pushed to a loopback Debian `docker-registry` by `violet push`, side by
 //! side with `skopeo copy` of the same OCI layouts one by one to a second fresh registry, cold and
-//! re-push; and the loopback limit measured as one plain upload of a single large blob with curl.
-//! Prints its figures. `VIOLET_BENCH_MB` changes the total size.
+//! re-push; and the loopback limit measured as plain curl uploads: one large blob, then four at once.
+//! Prints its figures. `VIOLET_BENCH_MB` changes the total size; `VIOLET_BENCH_KEEP=1` keeps the files.
 //!
 //! Run: `cargo bench -p violet --bench push` (needs docker-registry, skopeo, curl: scripts/setup).
 
@@ -103,6 +103,37 @@ fn mbps(bytes: u64, d: Duration) -> f64 {
 /// One monolithic upload of `file` with curl (POST a session, PUT the bytes): the loopback limit.
 fn raw_upload(host: &str, file: &Path, digest: &Digest) -> Duration {
     let t = Instant::now();
+    raw_put(host, file, digest).wait_ok();
+    t.elapsed()
+}
+
+/// The same limit with `files` uploaded at once, one curl each (violet uploads in parallel).
+fn raw_upload_parallel(host: &str, files: &[(PathBuf, Digest)]) -> Duration {
+    let t = Instant::now();
+    let puts: Vec<_> = files.iter().map(|(f, d)| raw_put(host, f, d)).collect();
+    for p in puts {
+        p.wait_ok();
+    }
+    t.elapsed()
+}
+
+trait WaitOk {
+    fn wait_ok(self);
+}
+
+impl WaitOk for std::process::Child {
+    fn wait_ok(self) {
+        let out = self.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "curl PUT: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Starts a session and, in a child process, the PUT of the whole file.
+fn raw_put(host: &str, file: &Path, digest: &Digest) -> std::process::Child {
     let out = Command::new("curl")
         .args([
             "-sS",
@@ -132,18 +163,36 @@ fn raw_upload(host: &str, file: &Path, digest: &Digest) -> Duration {
         format!("http://{host}{loc}")
     };
     let sep = if url.contains('?') { '&' } else { '?' };
-    run(Command::new("curl").args([
-        "-sS",
-        "-f",
-        "-X",
-        "PUT",
-        "-H",
-        "Content-Type: application/octet-stream",
-        "--data-binary",
-        &format!("@{}", file.display()),
-        &format!("{url}{sep}digest={digest}"),
-    ]));
-    t.elapsed()
+    Command::new("curl")
+        .args([
+            "-sS",
+            "-f",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &format!("{url}{sep}digest={digest}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+enum Kept {
+    Temp(tempfile::TempDir),
+    Dir(PathBuf),
+}
+
+impl Kept {
+    fn path(&self) -> &Path {
+        match self {
+            Kept::Temp(t) => t.path(),
+            Kept::Dir(d) => d,
+        }
+    }
 }
 
 #[tokio::main]
@@ -159,6 +208,14 @@ async fn main() {
         std::env::var("VIOLET_BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()),
     )
     .unwrap();
+    // VIOLET_BENCH_KEEP=1 keeps the layouts, the package and the registries' data for a look.
+    let tmp = if std::env::var_os("VIOLET_BENCH_KEEP").is_some() {
+        let kept = tmp.keep();
+        println!("keeping {}", kept.display());
+        Kept::Dir(kept)
+    } else {
+        Kept::Temp(tmp)
+    };
     let dir = tmp.path();
     let cache = dir.join("cache");
     std::fs::create_dir_all(&cache).unwrap();
@@ -262,6 +319,14 @@ async fn main() {
     let raw_digest = random_file(&big_blob, unique as usize, 999);
     let raw = raw_upload(&rc.host(), &big_blob, &raw_digest);
     let _ = big;
+    let quarters: Vec<(PathBuf, Digest)> = (0..4u64)
+        .map(|i| {
+            let f = dir.join(format!("raw-part{i}"));
+            let d = random_file(&f, unique as usize / 4, 1000 + i);
+            (f, d)
+        })
+        .collect();
+    let raw4 = raw_upload_parallel(&rc.host(), &quarters);
 
     println!();
     println!("{:<46} {:>10} {:>10}", "", "seconds", "MB/s");
@@ -294,6 +359,12 @@ async fn main() {
         "raw single-blob upload (curl), loopback limit",
         raw.as_secs_f64(),
         mbps(unique, raw)
+    );
+    println!(
+        "{:<46} {:>10.2} {:>10.1}",
+        "raw upload, 4 blobs at once (curl x4)",
+        raw4.as_secs_f64(),
+        mbps(unique, raw4)
     );
     println!();
     println!(

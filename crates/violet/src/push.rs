@@ -106,6 +106,7 @@ async fn unpack_each(
     let mut out = Vec::new();
     for f in files {
         let (f2, w) = (f.clone(), workdir.clone());
+        let started = Instant::now();
         let u = tokio::task::spawn_blocking(move || {
             package::unpack(&f2, w.as_deref(), &package::Limits::default())
         })
@@ -113,12 +114,14 @@ async fn unpack_each(
         .with_context(|| format!("{} failed verification; nothing was pushed", f.display()))?;
         if say {
             println!(
-                "verified {}: {} {} {} ({} images)",
+                "verified {}: {} {} {} ({} images, {:.1} MB of blobs in {:.2}s)",
                 f.display(),
                 u.metadata.kind,
                 u.metadata.name,
                 u.metadata.version,
-                u.metadata.images().count()
+                u.metadata.images().count(),
+                u.blob_bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
             );
         }
         out.push((f.clone(), u));
@@ -281,7 +284,6 @@ fn default_resume_dir() -> PathBuf {
         .join("violet/uploads")
 }
 
-/// Sum of the unique blob sizes of an image (for its progress bar).
 /// The unique blobs (configs and layers) of an image, for all platforms of an index.
 fn image_blobs(layout: &oci::Layout) -> Vec<oci::BlobRef> {
     let Ok(top) = layout.resolve(None) else {
@@ -312,56 +314,57 @@ fn image_bytes(layout: &oci::Layout) -> u64 {
     image_blobs(layout).iter().map(|b| b.size).sum()
 }
 
-/// Blobs several images share (base layers) are pushed once, first, into the first image's
-/// repository that has them; the images copied in parallel afterwards then find them there or
-/// mount them (the registry client remembers where each blob is) instead of uploading each
-/// shared layer once per image at the same time.
-async fn push_shared_blobs(
+/// Every unique blob of the package (configs and layers, shared base layers once) is pushed first
+/// from one pool, largest first, `--parallel` at a time, into the first image's repository that
+/// has it: the uploads stay busy until the last byte instead of each image waiting for its own
+/// largest layer, and a shared layer is never uploaded twice at the same time. The images are
+/// then copied `--parallel-images` at a time: their blobs are there (or mounted from the first
+/// repository), so that is manifests and tags. A blob's bytes move the bar of the first image
+/// that has it.
+async fn push_blobs(
     a: &PushArgs,
     registry: &Arc<Registry>,
-    host: &str,
-    prefix: &str,
-    u: &Unpacked,
+    images: &[(oci::Layout, Reference, Arc<ImageProgress>)],
     overall: &Arc<Totals>,
-) -> Result<()> {
-    let mut first: std::collections::HashMap<
-        oci::Digest,
-        (oci::BlobRef, String, oci::Layout, usize),
-    > = Default::default();
-    for img in u.metadata.images() {
-        let layout = u.layout(img)?;
-        let repo = destination(host, prefix, img)?.repository().to_string();
-        for b in image_blobs(&layout) {
-            first
-                .entry(b.digest.clone())
-                .and_modify(|e| e.3 += 1)
-                .or_insert((b, repo.clone(), layout.clone(), 1));
+) -> Result<std::collections::HashSet<oci::Digest>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut blobs = Vec::new();
+    for (layout, dst, progress) in images {
+        for b in image_blobs(layout) {
+            if seen.insert(b.digest.clone()) {
+                blobs.push((
+                    b,
+                    dst.repository().to_string(),
+                    layout,
+                    progress.sink(overall),
+                ));
+            }
         }
     }
-    let shared: Vec<_> = first.into_values().filter(|e| e.3 > 1).collect();
-    if shared.is_empty() {
-        return Ok(());
-    }
-    let sink = overall.sink(oci::progress::none());
-    let jobs = shared.into_iter().map(|(b, repo, layout, _)| {
-        let sink = sink.clone();
-        async move {
-            let src = layout.blob_source(&b);
-            let how = oci::upload::push_blob(registry, &repo, &b, &src, None, &sink)
-                .await
-                .map_err(|e| anyhow!("pushing shared layer {} to {repo}: {e}; run the same command again to resume", b.digest))?;
-            sink(&oci::progress::Event::BlobDone { digest: b.digest.clone(), size: b.size, transfer: how });
-            Ok(how)
-        }
+    blobs.sort_by_key(|b| std::cmp::Reverse(b.0.size));
+    let jobs = blobs.into_iter().map(|(b, repo, layout, sink)| async move {
+        let src = layout.blob_source(&b);
+        let how = oci::upload::push_blob(registry, &repo, &b, &src, None, &sink)
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "pushing blob {} to {repo}: {e}; run the same command again to resume",
+                    b.digest
+                )
+            })?;
+        sink(&oci::progress::Event::BlobDone {
+            digest: b.digest.clone(),
+            size: b.size,
+            transfer: how,
+        });
+        Ok::<_, anyhow::Error>(b.digest)
     });
-    let results: Vec<Result<oci::progress::Transfer>> = futures::stream::iter(jobs)
-        .buffer_unordered(a.parallel)
-        .collect()
-        .await;
-    for r in results {
-        r?;
+    let mut done = std::collections::HashSet::new();
+    let mut results = futures::stream::iter(jobs).buffer_unordered(a.parallel);
+    while let Some(r) = results.next().await {
+        done.insert(r?);
     }
-    Ok(())
+    Ok(done)
 }
 
 async fn push_images(
@@ -374,39 +377,64 @@ async fn push_images(
 ) -> Result<Pushed> {
     use std::io::IsTerminal;
     let display = Display::new(!a.no_progress_bars && std::io::stdout().is_terminal());
-    push_shared_blobs(a, registry, host, prefix, u, overall).await?;
-    let images: Vec<&package::Image> = u.metadata.images().collect();
-    let jobs = images.iter().map(|img| {
-        let display = display.clone();
-        async move {
-            let layout = u.layout(img)?;
-            let dst_ref = destination(host, prefix, img)?;
-            let progress = ImageProgress::new(&display, &dst_ref.to_string(), image_bytes(&layout));
-            let src = Source::Layout { layout, tag: None };
-            let dst = Dest::Registry {
-                registry: registry.clone(),
-                reference: dst_ref.clone(),
-            };
-            let opts = CopyOptions {
-                parallel: a.parallel,
-                platform: None,
-                progress: progress.sink(overall),
-            };
-            match oci::copy::copy(&src, &dst, &opts).await {
-                Ok(r) => {
-                    progress.finish(&r.digest);
-                    Ok(dst_ref.with_digest(r.digest).to_string())
-                }
-                Err(e) => {
-                    progress.abandon();
-                    Err(anyhow!(
-                        "pushing {} to {dst_ref}: {e}; run the same command again to resume",
-                        img.reference
-                    ))
+    let mut images = Vec::new();
+    for img in u.metadata.images() {
+        let layout = u.layout(img)?;
+        let dst_ref = destination(host, prefix, img)?;
+        let progress = ImageProgress::new(&display, &dst_ref.to_string(), image_bytes(&layout));
+        images.push((layout, dst_ref, progress));
+    }
+    let pushed = Arc::new(push_blobs(a, registry, &images, overall).await?);
+    let names: Vec<&package::Image> = u.metadata.images().collect();
+    let jobs = images
+        .iter()
+        .zip(names)
+        .map(|((layout, dst_ref, progress), img)| {
+            let pushed = pushed.clone();
+            async move {
+                let src = Source::Layout {
+                    layout: layout.clone(),
+                    tag: None,
+                };
+                let dst = Dest::Registry {
+                    registry: registry.clone(),
+                    reference: dst_ref.clone(),
+                };
+                // The pool's blobs are found where it put them: not "already in the registry".
+                let sink = progress.sink(overall);
+                let progress_sink: oci::progress::Sink =
+                    Arc::new(move |e: &oci::progress::Event| {
+                        if let oci::progress::Event::BlobDone {
+                            digest,
+                            transfer: oci::progress::Transfer::Existing,
+                            ..
+                        } = e
+                            && pushed.contains(digest)
+                        {
+                            return;
+                        }
+                        sink(e)
+                    });
+                let opts = CopyOptions {
+                    parallel: a.parallel,
+                    platform: None,
+                    progress: progress_sink,
+                };
+                match oci::copy::copy(&src, &dst, &opts).await {
+                    Ok(r) => {
+                        progress.finish(&r.digest);
+                        Ok(dst_ref.with_digest(r.digest).to_string())
+                    }
+                    Err(e) => {
+                        progress.abandon();
+                        Err(anyhow!(
+                            "pushing {} to {dst_ref}: {e}; run the same command again to resume",
+                            img.reference
+                        ))
+                    }
                 }
             }
-        }
-    });
+        });
     let results: Vec<Result<String>> = futures::stream::iter(jobs)
         .buffered(a.parallel_images)
         .collect()
