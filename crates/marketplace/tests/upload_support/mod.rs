@@ -147,7 +147,7 @@ pub fn operator_package(
 ) -> OperatorPackage {
     let csv_name = format!("{package}.v{version}");
     let operator_image = format!("{host}/acp/{package}:v{version}");
-    let bundle_dir = dir.join(format!("bundle-{version}"));
+    let bundle_dir = dir.join(format!("bundle-{package}-{version}"));
     let group = format!("{package}.demo.io");
     let crd_name = format!("widgets.{group}");
     let csv = json!({
