@@ -158,6 +158,43 @@ pub fn prepare_object(
     Ok((gvk, name.to_string(), ns, body))
 }
 
+/// A plugin's ModuleConfig with `spec.chart.ref` naming where violet pushed its chart
+/// (`<registry>/<repository>:<tag>`, from `spec.image` and `spec.tag`) when the package leaves it
+/// out — as it must: a vendor packs the plugin without knowing the registry of the platform it
+/// will be pushed to. A ref the package gives is kept.
+pub fn with_chart_ref(config: &Value, spec: &ArtifactVersionSpec) -> Value {
+    let mut config = config.clone();
+    let given = config["spec"]["chart"]["ref"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty());
+    let repo = spec.image.split('@').next().unwrap_or_default();
+    let tag = match (&spec.tag, &spec.chart) {
+        (t, _) if !t.is_empty() => t.as_str(),
+        (_, Some(c)) => c.version.as_str(),
+        _ => "",
+    };
+    if given || !config.is_object() || repo.is_empty() || tag.is_empty() {
+        return config;
+    }
+    let tagged = repo
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'));
+    let reference = if tagged {
+        repo.to_string()
+    } else {
+        format!("{repo}:{tag}")
+    };
+    if !config["spec"].is_object() {
+        config["spec"] = json!({});
+    }
+    if !config["spec"]["chart"].is_object() {
+        config["spec"]["chart"] = json!({});
+    }
+    config["spec"]["chart"]["ref"] = json!(reference);
+    config
+}
+
 /// Applies one embedded object (server-side apply, forced).
 async fn apply_object(
     client: &kube::Client,
@@ -200,7 +237,8 @@ async fn type_work(av: &ArtifactVersion, ctx: &Ctx) -> Result<String, String> {
             )?;
             let mut done = vec![apply_object(&ctx.client, "modulePlugin", plugin, &name).await?];
             if let Some(config) = &av.spec.module_config {
-                done.push(apply_object(&ctx.client, "moduleConfig", config, &name).await?);
+                let config = with_chart_ref(config, &av.spec);
+                done.push(apply_object(&ctx.client, "moduleConfig", &config, &name).await?);
             }
             Ok(format!("applied {}", done.join(", ")))
         }
@@ -329,6 +367,35 @@ mod tests {
         assert_eq!(s3.phase, Phase::Ready);
         assert_eq!(s3.message.as_deref(), Some("applied ModulePlugin x"));
         assert_eq!(s3.conditions[1].last_transition_time.as_deref(), Some("t3"));
+    }
+
+    #[test]
+    fn a_plugin_module_config_without_a_chart_ref_points_at_the_pushed_chart() {
+        let mut spec = spec();
+        spec.image = "127.0.0.1:5000/acp/chart-demo@sha256:1".into();
+        spec.tag = "1.0.0".into();
+        let config = json!({"apiVersion": "cluster.alauda.io/v1alpha1", "kind": "ModuleConfig",
+                            "metadata": {"name": "demo-v1.0.0"}, "spec": {"version": "v1.0.0"}});
+        let out = with_chart_ref(&config, &spec);
+        assert_eq!(
+            out["spec"]["chart"]["ref"],
+            "127.0.0.1:5000/acp/chart-demo:1.0.0"
+        );
+        assert_eq!(out["spec"]["version"], "v1.0.0");
+        // A ref the package gives is kept.
+        let mut given = config.clone();
+        given["spec"]["chart"] = json!({"ref": "elsewhere/chart:9"});
+        assert_eq!(with_chart_ref(&given, &spec), given);
+        // No tag: the chart's version.
+        spec.tag = String::new();
+        spec.chart = Some(apis::artifacts::ChartRef {
+            name: "demo".into(),
+            version: "1.0.1".into(),
+        });
+        assert_eq!(
+            with_chart_ref(&config, &spec)["spec"]["chart"]["ref"],
+            "127.0.0.1:5000/acp/chart-demo:1.0.1"
+        );
     }
 
     #[test]

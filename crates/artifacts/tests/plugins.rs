@@ -1,5 +1,6 @@
 //! A plugin ArtifactVersion in the global cluster creates its embedded ModulePlugin and ModuleConfig
-//! (applied as given, labelled with the version) and turns Ready; the controller runs as its own
+//! (applied as given, labelled with the version; a ModuleConfig without `spec.chart.ref` gets the
+//! pushed chart's place) and turns Ready; the controller runs as its own
 //! least-privilege ServiceAccount, as in `marketplace serve`. The embedded control plane runs as a
 //! library; without a platform registry every image counts as present. The ModulePlugin and
 //! ModuleConfig CRDs here are minimal stand-ins (cluster-scoped, free-form) for the plugins crate's.
@@ -128,6 +129,14 @@ async fn a_plugin_version_creates_its_module_plugin_and_config_and_turns_ready()
             managers.contains(&"marketplace-artifacts".to_string()),
             "{managers:?}"
         );
+        if kind == "ModuleConfig" {
+            // The package did not say where its chart is: the place it was pushed to.
+            assert_eq!(
+                obj.data["spec"]["chart"]["ref"], "reg.local/plugins/demo:1.0.0",
+                "{:?}",
+                obj.data
+            );
+        }
     }
     running.stop().await;
     cp.shutdown().await;

@@ -198,9 +198,6 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
     match with_uploads {
         Ok((catalog, digest)) => {
             tracing::info!(catalog = %key, image = %image, digest = %digest, packages = catalog.packages.len(), "catalog loaded");
-            let unchanged = loaded
-                .as_ref()
-                .is_some_and(|l| l.digest == digest && !digest.is_empty());
             let source = LoadedSource {
                 key: key.clone(),
                 display_name: cs.spec.display_name.clone().unwrap_or_default(),
@@ -213,6 +210,7 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
                 polled: Instant::now(),
                 uploads: uploads.clone(),
             };
+            let unchanged = loaded.as_ref().is_some_and(|l| same_content(l, &source));
             if unchanged {
                 // Same content: keep the loaded catalog, only the poll time moves.
                 if let Some(l) = loaded {
@@ -238,6 +236,20 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
     } else {
         interval.min(UPLOAD_RECHECK)
     }))
+}
+
+/// Whether a reload found what is loaded already: the same catalog image digest, the same
+/// uploaded bundles, the same package readiness and the same display data. Only then may the
+/// loaded source be kept without notifying anyone; an upload (new ArtifactVersion) or images
+/// pushed since the last load change the listing even when the catalog image did not.
+fn same_content(old: &LoadedSource, new: &LoadedSource) -> bool {
+    !new.digest.is_empty()
+        && old.digest == new.digest
+        && old.uploads == new.uploads
+        && old.ready == new.ready
+        && old.display_name == new.display_name
+        && old.publisher == new.publisher
+        && old.priority == new.priority
 }
 
 fn clone_loaded(l: &LoadedSource) -> LoadedSource {
@@ -483,6 +495,43 @@ mod tests {
                      "updateStrategy": {"registryPoll": {"interval": interval}}},
         }))
         .unwrap()
+    }
+
+    fn loaded(digest: &str, uploads: &[&str], ready: bool) -> LoadedSource {
+        LoadedSource {
+            key: SourceKey {
+                name: "platform".into(),
+                namespace: "cpaas-system".into(),
+            },
+            display_name: "Platform".into(),
+            publisher: "Alauda".into(),
+            priority: 0,
+            image: "r/catalog:v1".into(),
+            digest: digest.into(),
+            catalog: Catalog::new(),
+            ready: [("op".to_string(), ready)].into(),
+            polled: Instant::now(),
+            uploads: uploads.iter().map(|u| u.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_reload_of_the_same_catalog_image_is_new_content_when_uploads_or_readiness_changed() {
+        let before = loaded("sha256:1", &[], false);
+        assert!(same_content(&before, &loaded("sha256:1", &[], false)));
+        // `violet push` of a package the catalog lists: its images arrived, its record names
+        // the catalog; the catalog image itself is the same.
+        assert!(!same_content(
+            &before,
+            &loaded("sha256:1", &["r/op-bundle@sha256:2"], false)
+        ));
+        assert!(!same_content(&before, &loaded("sha256:1", &[], true)));
+        assert!(!same_content(&before, &loaded("sha256:3", &[], false)));
+        // No image (uploads only): always reloaded.
+        assert!(!same_content(
+            &loaded("", &[], false),
+            &loaded("", &[], false)
+        ));
     }
 
     #[test]
