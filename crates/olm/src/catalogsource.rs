@@ -41,6 +41,8 @@ pub struct Ctx {
     /// Whether ArtifactVersions are watched (their CRD existed when the set started); when
     /// not, CatalogSources look for uploads every [`UPLOAD_RECHECK`].
     pub uploads_watched: bool,
+    /// The platform registry (`HOST:PORT`), the only one whose images readiness can check.
+    pub registry: Option<String>,
 }
 
 /// How often a CatalogSource looks for uploads when ArtifactVersions cannot be watched.
@@ -68,6 +70,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         client: cx.client.clone(),
         catalogs: catalogs.clone(),
         uploads_watched,
+        registry: cx.registry.clone(),
     });
     let gone_task = tokio::spawn(forget_deleted(cx.client.clone(), catalogs));
     let api: Api<CatalogSource> = Api::all(cx.client.clone());
@@ -205,7 +208,7 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
                 priority: cs.spec.priority.unwrap_or(0) as i32,
                 image: image.clone(),
                 digest: digest.clone(),
-                ready: readiness(&catalog).await,
+                ready: readiness(&catalog, ctx.registry.as_deref()).await,
                 catalog,
                 polled: Instant::now(),
                 uploads: uploads.clone(),
@@ -312,7 +315,7 @@ async fn load(cs: &CatalogSource, image: &str) -> Result<(Catalog, String), Stri
 /// For each package, whether its default channel head's bundle image and related images are in
 /// the registry (`cpaas.io/package-status`). Only images of the platform registry can be checked
 /// by HEAD; others count as present.
-async fn readiness(catalog: &Catalog) -> BTreeMap<String, bool> {
+async fn readiness(catalog: &Catalog, platform: Option<&str>) -> BTreeMap<String, bool> {
     let mut registries: BTreeMap<String, Option<oci::Registry>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for pkg in catalog.packages() {
@@ -326,7 +329,10 @@ async fn readiness(catalog: &Catalog) -> BTreeMap<String, bool> {
                 let mut images: Vec<&str> = vec![b.image.as_str()];
                 images.extend(b.related_images.iter().map(|r| r.image.as_str()));
                 let mut all = true;
-                for i in images.into_iter().filter(|i| !i.is_empty()) {
+                for i in images
+                    .into_iter()
+                    .filter(|i| !i.is_empty() && on_platform_registry(i, platform))
+                {
                     all &= image_present(&mut registries, i).await;
                 }
                 all
@@ -335,6 +341,18 @@ async fn readiness(catalog: &Catalog) -> BTreeMap<String, bool> {
         out.insert(pkg.name.clone(), ok);
     }
     out
+}
+
+/// Whether readiness checks `image`: those of the platform registry (every registry without
+/// one), and references that do not parse (never pullable, so absent).
+fn on_platform_registry(image: &str, platform: Option<&str>) -> bool {
+    let Some(platform) = platform else {
+        return true;
+    };
+    match oci::Reference::parse(image) {
+        Ok(r) => r.api_host() == platform,
+        Err(_) => true,
+    }
 }
 
 /// HEADs `image` in its registry (one connection per registry for a whole catalog).
@@ -532,6 +550,15 @@ mod tests {
             &loaded("", &[], false),
             &loaded("", &[], false)
         ));
+    }
+
+    #[test]
+    fn only_platform_registry_images_are_checked_for_readiness() {
+        let p = Some("10.0.0.1:5000");
+        assert!(on_platform_registry("10.0.0.1:5000/acp/op@sha256:00", p));
+        assert!(!on_platform_registry("quay.io/acp/op:v1", p));
+        assert!(on_platform_registry("Not A Reference", p));
+        assert!(on_platform_registry("quay.io/acp/op:v1", None));
     }
 
     #[test]
