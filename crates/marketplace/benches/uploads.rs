@@ -17,6 +17,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/plugin_support/mod.rs"]
+mod plugin_support;
 #[path = "../tests/upload_support/mod.rs"]
 mod upload_support;
 

@@ -14,6 +14,7 @@
 //! so the package would not be listed at all rather than Absent.
 
 mod common;
+mod plugin_support;
 mod upload_support;
 
 use std::path::Path;

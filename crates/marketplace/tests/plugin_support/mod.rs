@@ -1,5 +1,5 @@
-//! Helpers the plugin tests and the plugin benchmark share: a one-layer image pushed to a
-//! registry with `marketplace image copy`.
+//! Helpers the plugin tests and the plugin benchmark share (the upload ones too): a one-layer
+//! image layout, pushed to a registry with `marketplace image copy`.
 
 #![allow(dead_code)]
 
@@ -8,8 +8,9 @@ use std::process::Command;
 
 use serde_json::json;
 
-/// A one-layer OCI image layout at `dir`, tagged `t`, whose file says `content`.
-fn make_image(dir: &Path, content: &str) {
+/// A one-layer OCI image layout at `dir`, tagged `t`: one executable `/<file>` (the image's
+/// command) saying `content`, so digests differ per content.
+pub fn one_file_image(dir: &Path, file: &str, content: &str) {
     let l = oci::Layout::create(dir).unwrap();
     let put = |data: &[u8]| {
         let d = oci::Digest::of(data);
@@ -21,13 +22,12 @@ fn make_image(dir: &Path, content: &str) {
     let mut tar = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_ustar();
     h.set_size(content.len() as u64);
-    h.set_mode(0o644);
+    h.set_mode(0o755);
     h.set_cksum();
-    tar.append_data(&mut h, "hello", content.as_bytes())
-        .unwrap();
+    tar.append_data(&mut h, file, content.as_bytes()).unwrap();
     let layer = tar.into_inner().unwrap();
     let (ld, ls) = put(&layer);
-    let config = json!({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/hello"]},
+    let config = json!({"architecture": "amd64", "os": "linux", "config": {"Cmd": [format!("/{file}")]},
         "rootfs": {"type": "layers", "diff_ids": [ld.to_string()]}});
     let (cd, cs) = put(&serde_json::to_vec(&config).unwrap());
     let manifest = json!({"schemaVersion": 2, "mediaType": oci::media::OCI_MANIFEST,
@@ -44,7 +44,7 @@ fn make_image(dir: &Path, content: &str) {
 
 /// Pushes a fresh one-file image as `REG/<repo_tag>` (layout written at `layout`).
 pub fn push_image(registry: &str, repo_tag: &str, layout: &Path) {
-    make_image(layout, repo_tag);
+    one_file_image(layout, "hello", repo_tag);
     let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
         .args(["image", "copy", "--quiet"])
         .arg(format!("oci:{}:t", layout.display()))

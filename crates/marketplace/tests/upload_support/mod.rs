@@ -75,39 +75,9 @@ pub fn push(s: &Server, pkg: &Path, cache: &Path) -> String {
     violet_ok(&a, cache)
 }
 
-/// A one-layer OCI image layout at `dir`, tagged `t`, whose one file says `content` (so digests
-/// differ per content).
+/// A one-layer OCI image layout at `dir`, tagged `t`: `/manager` saying `content`.
 pub fn image_layout(dir: &Path, content: &str) {
-    let l = oci::Layout::create(dir).unwrap();
-    let put = |data: &[u8]| {
-        let d = oci::Digest::of(data);
-        let p = l.blob_path(&d);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, data).unwrap();
-        (d, data.len())
-    };
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_ustar();
-    h.set_size(content.len() as u64);
-    h.set_mode(0o755);
-    h.set_cksum();
-    tar.append_data(&mut h, "manager", content.as_bytes())
-        .unwrap();
-    let layer = tar.into_inner().unwrap();
-    let (ld, ls) = put(&layer);
-    let config = json!({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/manager"]},
-        "rootfs": {"type": "layers", "diff_ids": [ld.to_string()]}});
-    let (cd, cs) = put(&serde_json::to_vec(&config).unwrap());
-    let manifest = json!({"schemaVersion": 2, "mediaType": oci::media::OCI_MANIFEST,
-        "config": {"mediaType": oci::media::OCI_CONFIG, "digest": cd.to_string(), "size": cs},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld.to_string(), "size": ls}]});
-    let (md, ms) = put(&serde_json::to_vec(&manifest).unwrap());
-    let blob = oci::BlobRef {
-        digest: md,
-        size: ms as u64,
-        media_type: oci::media::OCI_MANIFEST.into(),
-    };
-    l.set_ref(Some("t"), &blob).unwrap();
+    crate::plugin_support::one_file_image(dir, "manager", content);
 }
 
 /// `package.yaml` of a package file (its first entry), as JSON.
