@@ -293,7 +293,7 @@ fn builtin_cells(kind: &str, obj: &Value, now: Timestamp) -> Vec<Value> {
 }
 
 /// Build a `meta.k8s.io/v1` Table from objects.
-pub fn build_table(objects: &[Value], opts: &TableOptions<'_>) -> Value {
+pub fn build_table<V: std::borrow::Borrow<Value>>(objects: &[V], opts: &TableOptions<'_>) -> Value {
     let columns = columns_for(opts.kind);
     let paths: Vec<Option<JsonPath>> = columns
         .iter()
@@ -311,6 +311,7 @@ pub fn build_table(objects: &[Value], opts: &TableOptions<'_>) -> Value {
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
+            let obj: &Value = obj.borrow();
             let cells: Vec<Value> = match opts.kind {
                 TableKind::Custom { .. } => columns
                     .iter()

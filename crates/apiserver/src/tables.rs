@@ -25,9 +25,9 @@ fn printer_columns(info: &ResourceInfo) -> Value {
 }
 
 /// Renders objects as a Table.
-pub fn table(
+pub fn table<V: std::borrow::Borrow<Value>>(
     info: &ResourceInfo,
-    objects: &[Value],
+    objects: &[V],
     include: Option<&str>,
     rv: &str,
     cont: &str,

@@ -42,7 +42,9 @@ pub struct Change {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub revision: u64,
-    pub objects: Vec<Value>,
+    /// Shared with the tracker (no copy per read); objects of a global namespace shown in
+    /// another one are the only new values.
+    pub objects: Vec<Arc<Value>>,
 }
 
 /// Why a watch cannot start.
@@ -158,21 +160,17 @@ impl Tracker {
         let state = self.state.lock().expect("tracker lock");
         let d = &self.description;
         let objects = match namespace {
-            None => state
-                .objects
-                .values()
-                .map(|e| Value::clone(&e.served))
-                .collect(),
+            None => state.objects.values().map(|e| e.served.clone()).collect(),
             Some(want) => {
                 let own = |ns: &String| ns == want;
                 let mut names = std::collections::HashSet::new();
-                let mut out: Vec<Value> = state
+                let mut out: Vec<Arc<Value>> = state
                     .objects
                     .iter()
                     .filter(|((ns, _), _)| own(ns))
                     .map(|((_, name), e)| {
                         names.insert(name.clone());
-                        Value::clone(&e.served)
+                        e.served.clone()
                     })
                     .collect();
                 for g in d.global_namespaces.iter().filter(|g| !own(g)) {
@@ -184,7 +182,7 @@ impl Tracker {
                         if names.insert(name.clone())
                             && let Some(v) = d.view(&e.served, Some(want))
                         {
-                            out.push(v.into_owned());
+                            out.push(Arc::new(v.into_owned()));
                         }
                     }
                 }

@@ -398,4 +398,32 @@ async fn packagemanifest_lists(
         pct(&lat, 0.50),
         pct(&lat, 0.99)
     );
+    // For comparison: the same list as plain JSON, and one object's Table (the fixed cost).
+    for (what, accept, query) in [
+        ("JSON list", "application/json", ""),
+        (
+            "one-object Table",
+            table,
+            "&fieldSelector=metadata.name%3Dlisted-0",
+        ),
+    ] {
+        let mut lat = Vec::new();
+        for _ in 0..200 {
+            let req = http::Request::get(format!(
+                "/apis/packages.operators.coreos.com/v1/namespaces/cpaas-system/packagemanifests?limit=500{query}"
+            ))
+            .header(http::header::ACCEPT, accept)
+            .body(Vec::new())
+            .unwrap();
+            let t = Instant::now();
+            client.request_text(req).await.unwrap();
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        println!(
+            "  {what}: p50 {:?}, p99 {:?}",
+            pct(&lat, 0.50),
+            pct(&lat, 0.99)
+        );
+    }
 }

@@ -139,7 +139,7 @@ impl Request {
         Ok((labels, fields))
     }
 
-    fn table(&self, objects: &[Value], rv: &str) -> Value {
+    fn table<V: std::borrow::Borrow<Value>>(&self, objects: &[V], rv: &str) -> Value {
         crate::tables::table(
             &self.info,
             objects,
@@ -221,20 +221,43 @@ fn list(tracker: &Tracker, req: &Request) -> ApiResult<Response> {
     let snap = tracker
         .snapshot(req.namespace.as_deref())
         .map_err(provider_error)?;
-    let items: Vec<Value> = snap
+    // The snapshot's objects are shared with the tracker: filtered, tabled and serialized by
+    // reference, never copied.
+    let items: Vec<&Value> = snap
         .objects
-        .into_iter()
+        .iter()
+        .map(|o| o.as_ref())
         .filter(|o| labels.matches_object(o) && fields.matches(o))
         .collect();
     let rv = snap.revision.to_string();
-    let table = req.wants_table().then(|| req.table(&items, &rv));
-    let list = json!({
-        "kind": req.info.list_kind,
-        "apiVersion": req.info.api_version(),
-        "metadata": {"resourceVersion": rv},
-        "items": items,
-    });
-    Ok(ok(table, list))
+    if req.wants_table() {
+        let t = req.table(&items, &rv);
+        return Ok(json_response_with(
+            StatusCode::OK,
+            crate::tables::TABLE_CONTENT_TYPE,
+            &t,
+        ));
+    }
+    #[derive(serde::Serialize)]
+    struct List<'a> {
+        kind: &'a str,
+        #[serde(rename = "apiVersion")]
+        api_version: String,
+        metadata: Value,
+        items: Vec<&'a Value>,
+    }
+    let body = serde_json::to_vec(&List {
+        kind: &req.info.list_kind,
+        api_version: req.info.api_version(),
+        metadata: json!({"resourceVersion": rv}),
+        items,
+    })
+    .expect("a list serializes");
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(body))
+        .expect("valid response"))
 }
 
 /// Interval of periodic bookmarks (as the stored resources' watches).

@@ -198,7 +198,7 @@ impl Encoder {
         let rv = revision.to_string();
         match &mut self.table {
             Some(t) => {
-                let head = crate::tables::table(
+                let head = crate::tables::table::<Value>(
                     &self.ctx.info,
                     &[],
                     self.ctx.query.include_object.as_deref(),
