@@ -74,14 +74,9 @@ struct Shared {
     resources: RwLock<Resources>,
     /// Dependents kept because an owner's kind was not served when they were checked; checked
     /// again after the next discovery (the owner may have come and gone before its watch began).
+    /// While it is not empty the collector also discovers again on a backoff, as a CRD's event can
+    /// arrive before discovery serves its kind.
     unresolved: Mutex<HashSet<ObjKey>>,
-    /// Wakes the collector to discover again (one pending wake however many arrive).
-    rediscover: Arc<tokio::sync::Notify>,
-    /// A delayed rediscovery is pending (for an unresolved owner kind).
-    retry_pending: Arc<std::sync::atomic::AtomicBool>,
-    /// The next delay of that retry: doubles while kinds stay unresolved, reset when a discovery
-    /// finds new resources.
-    retry_delay: Mutex<Duration>,
 }
 
 /// The first delay before discovering again for an owner kind nobody serves yet.
@@ -98,9 +93,6 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
         graph: Mutex::new(Graph::default()),
         resources: RwLock::new(Resources::default()),
         unresolved: Mutex::new(HashSet::new()),
-        rediscover: Arc::new(tokio::sync::Notify::new()),
-        retry_pending: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        retry_delay: Mutex::new(RETRY_FIRST),
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = cx.shutdown.child_token();
@@ -111,7 +103,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
         .collect();
     // CRD changes come in bursts (the host installs dozens of CRDs): the Notify keeps one pending
     // rediscovery however many arrive.
-    let rediscover = shared.rediscover.clone();
+    let rediscover = Arc::new(tokio::sync::Notify::new());
     let crd_watch = tokio::spawn(watch_crds(
         cx.client.clone(),
         rediscover.clone(),
@@ -119,18 +111,40 @@ pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
     ));
     let mut queue = WorkQueue::default();
     let mut inflight = FuturesUnordered::new();
+    // The backoff of rediscoveries while some owner kind is unserved (reset by a discovery that
+    // finds new resources), and the one pending.
+    let mut retry_delay = RETRY_FIRST;
+    let mut retry: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
         while pending_sync.is_empty() && inflight.len() < PARALLEL {
             let Some(w) = queue.pop() else { break };
             inflight.push(process(shared.clone(), cx.clone(), w));
         }
+        if retry.is_none()
+            && !shared
+                .unresolved
+                .lock()
+                .expect("unresolved lock")
+                .is_empty()
+        {
+            retry = Some(Box::pin(tokio::time::sleep(retry_delay)));
+            retry_delay = (retry_delay * 2).min(RETRY_MAX);
+        }
         tokio::select! {
             _ = cx.shutdown.cancelled() => return Ok(()),
+            _ = async { retry.as_mut().expect("guarded").await }, if retry.is_some() => {
+                retry = None;
+                rediscover.notify_one();
+            }
             _ = rediscover.notified() => {
                 if crd_watch.is_finished() {
                     return Err(GcError::CrdWatchEnded);
                 }
-                queue.extend(discover(&shared, &tx, &stop).await?);
+                let (work, found_new) = discover(&shared, &tx, &stop).await?;
+                if found_new {
+                    retry_delay = RETRY_FIRST;
+                }
+                queue.extend(work);
             }
             msg = rx.recv() => match msg {
                 None => return Err(GcError::CrdWatchEnded),
@@ -181,12 +195,13 @@ impl WorkQueue {
 }
 
 /// Discovers the resources the collector watches and starts watches for new ones; stops those
-/// that disappeared and returns the work their objects' disappearance makes.
+/// that disappeared and returns the work their objects' disappearance makes (with the kept
+/// dependents of unserved owner kinds), and whether any resource is new.
 async fn discover(
     shared: &Arc<Shared>,
     tx: &mpsc::UnboundedSender<Msg>,
     stop: &CancellationToken,
-) -> Result<Vec<Work>, GcError> {
+) -> Result<(Vec<Work>, bool), GcError> {
     let discovery = match Discovery::new(shared.client.clone())
         .exclude(&["events.k8s.io"])
         .run_aggregated()
@@ -203,6 +218,7 @@ async fn discover(
     let mut res = shared.resources.write().expect("resources lock");
     let names: HashSet<String> = found.iter().map(|(ar, _)| resource_name(ar)).collect();
     let mut work = Vec::new();
+    let mut found_new = false;
     for (name, id) in &res.by_name {
         let r = &res.list[*id as usize];
         if !names.contains(name) && !r.stop.is_cancelled() {
@@ -220,7 +236,7 @@ async fn discover(
         {
             continue;
         }
-        *shared.retry_delay.lock().expect("retry lock") = RETRY_FIRST;
+        found_new = true;
         let id = res.list.len() as ResId;
         let token = stop.child_token();
         tokio::spawn(watch_resource(
@@ -246,7 +262,7 @@ async fn discover(
             .drain()
             .map(Work::CheckOwners),
     );
-    Ok(work)
+    Ok((work, found_new))
 }
 
 /// Every collectable resource of every group once, at the group's preferred version when it has
@@ -508,14 +524,12 @@ async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Fou
     };
     let Some((ar, caps)) = resolved else {
         // A kind the cluster does not serve (yet): never delete on a guess; look again after the
-        // next discovery, which a CRD change triggers — or this retry, as a CRD's event can
-        // arrive before discovery serves its kind.
+        // next discovery (a CRD change, or the collector's retry while this set is not empty).
         shared
             .unresolved
             .lock()
             .expect("unresolved lock")
             .insert(dep.clone());
-        schedule_rediscovery(shared);
         return Ok(Found::Present);
     };
     let api: Api<DynamicObject> = match (&dep.namespace, caps.scope == Scope::Namespaced) {
@@ -536,26 +550,6 @@ async fn lookup_owner(shared: &Shared, dep: &ObjKey, r: &OwnerRef) -> Result<Fou
         }
         _ => Found::Gone,
     })
-}
-
-/// Wakes the collector to discover again after the current retry delay (once at a time).
-fn schedule_rediscovery(shared: &Shared) {
-    use std::sync::atomic::Ordering;
-    if shared.retry_pending.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let delay = {
-        let mut d = shared.retry_delay.lock().expect("retry lock");
-        let now = *d;
-        *d = (now * 2).min(RETRY_MAX);
-        now
-    };
-    let (pending, wake) = (shared.retry_pending.clone(), shared.rediscover.clone());
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        pending.store(false, Ordering::SeqCst);
-        wake.notify_one();
-    });
 }
 
 async fn delete_dependent(
