@@ -118,8 +118,9 @@ fn main() {
             )
         })
         .collect();
-    let image = rt.block_on(up::push_platform_catalog(
+    let image = rt.block_on(up::push_catalog(
         &host,
+        "acp/platform-catalog",
         "bench",
         ops.iter().map(|o| o.bundle.clone()).collect(),
     ));
@@ -141,17 +142,7 @@ fn main() {
             .success()
             .then_some(())
     });
-    let patch = serde_json::json!({"spec": {"image": image}}).to_string();
-    server.ok(&[
-        "-n",
-        "cpaas-system",
-        "patch",
-        "catalogsource",
-        "platform",
-        "--type=merge",
-        "-p",
-        &patch,
-    ]);
+    up::point_catalog_source(&server, "platform", &image);
     rt.block_on(async {
         for o in &ops {
             until(

@@ -5,6 +5,8 @@
 //! to that registry; the documented commands run through `sh -c` exactly as written.
 
 mod common;
+mod plugin_support;
+mod upload_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use common::Server;
 use serde_json::{Value, json};
+use upload_support::push_catalog;
 
 /// A started registry plus a server that uses it as the platform registry.
 struct Env {
@@ -151,34 +154,6 @@ async fn push_bundle(
         .await
         .expect("push bundle");
     catalog::Bundle::from_registry_v1_files(&image, files, &image).expect("bundle loads")
-}
-
-/// Renders `bundles` into a file-based catalog image at `<host>/<repo>:<tag>`.
-async fn push_catalog(host: &str, repo: &str, tag: &str, bundles: Vec<catalog::Bundle>) -> String {
-    let mut cat = catalog::Catalog::new();
-    for b in bundles {
-        cat.add_bundle(b).expect("bundle joins the catalog");
-    }
-    let stream: String = cat
-        .to_blobs()
-        .iter()
-        .map(|b| serde_json::to_string_pretty(b).unwrap() + "\n")
-        .collect();
-    let mut labels = BTreeMap::new();
-    labels.insert(
-        olm::image::CONFIGS_LABEL.to_string(),
-        "/configs".to_string(),
-    );
-    olm::image::push(
-        host,
-        repo,
-        tag,
-        &[("configs/catalog.json".into(), stream.into_bytes())],
-        &labels,
-    )
-    .await
-    .expect("push catalog");
-    format!("{host}/{repo}:{tag}")
 }
 
 /// A harbor-ce-operator bundle as Alauda ships it (source type Alauda), version `v`.
@@ -1431,17 +1406,7 @@ async fn packagemanifests_are_served_as_an_aggregated_api_by_marketplace_control
             .status
             .success()
     });
-    let patch = json!({"spec": {"image": image}}).to_string();
-    server.ok(&[
-        "-n",
-        "cpaas-system",
-        "patch",
-        "catalogsource",
-        "platform",
-        "--type=merge",
-        "-p",
-        &patch,
-    ]);
+    upload_support::point_catalog_source(&server, "platform", &image);
     let ca = tls.join("pki").join("ca.crt");
     let curl = |path: &str| -> Option<Value> {
         let out = Command::new("curl")

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{Server, tail};
-use serde_json::{Value, json};
+use serde_json::Value;
 use upload_support as up;
 
 /// A registry, a server using it as the platform registry, and a scratch dir.
@@ -142,8 +142,9 @@ fn an_absent_operator_is_ready_after_violet_push_and_installs_through_a_subscrip
     );
 
     // The platform catalog lists the operator; nothing of it is in the registry yet.
-    let image = env.rt.block_on(up::push_platform_catalog(
+    let image = env.rt.block_on(up::push_catalog(
         &host,
+        "acp/platform-catalog",
         "v1",
         vec![op.bundle.clone()],
     ));
@@ -152,17 +153,7 @@ fn an_absent_operator_is_ready_after_violet_push_and_installs_through_a_subscrip
         || env.olm_state(),
         || env.get(&["-n", "cpaas-system", "catalogsource", "platform"]),
     );
-    let patch = json!({"spec": {"image": image}}).to_string();
-    env.server.ok(&[
-        "-n",
-        "cpaas-system",
-        "patch",
-        "catalogsource",
-        "platform",
-        "--type=merge",
-        "-p",
-        &patch,
-    ]);
+    up::point_catalog_source(&env.server, "platform", &image);
     let status = env.wait(
         "the operator listed by the platform catalog",
         || env.olm_state(),

@@ -212,9 +212,15 @@ pub fn operator_package(
     }
 }
 
-/// Renders `bundles` into a file-based catalog image `<host>/acp/platform-catalog:<tag>` (as the
-/// platform ships its `platform` catalog); returns its reference.
-pub async fn push_platform_catalog(host: &str, tag: &str, bundles: Vec<catalog::Bundle>) -> String {
+/// Renders `bundles` into a file-based catalog image at `<host>/<repo>:<tag>` (under `/configs`,
+/// as opm would); returns its reference. The platform ships its `platform` catalog as
+/// `acp/platform-catalog`.
+pub async fn push_catalog(
+    host: &str,
+    repo: &str,
+    tag: &str,
+    bundles: Vec<catalog::Bundle>,
+) -> String {
     let mut cat = catalog::Catalog::new();
     for b in bundles {
         cat.add_bundle(b).expect("bundle joins the catalog");
@@ -231,14 +237,29 @@ pub async fn push_platform_catalog(host: &str, tag: &str, bundles: Vec<catalog::
     );
     olm::image::push(
         host,
-        "acp/platform-catalog",
+        repo,
         tag,
         &[("configs/catalog.json".into(), stream.into_bytes())],
         &labels,
     )
     .await
-    .expect("push the platform catalog image");
-    format!("{host}/acp/platform-catalog:{tag}")
+    .expect("push catalog");
+    format!("{host}/{repo}:{tag}")
+}
+
+/// Points CatalogSource `cpaas-system/<name>` at catalog image `image`.
+pub fn point_catalog_source(server: &Server, name: &str, image: &str) {
+    let patch = json!({"spec": {"image": image}}).to_string();
+    server.ok(&[
+        "-n",
+        "cpaas-system",
+        "patch",
+        "catalogsource",
+        name,
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
 }
 
 /// A cluster plugin package (`violet pack plugin`): plugin `name` at `version` (`vX.Y.Z`) with
