@@ -27,42 +27,22 @@ pub enum Error {
 /// Bounded least-recently-used map from a key to a value.
 #[derive(Debug)]
 pub struct Lru<V> {
-    cap: usize,
-    tick: u64,
-    entries: HashMap<String, (u64, V)>,
+    entries: hashlink::LruCache<String, V>,
 }
 
 impl<V: Clone> Lru<V> {
     pub fn new(cap: usize) -> Lru<V> {
         Lru {
-            cap: cap.max(1),
-            tick: 0,
-            entries: HashMap::new(),
+            entries: hashlink::LruCache::new(cap.max(1)),
         }
     }
 
     pub fn get(&mut self, key: &str) -> Option<V> {
-        self.tick += 1;
-        let tick = self.tick;
-        self.entries.get_mut(key).map(|(used, v)| {
-            *used = tick;
-            v.clone()
-        })
+        self.entries.get(key).cloned()
     }
 
     pub fn insert(&mut self, key: String, value: V) {
-        self.tick += 1;
-        if !self.entries.contains_key(&key)
-            && self.entries.len() >= self.cap
-            && let Some(oldest) = self
-                .entries
-                .iter()
-                .min_by_key(|(_, (used, _))| *used)
-                .map(|(k, _)| k.clone())
-        {
-            self.entries.remove(&oldest);
-        }
-        self.entries.insert(key, (self.tick, value));
+        self.entries.insert(key, value);
     }
 
     pub fn len(&self) -> usize {
