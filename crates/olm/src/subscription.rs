@@ -6,6 +6,13 @@
 //! and reports OLM's status: `state`, `currentCSV`, `installedCSV`, `installPlanRef`,
 //! conditions `CatalogSourcesUnhealthy`, `ResolutionFailed`, `InstallPlanPending`,
 //! `InstallPlanFailed`, `BundleUnpackFailed`.
+//!
+//! Fail forward (OLM's `TechPreviewUnsafeFailForward`, here always on): once the Subscription's
+//! InstallPlan failed, it resolves from the CSV that plan tried to install, so a bundle that
+//! replaces, skips or `skipRange`-covers the failed one gets a new InstallPlan (replacing the
+//! failed CSV when the plan created it, else the installed one); until the catalog offers one,
+//! the Subscription stays `UpgradeFailed` on the failed plan. A CSV that went `Failed` after its
+//! plan completed is the installed CSV, so its upgrades are offered as usual.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,6 +156,8 @@ async fn decide(
         Some(p) => plans.get_opt(&p).await?,
         None => None,
     };
+    // The CSV a failed plan tried to install: resolution starts from it (fail forward).
+    let mut failed_csv: Option<String> = None;
     if let Some(plan) = &current_plan {
         let phase = plan.status.as_ref().map(|s| s.phase.as_str()).unwrap_or("");
         match phase {
@@ -178,6 +187,10 @@ async fn decide(
                 );
                 clear_condition(&mut status.conditions, "InstallPlanPending");
                 status.state = Some("UpgradeFailed".into());
+                failed_csv = status
+                    .current_csv
+                    .clone()
+                    .filter(|c| plan.spec.cluster_service_version_names.contains(c));
             }
             _ => {
                 let (reason, msg) = if plan.spec.approved {
@@ -243,9 +256,9 @@ async fn decide(
         channel: sub.spec.channel.clone(),
         source: Some(key.clone()),
         starting_csv: sub.spec.starting_csv.clone(),
-        installed_csv: status.installed_csv.clone(),
+        installed_csv: failed_csv.clone().or_else(|| status.installed_csv.clone()),
     };
-    let resolution = match catalog::resolve::resolve(&sources, &installed, &[req]) {
+    let mut resolution = match catalog::resolve::resolve(&sources, &installed, &[req]) {
         Ok(r) => r,
         Err(u) => {
             set_condition(
@@ -259,6 +272,22 @@ async fn decide(
         }
     };
     clear_condition(&mut status.conditions, "ResolutionFailed");
+    if let Some(failed) = &failed_csv {
+        if resolution.for_package(&sub.spec.name).is_none() {
+            // Nothing replaces, skips or covers the failed bundle yet: stay on the failed plan.
+            return Ok(Action::await_change());
+        }
+        // The fix replaces the failed CSV if its plan created it, else what is installed.
+        if !installed.iter().any(|c| &c.csv == failed) {
+            for s in resolution
+                .steps
+                .iter_mut()
+                .filter(|s| s.package == sub.spec.name)
+            {
+                s.replaces = status.installed_csv.clone();
+            }
+        }
+    }
     let Some(step) = resolution.for_package(&sub.spec.name).cloned() else {
         // Up to date.
         status.state = Some("AtLatestKnown".into());
@@ -320,7 +349,10 @@ async fn decide(
     let mut steps = Vec::new();
     let mut csv_names = Vec::new();
     for s in &resolution.steps {
-        let mut objects = match crate::bundle::objects_of(s.bundle).await {
+        let objects = crate::bundle::objects_of(s.bundle).await.and_then(|o| {
+            crate::steps::check_installable(&o, &s.csv, &s.bundle.image).map(|()| o)
+        });
+        let mut objects = match objects {
             Ok(o) => o,
             Err(msg) => {
                 set_condition(
@@ -368,6 +400,20 @@ async fn decide(
         uuid: plan.uid().unwrap_or_default(),
     });
     status.state = Some("UpgradePending".into());
+    if let Some(failed) = &failed_csv {
+        set_condition(
+            &mut status.conditions,
+            "InstallPlanFailed",
+            false,
+            "FailingForward",
+            &format!(
+                "the InstallPlan for {failed} failed; {} ({}) is installed in its place by InstallPlan {}",
+                step.csv,
+                step.reason,
+                plan.name_any()
+            ),
+        );
+    }
     let (reason, msg) = if plan.spec.approved {
         (
             "Installing",

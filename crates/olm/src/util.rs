@@ -87,6 +87,36 @@ pub fn truncate_name(s: &str, max: usize) -> String {
     t.trim_end_matches(['-', '.']).to_string()
 }
 
+/// How an apply failed, for the caller's retry decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyFailure {
+    /// The object's API is not served yet (a CRD applied just before): retry shortly.
+    WaitingForApi,
+    /// The API server or the connection failed in a way that may pass (5xx, 429, a conflict,
+    /// a timeout, a refused or reset connection): retry with backoff.
+    Transient,
+    /// The API refused the object itself (invalid, forbidden, ...): retrying cannot help.
+    Permanent,
+}
+
+/// A failed apply: its class and a message naming the object and the API's answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApplyError {
+    pub failure: ApplyFailure,
+    pub message: String,
+}
+
+/// Whether a `kube::Error` may pass on its own: server errors, throttling, conflicts and
+/// transport failures are; the API's refusal of the request itself (4xx) is not.
+pub fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code >= 500 || s.code == 429 || s.code == 409 || s.code == 408,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
 /// Server-side applies a free-form object (`apiVersion`/`kind` read from it) with `manager`,
 /// namespaced ones in `namespace`; returns the object as stored. Errors name the object.
 pub async fn apply_json(
@@ -94,7 +124,7 @@ pub async fn apply_json(
     obj: &Value,
     namespace: &str,
     manager: &str,
-) -> Result<DynamicObject, String> {
+) -> Result<DynamicObject, ApplyError> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     let name = obj["metadata"]["name"]
@@ -109,7 +139,14 @@ pub async fn apply_json(
     let gvk = GroupVersionKind::gvk(group, version, kind);
     let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
         .await
-        .map_err(|e| format!("WaitingForAPI: {what}: the API is not served yet: {e}"))?;
+        .map_err(|e| ApplyError {
+            failure: if is_transient(&e) {
+                ApplyFailure::Transient
+            } else {
+                ApplyFailure::WaitingForApi
+            },
+            message: format!("{what}: the API is not served yet: {e}"),
+        })?;
     let mut obj = obj.clone();
     let api: Api<DynamicObject> = match caps.scope {
         Scope::Namespaced => {
@@ -146,7 +183,14 @@ pub async fn apply_json(
         &Patch::Apply(&obj),
     )
     .await
-    .map_err(|e| format!("{what}: {e}"))
+    .map_err(|e| ApplyError {
+        failure: if is_transient(&e) {
+            ApplyFailure::Transient
+        } else {
+            ApplyFailure::Permanent
+        },
+        message: format!("{what}: {e}"),
+    })
 }
 
 /// Waits until `api` can be listed (a CRD installed just before the set started may not be
@@ -182,6 +226,22 @@ mod tests {
             a.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         );
+    }
+
+    #[test]
+    fn server_errors_throttling_and_conflicts_are_transient_refusals_are_not() {
+        let api = |code: u16| {
+            kube::Error::Api(Box::new(
+                serde_json::from_value(serde_json::json!({"code": code, "message": "m"}))
+                    .unwrap(),
+            ))
+        };
+        for code in [500, 503, 504, 429, 409, 408] {
+            assert!(is_transient(&api(code)), "{code}");
+        }
+        for code in [400, 403, 404, 422] {
+            assert!(!is_transient(&api(code)), "{code}");
+        }
     }
 
     #[test]
