@@ -1634,3 +1634,151 @@ async fn skip_range_and_skips_upgrade_past_versions_outside_the_replaces_chain()
         "{planned:?}"
     );
 }
+
+// ---- OLM's e2e scenarios: fail forward, malformed CSVs, catalog restart and deletion ----
+
+/// Pushes version `v` of `pkg` (its operator image and bundle `files`) and returns the bundle.
+async fn push_version(
+    env: &Env,
+    pkg: &str,
+    v: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> catalog::Bundle {
+    let host = env.host();
+    push_dummy(&host, &format!("demo/{pkg}"), &format!("v{v}")).await;
+    push_bundle(&host, &format!("{pkg}/bundle"), &format!("v{v}"), files).await
+}
+
+/// Republishes catalog image `<repo>:latest` with `bundles` and waits until the catalog offers
+/// `head` as the head of `pkg`'s channel.
+async fn republish(env: &Env, repo: &str, bundles: &[catalog::Bundle], pkg: &str, head: &str) {
+    push_catalog(&env.host(), repo, "latest", bundles.to_vec()).await;
+    env.wait(&format!("the catalog to offer {head}"), || {
+        let (ok, out, _) = env.sh(&format!(
+            "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
+        ));
+        (ok && out == head).then_some(())
+    });
+}
+
+/// A CatalogSource `cpaas-system/<name>` reading `<host>/<repo>:latest`, polled every 2 s.
+fn polled_catalog_source(env: &Env, name: &str, repo: &str) {
+    env.apply(&format!("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: {name}\n  namespace: cpaas-system\nspec:\n  sourceType: grpc\n  image: {}/{repo}:latest\n  updateStrategy:\n    registryPoll:\n      interval: 2s\n", env.host()));
+}
+
+/// Rewrites the CSV (the first file) of bundle `files`.
+fn edit_csv(mut files: Vec<(String, Vec<u8>)>, f: impl FnOnce(&mut Value)) -> Vec<(String, Vec<u8>)> {
+    let mut csv: Value = serde_json::from_slice(&files[0].1).unwrap();
+    f(&mut csv);
+    files[0].1 = serde_json::to_vec_pretty(&csv).unwrap();
+    files
+}
+
+impl Env {
+    /// Waits until Subscription `ns/name` has installed `csv`, the only CSV of the namespace,
+    /// `Succeeded`.
+    fn installed_alone(&self, ns: &str, name: &str, csv: &str) {
+        self.wait(&format!("{csv} installed alone in {ns}"), || {
+            let sub = self.json(&["-n", ns, "get", "subscription", name]);
+            let csvs = self.json(&["-n", ns, "get", "csv"]);
+            let items = csvs["items"].as_array()?.clone();
+            (sub["status"]["installedCSV"] == csv
+                && sub["status"]["state"] == "AtLatestKnown"
+                && items.len() == 1
+                && items[0]["metadata"]["name"] == csv
+                && items[0]["status"]["phase"] == "Succeeded")
+                .then_some(())
+        });
+    }
+
+    /// The InstallPlan of namespace `ns` installing `csv`, once it exists.
+    fn plan_for(&self, ns: &str, csv: &str) -> Value {
+        self.wait(&format!("an InstallPlan for {csv}"), || {
+            self.plans(ns).into_iter().find(|p| {
+                p["spec"]["clusterServiceVersionNames"]
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(|n| n == csv))
+            })
+        })
+    }
+}
+
+/// OLM's fail-forward scenarios (its `fail_forward_e2e_test.go`), always on here: an upgrade
+/// whose InstallPlan fails (a bundle object the API refuses) leaves the Subscription
+/// `UpgradeFailed` on that plan, naming the step, until the catalog offers a bundle that
+/// replaces the failed one — then a new plan installs it and the failed CSVs go. An upgrade whose
+/// CSV goes `Failed` (an install mode the OperatorGroup does not allow) is likewise left for a
+/// bundle whose `skipRange` covers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_install_plan_or_csv_fails_forward_to_a_bundle_that_replaces_or_covers_it() {
+    let env = start().await;
+    let host = env.host();
+    let (pkg, repo, ns) = ("ff-operator", "ff/catalog", "ff");
+    let csv = |v: &str| format!("{pkg}.v{v}");
+    let mut bundles = vec![push_version(&env, pkg, "1.0.0", bundle_with_edges(&host, pkg, "1.0.0", None, &[], None)).await];
+    polled_catalog_source(&env, "ff", repo);
+    republish(&env, repo, &bundles, pkg, &csv("1.0.0")).await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&subscription((ns, "s"), pkg, "stable", "Automatic", "ff", "", None));
+    env.installed_alone(ns, "s", &csv("1.0.0"));
+
+    // 2.0.0 carries a ConfigMap the API refuses (an invalid name): its plan fails naming it.
+    let mut files = bundle_with_edges(&host, pkg, "2.0.0", Some(&csv("1.0.0")), &[], None);
+    files.push((
+        "manifests/bad.configmap.yaml".into(),
+        serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}, "data": {"k": "v"}})).unwrap(),
+    ));
+    bundles.push(push_version(&env, pkg, "2.0.0", files).await);
+    republish(&env, repo, &bundles, pkg, &csv("2.0.0")).await;
+    let failed = env.sub_condition(ns, "s", "InstallPlanFailed");
+    let msg = failed["message"].as_str().unwrap();
+    assert!(
+        msg.contains("ConfigMap \"Bad_Name\"") && msg.contains("was refused"),
+        "{failed}"
+    );
+    let plan = env.plan_for(ns, &csv("2.0.0"));
+    assert_eq!(plan["status"]["phase"], "Failed", "{plan}");
+    let failed_plan = plan["metadata"]["name"].as_str().unwrap().to_string();
+    let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+    assert_eq!(sub["status"]["state"], "UpgradeFailed", "{sub}");
+    assert_eq!(sub["status"]["currentCSV"], csv("2.0.0").as_str());
+    assert_eq!(sub["status"]["installPlanRef"]["name"], failed_plan.as_str());
+
+    // 3.0.0 replaces the failed 2.0.0: a new plan installs it; only 3.0.0 is left.
+    bundles.push(
+        push_version(&env, pkg, "3.0.0", bundle_with_edges(&host, pkg, "3.0.0", Some(&csv("2.0.0")), &[], None)).await,
+    );
+    republish(&env, repo, &bundles, pkg, &csv("3.0.0")).await;
+    env.installed_alone(ns, "s", &csv("3.0.0"));
+    let plan = env.plan_for(ns, &csv("3.0.0"));
+    assert_eq!(plan["status"]["phase"], "Complete", "{plan}");
+    assert_ne!(plan["metadata"]["name"], failed_plan.as_str());
+    let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+    assert!(condition(&sub, "InstallPlanFailed").is_none(), "{sub}");
+
+    // 4.0.0 supports only OwnNamespace while the OperatorGroup targets all namespaces: its plan
+    // completes but its CSV fails, and 3.0.0 keeps running.
+    let files = edit_csv(
+        bundle_with_edges(&host, pkg, "4.0.0", Some(&csv("3.0.0")), &[], None),
+        |c| {
+            c["spec"]["installModes"] = json!([{"type": "OwnNamespace", "supported": true}, {"type": "AllNamespaces", "supported": false}]);
+        },
+    );
+    bundles.push(push_version(&env, pkg, "4.0.0", files).await);
+    republish(&env, repo, &bundles, pkg, &csv("4.0.0")).await;
+    env.wait("4.0.0 Failed beside a Succeeded 3.0.0", || {
+        let phase = |c: &str| {
+            env.json(&["-n", ns, "get", "csv", c])["status"]["phase"]
+                .as_str()
+                .map(str::to_string)
+        };
+        let (new, old) = (phase(&csv("4.0.0"))?, phase(&csv("3.0.0"))?);
+        (new == "Failed" && old == "Succeeded").then_some(())
+    });
+
+    // 5.0.0's skipRange covers 4.0.0 (the catalog prunes the older versions): it installs, and
+    // the failed 4.0.0 and the 3.0.0 it never replaced both go.
+    let fixed = push_version(&env, pkg, "5.0.0", bundle_with_edges(&host, pkg, "5.0.0", None, &[], Some(">=4.0.0 <5.0.0"))).await;
+    republish(&env, repo, &[fixed], pkg, &csv("5.0.0")).await;
+    env.installed_alone(ns, "s", &csv("5.0.0"));
+}
