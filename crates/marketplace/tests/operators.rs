@@ -1782,3 +1782,118 @@ async fn a_failed_install_plan_or_csv_fails_forward_to_a_bundle_that_replaces_or
     republish(&env, repo, &[fixed], pkg, &csv("5.0.0")).await;
     env.installed_alone(ns, "s", &csv("5.0.0"));
 }
+
+/// OLM's malformed-CSV scenario: a bundle whose CSV has a field of the wrong type, and one whose
+/// CSV lacks its install strategy, are refused before anything is installed; the Subscription's
+/// `BundleUnpackFailed` condition names the bundle image, the file or CSV, and the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_csv_is_refused_naming_the_file_and_field() {
+    let env = start().await;
+    let host = env.host();
+    let mut labels = BTreeMap::new();
+    for (k, v) in [
+        ("operators.operatorframework.io.bundle.mediatype.v1", "registry+v1"),
+        ("operators.operatorframework.io.bundle.manifests.v1", "manifests/"),
+        ("operators.operatorframework.io.bundle.metadata.v1", "metadata/"),
+    ] {
+        labels.insert(k.to_string(), v.to_string());
+    }
+    // The catalog lists a well-formed CSV, but the bundle image carries a mistyped one (as when
+    // a catalog is built from one bundle and the image is rebuilt from another).
+    let good = bundle_with_edges(&host, "typo-operator", "1.0.0", None, &[], None);
+    let mistyped = edit_csv(good.clone(), |c| {
+        c["spec"]["installModes"][0]["supported"] = json!("yes");
+    });
+    let image = olm::image::push(&host, "typo-operator/bundle", "v1.0.0", &mistyped, &labels)
+        .await
+        .expect("push bundle");
+    let typo = catalog::Bundle::from_registry_v1_files(&image, good, &image).unwrap();
+    // A CSV without spec.install loads (opm loads it) but cannot be installed.
+    let no_install = edit_csv(
+        bundle_with_edges(&host, "bare-operator", "1.0.0", None, &[], None),
+        |c| {
+            c["spec"].as_object_mut().unwrap().remove("install");
+        },
+    );
+    let bare = push_version(&env, "bare-operator", "1.0.0", no_install).await;
+    polled_catalog_source(&env, "malformed", "malformed/catalog");
+    republish(&env, "malformed/catalog", &[typo, bare], "bare-operator", "bare-operator.v1.0.0").await;
+    env.sh_ok("kubectl create namespace typo; kubectl create namespace bare");
+    for (ns, pkg) in [("typo", "typo-operator"), ("bare", "bare-operator")] {
+        env.apply(&subscription((ns, "s"), pkg, "stable", "Automatic", "malformed", "", None));
+    }
+    let c = env.sub_condition("typo", "s", "BundleUnpackFailed");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&image)
+            && msg.contains("manifests/typo-operator.v1.0.0.clusterserviceversion.yaml")
+            && msg.contains("spec.installModes[0].supported"),
+        "{c}"
+    );
+    let c = env.sub_condition("bare", "s", "BundleUnpackFailed");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.contains("bare-operator/bundle")
+            && msg.contains("ClusterServiceVersion bare-operator.v1.0.0")
+            && msg.contains("spec.install: required field is missing"),
+        "{c}"
+    );
+    for ns in ["typo", "bare"] {
+        assert!(env.plans(ns).is_empty(), "nothing is planned in {ns}");
+        let csvs = env.json(&["-n", ns, "get", "csv"]);
+        assert_eq!(csvs["items"], json!([]), "nothing is installed in {ns}");
+    }
+}
+
+/// OLM's catalog scenarios: a catalog survives a restart of the server on the same data dir
+/// (CatalogSource `READY` again, its PackageManifests back, the installed operator still
+/// `Succeeded`); deleting the CatalogSource leaves the installed operator running (CSV
+/// `Succeeded`, its Deployment kept) and its Subscription says the catalog is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_survives_a_restart_and_its_deletion_leaves_installed_operators_running() {
+    let mut env = start().await;
+    let host = env.host();
+    let (pkg, repo, ns) = ("keep-operator", "keep/catalog", "keep");
+    let b = push_version(&env, pkg, "1.0.0", bundle_with_edges(&host, pkg, "1.0.0", None, &[], None)).await;
+    polled_catalog_source(&env, "keep", repo);
+    republish(&env, repo, &[b], pkg, "keep-operator.v1.0.0").await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&subscription((ns, "s"), pkg, "stable", "Automatic", "keep", "", None));
+    env.installed_alone(ns, "s", "keep-operator.v1.0.0");
+    let uid = |env: &Env| {
+        env.json(&["-n", ns, "get", "deployment", pkg])["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let deployment = uid(&env);
+
+    env.server.restart();
+    env.wait("CatalogSource keep READY after the restart", || {
+        let cs = env.json(&["-n", "cpaas-system", "get", "catalogsource", "keep"]);
+        (cs["status"]["connectionState"]["lastObservedState"] == "READY").then_some(())
+    });
+    let out = env.sh_ok(&format!(
+        "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
+    ));
+    assert_eq!(out, "keep-operator.v1.0.0");
+    env.installed_alone(ns, "s", "keep-operator.v1.0.0");
+    assert_eq!(uid(&env), deployment, "the Deployment was not recreated");
+
+    env.sh_ok("kubectl -n cpaas-system delete catalogsource keep");
+    let c = env.sub_condition(ns, "s", "CatalogSourcesUnhealthy");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("CatalogSource cpaas-system/keep named by spec.source/spec.sourceNamespace does not exist"),
+        "{c}"
+    );
+    let (ok, _, _) = env.sh(&format!("kubectl get packagemanifests {pkg}"));
+    assert!(!ok, "the deleted catalog's package is no longer listed");
+    let csv = env.json(&["-n", ns, "get", "csv", "keep-operator.v1.0.0"]);
+    assert_eq!(csv["status"]["phase"], "Succeeded", "{csv}");
+    assert_eq!(uid(&env), deployment, "the Deployment stays");
+    let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+    assert_eq!(sub["status"]["installedCSV"], "keep-operator.v1.0.0", "{sub}");
+}
