@@ -1869,14 +1869,18 @@ async fn a_catalog_survives_a_restart_and_its_deletion_leaves_installed_operator
     let deployment = uid(&env);
 
     env.server.restart();
-    env.wait("CatalogSource keep READY after the restart", || {
-        let cs = env.json(&["-n", "cpaas-system", "get", "catalogsource", "keep"]);
-        (cs["status"]["connectionState"]["lastObservedState"] == "READY").then_some(())
+    // The catalog is read again from its image (PackageManifests are computed from it).
+    env.wait("the PackageManifest back after the restart", || {
+        let (ok, out, _) = env.sh(&format!(
+            "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
+        ));
+        (ok && out == "keep-operator.v1.0.0").then_some(())
     });
-    let out = env.sh_ok(&format!(
-        "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
-    ));
-    assert_eq!(out, "keep-operator.v1.0.0");
+    let cs = env.json(&["-n", "cpaas-system", "get", "catalogsource", "keep"]);
+    assert_eq!(
+        cs["status"]["connectionState"]["lastObservedState"], "READY",
+        "{cs}"
+    );
     env.installed_alone(ns, "s", "keep-operator.v1.0.0");
     assert_eq!(uid(&env), deployment, "the Deployment was not recreated");
 
