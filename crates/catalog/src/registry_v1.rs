@@ -395,7 +395,11 @@ fn check_install(file: &str, csv: &Value) -> Result<()> {
 /// `spec.install` of the `deployment` strategy: a list of named deployments with a spec.
 fn check_strategy(file: &str, install: &Value) -> Result<()> {
     let strategy = install["strategy"].as_str().ok_or_else(|| {
-        Error::invalid(file, "spec.install.strategy", "must be a string (deployment)")
+        Error::invalid(
+            file,
+            "spec.install.strategy",
+            "must be a string (deployment)",
+        )
     })?;
     if strategy == "deployment" {
         let deployments = match install.pointer("/spec/deployments") {
@@ -825,7 +829,9 @@ mod install_checks {
     use serde_json::json;
 
     fn err(csv: Value) -> String {
-        check_install("m/op.csv.yaml", &csv).unwrap_err().to_string()
+        check_install("m/op.csv.yaml", &csv)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -835,11 +841,9 @@ mod install_checks {
         let e = err(
             json!({"spec": {"install": {"strategy": "deployment", "spec": {"deployments": [{"spec": {}}]}}}}),
         );
-        assert!(
-            e.contains("spec.install.spec.deployments[0].name"),
-            "{e}"
-        );
-        let e = err(json!({"spec": {"installModes": [{"type": "OwnNamespace", "supported": "yes"}]}}));
+        assert!(e.contains("spec.install.spec.deployments[0].name"), "{e}");
+        let e =
+            err(json!({"spec": {"installModes": [{"type": "OwnNamespace", "supported": "yes"}]}}));
         assert!(e.contains("spec.installModes[0].supported"), "{e}");
         // Absent fields load, as opm loads them.
         check_install("f", &json!({"spec": {}})).unwrap();

@@ -1667,7 +1667,10 @@ fn polled_catalog_source(env: &Env, name: &str, repo: &str) {
 }
 
 /// Rewrites the CSV (the first file) of bundle `files`.
-fn edit_csv(mut files: Vec<(String, Vec<u8>)>, f: impl FnOnce(&mut Value)) -> Vec<(String, Vec<u8>)> {
+fn edit_csv(
+    mut files: Vec<(String, Vec<u8>)>,
+    f: impl FnOnce(&mut Value),
+) -> Vec<(String, Vec<u8>)> {
     let mut csv: Value = serde_json::from_slice(&files[0].1).unwrap();
     f(&mut csv);
     files[0].1 = serde_json::to_vec_pretty(&csv).unwrap();
@@ -1715,11 +1718,27 @@ async fn a_failed_install_plan_or_csv_fails_forward_to_a_bundle_that_replaces_or
     let host = env.host();
     let (pkg, repo, ns) = ("ff-operator", "ff/catalog", "ff");
     let csv = |v: &str| format!("{pkg}.v{v}");
-    let mut bundles = vec![push_version(&env, pkg, "1.0.0", bundle_with_edges(&host, pkg, "1.0.0", None, &[], None)).await];
+    let mut bundles = vec![
+        push_version(
+            &env,
+            pkg,
+            "1.0.0",
+            bundle_with_edges(&host, pkg, "1.0.0", None, &[], None),
+        )
+        .await,
+    ];
     polled_catalog_source(&env, "ff", repo);
     republish(&env, repo, &bundles, pkg, &csv("1.0.0")).await;
     env.sh_ok(&format!("kubectl create namespace {ns}"));
-    env.apply(&subscription((ns, "s"), pkg, "stable", "Automatic", "ff", "", None));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "ff",
+        "",
+        None,
+    ));
     env.installed_alone(ns, "s", &csv("1.0.0"));
 
     // 2.0.0 carries a ConfigMap the API refuses (an invalid name): its plan fails naming it.
@@ -1742,11 +1761,20 @@ async fn a_failed_install_plan_or_csv_fails_forward_to_a_bundle_that_replaces_or
     let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
     assert_eq!(sub["status"]["state"], "UpgradeFailed", "{sub}");
     assert_eq!(sub["status"]["currentCSV"], csv("2.0.0").as_str());
-    assert_eq!(sub["status"]["installPlanRef"]["name"], failed_plan.as_str());
+    assert_eq!(
+        sub["status"]["installPlanRef"]["name"],
+        failed_plan.as_str()
+    );
 
     // 3.0.0 replaces the failed 2.0.0: a new plan installs it; only 3.0.0 is left.
     bundles.push(
-        push_version(&env, pkg, "3.0.0", bundle_with_edges(&host, pkg, "3.0.0", Some(&csv("2.0.0")), &[], None)).await,
+        push_version(
+            &env,
+            pkg,
+            "3.0.0",
+            bundle_with_edges(&host, pkg, "3.0.0", Some(&csv("2.0.0")), &[], None),
+        )
+        .await,
     );
     republish(&env, repo, &bundles, pkg, &csv("3.0.0")).await;
     env.installed_alone(ns, "s", &csv("3.0.0"));
@@ -1778,7 +1806,13 @@ async fn a_failed_install_plan_or_csv_fails_forward_to_a_bundle_that_replaces_or
 
     // 5.0.0's skipRange covers 4.0.0 (the catalog prunes the older versions): it installs, and
     // the failed 4.0.0 and the 3.0.0 it never replaced both go.
-    let fixed = push_version(&env, pkg, "5.0.0", bundle_with_edges(&host, pkg, "5.0.0", None, &[], Some(">=4.0.0 <5.0.0"))).await;
+    let fixed = push_version(
+        &env,
+        pkg,
+        "5.0.0",
+        bundle_with_edges(&host, pkg, "5.0.0", None, &[], Some(">=4.0.0 <5.0.0")),
+    )
+    .await;
     republish(&env, repo, &[fixed], pkg, &csv("5.0.0")).await;
     env.installed_alone(ns, "s", &csv("5.0.0"));
 }
@@ -1792,9 +1826,18 @@ async fn a_malformed_csv_is_refused_naming_the_file_and_field() {
     let host = env.host();
     let mut labels = BTreeMap::new();
     for (k, v) in [
-        ("operators.operatorframework.io.bundle.mediatype.v1", "registry+v1"),
-        ("operators.operatorframework.io.bundle.manifests.v1", "manifests/"),
-        ("operators.operatorframework.io.bundle.metadata.v1", "metadata/"),
+        (
+            "operators.operatorframework.io.bundle.mediatype.v1",
+            "registry+v1",
+        ),
+        (
+            "operators.operatorframework.io.bundle.manifests.v1",
+            "manifests/",
+        ),
+        (
+            "operators.operatorframework.io.bundle.metadata.v1",
+            "metadata/",
+        ),
     ] {
         labels.insert(k.to_string(), v.to_string());
     }
@@ -1817,10 +1860,25 @@ async fn a_malformed_csv_is_refused_naming_the_file_and_field() {
     );
     let bare = push_version(&env, "bare-operator", "1.0.0", no_install).await;
     polled_catalog_source(&env, "malformed", "malformed/catalog");
-    republish(&env, "malformed/catalog", &[typo, bare], "bare-operator", "bare-operator.v1.0.0").await;
+    republish(
+        &env,
+        "malformed/catalog",
+        &[typo, bare],
+        "bare-operator",
+        "bare-operator.v1.0.0",
+    )
+    .await;
     env.sh_ok("kubectl create namespace typo; kubectl create namespace bare");
     for (ns, pkg) in [("typo", "typo-operator"), ("bare", "bare-operator")] {
-        env.apply(&subscription((ns, "s"), pkg, "stable", "Automatic", "malformed", "", None));
+        env.apply(&subscription(
+            (ns, "s"),
+            pkg,
+            "stable",
+            "Automatic",
+            "malformed",
+            "",
+            None,
+        ));
     }
     let c = env.sub_condition("typo", "s", "BundleUnpackFailed");
     let msg = c["message"].as_str().unwrap();
@@ -1854,11 +1912,25 @@ async fn a_catalog_survives_a_restart_and_its_deletion_leaves_installed_operator
     let mut env = start().await;
     let host = env.host();
     let (pkg, repo, ns) = ("keep-operator", "keep/catalog", "keep");
-    let b = push_version(&env, pkg, "1.0.0", bundle_with_edges(&host, pkg, "1.0.0", None, &[], None)).await;
+    let b = push_version(
+        &env,
+        pkg,
+        "1.0.0",
+        bundle_with_edges(&host, pkg, "1.0.0", None, &[], None),
+    )
+    .await;
     polled_catalog_source(&env, "keep", repo);
     republish(&env, repo, &[b], pkg, "keep-operator.v1.0.0").await;
     env.sh_ok(&format!("kubectl create namespace {ns}"));
-    env.apply(&subscription((ns, "s"), pkg, "stable", "Automatic", "keep", "", None));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "keep",
+        "",
+        None,
+    ));
     env.installed_alone(ns, "s", "keep-operator.v1.0.0");
     let uid = |env: &Env| {
         env.json(&["-n", ns, "get", "deployment", pkg])["metadata"]["uid"]
@@ -1899,5 +1971,8 @@ async fn a_catalog_survives_a_restart_and_its_deletion_leaves_installed_operator
     assert_eq!(csv["status"]["phase"], "Succeeded", "{csv}");
     assert_eq!(uid(&env), deployment, "the Deployment stays");
     let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
-    assert_eq!(sub["status"]["installedCSV"], "keep-operator.v1.0.0", "{sub}");
+    assert_eq!(
+        sub["status"]["installedCSV"], "keep-operator.v1.0.0",
+        "{sub}"
+    );
 }

@@ -23,7 +23,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 
-use crate::util::{ApplyError, ApplyFailure, apply_json};
+use crate::util::{ApplyError, ApplyFailure, KindCache, apply_json};
 
 /// How long a plan keeps retrying transient step failures before it is marked `Failed`.
 pub const RETRY_WINDOW: Duration = Duration::from_secs(120);
@@ -41,6 +41,8 @@ pub struct Ctx {
     /// Plans (by uid) retrying a transient failure: when the first failure happened and how
     /// many attempts failed. Lost on restart, which only restarts the backoff.
     retries: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Discovery answers, so a step does not ask the API for its kind again.
+    kinds: KindCache,
 }
 
 /// The backoff after `attempt` failed attempts (1-based): 200 ms doubling up to 10 s; an API not
@@ -58,6 +60,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         retries: Mutex::new(HashMap::new()),
+        kinds: KindCache::default(),
     });
     let api: Api<InstallPlan> = Api::all(cx.client.clone());
     crate::util::wait_listable(&api).await;
@@ -85,7 +88,7 @@ async fn reconcile(ip: Arc<InstallPlan>, ctx: Arc<Ctx>) -> Result<Action, Error>
     }
     let targets = operator_group(&ctx.client, &ns).await.map_err(err)?;
     let uid = ip.uid().unwrap_or_default();
-    let outcome = execute(&ctx.client, &ns, &mut status, targets.as_ref()).await;
+    let outcome = execute(&ctx, &ns, &mut status, targets.as_ref()).await;
     let next = match outcome {
         Ok(()) => {
             ctx.retries.lock().expect("retries lock").remove(&uid);
@@ -183,11 +186,12 @@ struct StepFailure {
 
 /// Applies every step not yet created; marks each `Created`.
 async fn execute(
-    client: &kube::Client,
+    ctx: &Ctx,
     ns: &str,
     status: &mut InstallPlanStatus,
     og: Option<&(String, Option<Vec<String>>)>,
 ) -> Result<(), StepFailure> {
+    let (client, kinds) = (&ctx.client, &ctx.kinds);
     let manager = controllers::runtime::field_manager(NAME);
     let mut csv_uids: std::collections::BTreeMap<String, String> = Default::default();
     let total = status.plan.len();
@@ -222,7 +226,9 @@ async fn execute(
                 obj["metadata"]["annotations"][OLM_TARGET_NAMESPACES] =
                     json!(crate::steps::target_annotation(targets.as_deref()));
             }
-            let stored = apply_json(client, &obj, ns, &manager).await.map_err(fail)?;
+            let stored = apply_json(client, kinds, &obj, ns, &manager)
+                .await
+                .map_err(fail)?;
             csv_uids.insert(
                 step.resolving.clone(),
                 stored.metadata.uid.unwrap_or_default(),
@@ -233,7 +239,9 @@ async fn execute(
                 None => csv_uid(client, ns, &step.resolving).await,
             };
             label_owner(&mut obj, &step.resolving, ns, owner_uid.as_deref());
-            apply_json(client, &obj, ns, &manager).await.map_err(fail)?;
+            apply_json(client, kinds, &obj, ns, &manager)
+                .await
+                .map_err(fail)?;
         }
         status.plan[i].status = "Created".into();
     }

@@ -345,45 +345,48 @@ async fn decide(
         status.state = Some("UpgradePending".into());
         return Ok(Action::await_change());
     }
-    // Steps of every bundle the resolution installs (dependencies first).
-    let mut steps = Vec::new();
-    let mut csv_names = Vec::new();
-    for s in &resolution.steps {
-        let objects = crate::bundle::objects_of(s.bundle).await.and_then(|o| {
-            crate::steps::check_installable(&o, &s.csv, &s.bundle.image).map(|()| o)
-        });
-        let mut objects = match objects {
-            Ok(o) => o,
-            Err(msg) => {
-                set_condition(
-                    &mut status.conditions,
-                    "BundleUnpackFailed",
-                    true,
-                    "BundleUnpackFailed",
-                    &msg,
-                );
-                return Ok(Action::requeue(Duration::from_secs(2)));
-            }
-        };
-        crate::steps::set_replaces(&mut objects, s.replaces.as_deref());
-        csv_names.push(s.csv.clone());
-        steps.extend(crate::steps::plan_steps(
-            &s.csv,
-            &objects,
-            &ns,
-            &s.source.name,
-            &s.source.namespace,
-        ));
-    }
-    clear_condition(&mut status.conditions, "BundleUnpackFailed");
+    let csv_names: Vec<String> = resolution.steps.iter().map(|s| s.csv.clone()).collect();
     let plan_name = format!(
         "install-{}",
         short_hash(&[&ns, &sub.uid().unwrap_or_default(), &csv_names.join(",")])
     );
-    let plan = match plans.get_opt(&plan_name).await? {
-        Some(p) => p,
-        None => create_plan(&plans, sub, &plan_name, csv_names, &approval, &key, steps).await?,
+    // The plan may exist already (this reconcile can run before the Subscription's own status
+    // naming it is seen): then the bundles are not unpacked again.
+    let plan = match pending.items.iter().find(|p| p.name_any() == plan_name) {
+        Some(p) => p.clone(),
+        None => {
+            // Steps of every bundle the resolution installs (dependencies first).
+            let mut steps = Vec::new();
+            for s in &resolution.steps {
+                let objects = crate::bundle::objects_of(s.bundle).await.and_then(|o| {
+                    crate::steps::check_installable(&o, &s.csv, &s.bundle.image).map(|()| o)
+                });
+                let mut objects = match objects {
+                    Ok(o) => o,
+                    Err(msg) => {
+                        set_condition(
+                            &mut status.conditions,
+                            "BundleUnpackFailed",
+                            true,
+                            "BundleUnpackFailed",
+                            &msg,
+                        );
+                        return Ok(Action::requeue(Duration::from_secs(2)));
+                    }
+                };
+                crate::steps::set_replaces(&mut objects, s.replaces.as_deref());
+                steps.extend(crate::steps::plan_steps(
+                    &s.csv,
+                    &objects,
+                    &ns,
+                    &s.source.name,
+                    &s.source.namespace,
+                ));
+            }
+            create_plan(&plans, sub, &plan_name, csv_names, &approval, &key, steps).await?
+        }
     };
+    clear_condition(&mut status.conditions, "BundleUnpackFailed");
     status.current_csv = Some(step.csv.clone());
     status.install_plan_ref = Some(ObjectReference {
         api_version: Some("operators.coreos.com/v1alpha1".into()),

@@ -2,9 +2,12 @@
 //! free-form objects, deterministic names.
 
 use apis::operators::OlmCondition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
-use kube::discovery::Scope;
+use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::Value;
 
 pub fn now() -> String {
@@ -117,10 +120,39 @@ pub fn is_transient(e: &kube::Error) -> bool {
     }
 }
 
+/// Discovery answers (the API resource and its scope per group/version/kind) of one cluster, so
+/// each applied object does not ask again. Only answers are kept, not "not served yet"; an entry
+/// is dropped when an apply through it fails.
+#[derive(Default)]
+pub struct KindCache(Mutex<HashMap<GroupVersionKind, (ApiResource, ApiCapabilities)>>);
+
+impl KindCache {
+    async fn resolve(
+        &self,
+        client: &kube::Client,
+        gvk: &GroupVersionKind,
+    ) -> Result<(ApiResource, ApiCapabilities), kube::Error> {
+        if let Some(hit) = self.0.lock().expect("kind cache lock").get(gvk) {
+            return Ok(hit.clone());
+        }
+        let found = kube::discovery::pinned_kind(client, gvk).await?;
+        self.0
+            .lock()
+            .expect("kind cache lock")
+            .insert(gvk.clone(), found.clone());
+        Ok(found)
+    }
+
+    fn forget(&self, gvk: &GroupVersionKind) {
+        self.0.lock().expect("kind cache lock").remove(gvk);
+    }
+}
+
 /// Server-side applies a free-form object (`apiVersion`/`kind` read from it) with `manager`,
 /// namespaced ones in `namespace`; returns the object as stored. Errors name the object.
 pub async fn apply_json(
     client: &kube::Client,
+    kinds: &KindCache,
     obj: &Value,
     namespace: &str,
     manager: &str,
@@ -137,16 +169,14 @@ pub async fn apply_json(
     };
     let what = format!("{kind} {name:?} ({api_version})");
     let gvk = GroupVersionKind::gvk(group, version, kind);
-    let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
-        .await
-        .map_err(|e| ApplyError {
-            failure: if is_transient(&e) {
-                ApplyFailure::Transient
-            } else {
-                ApplyFailure::WaitingForApi
-            },
-            message: format!("{what}: the API is not served yet: {e}"),
-        })?;
+    let (ar, caps) = kinds.resolve(client, &gvk).await.map_err(|e| ApplyError {
+        failure: if is_transient(&e) {
+            ApplyFailure::Transient
+        } else {
+            ApplyFailure::WaitingForApi
+        },
+        message: format!("{what}: the API is not served yet: {e}"),
+    })?;
     let mut obj = obj.clone();
     let api: Api<DynamicObject> = match caps.scope {
         Scope::Namespaced => {
@@ -183,11 +213,13 @@ pub async fn apply_json(
         &Patch::Apply(&obj),
     )
     .await
+    .inspect_err(|_| kinds.forget(&gvk))
     .map_err(|e| ApplyError {
-        failure: if is_transient(&e) {
-            ApplyFailure::Transient
-        } else {
-            ApplyFailure::Permanent
+        failure: match &e {
+            // The API went away since discovery (a CRD deleted): as if not served yet.
+            kube::Error::Api(s) if s.code == 404 => ApplyFailure::WaitingForApi,
+            e if is_transient(e) => ApplyFailure::Transient,
+            _ => ApplyFailure::Permanent,
         },
         message: format!("{what}: {e}"),
     })
@@ -232,8 +264,7 @@ mod tests {
     fn server_errors_throttling_and_conflicts_are_transient_refusals_are_not() {
         let api = |code: u16| {
             kube::Error::Api(Box::new(
-                serde_json::from_value(serde_json::json!({"code": code, "message": "m"}))
-                    .unwrap(),
+                serde_json::from_value(serde_json::json!({"code": code, "message": "m"})).unwrap(),
             ))
         };
         for code in [500, 503, 504, 429, 409, 408] {
