@@ -193,13 +193,23 @@ async fn decide(
                     .filter(|c| plan.spec.cluster_service_version_names.contains(c));
             }
             _ => {
+                // A step being retried says so (the plan's `Installed` condition).
+                let retrying = plan.status.as_ref().and_then(|s| {
+                    s.conditions
+                        .iter()
+                        .find(|c| {
+                            c.type_ == "Installed" && c.reason.as_deref() == Some("StepRetrying")
+                        })
+                        .and_then(|c| c.message.clone())
+                });
                 let (reason, msg) = if plan.spec.approved {
                     (
                         "Installing",
                         format!(
-                            "InstallPlan {} is installing {}",
+                            "InstallPlan {} is installing {}{}",
                             plan.name_any(),
-                            plan.spec.cluster_service_version_names.join(", ")
+                            plan.spec.cluster_service_version_names.join(", "),
+                            retrying.map(|m| format!("; {m}")).unwrap_or_default()
                         ),
                     )
                 } else {
