@@ -1976,3 +1976,59 @@ async fn a_catalog_survives_a_restart_and_its_deletion_leaves_installed_operator
         "{sub}"
     );
 }
+
+/// A step that fails transiently is retried, not fatal: a bundle object whose API is not served
+/// (a `Gadget` whose CRD the bundle does not carry) keeps the InstallPlan `Installing` with
+/// condition `Installed=False`, reason `StepRetrying`, naming the step — and the Subscription's
+/// `InstallPlanPending` says so — until the CRD appears, then the plan completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_api_is_not_served_yet_is_retried_until_it_is() {
+    let env = start().await;
+    let host = env.host();
+    let (pkg, ns) = ("retry-operator", "retry");
+    let mut files = bundle_with_edges(&host, pkg, "1.0.0", None, &[], None);
+    files.push((
+        "manifests/default.gadget.yaml".into(),
+        serde_json::to_vec(&json!({"apiVersion": "demo.io/v1", "kind": "Gadget", "metadata": {"name": "default"}, "spec": {"size": 1}})).unwrap(),
+    ));
+    let b = push_version(&env, pkg, "1.0.0", files).await;
+    polled_catalog_source(&env, "retry", "retry/catalog");
+    republish(&env, "retry/catalog", &[b], pkg, "retry-operator.v1.0.0").await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "retry",
+        "",
+        None,
+    ));
+    let plan = env.wait("the plan to retry the Gadget step", || {
+        let p = env.plan_for(ns, "retry-operator.v1.0.0");
+        let c = condition(&p, "Installed")?;
+        (c["reason"] == "StepRetrying").then(|| p.clone())
+    });
+    assert_eq!(plan["status"]["phase"], "Installing", "{plan}");
+    let msg = condition(&plan, "Installed").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("Gadget \"default\"") && msg.contains("not served yet"),
+        "{msg}"
+    );
+    env.wait("the Subscription to say the step is retried", || {
+        let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+        condition(&sub, "InstallPlanPending")?["message"]
+            .as_str()?
+            .contains("retrying step")
+            .then_some(())
+    });
+
+    env.apply("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.demo.io\nspec:\n  group: demo.io\n  scope: Namespaced\n  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n");
+    env.installed_alone(ns, "s", "retry-operator.v1.0.0");
+    let plan = env.plan_for(ns, "retry-operator.v1.0.0");
+    assert_eq!(plan["status"]["phase"], "Complete", "{plan}");
+    env.sh_ok(&format!("kubectl -n {ns} get gadget default"));
+}
