@@ -44,6 +44,14 @@ pub enum Error {
 pub struct Ctx {
     pub client: kube::Client,
     pub catalogs: Arc<ClusterCatalogs>,
+    /// Subscriptions (by uid) whose bundles failed to unpack, with the failed attempts: the
+    /// retry backs off (a registry that is down is not hammered).
+    unpack_failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+}
+
+/// The wait before unpacking a bundle again after `attempt` failures: 1 s doubling to 30 s.
+pub fn unpack_backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(5)).min(Duration::from_secs(30))
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
@@ -51,6 +59,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         catalogs: catalogs.clone(),
+        unpack_failures: Default::default(),
     });
     let subs: Api<Subscription> = Api::all(cx.client.clone());
     crate::util::wait_listable(&subs).await;
@@ -367,23 +376,49 @@ async fn decide(
         None => {
             // Steps of every bundle the resolution installs (dependencies first).
             let mut steps = Vec::new();
+            let uid = sub.uid().unwrap_or_default();
             for s in &resolution.steps {
-                let objects = crate::bundle::objects_of(s.bundle).await.and_then(|o| {
-                    crate::steps::check_installable(&o, &s.csv, &s.bundle.image).map(|()| o)
-                });
-                let mut objects = match objects {
+                let objects = match crate::bundle::objects_of(s.bundle).await {
                     Ok(o) => o,
                     Err(msg) => {
+                        // The registry may be down or the image not pushed yet: retried with
+                        // backoff (and at once when the catalog changes).
+                        let attempt = {
+                            let mut failures =
+                                ctx.unpack_failures.lock().expect("unpack failures lock");
+                            let n = failures.entry(uid.clone()).or_insert(0);
+                            *n += 1;
+                            *n
+                        };
+                        let delay = unpack_backoff(attempt);
                         set_condition(
                             &mut status.conditions,
                             "BundleUnpackFailed",
                             true,
                             "BundleUnpackFailed",
-                            &msg,
+                            &format!(
+                                "{msg} (attempt {attempt}, retried in {} s)",
+                                delay.as_secs()
+                            ),
                         );
-                        return Ok(Action::requeue(Duration::from_secs(2)));
+                        return Ok(Action::requeue(delay));
                     }
                 };
+                let mut objects =
+                    match crate::steps::check_installable(&objects, &s.csv, &s.bundle.image) {
+                        Ok(()) => objects,
+                        Err(msg) => {
+                            // The bundle itself is wrong: only a new catalog content can help.
+                            set_condition(
+                                &mut status.conditions,
+                                "BundleUnpackFailed",
+                                true,
+                                "BundleInvalid",
+                                &msg,
+                            );
+                            return Ok(Action::await_change());
+                        }
+                    };
                 crate::steps::set_replaces(&mut objects, s.replaces.as_deref());
                 steps.extend(crate::steps::plan_steps(
                     &s.csv,
@@ -393,6 +428,10 @@ async fn decide(
                     &s.source.namespace,
                 ));
             }
+            ctx.unpack_failures
+                .lock()
+                .expect("unpack failures lock")
+                .remove(&uid);
             create_plan(&plans, sub, &plan_name, csv_names, &approval, &key, steps).await?
         }
     };
@@ -587,4 +626,15 @@ async fn write_status(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpack_retries_back_off_from_one_to_thirty_seconds() {
+        let secs: Vec<u64> = (1..=8).map(|a| unpack_backoff(a).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
 }
