@@ -25,8 +25,8 @@ use catalog::resolve::{Installed, Source, SourceKey, SubscriptionRequest};
 use futures::StreamExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
+use kube::runtime::watcher::{self, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
@@ -47,6 +47,9 @@ pub struct Ctx {
     /// Subscriptions (by uid) whose bundles failed to unpack, with the failed attempts: the
     /// retry backs off (a registry that is down is not hammered).
     unpack_failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// The cluster's OperatorGroups as last watched: a namespace seen with one needs no list
+    /// call per reconcile (only a namespace seen without one is asked).
+    operator_groups: Store<OperatorGroup>,
 }
 
 /// The wait before unpacking a bundle again after `attempt` failures: 1 s doubling to 30 s.
@@ -56,10 +59,20 @@ pub fn unpack_backoff(attempt: u32) -> Duration {
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let catalogs = crate::state::catalogs(&cx.name);
+    let (og_store, og_writer) = reflector::store::<OperatorGroup>();
+    let og_watch = reflector(
+        og_writer,
+        watcher(
+            Api::<OperatorGroup>::all(cx.client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .for_each(|_| futures::future::ready(()));
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         catalogs: catalogs.clone(),
         unpack_failures: Default::default(),
+        operator_groups: og_store,
     });
     let subs: Api<Subscription> = Api::all(cx.client.clone());
     crate::util::wait_listable(&subs).await;
@@ -92,7 +105,11 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
             move |ip| by_ns2(ip.namespace()),
         )
         .reconcile_all_on(changes.boxed());
-    controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
+    // The OperatorGroup watch lives as long as the controller.
+    tokio::select! {
+        _ = controllers::runtime::run(&cx, NAME, controller, reconcile, ctx) => {}
+        _ = og_watch => {}
+    }
     Ok(())
 }
 
@@ -110,7 +127,7 @@ async fn reconcile(sub: Arc<Subscription>, ctx: Arc<Ctx>) -> Result<Action, Erro
     if sub.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    ensure_operator_group(&ctx.client, &sub)
+    ensure_operator_group(&ctx.client, &ctx.operator_groups, &sub)
         .await
         .map_err(err)?;
     let mut status = sub.status.clone().unwrap_or_default();
@@ -566,12 +583,19 @@ async fn catalog_problem(client: &kube::Client, key: &SourceKey) -> String {
 /// Creates the namespace's OperatorGroup from `cpaas.io/target-namespaces` when it has none.
 async fn ensure_operator_group(
     client: &kube::Client,
+    known: &Store<OperatorGroup>,
     sub: &Subscription,
 ) -> Result<(), kube::Error> {
     let Some(targets) = sub.annotations().get(TARGET_NAMESPACES_ANNOTATION) else {
         return Ok(());
     };
     let ns = sub.namespace().unwrap_or_default();
+    if known
+        .find(|og| og.namespace().as_deref() == Some(ns.as_str()))
+        .is_some()
+    {
+        return Ok(());
+    }
     let api: Api<OperatorGroup> = Api::namespaced(client.clone(), &ns);
     if !api.list(&ListParams::default()).await?.items.is_empty() {
         return Ok(());
