@@ -24,6 +24,7 @@ use apis::operators::{
 use catalog::resolve::{Installed, Source, SourceKey, SubscriptionRequest};
 use futures::StreamExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::watcher::{self, watcher};
@@ -65,7 +66,8 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         watcher(
             Api::<OperatorGroup>::all(cx.client.clone()),
             watcher::Config::default(),
-        ),
+        )
+        .default_backoff(),
     )
     .for_each(|_| futures::future::ready(()));
     let ctx = Arc::new(Ctx {
