@@ -333,6 +333,7 @@ impl CsvFacts {
             crate::version::Range::parse(r)
                 .map_err(|e| Error::invalid(file, "metadata.annotations[olm.skipRange]", e))?;
         }
+        check_install(file, csv)?;
         Ok(CsvFacts {
             name,
             version,
@@ -341,6 +342,95 @@ impl CsvFacts {
             skip_range,
         })
     }
+}
+
+/// The types of the fields OLM installs a CSV from, when present: `spec.install` (for the
+/// `deployment` strategy a list of named deployments with a spec) and `spec.installModes`
+/// (a list of `{type, supported}`), so a malformed CSV is refused when its bundle is read,
+/// naming the field, instead of half-installing. (An absent `spec.install` loads, as opm
+/// loads it; the Subscription refuses to install such a CSV.)
+fn check_install(file: &str, csv: &Value) -> Result<()> {
+    match csv.pointer("/spec/install") {
+        Some(install @ Value::Object(_)) => check_strategy(file, install)?,
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Err(Error::invalid(
+                file,
+                "spec.install",
+                "must be a mapping (strategy, spec)",
+            ));
+        }
+    }
+    match csv.pointer("/spec/installModes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(modes)) => {
+            for (i, m) in modes.iter().enumerate() {
+                if !m["type"].is_string() {
+                    return Err(Error::invalid(
+                        file,
+                        format!("spec.installModes[{i}].type"),
+                        "must be a string (OwnNamespace, SingleNamespace, MultiNamespace or AllNamespaces)",
+                    ));
+                }
+                if !m["supported"].is_boolean() {
+                    return Err(Error::invalid(
+                        file,
+                        format!("spec.installModes[{i}].supported"),
+                        "must be true or false",
+                    ));
+                }
+            }
+        }
+        Some(_) => {
+            return Err(Error::invalid(
+                file,
+                "spec.installModes",
+                "must be a list of {type, supported}",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `spec.install` of the `deployment` strategy: a list of named deployments with a spec.
+fn check_strategy(file: &str, install: &Value) -> Result<()> {
+    let strategy = install["strategy"].as_str().ok_or_else(|| {
+        Error::invalid(
+            file,
+            "spec.install.strategy",
+            "must be a string (deployment)",
+        )
+    })?;
+    if strategy == "deployment" {
+        let deployments = match install.pointer("/spec/deployments") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(a)) => a.as_slice(),
+            Some(_) => {
+                return Err(Error::invalid(
+                    file,
+                    "spec.install.spec.deployments",
+                    "must be a list of {name, spec}",
+                ));
+            }
+        };
+        for (i, d) in deployments.iter().enumerate() {
+            if d["name"].as_str().is_none_or(str::is_empty) {
+                return Err(Error::invalid(
+                    file,
+                    format!("spec.install.spec.deployments[{i}].name"),
+                    "each deployment needs a name",
+                ));
+            }
+            if !d["spec"].is_object() {
+                return Err(Error::invalid(
+                    file,
+                    format!("spec.install.spec.deployments[{i}].spec"),
+                    "must be a Deployment spec (a mapping)",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_properties(file: &str, bytes: &[u8]) -> Result<Vec<Property>> {
@@ -731,4 +821,31 @@ fn related_images(csv: &Value, bundle_image: &str) -> Vec<RelatedImage> {
     add("", bundle_image);
     out.sort_by(|a, b| a.image.cmp(&b.image).then(a.name.cmp(&b.name)));
     out
+}
+
+#[cfg(test)]
+mod install_checks {
+    use super::*;
+    use serde_json::json;
+
+    fn err(csv: Value) -> String {
+        check_install("m/op.csv.yaml", &csv)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_csv_with_mistyped_install_fields_is_refused_naming_the_file_and_field() {
+        let e = err(json!({"spec": {"install": "deployment"}}));
+        assert!(e.starts_with("m/op.csv.yaml: spec.install: "), "{e}");
+        let e = err(
+            json!({"spec": {"install": {"strategy": "deployment", "spec": {"deployments": [{"spec": {}}]}}}}),
+        );
+        assert!(e.contains("spec.install.spec.deployments[0].name"), "{e}");
+        let e =
+            err(json!({"spec": {"installModes": [{"type": "OwnNamespace", "supported": "yes"}]}}));
+        assert!(e.contains("spec.installModes[0].supported"), "{e}");
+        // Absent fields load, as opm loads them.
+        check_install("f", &json!({"spec": {}})).unwrap();
+    }
 }

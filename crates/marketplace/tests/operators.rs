@@ -1634,3 +1634,401 @@ async fn skip_range_and_skips_upgrade_past_versions_outside_the_replaces_chain()
         "{planned:?}"
     );
 }
+
+// ---- OLM's e2e scenarios: fail forward, malformed CSVs, catalog restart and deletion ----
+
+/// Pushes version `v` of `pkg` (its operator image and bundle `files`) and returns the bundle.
+async fn push_version(
+    env: &Env,
+    pkg: &str,
+    v: &str,
+    files: Vec<(String, Vec<u8>)>,
+) -> catalog::Bundle {
+    let host = env.host();
+    push_dummy(&host, &format!("demo/{pkg}"), &format!("v{v}")).await;
+    push_bundle(&host, &format!("{pkg}/bundle"), &format!("v{v}"), files).await
+}
+
+/// Republishes catalog image `<repo>:latest` with `bundles` and waits until the catalog offers
+/// `head` as the head of `pkg`'s channel.
+async fn republish(env: &Env, repo: &str, bundles: &[catalog::Bundle], pkg: &str, head: &str) {
+    push_catalog(&env.host(), repo, "latest", bundles.to_vec()).await;
+    env.wait(&format!("the catalog to offer {head}"), || {
+        let (ok, out, _) = env.sh(&format!(
+            "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
+        ));
+        (ok && out == head).then_some(())
+    });
+}
+
+/// A CatalogSource `cpaas-system/<name>` reading `<host>/<repo>:latest`, polled every 2 s.
+fn polled_catalog_source(env: &Env, name: &str, repo: &str) {
+    env.apply(&format!("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: {name}\n  namespace: cpaas-system\nspec:\n  sourceType: grpc\n  image: {}/{repo}:latest\n  updateStrategy:\n    registryPoll:\n      interval: 2s\n", env.host()));
+}
+
+/// Rewrites the CSV (the first file) of bundle `files`.
+fn edit_csv(
+    mut files: Vec<(String, Vec<u8>)>,
+    f: impl FnOnce(&mut Value),
+) -> Vec<(String, Vec<u8>)> {
+    let mut csv: Value = serde_json::from_slice(&files[0].1).unwrap();
+    f(&mut csv);
+    files[0].1 = serde_json::to_vec_pretty(&csv).unwrap();
+    files
+}
+
+impl Env {
+    /// Waits until Subscription `ns/name` has installed `csv`, the only CSV of the namespace,
+    /// `Succeeded`.
+    fn installed_alone(&self, ns: &str, name: &str, csv: &str) {
+        self.wait(&format!("{csv} installed alone in {ns}"), || {
+            let sub = self.json(&["-n", ns, "get", "subscription", name]);
+            let csvs = self.json(&["-n", ns, "get", "csv"]);
+            let items = csvs["items"].as_array()?.clone();
+            (sub["status"]["installedCSV"] == csv
+                && sub["status"]["state"] == "AtLatestKnown"
+                && items.len() == 1
+                && items[0]["metadata"]["name"] == csv
+                && items[0]["status"]["phase"] == "Succeeded")
+                .then_some(())
+        });
+    }
+
+    /// The InstallPlan of namespace `ns` installing `csv`, once it exists.
+    fn plan_for(&self, ns: &str, csv: &str) -> Value {
+        self.wait(&format!("an InstallPlan for {csv}"), || {
+            self.plans(ns).into_iter().find(|p| {
+                p["spec"]["clusterServiceVersionNames"]
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(|n| n == csv))
+            })
+        })
+    }
+}
+
+/// OLM's fail-forward scenarios (its `fail_forward_e2e_test.go`), always on here: an upgrade
+/// whose InstallPlan fails (a bundle object the API refuses) leaves the Subscription
+/// `UpgradeFailed` on that plan, naming the step, until the catalog offers a bundle that
+/// replaces the failed one — then a new plan installs it and the failed CSVs go. An upgrade whose
+/// CSV goes `Failed` (an install mode the OperatorGroup does not allow) is likewise left for a
+/// bundle whose `skipRange` covers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_install_plan_or_csv_fails_forward_to_a_bundle_that_replaces_or_covers_it() {
+    let env = start().await;
+    let host = env.host();
+    let (pkg, repo, ns) = ("ff-operator", "ff/catalog", "ff");
+    let csv = |v: &str| format!("{pkg}.v{v}");
+    let mut bundles = vec![
+        push_version(
+            &env,
+            pkg,
+            "1.0.0",
+            bundle_with_edges(&host, pkg, "1.0.0", None, &[], None),
+        )
+        .await,
+    ];
+    polled_catalog_source(&env, "ff", repo);
+    republish(&env, repo, &bundles, pkg, &csv("1.0.0")).await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "ff",
+        "",
+        None,
+    ));
+    env.installed_alone(ns, "s", &csv("1.0.0"));
+
+    // 2.0.0 carries a ConfigMap the API refuses (an invalid name): its plan fails naming it.
+    let mut files = bundle_with_edges(&host, pkg, "2.0.0", Some(&csv("1.0.0")), &[], None);
+    files.push((
+        "manifests/bad.configmap.yaml".into(),
+        serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}, "data": {"k": "v"}})).unwrap(),
+    ));
+    bundles.push(push_version(&env, pkg, "2.0.0", files).await);
+    republish(&env, repo, &bundles, pkg, &csv("2.0.0")).await;
+    let failed = env.sub_condition(ns, "s", "InstallPlanFailed");
+    let msg = failed["message"].as_str().unwrap();
+    assert!(
+        msg.contains("ConfigMap \"Bad_Name\"") && msg.contains("was refused"),
+        "{failed}"
+    );
+    let plan = env.plan_for(ns, &csv("2.0.0"));
+    assert_eq!(plan["status"]["phase"], "Failed", "{plan}");
+    let failed_plan = plan["metadata"]["name"].as_str().unwrap().to_string();
+    let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+    assert_eq!(sub["status"]["state"], "UpgradeFailed", "{sub}");
+    assert_eq!(sub["status"]["currentCSV"], csv("2.0.0").as_str());
+    assert_eq!(
+        sub["status"]["installPlanRef"]["name"],
+        failed_plan.as_str()
+    );
+
+    // 3.0.0 replaces the failed 2.0.0: a new plan installs it; only 3.0.0 is left.
+    bundles.push(
+        push_version(
+            &env,
+            pkg,
+            "3.0.0",
+            bundle_with_edges(&host, pkg, "3.0.0", Some(&csv("2.0.0")), &[], None),
+        )
+        .await,
+    );
+    republish(&env, repo, &bundles, pkg, &csv("3.0.0")).await;
+    env.installed_alone(ns, "s", &csv("3.0.0"));
+    let plan = env.plan_for(ns, &csv("3.0.0"));
+    assert_eq!(plan["status"]["phase"], "Complete", "{plan}");
+    assert_ne!(plan["metadata"]["name"], failed_plan.as_str());
+    let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+    assert!(condition(&sub, "InstallPlanFailed").is_none(), "{sub}");
+
+    // 4.0.0 supports only OwnNamespace while the OperatorGroup targets all namespaces: its plan
+    // completes but its CSV fails, and 3.0.0 keeps running.
+    let files = edit_csv(
+        bundle_with_edges(&host, pkg, "4.0.0", Some(&csv("3.0.0")), &[], None),
+        |c| {
+            c["spec"]["installModes"] = json!([{"type": "OwnNamespace", "supported": true}, {"type": "AllNamespaces", "supported": false}]);
+        },
+    );
+    bundles.push(push_version(&env, pkg, "4.0.0", files).await);
+    republish(&env, repo, &bundles, pkg, &csv("4.0.0")).await;
+    env.wait("4.0.0 Failed beside a Succeeded 3.0.0", || {
+        let phase = |c: &str| {
+            env.json(&["-n", ns, "get", "csv", c])["status"]["phase"]
+                .as_str()
+                .map(str::to_string)
+        };
+        let (new, old) = (phase(&csv("4.0.0"))?, phase(&csv("3.0.0"))?);
+        (new == "Failed" && old == "Succeeded").then_some(())
+    });
+
+    // 5.0.0's skipRange covers 4.0.0 (the catalog prunes the older versions): it installs, and
+    // the failed 4.0.0 and the 3.0.0 it never replaced both go.
+    let fixed = push_version(
+        &env,
+        pkg,
+        "5.0.0",
+        bundle_with_edges(&host, pkg, "5.0.0", None, &[], Some(">=4.0.0 <5.0.0")),
+    )
+    .await;
+    republish(&env, repo, &[fixed], pkg, &csv("5.0.0")).await;
+    env.installed_alone(ns, "s", &csv("5.0.0"));
+}
+
+/// OLM's malformed-CSV scenario: a bundle whose CSV has a field of the wrong type, and one whose
+/// CSV lacks its install strategy, are refused before anything is installed; the Subscription's
+/// `BundleUnpackFailed` condition names the bundle image, the file or CSV, and the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_csv_is_refused_naming_the_file_and_field() {
+    let env = start().await;
+    let host = env.host();
+    let mut labels = BTreeMap::new();
+    for (k, v) in [
+        (
+            "operators.operatorframework.io.bundle.mediatype.v1",
+            "registry+v1",
+        ),
+        (
+            "operators.operatorframework.io.bundle.manifests.v1",
+            "manifests/",
+        ),
+        (
+            "operators.operatorframework.io.bundle.metadata.v1",
+            "metadata/",
+        ),
+    ] {
+        labels.insert(k.to_string(), v.to_string());
+    }
+    // The catalog lists a well-formed CSV, but the bundle image carries a mistyped one (as when
+    // a catalog is built from one bundle and the image is rebuilt from another).
+    let good = bundle_with_edges(&host, "typo-operator", "1.0.0", None, &[], None);
+    let mistyped = edit_csv(good.clone(), |c| {
+        c["spec"]["installModes"][0]["supported"] = json!("yes");
+    });
+    let image = olm::image::push(&host, "typo-operator/bundle", "v1.0.0", &mistyped, &labels)
+        .await
+        .expect("push bundle");
+    let typo = catalog::Bundle::from_registry_v1_files(&image, good, &image).unwrap();
+    // A CSV without spec.install loads (opm loads it) but cannot be installed.
+    let no_install = edit_csv(
+        bundle_with_edges(&host, "bare-operator", "1.0.0", None, &[], None),
+        |c| {
+            c["spec"].as_object_mut().unwrap().remove("install");
+        },
+    );
+    let bare = push_version(&env, "bare-operator", "1.0.0", no_install).await;
+    polled_catalog_source(&env, "malformed", "malformed/catalog");
+    republish(
+        &env,
+        "malformed/catalog",
+        &[typo, bare],
+        "bare-operator",
+        "bare-operator.v1.0.0",
+    )
+    .await;
+    env.sh_ok("kubectl create namespace typo; kubectl create namespace bare");
+    for (ns, pkg) in [("typo", "typo-operator"), ("bare", "bare-operator")] {
+        env.apply(&subscription(
+            (ns, "s"),
+            pkg,
+            "stable",
+            "Automatic",
+            "malformed",
+            "",
+            None,
+        ));
+    }
+    let c = env.sub_condition("typo", "s", "BundleUnpackFailed");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&image)
+            && msg.contains("manifests/typo-operator.v1.0.0.clusterserviceversion.yaml")
+            && msg.contains("spec.installModes[0].supported"),
+        "{c}"
+    );
+    let c = env.sub_condition("bare", "s", "BundleUnpackFailed");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.contains("bare-operator/bundle")
+            && msg.contains("ClusterServiceVersion bare-operator.v1.0.0")
+            && msg.contains("spec.install: required field is missing"),
+        "{c}"
+    );
+    for ns in ["typo", "bare"] {
+        assert!(env.plans(ns).is_empty(), "nothing is planned in {ns}");
+        let csvs = env.json(&["-n", ns, "get", "csv"]);
+        assert_eq!(csvs["items"], json!([]), "nothing is installed in {ns}");
+    }
+}
+
+/// OLM's catalog scenarios: a catalog survives a restart of the server on the same data dir
+/// (CatalogSource `READY` again, its PackageManifests back, the installed operator still
+/// `Succeeded`); deleting the CatalogSource leaves the installed operator running (CSV
+/// `Succeeded`, its Deployment kept) and its Subscription says the catalog is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_survives_a_restart_and_its_deletion_leaves_installed_operators_running() {
+    let mut env = start().await;
+    let host = env.host();
+    let (pkg, repo, ns) = ("keep-operator", "keep/catalog", "keep");
+    let b = push_version(
+        &env,
+        pkg,
+        "1.0.0",
+        bundle_with_edges(&host, pkg, "1.0.0", None, &[], None),
+    )
+    .await;
+    polled_catalog_source(&env, "keep", repo);
+    republish(&env, repo, &[b], pkg, "keep-operator.v1.0.0").await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "keep",
+        "",
+        None,
+    ));
+    env.installed_alone(ns, "s", "keep-operator.v1.0.0");
+    let uid = |env: &Env| {
+        env.json(&["-n", ns, "get", "deployment", pkg])["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let deployment = uid(&env);
+
+    env.server.restart();
+    // The catalog is read again from its image (PackageManifests are computed from it).
+    env.wait("the PackageManifest back after the restart", || {
+        let (ok, out, _) = env.sh(&format!(
+            "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
+        ));
+        (ok && out == "keep-operator.v1.0.0").then_some(())
+    });
+    let cs = env.json(&["-n", "cpaas-system", "get", "catalogsource", "keep"]);
+    assert_eq!(
+        cs["status"]["connectionState"]["lastObservedState"], "READY",
+        "{cs}"
+    );
+    env.installed_alone(ns, "s", "keep-operator.v1.0.0");
+    assert_eq!(uid(&env), deployment, "the Deployment was not recreated");
+
+    env.sh_ok("kubectl -n cpaas-system delete catalogsource keep");
+    let c = env.sub_condition(ns, "s", "CatalogSourcesUnhealthy");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("CatalogSource cpaas-system/keep named by spec.source/spec.sourceNamespace does not exist"),
+        "{c}"
+    );
+    let (ok, _, _) = env.sh(&format!("kubectl get packagemanifests {pkg}"));
+    assert!(!ok, "the deleted catalog's package is no longer listed");
+    let csv = env.json(&["-n", ns, "get", "csv", "keep-operator.v1.0.0"]);
+    assert_eq!(csv["status"]["phase"], "Succeeded", "{csv}");
+    assert_eq!(uid(&env), deployment, "the Deployment stays");
+    let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+    assert_eq!(
+        sub["status"]["installedCSV"], "keep-operator.v1.0.0",
+        "{sub}"
+    );
+}
+
+/// A step that fails transiently is retried, not fatal: a bundle object whose API is not served
+/// (a `Gadget` whose CRD the bundle does not carry) keeps the InstallPlan `Installing` with
+/// condition `Installed=False`, reason `StepRetrying`, naming the step — and the Subscription's
+/// `InstallPlanPending` says so — until the CRD appears, then the plan completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_api_is_not_served_yet_is_retried_until_it_is() {
+    let env = start().await;
+    let host = env.host();
+    let (pkg, ns) = ("retry-operator", "retry");
+    let mut files = bundle_with_edges(&host, pkg, "1.0.0", None, &[], None);
+    files.push((
+        "manifests/default.gadget.yaml".into(),
+        serde_json::to_vec(&json!({"apiVersion": "demo.io/v1", "kind": "Gadget", "metadata": {"name": "default"}, "spec": {"size": 1}})).unwrap(),
+    ));
+    let b = push_version(&env, pkg, "1.0.0", files).await;
+    polled_catalog_source(&env, "retry", "retry/catalog");
+    republish(&env, "retry/catalog", &[b], pkg, "retry-operator.v1.0.0").await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "retry",
+        "",
+        None,
+    ));
+    let plan = env.wait("the plan to retry the Gadget step", || {
+        let p = env.plan_for(ns, "retry-operator.v1.0.0");
+        let c = condition(&p, "Installed")?;
+        (c["reason"] == "StepRetrying").then(|| p.clone())
+    });
+    assert_eq!(plan["status"]["phase"], "Installing", "{plan}");
+    let msg = condition(&plan, "Installed").unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("Gadget \"default\"") && msg.contains("not served yet"),
+        "{msg}"
+    );
+    env.wait("the Subscription to say the step is retried", || {
+        let sub = env.json(&["-n", ns, "get", "subscription", "s"]);
+        condition(&sub, "InstallPlanPending")?["message"]
+            .as_str()?
+            .contains("retrying step")
+            .then_some(())
+    });
+
+    env.apply("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.demo.io\nspec:\n  group: demo.io\n  scope: Namespaced\n  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n");
+    env.installed_alone(ns, "s", "retry-operator.v1.0.0");
+    let plan = env.plan_for(ns, "retry-operator.v1.0.0");
+    assert_eq!(plan["status"]["phase"], "Complete", "{plan}");
+    env.sh_ok(&format!("kubectl -n {ns} get gadget default"));
+}

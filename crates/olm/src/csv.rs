@@ -481,27 +481,36 @@ async fn write_status(
     Ok(())
 }
 
-/// After an upgrade succeeded: the replaced CSV goes `Replacing`, then is deleted.
+/// After an upgrade succeeded: the replaced CSV goes `Replacing`, then is deleted — and so is
+/// the rest of its `spec.replaces` chain still present (a failed CSV that was failed forward
+/// never replaced its own predecessor).
 async fn replace_predecessor(
     api: &Api<ClusterServiceVersion>,
     csv: &ClusterServiceVersion,
 ) -> Result<(), kube::Error> {
-    let Some(old) = csv.spec.replaces.as_deref() else {
-        return Ok(());
-    };
-    let Some(prev) = api.get_opt(old).await? else {
-        return Ok(());
-    };
-    if prev.meta().deletion_timestamp.is_none() {
+    let mut next = csv.spec.replaces.clone();
+    let mut seen = vec![csv.name_any()];
+    while let Some(old) = next.take() {
+        if seen.contains(&old) {
+            break;
+        }
+        let Some(prev) = api.get_opt(&old).await? else {
+            break;
+        };
+        seen.push(old.clone());
+        next = prev.spec.replaces.clone();
+        if prev.meta().deletion_timestamp.is_some() {
+            continue;
+        }
         let body = json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
             "status": {"phase": "Replacing", "reason": "BeingReplaced", "message": format!("being replaced by csv: {}", csv.name_any())}});
         api.patch_status(
-            old,
+            &old,
             &PatchParams::apply(&controllers::runtime::field_manager(NAME)).force(),
             &Patch::Apply(&body),
         )
         .await?;
-        match api.delete(old, &DeleteParams::background()).await {
+        match api.delete(&old, &DeleteParams::background()).await {
             Ok(_) => {}
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => return Err(e),

@@ -2,11 +2,16 @@
 //! (CRDs, the CSV with its OperatorGroup annotations, ServiceAccounts, RBAC, other objects) by
 //! server-side apply; namespaced objects get an ownerReference to their CSV (so deleting the CSV
 //! removes them), cluster-scoped ones OLM's `olm.owner` labels (removed by the CSV's finalizer).
-//! Phases `RequiresApproval` → `Installing` → `Complete`, or `Failed` with the object and the
-//! API's answer; a step whose API is not served yet (a CRD just created) is retried.
+//! Phases `RequiresApproval` → `Installing` → `Complete`, or `Failed` with the step, the object
+//! and the API's answer. A step that fails transiently — its API not served yet (a CRD just
+//! created), an API server error, throttling, a conflict, a timeout or a broken connection — is
+//! retried with backoff while the plan stays `Installing` with condition `Installed=False`,
+//! reason `StepRetrying`, saying which step is retried and why; after [`RETRY_WINDOW`] of
+//! failures it fails like a permanent error. Steps already `Created` are not applied again.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use apis::operators::{
     InstallPlan, InstallPlanStatus, OLM_OPERATOR_GROUP, OLM_OWNER, OLM_OWNER_KIND,
@@ -18,7 +23,10 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 
-use crate::util::apply_json;
+use crate::util::{ApplyError, ApplyFailure, KindCache, apply_json};
+
+/// How long a plan keeps retrying transient step failures before it is marked `Failed`.
+pub const RETRY_WINDOW: Duration = Duration::from_secs(120);
 
 pub const NAME: &str = "olm-installplan";
 
@@ -30,11 +38,29 @@ pub enum Error {
 
 pub struct Ctx {
     pub client: kube::Client,
+    /// Plans (by uid) retrying a transient failure: when the first failure happened and how
+    /// many attempts failed. Lost on restart, which only restarts the backoff.
+    retries: Mutex<HashMap<String, (Instant, u32)>>,
+    /// Discovery answers, so a step does not ask the API for its kind again.
+    kinds: KindCache,
+}
+
+/// The backoff after `attempt` failed attempts (1-based): 200 ms doubling up to 10 s; an API not
+/// served yet is polled every 300 ms (it appears within a second of its CRD).
+pub fn backoff(failure: ApplyFailure, attempt: u32) -> Duration {
+    match failure {
+        ApplyFailure::WaitingForApi => Duration::from_millis(300),
+        _ => Duration::from_millis(200)
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(6))
+            .min(Duration::from_secs(10)),
+    }
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
+        retries: Mutex::new(HashMap::new()),
+        kinds: KindCache::default(),
     });
     let api: Api<InstallPlan> = Api::all(cx.client.clone());
     crate::util::wait_listable(&api).await;
@@ -61,9 +87,11 @@ async fn reconcile(ip: Arc<InstallPlan>, ctx: Arc<Ctx>) -> Result<Action, Error>
         return Ok(Action::await_change());
     }
     let targets = operator_group(&ctx.client, &ns).await.map_err(err)?;
-    let outcome = execute(&ctx.client, &ns, &mut status, targets.as_ref()).await;
+    let uid = ip.uid().unwrap_or_default();
+    let outcome = execute(&ctx, &ns, &mut status, targets.as_ref()).await;
     let next = match outcome {
         Ok(()) => {
+            ctx.retries.lock().expect("retries lock").remove(&uid);
             status.phase = "Complete".into();
             status.message = None;
             crate::util::set_condition(
@@ -75,22 +103,61 @@ async fn reconcile(ip: Arc<InstallPlan>, ctx: Arc<Ctx>) -> Result<Action, Error>
             );
             Action::await_change()
         }
-        Err(msg) if msg.starts_with("WaitingForAPI") => {
-            status.phase = "Installing".into();
-            status.message = Some(msg);
-            Action::requeue(Duration::from_millis(300))
-        }
-        Err(msg) => {
-            status.phase = "Failed".into();
-            crate::util::set_condition(
-                &mut status.conditions,
-                "Installed",
-                false,
-                "InstallComponentFailed",
-                &msg,
-            );
-            status.message = Some(msg);
-            Action::await_change()
+        Err(failed) => {
+            let retry = match failed.error.failure {
+                ApplyFailure::Permanent => None,
+                f => {
+                    let mut retries = ctx.retries.lock().expect("retries lock");
+                    let entry = retries.entry(uid.clone()).or_insert((Instant::now(), 0));
+                    entry.1 += 1;
+                    (entry.0.elapsed() < RETRY_WINDOW).then(|| (entry.1, backoff(f, entry.1)))
+                }
+            };
+            match retry {
+                Some((attempt, delay)) => {
+                    let msg = format!(
+                        "retrying {} after a transient error (attempt {attempt}, next in {} ms; the plan fails if this lasts {} s): {}",
+                        failed.step,
+                        delay.as_millis(),
+                        RETRY_WINDOW.as_secs(),
+                        failed.error
+                    );
+                    status.phase = "Installing".into();
+                    crate::util::set_condition(
+                        &mut status.conditions,
+                        "Installed",
+                        false,
+                        "StepRetrying",
+                        &msg,
+                    );
+                    status.message = Some(msg);
+                    Action::requeue(delay)
+                }
+                None => {
+                    ctx.retries.lock().expect("retries lock").remove(&uid);
+                    let msg = match failed.error.failure {
+                        ApplyFailure::Permanent => {
+                            format!("{} was refused: {}", failed.step, failed.error)
+                        }
+                        _ => format!(
+                            "{} kept failing for {} s: {}",
+                            failed.step,
+                            RETRY_WINDOW.as_secs(),
+                            failed.error
+                        ),
+                    };
+                    status.phase = "Failed".into();
+                    crate::util::set_condition(
+                        &mut status.conditions,
+                        "Installed",
+                        false,
+                        "InstallComponentFailed",
+                        &msg,
+                    );
+                    status.message = Some(msg);
+                    Action::await_change()
+                }
+            }
         }
     };
     write_status(&ctx.client, &ip, &status).await.map_err(err)?;
@@ -110,25 +177,48 @@ async fn operator_group(
         .map(|og| (og.name_any(), og.spec.target_namespaces.clone())))
 }
 
+/// A step that failed: which one (`step 3 of 7, ConfigMap "x" of CSV op.v1`) and why.
+#[derive(Debug)]
+struct StepFailure {
+    step: String,
+    error: ApplyError,
+}
+
 /// Applies every step not yet created; marks each `Created`.
 async fn execute(
-    client: &kube::Client,
+    ctx: &Ctx,
     ns: &str,
     status: &mut InstallPlanStatus,
     og: Option<&(String, Option<Vec<String>>)>,
-) -> Result<(), String> {
+) -> Result<(), StepFailure> {
+    let (client, kinds) = (&ctx.client, &ctx.kinds);
     let manager = controllers::runtime::field_manager(NAME);
     let mut csv_uids: std::collections::BTreeMap<String, String> = Default::default();
-    for i in 0..status.plan.len() {
+    let total = status.plan.len();
+    for i in 0..total {
         let step = status.plan[i].clone();
+        let label = format!(
+            "step {} of {total} ({} {:?} of {})",
+            i + 1,
+            step.resource.kind,
+            step.resource.name,
+            step.resolving
+        );
+        if step.status == "Created" {
+            continue;
+        }
+        let fail = |error: ApplyError| StepFailure {
+            step: label.clone(),
+            error,
+        };
         let mut obj: Value = serde_json::from_str(
             step.resource.manifest.as_deref().unwrap_or("{}"),
         )
         .map_err(|e| {
-            format!(
-                "step {} {}: manifest is not JSON: {e}",
-                step.resource.kind, step.resource.name
-            )
+            fail(ApplyError {
+                failure: ApplyFailure::Permanent,
+                message: format!("the manifest is not JSON: {e}"),
+            })
         })?;
         if step.resource.kind == "ClusterServiceVersion" {
             if let Some((name, targets)) = og {
@@ -136,7 +226,9 @@ async fn execute(
                 obj["metadata"]["annotations"][OLM_TARGET_NAMESPACES] =
                     json!(crate::steps::target_annotation(targets.as_deref()));
             }
-            let stored = apply_json(client, &obj, ns, &manager).await?;
+            let stored = apply_json(client, kinds, &obj, ns, &manager)
+                .await
+                .map_err(fail)?;
             csv_uids.insert(
                 step.resolving.clone(),
                 stored.metadata.uid.unwrap_or_default(),
@@ -147,7 +239,9 @@ async fn execute(
                 None => csv_uid(client, ns, &step.resolving).await,
             };
             label_owner(&mut obj, &step.resolving, ns, owner_uid.as_deref());
-            apply_json(client, &obj, ns, &manager).await?;
+            apply_json(client, kinds, &obj, ns, &manager)
+                .await
+                .map_err(fail)?;
         }
         status.plan[i].status = "Created".into();
     }
@@ -205,6 +299,20 @@ async fn write_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_failures_back_off_to_ten_seconds_and_missing_apis_are_polled() {
+        let t = ApplyFailure::Transient;
+        assert_eq!(backoff(t, 1), Duration::from_millis(200));
+        assert_eq!(backoff(t, 2), Duration::from_millis(400));
+        assert_eq!(backoff(t, 6), Duration::from_millis(6400));
+        assert_eq!(backoff(t, 7), Duration::from_secs(10));
+        assert_eq!(backoff(t, 40), Duration::from_secs(10));
+        assert_eq!(
+            backoff(ApplyFailure::WaitingForApi, 9),
+            Duration::from_millis(300)
+        );
+    }
 
     #[test]
     fn namespaced_objects_are_owned_by_their_csv_and_crds_by_nobody() {

@@ -33,6 +33,33 @@ pub fn set_replaces(objects: &mut [Value], replaces: Option<&str>) {
     }
 }
 
+/// Whether a bundle's objects can be installed: one ClusterServiceVersion with an install
+/// strategy (OLM's CSV schema requires `spec.install`; the catalog loads CSVs without it, as opm
+/// does). The error names the bundle image, the CSV and the field.
+pub fn check_installable(objects: &[Value], bundle: &str, image: &str) -> Result<(), String> {
+    let Some(csv) = objects
+        .iter()
+        .find(|o| o["kind"] == "ClusterServiceVersion")
+    else {
+        return Err(format!(
+            "bundle {bundle} (image {image}) has no ClusterServiceVersion in manifests/; nothing can be installed"
+        ));
+    };
+    let name = csv["metadata"]["name"].as_str().unwrap_or(bundle);
+    if !csv["spec"]["install"].is_object() {
+        return Err(format!(
+            "bundle {bundle} (image {image}): ClusterServiceVersion {name}: spec.install: required field is missing (strategy: deployment, spec.deployments); fix the CSV in the bundle's manifests/ and publish a new bundle"
+        ));
+    }
+    if csv["spec"]["install"]["strategy"].as_str() != Some("deployment") {
+        return Err(format!(
+            "bundle {bundle} (image {image}): ClusterServiceVersion {name}: spec.install.strategy: must be \"deployment\", found {}",
+            csv["spec"]["install"]["strategy"]
+        ));
+    }
+    Ok(())
+}
+
 /// The steps installing `objects` (a bundle's manifests) for CSV `csv` in `namespace`.
 pub fn plan_steps(
     csv: &str,
@@ -193,6 +220,19 @@ mod tests {
         set_replaces(&mut objects, Some("op.v0"));
         assert_eq!(objects[0]["spec"]["replaces"], "op.v0");
         assert_eq!(objects[1], crd);
+    }
+
+    #[test]
+    fn a_csv_without_an_install_strategy_is_not_installable_and_the_field_is_named() {
+        check_installable(&[csv()], "op.v1", "reg/b@sha256:1").unwrap();
+        let mut bad = csv();
+        bad["spec"].as_object_mut().unwrap().remove("install");
+        let e = check_installable(&[bad], "op.v1", "reg/b@sha256:1").unwrap_err();
+        assert!(
+            e.contains("reg/b@sha256:1") && e.contains("spec.install: required field is missing"),
+            "{e}"
+        );
+        assert!(check_installable(&[], "op.v1", "i").is_err());
     }
 
     #[test]

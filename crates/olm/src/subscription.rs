@@ -6,6 +6,13 @@
 //! and reports OLM's status: `state`, `currentCSV`, `installedCSV`, `installPlanRef`,
 //! conditions `CatalogSourcesUnhealthy`, `ResolutionFailed`, `InstallPlanPending`,
 //! `InstallPlanFailed`, `BundleUnpackFailed`.
+//!
+//! Fail forward (OLM's `TechPreviewUnsafeFailForward`, here always on): once the Subscription's
+//! InstallPlan failed, it resolves from the CSV that plan tried to install, so a bundle that
+//! replaces, skips or `skipRange`-covers the failed one gets a new InstallPlan (replacing the
+//! failed CSV when the plan created it, else the installed one); until the catalog offers one,
+//! the Subscription stays `UpgradeFailed` on the failed plan. A CSV that went `Failed` after its
+//! plan completed is the installed CSV, so its upgrades are offered as usual.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +24,10 @@ use apis::operators::{
 use catalog::resolve::{Installed, Source, SourceKey, SubscriptionRequest};
 use futures::StreamExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
+use kube::runtime::watcher::{self, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
@@ -37,13 +45,36 @@ pub enum Error {
 pub struct Ctx {
     pub client: kube::Client,
     pub catalogs: Arc<ClusterCatalogs>,
+    /// Subscriptions (by uid) whose bundles failed to unpack, with the failed attempts: the
+    /// retry backs off (a registry that is down is not hammered).
+    unpack_failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// The cluster's OperatorGroups as last watched: a namespace seen with one needs no list
+    /// call per reconcile (only a namespace seen without one is asked).
+    operator_groups: Store<OperatorGroup>,
+}
+
+/// The wait before unpacking a bundle again after `attempt` failures: 1 s doubling to 30 s.
+pub fn unpack_backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(5)).min(Duration::from_secs(30))
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let catalogs = crate::state::catalogs(&cx.name);
+    let (og_store, og_writer) = reflector::store::<OperatorGroup>();
+    let og_watch = reflector(
+        og_writer,
+        watcher(
+            Api::<OperatorGroup>::all(cx.client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff(),
+    )
+    .for_each(|_| futures::future::ready(()));
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         catalogs: catalogs.clone(),
+        unpack_failures: Default::default(),
+        operator_groups: og_store,
     });
     let subs: Api<Subscription> = Api::all(cx.client.clone());
     crate::util::wait_listable(&subs).await;
@@ -76,7 +107,11 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
             move |ip| by_ns2(ip.namespace()),
         )
         .reconcile_all_on(changes.boxed());
-    controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
+    // The OperatorGroup watch lives as long as the controller.
+    tokio::select! {
+        _ = controllers::runtime::run(&cx, NAME, controller, reconcile, ctx) => {}
+        _ = og_watch => {}
+    }
     Ok(())
 }
 
@@ -94,7 +129,7 @@ async fn reconcile(sub: Arc<Subscription>, ctx: Arc<Ctx>) -> Result<Action, Erro
     if sub.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    ensure_operator_group(&ctx.client, &sub)
+    ensure_operator_group(&ctx.client, &ctx.operator_groups, &sub)
         .await
         .map_err(err)?;
     let mut status = sub.status.clone().unwrap_or_default();
@@ -149,6 +184,8 @@ async fn decide(
         Some(p) => plans.get_opt(&p).await?,
         None => None,
     };
+    // The CSV a failed plan tried to install: resolution starts from it (fail forward).
+    let mut failed_csv: Option<String> = None;
     if let Some(plan) = &current_plan {
         let phase = plan.status.as_ref().map(|s| s.phase.as_str()).unwrap_or("");
         match phase {
@@ -178,15 +215,29 @@ async fn decide(
                 );
                 clear_condition(&mut status.conditions, "InstallPlanPending");
                 status.state = Some("UpgradeFailed".into());
+                failed_csv = status
+                    .current_csv
+                    .clone()
+                    .filter(|c| plan.spec.cluster_service_version_names.contains(c));
             }
             _ => {
+                // A step being retried says so (the plan's `Installed` condition).
+                let retrying = plan.status.as_ref().and_then(|s| {
+                    s.conditions
+                        .iter()
+                        .find(|c| {
+                            c.type_ == "Installed" && c.reason.as_deref() == Some("StepRetrying")
+                        })
+                        .and_then(|c| c.message.clone())
+                });
                 let (reason, msg) = if plan.spec.approved {
                     (
                         "Installing",
                         format!(
-                            "InstallPlan {} is installing {}",
+                            "InstallPlan {} is installing {}{}",
                             plan.name_any(),
-                            plan.spec.cluster_service_version_names.join(", ")
+                            plan.spec.cluster_service_version_names.join(", "),
+                            retrying.map(|m| format!("; {m}")).unwrap_or_default()
                         ),
                     )
                 } else {
@@ -243,9 +294,9 @@ async fn decide(
         channel: sub.spec.channel.clone(),
         source: Some(key.clone()),
         starting_csv: sub.spec.starting_csv.clone(),
-        installed_csv: status.installed_csv.clone(),
+        installed_csv: failed_csv.clone().or_else(|| status.installed_csv.clone()),
     };
-    let resolution = match catalog::resolve::resolve(&sources, &installed, &[req]) {
+    let mut resolution = match catalog::resolve::resolve(&sources, &installed, &[req]) {
         Ok(r) => r,
         Err(u) => {
             set_condition(
@@ -259,6 +310,22 @@ async fn decide(
         }
     };
     clear_condition(&mut status.conditions, "ResolutionFailed");
+    if let Some(failed) = &failed_csv {
+        if resolution.for_package(&sub.spec.name).is_none() {
+            // Nothing replaces, skips or covers the failed bundle yet: stay on the failed plan.
+            return Ok(Action::await_change());
+        }
+        // The fix replaces the failed CSV if its plan created it, else what is installed.
+        if !installed.iter().any(|c| &c.csv == failed) {
+            for s in resolution
+                .steps
+                .iter_mut()
+                .filter(|s| s.package == sub.spec.name)
+            {
+                s.replaces = status.installed_csv.clone();
+            }
+        }
+    }
     let Some(step) = resolution.for_package(&sub.spec.name).cloned() else {
         // Up to date.
         status.state = Some("AtLatestKnown".into());
@@ -316,42 +383,78 @@ async fn decide(
         status.state = Some("UpgradePending".into());
         return Ok(Action::await_change());
     }
-    // Steps of every bundle the resolution installs (dependencies first).
-    let mut steps = Vec::new();
-    let mut csv_names = Vec::new();
-    for s in &resolution.steps {
-        let mut objects = match crate::bundle::objects_of(s.bundle).await {
-            Ok(o) => o,
-            Err(msg) => {
-                set_condition(
-                    &mut status.conditions,
-                    "BundleUnpackFailed",
-                    true,
-                    "BundleUnpackFailed",
-                    &msg,
-                );
-                return Ok(Action::requeue(Duration::from_secs(2)));
-            }
-        };
-        crate::steps::set_replaces(&mut objects, s.replaces.as_deref());
-        csv_names.push(s.csv.clone());
-        steps.extend(crate::steps::plan_steps(
-            &s.csv,
-            &objects,
-            &ns,
-            &s.source.name,
-            &s.source.namespace,
-        ));
-    }
-    clear_condition(&mut status.conditions, "BundleUnpackFailed");
+    let csv_names: Vec<String> = resolution.steps.iter().map(|s| s.csv.clone()).collect();
     let plan_name = format!(
         "install-{}",
         short_hash(&[&ns, &sub.uid().unwrap_or_default(), &csv_names.join(",")])
     );
-    let plan = match plans.get_opt(&plan_name).await? {
-        Some(p) => p,
-        None => create_plan(&plans, sub, &plan_name, csv_names, &approval, &key, steps).await?,
+    // The plan may exist already (this reconcile can run before the Subscription's own status
+    // naming it is seen): then the bundles are not unpacked again.
+    let plan = match pending.items.iter().find(|p| p.name_any() == plan_name) {
+        Some(p) => p.clone(),
+        None => {
+            // Steps of every bundle the resolution installs (dependencies first).
+            let mut steps = Vec::new();
+            let uid = sub.uid().unwrap_or_default();
+            for s in &resolution.steps {
+                let objects = match crate::bundle::objects_of(s.bundle).await {
+                    Ok(o) => o,
+                    Err(msg) => {
+                        // The registry may be down or the image not pushed yet: retried with
+                        // backoff (and at once when the catalog changes).
+                        let attempt = {
+                            let mut failures =
+                                ctx.unpack_failures.lock().expect("unpack failures lock");
+                            let n = failures.entry(uid.clone()).or_insert(0);
+                            *n += 1;
+                            *n
+                        };
+                        let delay = unpack_backoff(attempt);
+                        set_condition(
+                            &mut status.conditions,
+                            "BundleUnpackFailed",
+                            true,
+                            "BundleUnpackFailed",
+                            &format!(
+                                "{msg} (attempt {attempt}, retried in {} s)",
+                                delay.as_secs()
+                            ),
+                        );
+                        return Ok(Action::requeue(delay));
+                    }
+                };
+                let mut objects =
+                    match crate::steps::check_installable(&objects, &s.csv, &s.bundle.image) {
+                        Ok(()) => objects,
+                        Err(msg) => {
+                            // The bundle itself is wrong: only a new catalog content can help.
+                            set_condition(
+                                &mut status.conditions,
+                                "BundleUnpackFailed",
+                                true,
+                                "BundleInvalid",
+                                &msg,
+                            );
+                            return Ok(Action::await_change());
+                        }
+                    };
+                crate::steps::set_replaces(&mut objects, s.replaces.as_deref());
+                steps.extend(crate::steps::plan_steps(
+                    &s.csv,
+                    &objects,
+                    &ns,
+                    &s.source.name,
+                    &s.source.namespace,
+                ));
+            }
+            ctx.unpack_failures
+                .lock()
+                .expect("unpack failures lock")
+                .remove(&uid);
+            create_plan(&plans, sub, &plan_name, csv_names, &approval, &key, steps).await?
+        }
     };
+    clear_condition(&mut status.conditions, "BundleUnpackFailed");
     status.current_csv = Some(step.csv.clone());
     status.install_plan_ref = Some(ObjectReference {
         api_version: Some("operators.coreos.com/v1alpha1".into()),
@@ -368,6 +471,20 @@ async fn decide(
         uuid: plan.uid().unwrap_or_default(),
     });
     status.state = Some("UpgradePending".into());
+    if let Some(failed) = &failed_csv {
+        set_condition(
+            &mut status.conditions,
+            "InstallPlanFailed",
+            false,
+            "FailingForward",
+            &format!(
+                "the InstallPlan for {failed} failed; {} ({}) is installed in its place by InstallPlan {}",
+                step.csv,
+                step.reason,
+                plan.name_any()
+            ),
+        );
+    }
     let (reason, msg) = if plan.spec.approved {
         (
             "Installing",
@@ -468,12 +585,19 @@ async fn catalog_problem(client: &kube::Client, key: &SourceKey) -> String {
 /// Creates the namespace's OperatorGroup from `cpaas.io/target-namespaces` when it has none.
 async fn ensure_operator_group(
     client: &kube::Client,
+    known: &Store<OperatorGroup>,
     sub: &Subscription,
 ) -> Result<(), kube::Error> {
     let Some(targets) = sub.annotations().get(TARGET_NAMESPACES_ANNOTATION) else {
         return Ok(());
     };
     let ns = sub.namespace().unwrap_or_default();
+    if known
+        .find(|og| og.namespace().as_deref() == Some(ns.as_str()))
+        .is_some()
+    {
+        return Ok(());
+    }
     let api: Api<OperatorGroup> = Api::namespaced(client.clone(), &ns);
     if !api.list(&ListParams::default()).await?.items.is_empty() {
         return Ok(());
@@ -528,4 +652,15 @@ async fn write_status(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpack_retries_back_off_from_one_to_thirty_seconds() {
+        let secs: Vec<u64> = (1..=8).map(|a| unpack_backoff(a).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
 }

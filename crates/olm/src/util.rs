@@ -2,9 +2,12 @@
 //! free-form objects, deterministic names.
 
 use apis::operators::OlmCondition;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
-use kube::discovery::Scope;
+use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::Value;
 
 pub fn now() -> String {
@@ -87,14 +90,73 @@ pub fn truncate_name(s: &str, max: usize) -> String {
     t.trim_end_matches(['-', '.']).to_string()
 }
 
+/// How an apply failed, for the caller's retry decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyFailure {
+    /// The object's API is not served yet (a CRD applied just before): retry shortly.
+    WaitingForApi,
+    /// The API server or the connection failed in a way that may pass (5xx, 429, a conflict,
+    /// a timeout, a refused or reset connection): retry with backoff.
+    Transient,
+    /// The API refused the object itself (invalid, forbidden, ...): retrying cannot help.
+    Permanent,
+}
+
+/// A failed apply: its class and a message naming the object and the API's answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApplyError {
+    pub failure: ApplyFailure,
+    pub message: String,
+}
+
+/// Whether a `kube::Error` may pass on its own: server errors, throttling, conflicts and
+/// transport failures are; the API's refusal of the request itself (4xx) is not.
+pub fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code >= 500 || s.code == 429 || s.code == 409 || s.code == 408,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// Discovery answers (the API resource and its scope per group/version/kind) of one cluster, so
+/// each applied object does not ask again. Only answers are kept, not "not served yet"; an entry
+/// is dropped when an apply through it fails.
+#[derive(Default)]
+pub struct KindCache(Mutex<HashMap<GroupVersionKind, (ApiResource, ApiCapabilities)>>);
+
+impl KindCache {
+    async fn resolve(
+        &self,
+        client: &kube::Client,
+        gvk: &GroupVersionKind,
+    ) -> Result<(ApiResource, ApiCapabilities), kube::Error> {
+        if let Some(hit) = self.0.lock().expect("kind cache lock").get(gvk) {
+            return Ok(hit.clone());
+        }
+        let found = kube::discovery::pinned_kind(client, gvk).await?;
+        self.0
+            .lock()
+            .expect("kind cache lock")
+            .insert(gvk.clone(), found.clone());
+        Ok(found)
+    }
+
+    fn forget(&self, gvk: &GroupVersionKind) {
+        self.0.lock().expect("kind cache lock").remove(gvk);
+    }
+}
+
 /// Server-side applies a free-form object (`apiVersion`/`kind` read from it) with `manager`,
 /// namespaced ones in `namespace`; returns the object as stored. Errors name the object.
 pub async fn apply_json(
     client: &kube::Client,
+    kinds: &KindCache,
     obj: &Value,
     namespace: &str,
     manager: &str,
-) -> Result<DynamicObject, String> {
+) -> Result<DynamicObject, ApplyError> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     let name = obj["metadata"]["name"]
@@ -107,9 +169,14 @@ pub async fn apply_json(
     };
     let what = format!("{kind} {name:?} ({api_version})");
     let gvk = GroupVersionKind::gvk(group, version, kind);
-    let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
-        .await
-        .map_err(|e| format!("WaitingForAPI: {what}: the API is not served yet: {e}"))?;
+    let (ar, caps) = kinds.resolve(client, &gvk).await.map_err(|e| ApplyError {
+        failure: if is_transient(&e) {
+            ApplyFailure::Transient
+        } else {
+            ApplyFailure::WaitingForApi
+        },
+        message: format!("{what}: the API is not served yet: {e}"),
+    })?;
     let mut obj = obj.clone();
     let api: Api<DynamicObject> = match caps.scope {
         Scope::Namespaced => {
@@ -146,7 +213,16 @@ pub async fn apply_json(
         &Patch::Apply(&obj),
     )
     .await
-    .map_err(|e| format!("{what}: {e}"))
+    .inspect_err(|_| kinds.forget(&gvk))
+    .map_err(|e| ApplyError {
+        failure: match &e {
+            // The API went away since discovery (a CRD deleted): as if not served yet.
+            kube::Error::Api(s) if s.code == 404 => ApplyFailure::WaitingForApi,
+            e if is_transient(e) => ApplyFailure::Transient,
+            _ => ApplyFailure::Permanent,
+        },
+        message: format!("{what}: {e}"),
+    })
 }
 
 /// Waits until `api` can be listed (a CRD installed just before the set started may not be
@@ -182,6 +258,21 @@ mod tests {
             a.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         );
+    }
+
+    #[test]
+    fn server_errors_throttling_and_conflicts_are_transient_refusals_are_not() {
+        let api = |code: u16| {
+            kube::Error::Api(Box::new(
+                serde_json::from_value(serde_json::json!({"code": code, "message": "m"})).unwrap(),
+            ))
+        };
+        for code in [500, 503, 504, 429, 409, 408] {
+            assert!(is_transient(&api(code)), "{code}");
+        }
+        for code in [400, 403, 404, 422] {
+            assert!(!is_transient(&api(code)), "{code}");
+        }
     }
 
     #[test]
