@@ -168,6 +168,14 @@ async fn copies_show_in_target_namespaces_in_lists_and_gets_but_are_not_stored()
     assert_eq!(t["kind"], "Table");
     assert_eq!(t["rows"].as_array().unwrap().len(), 1, "{t}");
     assert_eq!(t["rows"][0]["cells"][0], "all");
+
+    // A namespace being deleted shows no copies (so its contents can all be deleted).
+    let nss: Api<Namespace> = Api::all(client.clone());
+    nss.delete("c", &DeleteParams::default()).await.unwrap();
+    let c: Api<ConfigMap> = Api::namespaced(client.clone(), "c");
+    assert!(names(&c, &ListParams::default()).await.is_empty());
+    assert!(c.get_opt("all").await.unwrap().is_none());
+    assert!(!ours(names(&all, &ListParams::default()).await).contains(&"c/all".to_string()));
 }
 
 #[tokio::test]

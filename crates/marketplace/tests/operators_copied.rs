@@ -225,4 +225,11 @@ async fn copied_csvs_show_in_target_namespaces_and_refuse_deletion() {
         "Succeeded"
     );
     assert_eq!(names("other"), ["allns-op.v1.0.0"]);
+
+    // A namespace showing copies is deleted as any other (a terminating one shows none).
+    server.ok(&["delete", "namespace", "t1", "--wait=false"]);
+    common::poll("namespace t1 gone", || {
+        (!server.kubectl(&["get", "namespace", "t1"]).status.success()).then_some(())
+    });
+    assert_eq!(names("t2"), ["allns-op.v1.0.0", "multi-op.v1.0.0"]);
 }

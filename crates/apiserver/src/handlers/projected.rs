@@ -17,11 +17,11 @@
 //!   created or deleted during a watch (the copies there show on the next list or watch).
 //! - update, patch, delete of a copy: refused (405) naming the original.
 //!
-//! Nothing is stored per namespace, and per request the memory is the originals, the namespace
+//! A namespace being deleted shows no copies (its contents can be deleted). Nothing is stored
+//! per namespace, and per request the memory is the originals, the namespace
 //! names and one namespace's items.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -96,12 +96,21 @@ impl Source {
     }
 }
 
-/// A stable uid for the copy of the object `uid` in `ns` (a v4-shaped UUID from two hashes).
+/// A stable uid for the copy of the object `uid` in `ns` (a v4-shaped UUID from two FNV-1a
+/// hashes: the same across restarts and builds, so an object a copy owns keeps its owner).
 fn copy_uid(uid: &str, ns: &str) -> String {
     let h = |salt: u8| {
-        let mut s = DefaultHasher::new();
-        (uid, ns, salt).hash(&mut s);
-        s.finish()
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in [salt]
+            .iter()
+            .chain(uid.as_bytes())
+            .chain(&[0])
+            .chain(ns.as_bytes())
+        {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
     };
     let (x, y) = (h(1), h(2));
     format!(
@@ -125,6 +134,21 @@ pub(crate) struct Snapshot {
     pub revision: u64,
 }
 
+/// Whether a stored Namespace is being deleted: it shows no copies then, so deleting its
+/// contents (the namespace controller lists and deletes everything in it) never meets a copy.
+fn terminating(namespace_json: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Ns {
+        metadata: Meta,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(rename = "deletionTimestamp")]
+        deletion: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Ns>(namespace_json).is_ok_and(|n| n.metadata.deletion.is_some())
+}
+
 /// Reads the resource (all namespaces: originals may be anywhere) and the namespaces in scope
 /// (`Some(ns)`: that one) at revision `at` (else the current one).
 fn load(
@@ -141,22 +165,30 @@ fn load(
         None => store.list_matching(&q, |_| true)?,
     };
     let revision = page.revision;
-    let existing: BTreeSet<String> = match scope {
-        Some(ns) => store
-            .get(&store::Key::cluster("namespaces", ns))?
-            .map(|_| ns.to_string())
-            .into_iter()
-            .collect(),
-        None => {
-            let nq = ListQuery::all("namespaces");
-            store
-                .list_matching_at(&nq, revision, |_| true)?
-                .items
-                .into_iter()
-                .map(|s| key_of(&s.value).1)
-                .collect()
+    let mut existing = BTreeSet::new();
+    match scope {
+        Some(ns) => {
+            if let Some(s) = store.get(&store::Key::cluster("namespaces", ns))?
+                && s.value["metadata"]["deletionTimestamp"].is_null()
+            {
+                existing.insert(ns.to_string());
+            }
         }
-    };
+        None => {
+            // Names from the keys; a namespace's document is only scanned for its deletion.
+            store.scan(
+                &ListQuery::all("namespaces"),
+                Some(revision),
+                |_| {},
+                |o| {
+                    if !terminating(o.json) {
+                        existing.insert(o.name.to_string());
+                    }
+                    true
+                },
+            )?;
+        }
+    }
     let mut stored = BTreeMap::new();
     let mut sources = Vec::new();
     for s in page.items {
