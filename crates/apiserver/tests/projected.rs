@@ -9,8 +9,10 @@ use std::time::Duration;
 use computed::{Projection, Targets};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::ResourceExt;
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use serde_json::{Value, json};
 
 struct CopyTo;
@@ -93,9 +95,12 @@ async fn copies_show_in_target_namespaces_in_lists_and_gets_but_are_not_stored()
     ops.create(&PostParams::default(), &cm("all", "ops", Some(""), "1"))
         .await
         .unwrap();
-    ops.create(&PostParams::default(), &cm("some", "ops", Some("b,nowhere"), "2"))
-        .await
-        .unwrap();
+    ops.create(
+        &PostParams::default(),
+        &cm("some", "ops", Some("b,nowhere"), "2"),
+    )
+    .await
+    .unwrap();
     ops.create(&PostParams::default(), &cm("own", "ops", Some("ops"), "3"))
         .await
         .unwrap();
@@ -115,7 +120,9 @@ async fn copies_show_in_target_namespaces_in_lists_and_gets_but_are_not_stored()
     let all: Api<ConfigMap> = Api::all(client.clone());
     assert_eq!(
         ours(names(&all, &ListParams::default()).await),
-        ["a/all", "b/all", "b/some", "c/all", "ops/all", "ops/own", "ops/some"]
+        [
+            "a/all", "b/all", "b/some", "c/all", "ops/all", "ops/own", "ops/some"
+        ]
     );
 
     // The copy: its own namespace and uid, the original's data and resourceVersion, the label.
@@ -124,7 +131,10 @@ async fn copies_show_in_target_namespaces_in_lists_and_gets_but_are_not_stored()
     assert_eq!(copy.metadata.namespace.as_deref(), Some("a"));
     assert_eq!(copy.labels()["copied-from"], "ops");
     assert_eq!(copy.data, orig.data);
-    assert_eq!(copy.metadata.resource_version, orig.metadata.resource_version);
+    assert_eq!(
+        copy.metadata.resource_version,
+        orig.metadata.resource_version
+    );
     assert_ne!(copy.metadata.uid, orig.metadata.uid);
     assert_eq!(b.get("all").await.unwrap().data.unwrap()["v"], "mine");
     assert!(a.get_opt("some").await.unwrap().is_none());
@@ -190,7 +200,8 @@ async fn writes_to_a_copy_are_refused_naming_the_original() {
         kube::Error::Api(s) => {
             assert_eq!(s.code, 405, "{s:?}");
             assert!(
-                s.message.contains("is a copy of ConfigMap all in namespace ops")
+                s.message
+                    .contains("is a copy of ConfigMap all in namespace ops")
                     && s.message.contains("change or delete the original"),
                 "{}",
                 s.message
@@ -210,7 +221,11 @@ async fn writes_to_a_copy_are_refused_naming_the_original() {
     );
     let mut copy = a.get("all").await.unwrap();
     copy.data = Some([("v".to_string(), "3".to_string())].into());
-    refused(a.replace("all", &PostParams::default(), &copy).await.unwrap_err());
+    refused(
+        a.replace("all", &PostParams::default(), &copy)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(ops.get("all").await.unwrap().data.unwrap()["v"], "1");
     // Creating an object of that name is allowed; it then wins, and is deleted normally.
     a.create(&PostParams::default(), &cm("all", "a", None, "own"))
@@ -286,6 +301,16 @@ async fn watches_see_copies_added_modified_and_deleted() {
     assert_eq!(next_event(&mut wa).await, ev("MODIFIED", "a/x", "2"));
     assert_eq!(next_event(&mut wall).await, ev("MODIFIED", "a/x", "2"));
     assert_eq!(next_event(&mut wall).await, ev("MODIFIED", "b/x", "2"));
+
+    // An object stored under the copy's name replaces it; deleted, the copy shows again.
+    a.create(&PostParams::default(), &cm("x", "a", None, "own"))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut wa).await, ev("MODIFIED", "a/x", "own"));
+    assert_eq!(next_event(&mut wall).await, ev("DELETED", "a/x", "2"));
+    a.delete("x", &DeleteParams::default()).await.unwrap();
+    assert_eq!(next_event(&mut wa).await, ev("MODIFIED", "a/x", "2"));
+    assert_eq!(next_event(&mut wall).await, ev("ADDED", "a/x", "2"));
 
     // Targets move from a,b to b,c: DELETED in a, MODIFIED in b, ADDED in c.
     ops.patch(

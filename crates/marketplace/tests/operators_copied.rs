@@ -176,21 +176,26 @@ async fn copied_csvs_show_in_target_namespaces_and_refuse_deletion() {
         copy["status"]["message"],
         "The operator is running in operators but is managing this namespace"
     );
-    assert_eq!(copy["metadata"]["annotations"]["olm.operatorGroup"], "operators");
+    assert_eq!(
+        copy["metadata"]["annotations"]["olm.operatorGroup"],
+        "operators"
+    );
     assert_eq!(
         copy["metadata"]["annotations"]["olm.operatorNamespace"],
         "operators"
     );
     // The original carries the OperatorGroup's annotations; it is not a copy.
-    let orig = json_of(&server, &["get", "csv", "allns-op.v1.0.0", "-n", "operators"]);
+    let orig = json_of(
+        &server,
+        &["get", "csv", "allns-op.v1.0.0", "-n", "operators"],
+    );
     assert_eq!(orig["metadata"]["annotations"]["olm.targetNamespaces"], "");
     assert!(orig["metadata"]["labels"].get("olm.copiedFrom").is_none());
     assert_eq!(orig["status"]["reason"], "InstallSucceeded");
 
     // MultiNamespace: only in its targets. OwnNamespace: nowhere else.
-    let names = |ns: &str| -> Vec<String> {
-        csv_rows(&server, ns).into_iter().map(|(n, _)| n).collect()
-    };
+    let names =
+        |ns: &str| -> Vec<String> { csv_rows(&server, ns).into_iter().map(|(n, _)| n).collect() };
     assert_eq!(names("t1"), ["allns-op.v1.0.0", "multi-op.v1.0.0"]);
     assert_eq!(names("t2"), ["allns-op.v1.0.0", "multi-op.v1.0.0"]);
     assert_eq!(names("own-ns"), ["allns-op.v1.0.0", "own-op.v1.0.0"]);
@@ -221,7 +226,10 @@ async fn copied_csvs_show_in_target_namespaces_and_refuse_deletion() {
         "{err}"
     );
     assert_eq!(
-        json_of(&server, &["get", "csv", "allns-op.v1.0.0", "-n", "operators"])["status"]["phase"],
+        json_of(
+            &server,
+            &["get", "csv", "allns-op.v1.0.0", "-n", "operators"]
+        )["status"]["phase"],
         "Succeeded"
     );
     assert_eq!(names("other"), ["allns-op.v1.0.0"]);

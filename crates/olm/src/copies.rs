@@ -174,7 +174,11 @@ mod tests {
                 .is_none()
         );
         assert_eq!(c["metadata"]["annotations"]["olm.operatorGroup"], "og");
-        assert!(c["metadata"]["annotations"].get(OLM_TARGET_NAMESPACES).is_none());
+        assert!(
+            c["metadata"]["annotations"]
+                .get(OLM_TARGET_NAMESPACES)
+                .is_none()
+        );
         assert!(c["metadata"]["annotations"].get(LAST_APPLIED).is_none());
         assert!(c["metadata"].get("finalizers").is_none());
         assert!(c["metadata"].get("uid").is_none());

@@ -240,8 +240,10 @@ async fn annotate_operator_group(
     if want.iter().all(|(k, v)| have.get(*k) == Some(v)) {
         return Ok(());
     }
-    let annotations: serde_json::Map<String, Value> =
-        want.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let annotations: serde_json::Map<String, Value> = want
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     let api: Api<ClusterServiceVersion> =
         Api::namespaced(client.clone(), &csv.namespace().unwrap_or_default());
     api.patch(

@@ -228,7 +228,9 @@ impl Snapshot {
                     || !src.shown_in(ns)
                     || !later(&src.name)
                     || out.contains_key(&src.name)
-                    || self.stored.contains_key(&(ns.to_string(), src.name.clone()))
+                    || self
+                        .stored
+                        .contains_key(&(ns.to_string(), src.name.clone()))
                 {
                     continue;
                 }
@@ -531,7 +533,7 @@ impl ProjectedEvents {
         self.scope.as_deref().is_none_or(|s| s == ns)
     }
 
-    /// The copy of a source other than `except` visible at `(ns, name)`.
+    /// The copy visible at `(ns, name)` (selected), if one is shown there.
     fn visible_copy(&self, ns: &str, name: &str, sel: &Selectors) -> Option<Value> {
         if !self.existing.contains(ns) {
             return None;
@@ -573,16 +575,26 @@ impl ProjectedEvents {
         if self.in_scope(&ns) {
             match ev.kind {
                 EventKind::Added => {
-                    let shadowed = self.visible_copy(&ns, &name, sel).is_some();
+                    let shadowed = self.visible_copy(&ns, &name, sel);
                     self.stored.insert(key.clone());
-                    if shadowed && own == Some("ADDED") {
-                        own_line = Some(("MODIFIED", ev.object.clone()));
+                    if let Some(mut c) = shadowed {
+                        own_line = Some(match own {
+                            // The client knew the copy: the stored object replaces it.
+                            Some(_) => ("MODIFIED", ev.object.clone()),
+                            None => {
+                                c["metadata"]["resourceVersion"] =
+                                    ev.object["metadata"]["resourceVersion"].clone();
+                                ("DELETED", c)
+                            }
+                        });
                     }
                 }
                 EventKind::Deleted => {
                     self.stored.remove(&key);
                     if let Some(c) = self.visible_copy(&ns, &name, sel) {
-                        own_line = Some(("MODIFIED", c));
+                        // The copy shows again in place of the deleted object.
+                        let ty = if own.is_some() { "MODIFIED" } else { "ADDED" };
+                        own_line = Some((ty, c));
                     }
                 }
                 EventKind::Modified => {}
@@ -621,9 +633,7 @@ impl ProjectedEvents {
     pub(crate) fn next(&mut self, sel: &Selectors) -> Option<Projected> {
         let x = self.pending.as_mut()?;
         for ns in x.candidates.by_ref() {
-            if !self.existing.contains(&ns)
-                || self.stored.contains(&(ns.clone(), x.name.clone()))
-            {
+            if !self.existing.contains(&ns) || self.stored.contains(&(ns.clone(), x.name.clone())) {
                 continue;
             }
             let was = x

@@ -82,7 +82,9 @@ pub async fn fetch(ctx: &Ctx) -> ApiResult<Value> {
 /// GET one object (or, for a projected resource, the copy shown under that name).
 pub async fn get(ctx: Ctx) -> ApiResult<Response> {
     let obj = match fetch(&ctx).await {
-        Err(e) if e.code() == 404 && matches!(ctx.subresource.as_deref(), None | Some("status")) => {
+        Err(e)
+            if e.code() == 404 && matches!(ctx.subresource.as_deref(), None | Some("status")) =>
+        {
             match super::projected::projection_of(&ctx) {
                 Some(p) => match super::projected::get_copy(&ctx, p).await? {
                     Some(copy) => ctx.present(copy),
