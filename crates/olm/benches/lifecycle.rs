@@ -75,13 +75,16 @@ async fn main() {
         .expect("control plane");
     cp.register_computed("global", olm::packagemanifest::provider("global"))
         .unwrap();
-    cp.register_projection(
-        "global",
-        olm::copies::GROUP,
-        olm::copies::RESOURCE,
-        olm::copies::projection(),
-    )
-    .unwrap();
+    // Copied CSVs, as `marketplace serve` shows them (`BENCH_COPIES=0`: without, to compare).
+    if std::env::var("BENCH_COPIES").as_deref() != Ok("0") {
+        cp.register_projection(
+            "global",
+            olm::copies::GROUP,
+            olm::copies::RESOURCE,
+            olm::copies::projection(),
+        )
+        .unwrap();
+    }
     let mut sets = controllers::embedded_sets();
     sets.push(simulator::controller_set(|_| simulator::Settings {
         enabled: true,
