@@ -122,6 +122,8 @@ struct Streaming {
     initial: Box<dyn Iterator<Item = Value> + Send>,
     /// A projected resource's copies (`handlers::projected`).
     projected: Option<ProjectedEvents>,
+    /// Namespaces, for a projected resource (copies appear and leave with them).
+    ns_watch: Option<store::Watch>,
     /// The revision of the `initial-events-end` bookmark still to send.
     initial_end_bookmark: Option<u64>,
     /// The store watch until it is opened (its error is sent as an ERROR event).
@@ -153,6 +155,7 @@ impl Streaming {
             let start = tokio::time::Instant::now() + BOOKMARK_EVERY;
             tokio::time::interval_at(start, BOOKMARK_EVERY)
         });
+        let ns_watch = &mut self.ns_watch;
         loop {
             if let Some(p) = self.projected.as_mut()
                 && let Some((ty, obj)) = p.next(&self.sel)
@@ -160,6 +163,19 @@ impl Streaming {
                 return Some(self.em.event(ty, obj));
             }
             tokio::select! {
+                ev = async {
+                    match ns_watch.as_mut() {
+                        Some(w) => w.next().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    match (ev, self.projected.as_mut()) {
+                        (Some(Ok(ev)), Some(p)) => p.take_namespace(&ev),
+                        // Namespaces no longer followed (history gone): copies follow the
+                        // originals' events only.
+                        _ => *ns_watch = None,
+                    }
+                }
                 _ = self.shutdown.cancelled() => return None,
                 _ = tokio::time::sleep_until(self.deadline) => return None,
                 _ = tick.tick(), if self.bookmarks => {
@@ -217,6 +233,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     let send_initial = ctx.query.send_initial_events.unwrap_or(rv.is_none());
     let initial_end_bookmark = ctx.query.send_initial_events == Some(true);
     let mut projected = None;
+    let mut ns_watch = None;
     let (initial, from): (Box<dyn Iterator<Item = Value> + Send>, u64) = if let Some(p) =
         crate::handlers::projected::projection_of(&ctx)
     {
@@ -229,7 +246,10 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
         let (cursor, events, rev) =
             crate::handlers::projected::watch_start(&ctx, p, send_initial, from).await?;
         projected = Some(events);
-        (Box::new(cursor), from.unwrap_or(rev))
+        let from = from.unwrap_or(rev);
+        let store = ctx.cluster.store.clone();
+        ns_watch = blocking(move || store.watch("namespaces", from)).await.ok();
+        (Box::new(cursor), from)
     } else if send_initial {
         let mut lctx_query = ctx.query.clone();
         lctx_query.limit = None;
@@ -265,6 +285,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
         namespace,
         initial,
         projected,
+        ns_watch,
         initial_end_bookmark: initial_end_bookmark.then_some(from),
         watch: Some(watch),
         live: None,

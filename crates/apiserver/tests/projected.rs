@@ -330,3 +330,32 @@ async fn watches_see_copies_added_modified_and_deleted() {
     assert_eq!(next_event(&mut wall).await, ev("DELETED", "b/x", "2"));
     assert_eq!(next_event(&mut wall).await, ev("DELETED", "c/x", "2"));
 }
+
+#[tokio::test]
+async fn a_namespace_created_during_a_watch_shows_its_copies_and_loses_them_when_deleted() {
+    let (_cp, _d, client) = start().await;
+    let ops: Api<ConfigMap> = Api::namespaced(client.clone(), "ops");
+    ops.create(&PostParams::default(), &cm("y", "ops", Some("d"), "1"))
+        .await
+        .unwrap();
+    let d: Api<ConfigMap> = Api::namespaced(client.clone(), "d");
+    let mut wd = d.watch(&WatchParams::default(), "0").await.unwrap().boxed();
+    let all: Api<ConfigMap> = Api::all(client.clone());
+    let mut wall = all
+        .watch(&WatchParams::default().labels("copied-from"), "0")
+        .await
+        .unwrap()
+        .boxed();
+    let nss: Api<Namespace> = Api::all(client.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "d"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next_event(&mut wd).await, ev("ADDED", "d/y", "1"));
+    assert_eq!(next_event(&mut wall).await, ev("ADDED", "d/y", "1"));
+    nss.delete("d", &DeleteParams::default()).await.unwrap();
+    assert_eq!(next_event(&mut wd).await, ev("DELETED", "d/y", "1"));
+    assert_eq!(next_event(&mut wall).await, ev("DELETED", "d/y", "1"));
+}

@@ -13,8 +13,8 @@
 //! - watch: a stored object's events, plus for an original's event the ADDED/MODIFIED/DELETED of
 //!   its copy in each namespace in scope whose visibility it touches (computed one namespace at a
 //!   time); initial events include the copies. An object stored over a copy replaces it
-//!   (MODIFIED), and its deletion shows the copy again (MODIFIED). Not followed: namespaces
-//!   created or deleted during a watch (the copies there show on the next list or watch).
+//!   (MODIFIED), and its deletion shows the copy again (MODIFIED). A namespace created during
+//!   the watch shows its copies (ADDED); one deleted (or terminating) loses them (DELETED).
 //! - update, patch, delete of a copy: refused (405) naming the original.
 //!
 //! A namespace being deleted shows no copies (its contents can be deleted). Nothing is stored
@@ -49,7 +49,8 @@ pub(crate) struct Source {
     ns: String,
     name: String,
     targets: Targets,
-    prototype: Value,
+    /// Shared: sources are cloned into per-event work.
+    prototype: Arc<Value>,
     uid: String,
     /// The request's label selector accepts its copies (they differ only in namespace and uid).
     labels_ok: bool,
@@ -69,7 +70,7 @@ impl Source {
             name: meta["name"].as_str().unwrap_or_default().to_string(),
             targets,
             uid: meta["uid"].as_str().unwrap_or_default().to_string(),
-            prototype,
+            prototype: Arc::new(prototype),
             labels_ok,
         })
     }
@@ -80,7 +81,7 @@ impl Source {
 
     /// The copy in `ns`.
     fn copy_in(&self, ns: &str) -> Value {
-        let mut c = self.prototype.clone();
+        let mut c = (*self.prototype).clone();
         c["metadata"]["namespace"] = json!(ns);
         c["metadata"]["uid"] = json!(copy_uid(&self.uid, ns));
         c
@@ -465,6 +466,7 @@ pub(crate) async fn watch_start(
             .collect(),
         existing: snap.existing.clone(),
         pending: None,
+        pending_ns: None,
     };
     let mut cursor = Cursor::new(snap, Selectors::parse(ctx).ok(), None);
     if !send_initial {
@@ -523,6 +525,17 @@ pub(crate) struct ProjectedEvents {
     sources: BTreeMap<(String, String), Source>,
     existing: Arc<BTreeSet<String>>,
     pending: Option<Expansion>,
+    /// The copies appearing in (or leaving) a namespace, after a Namespace event.
+    pending_ns: Option<NamespaceChange>,
+}
+
+/// A namespace that started or stopped showing copies, and the copies still to announce.
+struct NamespaceChange {
+    ns: String,
+    shown: bool,
+    /// The Namespace event's resourceVersion (a DELETED copy carries it).
+    rv: Value,
+    sources: std::vec::IntoIter<Source>,
 }
 
 /// A watch event: its type and object (a copy, or a stored object).
@@ -629,8 +642,59 @@ impl ProjectedEvents {
         own_line
     }
 
+    /// Takes an event of a Namespace: a namespace that starts to exist shows its copies (ADDED),
+    /// one deleted or terminating stops showing them (DELETED); announced by
+    /// [`ProjectedEvents::next`].
+    pub(crate) fn take_namespace(&mut self, ev: &store::Event) {
+        let ns = ev.key.name.clone();
+        if !self.in_scope(&ns) {
+            return;
+        }
+        let shown =
+            ev.kind != EventKind::Deleted && ev.object["metadata"]["deletionTimestamp"].is_null();
+        if shown == self.existing.contains(&ns) {
+            return;
+        }
+        let existing = Arc::make_mut(&mut self.existing);
+        if shown {
+            existing.insert(ns.clone());
+        } else {
+            existing.remove(&ns);
+        }
+        let mut names = BTreeSet::new();
+        let sources: Vec<Source> = self
+            .sources
+            .values()
+            .filter(|s| {
+                s.labels_ok
+                    && s.shown_in(&ns)
+                    && !self.stored.contains(&(ns.clone(), s.name.clone()))
+                    && names.insert(s.name.clone())
+            })
+            .cloned()
+            .collect();
+        self.pending_ns = Some(NamespaceChange {
+            ns,
+            shown,
+            rv: ev.object["metadata"]["resourceVersion"].clone(),
+            sources: sources.into_iter(),
+        });
+    }
+
     /// The next copy event of the event taken last.
     pub(crate) fn next(&mut self, sel: &Selectors) -> Option<Projected> {
+        if let Some(x) = self.pending_ns.as_mut() {
+            for src in x.sources.by_ref() {
+                if let Some(mut c) = src.selected_copy(&x.ns, Some(sel)) {
+                    if x.shown {
+                        return Some(("ADDED", c));
+                    }
+                    c["metadata"]["resourceVersion"] = x.rv.clone();
+                    return Some(("DELETED", c));
+                }
+            }
+            self.pending_ns = None;
+        }
         let x = self.pending.as_mut()?;
         for ns in x.candidates.by_ref() {
             if !self.existing.contains(&ns) || self.stored.contains(&(ns.clone(), x.name.clone())) {
