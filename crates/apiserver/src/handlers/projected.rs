@@ -151,11 +151,13 @@ fn terminating(namespace_json: &str) -> bool {
 }
 
 /// Reads the resource (all namespaces: originals may be anywhere) and the namespaces in scope
-/// (`Some(ns)`: that one) at revision `at` (else the current one).
+/// (`Some(ns)`: that one; for all namespaces, those from `from_ns` on, where a continued list
+/// resumes) at revision `at` (else the current one).
 fn load(
     ctx: &Ctx,
     proj: &Arc<dyn Projection>,
     scope: Option<&str>,
+    from_ns: Option<&str>,
     at: Option<u64>,
     sel: Option<&Selectors>,
 ) -> Result<Snapshot, StoreError> {
@@ -182,7 +184,7 @@ fn load(
                 Some(revision),
                 |_| {},
                 |o| {
-                    if !terminating(o.json) {
+                    if from_ns.is_none_or(|f| o.name >= f) && !terminating(o.json) {
                         existing.insert(o.name.to_string());
                     }
                     true
@@ -330,9 +332,20 @@ pub async fn list(
     }
     let snap = {
         let (c, sel_for_load) = (ctx.clone(), Selectors::parse(&ctx)?);
-        blocking(move || load(&c, &proj, c.namespace.as_deref(), at, Some(&sel_for_load)))
-            .await
-            .map_err(|e| load_error(&ctx, e, start.clone()))?
+        let from_ns = start.as_ref().map(|(ns, _)| ns.clone());
+        blocking(move || {
+            let scope = c.namespace.as_deref();
+            load(
+                &c,
+                &proj,
+                scope,
+                from_ns.as_deref(),
+                at,
+                Some(&sel_for_load),
+            )
+        })
+        .await
+        .map_err(|e| load_error(&ctx, e, start.clone()))?
     };
     let revision = snap.revision;
     let mut cursor = Cursor::new(snap, Some(sel), start);
@@ -390,7 +403,7 @@ pub async fn get_copy(ctx: &Ctx, proj: Arc<dyn Projection>) -> ApiResult<Option<
     };
     let c = ctx.clone();
     blocking(move || {
-        let snap = load(&c, &proj, Some(&ns), None, None)?;
+        let snap = load(&c, &proj, Some(&ns), None, None, None)?;
         Ok(snap.copy_named(&ns, &name).map(|(_, v)| v))
     })
     .await
@@ -410,7 +423,7 @@ pub async fn refuse_write_to_copy(ctx: &Ctx, verb: &str) -> ApiResult<()> {
         if c.cluster.store.get(&c.key(&name))?.is_some() {
             return Ok(None);
         }
-        let snap = load(&c, &proj, Some(&ns), None, None)?;
+        let snap = load(&c, &proj, Some(&ns), None, None, None)?;
         Ok(snap
             .copy_named(&ns, &name)
             .map(|(s, _)| (s.ns.clone(), s.name.clone())))
@@ -446,9 +459,11 @@ pub(crate) async fn watch_start(
     let snap = blocking(move || {
         let sel = Selectors::parse(&c).ok();
         let scope = c.namespace.clone();
-        match load(&c, &p, scope.as_deref(), from, sel.as_ref()) {
+        match load(&c, &p, scope.as_deref(), None, from, sel.as_ref()) {
             // A watch resuming from a compacted revision: the store watch reports the expiry.
-            Err(StoreError::Expired { .. }) => load(&c, &p, scope.as_deref(), None, sel.as_ref()),
+            Err(StoreError::Expired { .. }) => {
+                load(&c, &p, scope.as_deref(), None, None, sel.as_ref())
+            }
             r => r,
         }
     })
