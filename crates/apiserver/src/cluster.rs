@@ -43,6 +43,8 @@ pub struct ClusterState {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Computed resources by store resource key (`group/plural`); see `handlers::computed`.
     computed: RwLock<BTreeMap<String, Arc<computed::Tracker>>>,
+    /// Projections of stored resources by store resource key; see `handlers::projected`.
+    projections: RwLock<BTreeMap<String, Arc<dyn computed::Projection>>>,
 }
 
 /// Runs blocking store work off the async executor.
@@ -111,6 +113,7 @@ impl ClusterState {
             event_ttl: cfg.event_ttl,
             tasks: Mutex::new(Vec::new()),
             computed: RwLock::new(BTreeMap::new()),
+            projections: RwLock::new(BTreeMap::new()),
         });
         state.bootstrap().map_err(serr)?;
         Ok(state)
@@ -228,6 +231,34 @@ impl ClusterState {
             .expect("computed lock")
             .get(resource_key)
             .cloned()
+    }
+
+    /// Shows the objects of the stored resource `group`/`plural` also where `projection` says
+    /// (copies computed on read; see `handlers::projected`).
+    pub fn add_projection(
+        &self,
+        group: &str,
+        plural: &str,
+        projection: Arc<dyn computed::Projection>,
+    ) {
+        let key = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{group}/{plural}")
+        };
+        self.projections
+            .write()
+            .expect("projections lock")
+            .insert(key, projection);
+    }
+
+    /// The projection of a stored resource by store resource key.
+    pub fn projection(&self, resource_key: &str) -> Option<Arc<dyn computed::Projection>> {
+        let p = self.projections.read().expect("projections lock");
+        if p.is_empty() {
+            return None;
+        }
+        p.get(resource_key).cloned()
     }
 
     /// Runs a background task of this cluster (awaited by [`ClusterState::stop`]).

@@ -26,6 +26,8 @@
 //! - [`handlers::computed`]: read-only resources computed in memory by a `computed::Provider`
 //!   (registered per cluster with [`ControlPlane::register_computed`]), and the standalone
 //!   aggregated API server serving them on real clusters.
+//! - [`handlers::projected`]: stored resources also shown, as copies computed on read, in other
+//!   namespaces by a `computed::Projection` ([`ControlPlane::register_projection`]).
 //! - [`events`]: events.k8s.io field selectors on the stored core/v1 Events, and Event expiry.
 //! - [`observe`], [`metrics`]: the middleware giving every request an id, a tracing span and its
 //!   Prometheus series; `/metrics`.
@@ -374,6 +376,26 @@ impl ControlPlane {
             .get(cluster)
             .ok_or_else(|| handlers::computed::RegisterError::UnknownCluster(cluster.into()))?;
         handlers::computed::register(c, provider).map(|_| ())
+    }
+
+    /// Shows the objects of the stored, namespaced resource `group`/`plural` of `cluster` also in
+    /// the namespaces `projection` names, as copies computed on read (get, list, watch; writes to
+    /// a copy are refused naming the original). Nothing is stored per namespace. See
+    /// `handlers::projected`.
+    pub fn register_projection(
+        &self,
+        cluster: &str,
+        group: &str,
+        plural: &str,
+        projection: Arc<dyn computed::Projection>,
+    ) -> Result<(), handlers::computed::RegisterError> {
+        let c = self
+            .shared
+            .clusters
+            .get(cluster)
+            .ok_or_else(|| handlers::computed::RegisterError::UnknownCluster(cluster.into()))?;
+        c.add_projection(group, plural, projection);
+        Ok(())
     }
 
     /// A served cluster's labels (`--cluster NAME=k=v,...`).

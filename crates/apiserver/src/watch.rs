@@ -23,6 +23,7 @@ use store::{EventKind, StoreError};
 use crate::cluster::blocking;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::Ctx;
+use crate::handlers::projected::ProjectedEvents;
 use crate::handlers::read::{Selectors, read_list};
 
 /// Interval of periodic bookmarks.
@@ -118,7 +119,11 @@ struct Streaming {
     em: Emitter,
     sel: Selectors,
     namespace: Option<String>,
-    initial: std::vec::IntoIter<Value>,
+    initial: Box<dyn Iterator<Item = Value> + Send>,
+    /// A projected resource's copies (`handlers::projected`).
+    projected: Option<ProjectedEvents>,
+    /// Namespaces, for a projected resource (copies appear and leave with them).
+    ns_watch: Option<store::Watch>,
     /// The revision of the `initial-events-end` bookmark still to send.
     initial_end_bookmark: Option<u64>,
     /// The store watch until it is opened (its error is sent as an ERROR event).
@@ -150,8 +155,27 @@ impl Streaming {
             let start = tokio::time::Instant::now() + BOOKMARK_EVERY;
             tokio::time::interval_at(start, BOOKMARK_EVERY)
         });
+        let ns_watch = &mut self.ns_watch;
         loop {
+            if let Some(p) = self.projected.as_mut()
+                && let Some((ty, obj)) = p.next(&self.sel)
+            {
+                return Some(self.em.event(ty, obj));
+            }
             tokio::select! {
+                ev = async {
+                    match ns_watch.as_mut() {
+                        Some(w) => w.next().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    match (ev, self.projected.as_mut()) {
+                        (Some(Ok(ev)), Some(p)) => p.take_namespace(&ev),
+                        // Namespaces no longer followed (history gone): copies follow the
+                        // originals' events only.
+                        _ => *ns_watch = None,
+                    }
+                }
                 _ = self.shutdown.cancelled() => return None,
                 _ = tokio::time::sleep_until(self.deadline) => return None,
                 _ = tick.tick(), if self.bookmarks => {
@@ -167,12 +191,22 @@ impl Streaming {
                             return Some(self.em.error(watch_error(e)));
                         }
                     };
-                    if let Some(ns) = &self.namespace && ev.key.namespace != *ns {
-                        continue;
+                    let in_scope = self.namespace.as_ref().is_none_or(|ns| ev.key.namespace == *ns);
+                    let own = in_scope.then(|| {
+                        let now = self.sel.matches(&ev.object);
+                        let before = ev.prev.as_ref().map(|p| self.sel.matches(p));
+                        event_type(ev.kind, now, before)
+                    }).flatten();
+                    if let Some(p) = self.projected.as_mut() {
+                        match p.take(&ev, &self.sel, own) {
+                            Some((ty, _)) if own == Some(ty) => {
+                                return Some(self.em.live_event(ty, &ev));
+                            }
+                            Some((ty, obj)) => return Some(self.em.event(ty, obj)),
+                            None => continue,
+                        }
                     }
-                    let now = self.sel.matches(&ev.object);
-                    let before = ev.prev.as_ref().map(|p| self.sel.matches(p));
-                    if let Some(ty) = event_type(ev.kind, now, before) {
+                    if let Some(ty) = own {
                         return Some(self.em.live_event(ty, &ev));
                     }
                 }
@@ -198,7 +232,25 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     let rv = ctx.query.resource_version.clone().filter(|s| s != "0");
     let send_initial = ctx.query.send_initial_events.unwrap_or(rv.is_none());
     let initial_end_bookmark = ctx.query.send_initial_events == Some(true);
-    let (initial, from) = if send_initial {
+    let mut projected = None;
+    let mut ns_watch = None;
+    let (initial, from): (Box<dyn Iterator<Item = Value> + Send>, u64) = if let Some(p) =
+        crate::handlers::projected::projection_of(&ctx)
+    {
+        let from = match (send_initial, rv.as_deref()) {
+            (false, Some(r)) => Some(r.parse().map_err(|_| {
+                ApiError::bad_request(format!("invalid resourceVersion {r:?}: must be an integer"))
+            })?),
+            _ => None,
+        };
+        let (cursor, events, rev) =
+            crate::handlers::projected::watch_start(&ctx, p, send_initial, from).await?;
+        projected = Some(events);
+        let from = from.unwrap_or(rev);
+        let store = ctx.cluster.store.clone();
+        ns_watch = blocking(move || store.watch("namespaces", from)).await.ok();
+        (Box::new(cursor), from)
+    } else if send_initial {
         let mut lctx_query = ctx.query.clone();
         lctx_query.limit = None;
         lctx_query.continue_token = None;
@@ -207,13 +259,13 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
             ..ctx.clone()
         };
         let res = read_list(&lctx, Selectors::parse(&lctx)?, None).await?;
-        (res.items, res.revision)
+        (Box::new(res.items.into_iter()), res.revision)
     } else {
         let r = rv.unwrap_or_default();
         let from: u64 = r.parse().map_err(|_| {
             ApiError::bad_request(format!("invalid resourceVersion {r:?}: must be an integer"))
         })?;
-        (Vec::new(), from)
+        (Box::new(std::iter::empty()), from)
     };
     let store = ctx.cluster.store.clone();
     let resource = ctx.info.resource_key();
@@ -231,7 +283,9 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
         em,
         sel,
         namespace,
-        initial: initial.into_iter(),
+        initial,
+        projected,
+        ns_watch,
         initial_end_bookmark: initial_end_bookmark.then_some(from),
         watch: Some(watch),
         live: None,

@@ -10,6 +10,12 @@
 //!   keeps a bounded history so a watch can resume from a recent resourceVersion (older ones are
 //!   [`WatchError::Expired`], as kube-apiserver's 410), and fans changes out to watchers.
 //!
+//! It also owns the contract of a *projection* ([`Projection`]): a stored, namespaced resource
+//! whose objects are also shown, computed on read, in other namespaces (OLM's copied CSVs). The
+//! product registers one per resource (`ControlPlane::register_projection`); the apiserver adds
+//! the copies to get, list and watch in the target namespaces and refuses writes to them, without
+//! storing anything per namespace.
+//!
 //! Two servers use it: the embedded control plane (`apiserver::handlers::computed`, registered
 //! per cluster with `ControlPlane::register_computed`) and the standalone aggregated API server
 //! for real clusters (`apiserver::handlers::computed::serve_aggregated`). Providers depend on this
@@ -151,6 +157,54 @@ impl ResourceDescription {
         }
         Ok(())
     }
+}
+
+/// The namespaces, besides its own, where a stored object is also shown by a [`Projection`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Targets {
+    /// Only in its own namespace.
+    #[default]
+    None,
+    /// In every existing namespace.
+    All,
+    /// In these namespaces (when they exist).
+    Some(Vec<String>),
+}
+
+impl Targets {
+    /// Whether an object of namespace `own` is shown as a copy in `namespace` (which exists).
+    pub fn contains(&self, own: &str, namespace: &str) -> bool {
+        own != namespace
+            && match self {
+                Targets::None => false,
+                Targets::All => true,
+                Targets::Some(list) => list.iter().any(|n| n == namespace),
+            }
+    }
+
+    pub fn is_none(&self) -> bool {
+        match self {
+            Targets::None => true,
+            Targets::All => false,
+            Targets::Some(list) => list.is_empty(),
+        }
+    }
+}
+
+/// Copies of stored objects shown in other namespaces, computed on read (nothing is stored per
+/// namespace). Pure code: the server calls it on the objects it reads.
+///
+/// A copy of `obj` in namespace `ns` is [`prototype(obj)`](Projection::prototype) with
+/// `metadata.namespace: ns` and a uid derived from the original's and `ns`; so a copy's labels
+/// (and everything else) do not depend on the namespace, and a label selector is checked once per
+/// original. An object stored in `ns` under the same name wins over a copy. Copies carry the
+/// original's `resourceVersion`; writes to them are refused, naming the original.
+pub trait Projection: Send + Sync + 'static {
+    /// The namespaces where the stored `obj` is also shown.
+    fn targets(&self, obj: &Value) -> Targets;
+
+    /// What a copy of `obj` looks like, `metadata.namespace` aside (the server sets it).
+    fn prototype(&self, obj: &Value) -> Value;
 }
 
 /// Why a provider could not answer.

@@ -246,6 +246,16 @@ fn start_host(
         if let Err(e) = cp.register_computed(&cluster, olm::packagemanifest::provider(&cluster)) {
             tracing::error!(cluster = %cluster, error = %e, "cannot serve packagemanifests");
         }
+        // Copied CSVs: each CSV also shown in its OperatorGroup's target namespaces, computed on
+        // read (never stored).
+        if let Err(e) = cp.register_projection(
+            &cluster,
+            olm::copies::GROUP,
+            olm::copies::RESOURCE,
+            olm::copies::projection(),
+        ) {
+            tracing::error!(cluster = %cluster, error = %e, "cannot show copied CSVs");
+        }
     }
     cp.add_metrics(host.metrics().registry());
     let targets = cp

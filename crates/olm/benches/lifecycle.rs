@@ -75,6 +75,16 @@ async fn main() {
         .expect("control plane");
     cp.register_computed("global", olm::packagemanifest::provider("global"))
         .unwrap();
+    // Copied CSVs, as `marketplace serve` shows them (`BENCH_COPIES=0`: without, to compare).
+    if std::env::var("BENCH_COPIES").as_deref() != Ok("0") {
+        cp.register_projection(
+            "global",
+            olm::copies::GROUP,
+            olm::copies::RESOURCE,
+            olm::copies::projection(),
+        )
+        .unwrap();
+    }
     let mut sets = controllers::embedded_sets();
     sets.push(simulator::controller_set(|_| simulator::Settings {
         enabled: true,
@@ -249,7 +259,9 @@ async fn main() {
                 seen("4 Deployment available", &ns, &mut stages);
             }
         }
-        for c in csvs.list(&ListParams::default()).await.unwrap().items {
+        // The originals (each operator's CSV is also shown, copied, in every namespace).
+        let originals = ListParams::default().labels("!olm.copiedFrom");
+        for c in csvs.list(&originals).await.unwrap().items {
             let ns = c.metadata.namespace.clone().unwrap_or_default();
             if c.status.as_ref().is_some_and(|s| s.phase == "Succeeded") && !done.contains_key(&ns)
             {
@@ -295,8 +307,10 @@ fn rss_mb() -> f64 {
 
 /// With the operators installed for all namespaces, creates `BENCH_NAMESPACES` (default 10,000)
 /// namespaces and reports the process's memory once the controllers have seen them all
-/// (target < 200 MB for the whole product). Nothing is copied per namespace: not CSVs (copied CSVs
-/// are off, as OLM's `disableCopiedCSVs`) and not PackageManifests (computed on read).
+/// (target < 200 MB for the whole product). Nothing is copied per namespace: not CSVs (each shows
+/// in every namespace as OLM's copied CSVs, computed on read by `olm::copies`) and not
+/// PackageManifests (computed on read). Then lists the CSVs of the last namespace (the 50 copies)
+/// and of all namespaces as kubectl does (pages of 500), with time and memory.
 async fn many_namespaces(client: &kube::Client) {
     use futures::StreamExt;
     let n: usize = std::env::var("BENCH_NAMESPACES")
@@ -342,6 +356,58 @@ async fn many_namespaces(client: &kube::Client) {
     println!(
         "{n} namespaces created in {created:?}; {listed} PackageManifests visible in the last one; RSS {before:.1} MB before, {:.1} MB after (max {max:.1} MB over 5 s; target < 200 MB for the whole product)",
         samples[samples.len() - 1]
+    );
+    csv_lists(client, &format!("tenant-{}", n - 1)).await;
+}
+
+/// Lists CSVs in namespace `ns` and in all namespaces (pages of 500, as `kubectl get csv -A`),
+/// reporting time, count and the process's RSS (the server computes the copies on read).
+async fn csv_lists(client: &kube::Client, ns: &str) {
+    let one: Api<ClusterServiceVersion> = Api::namespaced(client.clone(), ns);
+    let mut times = Vec::new();
+    let mut count = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        count = one.list(&ListParams::default()).await.unwrap().items.len();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "kubectl get csv -n {ns}: {count} CSVs (copies), p50 {:?}, p99 {:?}; RSS {:.1} MB",
+        pct(&times, 0.50),
+        pct(&times, 0.99),
+        rss_mb()
+    );
+    let all: Api<ClusterServiceVersion> = Api::all(client.clone());
+    let before = rss_mb();
+    let mut max = before;
+    let t = Instant::now();
+    let (mut items, mut copies, mut pages) = (0usize, 0usize, 0usize);
+    let mut lp = ListParams::default().limit(500);
+    loop {
+        let page = all.list(&lp).await.unwrap();
+        pages += 1;
+        items += page.items.len();
+        copies += page
+            .items
+            .iter()
+            .filter(|c| {
+                c.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.contains_key("olm.copiedFrom"))
+            })
+            .count();
+        max = max.max(rss_mb());
+        match page.metadata.continue_ {
+            Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
+            _ => break,
+        }
+    }
+    println!(
+        "kubectl get csv -A: {items} CSVs ({copies} copies) in {pages} pages of 500, {:?}; RSS {before:.1} MB before, max {max:.1} MB during, {:.1} MB after",
+        t.elapsed(),
+        rss_mb()
     );
 }
 

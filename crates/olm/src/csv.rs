@@ -43,7 +43,9 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     });
     let api: Api<ClusterServiceVersion> = Api::all(cx.client.clone());
     crate::util::wait_listable(&api).await;
-    let controller = Controller::new(api, watcher::Config::default()).owns(
+    // Copied CSVs (shown in target namespaces by `crate::copies`) are not reconciled, as in OLM.
+    let not_copies = format!("!{}", crate::copies::COPIED_FROM);
+    let controller = Controller::new(api, watcher::Config::default().labels(&not_copies)).owns(
         Api::<Deployment>::all(cx.client.clone()),
         watcher::Config::default().labels(OLM_OWNER),
     );
@@ -186,6 +188,7 @@ async fn step(
             vec![],
         ));
     }
+    annotate_operator_group(client, csv, og).await?;
     // CRD requirements.
     let reqs = crd_requirements(client, csv).await?;
     if let Some(missing) = reqs.iter().find(|r| r.status != "Present") {
@@ -216,6 +219,44 @@ async fn step(
     apply_deployments(client, csv, og.spec.target_namespaces.as_deref()).await?;
     Ok((availability(client, csv).await?, reqs))
 }
+
+/// Keeps OLM's `olm.operatorGroup`, `olm.operatorNamespace` and `olm.targetNamespaces`
+/// annotations equal to the CSV's OperatorGroup, so the copies (`crate::copies`) follow from the
+/// CSV alone.
+async fn annotate_operator_group(
+    client: &kube::Client,
+    csv: &ClusterServiceVersion,
+    og: &OperatorGroup,
+) -> Result<(), kube::Error> {
+    let want = [
+        (apis::operators::OLM_OPERATOR_GROUP, og.name_any()),
+        (OLM_OPERATOR_NAMESPACE, og.namespace().unwrap_or_default()),
+        (
+            apis::operators::OLM_TARGET_NAMESPACES,
+            crate::steps::target_annotation(og.spec.target_namespaces.as_deref()),
+        ),
+    ];
+    let have = csv.annotations();
+    if want.iter().all(|(k, v)| have.get(*k) == Some(v)) {
+        return Ok(());
+    }
+    let annotations: serde_json::Map<String, Value> = want
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let api: Api<ClusterServiceVersion> =
+        Api::namespaced(client.clone(), &csv.namespace().unwrap_or_default());
+    api.patch(
+        &csv.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// OLM's annotation on a CSV naming its OperatorGroup's namespace.
+pub const OLM_OPERATOR_NAMESPACE: &str = "olm.operatorNamespace";
 
 /// Whether the status history shows an install attempt already (InstallReady reached).
 fn deployments_applied(csv: &ClusterServiceVersion) -> bool {

@@ -8,6 +8,8 @@
 //! - [`subscription`] → InstallPlan ([`steps`], [`installplan`]) → [`csv`] (deployments, phases,
 //!   replacement, cleanup), OperatorGroup creation from `cpaas.io/target-namespaces`, the
 //!   policies of SPEC §2.4;
+//! - [`copies`]: copied CSVs as a `computed::Projection` (shown in the target namespaces on
+//!   read, never stored);
 //! - [`image`]: reading and writing catalog and bundle images;
 //! - [`rules`]: the RBAC rules these controllers need (contract #6).
 //!
@@ -17,6 +19,7 @@
 pub mod batch;
 pub mod bundle;
 pub mod catalogsource;
+pub mod copies;
 pub mod csv;
 pub mod image;
 pub mod installplan;

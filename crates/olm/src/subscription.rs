@@ -98,7 +98,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let controller = controller
         .watches(
             Api::<ClusterServiceVersion>::all(cx.client.clone()),
-            watcher::Config::default(),
+            watcher::Config::default().labels("!olm.copiedFrom"),
             move |csv| by_ns(csv.namespace()),
         )
         .watches(

@@ -2,11 +2,13 @@
 //!
 //! [`Ctx`] carries what every verb needs (cluster, resolved resource, namespace, name, query,
 //! headers). Reads are in [`read`], writes (create, update, patch, delete, deletecollection) in
-//! [`write`], watches in `crate::watch`. Object semantics come from `apimachinery` and
+//! [`write`], watches in `crate::watch`; copies a projection shows in other namespaces in
+//! [`projected`]. Object semantics come from `apimachinery` and
 //! `apiresources`; this module orders the steps and talks to the store.
 
 pub mod body;
 pub mod computed;
+pub mod projected;
 pub mod read;
 mod special;
 pub mod write;
@@ -164,14 +166,17 @@ pub async fn handle(
         }
         (&Method::PUT, true) => {
             verb_allowed("update")?;
+            projected::refuse_write_to_copy(&ctx, "update").await?;
             write::update(ctx, body).await
         }
         (&Method::PATCH, true) => {
             verb_allowed("patch")?;
+            projected::refuse_write_to_copy(&ctx, "patch").await?;
             write::patch(ctx, body).await
         }
         (&Method::DELETE, true) if ctx.subresource.is_none() => {
             verb_allowed("delete")?;
+            projected::refuse_write_to_copy(&ctx, "delete").await?;
             write::delete(ctx, body).await
         }
         (&Method::DELETE, false) => {

@@ -9,7 +9,7 @@
 //! `resourceVersionMatch=NotOlderThan` are served from the current state;
 //! `resourceVersionMatch=Exact` is served at that revision while the history holds it.
 
-mod stream;
+pub(crate) mod stream;
 
 use apimachinery::fields::FieldSelector;
 use apimachinery::labels::Selector;
@@ -79,9 +79,22 @@ pub async fn fetch(ctx: &Ctx) -> ApiResult<Value> {
     }
 }
 
-/// GET one object.
+/// GET one object (or, for a projected resource, the copy shown under that name).
 pub async fn get(ctx: Ctx) -> ApiResult<Response> {
-    let obj = fetch(&ctx).await?;
+    let obj = match fetch(&ctx).await {
+        Err(e)
+            if e.code() == 404 && matches!(ctx.subresource.as_deref(), None | Some("status")) =>
+        {
+            match super::projected::projection_of(&ctx) {
+                Some(p) => match super::projected::get_copy(&ctx, p).await? {
+                    Some(copy) => ctx.present(copy),
+                    None => return Err(e),
+                },
+                None => return Err(e),
+            }
+        }
+        r => r?,
+    };
     if ctx.wants_table() {
         let rv = obj["metadata"]["resourceVersion"]
             .as_str()
@@ -109,19 +122,19 @@ pub async fn get(ctx: Ctx) -> ApiResult<Response> {
 
 /// A `continue` token: the snapshot revision of the list and the key to resume after.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Continue {
+pub(crate) struct Continue {
     /// The first page's revision; `-1`: continue at the current state (after a compaction).
-    rv: i64,
-    ns: String,
-    name: String,
+    pub rv: i64,
+    pub ns: String,
+    pub name: String,
 }
 
-fn encode_continue(c: &Continue) -> String {
+pub(crate) fn encode_continue(c: &Continue) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(serde_json::to_vec(c).expect("serializes"))
 }
 
-fn decode_continue(s: &str) -> ApiResult<Continue> {
+pub(crate) fn decode_continue(s: &str) -> ApiResult<Continue> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s)
         .ok()
@@ -254,6 +267,9 @@ fn check_list_rv(ctx: &Ctx) -> ApiResult<Option<u64>> {
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     let at = check_list_rv(&ctx)?;
     let sel = Selectors::parse(&ctx)?;
+    if let Some(p) = super::projected::projection_of(&ctx) {
+        return super::projected::list(ctx, p, sel, at).await;
+    }
     if ctx.query.limit.is_none() && sel.fields.pinned_name().is_none() {
         return stream::serve(ctx, sel, at).await;
     }

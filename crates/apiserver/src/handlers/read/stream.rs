@@ -122,6 +122,48 @@ pub async fn serve(ctx: Ctx, sel: Selectors, mut at: Option<u64>) -> ApiResult<R
         .expect("valid response"))
 }
 
+/// Streams a list of objects already read and selected (a projected resource's, see
+/// `handlers::projected`), produced one by one by `items` on a blocking thread while the response
+/// is sent, at `revision`.
+pub fn serve_values(
+    ctx: Ctx,
+    revision: u64,
+    items: impl Iterator<Item = Value> + Send + 'static,
+) -> Response {
+    let table = ctx.wants_table();
+    let content_type = if table {
+        crate::tables::TABLE_CONTENT_TYPE
+    } else {
+        "application/json"
+    };
+    let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_QUEUED);
+    let sel = Selectors {
+        labels: apimachinery::labels::Selector::everything(),
+        fields: apimachinery::fields::FieldSelector::parse("").expect("empty selector parses"),
+    };
+    let mut enc = Encoder::new(ctx, sel, table);
+    tokio::task::spawn_blocking(move || {
+        let mut sink = Sink::new(tx);
+        enc.begin(revision, &mut sink.buf);
+        for v in items {
+            enc.value(v, None, &mut sink);
+            if !sink.flush_if_full() {
+                return;
+            }
+        }
+        enc.end(&mut sink);
+        sink.flush();
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Body::from_stream(body))
+        .expect("valid response")
+}
+
 /// The pending bytes of a streamed response and the channel they leave through.
 struct Sink {
     buf: Vec<u8>,
@@ -255,6 +297,12 @@ impl Encoder {
         if !self.sel.matches(&value) {
             return true;
         }
+        self.value(value, Some(o.json), sink);
+        true
+    }
+
+    /// Writes one kept object (`stored`: its stored text, reused when it is served as stored).
+    fn value(&mut self, value: Value, stored: Option<&str>, sink: &mut Sink) {
         if self.table.is_some() {
             let presented = self.ctx.present(value);
             let t = self.table.as_mut().expect("table");
@@ -262,20 +310,21 @@ impl Encoder {
             if t.batch.len() >= TABLE_BATCH {
                 self.flush_rows(&mut sink.buf);
             }
-            return true;
+            return;
         }
         self.separator(&mut sink.buf);
         let as_stored = self.served_as_stored(
             value.get("kind").and_then(Value::as_str),
             value.get("apiVersion").and_then(Value::as_str),
         );
-        if as_stored {
-            sink.buf.extend_from_slice(o.json.as_bytes());
-        } else {
-            serde_json::to_writer(&mut sink.buf, &self.ctx.present(value))
-                .expect("a JSON value serializes");
+        match stored {
+            Some(json) if as_stored => sink.buf.extend_from_slice(json.as_bytes()),
+            _ if as_stored => {
+                serde_json::to_writer(&mut sink.buf, &value).expect("a JSON value serializes")
+            }
+            _ => serde_json::to_writer(&mut sink.buf, &self.ctx.present(value))
+                .expect("a JSON value serializes"),
         }
-        true
     }
 
     /// Writes the rows of the pending Table batch.
