@@ -9,8 +9,6 @@ mod operator_support;
 mod plugin_support;
 mod upload_support;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 

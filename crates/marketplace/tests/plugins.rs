@@ -716,18 +716,7 @@ fn a_chart_pushed_again_under_the_same_tag_is_read_again_when_the_release_is_ren
     let push = |content: &str| {
         let dir = env.scratch.path().join(format!("retag-{content}"));
         write_retag_chart(&dir, content);
-        let out = marketplace(&[
-            "chart",
-            "push",
-            dir.to_str().unwrap(),
-            &format!("oci://{}/charts", env.registry),
-            "--plain-http",
-        ]);
-        out.lines()
-            .find_map(|l| l.strip_prefix("Pushed: "))
-            .unwrap_or_else(|| panic!("no Pushed: line in {out}"))
-            .trim()
-            .to_string()
+        plugin_support::push_chart(&env.registry, dir.to_str().unwrap())
     };
     let chart = push("chart-a");
     assert_eq!(chart, format!("{}/charts/retag:1.0.0", env.registry));
