@@ -79,7 +79,8 @@ async function shoot(page, name) {
       .slice(0, 5),
   );
   check(clipped.length === 0, `${name} clips content sideways at 1280px: ${clipped.join(", ")}`);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Transitions finished: a screenshot shows the settled page, not a fade caught half-way.
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
   console.log(`screenshot ${join(SHOTS, `${name}.png`)}`);
 }
 
