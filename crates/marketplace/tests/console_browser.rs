@@ -356,7 +356,7 @@ async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_conso
     let env = start_on(&[BUSINESS, REGION1]).await;
     let host = env.host();
     require_tools(&env.server);
-    let scratch = env._tmp.path();
+    let scratch = env.scratch();
 
     // gpu-device-plugin v4.0.15: its chart and driver images in the registry.
     for image in [

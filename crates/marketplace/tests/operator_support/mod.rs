@@ -19,7 +19,7 @@ use crate::common::{self, Server};
 pub struct Env {
     pub reg: oci::localregistry::LocalRegistry,
     pub server: Server,
-    pub _tmp: tempfile::TempDir,
+    _tmp: tempfile::TempDir,
 }
 
 pub async fn start() -> Env {
@@ -48,6 +48,11 @@ pub async fn start_on(clusters: &[&str]) -> Env {
 impl Env {
     pub fn host(&self) -> String {
         self.reg.host()
+    }
+
+    /// A scratch directory that lives as long as the environment (the registry's data is in it).
+    pub fn scratch(&self) -> &Path {
+        self._tmp.path()
     }
 
     /// Runs a documented shell command as written (kubectl from PATH, this server's kubeconfig).
