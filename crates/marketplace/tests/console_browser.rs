@@ -1,26 +1,41 @@
-//! The web console in a real browser: Debian's chromium driven by playwright-core
-//! (`crates/webconsole/web/e2e/console.mjs`) against the real `marketplace serve` binary, logging in,
-//! installing a cluster plugin through its generated form on the one cluster its affinity admits,
-//! seeing an invalid value's error beside its field, following status changes live through
-//! watches (a plugin Failed → Running, an upload Absent → Ready), hiding upload actions from a
-//! non-admin, approving an operator's pending InstallPlan (its components and another operator's
-//! failure reason on the page) and batch-upgrading two Alauda operators from Features (the test
-//! writes the OLM objects OLM would, as this branch runs no OLM controllers), with an axe
-//! accessibility check and a screenshot of every page (`<target>/console-screenshots/`).
+//! The web console in a real browser, over the REAL controllers: Debian's chromium driven by
+//! playwright-core (`crates/webconsole/web/e2e/console.mjs`) against `marketplace serve` with its
+//! controller host (OLM, cluster plugins, uploads) and a real Debian `docker-registry` holding every
+//! bundle, catalog, chart and image. Every step is taken in the browser; kubectl only confirms.
 //!
-//! Needs `node`, `/usr/bin/chromium` and the built console (`scripts/setup` installs and builds
-//! them); fails loudly when any is missing.
+//! - `operators_…`: log in (a wrong password refused first), install harbor-ce-operator Manual
+//!   from the `platform` catalog and approve its InstallPlan in Installed Operators (CSV Succeeded
+//!   on the page), install topolvm-operator (another Alauda operator) the same way, install
+//!   clickhouse-operator Automatic from `community-operators` (Succeeded), then — the platform
+//!   catalog image updated with new versions of both Alauda operators, so each gets a pending
+//!   upgrade plan — batch-upgrade both from Clusters > Features: their CSVs reach the new versions.
+//! - `plugins_and_uploads_…`: install gpu-device-plugin on `business` (the one cluster its affinity
+//!   admits) with two form switches on and see it Running; an invalid form value's error beside its
+//!   field; a package pushed with `violet push` while OperatorHub is open goes Absent → Ready without
+//!   a reload and shows Ready in Upload Packages; a non-admin sees no upload actions.
+//!
+//! Both run axe on each page and save a screenshot of each page into
+//! `<target>/console-screenshots/`. Needs `node`, `/usr/bin/chromium`, the built console
+//! (`scripts/setup` installs and builds them) and `violet` built into the same target dir; fails
+//! loudly when any is missing.
 
 mod common;
+mod operator_support;
+mod plugin_support;
+mod upload_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Server;
-use kube::CustomResourceExt;
+use operator_support::*;
+use serde_json::{Value, json};
+use upload_support as up;
 
 const BUSINESS: &str = "business=cpaas.io/os-linux=true,cpaas.io/arch-amd64=true";
-const REGION1: &str = "region1=cpaas.io/os-linux=true,cpaas.io/arch-arm64=true";
+/// An arm64 cluster: its own `arch-amd64=false` overrides the registry's default `true`.
+const REGION1: &str =
+    "region1=cpaas.io/os-linux=true,cpaas.io/arch-arm64=true,cpaas.io/arch-amd64=false";
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../webconsole/web")
@@ -33,8 +48,8 @@ fn screenshots_dir() -> PathBuf {
     target.join("console-screenshots")
 }
 
-/// Fails loudly when a tool the test drives is missing.
-fn require_tools() {
+/// Fails loudly when a tool the test drives is missing, or serve does not embed the built console.
+fn require_tools(s: &Server) {
     let node = Command::new("node").arg("--version").output();
     assert!(
         node.is_ok_and(|o| o.status.success()),
@@ -48,34 +63,231 @@ fn require_tools() {
         web_dir().join("node_modules/playwright-core").is_dir(),
         "crates/webconsole/web/node_modules is missing: run scripts/setup (npm ci)"
     );
+    let index = Command::new("curl")
+        .args(["-sf", "--cacert"])
+        .arg(s.ca_path())
+        .arg(format!("{}/console/", s.base))
+        .output()
+        .expect("run curl");
+    let body = String::from_utf8_lossy(&index.stdout);
+    assert!(
+        index.status.success() && body.contains(r#"<div id="root">"#),
+        "serve does not embed the built console (run scripts/setup, then rebuild): {body}"
+    );
 }
 
-/// The CRD unless the server already serves it (it does once the owning crate's set is wired).
-fn ensure_crd(
-    s: &Server,
-    crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-) {
-    let name = crd.metadata.name.clone().expect("CRD name");
-    if s.kubectl(&["get", "crd", &name]).status.success() {
-        return;
+/// Runs `e2e/console.mjs` for `scenario` as serve's bootstrap admin (through the login form) with
+/// `extra` environment; panics with its output and serve's log unless every expectation held.
+fn browser(s: &Server, scenario: &str, extra: &[(&str, String)]) {
+    let password = std::fs::read_to_string(s.data_dir().join("admin-password"))
+        .expect("serve bootstraps the platform admin's password in <data-dir>/admin-password");
+    let shots = screenshots_dir();
+    let mut cmd = Command::new("node");
+    cmd.arg("e2e/console.mjs")
+        .current_dir(web_dir())
+        .env("SCENARIO", scenario)
+        .env("BASE_URL", &s.base)
+        .env("ADMIN_TOKEN", s.token())
+        .env("ADMIN_USER", "admin")
+        .env("ADMIN_PASSWORD", password.trim())
+        .env("SCREENSHOTS", &shots)
+        .env("NODE_EXTRA_CA_CERTS", s.ca_path());
+    for (k, v) in extra {
+        cmd.env(k, v);
     }
-    s.ok_stdin(
-        &["create", "-f", "-"],
-        &serde_yaml::to_string(&crd).expect("CRD YAML"),
+    let out = tokio::task::block_in_place(|| cmd.output().expect("run node"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "browser test {scenario} failed (screenshots in {}):\n{stdout}\n{}\nserve log tail:\n{}",
+        shots.display(),
+        String::from_utf8_lossy(&out.stderr),
+        common::tail(&s.log(), 4000)
     );
-    s.ok(&[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        &format!("crd/{name}"),
+}
+
+fn assert_screenshots(pages: &[&str]) {
+    for page in pages {
+        let shot = screenshots_dir().join(format!("{page}.png"));
+        assert!(
+            shot.is_file(),
+            "no screenshot of {page} at {}",
+            shot.display()
+        );
+    }
+}
+
+/// Marks a bundle's CSV as an Alauda operator's (`cpaas.io/provider-type: alauda`).
+fn as_alauda(mut files: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    for (path, bytes) in &mut files {
+        if path.contains("clusterserviceversion") {
+            let mut csv: Value = serde_json::from_slice(bytes).unwrap();
+            csv["metadata"]["annotations"]["cpaas.io/provider-type"] = json!("alauda");
+            *bytes = serde_json::to_vec_pretty(&csv).unwrap();
+        }
+    }
+    files
+}
+
+/// The phase of CSV `ns/name`, if it exists.
+fn csv_phase(env: &Env, ns: &str, name: &str) -> Option<String> {
+    let out = env.server.kubectl(&[
+        "-n",
+        ns,
+        "get",
+        "csv",
+        name,
+        "-o",
+        "jsonpath={.status.phase}",
+    ]);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_install_approve_and_batch_upgrade_through_the_console_with_the_real_olm_controllers()
+ {
+    let env = start().await;
+    let host = env.host();
+    require_tools(&env.server);
+
+    // The platform catalog: v1 lists harbor-ce-operator 2.12.10 and topolvm-operator 1.0.0; v2 adds
+    // 2.12.11 and 1.1.0, which replace them. Every bundle and operator image is in the registry.
+    let (mut first, mut all) = (Vec::new(), Vec::new());
+    for (i, (v, replaces)) in [
+        ("2.12.10", None),
+        ("2.12.11", Some("harbor-ce-operator.v2.12.10")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        push_dummy(&host, "acp/harbor-operator", &format!("v{v}")).await;
+        let files = harbor_bundle(&host, v, replaces);
+        let b = push_bundle(
+            &host,
+            "acp/harbor-ce-operator-bundle",
+            &format!("v{v}"),
+            files,
+        )
+        .await;
+        if i == 0 {
+            first.push(b.clone());
+        }
+        all.push(b);
+    }
+    for (i, (v, replaces)) in [("1.0.0", None), ("1.1.0", Some("topolvm-operator.v1.0.0"))]
+        .into_iter()
+        .enumerate()
+    {
+        push_dummy(&host, "demo/topolvm-operator", &format!("v{v}")).await;
+        let files = as_alauda(bundle_with_edges(
+            &host,
+            "topolvm-operator",
+            v,
+            replaces,
+            &[],
+            None,
+        ));
+        let b = push_bundle(
+            &host,
+            "acp/topolvm-operator-bundle",
+            &format!("v{v}"),
+            files,
+        )
+        .await;
+        if i == 0 {
+            first.push(b.clone());
+        }
+        all.push(b);
+    }
+    let v1 = up::push_catalog(&host, "acp/platform-catalog", "v1", first).await;
+    let v2 = up::push_catalog(&host, "acp/platform-catalog", "v2", all).await;
+    use_catalog_image(&env, "cpaas-system", "platform", &v1);
+
+    // The community catalog with the real clickhouse bundle.
+    let ch = clickhouse_bundle("0.26.0", "0.18.2", None);
+    push_operator_images(&host, &ch).await;
+    let ch = push_bundle(&host, "community/clickhouse-operator-bundle", "v0.18.2", ch).await;
+    let community = up::push_catalog(&host, "community/catalog", "latest", vec![ch]).await;
+    env.server
+        .ok(&["create", "namespace", "openshift-marketplace"]);
+    let source = json!({
+        "apiVersion": "operators.coreos.com/v1alpha1", "kind": "CatalogSource",
+        "metadata": {"name": "community-operators", "namespace": "openshift-marketplace"},
+        "spec": {"sourceType": "grpc", "image": community, "displayName": "Community Operators",
+            "publisher": "Red Hat", "updateStrategy": {"registryPoll": {"interval": "2s"}}},
+    });
+    env.apply(&source.to_string());
+    for pkg in [
+        "harbor-ce-operator",
+        "topolvm-operator",
+        "clickhouse-operator",
+    ] {
+        env.wait(&format!("{pkg} Ready in OperatorHub"), || {
+            let (ok, out, _) = env.sh(&format!(
+                "kubectl get packagemanifests {pkg} -o jsonpath='{{.metadata.labels.cpaas\\.io/package-status}}'"
+            ));
+            (ok && out == "Ready").then_some(())
+        });
+    }
+
+    browser(
+        &env.server,
+        "operators",
+        &[("NEXT_PLATFORM_CATALOG", v2.clone())],
+    );
+
+    // What the browser did is what kubectl sees.
+    for (ns, csv) in [
+        ("harbor-ce-operator", "harbor-ce-operator.v2.12.11"),
+        ("topolvm-operator", "topolvm-operator.v1.1.0"),
+        ("clickhouse-operator", "clickhouse-operator.v0.18.2"),
+    ] {
+        assert_eq!(
+            csv_phase(&env, ns, csv).as_deref(),
+            Some("Succeeded"),
+            "CSV {ns}/{csv}"
+        );
+    }
+    let subs = env.json(&["get", "subscriptions", "-A"]);
+    let approvals: Vec<(String, String)> = subs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["spec"]["name"].as_str().unwrap().to_string(),
+                s["spec"]["installPlanApproval"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    for (pkg, approval) in [
+        ("harbor-ce-operator", "Manual"),
+        ("topolvm-operator", "Manual"),
+        ("clickhouse-operator", "Automatic"),
+    ] {
+        assert!(
+            approvals.contains(&(pkg.to_string(), approval.to_string())),
+            "{pkg} subscribed {approval}: {approvals:?}"
+        );
+    }
+    assert_screenshots(&[
+        "login",
+        "operatorhub",
+        "operatorhub-install-harbor-ce-operator",
+        "installed-operators-pending",
+        "installed-operators",
+        "features",
+        "features-upgraded",
     ]);
 }
 
-const FIXTURES: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: cpaas-system}
----
+const PLUGIN_FIXTURES: &str = r#"
 apiVersion: cluster.alauda.io/v1alpha1
 kind: ModulePlugin
 metadata: {name: gpu-device-plugin}
@@ -91,9 +303,10 @@ spec:
   affinity:
     clusterAffinity:
       matchLabels: {cpaas.io/os-linux: "true", cpaas.io/arch-amd64: "true"}
+      matchExpressions: [{key: is-global, operator: DoesNotExist}]
   config:
     custom: {mps_enable: false, pgpu_enable: false, vgpu_enable: false}
-  chart: {ref: "127.0.0.1:5000/charts/gpu-device-plugin:v4.0.15"}
+  chart: {ref: "GPU_CHART"}
 ---
 apiVersion: cluster.alauda.io/v1alpha1
 kind: ModulePlugin
@@ -112,36 +325,7 @@ spec:
     type: object
     properties:
       replicas: {type: integer, minimum: 1, title: replicas}
-  chart: {ref: "127.0.0.1:5000/charts/log-agent:v1.0.0"}
----
-apiVersion: app.alauda.io/v1alpha1
-kind: ArtifactVersion
-metadata:
-  name: topolvm-operator.v2.3.0
-  namespace: cpaas-system
-  labels: {cpaas.io/artifact: topolvm-operator, cpaas.io/artifact-type: bundle}
-spec:
-  artifact: topolvm-operator
-  version: v2.3.0
-  type: bundle
-  image: "127.0.0.1:5000/alauda/topolvm-operator-bundle@sha256:0000000000000000000000000000000000000000000000000000000000000001"
-  tag: v2.3.0
-  arch: [amd64]
-  catalogSource: platform
----
-apiVersion: app.alauda.io/v1alpha1
-kind: ArtifactVersion
-metadata:
-  name: gpu-device-plugin.v4.0.15
-  namespace: cpaas-system
-  labels: {cpaas.io/artifact: gpu-device-plugin, cpaas.io/artifact-type: plugin}
-spec:
-  artifact: gpu-device-plugin
-  version: v4.0.15
-  type: plugin
-  image: "127.0.0.1:5000/charts/gpu-device-plugin@sha256:0000000000000000000000000000000000000000000000000000000000000002"
-  tag: v4.0.15
-  arch: [amd64]
+  chart: {ref: "REGISTRY/charts/log-agent:v1.0.0"}
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -166,94 +350,114 @@ subjects:
 - {kind: ServiceAccount, name: console-viewer, namespace: default}
 "#;
 
-#[test]
-fn console_pages_work_in_a_real_browser() {
-    require_tools();
-    // No controller host: the test writes the statuses the operator, plugin and artifact
-    // controllers would (so it can show Failed, then Running, on cue), and no controller may race it.
-    let s = Server::start_with(&[BUSINESS, REGION1], &["--no-controllers"], &[]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_console_with_the_real_controllers()
+ {
+    let env = start_on(&[BUSINESS, REGION1]).await;
+    let host = env.host();
+    require_tools(&env.server);
+    let scratch = env.scratch();
 
-    let index = Command::new("curl")
-        .args(["-sf", "--cacert"])
-        .arg(s.ca_path())
-        .arg(format!("{}/console/", s.base))
-        .output()
-        .expect("run curl");
-    let body = String::from_utf8_lossy(&index.stdout);
-    assert!(
-        index.status.success() && body.contains(r#"<div id="root">"#),
-        "serve does not embed the built console (run scripts/setup, then rebuild): {body}"
+    // gpu-device-plugin v4.0.15: its chart and driver images in the registry.
+    for image in [
+        "acp/pgpu-device-plugin:v4.0.15",
+        "acp/vgpu-device-plugin:v4.0.15",
+        "acp/mps-device-plugin:v4.0.15",
+    ] {
+        let layout = scratch.join(image.replace([':', '/'], "_"));
+        plugin_support::push_image(&host, image, &layout);
+    }
+    let chart = plugin_support::push_chart(&host, "tests/plugin_charts/gpu-device-plugin");
+    env.apply(
+        &PLUGIN_FIXTURES
+            .replace("GPU_CHART", &chart)
+            .replace("REGISTRY", &host),
     );
+    let viewer = env
+        .server
+        .ok(&["-n", "default", "create", "token", "console-viewer"]);
 
-    ensure_crd(&s, apis::cluster::ModulePlugin::crd());
-    ensure_crd(&s, apis::cluster::ModuleConfig::crd());
-    ensure_crd(&s, apis::cluster::ModuleInfo::crd());
-    ensure_crd(&s, apis::cluster::Cluster::crd());
-    ensure_crd(&s, apis::artifacts::Artifact::crd());
-    ensure_crd(&s, apis::artifacts::ArtifactVersion::crd());
-    // OLM's kinds: the test plays OLM's part for Installed Operators and Features (pending
-    // upgrade InstallPlans), since this branch does not run the OLM controllers.
-    ensure_crd(&s, apis::operators::Subscription::crd());
-    ensure_crd(&s, apis::operators::InstallPlan::crd());
-    ensure_crd(&s, apis::operators::ClusterServiceVersion::crd());
-    s.ok_stdin(&["apply", "-f", "-"], FIXTURES);
-    s.ok(&[
-        "-n",
-        "cpaas-system",
-        "patch",
-        "artifactversion",
-        "topolvm-operator.v2.3.0",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        r#"{"status":{"phase":"Ready"}}"#,
-    ]);
-    let viewer = s.ok(&["-n", "default", "create", "token", "console-viewer"]);
+    // An operator the platform catalog lists before its upload (Absent), packed with violet.
+    let cache = scratch.join("violet-cache");
+    let op = up::operator_package(
+        scratch,
+        &host,
+        "uploaded-operator",
+        "1.0.0",
+        "console",
+        &cache,
+    );
+    let catalog =
+        up::push_catalog(&host, "acp/platform-catalog", "v1", vec![op.bundle.clone()]).await;
+    env.wait("CatalogSource cpaas-system/platform", || {
+        env.server
+            .kubectl(&["-n", "cpaas-system", "get", "catalogsource", "platform"])
+            .status
+            .success()
+            .then_some(())
+    });
+    up::point_catalog_source(&env.server, "platform", &catalog);
+    env.wait("uploaded-operator listed Absent", || {
+        let (ok, out, _) = env.sh(
+            "kubectl get packagemanifests uploaded-operator -o jsonpath='{.metadata.labels.cpaas\\.io/package-status}'",
+        );
+        (ok && out == "Absent").then_some(())
+    });
+    // What the browser runs to upload: `violet push` as serve's admin.
+    let mut push = vec![
+        up::violet_binary().display().to_string(),
+        "push".into(),
+        op.tgz.display().to_string(),
+        "--plain".into(),
+    ];
+    push.extend(up::login_args(&env.server));
 
-    // The platform's bootstrap admin logs in through the login form (contract #2).
-    let password = std::fs::read_to_string(s.data_dir().join("admin-password"))
-        .expect("serve bootstraps the platform admin's password in <data-dir>/admin-password");
-
-    let shots = screenshots_dir();
-    let out = Command::new("node")
-        .arg("e2e/console.mjs")
-        .current_dir(web_dir())
-        .env("BASE_URL", &s.base)
-        .env("ADMIN_TOKEN", s.token())
-        .env("ADMIN_USER", "admin")
-        .env("ADMIN_PASSWORD", password.trim())
-        .env("VIEWER_TOKEN", viewer.trim())
-        .env("SCREENSHOTS", &shots)
-        .env("NODE_EXTRA_CA_CERTS", s.ca_path())
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser test failed (screenshots in {}):\n{stdout}\n{}\nserve log tail:\n{}",
-        shots.display(),
-        String::from_utf8_lossy(&out.stderr),
-        common::tail(&s.log(), 3000)
+    browser(
+        &env.server,
+        "plugins-uploads",
+        &[
+            ("VIEWER_TOKEN", viewer.trim().to_string()),
+            ("VIOLET_PUSH", serde_json::to_string(&push).unwrap()),
+            ("XDG_CACHE_HOME", cache.display().to_string()),
+        ],
     );
 
     // What the browser did is what kubectl sees.
-    let row = s.ok(&[
+    let row = env.server.ok(&[
         "get", "moduleinfo", "-l", "cpaas.io/module-name=gpu-device-plugin",
-        "-o", "jsonpath={.items[0].metadata.labels.cpaas\\.io/cluster-name} {.items[0].spec.config.custom.pgpu_enable} {.items[0].spec.config.custom.vgpu_enable} {.items[0].spec.config.custom.mps_enable}",
+        "-o", "jsonpath={.items[0].metadata.labels.cpaas\\.io/cluster-name} {.items[0].status.phase} {.items[0].spec.config.custom.pgpu_enable} {.items[0].spec.config.custom.vgpu_enable} {.items[0].spec.config.custom.mps_enable}",
     ]);
-    assert_eq!(row.trim(), "business true true false");
-    for page in [
-        "login",
-        "operatorhub",
-        "installed-operators",
+    assert_eq!(row.trim(), "business Running true true false");
+    let drivers = env.server.kubectl_on(
+        "business",
+        &["-n", "cpaas-system", "get", "daemonsets", "-o", "name"],
+    );
+    let drivers = String::from_utf8_lossy(&drivers.stdout);
+    assert!(
+        drivers.contains("pgpu") && drivers.contains("vgpu") && !drivers.contains("mps"),
+        "the switches chose the drivers on business: {drivers}"
+    );
+    let status = env.server.ok(&[
+        "get",
+        "packagemanifests",
+        "uploaded-operator",
+        "-o",
+        "jsonpath={.metadata.labels.cpaas\\.io/package-status}",
+    ]);
+    assert_eq!(status, "Ready");
+    env.server.ok(&[
+        "-n",
+        "cpaas-system",
+        "get",
+        "artifactversion",
+        "uploaded-operator.v1.0.0",
+    ]);
+    assert_screenshots(&[
         "cluster-plugins",
+        "cluster-plugins-install",
+        "cluster-plugins-invalid-value",
+        "operatorhub-absent",
         "upload-packages-operator",
-        "features",
-    ] {
-        assert!(
-            shots.join(format!("{page}.png")).is_file(),
-            "no screenshot of {page}"
-        );
-    }
+        "upload-packages-non-admin",
+    ]);
 }

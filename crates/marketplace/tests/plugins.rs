@@ -7,7 +7,6 @@
 mod common;
 mod plugin_support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::{Server, poll, tail};
@@ -39,34 +38,10 @@ fn start(clusters: &[&str]) -> Env {
     }
 }
 
-fn marketplace(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
-        .args(args)
-        .output()
-        .expect("run marketplace");
-    assert!(
-        out.status.success(),
-        "marketplace {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 impl Env {
     /// `marketplace chart push tests/plugin_charts/<dir> oci://REG/charts`; returns the chart ref.
     fn push_chart(&self, dir: &str) -> String {
-        let out = marketplace(&[
-            "chart",
-            "push",
-            &format!("{CHARTS}/{dir}"),
-            &format!("oci://{}/charts", self.registry),
-            "--plain-http",
-        ]);
-        let pushed = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Pushed: "))
-            .unwrap_or_else(|| panic!("no Pushed: line in {out}"));
-        pushed.trim().to_string()
+        plugin_support::push_chart(&self.registry, &format!("{CHARTS}/{dir}"))
     }
 
     /// Pushes a one-file image as `REG/<repo_tag>` with `marketplace image copy`.
@@ -741,18 +716,7 @@ fn a_chart_pushed_again_under_the_same_tag_is_read_again_when_the_release_is_ren
     let push = |content: &str| {
         let dir = env.scratch.path().join(format!("retag-{content}"));
         write_retag_chart(&dir, content);
-        let out = marketplace(&[
-            "chart",
-            "push",
-            dir.to_str().unwrap(),
-            &format!("oci://{}/charts", env.registry),
-            "--plain-http",
-        ]);
-        out.lines()
-            .find_map(|l| l.strip_prefix("Pushed: "))
-            .unwrap_or_else(|| panic!("no Pushed: line in {out}"))
-            .trim()
-            .to_string()
+        plugin_support::push_chart(&env.registry, dir.to_str().unwrap())
     };
     let chart = push("chart-a");
     assert_eq!(chart, format!("{}/charts/retag:1.0.0", env.registry));

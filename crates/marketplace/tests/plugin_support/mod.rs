@@ -1,5 +1,6 @@
-//! Helpers the plugin tests and the plugin benchmark share (the upload ones too): a one-layer
-//! image layout, pushed to a registry with `marketplace image copy`.
+//! Helpers the plugin tests and the plugin benchmark share (the upload and console ones too): a
+//! one-layer image layout, pushed to a registry with `marketplace image copy`, and a chart pushed
+//! with `marketplace chart push`.
 
 #![allow(dead_code)]
 
@@ -57,4 +58,35 @@ pub fn push_image(registry: &str, repo_tag: &str, layout: &Path) {
         "marketplace image copy {repo_tag}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs the `marketplace` binary of this build; panics with its stderr unless it succeeds.
+pub fn marketplace(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .args(args)
+        .output()
+        .expect("run marketplace");
+    assert!(
+        out.status.success(),
+        "marketplace {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `marketplace chart push <chart_dir> oci://<registry>/charts --plain-http`; returns the pushed
+/// chart's reference (`<registry>/charts/<name>:<version>`).
+pub fn push_chart(registry: &str, chart_dir: &str) -> String {
+    let out = marketplace(&[
+        "chart",
+        "push",
+        chart_dir,
+        &format!("oci://{registry}/charts"),
+        "--plain-http",
+    ]);
+    let pushed = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Pushed: "))
+        .unwrap_or_else(|| panic!("no Pushed: line in {out}"));
+    pushed.trim().to_string()
 }

@@ -1,23 +1,26 @@
-// Browser acceptance of the web console against a real `marketplace serve`, driven by
-// crates/marketplace/tests/console_browser.rs (which starts serve, installs the CRDs, creates the
-// fixtures and tokens, and runs `node e2e/console.mjs`). Environment:
+// Browser acceptance of the web console against a real `marketplace serve` running its controllers,
+// driven by crates/marketplace/tests/console_browser.rs (which starts serve and a registry, pushes
+// the bundles, catalogs, charts and images, and runs `node e2e/console.mjs` once per scenario).
+// Environment:
+//   SCENARIO       "operators" or "plugins-uploads"
 //   BASE_URL       https://127.0.0.1:PORT of serve
-//   ADMIN_TOKEN    a cluster-admin token; ADMIN_USER/ADMIN_PASSWORD instead log in through the form
-//   VIEWER_TOKEN   a token that may read but not change packages (a ServiceAccount's)
+//   ADMIN_TOKEN    a cluster-admin token (this script's own API calls, to confirm)
+//   ADMIN_USER/ADMIN_PASSWORD  the platform admin the browser logs in as, through the form
 //   SCREENSHOTS    directory for the screenshots
 //   NODE_EXTRA_CA_CERTS  serve's CA (for this script's own API calls)
+//   operators:        NEXT_PLATFORM_CATALOG  the platform catalog image with the new versions
+//   plugins-uploads:  VIEWER_TOKEN  a token that may read but not change packages;
+//                     VIOLET_PUSH   the `violet push` command line (JSON array) uploading a package
 // Exits non-zero with a message on the first failed expectation.
 import { chromium } from "playwright-core";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
+import { join } from "node:path";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
-const here = dirname(fileURLToPath(import.meta.url));
-void here;
 
 const env = (k) => {
   const v = process.env[k];
@@ -26,10 +29,12 @@ const env = (k) => {
 };
 const BASE = env("BASE_URL");
 const ADMIN_TOKEN = env("ADMIN_TOKEN");
-const VIEWER_TOKEN = env("VIEWER_TOKEN");
+const SCENARIO = env("SCENARIO");
 const SHOTS = env("SCREENSHOTS");
 mkdirSync(SHOTS, { recursive: true });
 const TIMEOUT = 30_000;
+// What waits for the controllers (an install, an upgrade, a Helm release) gets longer on a busy machine.
+const CONTROLLERS = 180_000;
 
 function check(cond, msg) {
   if (!cond) throw new Error(`expectation failed: ${msg}`);
@@ -74,7 +79,8 @@ async function shoot(page, name) {
       .slice(0, 5),
   );
   check(clipped.length === 0, `${name} clips content sideways at 1280px: ${clipped.join(", ")}`);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Transitions finished: a screenshot shows the settled page, not a fade caught half-way.
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
   console.log(`screenshot ${join(SHOTS, `${name}.png`)}`);
 }
 
@@ -99,6 +105,112 @@ async function nav(page, title) {
   await page.getByRole("navigation", { name: "Console navigation" }).getByRole("link", { name: title, exact: true }).click();
   await page.getByRole("heading", { level: 1 }).filter({ hasText: title === "Features" ? "Features" : title }).waitFor({ timeout: TIMEOUT });
 }
+
+/** Polls `cond` (an async predicate) every 200 ms until true; fails with `what` after `timeout`. */
+async function until(page, what, cond, timeout = CONTROLLERS) {
+  const start = Date.now();
+  while (!(await cond())) {
+    check(Date.now() - start < timeout, `timed out after ${timeout} ms waiting for ${what}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+// ---- scenario "operators" -------------------------------------------------------------------
+
+/** Installs `pkg` as a user does: its OperatorHub tile, its detail panel, the Install form. */
+async function installFromHub(page, pkg, approval, shot) {
+  await nav(page, "OperatorHub");
+  const tile = page.getByTestId(`tile-${pkg}`);
+  await tile.getByText("Ready", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  await tile.click();
+  await page.getByRole("button", { name: "Install", exact: true }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByRole("heading", { name: /^Install / }).waitFor({ timeout: TIMEOUT });
+  const alauda = (await dialog.getByTestId("manual-only-reason").count()) > 0;
+  if (alauda) check(await dialog.locator("#install-approval-Automatic").isDisabled(), `${pkg}: Automatic offered for an Alauda operator`);
+  else check(await dialog.locator("#install-approval-Automatic").isEnabled(), `${pkg}: Automatic not offered for a non-Alauda operator`);
+  await dialog.locator(`#install-approval-${approval}`).check();
+  check((await dialog.locator("#install-namespace").inputValue()) === pkg, `${pkg}: the namespace defaults to the package name`);
+  if (shot) {
+    await shoot(page, shot);
+    await axe(page, shot);
+  }
+  await dialog.getByRole("button", { name: "Install", exact: true }).click();
+  await dialog.waitFor({ state: "detached", timeout: TIMEOUT });
+  await page.getByRole("heading", { level: 1, name: "Installed Operators" }).waitFor({ timeout: TIMEOUT });
+  console.log(`operatorhub: ${pkg} installed ${approval}${alauda ? " (Alauda: Manual only, and the form says why)" : ""}`);
+}
+
+/** Approves `pkg`'s first InstallPlan in Installed Operators (its components listed) and waits for Succeeded. */
+async function approveInstall(page, pkg, component, shot) {
+  const row = page.getByTestId(`operator-${pkg}`);
+  await row.getByText("Requires approval").waitFor({ timeout: CONTROLLERS });
+  await row.getByRole("button", { name: /InstallPlan install-\S+: \d+ components/ }).click();
+  await row.getByText(new RegExp(`(CSV|ClusterServiceVersion) ${pkg}\\.v`)).first().waitFor({ timeout: TIMEOUT });
+  if (component) await row.getByText(component, { exact: true }).waitFor({ timeout: TIMEOUT });
+  if (shot) {
+    await shoot(page, shot);
+    await axe(page, shot);
+  }
+  await page.getByRole("button", { name: `Approve ${pkg}` }).click();
+  await row.getByText("Succeeded", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  check((await row.getByText("Requires approval").count()) === 0, `${pkg} still requires approval after Succeeded`);
+  console.log(`installed operators: ${pkg}'s InstallPlan approved on the page, CSV Succeeded shown`);
+}
+
+async function operatorsScenario(page) {
+  await nav(page, "OperatorHub");
+  for (const pkg of ["harbor-ce-operator", "topolvm-operator", "clickhouse-operator"])
+    await page.getByTestId(`tile-${pkg}`).getByText("Ready", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  // The source-type filter: two Alauda operators, one community operator.
+  await page.locator("#filter-type-alauda").check();
+  await page.getByTestId("tile-count").getByText("2 items").waitFor({ timeout: TIMEOUT });
+  check((await page.getByTestId("tile-clickhouse-operator").count()) === 0, "the Alauda filter shows a community operator");
+  await page.locator("#filter-type-alauda").uncheck();
+  await shoot(page, "operatorhub");
+  await axe(page, "operatorhub");
+
+  await installFromHub(page, "harbor-ce-operator", "Manual", "operatorhub-install-harbor-ce-operator");
+  await approveInstall(page, "harbor-ce-operator", "CustomResourceDefinition harbors.operator.alauda.io", "installed-operators-pending");
+  await installFromHub(page, "topolvm-operator", "Manual");
+  await approveInstall(page, "topolvm-operator");
+  await installFromHub(page, "clickhouse-operator", "Automatic");
+  const ch = page.getByTestId("operator-clickhouse-operator");
+  await ch.getByText("Succeeded", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  check((await ch.getByText("Requires approval").count()) === 0, "an Automatic install asked for approval");
+  console.log("installed operators: clickhouse-operator installed Automatic, Succeeded without approval");
+  await shoot(page, "installed-operators");
+  await axe(page, "installed-operators");
+
+  // New versions of both Alauda operators arrive in the platform catalog image (not a console
+  // step); OLM resolves an upgrade plan for each, waiting for approval (Manual).
+  await api("PATCH", "/kubernetes/global/apis/operators.coreos.com/v1alpha1/namespaces/cpaas-system/catalogsources/platform", {
+    spec: { image: env("NEXT_PLATFORM_CATALOG") },
+  });
+  const upgrades = { "harbor-ce-operator": "harbor-ce-operator.v2.12.11", "topolvm-operator": "topolvm-operator.v1.1.0" };
+  await nav(page, "Features");
+  for (const [pkg, to] of Object.entries(upgrades)) {
+    const row = page.getByTestId(`feature-${pkg}`);
+    await row.locator('td[data-label="Upgrade to"]').getByText(to, { exact: true }).waitFor({ timeout: CONTROLLERS });
+    await until(page, `${pkg} selectable for the batch upgrade`, () => page.getByRole("checkbox", { name: `Select ${pkg}` }).isEnabled());
+  }
+  check((await page.getByTestId("feature-clickhouse-operator").count()) === 0, "a community operator is offered for batch upgrade");
+  for (const pkg of Object.keys(upgrades)) await page.getByRole("checkbox", { name: `Select ${pkg}` }).check();
+  const upgrade = page.getByRole("button", { name: "Upgrade (2)" });
+  check(await upgrade.isEnabled(), "Upgrade (2) is disabled with two operators selected");
+  await shoot(page, "features");
+  await axe(page, "features");
+  await upgrade.click();
+  for (const [pkg, to] of Object.entries(upgrades)) {
+    const row = page.getByTestId(`feature-${pkg}`);
+    await row.locator('td[data-label="Installed"]').getByText(to, { exact: true }).waitFor({ timeout: CONTROLLERS });
+    await row.getByText("Succeeded", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  }
+  await shoot(page, "features-upgraded");
+  console.log("features: one Upgrade approved both Alauda operators' plans; both CSVs reached the new versions");
+}
+
+// ---- scenario "plugins-uploads" -------------------------------------------------------------
 
 async function clusterPlugins(page) {
   await nav(page, "Cluster Plugins");
@@ -125,25 +237,11 @@ async function clusterPlugins(page) {
   await dialog.getByRole("button", { name: "Install", exact: true }).click();
   await dialog.waitFor({ state: "detached", timeout: TIMEOUT });
 
-  const infos = await api("GET", "/kubernetes/global/apis/cluster.alauda.io/v1alpha1/moduleinfos?labelSelector=cpaas.io%2Fmodule-name%3Dgpu-device-plugin");
-  check(infos.items.length === 1, `one ModuleInfo expected, got ${infos.items.length}`);
-  const mi = infos.items[0];
-  check(mi.metadata.labels["cpaas.io/cluster-name"] === "business" && mi.metadata.labels["cpaas.io/module-type"] === "plugin", `labels ${JSON.stringify(mi.metadata.labels)}`);
-  check(mi.spec.version === "v4.0.15", `version ${mi.spec.version}`);
-  check(JSON.stringify(mi.spec.config) === JSON.stringify({ custom: { mps_enable: false, pgpu_enable: true, vgpu_enable: true } }), `config ${JSON.stringify(mi.spec.config)}`);
-
-  // The status changes on the server; the page follows through its watch, without a reload.
+  // The plugin controller renders the chart on business; the page follows through its watch.
   const inst = row.getByTestId("installation-business");
-  await inst.waitFor({ timeout: TIMEOUT });
-  await api("PATCH", `/kubernetes/global/apis/cluster.alauda.io/v1alpha1/moduleinfos/${mi.metadata.name}/status`, {
-    status: { phase: "Failed", targetVersion: "v4.0.15", conditions: [{ type: "Ready", status: "False", reason: "ChartRenderFailed", message: "values do not match the chart's schema" }] },
-  });
-  await inst.getByText("ChartRenderFailed: values do not match the chart's schema").waitFor({ timeout: TIMEOUT });
-  await api("PATCH", `/kubernetes/global/apis/cluster.alauda.io/v1alpha1/moduleinfos/${mi.metadata.name}/status`, {
-    status: { phase: "Running", currentVersion: "v4.0.15", targetVersion: "v4.0.15", conditions: [{ type: "Ready", status: "True", reason: "Installed", message: "" }] },
-  });
-  await inst.getByText("Running").waitFor({ timeout: TIMEOUT });
-  console.log("plugin: installed on business with pgpu+vgpu, Failed then Running shown live");
+  await inst.getByText("Running", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  await shoot(page, "cluster-plugins-running");
+  console.log("plugin: installed on business with pgpu+vgpu, Running shown live");
 
   // An invalid form value shows its error next to its field, and Install stays disabled.
   await page.getByRole("button", { name: "Install log-agent" }).click();
@@ -156,117 +254,43 @@ async function clusterPlugins(page) {
   console.log("plugin form: invalid value shows its error beside the field");
 }
 
+/** Runs the `violet push` command line the test gave (JSON array); fails with its output. */
+async function violetPush() {
+  const [bin, ...args] = JSON.parse(env("VIOLET_PUSH"));
+  const { promisify } = await import("node:util");
+  const { execFile } = await import("node:child_process");
+  try {
+    const { stdout } = await promisify(execFile)(bin, args, { maxBuffer: 16 << 20 });
+    console.log(`violet push: ${stdout.trim().split("\n").slice(-1)[0]}`);
+  } catch (e) {
+    throw new Error(`violet push failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
+  }
+}
+
 async function uploads(page) {
+  // OperatorHub open on the package the platform catalog lists but nobody uploaded yet.
+  await nav(page, "OperatorHub");
+  const tile = page.getByTestId("tile-uploaded-operator");
+  await tile.getByText("Absent", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  await shoot(page, "operatorhub-absent");
+  await page.evaluate(() => { window.__sameDocument = true; });
+  await violetPush();
+  await tile.getByText("Ready", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  check(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
+  console.log("upload: violet push turned the OperatorHub tile Absent -> Ready without reload");
+
   await nav(page, "Upload Packages");
-  await page.getByTestId("upload-topolvm-operator.v2.3.0").getByText("Ready").waitFor({ timeout: TIMEOUT });
+  await page.getByTestId("upload-uploaded-operator.v1.0.0").getByText("Ready").waitFor({ timeout: CONTROLLERS });
   await page.getByTestId("upload-actions").waitFor({ timeout: TIMEOUT });
   await shoot(page, "upload-packages-operator");
   await axe(page, "upload-packages");
-  await page.getByRole("tab", { name: "Cluster Plugin" }).click();
-  const row = page.getByTestId("upload-gpu-device-plugin.v4.0.15");
-  await row.getByText("Absent").waitFor({ timeout: TIMEOUT });
-  await api("PATCH", "/kubernetes/global/apis/app.alauda.io/v1alpha1/namespaces/cpaas-system/artifactversions/gpu-device-plugin.v4.0.15/status", {
-    status: { phase: "Ready", conditions: [] },
-  });
-  await row.getByText("Ready").waitFor({ timeout: TIMEOUT });
-  await shoot(page, "upload-packages-plugin");
-  console.log("uploads: plugin version went Absent -> Ready without reload");
-}
-
-const OLM = "/kubernetes/global/apis/operators.coreos.com/v1alpha1";
-
-/** An installed Alauda operator at v1 whose upgrade to v2 waits for approval, as OLM leaves it. */
-async function pendingUpgrade(pkg, provider = "alauda") {
-  await api("POST", "/kubernetes/global/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: pkg } }, "application/json");
-  const ns = `${OLM}/namespaces/${pkg}`;
-  await api("POST", `${ns}/subscriptions`, {
-    apiVersion: "operators.coreos.com/v1alpha1", kind: "Subscription", metadata: { name: pkg, namespace: pkg },
-    spec: { name: pkg, source: "platform", sourceNamespace: "cpaas-system", channel: "stable", installPlanApproval: "Manual" },
-  }, "application/json");
-  await api("POST", `${ns}/clusterserviceversions`, {
-    apiVersion: "operators.coreos.com/v1alpha1", kind: "ClusterServiceVersion",
-    metadata: { name: `${pkg}.v1.0.0`, namespace: pkg, annotations: { "cpaas.io/provider-type": provider } },
-    spec: { displayName: pkg, version: "1.0.0", install: { strategy: "deployment" }, installModes: [{ type: "AllNamespaces", supported: true }],
-      customresourcedefinitions: { owned: [{ name: `things.${pkg}.example.com`, version: "v1", kind: "Thing" }] } },
-  }, "application/json");
-  await api("PATCH", `${ns}/clusterserviceversions/${pkg}.v1.0.0/status`, { status: { phase: "Succeeded", reason: "InstallSucceeded" } });
-  await api("POST", `${ns}/installplans`, {
-    apiVersion: "operators.coreos.com/v1alpha1", kind: "InstallPlan", metadata: { name: `install-${pkg}-2`, namespace: pkg },
-    spec: { approval: "Manual", approved: false, clusterServiceVersionNames: [`${pkg}.v2.0.0`] },
-  }, "application/json");
-  await api("PATCH", `${ns}/installplans/install-${pkg}-2/status`, { status: { phase: "RequiresApproval", plan: [
-    { resolving: `${pkg}.v2.0.0`, status: "Unknown", resource: { kind: "ClusterServiceVersion", name: `${pkg}.v2.0.0`, group: "operators.coreos.com", version: "v1alpha1", catalogSource: "platform", catalogSourceNamespace: "cpaas-system" } },
-    { resolving: `${pkg}.v2.0.0`, status: "Unknown", resource: { kind: "CustomResourceDefinition", name: `things.${pkg}.example.com`, group: "apiextensions.k8s.io", version: "v1", catalogSource: "platform", catalogSourceNamespace: "cpaas-system" } },
-  ] } });
-  await api("PATCH", `${ns}/subscriptions/${pkg}/status`, { status: {
-    state: "UpgradePending", installedCSV: `${pkg}.v1.0.0`, currentCSV: `${pkg}.v2.0.0`,
-    installPlanRef: { name: `install-${pkg}-2`, namespace: pkg, kind: "InstallPlan", apiVersion: "operators.coreos.com/v1alpha1" },
-    conditions: [{ type: "InstallPlanPending", status: "True", reason: "RequiresApproval" }],
-  } });
-}
-
-async function approved(pkg) {
-  const ip = await api("GET", `${OLM}/namespaces/${pkg}/installplans/install-${pkg}-2`);
-  return ip.spec.approved === true;
-}
-
-async function operators(page) {
-  for (const pkg of ["harbor-ce-operator", "topolvm-operator", "nativestor-operator"]) await pendingUpgrade(pkg);
-  await pendingUpgrade("clickhouse-operator", "community");
-  await api("PATCH", `${OLM}/namespaces/clickhouse-operator/clusterserviceversions/clickhouse-operator.v1.0.0/status`, {
-    status: { phase: "Failed", reason: "InstallCheckFailed", message: "install timeout: deployment clickhouse-operator not available" },
-  });
-
-  // Installed Operators: the pending plan with its components, the failure reason, Approve.
-  await nav(page, "Installed Operators");
-  const harbor = page.getByTestId("operator-harbor-ce-operator");
-  await harbor.getByText("Requires approval").waitFor({ timeout: TIMEOUT });
-  await harbor.getByRole("button", { name: /InstallPlan install-harbor-ce-operator-2: 2 components/ }).click();
-  await harbor.getByText("CustomResourceDefinition things.harbor-ce-operator.example.com").waitFor({ timeout: TIMEOUT });
-  await page.getByTestId("operator-clickhouse-operator").getByText("InstallCheckFailed: install timeout: deployment clickhouse-operator not available").waitFor({ timeout: TIMEOUT });
-  await shoot(page, "installed-operators-pending");
-  await axe(page, "installed-operators-pending");
-  await page.getByRole("button", { name: "Approve harbor-ce-operator" }).click();
-  for (let i = 0; !(await approved("harbor-ce-operator")); i++) {
-    check(i < 100, "harbor-ce-operator's InstallPlan was not approved");
-    await page.waitForTimeout(100);
-  }
-  await harbor.getByText("Requires approval").waitFor({ state: "detached", timeout: TIMEOUT });
-  console.log("installed operators: components and failure reason shown; Approve set spec.approved");
-
-  // Clusters > Features: batch upgrade of the two Alauda operators still pending; the community one is not offered.
-  await nav(page, "Features");
-  await page.getByTestId("feature-topolvm-operator").waitFor({ timeout: TIMEOUT });
-  check((await page.getByTestId("feature-clickhouse-operator").count()) === 0, "a community operator is offered for batch upgrade");
-  check(await page.getByRole("checkbox", { name: "Select harbor-ce-operator" }).isDisabled(), "an approved operator is still selectable");
-  await page.getByRole("checkbox", { name: "Select topolvm-operator" }).check();
-  await page.getByRole("checkbox", { name: "Select nativestor-operator" }).check();
-  const upgrade = page.getByRole("button", { name: "Upgrade (2)" });
-  check(await upgrade.isEnabled(), "Upgrade (2) is disabled with two operators selected");
-  await shoot(page, "features-batch");
-  await axe(page, "features-batch");
-  await page.getByRole("button", { name: "Upgrade (2)" }).click();
-  for (let i = 0; !((await approved("topolvm-operator")) && (await approved("nativestor-operator"))); i++) {
-    check(i < 100, "the batch upgrade did not approve both InstallPlans");
-    await page.waitForTimeout(100);
-  }
-  check(!(await approved("clickhouse-operator")), "the batch upgrade approved a community operator");
-  console.log("features: batch Upgrade approved both Alauda operators' InstallPlans");
-}
-
-async function otherPages(page) {
-  for (const [title, shot] of [["OperatorHub", "operatorhub"], ["Installed Operators", "installed-operators"], ["Features", "features"]]) {
-    await nav(page, title);
-    await shoot(page, shot);
-    await axe(page, shot);
-  }
 }
 
 async function viewer(context) {
   const page = await context.newPage();
-  await loginWithToken(page, VIEWER_TOKEN);
+  await loginWithToken(page, env("VIEWER_TOKEN"));
   await nav(page, "Upload Packages");
-  await page.getByTestId("upload-topolvm-operator.v2.3.0").waitFor({ timeout: TIMEOUT });
+  await page.getByTestId("upload-uploaded-operator.v1.0.0").waitFor({ timeout: TIMEOUT });
   // The SelfSubjectAccessReview has answered once the list shows; give no action to a reader.
   check((await page.getByTestId("upload-actions").count()) === 0, "a non-admin sees the upload actions");
   check((await page.getByRole("button", { name: /^Delete / }).count()) === 0, "a non-admin sees Delete buttons");
@@ -307,16 +331,17 @@ try {
     await page.getByTestId("user-name").getByText(env("ADMIN_USER"), { exact: true }).waitFor({ timeout: TIMEOUT });
     console.log("login: wrong password refused, platform admin logged in");
   } else await loginWithToken(page, ADMIN_TOKEN);
-  await clusterPlugins(page);
-  await uploads(page);
-  await otherPages(page);
-  await operators(page);
-  await viewer(context);
-  console.log("console browser test: all expectations met");
+  if (SCENARIO === "operators") await operatorsScenario(page);
+  else if (SCENARIO === "plugins-uploads") {
+    await clusterPlugins(page);
+    await uploads(page);
+    await viewer(context);
+  } else throw new Error(`unknown SCENARIO ${SCENARIO}`);
+  console.log(`console browser test ${SCENARIO}: all expectations met`);
 } catch (e) {
   failed = true;
   console.error(e instanceof Error ? e.stack ?? e.message : String(e));
-  for (const p of context.pages()) await p.screenshot({ path: join(SHOTS, "failure.png"), fullPage: true }).catch(() => {});
+  for (const p of context.pages()) await p.screenshot({ path: join(SHOTS, `failure-${SCENARIO}.png`), fullPage: true }).catch(() => {});
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });

@@ -4,7 +4,7 @@
 import { useMemo, useState } from "react";
 import {
   Alert, Button, Content, Form, FormGroup, FormSelect, FormSelectOption, Modal, ModalBody, ModalFooter, ModalHeader,
-  PageSection, Title, Flex, FlexItem, Label,
+  PageSection, Title, Flex, FlexItem, Label, Spinner,
 } from "@patternfly/react-core";
 import { Table, Thead, Tr, Th, Tbody, Td } from "@patternfly/react-table";
 import { useWatch } from "../api/hooks";
@@ -24,6 +24,9 @@ export function ClusterPlugins({ clusters }: { clusters: string[] }) {
   const registry = useWatch(GLOBAL, R.clusters);
   const cms = useWatch(GLOBAL, R.configMaps, "kube-public");
   const rows = useMemo(() => pluginRows(plugins.items, configs.items, infos.items), [plugins.items, configs.items, infos.items]);
+  // Rows appear once plugins, versions and installations have all arrived: drawn from the first
+  // list alone they would grow (status, installations) as the others land, shifting the page.
+  const ready = plugins.loaded && configs.loaded && infos.loaded;
   const clusterList = useMemo(() => clusterInfos(clusters, registry.items, cms.items), [clusters, registry.items, cms.items]);
   const [installing, setInstalling] = useState<PluginRow | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -38,7 +41,7 @@ export function ClusterPlugins({ clusters }: { clusters: string[] }) {
       <Table aria-label="Cluster plugins" variant="compact">
         <Thead><Tr><Th modifier="wrap">Plugin</Th><Th modifier="wrap">Status</Th><Th modifier="wrap">Latest version</Th><Th modifier="wrap">Installed in</Th><Th screenReaderText="Actions" /></Tr></Thead>
         <Tbody>
-          {rows.map((row) => (
+          {ready && rows.map((row) => (
             <Tr key={row.name} data-testid={`plugin-${row.name}`}>
               <Td dataLabel="Plugin"><strong>{row.displayName}</strong><br /><small>{row.description}</small></Td>
               <Td dataLabel="Status"><StatusLabel status={row.status} /></Td>
@@ -57,7 +60,8 @@ export function ClusterPlugins({ clusters }: { clusters: string[] }) {
           ))}
         </Tbody>
       </Table>
-      {plugins.loaded && rows.length === 0 && <Content component="p">No cluster plugins are published.</Content>}
+      {!ready && <Spinner aria-label="Loading cluster plugins" />}
+      {ready && rows.length === 0 && <Content component="p">No cluster plugins are published.</Content>}
       {installing && <InstallPluginModal row={installing} clusters={clusterList} onClose={() => setInstalling(null)} />}
     </PageSection>
   );

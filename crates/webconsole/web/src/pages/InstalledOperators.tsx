@@ -73,7 +73,8 @@ export function InstalledOperators({ cluster }: { cluster: string }) {
               <Td dataLabel="Name / namespace">{op.packageName}<br /><small>{op.namespace}</small></Td>
               <Td dataLabel="Version / channel">{op.csvName || "—"}<br /><small>{op.channel} · {op.approval}</small></Td>
               <Td dataLabel="Status">
-                <StatusLabel status={op.phase} />
+                {/* A first install waiting for approval says so once (the orange label below), not twice. */}
+                {!(op.pendingPlan && op.phase === "RequiresApproval") && <StatusLabel status={op.phase} />}
                 {op.upgradeAvailable && <> <Label color="blue">Upgrade available: {op.upgradeAvailable}</Label></>}
                 {op.problem && <Content component="p" data-testid="failure-reason" style={{ color: "var(--pf-t--global--text--color--status--danger--default)" }}>{op.problem}</Content>}
                 {op.pendingPlan && <> <Label color="orange">Requires approval</Label><PlanComponents op={op} /></>}

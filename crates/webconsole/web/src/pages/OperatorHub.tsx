@@ -1,6 +1,6 @@
 // OperatorHub: tiles from PackageManifests with source type, provider and Absent / Ready; filters,
 // search, a detail panel with channels and versions, and the Install form.
-import { useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useState } from "react";
 import {
   Alert, Card, CardBody, CardHeader, CardTitle, Checkbox, Content, Drawer, DrawerActions, DrawerCloseButton,
   DrawerContent, DrawerContentBody, DrawerHead, DrawerPanelBody, DrawerPanelContent, EmptyState, Flex, FlexItem,
@@ -22,6 +22,27 @@ export function StatusLabel({ status }: { status: string }) {
   return <Label color={color} data-testid="status">{status}</Label>;
 }
 
+/** Tiles rendered in the first frame (more than a 1280x800 screen holds), then per later frame. */
+const FIRST_TILES = 48;
+const MORE_TILES = 120;
+
+/**
+ * How many of `total` tiles to render: FIRST_TILES at once, then MORE_TILES after each paint, so the
+ * first screenful paints without waiting for hundreds of cards below the fold. Tiles only ever
+ * append below the ones shown (fixed heights), so nothing on screen moves.
+ */
+function useProgressive(total: number): number {
+  const [limit, setLimit] = useState(FIRST_TILES);
+  useEffect(() => {
+    if (limit >= total) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // After the next paint: a rAF callback runs before it, the timeout it schedules after it.
+    const frame = requestAnimationFrame(() => { timer = setTimeout(() => setLimit((l) => l + MORE_TILES), 0); });
+    return () => { cancelAnimationFrame(frame); if (timer !== undefined) clearTimeout(timer); };
+  }, [limit, total]);
+  return limit;
+}
+
 export function OperatorHub({ cluster }: { cluster: string }) {
   const pms = useWatch(cluster, R.packageManifests, undefined, LISTING_SELECTOR);
   const subs = useWatch(cluster, R.subscriptions);
@@ -34,6 +55,7 @@ export function OperatorHub({ cluster }: { cluster: string }) {
   const shown = useMemo(() => filterTiles(tiles, filter, installed), [tiles, filter, installed]);
   const providers = useMemo(() => providersOf(tiles), [tiles]);
   const tile = tiles.find((t) => t.key === selected) ?? null;
+  const limit = useProgressive(shown.length);
 
   const toggle = <T,>(list: T[], v: T) => (list.includes(v) ? list.filter((x) => x !== v) : [...list, v]);
 
@@ -119,7 +141,7 @@ export function OperatorHub({ cluster }: { cluster: string }) {
                     <EmptyState titleText="No operators match" headingLevel="h2" />
                   ) : (
                     <Gallery hasGutter minWidths={{ default: "220px" }}>
-                      {shown.map((t) => <Tile key={t.key} tile={t} installed={installed.has(t.name)} onSelect={() => setSelected(t.key)} />)}
+                      {shown.slice(0, limit).map((t) => <Tile key={t.key} tile={t} installed={installed.has(t.name)} onSelect={setSelected} />)}
                     </Gallery>
                   )}
                 </div>
@@ -133,10 +155,14 @@ export function OperatorHub({ cluster }: { cluster: string }) {
   );
 }
 
-function Tile({ tile, installed, onSelect }: { tile: PackageTile; installed: boolean; onSelect: () => void }) {
+/**
+ * One tile; memoized (with a stable `onSelect`) so that a change elsewhere on the page — the
+ * Subscriptions arriving, a watch event for one package — does not re-render all 500 of them.
+ */
+const Tile = memo(function Tile({ tile, installed, onSelect }: { tile: PackageTile; installed: boolean; onSelect: (key: string) => void }) {
   return (
     <Card className="mp-tile" isClickable isCompact data-testid={`tile-${tile.name}`}>
-      <CardHeader selectableActions={{ onClickAction: onSelect, selectableActionAriaLabelledby: `tile-title-${tile.key}` }}>
+      <CardHeader selectableActions={{ onClickAction: () => onSelect(tile.key), selectableActionAriaLabelledby: `tile-title-${tile.key}` }}>
         {tile.icon ? <img className="mp-tile-icon" src={tile.icon} alt="" /> : <div className="mp-tile-placeholder" aria-hidden="true" />}
       </CardHeader>
       <CardTitle id={`tile-title-${tile.key}`}>{tile.displayName}</CardTitle>
@@ -150,4 +176,4 @@ function Tile({ tile, installed, onSelect }: { tile: PackageTile; installed: boo
       </CardBody>
     </Card>
   );
-}
+});
