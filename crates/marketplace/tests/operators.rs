@@ -616,9 +616,9 @@ async fn failures_and_policies_each_say_why() {
         None,
     ));
     let csv = env.wait("the CSV to fail on its install mode", || {
-        let v = env
-            .json(&["-n", "single-ns", "get", "csv", "allns-operator.v1.0.0"])
-            .clone();
+        // The CSV is created by the plan some time after the Subscription: not found yet is a
+        // reason to poll again, not a failure.
+        let v = env.try_json(&["-n", "single-ns", "get", "csv", "allns-operator.v1.0.0"])?;
         (v["status"]["phase"] == "Failed").then_some(v)
     });
     assert_eq!(csv["status"]["reason"], "UnsupportedOperatorGroup");
@@ -1469,23 +1469,7 @@ async fn a_failed_install_plan_or_csv_fails_forward_to_a_bundle_that_replaces_or
 async fn a_malformed_csv_is_refused_naming_the_file_and_field() {
     let env = start().await;
     let host = env.host();
-    let mut labels = BTreeMap::new();
-    for (k, v) in [
-        (
-            "operators.operatorframework.io.bundle.mediatype.v1",
-            "registry+v1",
-        ),
-        (
-            "operators.operatorframework.io.bundle.manifests.v1",
-            "manifests/",
-        ),
-        (
-            "operators.operatorframework.io.bundle.metadata.v1",
-            "metadata/",
-        ),
-    ] {
-        labels.insert(k.to_string(), v.to_string());
-    }
+    let labels = bundle_labels();
     // The catalog lists a well-formed CSV, but the bundle image carries a mistyped one (as when
     // a catalog is built from one bundle and the image is rebuilt from another).
     let good = bundle_with_edges(&host, "typo-operator", "1.0.0", None, &[], None);

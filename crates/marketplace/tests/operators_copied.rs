@@ -6,83 +6,21 @@
 //! original.
 
 mod common;
+mod operator_support;
 mod plugin_support;
 mod upload_support;
 
-use std::collections::BTreeMap;
-
 use common::Server;
-use serde_json::{Value, json};
+use operator_support::{push_bundle, push_dummy, simple_bundle};
+use serde_json::Value;
 use upload_support::{point_catalog_source, push_catalog};
 
-/// A minimal operator bundle of package `package` (channel `stable`) supporting `modes`.
-fn bundle_files(host: &str, package: &str, modes: &[&str]) -> Vec<(String, Vec<u8>)> {
-    let name = format!("{package}.v1.0.0");
-    let all = [
-        "OwnNamespace",
-        "SingleNamespace",
-        "MultiNamespace",
-        "AllNamespaces",
-    ];
-    let csv = json!({
-        "apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
-        "metadata": {"name": name},
-        "spec": {
-            "displayName": package, "version": "1.0.0",
-            "installModes": all.iter().map(|m| json!({"type": m, "supported": modes.contains(m)})).collect::<Vec<_>>(),
-            "install": {"strategy": "deployment", "spec": {"deployments": [{"name": package, "spec": {
-                "replicas": 1, "selector": {"matchLabels": {"app": package}},
-                "template": {"metadata": {"labels": {"app": package}}, "spec": {
-                    "containers": [{"name": "manager", "image": format!("{host}/demo/{package}:v1.0.0")}]}}}}]}}
-        }
-    });
-    let annotations = format!(
-        "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: stable\n  operators.operatorframework.io.bundle.channels.v1: stable\n  operators.operatorframework.io.bundle.mediatype.v1: registry+v1\n  operators.operatorframework.io.bundle.manifests.v1: manifests/\n  operators.operatorframework.io.bundle.metadata.v1: metadata/\n  operators.operatorframework.io.bundle.package.v1: {package}\n"
-    );
-    vec![
-        (
-            format!("manifests/{name}.clusterserviceversion.yaml"),
-            serde_json::to_vec_pretty(&csv).unwrap(),
-        ),
-        ("metadata/annotations.yaml".into(), annotations.into_bytes()),
-    ]
-}
-
-/// Pushes the operator's image and its bundle; returns the bundle for the catalog.
+/// Pushes the operator's image and its bundle (the shared minimal bundle, channel `stable`,
+/// supporting `modes`); returns the bundle for the catalog.
 async fn push_operator(host: &str, package: &str, modes: &[&str]) -> catalog::Bundle {
-    olm::image::push(
-        host,
-        &format!("demo/{package}"),
-        "v1.0.0",
-        &[("bin/operator".into(), b"#!/bin/true\n".to_vec())],
-        &BTreeMap::new(),
-    )
-    .await
-    .expect("push operator image");
-    let files = bundle_files(host, package, modes);
-    let labels: BTreeMap<String, String> = [
-        ("mediatype", "registry+v1"),
-        ("manifests", "manifests/"),
-        ("metadata", "metadata/"),
-    ]
-    .into_iter()
-    .map(|(k, v)| {
-        (
-            format!("operators.operatorframework.io.bundle.{k}.v1"),
-            v.to_string(),
-        )
-    })
-    .collect();
-    let image = olm::image::push(
-        host,
-        &format!("demo/{package}-bundle"),
-        "v1.0.0",
-        &files,
-        &labels,
-    )
-    .await
-    .expect("push bundle");
-    catalog::Bundle::from_registry_v1_files(&image, files, &image).expect("bundle loads")
+    push_dummy(host, &format!("demo/{package}"), "v1.0.0").await;
+    let files = simple_bundle(host, package, "1.0.0", modes);
+    push_bundle(host, &format!("demo/{package}-bundle"), "v1.0.0", files).await
 }
 
 fn subscribe(server: &Server, ns: &str, package: &str, targets: &str) {

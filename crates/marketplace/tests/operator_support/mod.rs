@@ -116,6 +116,16 @@ impl Env {
         a.extend(["-o", "json"]);
         serde_json::from_str(&self.server.ok(&a)).unwrap()
     }
+
+    /// `json` for an object that may not exist yet (a wait's probe): `None` when kubectl fails.
+    pub fn try_json(&self, args: &[&str]) -> Option<Value> {
+        let mut a = args.to_vec();
+        a.extend(["-o", "json"]);
+        let out = self.server.kubectl(&a);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
+    }
 }
 
 /// Pushes a tiny image to `<host>/<repo>:<tag>` (an operator's container image for the kubelet
@@ -134,26 +144,30 @@ pub async fn push_dummy(host: &str, repo: &str, tag: &str) {
 
 /// Pushes a registry+v1 bundle (files relative to the bundle root) and returns the model with
 /// its pinned image.
+/// The image labels of a registry+v1 bundle image.
+pub fn bundle_labels() -> BTreeMap<String, String> {
+    [
+        ("mediatype", "registry+v1"),
+        ("manifests", "manifests/"),
+        ("metadata", "metadata/"),
+    ]
+    .into_iter()
+    .map(|(k, v)| {
+        (
+            format!("operators.operatorframework.io.bundle.{k}.v1"),
+            v.to_string(),
+        )
+    })
+    .collect()
+}
+
 pub async fn push_bundle(
     host: &str,
     repo: &str,
     tag: &str,
     files: Vec<(String, Vec<u8>)>,
 ) -> catalog::Bundle {
-    let mut labels = BTreeMap::new();
-    labels.insert(
-        "operators.operatorframework.io.bundle.mediatype.v1".to_string(),
-        "registry+v1".to_string(),
-    );
-    labels.insert(
-        "operators.operatorframework.io.bundle.manifests.v1".to_string(),
-        "manifests/".to_string(),
-    );
-    labels.insert(
-        "operators.operatorframework.io.bundle.metadata.v1".to_string(),
-        "metadata/".to_string(),
-    );
-    let image = olm::image::push(host, repo, tag, &files, &labels)
+    let image = olm::image::push(host, repo, tag, &files, &bundle_labels())
         .await
         .expect("push bundle");
     catalog::Bundle::from_registry_v1_files(&image, files, &image).expect("bundle loads")
