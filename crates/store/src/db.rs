@@ -429,6 +429,7 @@ pub(crate) fn resources(conn: &Connection) -> Result<Vec<String>, StoreError> {
         .map_err(StoreError::db("listing resources"))
 }
 
+/// Inserts a new object; `AlreadyExists` when its key is taken.
 pub(crate) fn insert_object(
     conn: &Connection,
     key: &Key,
@@ -441,7 +442,15 @@ pub(crate) fn insert_object(
     .and_then(|mut s| {
         s.execute(params![key.resource, key.namespace, key.name, revision as i64, text])
     })
-    .map_err(StoreError::db(format!("creating {key}")))?;
+    .map_err(|e| match e {
+        // The primary key is taken: the object exists (the statement alone is undone).
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::AlreadyExists { key: key.clone() }
+        }
+        e => StoreError::db(format!("creating {key}"))(e),
+    })?;
     Ok(())
 }
 
