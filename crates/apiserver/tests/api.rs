@@ -558,7 +558,9 @@ async fn creates_into_a_missing_or_terminating_namespace_are_refused_with_the_na
     .await
     .unwrap();
     // Without the controller host, the namespace stays terminating (its finalizer is not run).
-    nss.delete("doomed", &DeleteParams::default()).await.unwrap();
+    nss.delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
     let doomed = nss.get("doomed").await.unwrap();
     assert!(doomed.metadata.deletion_timestamp.is_some(), "{doomed:?}");
     let dry = PostParams {
@@ -572,7 +574,11 @@ async fn creates_into_a_missing_or_terminating_namespace_are_refused_with_the_na
         let api: Api<ConfigMap> = Api::namespaced(c.clone(), ns);
         for (what, obj, params) in [
             ("valid", cm("ok", json!({})), PostParams::default()),
-            ("invalid name", cm("Not_DNS", json!({})), PostParams::default()),
+            (
+                "invalid name",
+                cm("Not_DNS", json!({})),
+                PostParams::default(),
+            ),
             ("dry run", cm("ok", json!({})), dry.clone()),
         ] {
             match api.create(&params, &obj).await {

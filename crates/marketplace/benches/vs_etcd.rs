@@ -486,7 +486,9 @@ async fn deliveries(
 
 /// One HTTP/2 connection to `ours` over TLS (verified against its CA), as client-go opens one per
 /// client and multiplexes every request of the client over it.
-async fn h2_connection(ours: &Ours) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>> {
+async fn h2_connection(
+    ours: &Ours,
+) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>> {
     use rustls_pki_types::pem::PemObject;
     let ca = rustls_pki_types::CertificateDer::from_pem_file(ours.dir.path().join("pki/ca.crt"))
         .expect("the server's CA certificate (pki/ca.crt)");
@@ -514,10 +516,11 @@ async fn h2_connection(ours: &Ours) -> hyper::client::conn::http2::SendRequest<h
         Some(&b"h2"[..]),
         "the server negotiates HTTP/2"
     );
-    let (send, conn) = hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-        .handshake(hyper_util::rt::TokioIo::new(tls))
-        .await
-        .expect("HTTP/2 handshake");
+    let (send, conn) =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .expect("HTTP/2 handshake");
     tokio::spawn(conn);
     send
 }
@@ -555,7 +558,9 @@ async fn watch_latencies_h2(
             let mut body = resp.into_body();
             let mut buf: Vec<u8> = Vec::new();
             while let Some(Ok(frame)) = body.frame().await {
-                let Ok(data) = frame.into_data() else { continue };
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
                 buf.extend_from_slice(&data);
                 while let Some(end) = buf.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=end).collect();
