@@ -5,14 +5,19 @@
 //! Lua scripts in `benches/wrk/`) drives them for `BENCH_SECONDS` (default 10) per figure:
 //! - writes: ConfigMap creates over HTTPS with the bearer token (each a durable write, answered
 //!   after fsync) vs etcd's JSON-gateway puts (`/v3/kv/put`, same document as value), with 1 and
-//!   with 16 connections; any non-2xx answer fails the run;
+//!   with 16 connections; any non-2xx answer fails the run. Ours twice: the product as shipped
+//!   (its controller host's garbage collector watches every resource, so sees each create) and the
+//!   API server alone (`serve --no-controllers`, the fair match for etcd alone);
 //! - list latency of 10,000 ConfigMaps (one namespace filled with exactly 10,000) vs an etcd range
 //!   of 10,000 keys, one connection;
 //! - watch delivery with `BENCH_WATCHERS` (default 1,000) watchers of one namespace: time from
 //!   sending a create to each watcher reading its event, over `BENCH_WATCH_EVENTS` (default 100)
 //!   creates, each create sent once every watcher has the previous one (what it includes: the
 //!   create's own round trip up to its commit, ≈ one fsync, and this process decoding 1,000 TLS
-//!   streams on the same cores as the server: an upper bound of the server's fan-out time);
+//!   streams on the same cores as the server: an upper bound of the server's fan-out time); once
+//!   with each watcher on its own HTTP/1.1 connection (kube-rs's client speaks HTTP/1.1 only),
+//!   once with them multiplexed over `BENCH_WATCH_H2_CONNECTIONS` (default 10) HTTP/2
+//!   connections, as client-go multiplexes every watch of one client over one connection;
 //! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS;
 //! - memory and idle CPU with many objects (issue 9): `BENCH_MEMORY_OBJECTS` (default 100,000)
 //!   ConfigMaps created (16 clients), then RSS after the creates, after listing them all (one
