@@ -541,3 +541,61 @@ async fn a_streamed_list_of_another_served_version_is_converted() {
     assert_eq!(item["apiVersion"], "autoscaling/v1");
     assert_eq!(item["spec"]["targetCPUUtilizationPercentage"], 50);
 }
+
+/// The namespace check runs inside the create's write transaction; a create refused earlier
+/// (invalid, or a dry run) still gets the namespace's error first, as from kube-apiserver.
+#[tokio::test]
+async fn creates_into_a_missing_or_terminating_namespace_are_refused_with_the_namespace_error_first()
+ {
+    use k8s_openapi::api::core::v1::Namespace;
+    let (cp, _d) = start(None).await;
+    let c = cp.client("global").unwrap();
+    let nss: Api<Namespace> = Api::all(c.clone());
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "doomed"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    // Without the controller host, the namespace stays terminating (its finalizer is not run).
+    nss.delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
+    let doomed = nss.get("doomed").await.unwrap();
+    assert!(doomed.metadata.deletion_timestamp.is_some(), "{doomed:?}");
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    for (ns, code, text) in [
+        ("nope", 404, "namespaces \"nope\" not found"),
+        ("doomed", 403, "because it is being terminated"),
+    ] {
+        let api: Api<ConfigMap> = Api::namespaced(c.clone(), ns);
+        for (what, obj, params) in [
+            ("valid", cm("ok", json!({})), PostParams::default()),
+            (
+                "invalid name",
+                cm("Not_DNS", json!({})),
+                PostParams::default(),
+            ),
+            ("dry run", cm("ok", json!({})), dry.clone()),
+        ] {
+            match api.create(&params, &obj).await {
+                Err(kube::Error::Api(e)) => {
+                    assert_eq!(e.code, code, "{what} in {ns}: {e:?}");
+                    assert!(e.message.contains(text), "{what} in {ns}: {}", e.message);
+                }
+                other => panic!("{what} in {ns}: {other:?}"),
+            }
+        }
+        assert!(
+            api.list(&ListParams::default())
+                .await
+                .unwrap()
+                .items
+                .is_empty(),
+            "nothing was stored in {ns}"
+        );
+    }
+}

@@ -5,14 +5,19 @@
 //! Lua scripts in `benches/wrk/`) drives them for `BENCH_SECONDS` (default 10) per figure:
 //! - writes: ConfigMap creates over HTTPS with the bearer token (each a durable write, answered
 //!   after fsync) vs etcd's JSON-gateway puts (`/v3/kv/put`, same document as value), with 1 and
-//!   with 16 connections; any non-2xx answer fails the run;
+//!   with 16 connections; any non-2xx answer fails the run. Ours twice: the product as shipped
+//!   (its controller host's garbage collector watches every resource, so sees each create) and the
+//!   API server alone (`serve --no-controllers`, the fair match for etcd alone);
 //! - list latency of 10,000 ConfigMaps (one namespace filled with exactly 10,000) vs an etcd range
 //!   of 10,000 keys, one connection;
 //! - watch delivery with `BENCH_WATCHERS` (default 1,000) watchers of one namespace: time from
 //!   sending a create to each watcher reading its event, over `BENCH_WATCH_EVENTS` (default 100)
 //!   creates, each create sent once every watcher has the previous one (what it includes: the
 //!   create's own round trip up to its commit, ≈ one fsync, and this process decoding 1,000 TLS
-//!   streams on the same cores as the server: an upper bound of the server's fan-out time);
+//!   streams on the same cores as the server: an upper bound of the server's fan-out time); once
+//!   with each watcher on its own HTTP/1.1 connection (kube-rs's client speaks HTTP/1.1 only),
+//!   once with them multiplexed over `BENCH_WATCH_H2_CONNECTIONS` (default 10) HTTP/2
+//!   connections, as client-go multiplexes every watch of one client over one connection;
 //! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS;
 //! - memory and idle CPU with many objects (issue 9): `BENCH_MEMORY_OBJECTS` (default 100,000)
 //!   ConfigMaps created (16 clients), then RSS after the creates, after listing them all (one
@@ -143,7 +148,8 @@ struct Ours {
 }
 
 impl Ours {
-    async fn start(bin: &Path) -> Ours {
+    /// Starts `marketplace serve` with `extra` arguments (e.g. `--no-controllers`).
+    async fn start(bin: &Path, extra: &[&str]) -> Ours {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = std::fs::File::create(dir.path().join("serve.log")).expect("log file");
         let t0 = Instant::now();
@@ -151,6 +157,7 @@ impl Ours {
             Command::new(bin)
                 .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
                 .arg(dir.path())
+                .args(extra)
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
@@ -411,10 +418,11 @@ fn b64(s: &str) -> String {
     out
 }
 
-/// Watch delivery: `watchers` watches of namespace `ns`, then `events` creates, each sent when
+/// Watch delivery: `watchers` watches of namespace `ns`, each on its own HTTP/1.1 connection (as
+/// kube-rs, whose client speaks HTTP/1.1 only, opens them), then `events` creates, each sent when
 /// every watcher has read the previous one. Returns send-to-receipt latencies of every delivery.
 async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) -> Vec<Duration> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     let path = format!("/api/v1/namespaces/{ns}/configmaps?watch=1");
     let client = ours.client().await;
     let mut tasks = Vec::new();
@@ -434,17 +442,37 @@ async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) 
         }));
     }
     drop((tx, ready_tx));
+    await_ready(&mut ready_rx, watchers).await;
+    let lat = deliveries(ours, ns, watchers, events, rx).await;
+    for t in tasks {
+        t.abort();
+    }
+    lat
+}
+
+async fn await_ready(ready_rx: &mut tokio::sync::mpsc::UnboundedReceiver<()>, watchers: usize) {
     for _ in 0..watchers {
         tokio::time::timeout(DEADLINE, ready_rx.recv())
             .await
             .expect("watchers established in time")
             .expect("a watcher failed to start");
     }
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+}
+
+/// Sends `events` creates into `ns`, each once every watcher reported (on `rx`) the previous one;
+/// returns the send-to-receipt latency of every delivery.
+async fn deliveries(
+    ours: &Ours,
+    ns: &str,
+    watchers: usize,
+    events: usize,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)>,
+) -> Vec<Duration> {
+    let api: Api<ConfigMap> = Api::namespaced(ours.client().await, ns);
     let mut lat = Vec::with_capacity(watchers * events);
     for i in 0..events {
         let sent = Instant::now();
-        api.create(&PostParams::default(), &configmap(&format!("ev-{i}")))
+        api.create(&PostParams::default(), &configmap(&format!("ev-{ns}-{i}")))
             .await
             .expect("create");
         let mut got = 0;
@@ -458,6 +486,99 @@ async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) 
             got += 1;
         }
     }
+    lat
+}
+
+/// One HTTP/2 connection to `ours` over TLS (verified against its CA), as client-go opens one per
+/// client and multiplexes every request of the client over it.
+async fn h2_connection(
+    ours: &Ours,
+) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>> {
+    use rustls_pki_types::pem::PemObject;
+    let ca = rustls_pki_types::CertificateDer::from_pem_file(ours.dir.path().join("pki/ca.crt"))
+        .expect("the server's CA certificate (pki/ca.crt)");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).expect("CA certificate");
+    let mut cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let addr = ours.base.trim_start_matches("https://");
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.set_nodelay(true).expect("TCP_NODELAY");
+    let host = addr.rsplit_once(':').expect("host:port").0;
+    let name = rustls_pki_types::ServerName::try_from(host.to_string()).expect("server name");
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    assert_eq!(
+        tls.get_ref().1.alpn_protocol(),
+        Some(&b"h2"[..]),
+        "the server negotiates HTTP/2"
+    );
+    let (send, conn) =
+        hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .expect("HTTP/2 handshake");
+    tokio::spawn(conn);
+    send
+}
+
+/// [`watch_latencies`] with the watchers spread evenly over `conns` HTTP/2 connections, each
+/// watch one stream (what client-go does: all watches of one client share its connection).
+async fn watch_latencies_h2(
+    ours: &Ours,
+    ns: &str,
+    watchers: usize,
+    events: usize,
+    conns: usize,
+) -> Vec<Duration> {
+    use http_body_util::BodyExt;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let uri = format!("{}/api/v1/namespaces/{ns}/configmaps?watch=1", ours.base);
+    let mut senders = Vec::new();
+    for _ in 0..conns.max(1) {
+        senders.push(h2_connection(ours).await);
+    }
+    let mut tasks = Vec::new();
+    for w in 0..watchers {
+        let mut send = senders[w % senders.len()].clone();
+        let req = http::Request::get(&uri)
+            .header("authorization", format!("Bearer {}", ours.token))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .expect("request");
+        let (tx, ready_tx) = (tx.clone(), ready_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            send.ready().await.expect("connection ready");
+            let resp = send.send_request(req).await.expect("watch");
+            assert_eq!(resp.status(), 200, "watch answered 200");
+            let _ = ready_tx.send(());
+            let mut body = resp.into_body();
+            let mut buf: Vec<u8> = Vec::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                buf.extend_from_slice(&data);
+                while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=end).collect();
+                    if let Some(i) = event_index(&String::from_utf8_lossy(&line)) {
+                        let _ = tx.send((i, Instant::now()));
+                    }
+                }
+            }
+        }));
+    }
+    drop((tx, ready_tx));
+    await_ready(&mut ready_rx, watchers).await;
+    let lat = deliveries(ours, ns, watchers, events, rx).await;
     for t in tasks {
         t.abort();
     }
@@ -468,7 +589,9 @@ async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) 
 fn event_index(line: &str) -> Option<usize> {
     let at = line.find("\"name\":\"ev-")? + "\"name\":\"ev-".len();
     let rest = &line[at..];
-    rest[..rest.find('"')?].parse().ok()
+    let name = &rest[..rest.find('"')?];
+    // `ev-<namespace>-<i>`
+    name.rsplit('-').next()?.parse().ok()
 }
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
@@ -560,21 +683,36 @@ fn x(ours: f64, etcd: f64) -> String {
     format!("{:.2}x", ours / etcd)
 }
 
-async fn bench_writes(wrk_bin: &Path, ours: &Ours, etcd: &Etcd, seconds: u64, report: &mut Report) {
-    // Alternating ours and etcd at each concurrency.
+/// One wrk run of ConfigMap creates against `ours` in namespace `ns`.
+fn wrk_creates(wrk_bin: &Path, ours: &Ours, conns: usize, seconds: u64, ns: &str) -> Wrk {
+    let url = format!("{}/api/v1/namespaces/{ns}/configmaps", ours.base);
+    wrk(
+        wrk_bin,
+        WrkRun {
+            url: &url,
+            conns,
+            seconds,
+            script: "create_configmap.lua",
+            headers: &[],
+            args: &[&ours.token, ns],
+        },
+    )
+}
+
+/// Creates at 1 and 16 connections: the product as it ships (with its controller host, whose
+/// garbage collector watches every resource and so sees each create), the API server alone
+/// (`serve --no-controllers`, like etcd alone), and etcd, one after the other at each concurrency.
+async fn bench_writes(
+    wrk_bin: &Path,
+    ours: &Ours,
+    api_only: &Ours,
+    etcd: &Etcd,
+    seconds: u64,
+    report: &mut Report,
+) {
     for (conns, ns) in [(1usize, "c1"), (16, "c16")] {
-        let url = format!("{}/api/v1/namespaces/{ns}/configmaps", ours.base);
-        let o = wrk(
-            wrk_bin,
-            WrkRun {
-                url: &url,
-                conns,
-                seconds,
-                script: "create_configmap.lua",
-                headers: &[],
-                args: &[&ours.token, ns],
-            },
-        );
+        let o = wrk_creates(wrk_bin, ours, conns, seconds, ns);
+        let a = wrk_creates(wrk_bin, api_only, conns, seconds, ns);
         let e = wrk(
             wrk_bin,
             WrkRun {
@@ -595,6 +733,18 @@ async fn bench_writes(wrk_bin: &Path, ours: &Ours, etcd: &Etcd, seconds: u64, re
         report.row(
             format!("  latency p50 / p99 ms, {conns} conn."),
             format!("{:.2} / {:.2}", ms(o.p50_us), ms(o.p99_us)),
+            format!("{:.2} / {:.2}", ms(e.p50_us), ms(e.p99_us)),
+            String::new(),
+        );
+        report.row(
+            format!("  API alone (--no-controllers), {conns} conn."),
+            format!("{:.0}", a.rate()),
+            format!("{:.0}", e.rate()),
+            x(a.rate(), e.rate()),
+        );
+        report.row(
+            "    latency p50 / p99 ms",
+            format!("{:.2} / {:.2}", ms(a.p50_us), ms(a.p99_us)),
             format!("{:.2} / {:.2}", ms(e.p50_us), ms(e.p99_us)),
             String::new(),
         );
@@ -662,11 +812,23 @@ async fn bench_list(
     report.target(format!("list {list_n} < 100 ms (p50)"), o.p50_us < 100_000);
 }
 
-async fn bench_watch(ours: &Ours, watchers: usize, events: usize, report: &mut Report) {
+async fn bench_watch(
+    ours: &Ours,
+    watchers: usize,
+    events: usize,
+    h2_conns: usize,
+    report: &mut Report,
+) {
     let mut lat = watch_latencies(ours, "watch", watchers, events).await;
     let (w50, w99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
     report.row(
         format!("watch delivery p50 / p99 ms, {watchers} watchers"),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    report.row(
+        format!("  {watchers} HTTP/1.1 connections (kube-rs)"),
         format!(
             "{:.2} / {:.2}",
             w50.as_secs_f64() * 1e3,
@@ -675,7 +837,26 @@ async fn bench_watch(ours: &Ours, watchers: usize, events: usize, report: &mut R
         String::new(),
         String::new(),
     );
-    report.target("watch p99 < 10 ms", w99 < Duration::from_millis(10));
+    let mut lat2 = watch_latencies_h2(ours, "watch2", watchers, events, h2_conns).await;
+    let (h50, h99) = (pct(&mut lat2, 0.5), pct(&mut lat2, 0.99));
+    report.row(
+        format!("  {h2_conns} HTTP/2 connections (as client-go)"),
+        format!(
+            "{:.2} / {:.2}",
+            h50.as_secs_f64() * 1e3,
+            h99.as_secs_f64() * 1e3
+        ),
+        String::new(),
+        String::new(),
+    );
+    report.target(
+        format!("watch p99 < 10 ms, {watchers} watchers over {watchers} HTTP/1.1 connections"),
+        w99 < Duration::from_millis(10),
+    );
+    report.target(
+        format!("watch p99 < 10 ms, {watchers} watchers over {h2_conns} HTTP/2 connections"),
+        h99 < Duration::from_millis(10),
+    );
 }
 
 /// Issue 9's memory figures: RSS with `n` objects stored, after listing them all, while idle;
@@ -774,6 +955,7 @@ async fn main() {
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
     let watchers: usize = env_or("BENCH_WATCHERS", 1000);
     let events: usize = env_or("BENCH_WATCH_EVENTS", 100);
+    let h2_conns: usize = env_or("BENCH_WATCH_H2_CONNECTIONS", 10);
     let list_n: usize = env_or("BENCH_LIST_OBJECTS", 10_000);
     let memory_n: usize = env_or("BENCH_MEMORY_OBJECTS", 100_000);
     let only = Sections::from_env();
@@ -782,9 +964,10 @@ async fn main() {
     }
 
     let etcd = Etcd::start(&etcd_bin).await;
-    let ours = Ours::start(Path::new(env!("CARGO_BIN_EXE_marketplace"))).await;
+    let bin = Path::new(env!("CARGO_BIN_EXE_marketplace"));
+    let ours = Ours::start(bin, &[]).await;
     let client = ours.client().await;
-    for ns in ["c1", "c16", "list", "watch"] {
+    for ns in ["c1", "c16", "list", "watch", "watch2"] {
         create_namespace(&client, ns).await;
     }
     let mut report = Report::default();
@@ -802,13 +985,18 @@ async fn main() {
     );
     report.target("start < 1 s", ours.start < Duration::from_secs(1));
     if only.on("writes") {
-        bench_writes(&wrk_bin, &ours, &etcd, seconds, &mut report).await;
+        let api_only = Ours::start(bin, &["--no-controllers"]).await;
+        let api_client = api_only.client().await;
+        for ns in ["c1", "c16"] {
+            create_namespace(&api_client, ns).await;
+        }
+        bench_writes(&wrk_bin, &ours, &api_only, &etcd, seconds, &mut report).await;
     }
     if only.on("list") {
         bench_list(&wrk_bin, &ours, &etcd, seconds, list_n, &mut report).await;
     }
     if only.on("watch") {
-        bench_watch(&ours, watchers, events, &mut report).await;
+        bench_watch(&ours, watchers, events, h2_conns, &mut report).await;
     }
     report.row(
         "RSS MB after the above",

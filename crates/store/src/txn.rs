@@ -103,14 +103,11 @@ impl<'a> Txn<'a> {
                 reason: "the resource and the name must not be empty".into(),
             });
         }
-        let current = db::get(self.conn, key)?;
-        if current.is_some() {
-            return Err(StoreError::AlreadyExists { key: key.clone() });
-        }
         set_resource_version(key, &mut value, self.revision)?;
         let text = value.to_string();
+        // No read first: the insert itself fails on an existing key (one b-tree descent less).
         db::insert_object(self.conn, key, self.revision, &text)?;
-        let i = self.touch(key, &current);
+        let i = self.touch(key, &None);
         self.touched[i].now = Some(value.clone());
         self.touched[i].now_text = Some(text);
         self.touched[i].last = Some(value.clone());

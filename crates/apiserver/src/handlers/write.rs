@@ -247,9 +247,40 @@ fn respond(code: StatusCode, obj: &Value, warnings: &[String]) -> Response {
     r
 }
 
-/// Fails when the namespace of a namespaced create is missing or terminating.
+/// The namespace of a namespaced create, if the resource is namespaced.
+fn create_namespace_of(ctx: &Ctx) -> Option<String> {
+    ctx.namespace.clone().filter(|_| ctx.info.namespaced())
+}
+
+/// Why a namespaced create cannot go into namespace `ns`, given its stored state `got`: missing
+/// (404) or terminating (403, as kube-apiserver's NamespaceLifecycle admission).
+/// `group`/`resource`: what is being created.
+fn namespace_problem(
+    group: &str,
+    resource: &str,
+    ns: &str,
+    got: Option<&store::Stored>,
+) -> Option<ApiError> {
+    match got {
+        None => Some(ApiError::not_found("", "namespaces", ns)),
+        Some(s) if s.value.pointer("/metadata/deletionTimestamp").is_some() => {
+            Some(ApiError::Forbidden {
+                group: group.to_string(),
+                resource: resource.to_string(),
+                name: meta_str(&s.value, "name").unwrap_or(ns).to_string(),
+                reason: format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
+            })
+        }
+        Some(_) => None,
+    }
+}
+
+/// Fails when the namespace of a namespaced create is missing or terminating (a read of its own;
+/// a POST create checks inside its write transaction instead, see [`store_new`]).
 async fn check_namespace_usable(ctx: &Ctx) -> ApiResult<()> {
-    let Some(ns) = ctx.namespace.clone().filter(|_| ctx.info.namespaced()) else {
+    let Some(ns) = create_namespace_of(ctx) else {
         return Ok(());
     };
     let store = ctx.cluster.store.clone();
@@ -257,19 +288,18 @@ async fn check_namespace_usable(ctx: &Ctx) -> ApiResult<()> {
     let got = crate::cluster::blocking_read(move || store.get(&key))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    match got {
-        None => Err(ApiError::not_found("", "namespaces", &ns)),
-        Some(s) if s.value.pointer("/metadata/deletionTimestamp").is_some() => {
-            Err(ApiError::Forbidden {
-                group: ctx.info.group.clone(),
-                resource: ctx.info.plural.clone(),
-                name: meta_str(&s.value, "name").unwrap_or(&ns).to_string(),
-                reason: format!(
-                    "unable to create new content in namespace {ns} because it is being terminated"
-                ),
-            })
-        }
-        Some(_) => Ok(()),
+    match namespace_problem(&ctx.info.group, &ctx.info.plural, &ns, got.as_ref()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `e`, unless the namespace check fails: kube-apiserver runs it first (NamespaceLifecycle
+/// admission), so its error wins. Only failing creates pay for this extra read.
+async fn namespace_error_first(ctx: &Ctx, e: ApiError) -> ApiError {
+    match check_namespace_usable(ctx).await {
+        Err(ns) => ns,
+        Ok(()) => e,
     }
 }
 
@@ -350,9 +380,16 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         let name = apimachinery::meta::generate_name(base);
         meta_mut(&mut obj).insert("name".into(), json!(name));
     }
-    check_namespace_usable(&ctx).await?;
-    check_crd_not_terminating(&ctx).await?;
-    let warnings = admit(&ctx, &mut obj, true)?;
+    // The namespace is checked in the write transaction (one read fewer per create, and atomic
+    // with the write); a create refused before it gets the namespace's error first, as from
+    // kube-apiserver.
+    if let Err(e) = check_crd_not_terminating(&ctx).await {
+        return Err(namespace_error_first(&ctx, e).await);
+    }
+    let warnings = match admit(&ctx, &mut obj, true) {
+        Ok(w) => w,
+        Err(e) => return Err(namespace_error_first(&ctx, e).await),
+    };
     initialize_new(&ctx, &mut obj);
     if ctx.is_crd() {
         crate::crd::set_status(&mut obj);
@@ -405,10 +442,13 @@ async fn store_new(
 ) -> ApiResult<Response> {
     let obj = to_storage(ctx, obj);
     if ctx.query.dry_run {
+        check_namespace_usable(ctx).await?;
         return Ok(respond(StatusCode::CREATED, &ctx.present(obj), warnings));
     }
     let key = ctx.key("");
     let store = ctx.cluster.store.clone();
+    let namespace = create_namespace_of(ctx);
+    let (group, plural) = (ctx.info.group.clone(), ctx.info.plural.clone());
     let stored = blocking(move || {
         let mut rng = fastrand::Rng::new();
         create_retrying_generated_name(
@@ -420,7 +460,18 @@ async fn store_new(
                     name: name.to_string(),
                     ..key.clone()
                 };
-                store.write(|t| t.create(&key, obj)).map(|(s, _)| s)
+                // A namespace problem is the body's answer, not an error: nothing is written.
+                store
+                    .write(|t| {
+                        if let Some(ns) = &namespace {
+                            let got = t.get(&Key::cluster("namespaces", ns.as_str()))?;
+                            if let Some(e) = namespace_problem(&group, &plural, ns, got.as_ref()) {
+                                return Ok(Err(e));
+                            }
+                        }
+                        t.create(&key, obj).map(Ok)
+                    })
+                    .map(|(s, _)| s)
             },
         )
     })
@@ -432,7 +483,7 @@ async fn store_new(
             _ => name.to_string(),
         };
         store_error(e, &ctx.info, &name)
-    })?;
+    })??;
     if ctx.is_crd() {
         crate::crd::register(&ctx.cluster, &stored.value);
     }
