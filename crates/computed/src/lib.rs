@@ -205,6 +205,13 @@ pub trait Projection: Send + Sync + 'static {
 
     /// What a copy of `obj` looks like, `metadata.namespace` aside (the server sets it).
     fn prototype(&self, obj: &Value) -> Value;
+
+    /// A label every copy carries and no stored object should: a read whose label selector
+    /// requires its absence (`!label`, as controllers that ignore copies ask) sees no copy, so
+    /// the server reads it as if there were no projection, at no extra cost.
+    fn copy_label(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Why a provider could not answer.

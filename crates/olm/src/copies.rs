@@ -42,6 +42,12 @@ pub fn is_copy(csv: &Value) -> bool {
     csv["metadata"]["labels"].get(COPIED_FROM).is_some()
 }
 
+/// The label selector that leaves copies out: what the controllers read, since a copy is not
+/// installed in the namespace it is shown in (OLM's resolver skips copied CSVs too).
+pub fn originals_selector() -> String {
+    format!("!{COPIED_FROM}")
+}
+
 /// The namespaces of an `olm.targetNamespaces` value: empty means all namespaces.
 pub fn parse_targets(annotation: &str) -> Targets {
     if annotation.trim().is_empty() {
@@ -58,6 +64,10 @@ pub fn parse_targets(annotation: &str) -> Targets {
 }
 
 impl Projection for CopiedCsvs {
+    fn copy_label(&self) -> Option<&str> {
+        Some(COPIED_FROM)
+    }
+
     fn targets(&self, csv: &Value) -> Targets {
         if is_copy(csv) {
             return Targets::None;

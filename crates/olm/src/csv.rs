@@ -44,7 +44,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let api: Api<ClusterServiceVersion> = Api::all(cx.client.clone());
     crate::util::wait_listable(&api).await;
     // Copied CSVs (shown in target namespaces by `crate::copies`) are not reconciled, as in OLM.
-    let not_copies = format!("!{}", crate::copies::COPIED_FROM);
+    let not_copies = crate::copies::originals_selector();
     let controller = Controller::new(api, watcher::Config::default().labels(&not_copies)).owns(
         Api::<Deployment>::all(cx.client.clone()),
         watcher::Config::default().labels(OLM_OWNER),
@@ -538,6 +538,10 @@ async fn replace_predecessor(
         let Some(prev) = api.get_opt(&old).await? else {
             break;
         };
+        // A copy of an operator installed elsewhere is not this namespace's to replace.
+        if prev.labels().contains_key(crate::copies::COPIED_FROM) {
+            break;
+        }
         seen.push(old.clone());
         next = prev.spec.replaces.clone();
         if prev.meta().deletion_timestamp.is_some() {

@@ -250,7 +250,10 @@ async fn execute(
 
 async fn csv_uid(client: &kube::Client, ns: &str, name: &str) -> Option<String> {
     let api: Api<apis::operators::ClusterServiceVersion> = Api::namespaced(client.clone(), ns);
-    api.get_opt(name).await.ok().flatten().and_then(|c| c.uid())
+    // A copy shown here (the same operator installed for this namespace elsewhere) owns nothing.
+    let csv = api.get_opt(name).await.ok().flatten()?;
+    let copied = csv.labels().contains_key(crate::copies::COPIED_FROM);
+    (!copied).then(|| csv.uid()).flatten()
 }
 
 /// OLM's owner labels, plus an ownerReference to the CSV for namespaced objects (CRDs are

@@ -98,7 +98,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let controller = controller
         .watches(
             Api::<ClusterServiceVersion>::all(cx.client.clone()),
-            watcher::Config::default().labels("!olm.copiedFrom"),
+            watcher::Config::default().labels(&crate::copies::originals_selector()),
             move |csv| by_ns(csv.namespace()),
         )
         .watches(
@@ -265,7 +265,9 @@ async fn decide(
     }
     // Resolve against every catalog visible from the namespace.
     let csvs: Api<ClusterServiceVersion> = Api::namespaced(ctx.client.clone(), &ns);
-    let installed_list = csvs.list(&ListParams::default()).await?;
+    // Copies of operators installed for this namespace elsewhere are not installed here.
+    let originals = ListParams::default().labels(&crate::copies::originals_selector());
+    let installed_list = csvs.list(&originals).await?;
     let installed: Vec<Installed> = installed_list
         .items
         .iter()

@@ -17,6 +17,9 @@
 //!   the watch shows its copies (ADDED); one deleted (or terminating) loses them (DELETED).
 //! - update, patch, delete of a copy: refused (405) naming the original.
 //!
+//! A read whose label selector requires the absence of the projection's `copy_label` (how
+//! controllers that ignore copies read) is served as if there were no projection.
+//!
 //! A namespace being deleted shows no copies (its contents can be deleted). Nothing is stored
 //! per namespace, and per request the memory is the originals, the namespace
 //! names and one namespace's items.
@@ -24,6 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use apimachinery::labels::{Operator, Selector};
 use axum::response::Response;
 use computed::{Projection, Targets};
 use serde_json::{Value, json};
@@ -40,7 +44,23 @@ pub fn projection_of(ctx: &Ctx) -> Option<Arc<dyn Projection>> {
     if !ctx.info.namespaced() {
         return None;
     }
-    ctx.cluster.projection(&ctx.info.resource_key())
+    let proj = ctx.cluster.projection(&ctx.info.resource_key())?;
+    if let Some(label) = proj.copy_label()
+        && excludes_label(ctx.query.label_selector.as_deref(), label)
+    {
+        return None;
+    }
+    Some(proj)
+}
+
+/// Whether a label selector requires `label` to be absent (`!label`), so no copy can match.
+fn excludes_label(selector: Option<&str>, label: &str) -> bool {
+    let Some(sel) = selector.and_then(|s| Selector::parse(s).ok()) else {
+        return false;
+    };
+    sel.requirements()
+        .iter()
+        .any(|r| r.key == label && r.operator == Operator::DoesNotExist)
 }
 
 /// A stored object shown in other namespaces.
@@ -737,5 +757,22 @@ impl ProjectedEvents {
         }
         self.pending = None;
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excludes_label;
+
+    #[test]
+    fn only_a_selector_requiring_the_copy_label_absent_skips_the_projection() {
+        let l = "olm.copiedFrom";
+        assert!(excludes_label(Some("!olm.copiedFrom"), l));
+        assert!(excludes_label(Some("app=x,!olm.copiedFrom"), l));
+        assert!(!excludes_label(None, l));
+        assert!(!excludes_label(Some("olm.copiedFrom"), l));
+        assert!(!excludes_label(Some("olm.copiedFrom=ns"), l));
+        assert!(!excludes_label(Some("!other"), l));
+        assert!(!excludes_label(Some("not a selector!!"), l));
     }
 }
