@@ -6,13 +6,19 @@
 //! - `operators_…`: log in (a wrong password refused first), install harbor-ce-operator Manual
 //!   from the `platform` catalog and approve its InstallPlan in Installed Operators (CSV Succeeded
 //!   on the page), install topolvm-operator (another Alauda operator) the same way, install
-//!   clickhouse-operator Automatic from `community-operators` (Succeeded), then — the platform
-//!   catalog image updated with new versions of both Alauda operators, so each gets a pending
-//!   upgrade plan — batch-upgrade both from Clusters > Features: their CSVs reach the new versions.
+//!   clickhouse-operator Automatic from `community-operators` (Succeeded); install the
+//!   AllNamespaces-only allns-operator into a namespace whose OperatorGroup is SingleNamespace and
+//!   see the real CSV's failure (`UnsupportedOperatorGroup`, OLM's message) on its row, not
+//!   "Installing"; then — the platform catalog image updated with new versions of both Alauda
+//!   operators, so each gets a pending upgrade plan — batch-upgrade both from Clusters > Features:
+//!   their CSVs reach the new versions.
 //! - `plugins_and_uploads_…`: install gpu-device-plugin on `business` (the one cluster its affinity
 //!   admits) with two form switches on and see it Running; an invalid form value's error beside its
-//!   field; a package pushed with `violet push` while OperatorHub is open goes Absent → Ready without
-//!   a reload and shows Ready in Upload Packages; a non-admin sees no upload actions.
+//!   field; log-agent installed while its chart is missing from the registry shows the plugins
+//!   controller's failure (`ChartUnavailable`, its message), and once the chart is pushed turns
+//!   Running on the page without a reload; a package pushed with `violet push` while OperatorHub
+//!   is open goes Absent → Ready without a reload and shows Ready in Upload Packages; a non-admin
+//!   sees no upload actions.
 //!
 //! Both run axe on each page and save a screenshot of each page into
 //! `<target>/console-screenshots/`. Needs `node`, `/usr/bin/chromium`, the built console
@@ -206,11 +212,21 @@ async fn operators_install_approve_and_batch_upgrade_through_the_console_with_th
     let v2 = up::push_catalog(&host, "acp/platform-catalog", "v2", all).await;
     use_catalog_image(&env, "cpaas-system", "platform", &v1);
 
-    // The community catalog with the real clickhouse bundle.
+    // The community catalog with the real clickhouse bundle, and allns-operator (AllNamespaces only).
     let ch = clickhouse_bundle("0.26.0", "0.18.2", None);
     push_operator_images(&host, &ch).await;
     let ch = push_bundle(&host, "community/clickhouse-operator-bundle", "v0.18.2", ch).await;
-    let community = up::push_catalog(&host, "community/catalog", "latest", vec![ch]).await;
+    push_dummy(&host, "demo/allns-operator", "v1.0.0").await;
+    let allns = push_bundle(
+        &host,
+        "community/allns-operator-bundle",
+        "v1.0.0",
+        simple_bundle(&host, "allns-operator", "1.0.0", &["AllNamespaces"]),
+    )
+    .await;
+    let community = up::push_catalog(&host, "community/catalog", "latest", vec![ch, allns]).await;
+    // A namespace set up before (not by the console) for operators watching `default` only.
+    env.apply(FAILING_NAMESPACE);
     env.server
         .ok(&["create", "namespace", "openshift-marketplace"]);
     let source = json!({
@@ -224,6 +240,7 @@ async fn operators_install_approve_and_batch_upgrade_through_the_console_with_th
         "harbor-ce-operator",
         "topolvm-operator",
         "clickhouse-operator",
+        "allns-operator",
     ] {
         env.wait(&format!("{pkg} Ready in OperatorHub"), || {
             let (ok, out, _) = env.sh(&format!(
@@ -236,7 +253,10 @@ async fn operators_install_approve_and_batch_upgrade_through_the_console_with_th
     browser(
         &env.server,
         "operators",
-        &[("NEXT_PLATFORM_CATALOG", v2.clone())],
+        &[
+            ("NEXT_PLATFORM_CATALOG", v2.clone()),
+            ("FAILING_NAMESPACE", "single-ns".into()),
+        ],
     );
 
     // What the browser did is what kubectl sees.
@@ -251,6 +271,20 @@ async fn operators_install_approve_and_batch_upgrade_through_the_console_with_th
             "CSV {ns}/{csv}"
         );
     }
+    // The failure the page showed is the CSV's own, and nothing of it runs.
+    let csv = env.json(&["-n", "single-ns", "get", "csv", "allns-operator.v1.0.0"]);
+    assert_eq!(csv["status"]["phase"], "Failed", "{csv:#}");
+    assert_eq!(
+        csv["status"]["reason"], "UnsupportedOperatorGroup",
+        "{csv:#}"
+    );
+    assert!(
+        !env.server
+            .kubectl(&["-n", "single-ns", "get", "deployment", "allns-operator"])
+            .status
+            .success(),
+        "allns-operator runs despite its failed CSV"
+    );
     let subs = env.json(&["get", "subscriptions", "-A"]);
     let approvals: Vec<(String, String)> = subs["items"]
         .as_array()
@@ -282,10 +316,23 @@ async fn operators_install_approve_and_batch_upgrade_through_the_console_with_th
         "operatorhub-install-harbor-ce-operator",
         "installed-operators-pending",
         "installed-operators",
+        "installed-operators-failed",
         "features",
         "features-upgraded",
     ]);
 }
+
+/// Namespace `single-ns` with an OperatorGroup watching only `default` (SingleNamespace).
+const FAILING_NAMESPACE: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: single-ns}
+---
+apiVersion: operators.coreos.com/v1
+kind: OperatorGroup
+metadata: {name: single-ns, namespace: single-ns}
+spec: {targetNamespaces: [default]}
+"#;
 
 const PLUGIN_FIXTURES: &str = r#"
 apiVersion: cluster.alauda.io/v1alpha1
@@ -325,7 +372,8 @@ spec:
     type: object
     properties:
       replicas: {type: integer, minimum: 1, title: replicas}
-  chart: {ref: "REGISTRY/charts/log-agent:v1.0.0"}
+  # Not in the registry until the browser test pushes it (tests/plugin_charts/demo-v1).
+  chart: {ref: "REGISTRY/charts/demo:1.0.0"}
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -368,6 +416,19 @@ async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_conso
         plugin_support::push_image(&host, image, &layout);
     }
     let chart = plugin_support::push_chart(&host, "tests/plugin_charts/gpu-device-plugin");
+    // log-agent's image is there, its chart is not (pushed by the browser test to heal it).
+    plugin_support::push_image(&host, "acp/demo:v1.0.0", &scratch.join("demo"));
+    let push_chart = [
+        env!("CARGO_BIN_EXE_marketplace").to_string(),
+        "chart".into(),
+        "push".into(),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/plugin_charts/demo-v1")
+            .display()
+            .to_string(),
+        format!("oci://{host}/charts"),
+        "--plain-http".into(),
+    ];
     env.apply(
         &PLUGIN_FIXTURES
             .replace("GPU_CHART", &chart)
@@ -418,6 +479,10 @@ async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_conso
         &[
             ("VIEWER_TOKEN", viewer.trim().to_string()),
             ("VIOLET_PUSH", serde_json::to_string(&push).unwrap()),
+            (
+                "PUSH_MISSING_CHART",
+                serde_json::to_string(&push_chart).unwrap(),
+            ),
             ("XDG_CACHE_HOME", cache.display().to_string()),
         ],
     );
@@ -428,6 +493,19 @@ async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_conso
         "-o", "jsonpath={.items[0].metadata.labels.cpaas\\.io/cluster-name} {.items[0].status.phase} {.items[0].spec.config.custom.pgpu_enable} {.items[0].spec.config.custom.vgpu_enable} {.items[0].spec.config.custom.mps_enable}",
     ]);
     assert_eq!(row.trim(), "business Running true true false");
+    let agent = env.server.ok(&[
+        "get",
+        "moduleinfo",
+        "-l",
+        "cpaas.io/module-name=log-agent",
+        "-o",
+        "jsonpath={.items[0].metadata.labels.cpaas\\.io/cluster-name} {.items[0].status.phase}",
+    ]);
+    assert_eq!(
+        agent.trim(),
+        "business Running",
+        "log-agent healed once its chart was pushed"
+    );
     let drivers = env.server.kubectl_on(
         "business",
         &["-n", "cpaas-system", "get", "daemonsets", "-o", "name"],
@@ -456,6 +534,8 @@ async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_conso
         "cluster-plugins",
         "cluster-plugins-install",
         "cluster-plugins-invalid-value",
+        "cluster-plugins-failed",
+        "cluster-plugins-healed",
         "operatorhub-absent",
         "upload-packages-operator",
         "upload-packages-non-admin",

@@ -9,8 +9,11 @@
 //   SCREENSHOTS    directory for the screenshots
 //   NODE_EXTRA_CA_CERTS  serve's CA (for this script's own API calls)
 //   operators:        NEXT_PLATFORM_CATALOG  the platform catalog image with the new versions
+//   operators:        FAILING_NAMESPACE  a namespace whose OperatorGroup is SingleNamespace, where the
+//                     AllNamespaces-only allns-operator is installed to fail
 //   plugins-uploads:  VIEWER_TOKEN  a token that may read but not change packages;
-//                     VIOLET_PUSH   the `violet push` command line (JSON array) uploading a package
+//                     VIOLET_PUSH   the `violet push` command line (JSON array) uploading a package;
+//                     PUSH_MISSING_CHART  the command line (JSON array) pushing log-agent's missing chart
 // Exits non-zero with a message on the first failed expectation.
 import { chromium } from "playwright-core";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
@@ -118,7 +121,7 @@ async function until(page, what, cond, timeout = CONTROLLERS) {
 // ---- scenario "operators" -------------------------------------------------------------------
 
 /** Installs `pkg` as a user does: its OperatorHub tile, its detail panel, the Install form. */
-async function installFromHub(page, pkg, approval, shot) {
+async function installFromHub(page, pkg, approval, shot, namespace) {
   await nav(page, "OperatorHub");
   const tile = page.getByTestId(`tile-${pkg}`);
   await tile.getByText("Ready", { exact: true }).waitFor({ timeout: CONTROLLERS });
@@ -131,6 +134,7 @@ async function installFromHub(page, pkg, approval, shot) {
   else check(await dialog.locator("#install-approval-Automatic").isEnabled(), `${pkg}: Automatic not offered for a non-Alauda operator`);
   await dialog.locator(`#install-approval-${approval}`).check();
   check((await dialog.locator("#install-namespace").inputValue()) === pkg, `${pkg}: the namespace defaults to the package name`);
+  if (namespace) await dialog.locator("#install-namespace").fill(namespace);
   if (shot) {
     await shoot(page, shot);
     await axe(page, shot);
@@ -160,7 +164,7 @@ async function approveInstall(page, pkg, component, shot) {
 
 async function operatorsScenario(page) {
   await nav(page, "OperatorHub");
-  for (const pkg of ["harbor-ce-operator", "topolvm-operator", "clickhouse-operator"])
+  for (const pkg of ["harbor-ce-operator", "topolvm-operator", "clickhouse-operator", "allns-operator"])
     await page.getByTestId(`tile-${pkg}`).getByText("Ready", { exact: true }).waitFor({ timeout: CONTROLLERS });
   // The source-type filter: two Alauda operators, one community operator.
   await page.locator("#filter-type-alauda").check();
@@ -179,6 +183,21 @@ async function operatorsScenario(page) {
   await ch.getByText("Succeeded", { exact: true }).waitFor({ timeout: CONTROLLERS });
   check((await ch.getByText("Requires approval").count()) === 0, "an Automatic install asked for approval");
   console.log("installed operators: clickhouse-operator installed Automatic, Succeeded without approval");
+
+  // A failure from the real OLM, on the page: allns-operator supports only AllNamespaces, installed
+  // into a namespace whose existing OperatorGroup watches a single other namespace. OLM fails the
+  // CSV (UnsupportedOperatorGroup); the row says so with OLM's message, not "Installing".
+  await installFromHub(page, "allns-operator", "Automatic", undefined, env("FAILING_NAMESPACE"));
+  const bad = page.getByTestId("operator-allns-operator");
+  const reason = bad.getByTestId("failure-reason");
+  await reason.getByText(/UnsupportedOperatorGroup: CSV allns-operator\.v1\.0\.0 does not support install mode SingleNamespace/).waitFor({ timeout: CONTROLLERS });
+  const text = await reason.innerText();
+  check(/it supports AllNamespaces/.test(text), `the failure does not say which modes the CSV supports: ${text}`);
+  check(/Change the OperatorGroup/.test(text), `the failure does not say what to do: ${text}`);
+  await bad.getByTestId("status").getByText("Failed", { exact: true }).waitFor({ timeout: TIMEOUT });
+  check((await bad.getByText(/Installing/).count()) === 0, "a failed install still shows Installing");
+  await shoot(page, "installed-operators-failed");
+  console.log(`installed operators: allns-operator's failure shown from OLM: ${text}`);
   await shoot(page, "installed-operators");
   await axe(page, "installed-operators");
 
@@ -252,18 +271,44 @@ async function clusterPlugins(page) {
   await shoot(page, "cluster-plugins-invalid-value");
   await dialog.getByRole("button", { name: "Cancel" }).click();
   console.log("plugin form: invalid value shows its error beside the field");
+
+  // A failure from the real plugins controller, on the page: log-agent's chart is not in the
+  // registry, so its installation on business fails (ChartUnavailable) with the controller's
+  // message. Pushing the chart heals it (the controller looks again) and the page turns Running
+  // through its watch, without a reload.
+  await page.getByRole("button", { name: "Install log-agent" }).click();
+  await dialog.getByRole("heading", { name: /Install Log agent/ }).waitFor({ timeout: TIMEOUT });
+  await dialog.locator("#plugin-cluster").selectOption("business");
+  await dialog.getByRole("button", { name: "Install", exact: true }).click();
+  await dialog.waitFor({ state: "detached", timeout: TIMEOUT });
+  const agent = page.getByTestId("plugin-log-agent").getByTestId("installation-business");
+  await agent.getByTestId("status").getByText("Failed", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  const failure = agent.getByTestId("failure-reason");
+  await failure.getByText(/^ChartUnavailable: ModuleConfig log-agent-v1\.0\.0: /).waitFor({ timeout: TIMEOUT });
+  const message = await failure.innerText();
+  check(message.includes("charts/demo:1.0.0") && /push the chart/.test(message), `the failure does not name the chart and what to do: ${message}`);
+  await shoot(page, "cluster-plugins-failed");
+  await axe(page, "cluster-plugins-failed");
+  console.log(`plugin: log-agent's failure shown from the controller: ${message}`);
+  await page.evaluate(() => { window.__sameDocument = true; });
+  await run("PUSH_MISSING_CHART", "chart push");
+  await agent.getByTestId("status").getByText("Running", { exact: true }).waitFor({ timeout: CONTROLLERS });
+  check((await agent.getByTestId("failure-reason").count()) === 0, "a Running installation still shows its old failure");
+  check(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
+  await shoot(page, "cluster-plugins-healed");
+  console.log("plugin: the chart pushed, log-agent turned Failed -> Running without reload");
 }
 
-/** Runs the `violet push` command line the test gave (JSON array); fails with its output. */
-async function violetPush() {
-  const [bin, ...args] = JSON.parse(env("VIOLET_PUSH"));
+/** Runs the command line (JSON array) the test gave in environment `name`; fails with its output. */
+async function run(name, what) {
+  const [bin, ...args] = JSON.parse(env(name));
   const { promisify } = await import("node:util");
   const { execFile } = await import("node:child_process");
   try {
     const { stdout } = await promisify(execFile)(bin, args, { maxBuffer: 16 << 20 });
-    console.log(`violet push: ${stdout.trim().split("\n").slice(-1)[0]}`);
+    console.log(`${what}: ${stdout.trim().split("\n").slice(-1)[0]}`);
   } catch (e) {
-    throw new Error(`violet push failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
+    throw new Error(`${what} failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
   }
 }
 
@@ -274,7 +319,7 @@ async function uploads(page) {
   await tile.getByText("Absent", { exact: true }).waitFor({ timeout: CONTROLLERS });
   await shoot(page, "operatorhub-absent");
   await page.evaluate(() => { window.__sameDocument = true; });
-  await violetPush();
+  await run("VIOLET_PUSH", "violet push");
   await tile.getByText("Ready", { exact: true }).waitFor({ timeout: CONTROLLERS });
   check(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded");
   console.log("upload: violet push turned the OperatorHub tile Absent -> Ready without reload");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { filterTiles, emptyFilter, tilesOf, installedPackages } from "../src/api/packages";
 import { buildSubscription, defaultForm, validateInstall, installedOperators, batchUpgradable, planComponents } from "../src/api/operators";
-import { buildModuleInfo, clusterInfos, installableClusters, matchesSelector, pluginRows, compareVersions } from "../src/api/plugins";
+import { buildModuleInfo, clusterInfos, installableClusters, installationOf, matchesSelector, pluginRows, compareVersions } from "../src/api/plugins";
 import { rowsOfType } from "../src/api/artifacts";
 import { applyEvent, LineSplitter } from "../src/api/watch";
 import type { K8sObject } from "../src/api/types";
@@ -140,6 +140,19 @@ describe("plugin adapter", () => {
     expect(matchesSelector(l, { matchExpressions: [{ key: "c", operator: "Exists" }] })).toBe(false);
     expect(matchesSelector(l, { matchExpressions: [{ key: "a", operator: "Gt" }] })).toBe(false);
   });
+  it("shows a refused installation's reason and message (the controller's Validated=False), not a bare 'failed'", () => {
+    const info = (phase: string, conditions: object[]): K8sObject => ({
+      metadata: { name: "business-log-agent", labels: { "cpaas.io/cluster-name": "business", "cpaas.io/module-name": "log-agent" } },
+      spec: { version: "v1.0.0" },
+      status: { phase, conditions },
+    });
+    const refused = installationOf(info("Failed", [{ type: "Validated", status: "False", reason: "ChartUnavailable", message: "ModuleConfig log-agent-v1.0.0: not found; push the chart there" }]));
+    expect(refused.message).toBe("ChartUnavailable: ModuleConfig log-agent-v1.0.0: not found; push the chart there");
+    const helm = installationOf(info("Failed", [{ type: "Validated", status: "True", reason: "Valid", message: "m" }, { type: "Installed", status: "False", reason: "InstallFailed", message: "m" }]));
+    expect(helm.message).toBe("InstallFailed: m");
+    expect(installationOf(info("Running", [{ type: "Validated", status: "True", reason: "Valid" }, { type: "Installed", status: "True" }, { type: "Ready", status: "True" }])).message).toBeUndefined();
+  });
+
   it("builds the documented ModuleInfo", () => {
     const mi = buildModuleInfo("gpu-device-plugin", "business", "v4.0.15", { custom: { mps_enable: false, pgpu_enable: true, vgpu_enable: true } });
     expect(mi.metadata.labels).toEqual({ "cpaas.io/cluster-name": "business", "cpaas.io/module-name": "gpu-device-plugin", "cpaas.io/module-type": "plugin" });

@@ -111,9 +111,15 @@ export function versionsOf(plugin: string, configs: K8sObject[]): PluginVersion[
     .sort((a, b) => compareVersions(b.version, a.version));
 }
 
-function failure(conds: Condition[] | undefined): string | undefined {
-  const c = (conds ?? []).find((c) => (c.type === "Ready" || c.type === "Installed") && c.status === "False") ??
-    (conds ?? []).find((c) => c.type === "Failed" && c.status === "True");
+/**
+ * Why an installation is not Running, from its conditions: a refusal (`Validated=False`, e.g.
+ * ChartUnavailable or InvalidConfig) first, then a failed or pending release (`Installed=False`),
+ * then workloads not ready (`Ready=False`).
+ */
+export function failure(conds: Condition[] | undefined): string | undefined {
+  const all = conds ?? [];
+  const c = ["Validated", "Installed", "Ready"].map((t) => all.find((c) => c.type === t && c.status === "False")).find(Boolean) ??
+    all.find((c) => c.type === "Failed" && c.status === "True");
   return c ? `${c.reason}: ${c.message}` : undefined;
 }
 

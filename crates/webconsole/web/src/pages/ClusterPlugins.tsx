@@ -78,7 +78,10 @@ function InstallationLine({ inst, onUpgrade, onUninstall }: { inst: Installation
         {inst.newVersion && <FlexItem><Button size="sm" variant="secondary" onClick={onUpgrade} aria-label={`Upgrade on ${inst.cluster} to ${inst.newVersion}`}>Upgrade</Button></FlexItem>}
         <FlexItem><Button size="sm" variant="link" isDanger onClick={onUninstall} aria-label={`Uninstall from ${inst.cluster}`}>Uninstall</Button></FlexItem>
       </Flex>
-      {inst.message && <small data-testid="failure-reason" style={{ color: "var(--pf-t--global--text--color--status--danger--default)" }}>{inst.message}</small>}
+      {/* A failure in the danger colour; what a Processing installation waits for, plainly. */}
+      {inst.message && (inst.phase === "Failed"
+        ? <small data-testid="failure-reason" style={{ color: "var(--pf-t--global--text--color--status--danger--default)" }}>{inst.message}</small>
+        : <small data-testid="status-message">{inst.message}</small>)}
     </div>
   );
 }
