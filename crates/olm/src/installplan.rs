@@ -1,6 +1,6 @@
-//! The InstallPlan controller: once `spec.approved` is true, applies the plan's steps in order
-//! (CRDs, the CSV with its OperatorGroup annotations, ServiceAccounts, RBAC, other objects) by
-//! server-side apply; namespaced objects get an ownerReference to their CSV (so deleting the CSV
+//! The InstallPlan controller: once `spec.approved` is true, applies the plan's steps (CRDs and
+//! the CSV with its OperatorGroup annotations in order, then ServiceAccounts and RBAC together,
+//! then other objects in order) by server-side apply; namespaced objects get an ownerReference to their CSV (so deleting the CSV
 //! removes them), cluster-scoped ones OLM's `olm.owner` labels (removed by the CSV's finalizer).
 //! Phases `RequiresApproval` → `Installing` → `Complete`, or `Failed` with the step, the object
 //! and the API's answer. A step that fails transiently — its API not served yet (a CRD just
@@ -184,68 +184,146 @@ struct StepFailure {
     error: ApplyError,
 }
 
-/// Applies every step not yet created; marks each `Created`.
+/// Kinds whose steps do not depend on each other once the CRDs and CSVs are in: they are
+/// applied together (a plan's ServiceAccounts and RBAC are most of its steps).
+const INDEPENDENT_KINDS: &[&str] = &[
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Service",
+];
+
+/// Applies every step not yet created; marks each `Created`. CRDs and CSVs go first, in order;
+/// then the independent kinds ([`INDEPENDENT_KINDS`]) together; then the rest in order (custom
+/// resources of the bundle's CRDs among them). A failure is the first failed step's.
 async fn execute(
     ctx: &Ctx,
     ns: &str,
     status: &mut InstallPlanStatus,
     og: Option<&(String, Option<Vec<String>>)>,
 ) -> Result<(), StepFailure> {
+    let total = status.plan.len();
+    let pending: Vec<usize> = (0..total)
+        .filter(|&i| status.plan[i].status != "Created")
+        .collect();
+    let kind = |i: &usize| status.plan[*i].resource.kind.clone();
+    let (first, rest): (Vec<usize>, Vec<usize>) = pending.into_iter().partition(|i| {
+        matches!(
+            kind(i).as_str(),
+            "CustomResourceDefinition" | "ClusterServiceVersion"
+        )
+    });
+    let (together, last): (Vec<usize>, Vec<usize>) = rest
+        .into_iter()
+        .partition(|i| INDEPENDENT_KINDS.contains(&kind(i).as_str()));
+    let mut csv_uids: std::collections::BTreeMap<String, String> = Default::default();
+    for i in first {
+        let uid = apply_step(ctx, ns, status, i, og, &csv_uids).await?;
+        if let Some(uid) = uid {
+            csv_uids.insert(status.plan[i].resolving.clone(), uid);
+        }
+        status.plan[i].status = "Created".into();
+    }
+    // CSVs created by an earlier attempt: their uids looked up once, not once per step.
+    for &i in together.iter().chain(&last) {
+        let csv = &status.plan[i].resolving;
+        if !csv_uids.contains_key(csv)
+            && let Some(uid) = csv_uid(&ctx.client, ns, csv).await
+        {
+            csv_uids.insert(csv.clone(), uid);
+        }
+    }
+    let plan = &*status;
+    let results = futures::future::join_all(
+        together
+            .iter()
+            .map(|&i| apply_step(ctx, ns, plan, i, og, &csv_uids)),
+    )
+    .await;
+    let mut failure = None;
+    for (&i, r) in together.iter().zip(results) {
+        match r {
+            Ok(_) => status.plan[i].status = "Created".into(),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    for i in last {
+        apply_step(ctx, ns, status, i, og, &csv_uids).await?;
+        status.plan[i].status = "Created".into();
+    }
+    Ok(())
+}
+
+/// Applies step `i` of the plan; a CSV's step answers the stored CSV's uid.
+async fn apply_step(
+    ctx: &Ctx,
+    ns: &str,
+    status: &InstallPlanStatus,
+    i: usize,
+    og: Option<&(String, Option<Vec<String>>)>,
+    csv_uids: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<String>, StepFailure> {
     let (client, kinds) = (&ctx.client, &ctx.kinds);
     let manager = controllers::runtime::field_manager(NAME);
-    let mut csv_uids: std::collections::BTreeMap<String, String> = Default::default();
-    let total = status.plan.len();
-    for i in 0..total {
-        let step = status.plan[i].clone();
-        let label = format!(
-            "step {} of {total} ({} {:?} of {})",
+    let step = &status.plan[i];
+    let fail = |error: ApplyError| StepFailure {
+        step: format!(
+            "step {} of {} ({} {:?} of {})",
             i + 1,
+            status.plan.len(),
             step.resource.kind,
             step.resource.name,
             step.resolving
-        );
-        if step.status == "Created" {
-            continue;
-        }
-        let fail = |error: ApplyError| StepFailure {
-            step: label.clone(),
-            error,
-        };
-        let mut obj: Value = serde_json::from_str(
-            step.resource.manifest.as_deref().unwrap_or("{}"),
-        )
+        ),
+        error,
+    };
+    let mut obj: Value = serde_json::from_str(step.resource.manifest.as_deref().unwrap_or("{}"))
         .map_err(|e| {
             fail(ApplyError {
                 failure: ApplyFailure::Permanent,
                 message: format!("the manifest is not JSON: {e}"),
             })
         })?;
-        if step.resource.kind == "ClusterServiceVersion" {
-            if let Some((name, targets)) = og {
-                obj["metadata"]["annotations"][OLM_OPERATOR_GROUP] = json!(name);
-                obj["metadata"]["annotations"][OLM_TARGET_NAMESPACES] =
-                    json!(crate::steps::target_annotation(targets.as_deref()));
-            }
-            let stored = apply_json(client, kinds, &obj, ns, &manager)
-                .await
-                .map_err(fail)?;
-            csv_uids.insert(
-                step.resolving.clone(),
-                stored.metadata.uid.unwrap_or_default(),
-            );
-        } else {
-            let owner_uid = match csv_uids.get(&step.resolving) {
-                Some(u) => Some(u.clone()),
-                None => csv_uid(client, ns, &step.resolving).await,
-            };
-            label_owner(&mut obj, &step.resolving, ns, owner_uid.as_deref());
-            apply_json(client, kinds, &obj, ns, &manager)
-                .await
-                .map_err(fail)?;
+    if step.resource.kind == "ClusterServiceVersion" {
+        if let Some((name, targets)) = og {
+            obj["metadata"]["annotations"][OLM_OPERATOR_GROUP] = json!(name);
+            obj["metadata"]["annotations"][crate::csv::OLM_OPERATOR_NAMESPACE] = json!(ns);
+            obj["metadata"]["annotations"][OLM_TARGET_NAMESPACES] =
+                json!(crate::steps::target_annotation(targets.as_deref()));
         }
-        status.plan[i].status = "Created".into();
+        // Created with the CSV controller's finalizer and its OperatorGroup annotations, so
+        // the controller's first reconcile has nothing to patch before it installs.
+        if let Some(meta) = obj["metadata"].as_object_mut() {
+            let fins = meta.entry("finalizers").or_insert_with(|| json!([]));
+            if let Some(list) = fins.as_array_mut()
+                && !list.iter().any(|f| f == crate::csv::FINALIZER)
+            {
+                list.push(json!(crate::csv::FINALIZER));
+            }
+        }
+        let stored = apply_json(client, kinds, &obj, ns, &manager)
+            .await
+            .map_err(fail)?;
+        return Ok(Some(stored.metadata.uid.unwrap_or_default()));
     }
-    Ok(())
+    let owner_uid = match csv_uids.get(&step.resolving) {
+        Some(u) => Some(u.clone()),
+        None => csv_uid(client, ns, &step.resolving).await,
+    };
+    label_owner(&mut obj, &step.resolving, ns, owner_uid.as_deref());
+    apply_json(client, kinds, &obj, ns, &manager)
+        .await
+        .map_err(fail)?;
+    Ok(None)
 }
 
 async fn csv_uid(client: &kube::Client, ns: &str, name: &str) -> Option<String> {
