@@ -370,12 +370,7 @@ impl ControlPlane {
         cluster: &str,
         provider: Arc<dyn computed::Provider>,
     ) -> Result<(), handlers::computed::RegisterError> {
-        let c = self
-            .shared
-            .clusters
-            .get(cluster)
-            .ok_or_else(|| handlers::computed::RegisterError::UnknownCluster(cluster.into()))?;
-        handlers::computed::register(c, provider).map(|_| ())
+        handlers::computed::register(self.registered_cluster(cluster)?, provider).map(|_| ())
     }
 
     /// Shows the objects of the stored, namespaced resource `group`/`plural` of `cluster` also in
@@ -389,13 +384,20 @@ impl ControlPlane {
         plural: &str,
         projection: Arc<dyn computed::Projection>,
     ) -> Result<(), handlers::computed::RegisterError> {
-        let c = self
-            .shared
+        self.registered_cluster(cluster)?
+            .add_projection(group, plural, projection);
+        Ok(())
+    }
+
+    /// The cluster a registration names, or why not.
+    fn registered_cluster(
+        &self,
+        cluster: &str,
+    ) -> Result<&Arc<cluster::ClusterState>, handlers::computed::RegisterError> {
+        self.shared
             .clusters
             .get(cluster)
-            .ok_or_else(|| handlers::computed::RegisterError::UnknownCluster(cluster.into()))?;
-        c.add_projection(group, plural, projection);
-        Ok(())
+            .ok_or_else(|| handlers::computed::RegisterError::UnknownCluster(cluster.into()))
     }
 
     /// A served cluster's labels (`--cluster NAME=k=v,...`).

@@ -14,27 +14,14 @@ mod common;
 mod plugin_support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use apis::cluster::ModuleInfo;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use plugin_support::marketplace;
 
 const PLUGINS: usize = 20;
 const CLUSTERS: [&str; 3] = ["global", "business", "edge"];
-
-fn marketplace(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
-        .args(args)
-        .output()
-        .expect("run marketplace");
-    assert!(
-        out.status.success(),
-        "marketplace {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// A chart whose objects are named after the release, so every plugin can share it.
 fn write_chart(dir: &std::path::Path, version: &str) {
