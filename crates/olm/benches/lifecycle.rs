@@ -9,6 +9,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+/// The marketplace binary's allocator, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use apis::operators::{ClusterServiceVersion, Subscription};
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
