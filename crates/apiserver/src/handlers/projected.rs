@@ -37,7 +37,6 @@ use super::Ctx;
 use super::read::{Continue, Selectors, decode_continue, encode_continue};
 use crate::cluster::{blocking, store_error};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::json_response_with;
 
 /// The projection of `ctx`'s resource, when it has one (namespaced resources only).
 pub fn projection_of(ctx: &Ctx) -> Option<Arc<dyn Projection>> {
@@ -372,7 +371,7 @@ pub async fn list(
     let Some(limit) = ctx.query.limit.filter(|l| *l > 0) else {
         return Ok(super::read::stream::serve_values(ctx, revision, cursor));
     };
-    let mut items: Vec<Value> = cursor.by_ref().take(limit).collect();
+    let items: Vec<Value> = cursor.by_ref().take(limit).collect();
     let token = match (items.last(), cursor.next()) {
         (Some(last), Some(_)) => {
             let (ns, name) = key_of(last);
@@ -384,36 +383,7 @@ pub async fn list(
         }
         _ => None,
     };
-    items = items.into_iter().map(|o| ctx.present(o)).collect();
-    let rv = revision.to_string();
-    if ctx.wants_table() {
-        let t = crate::tables::table(
-            &ctx.info,
-            &items,
-            ctx.query.include_object.as_deref(),
-            &rv,
-            token.as_deref().unwrap_or(""),
-        );
-        return Ok(json_response_with(
-            http::StatusCode::OK,
-            crate::tables::TABLE_CONTENT_TYPE,
-            &t,
-        ));
-    }
-    let mut meta = json!({ "resourceVersion": rv });
-    if let Some(c) = token {
-        meta["continue"] = Value::String(c);
-    }
-    Ok(json_response_with(
-        http::StatusCode::OK,
-        "application/json",
-        &json!({
-            "kind": ctx.info.list_kind,
-            "apiVersion": ctx.info.api_version(),
-            "metadata": meta,
-            "items": items,
-        }),
-    ))
+    Ok(super::read::page_response(&ctx, items, revision, token))
 }
 
 /// The copy `ctx` names (no object being stored under that name), or `None`.

@@ -274,24 +274,36 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
         return stream::serve(ctx, sel, at).await;
     }
     let res = read_list(&ctx, sel, at).await?;
-    let items: Vec<Value> = res.items.into_iter().map(|o| ctx.present(o)).collect();
-    let rv = res.revision.to_string();
+    Ok(page_response(
+        &ctx,
+        res.items,
+        res.revision,
+        res.continue_token,
+    ))
+}
+
+/// One collected page of a list as the client asked for it: a Table, or the resource's List
+/// with the page's resourceVersion and `continue` token.
+pub(crate) fn page_response(
+    ctx: &Ctx,
+    items: Vec<Value>,
+    revision: u64,
+    continue_token: Option<String>,
+) -> Response {
+    let items: Vec<Value> = items.into_iter().map(|o| ctx.present(o)).collect();
+    let rv = revision.to_string();
     if ctx.wants_table() {
         let t = crate::tables::table(
             &ctx.info,
             &items,
             ctx.query.include_object.as_deref(),
             &rv,
-            res.continue_token.as_deref().unwrap_or(""),
+            continue_token.as_deref().unwrap_or(""),
         );
-        return Ok(json_response_with(
-            http::StatusCode::OK,
-            crate::tables::TABLE_CONTENT_TYPE,
-            &t,
-        ));
+        return json_response_with(http::StatusCode::OK, crate::tables::TABLE_CONTENT_TYPE, &t);
     }
     let mut meta = json!({ "resourceVersion": rv });
-    if let Some(c) = res.continue_token {
+    if let Some(c) = continue_token {
         meta["continue"] = Value::String(c);
     }
     let list = json!({
@@ -300,11 +312,7 @@ pub async fn list(ctx: Ctx) -> ApiResult<Response> {
         "metadata": meta,
         "items": items,
     });
-    Ok(json_response_with(
-        http::StatusCode::OK,
-        "application/json",
-        &list,
-    ))
+    json_response_with(http::StatusCode::OK, "application/json", &list)
 }
 
 #[cfg(test)]
