@@ -92,6 +92,14 @@ impl Catalog {
         out
     }
 
+    /// The catalog as one FBC JSON stream (`opm render`'s output): its blobs, one per line.
+    pub fn to_stream(&self) -> String {
+        self.to_blobs()
+            .iter()
+            .map(|b| b.to_string() + "\n")
+            .collect()
+    }
+
     /// Checks what opm checks of a catalog: every channel names an existing package and
     /// bundles of it; one head per channel; no replaces cycle; each bundle in some channel; the
     /// default channel exists.

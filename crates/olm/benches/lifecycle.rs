@@ -133,11 +133,7 @@ async fn main() {
         cat.add_bundle(catalog::Bundle::from_registry_v1_files(&image, files, &image).unwrap())
             .unwrap();
     }
-    let stream: String = cat
-        .to_blobs()
-        .iter()
-        .map(|b| b.to_string() + "\n")
-        .collect();
+    let stream = cat.to_stream();
     let t = Instant::now();
     let parsed =
         catalog::Catalog::from_fbc_files([("configs/catalog.json", stream.as_bytes())]).unwrap();
@@ -146,15 +142,9 @@ async fn main() {
         parsed.bundle_count(),
         t.elapsed()
     );
-    let image = olm::image::push(
-        &host,
-        "bench/catalog",
-        "v1",
-        &[("configs/catalog.json".into(), stream.into_bytes())],
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let image = olm::image::push_catalog(&host, "bench/catalog", "v1", &cat)
+        .await
+        .unwrap();
 
     // Wait for the platform catalogs, then point `custom` at the catalog image.
     let cs: Api<apis::operators::CatalogSource> = Api::namespaced(client.clone(), "cpaas-system");
@@ -442,20 +432,9 @@ async fn packagemanifest_lists(
         )
         .unwrap();
     }
-    let stream: String = cat
-        .to_blobs()
-        .iter()
-        .map(|b| b.to_string() + "\n")
-        .collect();
-    let image = olm::image::push(
-        host,
-        "bench/listing-catalog",
-        "v1",
-        &[("configs/catalog.json".into(), stream.into_bytes())],
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let image = olm::image::push_catalog(host, "bench/listing-catalog", "v1", &cat)
+        .await
+        .unwrap();
     while cs.get_opt("system").await.ok().flatten().is_none() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -135,6 +135,23 @@ pub fn tar_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     b.into_inner().unwrap_or_default()
 }
 
+/// Pushes `catalog` as a catalog image to `<host>/<repo>:<tag>`: its FBC stream in
+/// `/configs/catalog.json`, the `/configs` location in the image's label, as `opm` builds one;
+/// returns the pinned reference.
+pub async fn push_catalog(
+    host: &str,
+    repo: &str,
+    tag: &str,
+    catalog: &catalog::Catalog,
+) -> Result<String, ImageError> {
+    let labels = BTreeMap::from([(CONFIGS_LABEL.to_string(), "/configs".to_string())]);
+    let files = [(
+        "configs/catalog.json".to_string(),
+        catalog.to_stream().into_bytes(),
+    )];
+    push(host, repo, tag, &files, &labels).await
+}
+
 /// Builds a one-layer image of `files` with config `labels` and pushes it to
 /// `<host>/<repo>:<tag>`; returns the pinned reference `<host>/<repo>@sha256:...`.
 pub async fn push(

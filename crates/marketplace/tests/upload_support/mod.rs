@@ -6,7 +6,6 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -225,25 +224,9 @@ pub async fn push_catalog(
     for b in bundles {
         cat.add_bundle(b).expect("bundle joins the catalog");
     }
-    let stream: String = cat
-        .to_blobs()
-        .iter()
-        .map(|b| serde_json::to_string_pretty(b).unwrap() + "\n")
-        .collect();
-    let mut labels = BTreeMap::new();
-    labels.insert(
-        olm::image::CONFIGS_LABEL.to_string(),
-        "/configs".to_string(),
-    );
-    olm::image::push(
-        host,
-        repo,
-        tag,
-        &[("configs/catalog.json".into(), stream.into_bytes())],
-        &labels,
-    )
-    .await
-    .expect("push catalog");
+    olm::image::push_catalog(host, repo, tag, &cat)
+        .await
+        .expect("push catalog");
     format!("{host}/{repo}:{tag}")
 }
 
