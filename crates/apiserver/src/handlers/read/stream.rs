@@ -53,11 +53,6 @@ pub async fn serve(ctx: Ctx, sel: Selectors, mut at: Option<u64>) -> ApiResult<R
         limit: None,
     };
     let table = ctx.wants_table();
-    let content_type = if table {
-        crate::tables::TABLE_CONTENT_TYPE
-    } else {
-        "application/json"
-    };
     let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_QUEUED);
     let (started_tx, started_rx) = oneshot::channel::<()>();
     let store = ctx.cluster.store.clone();
@@ -112,14 +107,7 @@ pub async fn serve(ctx: Ctx, sel: Selectors, mut at: Option<u64>) -> ApiResult<R
             (e, _) => store_error(e, &ctx.info, ""),
         });
     }
-    let body = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    Ok(Response::builder()
-        .status(200)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .body(Body::from_stream(body))
-        .expect("valid response"))
+    Ok(streamed(table, rx))
 }
 
 /// Streams a list of objects already read and selected (a projected resource's, see
@@ -131,11 +119,6 @@ pub fn serve_values(
     items: impl Iterator<Item = Value> + Send + 'static,
 ) -> Response {
     let table = ctx.wants_table();
-    let content_type = if table {
-        crate::tables::TABLE_CONTENT_TYPE
-    } else {
-        "application/json"
-    };
     let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_QUEUED);
     let sel = Selectors {
         labels: apimachinery::labels::Selector::everything(),
@@ -154,6 +137,16 @@ pub fn serve_values(
         enc.end(&mut sink);
         sink.flush();
     });
+    streamed(table, rx)
+}
+
+/// The 200 response whose body is the chunks `rx` delivers: a Table or a List.
+fn streamed(table: bool, rx: mpsc::Receiver<Chunk>) -> Response {
+    let content_type = if table {
+        crate::tables::TABLE_CONTENT_TYPE
+    } else {
+        "application/json"
+    };
     let body = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     });
