@@ -117,13 +117,6 @@ fn operatorhub() {
         "v1",
         bundles,
     ));
-    env.wait("CatalogSource cpaas-system/platform", || {
-        env.server
-            .kubectl(&["-n", "cpaas-system", "get", "catalogsource", "platform"])
-            .status
-            .success()
-            .then_some(())
-    });
     let pointed = std::time::Instant::now();
     upload_support::point_catalog_source(&env.server, "platform", &image);
     env.wait(&format!("{PACKAGES} PackageManifests"), || {

@@ -135,13 +135,6 @@ fn main() {
             "packagemanifests",
         ),
     );
-    common::poll("CatalogSource cpaas-system/platform", || {
-        server
-            .kubectl(&["-n", "cpaas-system", "get", "catalogsource", "platform"])
-            .status
-            .success()
-            .then_some(())
-    });
     up::point_catalog_source(&server, "platform", &image);
     rt.block_on(async {
         for o in &ops {

@@ -450,13 +450,6 @@ async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_conso
     );
     let catalog =
         up::push_catalog(&host, "acp/platform-catalog", "v1", vec![op.bundle.clone()]).await;
-    env.wait("CatalogSource cpaas-system/platform", || {
-        env.server
-            .kubectl(&["-n", "cpaas-system", "get", "catalogsource", "platform"])
-            .status
-            .success()
-            .then_some(())
-    });
     up::point_catalog_source(&env.server, "platform", &catalog);
     env.wait("uploaded-operator listed Absent", || {
         let (ok, out, _) = env.sh(

@@ -1071,12 +1071,6 @@ async fn packagemanifests_are_served_as_an_aggregated_api_by_marketplace_control
             std::thread::sleep(Duration::from_millis(100));
         }
     };
-    env_wait("the platform CatalogSource", &mut || {
-        server
-            .kubectl(&["-n", "cpaas-system", "get", "catalogsource", "platform"])
-            .status
-            .success()
-    });
     upload_support::point_catalog_source(&server, "platform", &image);
     let ca = tls.join("pki").join("ca.crt");
     let curl = |path: &str| -> Option<Value> {

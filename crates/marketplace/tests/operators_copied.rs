@@ -64,13 +64,6 @@ async fn copied_csvs_show_in_target_namespaces_and_refuse_deletion() {
         push_operator(&host, "multi-op", &["MultiNamespace"]).await,
     ];
     let image = push_catalog(&host, "demo/copied-catalog", "v1", bundles).await;
-    common::poll("CatalogSource cpaas-system/custom", || {
-        server
-            .kubectl(&["-n", "cpaas-system", "get", "catalogsource", "custom"])
-            .status
-            .success()
-            .then_some(())
-    });
     point_catalog_source(&server, "custom", &image);
     common::poll("the catalog's packages", || {
         let out = server.kubectl(&["get", "packagemanifests", "-n", "default"]);

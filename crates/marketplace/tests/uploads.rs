@@ -148,11 +148,6 @@ fn an_absent_operator_is_ready_after_violet_push_and_installs_through_a_subscrip
         "v1",
         vec![op.bundle.clone()],
     ));
-    env.wait(
-        "CatalogSource cpaas-system/platform",
-        || env.olm_state(),
-        || env.get(&["-n", "cpaas-system", "catalogsource", "platform"]),
-    );
     up::point_catalog_source(&env.server, "platform", &image);
     let status = env.wait(
         "the operator listed by the platform catalog",

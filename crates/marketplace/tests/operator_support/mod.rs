@@ -230,28 +230,14 @@ pub fn harbor_bundle(host: &str, v: &str, replaces: Option<&str>) -> Vec<(String
     ]
 }
 
-/// Waits for CatalogSource `ns/name` to exist, then points it at `image`.
+/// Waits for CatalogSource `ns/name` to exist, then points it at `image`, polled every 2 s.
 pub fn use_catalog_image(env: &Env, ns: &str, name: &str, image: &str) {
-    env.wait(&format!("CatalogSource {ns}/{name}"), || {
-        env.server
-            .kubectl(&["-n", ns, "get", "catalogsource", name])
-            .status
-            .success()
-            .then_some(())
-    });
-    let patch =
-        json!({"spec": {"image": image, "updateStrategy": {"registryPoll": {"interval": "2s"}}}})
-            .to_string();
-    env.server.ok(&[
-        "-n",
+    crate::upload_support::patch_catalog_source(
+        &env.server,
         ns,
-        "patch",
-        "catalogsource",
         name,
-        "--type=merge",
-        "-p",
-        &patch,
-    ]);
+        json!({"image": image, "updateStrategy": {"registryPoll": {"interval": "2s"}}}),
+    );
 }
 
 pub fn fixtures() -> PathBuf {

@@ -230,12 +230,25 @@ pub async fn push_catalog(
     format!("{host}/{repo}:{tag}")
 }
 
-/// Points CatalogSource `cpaas-system/<name>` at catalog image `image`.
+/// Points CatalogSource `cpaas-system/<name>` at catalog image `image`, once serve has created it.
 pub fn point_catalog_source(server: &Server, name: &str, image: &str) {
-    let patch = json!({"spec": {"image": image}}).to_string();
+    patch_catalog_source(server, "cpaas-system", name, json!({"image": image}));
+}
+
+/// Merges `spec` into CatalogSource `ns/name`, once it exists (serve creates its catalogs once
+/// its controllers run).
+pub fn patch_catalog_source(server: &Server, ns: &str, name: &str, spec: serde_json::Value) {
+    crate::common::poll(&format!("CatalogSource {ns}/{name}"), || {
+        server
+            .kubectl(&["-n", ns, "get", "catalogsource", name])
+            .status
+            .success()
+            .then_some(())
+    });
+    let patch = json!({ "spec": spec }).to_string();
     server.ok(&[
         "-n",
-        "cpaas-system",
+        ns,
         "patch",
         "catalogsource",
         name,
