@@ -89,77 +89,68 @@ async fn reconcile(ip: Arc<InstallPlan>, ctx: Arc<Ctx>) -> Result<Action, Error>
     let targets = operator_group(&ctx.client, &ns).await.map_err(err)?;
     let uid = ip.uid().unwrap_or_default();
     let outcome = execute(&ctx, &ns, &mut status, targets.as_ref()).await;
-    let next = match outcome {
-        Ok(()) => {
-            ctx.retries.lock().expect("retries lock").remove(&uid);
-            status.phase = "Complete".into();
-            status.message = None;
-            crate::util::set_condition(
-                &mut status.conditions,
-                "Installed",
-                true,
-                "AllStepsCreated",
-                "every step of the plan was applied",
-            );
-            Action::await_change()
+    let retry = match &outcome {
+        Err(failed) if failed.error.failure != ApplyFailure::Permanent => {
+            let mut retries = ctx.retries.lock().expect("retries lock");
+            let entry = retries.entry(uid.clone()).or_insert((Instant::now(), 0));
+            entry.1 += 1;
+            (entry.0.elapsed() < RETRY_WINDOW)
+                .then(|| (entry.1, backoff(failed.error.failure, entry.1)))
         }
-        Err(failed) => {
-            let retry = match failed.error.failure {
-                ApplyFailure::Permanent => None,
-                f => {
-                    let mut retries = ctx.retries.lock().expect("retries lock");
-                    let entry = retries.entry(uid.clone()).or_insert((Instant::now(), 0));
-                    entry.1 += 1;
-                    (entry.0.elapsed() < RETRY_WINDOW).then(|| (entry.1, backoff(f, entry.1)))
-                }
-            };
-            match retry {
-                Some((attempt, delay)) => {
-                    let msg = format!(
-                        "retrying {} after a transient error (attempt {attempt}, next in {} ms; the plan fails if this lasts {} s): {}",
-                        failed.step,
-                        delay.as_millis(),
-                        RETRY_WINDOW.as_secs(),
-                        failed.error
-                    );
-                    status.phase = "Installing".into();
-                    crate::util::set_condition(
-                        &mut status.conditions,
-                        "Installed",
-                        false,
-                        "StepRetrying",
-                        &msg,
-                    );
-                    status.message = Some(msg);
-                    Action::requeue(delay)
-                }
-                None => {
-                    ctx.retries.lock().expect("retries lock").remove(&uid);
-                    let msg = match failed.error.failure {
-                        ApplyFailure::Permanent => {
-                            format!("{} was refused: {}", failed.step, failed.error)
-                        }
-                        _ => format!(
-                            "{} kept failing for {} s: {}",
-                            failed.step,
-                            RETRY_WINDOW.as_secs(),
-                            failed.error
-                        ),
-                    };
-                    status.phase = "Failed".into();
-                    crate::util::set_condition(
-                        &mut status.conditions,
-                        "Installed",
-                        false,
-                        "InstallComponentFailed",
-                        &msg,
-                    );
-                    status.message = Some(msg);
-                    Action::await_change()
-                }
-            }
-        }
+        _ => None,
     };
+    if retry.is_none() {
+        ctx.retries.lock().expect("retries lock").remove(&uid);
+    }
+    // (phase, Installed condition's status and reason, message, what next)
+    let (phase, installed, reason, message, next) = match (outcome, retry) {
+        (Ok(()), _) => (
+            "Complete",
+            true,
+            "AllStepsCreated",
+            "every step of the plan was applied".to_string(),
+            Action::await_change(),
+        ),
+        (Err(failed), Some((attempt, delay))) => (
+            "Installing",
+            false,
+            "StepRetrying",
+            format!(
+                "retrying {} after a transient error (attempt {attempt}, next in {} ms; the plan fails if this lasts {} s): {}",
+                failed.step,
+                delay.as_millis(),
+                RETRY_WINDOW.as_secs(),
+                failed.error
+            ),
+            Action::requeue(delay),
+        ),
+        (Err(failed), None) => (
+            "Failed",
+            false,
+            "InstallComponentFailed",
+            match failed.error.failure {
+                ApplyFailure::Permanent => {
+                    format!("{} was refused: {}", failed.step, failed.error)
+                }
+                _ => format!(
+                    "{} kept failing for {} s: {}",
+                    failed.step,
+                    RETRY_WINDOW.as_secs(),
+                    failed.error
+                ),
+            },
+            Action::await_change(),
+        ),
+    };
+    status.phase = phase.into();
+    crate::util::set_condition(
+        &mut status.conditions,
+        "Installed",
+        installed,
+        reason,
+        &message,
+    );
+    status.message = (!installed).then_some(message);
     write_status(&ctx.client, &ip, &status).await.map_err(err)?;
     Ok(next)
 }
