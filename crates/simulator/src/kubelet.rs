@@ -63,25 +63,45 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         // Bound to a Node we do not run (removed, or not yet seen): look again later.
         return Ok(Action::requeue(BACKOFF_CAP));
     }
-    let digests = match pull_images(&pod, &api, &ctx).await? {
-        Pulled::Ready(d) => d,
-        Pulled::Waiting(action) => return Ok(action),
-    };
     let completes = spec
         .restart_policy
         .as_deref()
         .is_some_and(|p| p != "Always");
     let phase = util::pod_phase(&pod);
+    if phase == "Running" && !completes && util::pod_ready(&pod) {
+        return Ok(Action::await_change());
+    }
+    // A Running Pod's images were pulled when its containers started: as the kubelet, do not
+    // pull them again for a status change (its image IDs are in its status).
+    let digests = if phase == "Running" {
+        pulled_digests(&pod)
+    } else {
+        match pull_images(&pod, &api, &ctx).await? {
+            Pulled::Ready(d) => d,
+            Pulled::Waiting(action) => return Ok(action),
+        }
+    };
     let now = util::now();
     let body = if phase == "Running" && completes {
         succeeded_status(&pod, &now)
-    } else if phase == "Running" && util::pod_ready(&pod) {
-        return Ok(Action::await_change());
     } else {
         running_status(&pod, &node, &digests, &now)
     };
     util::apply_status(&api, MANAGER, &pod.name_any(), &body).await?;
     Ok(Action::await_change())
+}
+
+/// The image IDs a Running Pod's status records, by image.
+fn pulled_digests(pod: &Pod) -> BTreeMap<String, String> {
+    let status = pod.status.as_ref();
+    let init = status.and_then(|s| s.init_container_statuses.as_ref());
+    let main = status.and_then(|s| s.container_statuses.as_ref());
+    init.into_iter()
+        .chain(main)
+        .flatten()
+        .filter(|c| !c.image_id.is_empty())
+        .map(|c| (c.image.clone(), c.image_id.clone()))
+        .collect()
 }
 
 fn uid(pod: &Pod) -> String {
