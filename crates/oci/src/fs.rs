@@ -515,6 +515,16 @@ pub async fn open(
     } else {
         top
     };
+    open_image(src, &image, keep, limits).await
+}
+
+/// [`open`] for an image manifest the caller has already read from `src` (no second fetch).
+pub async fn open_image(
+    src: &crate::copy::Source,
+    image: &crate::RawManifest,
+    keep: &[&str],
+    limits: Limits,
+) -> Result<ImageFs> {
     let mut fs = ImageFs::new(keep, limits);
     for layer in image.blob_refs()?.into_iter().skip(1) {
         let reader = src.blob(&layer)?.open(0).await?;

@@ -58,15 +58,75 @@ pub fn options() -> oci::Options {
 }
 
 /// Pulls `image` (`host/repo:tag` or `@digest`) and keeps files under `keep`.
+///
+/// The registry connection is kept per host between pulls (a fresh one costs a TCP handshake and
+/// a `/v2/` ping per pull); a pull that fails on a kept connection is tried once more on a new
+/// one when the failure was the connection's (transport, or a token that expired), so a
+/// restarted registry costs no failure.
 pub async fn pull(image: &str, keep: &[&str]) -> Result<PulledImage, ImageError> {
     let err = |source| ImageError::Oci {
         image: image.to_string(),
         source,
     };
-    let loc = oci::copy::Location::Registry(Reference::parse(image).map_err(err)?);
-    let src = oci::copy::Source::open(&loc, &options())
-        .await
-        .map_err(err)?;
+    let reference = Reference::parse(image).map_err(err)?;
+    let host = reference.api_host().to_string();
+    let (registry, kept) = match kept_registry(&host) {
+        Some(r) => (r, true),
+        None => (connect(&host).await.map_err(err)?, false),
+    };
+    match pull_from(image, registry, &reference, keep).await {
+        Err(ImageError::Oci {
+            source: oci::Error::Transport { .. } | oci::Error::Unauthorized { .. },
+            ..
+        }) if kept => {
+            forget_registry(&host);
+            let fresh = connect(&host).await.map_err(err)?;
+            pull_from(image, fresh, &reference, keep).await
+        }
+        other => other,
+    }
+}
+
+/// Registry connections kept between pulls, by API host.
+static REGISTRIES: std::sync::LazyLock<
+    std::sync::Mutex<BTreeMap<String, std::sync::Arc<Registry>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn kept_registry(host: &str) -> Option<std::sync::Arc<Registry>> {
+    REGISTRIES
+        .lock()
+        .expect("registries lock")
+        .get(host)
+        .cloned()
+}
+
+fn forget_registry(host: &str) {
+    REGISTRIES.lock().expect("registries lock").remove(host);
+}
+
+async fn connect(host: &str) -> oci::Result<std::sync::Arc<Registry>> {
+    let registry = std::sync::Arc::new(Registry::connect(host, options()).await?);
+    REGISTRIES
+        .lock()
+        .expect("registries lock")
+        .insert(host.to_string(), registry.clone());
+    Ok(registry)
+}
+
+async fn pull_from(
+    image: &str,
+    registry: std::sync::Arc<Registry>,
+    reference: &Reference,
+    keep: &[&str],
+) -> Result<PulledImage, ImageError> {
+    let err = |source| ImageError::Oci {
+        image: image.to_string(),
+        source,
+    };
+    let src = oci::copy::Source::Registry {
+        registry,
+        reference: reference.clone(),
+    };
     let top = src.top().await.map_err(err)?;
     let digest = top.digest.clone();
     let manifest = if top.is_index() {
@@ -86,14 +146,9 @@ pub async fn pull(image: &str, keep: &[&str]) -> Result<PulledImage, ImageError>
             reason: "the manifest has no config".into(),
         })?;
     let labels = read_labels(&src, &config_ref).await.map_err(err)?;
-    let fs = oci::fs::open(
-        &src,
-        &oci::Platform::host(),
-        keep,
-        oci::fs::Limits::default(),
-    )
-    .await
-    .map_err(err)?;
+    let fs = oci::fs::open_image(&src, &manifest, keep, oci::fs::Limits::default())
+        .await
+        .map_err(err)?;
     Ok(PulledImage { digest, labels, fs })
 }
 
