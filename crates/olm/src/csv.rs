@@ -14,13 +14,16 @@ use apis::operators::{
     ClusterServiceVersion, ClusterServiceVersionStatus, CsvCondition, OLM_OWNER,
     OLM_OWNER_NAMESPACE, OperatorGroup, RequirementStatus,
 };
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, Store, reflector};
+use kube::runtime::watcher::{self, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
@@ -35,11 +38,25 @@ pub enum Error {
 
 pub struct Ctx {
     pub client: kube::Client,
+    /// Every OperatorGroup, watched (a CSV is reconciled on each of its Deployment's changes;
+    /// listing its namespace's groups each time was the controller's most frequent request).
+    operator_groups: Store<OperatorGroup>,
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
+    let (og_store, og_writer) = reflector::store::<OperatorGroup>();
+    let og_watch = reflector(
+        og_writer,
+        watcher(
+            Api::<OperatorGroup>::all(cx.client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff(),
+    )
+    .for_each(|_| futures::future::ready(()));
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
+        operator_groups: og_store,
     });
     let api: Api<ClusterServiceVersion> = Api::all(cx.client.clone());
     crate::util::wait_listable(&api).await;
@@ -49,7 +66,11 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         Api::<Deployment>::all(cx.client.clone()),
         watcher::Config::default().labels(OLM_OWNER),
     );
-    controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
+    // The OperatorGroup watch lives as long as the controller.
+    tokio::select! {
+        _ = controllers::runtime::run(&cx, NAME, controller, reconcile, ctx) => {}
+        _ = og_watch => {}
+    }
     Ok(())
 }
 
@@ -100,7 +121,7 @@ async fn reconcile(csv: Arc<ClusterServiceVersion>, ctx: Arc<Ctx>) -> Result<Act
     if csv.status.as_ref().is_some_and(|s| s.phase == "Replacing") {
         return Ok(Action::await_change());
     }
-    let (out, reqs) = step(&ctx.client, &csv).await.map_err(err)?;
+    let (out, reqs) = step(&ctx, &csv).await.map_err(err)?;
     write_status(&api, &csv, &out, reqs).await.map_err(err)?;
     if out.phase == "Succeeded" {
         replace_predecessor(&api, &csv).await.map_err(err)?;
@@ -112,14 +133,14 @@ async fn reconcile(csv: Arc<ClusterServiceVersion>, ctx: Arc<Ctx>) -> Result<Act
 }
 
 async fn step(
-    client: &kube::Client,
+    ctx: &Ctx,
     csv: &ClusterServiceVersion,
 ) -> Result<(Outcome, Vec<RequirementStatus>), kube::Error> {
+    let client = &ctx.client;
     let ns = csv.namespace().unwrap_or_default();
     let phase = csv.status.as_ref().map(|s| s.phase.as_str()).unwrap_or("");
     // OperatorGroup and install mode.
-    let ogs: Api<OperatorGroup> = Api::namespaced(client.clone(), &ns);
-    let groups = ogs.list(&ListParams::default()).await?.items;
+    let groups = operator_groups(ctx, &ns).await?;
     let og = match groups.as_slice() {
         [] => {
             return Ok((
@@ -216,8 +237,25 @@ async fn step(
             reqs,
         ));
     }
-    apply_deployments(client, csv, og.spec.target_namespaces.as_deref()).await?;
-    Ok((availability(client, csv).await?, reqs))
+    let deployments = ensure_deployments(client, csv, og.spec.target_namespaces.as_deref()).await?;
+    Ok((availability(client, &deployments).await?, reqs))
+}
+
+/// The namespace's OperatorGroups, from the watched store; listed when the store has none (it
+/// may lag a group created a moment ago, and "no OperatorGroup" fails the CSV).
+async fn operator_groups(ctx: &Ctx, ns: &str) -> Result<Vec<OperatorGroup>, kube::Error> {
+    let stored: Vec<OperatorGroup> = ctx
+        .operator_groups
+        .state()
+        .into_iter()
+        .filter(|g| g.namespace().as_deref() == Some(ns))
+        .map(|g| g.as_ref().clone())
+        .collect();
+    if !stored.is_empty() {
+        return Ok(stored);
+    }
+    let ogs: Api<OperatorGroup> = Api::namespaced(ctx.client.clone(), ns);
+    Ok(ogs.list(&ListParams::default()).await?.items)
 }
 
 /// Keeps OLM's `olm.operatorGroup`, `olm.operatorNamespace` and `olm.targetNamespaces`
@@ -337,7 +375,7 @@ pub fn desired_deployments(csv: &ClusterServiceVersion, targets: &str) -> Vec<Va
             labels[OLM_OWNER] = json!(name);
             labels[OLM_OWNER_NAMESPACE] = json!(ns);
             labels[apis::operators::OLM_OWNER_KIND] = json!("ClusterServiceVersion");
-            json!({
+            let mut deployment = json!({
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
                 "metadata": {
@@ -354,42 +392,70 @@ pub fn desired_deployments(csv: &ClusterServiceVersion, targets: &str) -> Vec<Va
                     }],
                 },
                 "spec": spec,
-            })
+            });
+            let hash = spec_hash(&deployment);
+            deployment["metadata"]["labels"][SPEC_HASH_LABEL] = json!(hash);
+            deployment
         })
         .collect()
 }
 
-async fn apply_deployments(
+/// A stable hash (FNV-1a, 64 bits, hex) of a Deployment as the CSV asks for it.
+fn spec_hash(deployment: &Value) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in deployment.to_string().bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The label carrying a hash of the Deployment the CSV asks for (OLM's name): a Deployment whose
+/// label matches is left alone, so the many reconciles its own status changes cause write nothing.
+pub const SPEC_HASH_LABEL: &str = "olm.deployment-spec-hash";
+
+/// Creates or updates the install strategy's Deployments whose spec-hash label differs from
+/// what the CSV asks for; returns each Deployment as it now is (`None` when it could not be read).
+async fn ensure_deployments(
     client: &kube::Client,
     csv: &ClusterServiceVersion,
     targets: Option<&[String]>,
-) -> Result<(), kube::Error> {
+) -> Result<Vec<(String, Option<Deployment>)>, kube::Error> {
     let ns = csv.namespace().unwrap_or_default();
     let api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let pp = PatchParams::apply(&controllers::runtime::field_manager(NAME)).force();
+    let mut out = Vec::new();
     for d in desired_deployments(csv, &crate::steps::target_annotation(targets)) {
         let name = d["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        api.patch(&name, &pp, &Patch::Apply(&d)).await?;
+        let hash = d["metadata"]["labels"][SPEC_HASH_LABEL]
+            .as_str()
+            .unwrap_or_default();
+        let current = api.get_opt(&name).await?;
+        let up_to_date = current.as_ref().is_some_and(|c| {
+            c.meta().deletion_timestamp.is_none()
+                && c.labels().get(SPEC_HASH_LABEL).map(String::as_str) == Some(hash)
+        });
+        let now = if up_to_date {
+            current
+        } else {
+            Some(api.patch(&name, &pp, &Patch::Apply(&d)).await?)
+        };
+        out.push((name, now));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Succeeded when every deployment is available; Failed naming an image that cannot be pulled;
 /// Installing otherwise.
 async fn availability(
     client: &kube::Client,
-    csv: &ClusterServiceVersion,
+    deployments: &[(String, Option<Deployment>)],
 ) -> Result<Outcome, kube::Error> {
-    let ns = csv.namespace().unwrap_or_default();
-    let api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
-    let wanted = desired_deployments(csv, "");
-    for d in &wanted {
-        let name = d["metadata"]["name"].as_str().unwrap_or_default();
-        let Some(dep) = api.get_opt(name).await? else {
+    for (name, dep) in deployments {
+        let Some(dep) = dep else {
             return Ok(outcome(
                 "Installing",
                 "InstallWaiting",
@@ -413,7 +479,8 @@ async fn availability(
         if available && updated {
             continue;
         }
-        if let Some(msg) = pull_failure(&pods, &dep).await? {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &dep.namespace().unwrap_or_default());
+        if let Some(msg) = pull_failure(&pods, dep).await? {
             return Ok(outcome(
                 "Failed",
                 "ComponentUnhealthy",
