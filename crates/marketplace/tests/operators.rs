@@ -1681,11 +1681,14 @@ impl Env {
 
     /// The InstallPlan Subscription `ns/name` names, once it names one other than `not`.
     fn plan_ref(&self, ns: &str, name: &str, not: Option<&str>) -> String {
-        self.wait(&format!("Subscription {ns}/{name} to name a new plan"), || {
-            let v = self.json(&["-n", ns, "get", "subscription", name]);
-            let p = v["status"]["installPlanRef"]["name"].as_str()?;
-            (Some(p) != not).then(|| p.to_string())
-        })
+        self.wait(
+            &format!("Subscription {ns}/{name} to name a new plan"),
+            || {
+                let v = self.json(&["-n", ns, "get", "subscription", name]);
+                let p = v["status"]["installPlanRef"]["name"].as_str()?;
+                (Some(p) != not).then(|| p.to_string())
+            },
+        )
     }
 }
 
@@ -1727,7 +1730,11 @@ async fn subscriptions_of_one_namespace_share_one_install_plan_that_holds_back_t
     let table = env.sh_ok(&format!("kubectl get installplan -n {ns}"));
     let rows = rows(&table);
     assert_eq!(rows.len(), 2, "one InstallPlan in {ns}:\n{table}");
-    assert_eq!(rows[0][..4], ["NAME", "CSV", "APPROVAL", "APPROVED"], "{table}");
+    assert_eq!(
+        rows[0][..4],
+        ["NAME", "CSV", "APPROVAL", "APPROVED"],
+        "{table}"
+    );
     // The CSV column is the first of `spec.clusterServiceVersionNames`, as OLM's CRD prints it;
     // the list holds both.
     let (first_csv, approval, approved) = (&rows[1][1], &rows[1][2], &rows[1][3]);
@@ -1825,14 +1832,21 @@ async fn subscriptions_of_one_namespace_share_one_install_plan_that_holds_back_t
                 .cloned()
         });
         let m = c["message"].as_str().unwrap();
-        assert!(m.contains(&pending) && m.contains(&csv(manual, "1.1.0")), "{c}");
+        assert!(
+            m.contains(&pending) && m.contains(&csv(manual, "1.1.0")),
+            "{c}"
+        );
     }
     let names: Vec<String> = env
         .plans(ns)
         .iter()
         .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names.len(), 2, "nothing planned behind the pending plan: {names:?}");
+    assert_eq!(
+        names.len(),
+        2,
+        "nothing planned behind the pending plan: {names:?}"
+    );
     let a = env.json(&["-n", ns, "get", "subscription", "a"]);
     assert_eq!(a["status"]["installedCSV"], csv(auto, "1.0.0"), "{a}");
     // Approving it lets the others through: the Automatic upgrade and the new Subscription
@@ -1840,14 +1854,22 @@ async fn subscriptions_of_one_namespace_share_one_install_plan_that_holds_back_t
     env.approve(ns, &pending);
     env.succeeded_exactly(
         ns,
-        &[&csv(auto, "1.1.0"), &csv(late, "1.0.0"), &csv(manual, "1.1.0")],
+        &[
+            &csv(auto, "1.1.0"),
+            &csv(late, "1.0.0"),
+            &csv(manual, "1.1.0"),
+        ],
     );
     let after = env.plan_ref(ns, "a", Some(&first));
     let plan = env.json(&["-n", ns, "get", "installplan", &after]);
     assert_eq!(plan["spec"]["approval"], "Automatic", "{plan}");
 
     // Upgrades of the Manual and the Automatic one offered at once: one plan, Manual.
-    for (s, pkg, v) in [("m", manual, "1.1.0"), ("a", auto, "1.1.0"), ("l", late, "1.0.0")] {
+    for (s, pkg, v) in [
+        ("m", manual, "1.1.0"),
+        ("a", auto, "1.1.0"),
+        ("l", late, "1.0.0"),
+    ] {
         env.wait(&format!("{s} at {v}"), || {
             let sub = env.json(&["-n", ns, "get", "subscription", s]);
             (sub["status"]["installedCSV"] == csv(pkg, v)
@@ -1860,17 +1882,29 @@ async fn subscriptions_of_one_namespace_share_one_install_plan_that_holds_back_t
     let before = env.plans(ns).len();
     push_catalog(&host, repo, "latest", bundles.clone()).await;
     let both = env.plan_ref(ns, "m", Some(&pending));
-    assert_eq!(env.plan_ref(ns, "a", Some(&after)), both, "one plan for both");
+    assert_eq!(
+        env.plan_ref(ns, "a", Some(&after)),
+        both,
+        "one plan for both"
+    );
     let plan = env.json(&["-n", ns, "get", "installplan", &both]);
     let mut planned: Vec<String> =
         serde_json::from_value(plan["spec"]["clusterServiceVersionNames"].clone()).unwrap();
     planned.sort();
-    assert_eq!(planned, [csv(auto, "1.2.0"), csv(manual, "1.2.0")], "{plan}");
+    assert_eq!(
+        planned,
+        [csv(auto, "1.2.0"), csv(manual, "1.2.0")],
+        "{plan}"
+    );
     assert_eq!(plan["spec"]["approval"], "Manual", "{plan}");
     assert_eq!(env.plans(ns).len(), before + 1, "exactly one new plan");
     env.approve(ns, &both);
     env.succeeded_exactly(
         ns,
-        &[&csv(auto, "1.2.0"), &csv(late, "1.0.0"), &csv(manual, "1.2.0")],
+        &[
+            &csv(auto, "1.2.0"),
+            &csv(late, "1.0.0"),
+            &csv(manual, "1.2.0"),
+        ],
     );
 }

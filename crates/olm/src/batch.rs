@@ -109,8 +109,13 @@ pub async fn candidates(client: &kube::Client) -> Result<Vec<Candidate>, kube::E
             .map(|s| s.status.as_ref().and_then(|s| s.installed_csv.clone()))
             .collect();
         // A first install of any of them makes the plan a first install.
-        let from = (!installed.is_empty() && installed.iter().all(Option::is_some))
-            .then(|| installed.into_iter().flatten().collect::<Vec<_>>().join(", "));
+        let from = (!installed.is_empty() && installed.iter().all(Option::is_some)).then(|| {
+            installed
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         let ptype = plan_source_type(&p);
         let join = |f: &dyn Fn(&Subscription) -> String| {
             served.iter().map(|s| f(s)).collect::<Vec<_>>().join(", ")

@@ -4,8 +4,19 @@
 //! `cpaas.io/target-namespaces`, enforces the policies (Alauda packages refuse Automatic; a
 //! pending manual InstallPlan of the namespace holds back the other Subscriptions and says so)
 //! and reports OLM's status: `state`, `currentCSV`, `installedCSV`, `installPlanRef`,
-//! conditions `CatalogSourcesUnhealthy`, `ResolutionFailed`, `InstallPlanPending`,
-//! `InstallPlanFailed`, `BundleUnpackFailed`.
+//! `installPlanGeneration`, conditions `CatalogSourcesUnhealthy`, `ResolutionFailed`,
+//! `InstallPlanPending`, `InstallPlanFailed`, `BundleUnpackFailed`.
+//!
+//! One plan per namespace resolution, as OLM's `syncResolvingNamespace`: the namespace's other
+//! settled Subscriptions ([`may_join`]) are resolved with the reconciled one, and the plan covers
+//! every one the resolution gives a bundle ([`shared_plan`]: named from the namespace, their uids
+//! and the CSVs, Manual if any is Manual, owned by each, [`PLAN_SUBSCRIPTIONS`] saying which CSV
+//! is whose). Each member finds the plan it owns ([`current_plan`]) and names it in its status.
+//! Reconciles of one namespace's Subscriptions plan one at a time (a lock per namespace, taken
+//! only when it has more than one Subscription), so the second finds the first's plan. Unlike
+//! OLM, a change arriving while a manual plan waits (a new Subscription, another's upgrade) is
+//! not put into a new plan beside it: it waits behind it (`BlockedByPendingInstallPlan`) and is
+//! planned once that plan is approved or deleted.
 //!
 //! Fail forward (OLM's `TechPreviewUnsafeFailForward`, here always on): once the Subscription's
 //! InstallPlan failed, it resolves from the CSV that plan tried to install, so a bundle that
@@ -972,7 +983,12 @@ mod tests {
         .unwrap()
     }
 
-    fn sub(uid: &str, named: Option<&str>, installed: Option<&str>, current: Option<&str>) -> Subscription {
+    fn sub(
+        uid: &str,
+        named: Option<&str>,
+        installed: Option<&str>,
+        current: Option<&str>,
+    ) -> Subscription {
         serde_json::from_value(json!({
             "apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
             "metadata": {"name": uid, "namespace": "ns", "uid": uid},
@@ -1014,7 +1030,10 @@ mod tests {
         );
         let mut again = member("x", false, "b.v1");
         again.uid = "uid-x-2".into();
-        assert_ne!(shared_plan("ns", &[again], &csvs(&["b.v1"])).name, auto.name);
+        assert_ne!(
+            shared_plan("ns", &[again], &csvs(&["b.v1"])).name,
+            auto.name
+        );
     }
 
     #[test]
@@ -1081,9 +1100,10 @@ mod tests {
         let failing = sub("failing", Some("failed"), Some("c.v1"), Some("c.v2"));
         assert!(!may_join(&failing, &plans), "fails forward on its own");
         let mut deleting = sub("fresh", None, None, None);
-        deleting.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-            k8s_openapi::jiff::Timestamp::now(),
-        ));
+        deleting.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ));
         assert!(!may_join(&deleting, &plans));
     }
 
