@@ -1898,6 +1898,30 @@ async fn subscriptions_of_one_namespace_share_one_install_plan_that_holds_back_t
     );
     assert_eq!(plan["spec"]["approval"], "Manual", "{plan}");
     assert_eq!(env.plans(ns).len(), before + 1, "exactly one new plan");
+    // Batch upgrade lists the shared plan once, with both packages and both installed CSVs.
+    let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .args([
+            "operators",
+            "upgrade",
+            "--cluster",
+            "global",
+            "--dry-run",
+            "--kubeconfig",
+        ])
+        .arg(env.server.kubeconfig("global"))
+        .output()
+        .expect("run marketplace operators upgrade");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = listing.lines().filter(|l| l.contains(&both)).collect();
+    assert!(
+        lines.len() == 1
+            && lines[0].contains(manual)
+            && lines[0].contains(auto)
+            && lines[0].contains(&csv(manual, "1.1.0"))
+            && lines[0].contains(&csv(auto, "1.1.0"))
+            && lines[0].contains("not eligible: source type community"),
+        "{listing}"
+    );
     env.approve(ns, &both);
     env.succeeded_exactly(
         ns,

@@ -152,6 +152,41 @@ pub async fn approve(client: &kube::Client, eligible: &[Candidate]) -> Result<()
 mod tests {
     use super::*;
 
+    fn plan_installing(types: &[Option<&str>]) -> InstallPlan {
+        let steps: Vec<Value> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let csv = json!({"kind": "ClusterServiceVersion", "metadata": {
+                    "name": format!("op{i}.v1"),
+                    "annotations": t.map(|t| json!({PROVIDER_TYPE: t})),
+                }});
+                json!({"resolving": format!("op{i}.v1"), "status": "Unknown", "resource": {
+                    "kind": "ClusterServiceVersion", "name": format!("op{i}.v1"), "group": "operators.coreos.com",
+                    "version": "v1alpha1", "catalogSource": "platform", "catalogSourceNamespace": "cpaas-system",
+                    "manifest": csv.to_string(),
+                }})
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan",
+            "metadata": {"name": "install-x", "namespace": "ns"},
+            "spec": {"clusterServiceVersionNames": [], "approval": "Manual", "approved": false, "source": "platform"},
+            "status": {"phase": "RequiresApproval", "plan": steps},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_shared_plan_is_alauda_only_if_every_csv_in_it_is() {
+        let both = plan_installing(&[Some("Alauda"), Some("alauda")]);
+        assert_eq!(plan_source_type(&both), "alauda");
+        let mixed = plan_installing(&[Some("alauda"), None]);
+        assert_eq!(plan_source_type(&mixed), "community");
+        let curated = plan_installing(&[Some("curated"), Some("alauda")]);
+        assert_eq!(plan_source_type(&curated), "curated");
+    }
+
     #[test]
     fn only_alauda_upgrades_are_eligible() {
         assert_eq!(eligibility("alauda", Some("a.v1")), None);
