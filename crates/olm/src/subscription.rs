@@ -12,8 +12,8 @@
 //! every one the resolution gives a bundle ([`shared_plan`]: named from the namespace, their uids
 //! and the CSVs, Manual if any is Manual, owned by each, [`PLAN_SUBSCRIPTIONS`] saying which CSV
 //! is whose). Each member finds the plan it owns ([`current_plan`]) and names it in its status.
-//! Reconciles of one namespace's Subscriptions plan one at a time (a lock per namespace, taken
-//! only when it has more than one Subscription), so the second finds the first's plan. Unlike
+//! Reconciles of one namespace's Subscriptions plan one at a time (a lock per namespace), so the
+//! second finds the first's plan. Unlike
 //! OLM, a change arriving while a manual plan waits (a new Subscription, another's upgrade) is
 //! not put into a new plan beside it: it waits behind it (`BlockedByPendingInstallPlan`) and is
 //! planned once that plan is approved or deleted.
@@ -65,9 +65,8 @@ pub struct Ctx {
     /// The cluster's Subscriptions as the controller watches them: the other Subscriptions of a
     /// namespace join its plan.
     subscriptions: Store<Subscription>,
-    /// One lock per namespace with more than one Subscription: their reconciles plan one at a
-    /// time, so the second finds the plan the first created for both (as OLM's
-    /// `muInstallPlan`). A namespace with one Subscription takes no lock.
+    /// One lock per namespace: its Subscriptions' reconciles plan one at a time, so the second
+    /// finds the plan the first created (for both when it saw both), as OLM's `muInstallPlan`.
     planning: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -175,7 +174,7 @@ fn owned_by(plan: &InstallPlan, uid: &str) -> bool {
     plan.owner_references().iter().any(|o| o.uid == uid)
 }
 
-/// Newest first: by `spec.generation`, then creation time, then name.
+/// Orders plans oldest to newest: by `spec.generation`, then creation time, then name.
 fn plan_order(p: &InstallPlan) -> (i64, Option<String>, String) {
     (
         p.spec.generation.unwrap_or(0),
@@ -388,24 +387,23 @@ async fn decide(
     );
     let uid = sub.uid().unwrap_or_default();
     // The namespace's other Subscriptions; with none, nothing is shared and no lock is taken.
-    let others: Vec<Arc<Subscription>> = ctx
-        .subscriptions
-        .state()
-        .into_iter()
-        .filter(|o| o.namespace().as_deref() == Some(ns.as_str()) && o.uid() != sub.uid())
-        .collect();
-    let _planning = if others.is_empty() {
-        None
-    } else {
-        let lock = ctx
-            .planning
-            .lock()
-            .expect("planning lock")
-            .entry(ns.clone())
-            .or_default()
-            .clone();
-        Some(lock.lock_owned().await)
+    let others_now = || -> Vec<Arc<Subscription>> {
+        ctx.subscriptions
+            .state()
+            .into_iter()
+            .filter(|o| o.namespace().as_deref() == Some(ns.as_str()) && o.uid() != sub.uid())
+            .collect()
     };
+    // Taken even when no other Subscription is seen yet: one created just after this one must
+    // wait for this plan and find it (uncontended, the lock costs no API call).
+    let lock = ctx
+        .planning
+        .lock()
+        .expect("planning lock")
+        .entry(ns.clone())
+        .or_default()
+        .clone();
+    let _planning = lock.lock_owned().await;
     let plans: Api<InstallPlan> = Api::namespaced(ctx.client.clone(), &ns);
     let all_plans = plans.list(&ListParams::default()).await?.items;
     let named = status
@@ -531,6 +529,9 @@ async fn decide(
     // The namespace's other settled Subscriptions are resolved with this one (as OLM resolves a
     // namespace), and those given a bundle share its plan; not while this one fails forward
     // (that plan is its own).
+    // (Read again here: one created just after this one, as by one `kubectl apply` of both, is
+    // seen by now more often than at the start.)
+    let others = others_now();
     let joiners: Vec<&Subscription> = if failed_csv.is_none() {
         others
             .iter()
