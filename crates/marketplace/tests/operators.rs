@@ -1655,3 +1655,280 @@ async fn a_step_whose_api_is_not_served_yet_is_retried_until_it_is() {
     assert_eq!(plan["status"]["phase"], "Complete", "{plan}");
     env.sh_ok(&format!("kubectl -n {ns} get gadget default"));
 }
+
+impl Env {
+    /// The Succeeded CSVs of `ns` once they are exactly `want` (sorted) and nothing else is left.
+    fn succeeded_exactly(&self, ns: &str, want: &[&str]) {
+        self.wait(&format!("exactly {want:?} Succeeded in {ns}"), || {
+            let v = self.json(&["-n", ns, "get", "csv"]);
+            let items = v["items"].as_array()?;
+            let mut names: Vec<&str> = items
+                .iter()
+                .filter(|c| c["status"]["phase"] == "Succeeded")
+                .filter_map(|c| c["metadata"]["name"].as_str())
+                .collect();
+            names.sort_unstable();
+            (names == want && items.len() == want.len()).then_some(())
+        });
+    }
+
+    /// `kubectl patch installplan NAME` approving it, as the documentation writes it.
+    fn approve(&self, ns: &str, plan: &str) {
+        self.sh_ok(&format!(
+            r#"kubectl -n {ns} patch installplan {plan} --type=json -p='[{{"op":"replace","path":"/spec/approved","value":true}}]'"#
+        ));
+    }
+
+    /// The InstallPlan Subscription `ns/name` names, once it names one other than `not`.
+    fn plan_ref(&self, ns: &str, name: &str, not: Option<&str>) -> String {
+        self.wait(
+            &format!("Subscription {ns}/{name} to name a new plan"),
+            || {
+                let v = self.json(&["-n", ns, "get", "subscription", name]);
+                let p = v["status"]["installPlanRef"]["name"].as_str()?;
+                (Some(p) != not).then(|| p.to_string())
+            },
+        )
+    }
+}
+
+/// Issue 12's policy, as OLM v0: the Subscriptions of one namespace are resolved together and
+/// share one InstallPlan, Manual if any of them is. Two Subscriptions (one Manual, one
+/// Automatic) that exist when their catalog appears get ONE plan listing both CSVs, named by
+/// both, waiting for approval; approving it installs both. Later, the Manual one's pending
+/// upgrade holds back the Automatic one's upgrade and a Subscription added meanwhile (each
+/// condition names the plan, nothing is merged into the plan under review); approving it lets
+/// them through. Upgrades of both offered at once land in one plan again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_of_one_namespace_share_one_install_plan_that_holds_back_the_others() {
+    let env = start().await;
+    let host = env.host();
+    let (ns, repo) = ("pair", "pair/catalog");
+    let (manual, auto, late) = ("pair-manual", "pair-auto", "pair-late");
+    let csv = |pkg: &str, v: &str| format!("{pkg}.v{v}");
+    let mut bundles = Vec::new();
+    for pkg in [manual, auto, late] {
+        let files = bundle_with_edges(&host, pkg, "1.0.0", None, &[], None);
+        bundles.push(push_version(&env, pkg, "1.0.0", files).await);
+    }
+    push_catalog(&host, repo, "latest", bundles.clone()).await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    // Both exist before their catalog does, so one resolution sees both (as OLM's namespace
+    // resolution does).
+    env.apply(&format!(
+        "{}---\n{}",
+        subscription((ns, "m"), manual, "stable", "Manual", "pair", "", None),
+        subscription((ns, "a"), auto, "stable", "Automatic", "pair", "", None)
+    ));
+    for s in ["m", "a"] {
+        env.sub_condition(ns, s, "CatalogSourcesUnhealthy");
+    }
+    polled_catalog_source(&env, "pair", repo);
+
+    let first = env.plan_ref(ns, "m", None);
+    assert_eq!(env.plan_ref(ns, "a", None), first, "both name one plan");
+    let table = env.sh_ok(&format!("kubectl get installplan -n {ns}"));
+    let rows = rows(&table);
+    assert_eq!(rows.len(), 2, "one InstallPlan in {ns}:\n{table}");
+    assert_eq!(
+        rows[0][..4],
+        ["NAME", "CSV", "APPROVAL", "APPROVED"],
+        "{table}"
+    );
+    // The CSV column is the first of `spec.clusterServiceVersionNames`, as OLM's CRD prints it;
+    // the list holds both.
+    let (first_csv, approval, approved) = (&rows[1][1], &rows[1][2], &rows[1][3]);
+    assert!(
+        rows[1][0] == first
+            && [csv(manual, "1.0.0"), csv(auto, "1.0.0")].contains(first_csv)
+            && approval == "Manual"
+            && approved == "false",
+        "{table}"
+    );
+    let listed = env.sh_ok(&format!(
+        "kubectl get installplan -n {ns} -o jsonpath='{{.items[0].spec.clusterServiceVersionNames}}'"
+    ));
+    assert!(
+        listed.contains(&csv(manual, "1.0.0")) && listed.contains(&csv(auto, "1.0.0")),
+        "{listed}"
+    );
+    let plan = env.json(&["-n", ns, "get", "installplan", &first]);
+    assert_eq!(plan["status"]["phase"], "RequiresApproval", "{plan}");
+    assert_eq!(
+        plan["metadata"]["ownerReferences"]
+            .as_array()
+            .map(|o| o.len()),
+        Some(2),
+        "owned by both Subscriptions: {plan}"
+    );
+    for s in ["m", "a"] {
+        let c = env.sub_condition(ns, s, "InstallPlanPending");
+        assert_eq!(c["reason"], "RequiresApproval", "{s}: {c}");
+        let sub = env.json(&["-n", ns, "get", "subscription", s]);
+        assert_eq!(sub["status"]["state"], "UpgradePending", "{sub}");
+    }
+    assert!(
+        env.json(&["-n", ns, "get", "csv"])["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing installs before approval, the Automatic one included"
+    );
+    env.approve(ns, &first);
+    env.succeeded_exactly(ns, &[&csv(auto, "1.0.0"), &csv(manual, "1.0.0")]);
+    for (s, pkg) in [("m", manual), ("a", auto)] {
+        env.wait(&format!("{s} at its installed CSV"), || {
+            let sub = env.json(&["-n", ns, "get", "subscription", s]);
+            (sub["status"]["installedCSV"] == csv(pkg, "1.0.0")
+                && sub["status"]["state"] == "AtLatestKnown")
+                .then_some(())
+        });
+    }
+
+    // The Manual one's upgrade waits for approval in a plan of its own...
+    let offers = |pkg: &str, head: &str| {
+        env.wait(&format!("the catalog to offer {head}"), || {
+            let (ok, out, _) = env.sh(&format!(
+                "kubectl get packagemanifests {pkg} -ojsonpath='{{.status.channels[0].currentCSV}}'"
+            ));
+            (ok && out == head).then_some(())
+        })
+    };
+    /// Version `v` of `pkg`, replacing version `from`.
+    async fn upgrade(env: &Env, pkg: &str, v: &str, from: &str) -> catalog::Bundle {
+        let replaces = format!("{pkg}.v{from}");
+        let files = bundle_with_edges(&env.host(), pkg, v, Some(&replaces), &[], None);
+        push_version(env, pkg, v, files).await
+    }
+    bundles.push(upgrade(&env, manual, "1.1.0", "1.0.0").await);
+    push_catalog(&host, repo, "latest", bundles.clone()).await;
+    offers(manual, &csv(manual, "1.1.0"));
+    let pending = env.plan_ref(ns, "m", Some(&first));
+    let plan = env.json(&["-n", ns, "get", "installplan", &pending]);
+    assert_eq!(
+        plan["spec"]["clusterServiceVersionNames"],
+        json!([csv(manual, "1.1.0")]),
+        "{plan}"
+    );
+    assert_eq!(plan["spec"]["approval"], "Manual");
+    // ...which holds back the Automatic one's upgrade and a Subscription added meanwhile.
+    bundles.push(upgrade(&env, auto, "1.1.0", "1.0.0").await);
+    push_catalog(&host, repo, "latest", bundles.clone()).await;
+    offers(auto, &csv(auto, "1.1.0"));
+    env.apply(&subscription(
+        (ns, "l"),
+        late,
+        "stable",
+        "Automatic",
+        "pair",
+        "",
+        None,
+    ));
+    for s in ["a", "l"] {
+        let c = env.wait(&format!("{s} to be held back by {pending}"), || {
+            let v = env.json(&["-n", ns, "get", "subscription", s]);
+            condition(&v, "InstallPlanPending")
+                .filter(|c| c["reason"] == "BlockedByPendingInstallPlan")
+                .cloned()
+        });
+        let m = c["message"].as_str().unwrap();
+        assert!(
+            m.contains(&pending) && m.contains(&csv(manual, "1.1.0")),
+            "{c}"
+        );
+    }
+    let names: Vec<String> = env
+        .plans(ns)
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "nothing planned behind the pending plan: {names:?}"
+    );
+    let a = env.json(&["-n", ns, "get", "subscription", "a"]);
+    assert_eq!(a["status"]["installedCSV"], csv(auto, "1.0.0"), "{a}");
+    // Approving it lets the others through: the Automatic upgrade and the new Subscription
+    // install without approval.
+    env.approve(ns, &pending);
+    env.succeeded_exactly(
+        ns,
+        &[
+            &csv(auto, "1.1.0"),
+            &csv(late, "1.0.0"),
+            &csv(manual, "1.1.0"),
+        ],
+    );
+    let after = env.plan_ref(ns, "a", Some(&first));
+    let plan = env.json(&["-n", ns, "get", "installplan", &after]);
+    assert_eq!(plan["spec"]["approval"], "Automatic", "{plan}");
+
+    // Upgrades of the Manual and the Automatic one offered at once: one plan, Manual.
+    for (s, pkg, v) in [
+        ("m", manual, "1.1.0"),
+        ("a", auto, "1.1.0"),
+        ("l", late, "1.0.0"),
+    ] {
+        env.wait(&format!("{s} at {v}"), || {
+            let sub = env.json(&["-n", ns, "get", "subscription", s]);
+            (sub["status"]["installedCSV"] == csv(pkg, v)
+                && sub["status"]["state"] == "AtLatestKnown")
+                .then_some(())
+        });
+    }
+    bundles.push(upgrade(&env, manual, "1.2.0", "1.1.0").await);
+    bundles.push(upgrade(&env, auto, "1.2.0", "1.1.0").await);
+    let before = env.plans(ns).len();
+    push_catalog(&host, repo, "latest", bundles.clone()).await;
+    let both = env.plan_ref(ns, "m", Some(&pending));
+    assert_eq!(
+        env.plan_ref(ns, "a", Some(&after)),
+        both,
+        "one plan for both"
+    );
+    let plan = env.json(&["-n", ns, "get", "installplan", &both]);
+    let mut planned: Vec<String> =
+        serde_json::from_value(plan["spec"]["clusterServiceVersionNames"].clone()).unwrap();
+    planned.sort();
+    assert_eq!(
+        planned,
+        [csv(auto, "1.2.0"), csv(manual, "1.2.0")],
+        "{plan}"
+    );
+    assert_eq!(plan["spec"]["approval"], "Manual", "{plan}");
+    assert_eq!(env.plans(ns).len(), before + 1, "exactly one new plan");
+    // Batch upgrade lists the shared plan once, with both packages and both installed CSVs.
+    let out = Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .args([
+            "operators",
+            "upgrade",
+            "--cluster",
+            "global",
+            "--dry-run",
+            "--kubeconfig",
+        ])
+        .arg(env.server.kubeconfig("global"))
+        .output()
+        .expect("run marketplace operators upgrade");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = listing.lines().filter(|l| l.contains(&both)).collect();
+    assert!(
+        lines.len() == 1
+            && lines[0].contains(manual)
+            && lines[0].contains(auto)
+            && lines[0].contains(&csv(manual, "1.1.0"))
+            && lines[0].contains(&csv(auto, "1.1.0"))
+            && lines[0].contains("not eligible: source type community"),
+        "{listing}"
+    );
+    env.approve(ns, &both);
+    env.succeeded_exactly(
+        ns,
+        &[
+            &csv(auto, "1.2.0"),
+            &csv(late, "1.0.0"),
+            &csv(manual, "1.2.0"),
+        ],
+    );
+}
