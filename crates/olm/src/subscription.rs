@@ -396,13 +396,14 @@ async fn decide(
     };
     // Taken even when no other Subscription is seen yet: one created just after this one must
     // wait for this plan and find it (uncontended, the lock costs no API call).
-    let lock = ctx
-        .planning
-        .lock()
-        .expect("planning lock")
-        .entry(ns.clone())
-        .or_default()
-        .clone();
+    let lock = {
+        let mut locks = ctx.planning.lock().expect("planning lock");
+        if locks.len() > 256 {
+            // Forget the locks nobody holds or waits for (namespaces come and go).
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(ns.clone()).or_default().clone()
+    };
     let _planning = lock.lock_owned().await;
     let plans: Api<InstallPlan> = Api::namespaced(ctx.client.clone(), &ns);
     let all_plans = plans.list(&ListParams::default()).await?.items;
