@@ -67,7 +67,7 @@ fn now() -> i64 {
 /// The password from stdin, or a generated one (printed once).
 fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     if !from_stdin {
-        return Ok((platform::users::random_string(18), true));
+        return Ok((platform::users::random_password(), true));
     }
     let mut line = String::new();
     std::io::stdin()

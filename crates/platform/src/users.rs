@@ -116,6 +116,17 @@ fn validate_password(password: &str) -> Result<(), UserError> {
     Ok(())
 }
 
+/// A generated password: 18 random bytes as URL-safe base64, never starting with `-` (a
+/// command-line flag parser would take it for an option: `--password -x…`).
+pub fn random_password() -> String {
+    loop {
+        let p = random_string(18);
+        if !p.starts_with('-') {
+            return p;
+        }
+    }
+}
+
 /// `n` random bytes as URL-safe base64 (generated passwords, generations).
 pub fn random_string(n: usize) -> String {
     let mut bytes = vec![0u8; n];
@@ -314,7 +325,7 @@ impl Users {
         if self.path.exists() {
             return Ok(None);
         }
-        let password = random_string(18);
+        let password = random_password();
         let mut db = UserDb::default();
         db.add(ADMIN_USER, RoleType::System, ADMIN_ROLE, &password, now)?;
         let pw_path = self.path.with_file_name("admin-password");
@@ -327,6 +338,16 @@ impl Users {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_passwords_never_start_with_a_hyphen() {
+        // One random string in 64 starts with '-': 2,000 draws would show it.
+        for _ in 0..2000 {
+            let p = random_password();
+            assert!(!p.starts_with('-'), "{p}");
+            assert_eq!(p.len(), 24);
+        }
+    }
 
     #[test]
     fn passwords_are_kept_as_argon2id_and_verified() {

@@ -85,10 +85,16 @@ pub struct PlatformArgs {
     pub platform_username: Option<String>,
     /// That user's password (prefer the environment variable VIOLET_PLATFORM_PASSWORD: command
     /// lines are visible to other users).
-    #[arg(long, env = "VIOLET_PLATFORM_PASSWORD", hide_env_values = true)]
+    /// (Values may begin with `-`, as generated passwords can.)
+    #[arg(
+        long,
+        env = "VIOLET_PLATFORM_PASSWORD",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub platform_password: Option<String>,
     /// A platform token instead of username and password.
-    #[arg(long, env = "VIOLET_PLATFORM_TOKEN", hide_env_values = true, conflicts_with_all = ["platform_username", "platform_password"])]
+    #[arg(long, env = "VIOLET_PLATFORM_TOKEN", hide_env_values = true, allow_hyphen_values = true, conflicts_with_all = ["platform_username", "platform_password"])]
     pub platform_token: Option<String>,
     /// CA certificate (PEM) the platform's TLS certificate is signed by (marketplace serve: <data-dir>/pki/ca.crt).
     #[arg(long)]
@@ -120,6 +126,7 @@ pub struct PushArgs {
         long,
         env = "VIOLET_REGISTRY_PASSWORD",
         hide_env_values = true,
+        allow_hyphen_values = true,
         requires = "username"
     )]
     pub password: Option<String>,
@@ -256,4 +263,35 @@ pub struct GcArgs {
     /// File the removals are appended to (JSON lines).
     #[arg(long, default_value = "violet-gc.log")]
     pub record: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_beginning_with_a_hyphen_are_taken_as_values_not_flags() {
+        let cli = Cli::try_parse_from([
+            "violet",
+            "push",
+            "pkg.tgz",
+            "--platform-username",
+            "admin",
+            "--platform-password",
+            "-onpcg_4rv942",
+            "--username",
+            "u",
+            "--password",
+            "-registry",
+        ])
+        .expect("parsed");
+        let Command::Push(args) = cli.command else {
+            panic!("not push")
+        };
+        assert_eq!(
+            args.platform.platform_password.as_deref(),
+            Some("-onpcg_4rv942")
+        );
+        assert_eq!(args.password.as_deref(), Some("-registry"));
+    }
 }
