@@ -421,7 +421,7 @@ fn b64(s: &str) -> String {
 /// Watch delivery: `watchers` watches of namespace `ns`, each on its own HTTP/1.1 connection (as
 /// kube-rs, whose client speaks HTTP/1.1 only, opens them), then `events` creates, each sent when
 /// every watcher has read the previous one. Returns send-to-receipt latencies of every delivery.
-async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) -> Vec<Duration> {
+async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) -> WatchRun {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     let path = format!("/api/v1/namespaces/{ns}/configmaps?watch=1");
     let client = ours.client().await;
@@ -459,6 +459,15 @@ async fn await_ready(ready_rx: &mut tokio::sync::mpsc::UnboundedReceiver<()>, wa
     }
 }
 
+/// What one watch run measured: send-to-receipt latency of every delivery, and the CPU time
+/// (user + system) per delivery of the server and of this process (the watchers' side) while the
+/// creates were delivered (connection set-up excluded).
+struct WatchRun {
+    lat: Vec<Duration>,
+    server_cpu_us: f64,
+    client_cpu_us: f64,
+}
+
 /// Sends `events` creates into `ns`, each once every watcher reported (on `rx`) the previous one;
 /// returns the send-to-receipt latency of every delivery.
 async fn deliveries(
@@ -467,14 +476,19 @@ async fn deliveries(
     watchers: usize,
     events: usize,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)>,
-) -> Vec<Duration> {
+) -> WatchRun {
     let api: Api<ConfigMap> = Api::namespaced(ours.client().await, ns);
     let mut lat = Vec::with_capacity(watchers * events);
+    let (server0, client0) = (
+        cpu_seconds(ours.proc.pid()),
+        cpu_seconds(std::process::id()),
+    );
     for i in 0..events {
         let sent = Instant::now();
         api.create(&PostParams::default(), &configmap(&format!("ev-{ns}-{i}")))
             .await
             .expect("create");
+        let rtt = sent.elapsed();
         let mut got = 0;
         while got < watchers {
             let (idx, at) = tokio::time::timeout(DEADLINE, rx.recv())
@@ -485,8 +499,25 @@ async fn deliveries(
             lat.push(at - sent);
             got += 1;
         }
+        if std::env::var_os("BENCH_WATCH_TRACE").is_some() {
+            let ev = &mut lat[i * watchers..];
+            ev.sort();
+            eprintln!(
+                "event {i}: create {:?} first {:?} p50 {:?} p99 {:?} last {:?}",
+                rtt,
+                ev[0],
+                ev[watchers / 2],
+                ev[watchers * 99 / 100],
+                ev[watchers - 1]
+            );
+        }
     }
-    lat
+    let per_delivery = |secs: f64| secs * 1e6 / (watchers * events) as f64;
+    WatchRun {
+        lat,
+        server_cpu_us: per_delivery(cpu_seconds(ours.proc.pid()) - server0),
+        client_cpu_us: per_delivery(cpu_seconds(std::process::id()) - client0),
+    }
 }
 
 /// One HTTP/2 connection to `ours` over TLS (verified against its CA), as client-go opens one per
@@ -538,7 +569,7 @@ async fn watch_latencies_h2(
     watchers: usize,
     events: usize,
     conns: usize,
-) -> Vec<Duration> {
+) -> WatchRun {
     use http_body_util::BodyExt;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -819,44 +850,58 @@ async fn bench_watch(
     h2_conns: usize,
     report: &mut Report,
 ) {
-    let mut lat = watch_latencies(ours, "watch", watchers, events).await;
-    let (w50, w99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
     report.row(
         format!("watch delivery p50 / p99 ms, {watchers} watchers"),
         String::new(),
         String::new(),
         String::new(),
     );
-    report.row(
-        format!("  {watchers} HTTP/1.1 connections (kube-rs)"),
-        format!(
-            "{:.2} / {:.2}",
-            w50.as_secs_f64() * 1e3,
-            w99.as_secs_f64() * 1e3
-        ),
-        String::new(),
-        String::new(),
-    );
-    let mut lat2 = watch_latencies_h2(ours, "watch2", watchers, events, h2_conns).await;
-    let (h50, h99) = (pct(&mut lat2, 0.5), pct(&mut lat2, 0.99));
-    report.row(
-        format!("  {h2_conns} HTTP/2 connections (as client-go)"),
-        format!(
-            "{:.2} / {:.2}",
-            h50.as_secs_f64() * 1e3,
-            h99.as_secs_f64() * 1e3
-        ),
-        String::new(),
-        String::new(),
-    );
-    report.target(
-        format!("watch p99 < 10 ms, {watchers} watchers over {watchers} HTTP/1.1 connections"),
-        w99 < Duration::from_millis(10),
-    );
-    report.target(
-        format!("watch p99 < 10 ms, {watchers} watchers over {h2_conns} HTTP/2 connections"),
-        h99 < Duration::from_millis(10),
-    );
+    let row = |report: &mut Report, what: String, mut run: WatchRun| {
+        let (p50, p99) = (pct(&mut run.lat, 0.5), pct(&mut run.lat, 0.99));
+        report.row(
+            what,
+            format!(
+                "{:.2} / {:.2}",
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            ),
+            String::new(),
+            String::new(),
+        );
+        report.row(
+            "    CPU µs per delivery: server / watchers",
+            format!("{:.1} / {:.1}", run.server_cpu_us, run.client_cpu_us),
+            String::new(),
+            String::new(),
+        );
+        p99
+    };
+    // `BENCH_WATCH_ROWS=h1` or `=h2` runs one of the two rows only (for profiling one of them).
+    let rows = std::env::var("BENCH_WATCH_ROWS").unwrap_or_else(|_| "h1,h2".into());
+    if rows.split(',').any(|r| r.trim() == "h1") {
+        let run = watch_latencies(ours, "watch", watchers, events).await;
+        let w99 = row(
+            report,
+            format!("  {watchers} HTTP/1.1 connections (kube-rs)"),
+            run,
+        );
+        report.target(
+            format!("watch p99 < 10 ms, {watchers} watchers over {watchers} HTTP/1.1 connections"),
+            w99 < Duration::from_millis(10),
+        );
+    }
+    if rows.split(',').any(|r| r.trim() == "h2") {
+        let run = watch_latencies_h2(ours, "watch2", watchers, events, h2_conns).await;
+        let h99 = row(
+            report,
+            format!("  {h2_conns} HTTP/2 connections (as client-go)"),
+            run,
+        );
+        report.target(
+            format!("watch p99 < 10 ms, {watchers} watchers over {h2_conns} HTTP/2 connections"),
+            h99 < Duration::from_millis(10),
+        );
+    }
 }
 
 /// Issue 9's memory figures: RSS with `n` objects stored, after listing them all, while idle;
@@ -964,7 +1009,11 @@ async fn main() {
     }
 
     let etcd = Etcd::start(&etcd_bin).await;
-    let bin = Path::new(env!("CARGO_BIN_EXE_marketplace"));
+    // `BENCH_MARKETPLACE_BIN` runs another build of the server (A/B runs of a change).
+    let bin_override = std::env::var_os("BENCH_MARKETPLACE_BIN").map(PathBuf::from);
+    let bin = bin_override
+        .as_deref()
+        .unwrap_or(Path::new(env!("CARGO_BIN_EXE_marketplace")));
     let ours = Ours::start(bin, &[]).await;
     let client = ours.client().await;
     for ns in ["c1", "c16", "list", "watch", "watch2"] {
