@@ -221,3 +221,59 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for CoalescedWrites<IO> {
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn coalesced_writes_go_out_together_after_one_yield_in_order_and_complete() {
+        let (a, mut b) = tokio::io::duplex(1 << 20);
+        let mut w = CoalescedWrites::new(a, true);
+        assert!(
+            !w.is_write_vectored(),
+            "h2 must copy small frames into its buffer"
+        );
+        // Writes are only buffered: nothing reaches the peer before the flush.
+        w.write_all(b"frame-1;").await.unwrap();
+        w.write_all(b"frame-2;").await.unwrap();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut probe = [0u8; 1];
+        let mut probe = ReadBuf::new(&mut probe);
+        assert!(
+            Pin::new(&mut b).poll_read(&mut cx, &mut probe).is_pending(),
+            "nothing is written before a flush"
+        );
+        // The first poll of a flush yields (and wakes the task), the second writes.
+        assert!(Pin::new(&mut w).poll_flush(&mut cx).is_pending());
+        w.write_all(b"frame-3;").await.unwrap();
+        assert!(Pin::new(&mut w).poll_flush(&mut cx).is_ready());
+        let mut got = vec![0u8; 24];
+        b.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"frame-1;frame-2;frame-3;");
+        // More than the buffer limit in one go arrives whole.
+        let big: Vec<u8> = (0..3 * COALESCE_LIMIT).map(|i| (i % 251) as u8).collect();
+        let reader = tokio::spawn(async move {
+            let mut got = vec![0u8; 3 * COALESCE_LIMIT];
+            b.read_exact(&mut got).await.unwrap();
+            got
+        });
+        for chunk in big.chunks(1000) {
+            w.write_all(chunk).await.unwrap();
+        }
+        w.flush().await.unwrap();
+        assert_eq!(reader.await.unwrap(), big);
+    }
+
+    #[tokio::test]
+    async fn disabled_coalescing_writes_through_at_once() {
+        let (a, mut b) = tokio::io::duplex(1 << 16);
+        let mut w = CoalescedWrites::new(a, false);
+        w.write_all(b"now").await.unwrap();
+        let mut got = [0u8; 3];
+        b.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"now");
+    }
+}

@@ -422,28 +422,32 @@ fn b64(s: &str) -> String {
 /// kube-rs, whose client speaks HTTP/1.1 only, opens them), then `events` creates, each sent when
 /// every watcher has read the previous one. Returns send-to-receipt latencies of every delivery.
 async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) -> WatchRun {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let receipts = std::sync::Arc::new(Receipts::default());
     let path = format!("/api/v1/namespaces/{ns}/configmaps?watch=1");
     let client = ours.client().await;
     let mut tasks = Vec::new();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     for _ in 0..watchers {
-        let (client, path, tx, ready_tx) =
-            (client.clone(), path.clone(), tx.clone(), ready_tx.clone());
+        let (client, path, receipts, ready_tx) = (
+            client.clone(),
+            path.clone(),
+            receipts.clone(),
+            ready_tx.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let stream = client.request_stream(get(&path)).await.expect("watch");
             let _ = ready_tx.send(());
             let mut lines = stream.lines();
             while let Some(Ok(line)) = lines.next().await {
                 if let Some(i) = event_index(&line) {
-                    let _ = tx.send((i, Instant::now()));
+                    receipts.record(i);
                 }
             }
         }));
     }
-    drop((tx, ready_tx));
+    drop(ready_tx);
     await_ready(&mut ready_rx, watchers).await;
-    let lat = deliveries(ours, ns, watchers, events, rx).await;
+    let lat = deliveries(ours, ns, watchers, events, &receipts).await;
     for t in tasks {
         t.abort();
     }
@@ -468,15 +472,39 @@ struct WatchRun {
     client_cpu_us: f64,
 }
 
-/// Sends `events` creates into `ns`, each once every watcher reported (on `rx`) the previous one;
-/// returns the send-to-receipt latency of every delivery.
+/// When each watcher read which event, recorded by the watchers themselves; the measuring task is
+/// woken once per event (when the last watcher has it), not once per delivery, so that measuring
+/// adds little to the watchers' side.
+#[derive(Default)]
+struct Receipts {
+    got: std::sync::Mutex<Vec<(usize, Instant)>>,
+    count: std::sync::atomic::AtomicUsize,
+    /// The count at which every watcher has the current event.
+    target: std::sync::atomic::AtomicUsize,
+    all: tokio::sync::Notify,
+}
+
+impl Receipts {
+    fn record(&self, event: usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let at = Instant::now();
+        self.got.lock().expect("receipts").push((event, at));
+        if self.count.fetch_add(1, SeqCst) + 1 == self.target.load(SeqCst) {
+            self.all.notify_one();
+        }
+    }
+}
+
+/// Sends `events` creates into `ns`, each once every watcher recorded the previous one; returns
+/// the send-to-receipt latency of every delivery.
 async fn deliveries(
     ours: &Ours,
     ns: &str,
     watchers: usize,
     events: usize,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)>,
+    receipts: &Receipts,
 ) -> WatchRun {
+    use std::sync::atomic::Ordering::SeqCst;
     let api: Api<ConfigMap> = Api::namespaced(ours.client().await, ns);
     let mut lat = Vec::with_capacity(watchers * events);
     let (server0, client0) = (
@@ -484,20 +512,21 @@ async fn deliveries(
         cpu_seconds(std::process::id()),
     );
     for i in 0..events {
+        let target = watchers * (i + 1);
+        receipts.target.store(target, SeqCst);
         let sent = Instant::now();
         api.create(&PostParams::default(), &configmap(&format!("ev-{ns}-{i}")))
             .await
             .expect("create");
         let rtt = sent.elapsed();
-        let mut got = 0;
-        while got < watchers {
-            let (idx, at) = tokio::time::timeout(DEADLINE, rx.recv())
+        while receipts.count.load(SeqCst) < target {
+            tokio::time::timeout(DEADLINE, receipts.all.notified())
                 .await
-                .expect("every watcher sees the event in time")
-                .expect("watch streams stay open");
-            assert_eq!(idx, i, "events arrive in order");
+                .expect("every watcher sees the event in time");
+        }
+        for (idx, at) in std::mem::take(&mut *receipts.got.lock().expect("receipts")) {
+            assert_eq!(idx, i, "events arrive in order, once each");
             lat.push(at - sent);
-            got += 1;
         }
         if std::env::var_os("BENCH_WATCH_TRACE").is_some() {
             let ev = &mut lat[i * watchers..];
@@ -571,7 +600,7 @@ async fn watch_latencies_h2(
     conns: usize,
 ) -> WatchRun {
     use http_body_util::BodyExt;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let receipts = std::sync::Arc::new(Receipts::default());
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let uri = format!("{}/api/v1/namespaces/{ns}/configmaps?watch=1", ours.base);
     let mut senders = Vec::new();
@@ -585,7 +614,7 @@ async fn watch_latencies_h2(
             .header("authorization", format!("Bearer {}", ours.token))
             .body(http_body_util::Empty::<bytes::Bytes>::new())
             .expect("request");
-        let (tx, ready_tx) = (tx.clone(), ready_tx.clone());
+        let (receipts, ready_tx) = (receipts.clone(), ready_tx.clone());
         tasks.push(tokio::spawn(async move {
             send.ready().await.expect("connection ready");
             let resp = send.send_request(req).await.expect("watch");
@@ -601,15 +630,15 @@ async fn watch_latencies_h2(
                 while let Some(end) = buf.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=end).collect();
                     if let Some(i) = event_index(&String::from_utf8_lossy(&line)) {
-                        let _ = tx.send((i, Instant::now()));
+                        receipts.record(i);
                     }
                 }
             }
         }));
     }
-    drop((tx, ready_tx));
+    drop(ready_tx);
     await_ready(&mut ready_rx, watchers).await;
-    let lat = deliveries(ours, ns, watchers, events, rx).await;
+    let lat = deliveries(ours, ns, watchers, events, &receipts).await;
     for t in tasks {
         t.abort();
     }
