@@ -17,7 +17,11 @@
 //!   streams on the same cores as the server: an upper bound of the server's fan-out time); once
 //!   with each watcher on its own HTTP/1.1 connection (kube-rs's client speaks HTTP/1.1 only),
 //!   once with them multiplexed over `BENCH_WATCH_H2_CONNECTIONS` (default 10) HTTP/2
-//!   connections, as client-go multiplexes every watch of one client over one connection;
+//!   connections, as client-go multiplexes every watch of one client over one connection. Each
+//!   row also shows the CPU time (user + system) per delivery of the server and of this process
+//!   (the watchers) over the creates (connection set-up excluded). `BENCH_WATCH_ROWS=h1` or `=h2`
+//!   runs one row; `BENCH_WATCH_TRACE=1` prints each event's create round trip and first / p50 /
+//!   p99 / last delivery;
 //! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS;
 //! - memory and idle CPU with many objects (issue 9): `BENCH_MEMORY_OBJECTS` (default 100,000)
 //!   ConfigMaps created (16 clients), then RSS after the creates, after listing them all (one
@@ -25,6 +29,9 @@
 //!   samples, to show it is flat) and
 //!   idle CPU% over 10 s (user + system time of the process / wall time);
 //!   `BENCH_MEMORY_OBJECTS=0` skips it.
+//!
+//! `BENCH_MARKETPLACE_BIN=<path>` runs another build of `marketplace` as the server (A/B runs of
+//! a change with the same client side).
 //!
 //! `BENCH_ONLY=writes,list,watch,memory` (any subset) runs only those sections, for quick
 //! re-runs while tuning (`BENCH_WRITES_ONLY=1` is `BENCH_ONLY=writes`). Each printed figure is
