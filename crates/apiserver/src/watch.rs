@@ -12,11 +12,15 @@
 //! - Table watches (kubectl `get -w`) carry one-row Tables as event objects.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
+use futures::Stream;
 use serde_json::{Value, json};
 use store::{EventKind, StoreError};
 
@@ -58,9 +62,18 @@ fn line(v: &Value) -> Bytes {
 struct Emitter {
     ctx: Ctx,
     table: bool,
+    /// Keys of the shared encodings of a live event (`store::Event::encodings`) for ADDED,
+    /// MODIFIED, DELETED: event type and served version, made once per watch, not per event.
+    keys: [String; 3],
 }
 
 impl Emitter {
+    fn new(ctx: Ctx, table: bool) -> Emitter {
+        let keys = ["ADDED", "MODIFIED", "DELETED"]
+            .map(|ty| format!("{ty} {} {}", ctx.info.api_version(), ctx.info.kind));
+        Emitter { ctx, table, keys }
+    }
+
     fn object(&self, obj: Value) -> Value {
         let obj = self.ctx.present(obj);
         if self.table {
@@ -90,13 +103,13 @@ impl Emitter {
         if self.table {
             return self.event(ty, ev.object.clone());
         }
-        let key = format!(
-            "{ty} {} {}",
-            self.ctx.info.api_version(),
-            self.ctx.info.kind
-        );
+        let key = match ty {
+            "ADDED" => &self.keys[0],
+            "MODIFIED" => &self.keys[1],
+            _ => &self.keys[2],
+        };
         ev.encodings
-            .get_or_encode(&key, || self.event(ty, ev.object.clone()))
+            .get_or_encode(key, || self.event(ty, ev.object.clone()))
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
@@ -115,6 +128,11 @@ impl Emitter {
 }
 
 /// A watch response being written: the initial objects, then live events, as lines.
+///
+/// A [`Stream`](futures::Stream) polled by the connection itself (no task or queue in between).
+/// The live watch is polled first and an event ready there is answered at once; the deadline, the
+/// shutdown and the bookmark tick are futures kept across polls (registered once, not per event),
+/// looked at when no event is ready (and every [`CHECK_EVERY`] events during a flood).
 struct Streaming {
     em: Emitter,
     sel: Selectors,
@@ -129,89 +147,136 @@ struct Streaming {
     /// The store watch until it is opened (its error is sent as an ERROR event).
     watch: Option<Result<store::Watch, StoreError>>,
     live: Option<store::Watch>,
-    deadline: tokio::time::Instant,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Bookmarks (`allowWatchBookmarks`): started with the live phase.
     tick: Option<tokio::time::Interval>,
     bookmarks: bool,
-    shutdown: tokio_util::sync::CancellationToken,
+    shutdown: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+    /// Events answered in a row without looking at the deadline and shutdown.
+    streak: u32,
+    done: bool,
 }
 
+/// During a flood of events the deadline and shutdown are still looked at every this many events.
+const CHECK_EVERY: u32 = 64;
+
 impl Streaming {
+    /// Whether the watch must end now (timeout or shutdown); registers for both otherwise.
+    fn ending(&mut self, cx: &mut Context<'_>) -> bool {
+        self.streak = 0;
+        self.shutdown.as_mut().poll(cx).is_ready() || self.deadline.as_mut().poll(cx).is_ready()
+    }
+
     /// The next line of the response; `None` ends it (timeout, shutdown, error sent, store gone).
-    async fn next_line(&mut self) -> Option<Bytes> {
+    fn poll_line(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
         if let Some(obj) = self.initial.next() {
-            return Some(self.em.event("ADDED", obj));
+            return Poll::Ready(Some(self.em.event("ADDED", obj)));
         }
         if let Some(rev) = self.initial_end_bookmark.take() {
-            return Some(self.em.bookmark(rev, true));
+            return Poll::Ready(Some(self.em.bookmark(rev, true)));
         }
         if let Some(opened) = self.watch.take() {
             match opened {
-                Ok(w) => self.live = Some(w),
-                Err(e) => return Some(self.em.error(watch_error(e))),
+                Ok(w) => {
+                    self.live = Some(w);
+                    if self.bookmarks {
+                        let start = tokio::time::Instant::now() + BOOKMARK_EVERY;
+                        self.tick = Some(tokio::time::interval_at(start, BOOKMARK_EVERY));
+                    }
+                }
+                Err(e) => return Poll::Ready(Some(self.em.error(watch_error(e)))),
             }
         }
-        let watch = self.live.as_mut()?;
-        let tick = self.tick.get_or_insert_with(|| {
-            let start = tokio::time::Instant::now() + BOOKMARK_EVERY;
-            tokio::time::interval_at(start, BOOKMARK_EVERY)
-        });
-        let ns_watch = &mut self.ns_watch;
         loop {
+            if self.live.is_none() {
+                return Poll::Ready(None);
+            }
             if let Some(p) = self.projected.as_mut()
                 && let Some((ty, obj)) = p.next(&self.sel)
             {
-                return Some(self.em.event(ty, obj));
+                return Poll::Ready(Some(self.em.event(ty, obj)));
             }
-            tokio::select! {
-                ev = async {
-                    match ns_watch.as_mut() {
-                        Some(w) => w.next().await,
-                        None => std::future::pending().await,
-                    }
-                } => {
-                    match (ev, self.projected.as_mut()) {
-                        (Some(Ok(ev)), Some(p)) => p.take_namespace(&ev),
-                        // Namespaces no longer followed (history gone): copies follow the
-                        // originals' events only.
-                        _ => *ns_watch = None,
-                    }
-                }
-                _ = self.shutdown.cancelled() => return None,
-                _ = tokio::time::sleep_until(self.deadline) => return None,
-                _ = tick.tick(), if self.bookmarks => {
-                    if let Some(rev) = watch.bookmark_revision() {
-                        return Some(self.em.bookmark(rev, false));
-                    }
-                }
-                ev = watch.next() => {
-                    let ev = match ev? {
-                        Ok(ev) => ev,
-                        Err(e) => {
-                            self.live = None;
-                            return Some(self.em.error(watch_error(e)));
-                        }
-                    };
-                    let in_scope = self.namespace.as_ref().is_none_or(|ns| ev.key.namespace == *ns);
-                    let own = in_scope.then(|| {
-                        let now = self.sel.matches(&ev.object);
-                        let before = ev.prev.as_ref().map(|p| self.sel.matches(p));
-                        event_type(ev.kind, now, before)
-                    }).flatten();
-                    if let Some(p) = self.projected.as_mut() {
-                        match p.take(&ev, &self.sel, own) {
-                            Some((ty, _)) if own == Some(ty) => {
-                                return Some(self.em.live_event(ty, &ev));
-                            }
-                            Some((ty, obj)) => return Some(self.em.event(ty, obj)),
-                            None => continue,
-                        }
-                    }
-                    if let Some(ty) = own {
-                        return Some(self.em.live_event(ty, &ev));
-                    }
-                }
+            if self.streak >= CHECK_EVERY && self.ending(cx) {
+                self.done = true;
+                return Poll::Ready(None);
             }
+            let Some(watch) = self.live.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match Pin::new(watch).poll_next(cx) {
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => {
+                    self.live = None;
+                    return Poll::Ready(Some(self.em.error(watch_error(e))));
+                }
+                Poll::Ready(Some(Ok(ev))) => {
+                    self.streak += 1;
+                    if let Some(line) = self.live_line(&ev) {
+                        return Poll::Ready(Some(line));
+                    }
+                    continue;
+                }
+                Poll::Pending => {}
+            }
+            if let Some(ns_watch) = self.ns_watch.as_mut()
+                && let Poll::Ready(ev) = Pin::new(ns_watch).poll_next(cx)
+            {
+                match (ev, self.projected.as_mut()) {
+                    (Some(Ok(ev)), Some(p)) => p.take_namespace(&ev),
+                    // Namespaces no longer followed (history gone): copies follow the
+                    // originals' events only.
+                    _ => self.ns_watch = None,
+                }
+                continue;
+            }
+            if let Some(tick) = self.tick.as_mut()
+                && tick.poll_tick(cx).is_ready()
+            {
+                if let Some(rev) = self.live.as_ref().and_then(|w| w.bookmark_revision()) {
+                    return Poll::Ready(Some(self.em.bookmark(rev, false)));
+                }
+                continue;
+            }
+            if self.ending(cx) {
+                self.done = true;
+                return Poll::Ready(None);
+            }
+            return Poll::Pending;
         }
+    }
+
+    /// The line a live event shows as through this watch's scope and selectors, if any.
+    fn live_line(&mut self, ev: &store::Event) -> Option<Bytes> {
+        let in_scope = self
+            .namespace
+            .as_ref()
+            .is_none_or(|ns| ev.key.namespace == *ns);
+        let own = in_scope
+            .then(|| {
+                let now = self.sel.matches(&ev.object);
+                let before = ev.prev.as_ref().map(|p| self.sel.matches(p));
+                event_type(ev.kind, now, before)
+            })
+            .flatten();
+        if let Some(p) = self.projected.as_mut() {
+            return match p.take(ev, &self.sel, own) {
+                Some((ty, _)) if own == Some(ty) => Some(self.em.live_event(ty, ev)),
+                Some((ty, obj)) => Some(self.em.event(ty, obj)),
+                None => None,
+            };
+        }
+        own.map(|ty| self.em.live_event(ty, ev))
+    }
+}
+
+impl Stream for Streaming {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_line(cx).map(|line| line.map(Ok))
     }
 }
 
@@ -278,7 +343,7 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     let bookmarks = ctx.query.allow_watch_bookmarks;
     let namespace = ctx.namespace.clone();
     let shutdown = ctx.shutdown.clone();
-    let em = Emitter { ctx, table };
+    let em = Emitter::new(ctx, table);
     let state = Streaming {
         em,
         sel,
@@ -289,18 +354,17 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
         initial_end_bookmark: initial_end_bookmark.then_some(from),
         watch: Some(watch),
         live: None,
-        deadline: tokio::time::Instant::now() + timeout,
+        deadline: Box::pin(tokio::time::sleep(timeout)),
         tick: None,
         bookmarks,
-        shutdown,
+        shutdown: Box::pin(shutdown.cancelled_owned()),
+        streak: 0,
+        done: false,
     };
     // The response body polls the watch itself: no task or queue between the store's per-watcher
     // channel (bounded; a watcher that falls behind catches up from the history) and the
     // connection. A client that goes away drops the body, and with it the watch.
-    let stream = futures::stream::unfold(state, |mut st| async move {
-        st.next_line().await.map(|b| (Ok::<_, Infallible>(b), st))
-    });
-    Ok(streaming_response(stream, table))
+    Ok(streaming_response(state, table))
 }
 
 /// The 200 answer of a watch whose lines come from `lines` (JSON events, or one-row Tables).

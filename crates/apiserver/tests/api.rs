@@ -200,6 +200,50 @@ async fn watch_sees_objects_enter_and_leave_a_label_selector() {
 }
 
 #[tokio::test]
+async fn an_idle_watch_gets_bookmarks_and_ends_cleanly_at_its_timeout() {
+    let (cp, _d) = start(None).await;
+    let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let mut w = api
+        .watch(&WatchParams::default().timeout(7), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    api.create(&PostParams::default(), &cm("first", json!({})))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    // Bookmarks come every 5 s; the stream ends by itself after 7 s.
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(30), w.next())
+        .await
+        .expect("the watch ends at its timeout")
+    {
+        seen.push(match ev.unwrap() {
+            WatchEvent::Added(_) => "ADDED",
+            WatchEvent::Bookmark(_) => "BOOKMARK",
+            other => panic!("unexpected event {other:?}"),
+        });
+    }
+    let took = t0.elapsed();
+    assert_eq!(seen.first(), Some(&"ADDED"), "{seen:?}");
+    assert!(
+        seen.contains(&"BOOKMARK"),
+        "no bookmark while idle: {seen:?}"
+    );
+    assert!(
+        took >= Duration::from_secs(7) && took < Duration::from_secs(20),
+        "ended after {took:?}, not at its 7 s timeout"
+    );
+}
+
+#[tokio::test]
 async fn watch_from_a_compacted_revision_gets_a_410_error_event() {
     let (cp, _d) = start(Some(10)).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");

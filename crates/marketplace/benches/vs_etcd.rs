@@ -17,7 +17,11 @@
 //!   streams on the same cores as the server: an upper bound of the server's fan-out time); once
 //!   with each watcher on its own HTTP/1.1 connection (kube-rs's client speaks HTTP/1.1 only),
 //!   once with them multiplexed over `BENCH_WATCH_H2_CONNECTIONS` (default 10) HTTP/2
-//!   connections, as client-go multiplexes every watch of one client over one connection;
+//!   connections, as client-go multiplexes every watch of one client over one connection. Each
+//!   row also shows the CPU time (user + system) per delivery of the server and of this process
+//!   (the watchers) over the creates (connection set-up excluded). `BENCH_WATCH_ROWS=h1` or `=h2`
+//!   runs one row; `BENCH_WATCH_TRACE=1` prints each event's create round trip and first / p50 /
+//!   p99 / last delivery;
 //! - start time (spawn until `/readyz`, resp. etcd's `/health`, answers) and idle RSS;
 //! - memory and idle CPU with many objects (issue 9): `BENCH_MEMORY_OBJECTS` (default 100,000)
 //!   ConfigMaps created (16 clients), then RSS after the creates, after listing them all (one
@@ -25,6 +29,9 @@
 //!   samples, to show it is flat) and
 //!   idle CPU% over 10 s (user + system time of the process / wall time);
 //!   `BENCH_MEMORY_OBJECTS=0` skips it.
+//!
+//! `BENCH_MARKETPLACE_BIN=<path>` runs another build of `marketplace` as the server (A/B runs of
+//! a change with the same client side).
 //!
 //! `BENCH_ONLY=writes,list,watch,memory` (any subset) runs only those sections, for quick
 //! re-runs while tuning (`BENCH_WRITES_ONLY=1` is `BENCH_ONLY=writes`). Each printed figure is
@@ -421,29 +428,33 @@ fn b64(s: &str) -> String {
 /// Watch delivery: `watchers` watches of namespace `ns`, each on its own HTTP/1.1 connection (as
 /// kube-rs, whose client speaks HTTP/1.1 only, opens them), then `events` creates, each sent when
 /// every watcher has read the previous one. Returns send-to-receipt latencies of every delivery.
-async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) -> Vec<Duration> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) -> WatchRun {
+    let receipts = std::sync::Arc::new(Receipts::default());
     let path = format!("/api/v1/namespaces/{ns}/configmaps?watch=1");
     let client = ours.client().await;
     let mut tasks = Vec::new();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     for _ in 0..watchers {
-        let (client, path, tx, ready_tx) =
-            (client.clone(), path.clone(), tx.clone(), ready_tx.clone());
+        let (client, path, receipts, ready_tx) = (
+            client.clone(),
+            path.clone(),
+            receipts.clone(),
+            ready_tx.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let stream = client.request_stream(get(&path)).await.expect("watch");
             let _ = ready_tx.send(());
             let mut lines = stream.lines();
             while let Some(Ok(line)) = lines.next().await {
                 if let Some(i) = event_index(&line) {
-                    let _ = tx.send((i, Instant::now()));
+                    receipts.record(i);
                 }
             }
         }));
     }
-    drop((tx, ready_tx));
+    drop(ready_tx);
     await_ready(&mut ready_rx, watchers).await;
-    let lat = deliveries(ours, ns, watchers, events, rx).await;
+    let lat = deliveries(ours, ns, watchers, events, &receipts).await;
     for t in tasks {
         t.abort();
     }
@@ -459,34 +470,90 @@ async fn await_ready(ready_rx: &mut tokio::sync::mpsc::UnboundedReceiver<()>, wa
     }
 }
 
-/// Sends `events` creates into `ns`, each once every watcher reported (on `rx`) the previous one;
-/// returns the send-to-receipt latency of every delivery.
+/// What one watch run measured: send-to-receipt latency of every delivery, and the CPU time
+/// (user + system) per delivery of the server and of this process (the watchers' side) while the
+/// creates were delivered (connection set-up excluded).
+struct WatchRun {
+    lat: Vec<Duration>,
+    server_cpu_us: f64,
+    client_cpu_us: f64,
+}
+
+/// When each watcher read which event, recorded by the watchers themselves; the measuring task is
+/// woken once per event (when the last watcher has it), not once per delivery, so that measuring
+/// adds little to the watchers' side.
+#[derive(Default)]
+struct Receipts {
+    got: std::sync::Mutex<Vec<(usize, Instant)>>,
+    count: std::sync::atomic::AtomicUsize,
+    /// The count at which every watcher has the current event.
+    target: std::sync::atomic::AtomicUsize,
+    all: tokio::sync::Notify,
+}
+
+impl Receipts {
+    fn record(&self, event: usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let at = Instant::now();
+        self.got.lock().expect("receipts").push((event, at));
+        if self.count.fetch_add(1, SeqCst) + 1 == self.target.load(SeqCst) {
+            self.all.notify_one();
+        }
+    }
+}
+
+/// Sends `events` creates into `ns`, each once every watcher recorded the previous one; returns
+/// the send-to-receipt latency of every delivery.
 async fn deliveries(
     ours: &Ours,
     ns: &str,
     watchers: usize,
     events: usize,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<(usize, Instant)>,
-) -> Vec<Duration> {
+    receipts: &Receipts,
+) -> WatchRun {
+    use std::sync::atomic::Ordering::SeqCst;
     let api: Api<ConfigMap> = Api::namespaced(ours.client().await, ns);
     let mut lat = Vec::with_capacity(watchers * events);
+    let (server0, client0) = (
+        cpu_seconds(ours.proc.pid()),
+        cpu_seconds(std::process::id()),
+    );
     for i in 0..events {
+        let target = watchers * (i + 1);
+        receipts.target.store(target, SeqCst);
         let sent = Instant::now();
         api.create(&PostParams::default(), &configmap(&format!("ev-{ns}-{i}")))
             .await
             .expect("create");
-        let mut got = 0;
-        while got < watchers {
-            let (idx, at) = tokio::time::timeout(DEADLINE, rx.recv())
+        let rtt = sent.elapsed();
+        while receipts.count.load(SeqCst) < target {
+            tokio::time::timeout(DEADLINE, receipts.all.notified())
                 .await
-                .expect("every watcher sees the event in time")
-                .expect("watch streams stay open");
-            assert_eq!(idx, i, "events arrive in order");
+                .expect("every watcher sees the event in time");
+        }
+        for (idx, at) in std::mem::take(&mut *receipts.got.lock().expect("receipts")) {
+            assert_eq!(idx, i, "events arrive in order, once each");
             lat.push(at - sent);
-            got += 1;
+        }
+        if std::env::var_os("BENCH_WATCH_TRACE").is_some() {
+            let ev = &mut lat[i * watchers..];
+            ev.sort();
+            eprintln!(
+                "event {i}: create {:?} first {:?} p50 {:?} p99 {:?} last {:?}",
+                rtt,
+                ev[0],
+                ev[watchers / 2],
+                ev[watchers * 99 / 100],
+                ev[watchers - 1]
+            );
         }
     }
-    lat
+    let per_delivery = |secs: f64| secs * 1e6 / (watchers * events) as f64;
+    WatchRun {
+        lat,
+        server_cpu_us: per_delivery(cpu_seconds(ours.proc.pid()) - server0),
+        client_cpu_us: per_delivery(cpu_seconds(std::process::id()) - client0),
+    }
 }
 
 /// One HTTP/2 connection to `ours` over TLS (verified against its CA), as client-go opens one per
@@ -538,9 +605,9 @@ async fn watch_latencies_h2(
     watchers: usize,
     events: usize,
     conns: usize,
-) -> Vec<Duration> {
+) -> WatchRun {
     use http_body_util::BodyExt;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let receipts = std::sync::Arc::new(Receipts::default());
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let uri = format!("{}/api/v1/namespaces/{ns}/configmaps?watch=1", ours.base);
     let mut senders = Vec::new();
@@ -554,7 +621,7 @@ async fn watch_latencies_h2(
             .header("authorization", format!("Bearer {}", ours.token))
             .body(http_body_util::Empty::<bytes::Bytes>::new())
             .expect("request");
-        let (tx, ready_tx) = (tx.clone(), ready_tx.clone());
+        let (receipts, ready_tx) = (receipts.clone(), ready_tx.clone());
         tasks.push(tokio::spawn(async move {
             send.ready().await.expect("connection ready");
             let resp = send.send_request(req).await.expect("watch");
@@ -570,15 +637,15 @@ async fn watch_latencies_h2(
                 while let Some(end) = buf.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=end).collect();
                     if let Some(i) = event_index(&String::from_utf8_lossy(&line)) {
-                        let _ = tx.send((i, Instant::now()));
+                        receipts.record(i);
                     }
                 }
             }
         }));
     }
-    drop((tx, ready_tx));
+    drop(ready_tx);
     await_ready(&mut ready_rx, watchers).await;
-    let lat = deliveries(ours, ns, watchers, events, rx).await;
+    let lat = deliveries(ours, ns, watchers, events, &receipts).await;
     for t in tasks {
         t.abort();
     }
@@ -819,44 +886,58 @@ async fn bench_watch(
     h2_conns: usize,
     report: &mut Report,
 ) {
-    let mut lat = watch_latencies(ours, "watch", watchers, events).await;
-    let (w50, w99) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99));
     report.row(
         format!("watch delivery p50 / p99 ms, {watchers} watchers"),
         String::new(),
         String::new(),
         String::new(),
     );
-    report.row(
-        format!("  {watchers} HTTP/1.1 connections (kube-rs)"),
-        format!(
-            "{:.2} / {:.2}",
-            w50.as_secs_f64() * 1e3,
-            w99.as_secs_f64() * 1e3
-        ),
-        String::new(),
-        String::new(),
-    );
-    let mut lat2 = watch_latencies_h2(ours, "watch2", watchers, events, h2_conns).await;
-    let (h50, h99) = (pct(&mut lat2, 0.5), pct(&mut lat2, 0.99));
-    report.row(
-        format!("  {h2_conns} HTTP/2 connections (as client-go)"),
-        format!(
-            "{:.2} / {:.2}",
-            h50.as_secs_f64() * 1e3,
-            h99.as_secs_f64() * 1e3
-        ),
-        String::new(),
-        String::new(),
-    );
-    report.target(
-        format!("watch p99 < 10 ms, {watchers} watchers over {watchers} HTTP/1.1 connections"),
-        w99 < Duration::from_millis(10),
-    );
-    report.target(
-        format!("watch p99 < 10 ms, {watchers} watchers over {h2_conns} HTTP/2 connections"),
-        h99 < Duration::from_millis(10),
-    );
+    let row = |report: &mut Report, what: String, mut run: WatchRun| {
+        let (p50, p99) = (pct(&mut run.lat, 0.5), pct(&mut run.lat, 0.99));
+        report.row(
+            what,
+            format!(
+                "{:.2} / {:.2}",
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            ),
+            String::new(),
+            String::new(),
+        );
+        report.row(
+            "    CPU µs per delivery: server / watchers",
+            format!("{:.1} / {:.1}", run.server_cpu_us, run.client_cpu_us),
+            String::new(),
+            String::new(),
+        );
+        p99
+    };
+    // `BENCH_WATCH_ROWS=h1` or `=h2` runs one of the two rows only (for profiling one of them).
+    let rows = std::env::var("BENCH_WATCH_ROWS").unwrap_or_else(|_| "h1,h2".into());
+    if rows.split(',').any(|r| r.trim() == "h1") {
+        let run = watch_latencies(ours, "watch", watchers, events).await;
+        let w99 = row(
+            report,
+            format!("  {watchers} HTTP/1.1 connections (kube-rs)"),
+            run,
+        );
+        report.target(
+            format!("watch p99 < 10 ms, {watchers} watchers over {watchers} HTTP/1.1 connections"),
+            w99 < Duration::from_millis(10),
+        );
+    }
+    if rows.split(',').any(|r| r.trim() == "h2") {
+        let run = watch_latencies_h2(ours, "watch2", watchers, events, h2_conns).await;
+        let h99 = row(
+            report,
+            format!("  {h2_conns} HTTP/2 connections (as client-go)"),
+            run,
+        );
+        report.target(
+            format!("watch p99 < 10 ms, {watchers} watchers over {h2_conns} HTTP/2 connections"),
+            h99 < Duration::from_millis(10),
+        );
+    }
 }
 
 /// Issue 9's memory figures: RSS with `n` objects stored, after listing them all, while idle;
@@ -964,7 +1045,11 @@ async fn main() {
     }
 
     let etcd = Etcd::start(&etcd_bin).await;
-    let bin = Path::new(env!("CARGO_BIN_EXE_marketplace"));
+    // `BENCH_MARKETPLACE_BIN` runs another build of the server (A/B runs of a change).
+    let bin_override = std::env::var_os("BENCH_MARKETPLACE_BIN").map(PathBuf::from);
+    let bin = bin_override
+        .as_deref()
+        .unwrap_or(Path::new(env!("CARGO_BIN_EXE_marketplace")));
     let ours = Ours::start(bin, &[]).await;
     let client = ours.client().await;
     for ns in ["c1", "c16", "list", "watch", "watch2"] {
