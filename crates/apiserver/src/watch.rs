@@ -9,7 +9,9 @@
 //!   `ERROR` event carrying a 410 `Expired` Status, inside the 200 stream (kube-rs relists on it).
 //! - `allowWatchBookmarks`: a BOOKMARK every [`BOOKMARK_EVERY`] with a revision up to which
 //!   everything was delivered. `timeoutSeconds` ends the stream cleanly; so does shutdown.
-//! - Table watches (kubectl `get -w`) carry one-row Tables as event objects.
+//! - Table watches (kubectl `get -w`) carry one-row Tables as event objects; metadata watches
+//!   (`Accept: ...;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`, client-go metadata informers,
+//!   kube-rs `metadata_watcher`) carry `PartialObjectMetadata` objects, bookmarks included.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -58,10 +60,15 @@ fn line(v: &Value) -> Bytes {
 struct Emitter {
     ctx: Ctx,
     table: bool,
+    /// Event objects (bookmarks too) as `PartialObjectMetadata` of this version.
+    metadata: Option<apimachinery::metadata::MetaVersion>,
 }
 
 impl Emitter {
     fn object(&self, obj: Value) -> Value {
+        if let Some(v) = self.metadata {
+            return apimachinery::metadata::into_partial_object_metadata(obj, v);
+        }
         let obj = self.ctx.present(obj);
         if self.table {
             let rv = obj["metadata"]["resourceVersion"]
@@ -90,11 +97,14 @@ impl Emitter {
         if self.table {
             return self.event(ty, ev.object.clone());
         }
-        let key = format!(
-            "{ty} {} {}",
-            self.ctx.info.api_version(),
-            self.ctx.info.kind
-        );
+        let key = match self.metadata {
+            Some(v) => format!("{ty} {} PartialObjectMetadata", v.api_version()),
+            None => format!(
+                "{ty} {} {}",
+                self.ctx.info.api_version(),
+                self.ctx.info.kind
+            ),
+        };
         ev.encodings
             .get_or_encode(&key, || self.event(ty, ev.object.clone()))
     }
@@ -104,8 +114,12 @@ impl Emitter {
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
+        let (kind, api_version) = match self.metadata {
+            Some(v) => ("PartialObjectMetadata".to_string(), v.api_version().to_string()),
+            None => (self.ctx.info.kind.clone(), self.ctx.info.api_version()),
+        };
         line(&json!({"type": "BOOKMARK", "object": {
-            "kind": self.ctx.info.kind, "apiVersion": self.ctx.info.api_version(), "metadata": meta,
+            "kind": kind, "apiVersion": api_version, "metadata": meta,
         }}))
     }
 
@@ -278,7 +292,17 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     let bookmarks = ctx.query.allow_watch_bookmarks;
     let namespace = ctx.namespace.clone();
     let shutdown = ctx.shutdown.clone();
-    let em = Emitter { ctx, table };
+    // `PartialObjectMetadataList` on a watch: kube-apiserver's per-event transform fails and it
+    // sends the objects untransformed.
+    let metadata = match ctx.output()? {
+        apimachinery::metadata::Output::Metadata(v) => Some(v),
+        _ => None,
+    };
+    let em = Emitter {
+        ctx,
+        table,
+        metadata,
+    };
     let state = Streaming {
         em,
         sel,

@@ -6,8 +6,9 @@
 //!   ownerReferences, then loses the finalizer;
 //! - references to owners that are gone are dropped from dependents that still have a live owner.
 //!
-//! Cost grows with changes, not with object count: one watch per resource that can be listed,
-//! watched and deleted (found by discovery, and again whenever a CRD changes), feeding the owner
+//! Cost grows with changes, not with object count: one metadata watch (`PartialObjectMetadata`
+//! events: the server neither sends nor the collector decodes objects' bodies) per resource that
+//! can be listed, watched and deleted (found by discovery, and again whenever a CRD changes), feeding the owner
 //! index in [`graph`]; nothing runs when nothing changes. The API server removes an object once
 //! its deletion is pending and its last finalizer went away, so removing a finalizer here is
 //! enough. Work waits until every watch has listed once (an orphaning must know every dependent).
@@ -23,6 +24,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use kube::core::PartialObjectMeta;
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use kube::runtime::watcher;
@@ -84,7 +86,11 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 /// The longest such delay.
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-type Msg = (ResId, Box<watcher::Event<DynamicObject>>);
+/// What the index is fed: objects' metadata only (uid, name, ownerReferences, finalizers,
+/// deletionTimestamp) — the server sends `PartialObjectMetadata`, not whole objects.
+type Meta = PartialObjectMeta<DynamicObject>;
+
+type Msg = (ResId, Box<watcher::Event<Meta>>);
 
 /// Runs the collector until the cluster's shutdown token fires.
 pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
@@ -310,7 +316,8 @@ async fn watch_resource(
     tx: mpsc::UnboundedSender<Msg>,
     stop: CancellationToken,
 ) {
-    let api: Api<DynamicObject> = Api::all_with(client, &ar);
+    // `PartialObjectMeta`: kube-rs asks for `as=PartialObjectMetadata` on the list and the watch.
+    let api: Api<Meta> = Api::all_with(client, &ar);
     // Copies a projection computes on read (OLM's copied CSVs, labelled `olm.copiedFrom`) are not
     // stored, own nothing and are owned by nothing: not watching them keeps the collector's cost
     // flat in the number of namespaces they are shown in.
@@ -378,7 +385,7 @@ async fn watch_crds(
 fn on_event(
     shared: &Shared,
     res: ResId,
-    ev: watcher::Event<DynamicObject>,
+    ev: watcher::Event<Meta>,
     queue: &mut WorkQueue,
 ) -> bool {
     let mut g = shared.graph.lock().expect("graph lock");
@@ -407,7 +414,7 @@ fn on_event(
 }
 
 /// What the index needs of an object (None without a uid or name).
-fn observed(res: ResId, o: &DynamicObject) -> Option<Observed> {
+fn observed(res: ResId, o: &Meta) -> Option<Observed> {
     let m = &o.metadata;
     let uid_text = m.uid.as_deref()?;
     let finalizers = m.finalizers.as_deref().unwrap_or_default();
