@@ -239,6 +239,19 @@ fn partial_from_metadata(metadata: Value, version: MetaVersion) -> Value {
     Value::Object(m)
 }
 
+/// Writes the `PartialObjectMetadata` form of `obj` as JSON (what [`partial_object_metadata`]
+/// serializes to), straight from its `metadata` without copying it.
+pub fn write_partial_object_metadata(out: &mut Vec<u8>, obj: &Value, version: MetaVersion) {
+    out.extend_from_slice(b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"");
+    out.extend_from_slice(version.api_version().as_bytes());
+    out.extend_from_slice(b"\",\"metadata\":");
+    match obj.get("metadata") {
+        Some(m) => serde_json::to_writer(&mut *out, m).expect("a JSON value serializes"),
+        None => out.extend_from_slice(b"{}"),
+    }
+    out.push(b'}');
+}
+
 /// A `PartialObjectMetadataList` of `items` (already in their partial form) with the list's
 /// `resourceVersion` and `continue` token; `items` is `null` when empty, as kube-apiserver sends it.
 pub fn partial_object_metadata_list(
@@ -369,6 +382,9 @@ mod tests {
             json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                    "metadata": obj["metadata"].clone()})
         );
+        let mut written = Vec::new();
+        write_partial_object_metadata(&mut written, &obj, MetaVersion::V1);
+        assert_eq!(serde_json::from_slice::<Value>(&written).unwrap(), p);
         assert_eq!(into_partial_object_metadata(obj, MetaVersion::V1), p);
         let l = partial_object_metadata_list(vec![p.clone()], "7", Some("tok"), MetaVersion::V1);
         assert_eq!(l["kind"], "PartialObjectMetadataList");

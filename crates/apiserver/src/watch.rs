@@ -57,6 +57,17 @@ fn line(v: &Value) -> Bytes {
     Bytes::from(b)
 }
 
+/// A metadata watch's event line for `obj`, written straight from its `metadata`.
+fn metadata_line(ty: &str, obj: &Value, v: apimachinery::metadata::MetaVersion) -> Bytes {
+    let mut b = Vec::with_capacity(256);
+    b.extend_from_slice(b"{\"type\":");
+    serde_json::to_writer(&mut b, ty).expect("a string serializes");
+    b.extend_from_slice(b",\"object\":");
+    apimachinery::metadata::write_partial_object_metadata(&mut b, obj, v);
+    b.extend_from_slice(b"}\n");
+    Bytes::from(b)
+}
+
 struct Emitter {
     ctx: Ctx,
     table: bool,
@@ -66,9 +77,6 @@ struct Emitter {
 
 impl Emitter {
     fn object(&self, obj: Value) -> Value {
-        if let Some(v) = self.metadata {
-            return apimachinery::metadata::into_partial_object_metadata(obj, v);
-        }
         let obj = self.ctx.present(obj);
         if self.table {
             let rv = obj["metadata"]["resourceVersion"]
@@ -88,6 +96,9 @@ impl Emitter {
     }
 
     fn event(&self, ty: &str, obj: Value) -> Bytes {
+        if let Some(v) = self.metadata {
+            return metadata_line(ty, &obj, v);
+        }
         line(&json!({"type": ty, "object": self.object(obj)}))
     }
 
@@ -105,8 +116,11 @@ impl Emitter {
                 self.ctx.info.kind
             ),
         };
-        ev.encodings
-            .get_or_encode(&key, || self.event(ty, ev.object.clone()))
+        ev.encodings.get_or_encode(&key, || match self.metadata {
+            // Written from the event's metadata: the object is not copied.
+            Some(v) => metadata_line(ty, &ev.object, v),
+            None => self.event(ty, ev.object.clone()),
+        })
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {

@@ -24,7 +24,8 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
-use kube::core::PartialObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use kube::core::{DynamicResourceScope, Resource};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use kube::runtime::watcher;
@@ -86,9 +87,86 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 /// The longest such delay.
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// What the index is fed: objects' metadata only (uid, name, ownerReferences, finalizers,
-/// deletionTimestamp) — the server sends `PartialObjectMetadata`, not whole objects.
-type Meta = PartialObjectMeta<DynamicObject>;
+/// What the index is fed: an object's metadata from a `PartialObjectMetadata` list or watch (the
+/// server sends no bodies), decoded lean: only name, namespace, uid, resourceVersion (the watch
+/// resumes from it), ownerReferences, finalizers and deletionTimestamp are kept; managedFields,
+/// labels, annotations and the rest are skipped by the parser without being built. kube-rs asks
+/// for `as=PartialObjectMetadata` on the list and the watch because `metadata_api()` is true.
+#[derive(Clone, Debug, Default)]
+struct Meta {
+    metadata: ObjectMeta,
+}
+
+impl<'de> serde::Deserialize<'de> for Meta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Meta, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            metadata: WireMeta,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct WireMeta {
+            name: Option<String>,
+            namespace: Option<String>,
+            uid: Option<String>,
+            resource_version: Option<String>,
+            owner_references: Option<Vec<OwnerReference>>,
+            finalizers: Option<Vec<String>>,
+            deletion_timestamp: Option<Time>,
+        }
+        let m = Wire::deserialize(d)?.metadata;
+        Ok(Meta {
+            metadata: ObjectMeta {
+                name: m.name,
+                namespace: m.namespace,
+                uid: m.uid,
+                resource_version: m.resource_version,
+                owner_references: m.owner_references,
+                finalizers: m.finalizers,
+                deletion_timestamp: m.deletion_timestamp,
+                ..ObjectMeta::default()
+            },
+        })
+    }
+}
+
+impl Resource for Meta {
+    type DynamicType = ApiResource;
+    type Scope = DynamicResourceScope;
+
+    fn kind(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::kind(dt)
+    }
+
+    fn group(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::group(dt)
+    }
+
+    fn version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::version(dt)
+    }
+
+    fn api_version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::api_version(dt)
+    }
+
+    fn plural(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::plural(dt)
+    }
+
+    fn metadata_api() -> bool {
+        true
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
 
 type Msg = (ResId, Box<watcher::Event<Meta>>);
 
@@ -316,7 +394,6 @@ async fn watch_resource(
     tx: mpsc::UnboundedSender<Msg>,
     stop: CancellationToken,
 ) {
-    // `PartialObjectMeta`: kube-rs asks for `as=PartialObjectMetadata` on the list and the watch.
     let api: Api<Meta> = Api::all_with(client, &ar);
     // Copies a projection computes on read (OLM's copied CSVs, labelled `olm.copiedFrom`) are not
     // stored, own nothing and are owned by nothing: not watching them keeps the collector's cost
@@ -689,4 +766,37 @@ async fn orphan(shared: &Shared, key: &ObjKey, uid: Uid) -> Result<(), kube::Err
         return Ok(());
     };
     remove_finalizer(&api, &key.name, "orphan").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_object_metadata_decodes_to_what_the_index_needs_and_nothing_else() {
+        let m: Meta = serde_json::from_value(json!({
+            "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {
+                "name": "a", "namespace": "n", "uid": "0b6a3b1c-98c1-4c8e-9a39-1d2f1e4c7a10",
+                "resourceVersion": "7", "labels": {"x": "y"}, "annotations": {"k": "v"},
+                "finalizers": ["orphan"], "deletionTimestamp": "2026-01-01T00:00:00Z",
+                "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o",
+                                     "uid": "u1", "controller": true}],
+                "managedFields": [{"manager": "m", "operation": "Update",
+                                   "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {}}}],
+            },
+        }))
+        .unwrap();
+        let o = observed(3, &m).unwrap();
+        assert_eq!(o.key.name, "a");
+        assert_eq!(o.key.namespace.as_deref(), Some("n"));
+        assert_eq!(o.owners.len(), 1);
+        assert_eq!(o.owners[0].uid_text, "u1");
+        assert!(o.deleting && o.orphan && !o.foreground);
+        assert_eq!(m.metadata.resource_version.as_deref(), Some("7"));
+        assert!(m.metadata.managed_fields.is_none() && m.metadata.labels.is_none());
+        // A bookmark-like object with no metadata still decodes (and is not observed).
+        let empty: Meta = serde_json::from_value(json!({"kind": "PartialObjectMetadata"})).unwrap();
+        assert!(observed(0, &empty).is_none());
+    }
 }

@@ -329,8 +329,7 @@ impl Encoder {
         }
         self.separator(&mut sink.buf);
         if let Some(v) = self.metadata {
-            let partial = apimachinery::metadata::into_partial_object_metadata(value, v);
-            serde_json::to_writer(&mut sink.buf, &partial).expect("a JSON value serializes");
+            apimachinery::metadata::write_partial_object_metadata(&mut sink.buf, &value, v);
             return;
         }
         let as_stored = self.served_as_stored(
