@@ -312,7 +312,8 @@ mod tests {
 
     #[test]
     fn q_values_order_the_clauses_and_zero_refuses() {
-        let h = "application/json;q=0.5,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        let h =
+            "application/json;q=0.5,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
         assert_eq!(
             negotiate(Some(h)).unwrap(),
             Output::Metadata(MetaVersion::V1)
@@ -361,7 +362,10 @@ mod tests {
             e.to_string(),
             "you requested PartialObjectMetadataList, but the requested object is not a list (*unstructured.Unstructured)"
         );
-        assert_eq!(go_type("apps", "Deployment", true, false), "*apps.Deployment");
+        assert_eq!(
+            go_type("apps", "Deployment", true, false),
+            "*apps.Deployment"
+        );
         assert_eq!(
             go_type("networking.k8s.io", "Ingress", true, true),
             "*networking.IngressList"

@@ -129,7 +129,10 @@ impl Emitter {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
         let (kind, api_version) = match self.metadata {
-            Some(v) => ("PartialObjectMetadata".to_string(), v.api_version().to_string()),
+            Some(v) => (
+                "PartialObjectMetadata".to_string(),
+                v.api_version().to_string(),
+            ),
             None => (self.ctx.info.kind.clone(), self.ctx.info.api_version()),
         };
         line(&json!({"type": "BOOKMARK", "object": {

@@ -222,7 +222,10 @@ async fn kube_rs_reads_custom_resource_metadata() {
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["items"][0]["kind"], "PartialObjectMetadata");
     assert!(v["items"][0].get("spec").is_none());
-    let (code, _, body) = s.curl("/apis/example.com/v1/namespaces/default/widgets/w1", META_LIST);
+    let (code, _, body) = s.curl(
+        "/apis/example.com/v1/namespaces/default/widgets/w1",
+        META_LIST,
+    );
     assert_eq!(code, 406);
     let st: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -264,7 +267,10 @@ async fn raw_answers_match_kube_apiserver_content_types_versions_and_refusals() 
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["apiVersion"], "meta.k8s.io/v1beta1");
     assert!(v["items"].is_null(), "{v}");
-    let (_, _, body) = s.curl(&format!("{base}?limit=1&labelSelector=app%3Dnone"), META_LIST);
+    let (_, _, body) = s.curl(
+        &format!("{base}?limit=1&labelSelector=app%3Dnone"),
+        META_LIST,
+    );
     assert!(serde_json::from_str::<Value>(&body).unwrap()["items"].is_null());
 
     // What kube-apiserver refuses.
@@ -286,7 +292,11 @@ async fn raw_answers_match_kube_apiserver_content_types_versions_and_refusals() 
         ),
     ] {
         let (code, ct, body) = s.curl(&path, accept);
-        assert_eq!((code, ct.as_str()), (406, "application/json"), "{path} {accept}");
+        assert_eq!(
+            (code, ct.as_str()),
+            (406, "application/json"),
+            "{path} {accept}"
+        );
         let st: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(st["reason"], "NotAcceptable");
         assert_eq!(st["message"], message);
@@ -306,7 +316,10 @@ async fn raw_answers_match_kube_apiserver_content_types_versions_and_refusals() 
     assert_eq!(lines[0]["object"]["kind"], "PartialObjectMetadata");
     assert_eq!(lines[0]["object"]["metadata"]["name"], "a");
     assert!(lines[0]["object"].get("data").is_none());
-    let bookmark = lines.iter().find(|l| l["type"] == "BOOKMARK").expect("bookmark");
+    let bookmark = lines
+        .iter()
+        .find(|l| l["type"] == "BOOKMARK")
+        .expect("bookmark");
     assert_eq!(bookmark["object"]["kind"], "PartialObjectMetadata");
     assert_eq!(bookmark["object"]["apiVersion"], "meta.k8s.io/v1");
     assert_eq!(
@@ -320,7 +333,10 @@ async fn raw_answers_match_kube_apiserver_content_types_versions_and_refusals() 
         "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
     );
     assert_eq!(code, 200);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["kind"], "Table");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["kind"],
+        "Table"
+    );
     let (_, _, body) = s.curl(base, "application/json");
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["kind"],

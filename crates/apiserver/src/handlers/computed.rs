@@ -221,7 +221,11 @@ fn get(tracker: &Tracker, req: &Request) -> ApiResult<Response> {
     let output = req.output()?.check_get(&req.go_type(false))?;
     if let Some(v) = output.metadata_version() {
         let partial = apimachinery::metadata::partial_object_metadata(&obj, v);
-        return Ok(json_response_with(StatusCode::OK, "application/json", &partial));
+        return Ok(json_response_with(
+            StatusCode::OK,
+            "application/json",
+            &partial,
+        ));
     }
     let table = (output == Output::Table).then(|| {
         let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or("");
@@ -251,7 +255,11 @@ fn list(tracker: &Tracker, req: &Request) -> ApiResult<Response> {
             .map(|o| apimachinery::metadata::partial_object_metadata(o, v))
             .collect();
         let list = apimachinery::metadata::partial_object_metadata_list(items, &rv, None, v);
-        return Ok(json_response_with(StatusCode::OK, "application/json", &list));
+        return Ok(json_response_with(
+            StatusCode::OK,
+            "application/json",
+            &list,
+        ));
     }
     if output == Output::Table {
         let t = req.table(&items, &rv);
@@ -347,7 +355,10 @@ impl Emitter {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
         let (kind, api_version) = match self.metadata {
-            Some(v) => ("PartialObjectMetadata".to_string(), v.api_version().to_string()),
+            Some(v) => (
+                "PartialObjectMetadata".to_string(),
+                v.api_version().to_string(),
+            ),
             None => (self.req.info.kind.clone(), self.req.info.api_version()),
         };
         Self::line(&json!({"type": "BOOKMARK", "object": {

@@ -23,10 +23,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
-use kube::core::{DynamicResourceScope, Resource};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::GroupVersionKind;
+use kube::core::{DynamicResourceScope, Resource};
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use kube::runtime::watcher;
 use serde_json::json;
@@ -459,12 +459,7 @@ async fn watch_crds(
 }
 
 /// Feeds one watch event to the index; returns true on the end of a (re)list.
-fn on_event(
-    shared: &Shared,
-    res: ResId,
-    ev: watcher::Event<Meta>,
-    queue: &mut WorkQueue,
-) -> bool {
+fn on_event(shared: &Shared, res: ResId, ev: watcher::Event<Meta>, queue: &mut WorkQueue) -> bool {
     let mut g = shared.graph.lock().expect("graph lock");
     match ev {
         watcher::Event::Init => {

@@ -19,10 +19,10 @@
 use std::borrow::Cow;
 use std::io;
 
+use apimachinery::metadata::MetaVersion;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use apimachinery::metadata::MetaVersion;
 use serde_json::{Map, Value};
 use store::{ListQuery, RawObject};
 use tokio::sync::{mpsc, oneshot};
