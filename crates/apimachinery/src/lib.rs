@@ -12,6 +12,7 @@
 //! | [`apply`] | server-side apply with `metadata.managedFields` (FieldsV1), conflicts, `force` |
 //! | [`jsonpath`] | Kubernetes JSONPath (as used by `additionalPrinterColumns`) |
 //! | [`table`] | `meta.k8s.io/v1` Table building, `HumanDuration` ages |
+//! | [`metadata`] | `Accept` negotiation of reads (object, Table, `PartialObjectMetadata[List]`, 406) and the `PartialObjectMetadata` forms |
 //! | [`schema`] | CRD structural schemas: validation, pruning, defaulting |
 //! | [`field`] | field errors (`spec.x: Invalid value: ...`) shared by validation code |
 //! | [`status`] | `metav1.Status` error bodies and the [`ApiError`] type the server maps to HTTP |
@@ -34,7 +35,7 @@
 //!   [`ApiError::unsupported_patch_type`]) or [`apply::parse_apply_body`] +
 //!   [`apply::server_side_apply`];
 //! - CRDs: [`schema::validate_structural`] on each version's `openAPIV3Schema`;
-//! - tables: [`table::build_table`]; errors: [`ApiError::to_status`] and [`ApiError::code`].
+//! - reads: [`metadata::negotiate`] on the `Accept` header; tables: [`table::build_table`]; errors: [`ApiError::to_status`] and [`ApiError::code`].
 //!
 //! ## Known simplifications
 //! - Server-side apply approximates structured-merge-diff (see [`apply`]): list semantics come
@@ -52,6 +53,7 @@ pub mod fields;
 pub mod jsonpath;
 pub mod labels;
 pub mod meta;
+pub mod metadata;
 pub mod patch;
 pub mod printers;
 pub mod schema;

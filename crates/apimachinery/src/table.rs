@@ -194,11 +194,7 @@ fn default_columns() -> Vec<Column> {
 
 /// The `PartialObjectMetadata` form of an object.
 pub fn partial_object_metadata(obj: &Value) -> Value {
-    json!({
-        "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
-    })
+    crate::metadata::partial_object_metadata(obj, crate::metadata::MetaVersion::V1)
 }
 
 /// Where the columns come from.

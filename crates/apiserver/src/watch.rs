@@ -9,7 +9,9 @@
 //!   `ERROR` event carrying a 410 `Expired` Status, inside the 200 stream (kube-rs relists on it).
 //! - `allowWatchBookmarks`: a BOOKMARK every [`BOOKMARK_EVERY`] with a revision up to which
 //!   everything was delivered. `timeoutSeconds` ends the stream cleanly; so does shutdown.
-//! - Table watches (kubectl `get -w`) carry one-row Tables as event objects.
+//! - Table watches (kubectl `get -w`) carry one-row Tables as event objects; metadata watches
+//!   (`Accept: ...;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`, client-go metadata informers,
+//!   kube-rs `metadata_watcher`) carry `PartialObjectMetadata` objects, bookmarks included.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -59,19 +61,44 @@ fn line(v: &Value) -> Bytes {
     Bytes::from(b)
 }
 
+/// A metadata watch's event line for `obj`, written straight from its `metadata`.
+fn metadata_line(ty: &str, obj: &Value, v: apimachinery::metadata::MetaVersion) -> Bytes {
+    let mut b = Vec::with_capacity(256);
+    b.extend_from_slice(b"{\"type\":");
+    serde_json::to_writer(&mut b, ty).expect("a string serializes");
+    b.extend_from_slice(b",\"object\":");
+    apimachinery::metadata::write_partial_object_metadata(&mut b, obj, v);
+    b.extend_from_slice(b"}\n");
+    Bytes::from(b)
+}
+
 struct Emitter {
     ctx: Ctx,
     table: bool,
     /// Keys of the shared encodings of a live event (`store::Event::encodings`) for ADDED,
-    /// MODIFIED, DELETED: event type and served version, made once per watch, not per event.
+    /// MODIFIED, DELETED: event type and served version (or metadata form), made once per watch,
+    /// not per event.
     keys: [String; 3],
+    /// Event objects (bookmarks too) as `PartialObjectMetadata` of this version.
+    metadata: Option<apimachinery::metadata::MetaVersion>,
 }
 
 impl Emitter {
-    fn new(ctx: Ctx, table: bool) -> Emitter {
-        let keys = ["ADDED", "MODIFIED", "DELETED"]
-            .map(|ty| format!("{ty} {} {}", ctx.info.api_version(), ctx.info.kind));
-        Emitter { ctx, table, keys }
+    fn new(
+        ctx: Ctx,
+        table: bool,
+        metadata: Option<apimachinery::metadata::MetaVersion>,
+    ) -> Emitter {
+        let keys = ["ADDED", "MODIFIED", "DELETED"].map(|ty| match metadata {
+            Some(v) => format!("{ty} {} PartialObjectMetadata", v.api_version()),
+            None => format!("{ty} {} {}", ctx.info.api_version(), ctx.info.kind),
+        });
+        Emitter {
+            ctx,
+            table,
+            keys,
+            metadata,
+        }
     }
 
     fn object(&self, obj: Value) -> Value {
@@ -94,6 +121,9 @@ impl Emitter {
     }
 
     fn event(&self, ty: &str, obj: Value) -> Bytes {
+        if let Some(v) = self.metadata {
+            return metadata_line(ty, &obj, v);
+        }
         line(&json!({"type": ty, "object": self.object(obj)}))
     }
 
@@ -108,8 +138,11 @@ impl Emitter {
             "MODIFIED" => &self.keys[1],
             _ => &self.keys[2],
         };
-        ev.encodings
-            .get_or_encode(key, || self.event(ty, ev.object.clone()))
+        ev.encodings.get_or_encode(key, || match self.metadata {
+            // Written from the event's metadata: the object is not copied.
+            Some(v) => metadata_line(ty, &ev.object, v),
+            None => self.event(ty, ev.object.clone()),
+        })
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {
@@ -117,8 +150,15 @@ impl Emitter {
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
+        let (kind, api_version) = match self.metadata {
+            Some(v) => (
+                "PartialObjectMetadata".to_string(),
+                v.api_version().to_string(),
+            ),
+            None => (self.ctx.info.kind.clone(), self.ctx.info.api_version()),
+        };
         line(&json!({"type": "BOOKMARK", "object": {
-            "kind": self.ctx.info.kind, "apiVersion": self.ctx.info.api_version(), "metadata": meta,
+            "kind": kind, "apiVersion": api_version, "metadata": meta,
         }}))
     }
 
@@ -343,7 +383,13 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     let bookmarks = ctx.query.allow_watch_bookmarks;
     let namespace = ctx.namespace.clone();
     let shutdown = ctx.shutdown.clone();
-    let em = Emitter::new(ctx, table);
+    // `PartialObjectMetadataList` on a watch: kube-apiserver's per-event transform fails and it
+    // sends the objects untransformed.
+    let metadata = match ctx.output()? {
+        apimachinery::metadata::Output::Metadata(v) => Some(v),
+        _ => None,
+    };
+    let em = Emitter::new(ctx, table, metadata);
     let state = Streaming {
         em,
         sel,

@@ -7,7 +7,8 @@
 //!   starts a task that refreshes the provider's `computed::Tracker` when its change feed moves.
 //! - Requests: [`serve`] answers get, list and watch from the tracker's versioned snapshot
 //!   (label selectors, `metadata.name`/`metadata.namespace` field selectors, `meta.k8s.io/v1`
-//!   Tables with the provider's printer columns, watch resume by resourceVersion, bookmarks,
+//!   Tables with the provider's printer columns, `PartialObjectMetadata[List]` and 406 as
+//!   kube-apiserver negotiates them, watch resume by resourceVersion, bookmarks,
 //!   `sendInitialEvents`); every write answers 405 MethodNotAllowed with a Status.
 //! - Real clusters: [`serve_aggregated`] serves the same providers as a standalone HTTPS server
 //!   behind an APIService (`/apis`, `/apis/<g>`, `/apis/<g>/<v>`, the resources, `/openapi/v2|v3`,
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use apimachinery::fields::FieldSelector;
 use apimachinery::labels::Selector;
+use apimachinery::metadata::{MetaVersion, Output};
 use apiresources::{Origin, PrinterColumn, ResourceInfo, Scope, Subresources};
 use axum::response::Response;
 use bytes::Bytes;
@@ -116,12 +118,19 @@ pub struct Request {
 }
 
 impl Request {
-    fn wants_table(&self) -> bool {
-        self.headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|a| a.split(',').next())
-            .is_some_and(|first| first.contains("as=Table"))
+    /// What the `Accept` header asks for (see `apimachinery::metadata`).
+    fn output(&self) -> ApiResult<Output> {
+        apimachinery::metadata::negotiate(
+            self.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok()),
+        )
+    }
+
+    /// The Go type kube-apiserver would name in a 406 (an aggregated server's objects are
+    /// decoded as unstructured).
+    fn go_type(&self, list: bool) -> String {
+        apimachinery::metadata::go_type(&self.info.group, &self.info.kind, false, list)
     }
 
     fn selectors(&self) -> ApiResult<(Selector, FieldSelector)> {
@@ -209,7 +218,16 @@ fn get(tracker: &Tracker, req: &Request) -> ApiResult<Response> {
         .get(req.namespace.as_deref(), name)
         .map_err(provider_error)?
         .ok_or_else(|| ApiError::not_found(&req.info.group, &req.info.plural, name))?;
-    let table = req.wants_table().then(|| {
+    let output = req.output()?.check_get(&req.go_type(false))?;
+    if let Some(v) = output.metadata_version() {
+        let partial = apimachinery::metadata::partial_object_metadata(&obj, v);
+        return Ok(json_response_with(
+            StatusCode::OK,
+            "application/json",
+            &partial,
+        ));
+    }
+    let table = (output == Output::Table).then(|| {
         let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or("");
         req.table(std::slice::from_ref(&obj), rv)
     });
@@ -217,6 +235,7 @@ fn get(tracker: &Tracker, req: &Request) -> ApiResult<Response> {
 }
 
 fn list(tracker: &Tracker, req: &Request) -> ApiResult<Response> {
+    let output = req.output()?.check_list(&req.go_type(true))?;
     let (labels, fields) = req.selectors()?;
     let snap = tracker
         .snapshot(req.namespace.as_deref())
@@ -230,7 +249,19 @@ fn list(tracker: &Tracker, req: &Request) -> ApiResult<Response> {
         .filter(|o| labels.matches_object(o) && fields.matches(o))
         .collect();
     let rv = snap.revision.to_string();
-    if req.wants_table() {
+    if let Some(v) = output.metadata_version() {
+        let items = items
+            .iter()
+            .map(|o| apimachinery::metadata::partial_object_metadata(o, v))
+            .collect();
+        let list = apimachinery::metadata::partial_object_metadata_list(items, &rv, None, v);
+        return Ok(json_response_with(
+            StatusCode::OK,
+            "application/json",
+            &list,
+        ));
+    }
+    if output == Output::Table {
         let t = req.table(&items, &rv);
         return Ok(json_response_with(
             StatusCode::OK,
@@ -269,6 +300,8 @@ struct Emitter {
     /// The resource's description: which namespaces' objects show in every namespace.
     desc: computed::ResourceDescription,
     table: bool,
+    /// Event objects (bookmarks too) as `PartialObjectMetadata` of this version.
+    metadata: Option<MetaVersion>,
     labels: Selector,
     fields: FieldSelector,
 }
@@ -288,7 +321,9 @@ impl Emitter {
     }
 
     fn event(&self, ty: &str, obj: &Value) -> Bytes {
-        let object = if self.table {
+        let object = if let Some(v) = self.metadata {
+            apimachinery::metadata::partial_object_metadata(obj, v)
+        } else if self.table {
             let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or("");
             self.req.table(std::slice::from_ref(obj), rv)
         } else {
@@ -319,8 +354,15 @@ impl Emitter {
         if initial_end {
             meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
+        let (kind, api_version) = match self.metadata {
+            Some(v) => (
+                "PartialObjectMetadata".to_string(),
+                v.api_version().to_string(),
+            ),
+            None => (self.req.info.kind.clone(), self.req.info.api_version()),
+        };
         Self::line(&json!({"type": "BOOKMARK", "object": {
-            "kind": self.req.info.kind, "apiVersion": self.req.info.api_version(), "metadata": meta,
+            "kind": kind, "apiVersion": api_version, "metadata": meta,
         }}))
     }
 
@@ -353,12 +395,18 @@ fn watch(tracker: Arc<Tracker>, mut req: Request) -> ApiResult<Response> {
         .unwrap_or(crate::watch::DEFAULT_TIMEOUT);
     let bookmarks = req.query.allow_watch_bookmarks;
     let shutdown = req.shutdown.clone();
-    let table = req.wants_table();
+    let output = req.output()?;
+    let table = output == Output::Table;
+    let metadata = match output {
+        Output::Metadata(v) => Some(v),
+        _ => None,
+    };
     let start = tracker.watch(from);
     let em = Emitter {
         req,
         desc: tracker.description().clone(),
         table,
+        metadata,
         labels,
         fields,
     };

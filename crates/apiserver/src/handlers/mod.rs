@@ -15,6 +15,7 @@ pub mod write;
 
 use std::sync::Arc;
 
+use apimachinery::metadata::{MetaVersion, Output, negotiate};
 use apiresources::ResourceInfo;
 use axum::response::Response;
 use bytes::Bytes;
@@ -53,16 +54,34 @@ impl Ctx {
         )
     }
 
-    /// Whether the client asked for a `meta.k8s.io/v1` Table.
+    /// What the client's `Accept` asks the read to answer with (406 for a conversion the server
+    /// does not make); see `apimachinery::metadata`.
+    pub fn output(&self) -> ApiResult<Output> {
+        negotiate(
+            self.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok()),
+        )
+    }
+
+    /// Whether the client asked for a `meta.k8s.io` Table.
     pub fn wants_table(&self) -> bool {
-        self.headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| {
-                a.split(',')
-                    .next()
-                    .is_some_and(|first| first.contains("as=Table"))
-            })
+        matches!(self.output(), Ok(Output::Table))
+    }
+
+    /// The `meta.k8s.io` version objects are shown in as `PartialObjectMetadata`, when asked.
+    pub fn wants_metadata(&self) -> Option<MetaVersion> {
+        self.output().ok().and_then(Output::metadata_version)
+    }
+
+    /// The Go type kube-apiserver names for this resource's objects (or lists) in a 406.
+    pub fn go_type(&self, list: bool) -> String {
+        apimachinery::metadata::go_type(
+            &self.info.group,
+            &self.info.kind,
+            self.info.is_builtin(),
+            list,
+        )
     }
 
     /// Converts a stored object to the requested version (built-ins through
@@ -122,6 +141,56 @@ pub async fn handle(
         shutdown,
         caller,
     };
+    // What the client accepts: a list or watch (of stored, projected or computed objects) makes
+    // the PartialObjectMetadata forms itself; any other answer is converted here.
+    let output = ctx.output()?;
+    let collection = method == Method::GET && (ctx.name.is_none() || ctx.query.watch);
+    if let Some(v) = output.metadata_version()
+        && !collection
+    {
+        let go_type = ctx.go_type(false);
+        let res = Box::pin(dispatch(ctx, method, body)).await?;
+        return as_partial_object_metadata(res, output, v, &go_type).await;
+    }
+    dispatch(ctx, method, body).await
+}
+
+/// Converts a successful single-object answer to its `PartialObjectMetadata` form (a Status
+/// passes as it is), or answers 406 for `PartialObjectMetadataList`, as kube-apiserver's
+/// `transformResponseObject` does after the verb ran.
+async fn as_partial_object_metadata(
+    res: Response,
+    output: Output,
+    version: MetaVersion,
+    go_type: &str,
+) -> ApiResult<Response> {
+    if !res.status().is_success() {
+        return Ok(res);
+    }
+    let (parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::internal(format!("reading the response to convert: {e}")))?;
+    let obj: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Ok(Response::from_parts(parts, axum::body::Body::from(bytes))),
+    };
+    if obj.get("kind").and_then(Value::as_str) == Some("Status") {
+        return Ok(Response::from_parts(parts, axum::body::Body::from(bytes)));
+    }
+    output.check_get(go_type)?;
+    let partial = apimachinery::metadata::into_partial_object_metadata(obj, version);
+    let mut res = crate::routes::json_response_with(parts.status, "application/json", &partial);
+    for (k, v) in parts.headers.iter() {
+        if k != http::header::CONTENT_TYPE && k != http::header::CONTENT_LENGTH {
+            res.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    Ok(res)
+}
+
+/// Sends a resource request to its verb.
+async fn dispatch(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response> {
     if ctx.info.origin == apiresources::Origin::Computed {
         return computed::dispatch(ctx, &method).await;
     }

@@ -1,4 +1,5 @@
-//! get and list: selectors, `limit`/`continue`, `resourceVersion` semantics, Tables.
+//! get and list: selectors, `limit`/`continue`, `resourceVersion` semantics, Tables, and lists as
+//! `PartialObjectMetadataList` (a get's `PartialObjectMetadata` is made by `handlers::handle`).
 //!
 //! List consistency, as with etcd: the first page is read at the store's current revision; its
 //! `continue` token carries the position (last examined namespace/name) and that revision, and
@@ -265,6 +266,7 @@ fn check_list_rv(ctx: &Ctx) -> ApiResult<Option<u64>> {
 /// GET a collection. Without `limit` the list is streamed object by object ([`stream`]); a page
 /// of a paged list (bounded by its `limit`) is collected, as its `continue` token comes first.
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
+    ctx.output()?.check_list(&ctx.go_type(true))?;
     let at = check_list_rv(&ctx)?;
     let sel = Selectors::parse(&ctx)?;
     if let Some(p) = super::projected::projection_of(&ctx) {
@@ -290,8 +292,21 @@ pub(crate) fn page_response(
     revision: u64,
     continue_token: Option<String>,
 ) -> Response {
-    let items: Vec<Value> = items.into_iter().map(|o| ctx.present(o)).collect();
     let rv = revision.to_string();
+    if let Some(v) = ctx.wants_metadata() {
+        let items = items
+            .into_iter()
+            .map(|o| apimachinery::metadata::into_partial_object_metadata(o, v))
+            .collect();
+        let list = apimachinery::metadata::partial_object_metadata_list(
+            items,
+            &rv,
+            continue_token.as_deref(),
+            v,
+        );
+        return json_response_with(http::StatusCode::OK, "application/json", &list);
+    }
+    let items: Vec<Value> = items.into_iter().map(|o| ctx.present(o)).collect();
     if ctx.wants_table() {
         let t = crate::tables::table(
             &ctx.info,

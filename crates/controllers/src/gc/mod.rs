@@ -6,8 +6,9 @@
 //!   ownerReferences, then loses the finalizer;
 //! - references to owners that are gone are dropped from dependents that still have a live owner.
 //!
-//! Cost grows with changes, not with object count: one watch per resource that can be listed,
-//! watched and deleted (found by discovery, and again whenever a CRD changes), feeding the owner
+//! Cost grows with changes, not with object count: one metadata watch (`PartialObjectMetadata`
+//! events: the server neither sends nor the collector decodes objects' bodies) per resource that
+//! can be listed, watched and deleted (found by discovery, and again whenever a CRD changes), feeding the owner
 //! index in [`graph`]; nothing runs when nothing changes. The API server removes an object once
 //! its deletion is pending and its last finalizer went away, so removing a finalizer here is
 //! enough. Work waits until every watch has listed once (an orphaning must know every dependent).
@@ -22,8 +23,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::core::GroupVersionKind;
+use kube::core::{DynamicResourceScope, Resource};
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use kube::runtime::watcher;
 use serde_json::json;
@@ -84,7 +87,88 @@ const RETRY_FIRST: Duration = Duration::from_millis(250);
 /// The longest such delay.
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-type Msg = (ResId, Box<watcher::Event<DynamicObject>>);
+/// What the index is fed: an object's metadata from a `PartialObjectMetadata` list or watch (the
+/// server sends no bodies), decoded lean: only name, namespace, uid, resourceVersion (the watch
+/// resumes from it), ownerReferences, finalizers and deletionTimestamp are kept; managedFields,
+/// labels, annotations and the rest are skipped by the parser without being built. kube-rs asks
+/// for `as=PartialObjectMetadata` on the list and the watch because `metadata_api()` is true.
+#[derive(Clone, Debug, Default)]
+struct Meta {
+    metadata: ObjectMeta,
+}
+
+impl<'de> serde::Deserialize<'de> for Meta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Meta, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            #[serde(default)]
+            metadata: WireMeta,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct WireMeta {
+            name: Option<String>,
+            namespace: Option<String>,
+            uid: Option<String>,
+            resource_version: Option<String>,
+            owner_references: Option<Vec<OwnerReference>>,
+            finalizers: Option<Vec<String>>,
+            deletion_timestamp: Option<Time>,
+        }
+        let m = Wire::deserialize(d)?.metadata;
+        Ok(Meta {
+            metadata: ObjectMeta {
+                name: m.name,
+                namespace: m.namespace,
+                uid: m.uid,
+                resource_version: m.resource_version,
+                owner_references: m.owner_references,
+                finalizers: m.finalizers,
+                deletion_timestamp: m.deletion_timestamp,
+                ..ObjectMeta::default()
+            },
+        })
+    }
+}
+
+impl Resource for Meta {
+    type DynamicType = ApiResource;
+    type Scope = DynamicResourceScope;
+
+    fn kind(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::kind(dt)
+    }
+
+    fn group(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::group(dt)
+    }
+
+    fn version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::version(dt)
+    }
+
+    fn api_version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::api_version(dt)
+    }
+
+    fn plural(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        DynamicObject::plural(dt)
+    }
+
+    fn metadata_api() -> bool {
+        true
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+type Msg = (ResId, Box<watcher::Event<Meta>>);
 
 /// Runs the collector until the cluster's shutdown token fires.
 pub async fn run(cx: ClusterContext) -> Result<(), GcError> {
@@ -310,7 +394,7 @@ async fn watch_resource(
     tx: mpsc::UnboundedSender<Msg>,
     stop: CancellationToken,
 ) {
-    let api: Api<DynamicObject> = Api::all_with(client, &ar);
+    let api: Api<Meta> = Api::all_with(client, &ar);
     // Copies a projection computes on read (OLM's copied CSVs, labelled `olm.copiedFrom`) are not
     // stored, own nothing and are owned by nothing: not watching them keeps the collector's cost
     // flat in the number of namespaces they are shown in.
@@ -375,12 +459,7 @@ async fn watch_crds(
 }
 
 /// Feeds one watch event to the index; returns true on the end of a (re)list.
-fn on_event(
-    shared: &Shared,
-    res: ResId,
-    ev: watcher::Event<DynamicObject>,
-    queue: &mut WorkQueue,
-) -> bool {
+fn on_event(shared: &Shared, res: ResId, ev: watcher::Event<Meta>, queue: &mut WorkQueue) -> bool {
     let mut g = shared.graph.lock().expect("graph lock");
     match ev {
         watcher::Event::Init => {
@@ -407,7 +486,7 @@ fn on_event(
 }
 
 /// What the index needs of an object (None without a uid or name).
-fn observed(res: ResId, o: &DynamicObject) -> Option<Observed> {
+fn observed(res: ResId, o: &Meta) -> Option<Observed> {
     let m = &o.metadata;
     let uid_text = m.uid.as_deref()?;
     let finalizers = m.finalizers.as_deref().unwrap_or_default();
@@ -682,4 +761,37 @@ async fn orphan(shared: &Shared, key: &ObjKey, uid: Uid) -> Result<(), kube::Err
         return Ok(());
     };
     remove_finalizer(&api, &key.name, "orphan").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_object_metadata_decodes_to_what_the_index_needs_and_nothing_else() {
+        let m: Meta = serde_json::from_value(json!({
+            "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {
+                "name": "a", "namespace": "n", "uid": "0b6a3b1c-98c1-4c8e-9a39-1d2f1e4c7a10",
+                "resourceVersion": "7", "labels": {"x": "y"}, "annotations": {"k": "v"},
+                "finalizers": ["orphan"], "deletionTimestamp": "2026-01-01T00:00:00Z",
+                "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "o",
+                                     "uid": "u1", "controller": true}],
+                "managedFields": [{"manager": "m", "operation": "Update",
+                                   "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {}}}],
+            },
+        }))
+        .unwrap();
+        let o = observed(3, &m).unwrap();
+        assert_eq!(o.key.name, "a");
+        assert_eq!(o.key.namespace.as_deref(), Some("n"));
+        assert_eq!(o.owners.len(), 1);
+        assert_eq!(o.owners[0].uid_text, "u1");
+        assert!(o.deleting && o.orphan && !o.foreground);
+        assert_eq!(m.metadata.resource_version.as_deref(), Some("7"));
+        assert!(m.metadata.managed_fields.is_none() && m.metadata.labels.is_none());
+        // A bookmark-like object with no metadata still decodes (and is not observed).
+        let empty: Meta = serde_json::from_value(json!({"kind": "PartialObjectMetadata"})).unwrap();
+        assert!(observed(0, &empty).is_none());
+    }
 }

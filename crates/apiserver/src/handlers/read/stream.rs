@@ -9,6 +9,9 @@
 //! are copied as their stored bytes without being parsed; all others are parsed, filtered,
 //! presented and serialized one by one.
 //!
+//! A `PartialObjectMetadataList` is streamed the same way, each object parsed and written as its
+//! `PartialObjectMetadata`.
+//!
 //! Errors found before the first byte (a bad continue token, a compacted revision) answer with
 //! their Status as usual; a stored object that does not parse mid-way aborts the body, so the
 //! client sees a broken response rather than a wrong list.
@@ -16,6 +19,7 @@
 use std::borrow::Cow;
 use std::io;
 
+use apimachinery::metadata::MetaVersion;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -199,6 +203,9 @@ struct Encoder {
     everything: bool,
     api_version: String,
     table: Option<TableRows>,
+    /// Objects are written as `PartialObjectMetadata` of this version (a
+    /// `PartialObjectMetadataList`, whose `items` is `null` when empty).
+    metadata: Option<MetaVersion>,
     /// Items (or rows) written so far.
     written: usize,
     /// A stored object that did not parse (the stream is aborted with this).
@@ -214,7 +221,9 @@ struct TableRows {
 impl Encoder {
     fn new(ctx: Ctx, sel: Selectors, table: bool) -> Encoder {
         let everything = ctx.query.label_selector.is_none() && ctx.query.field_selector.is_none();
+        let metadata = if table { None } else { ctx.wants_metadata() };
         Encoder {
+            metadata,
             api_version: ctx.info.api_version(),
             ctx,
             sel,
@@ -248,14 +257,26 @@ impl Encoder {
                 open_array(out, &Value::Object(head), "rows");
                 t.revision = rv;
             }
-            None => {
-                let head = serde_json::json!({
-                    "kind": self.ctx.info.list_kind,
-                    "apiVersion": self.api_version,
-                    "metadata": {"resourceVersion": rv},
-                });
-                open_array(out, &head, "items");
-            }
+            None => match self.metadata {
+                Some(v) => {
+                    let head = serde_json::json!({
+                        "kind": "PartialObjectMetadataList",
+                        "apiVersion": v.api_version(),
+                        "metadata": {"resourceVersion": rv},
+                    });
+                    // `[` comes with the first item (`separator`), `null` when there is none.
+                    open_array(out, &head, "items");
+                    out.pop();
+                }
+                None => {
+                    let head = serde_json::json!({
+                        "kind": self.ctx.info.list_kind,
+                        "apiVersion": self.api_version,
+                        "metadata": {"resourceVersion": rv},
+                    });
+                    open_array(out, &head, "items");
+                }
+            },
         }
     }
 
@@ -267,6 +288,7 @@ impl Encoder {
     /// Writes one object (if it is kept); `false` when it does not parse (see `failed`).
     fn object(&mut self, o: RawObject<'_>, sink: &mut Sink) -> bool {
         if self.table.is_none()
+            && self.metadata.is_none()
             && self.everything
             && let Ok(h) = serde_json::from_str::<Head<'_>>(o.json)
             && self.served_as_stored(h.kind.as_deref(), h.api_version.as_deref())
@@ -306,6 +328,10 @@ impl Encoder {
             return;
         }
         self.separator(&mut sink.buf);
+        if let Some(v) = self.metadata {
+            apimachinery::metadata::write_partial_object_metadata(&mut sink.buf, &value, v);
+            return;
+        }
         let as_stored = self.served_as_stored(
             value.get("kind").and_then(Value::as_str),
             value.get("apiVersion").and_then(Value::as_str),
@@ -349,6 +375,8 @@ impl Encoder {
     fn separator(&mut self, out: &mut Vec<u8>) {
         if self.written > 0 {
             out.push(b',');
+        } else if self.metadata.is_some() {
+            out.push(b'[');
         }
         self.written += 1;
     }
@@ -356,7 +384,11 @@ impl Encoder {
     /// Closes the array and the envelope.
     fn end(&mut self, sink: &mut Sink) {
         self.flush_rows(&mut sink.buf);
-        sink.buf.extend_from_slice(b"]}");
+        if self.metadata.is_some() && self.written == 0 {
+            sink.buf.extend_from_slice(b"null}");
+        } else {
+            sink.buf.extend_from_slice(b"]}");
+        }
     }
 }
 
