@@ -35,7 +35,13 @@ fn main() {
 fn shared() -> PathBuf {
     let base = std::env::var_os("MARKETPLACE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|| {
+            Path::new(
+                &std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../../shared")
+        });
     let dir = base.join("fixtures/olm");
     assert!(
         dir.join("bundles").is_dir(),

@@ -10,7 +10,13 @@ use catalog::{Bundle, Catalog, version::cmp_versions};
 fn olm_fixtures() -> PathBuf {
     let base = std::env::var_os("MARKETPLACE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|| {
+            Path::new(
+                &std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../../shared")
+        });
     let dir = base.join("fixtures/olm");
     assert!(
         dir.join("bundles").is_dir(),

@@ -75,7 +75,10 @@ fn bundle_sizes() {
 /// Runs `e2e/bench.mjs` on `page` (hash route) until `ready` holds (timing `first` on the way when
 /// given); returns its JSON line.
 fn measure(s: &common::Server, page: &str, first: Option<&str>, ready: &str) -> String {
-    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../webconsole/web");
+    let web = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../webconsole/web");
     let out = Command::new("node")
         .arg("e2e/bench.mjs")
         .current_dir(web)

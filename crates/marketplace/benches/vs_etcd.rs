@@ -319,7 +319,10 @@ struct WrkRun<'a> {
 }
 
 fn wrk(bin: &Path, run: WrkRun<'_>) -> Wrk {
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/wrk");
+    let scripts = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("benches/wrk");
     let report = tempfile::NamedTempFile::new().expect("report file");
     let mut cmd = Command::new(bin);
     cmd.arg(format!("-t{}", run.conns.min(2)))

@@ -478,7 +478,13 @@ mod tests {
     fn fixtures() -> PathBuf {
         let shared = std::env::var("MARKETPLACE_SHARED")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+            .unwrap_or_else(|_| {
+                PathBuf::from(
+                    &std::env::var("CARGO_MANIFEST_DIR")
+                        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+                )
+                .join("../../../shared")
+            });
         shared.join("fixtures/helm")
     }
 

@@ -44,13 +44,22 @@ const REGION1: &str =
     "region1=cpaas.io/os-linux=true,cpaas.io/arch-arm64=true,cpaas.io/arch-amd64=false";
 
 fn web_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../webconsole/web")
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../webconsole/web")
 }
 
 fn screenshots_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        .unwrap_or_else(|| {
+            Path::new(
+                &std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../target")
+        });
     target.join("console-screenshots")
 }
 
@@ -422,10 +431,13 @@ async fn plugins_and_uploads_install_to_running_and_turn_ready_live_in_the_conso
         env!("CARGO_BIN_EXE_marketplace").to_string(),
         "chart".into(),
         "push".into(),
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/plugin_charts/demo-v1")
-            .display()
-            .to_string(),
+        Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("tests/plugin_charts/demo-v1")
+        .display()
+        .to_string(),
         format!("oci://{host}/charts"),
         "--plain-http".into(),
     ];

@@ -654,7 +654,11 @@ fn chart_corpus() -> std::path::PathBuf {
     let base = std::env::var_os("MARKETPLACE_SHARED")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+            std::path::Path::new(
+                &std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../../shared")
         });
     let dir = base.join("fixtures/helm/charts");
     assert!(

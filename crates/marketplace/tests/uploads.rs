@@ -258,7 +258,10 @@ fn renamed(env: &Env, plugin: &str, temporary: &str) -> Option<Value> {
 fn a_pushed_plugin_installs_to_running_and_a_newer_push_shows_new_version_then_upgrades() {
     let env = start();
     let cache = env.cache();
-    let charts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugin_charts");
+    let charts = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/plugin_charts");
     let v1 = up::plugin_package(env.dir(), "demo", "v1.0.0", &charts.join("demo-v1"), &cache);
     let v2 = up::plugin_package(env.dir(), "demo", "v2.0.0", &charts.join("demo-v2"), &cache);
 

@@ -243,7 +243,13 @@ pub fn use_catalog_image(env: &Env, ns: &str, name: &str, image: &str) {
 pub fn fixtures() -> PathBuf {
     let base = std::env::var("MARKETPLACE_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|_| {
+            Path::new(
+                &std::env::var("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../../shared")
+        });
     let p = base.join("fixtures/olm/bundles");
     assert!(
         p.is_dir(),
