@@ -1932,3 +1932,51 @@ async fn subscriptions_of_one_namespace_share_one_install_plan_that_holds_back_t
         ],
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_the_api_refuses_fails_the_csv_naming_it_and_a_fixed_bundle_installs_over_it()
+{
+    let env = start().await;
+    let host = env.host();
+    let (pkg, repo, ns) = ("refused-operator", "refused/catalog", "refused");
+    let csv = |v: &str| format!("{pkg}.v{v}");
+    // 1.0.0's Deployment has `replicas: "two"`: the CSV and its plan are fine, the Deployment is not.
+    let files = edit_csv(
+        bundle_with_edges(&host, pkg, "1.0.0", None, &[], None),
+        |c| c["spec"]["install"]["spec"]["deployments"][0]["spec"]["replicas"] = json!("two"),
+    );
+    let bad = push_version(&env, pkg, "1.0.0", files).await;
+    polled_catalog_source(&env, "refused", repo);
+    republish(&env, repo, std::slice::from_ref(&bad), pkg, &csv("1.0.0")).await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "refused",
+        "",
+        None,
+    ));
+    let status = env.wait("1.0.0 Failed naming its Deployment", || {
+        let c = env.try_json(&["-n", ns, "get", "csv", &csv("1.0.0")])?;
+        (c["status"]["phase"] == "Failed").then(|| c["status"].clone())
+    });
+    assert_eq!(status["reason"], "InstallComponentFailed", "{status}");
+    let msg = status["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("Deployment \"{pkg}\"")) && msg.contains("replicas"),
+        "the message names the Deployment and the API's answer: {msg}"
+    );
+
+    // 1.0.1 replaces it with a valid Deployment: it installs and the failed CSV goes.
+    let fixed = push_version(
+        &env,
+        pkg,
+        "1.0.1",
+        bundle_with_edges(&host, pkg, "1.0.1", Some(&csv("1.0.0")), &[], None),
+    )
+    .await;
+    republish(&env, repo, &[bad, fixed], pkg, &csv("1.0.1")).await;
+    env.installed_alone(ns, "s", &csv("1.0.1"));
+}

@@ -237,8 +237,47 @@ async fn step(
             reqs,
         ));
     }
-    let deployments = ensure_deployments(client, csv, og.spec.target_namespaces.as_deref()).await?;
+    let deployments = match ensure_deployments(client, csv, og.spec.target_namespaces.as_deref())
+        .await
+    {
+        Ok(d) => d,
+        Err(Refused { deployment, source }) => match refusal(&source) {
+            Some(why) => {
+                return Ok((
+                    outcome(
+                        "Failed",
+                        "InstallComponentFailed",
+                        format!(
+                            "install strategy failed: the API refused Deployment {deployment:?} of the install strategy: {why}; fix spec.install.spec.deployments in the bundle (a newer bundle that replaces this CSV installs over it)"
+                        ),
+                        Some(Duration::from_secs(10)),
+                    ),
+                    reqs,
+                ));
+            }
+            None => return Err(source),
+        },
+    };
     Ok((availability(client, &deployments).await?, reqs))
+}
+
+/// A Deployment of the install strategy the API could not take.
+struct Refused {
+    deployment: String,
+    source: kube::Error,
+}
+
+/// The API's answer when it refused the request for good (a 4xx other than a conflict or
+/// throttling); `None` for what a retry may cure.
+fn refusal(e: &kube::Error) -> Option<String> {
+    match e {
+        kube::Error::Api(s)
+            if (400..500).contains(&s.code) && !matches!(s.code, 404 | 408 | 409 | 429) =>
+        {
+            Some(s.message.clone())
+        }
+        _ => None,
+    }
 }
 
 /// The namespace's OperatorGroups, from the watched store; listed when the store has none (it
@@ -420,7 +459,7 @@ async fn ensure_deployments(
     client: &kube::Client,
     csv: &ClusterServiceVersion,
     targets: Option<&[String]>,
-) -> Result<Vec<(String, Option<Deployment>)>, kube::Error> {
+) -> Result<Vec<(String, Option<Deployment>)>, Refused> {
     let ns = csv.namespace().unwrap_or_default();
     let api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let pp = PatchParams::apply(&controllers::runtime::field_manager(NAME)).force();
@@ -433,7 +472,11 @@ async fn ensure_deployments(
         let hash = d["metadata"]["labels"][SPEC_HASH_LABEL]
             .as_str()
             .unwrap_or_default();
-        let current = api.get_opt(&name).await?;
+        let refused = |source| Refused {
+            deployment: name.clone(),
+            source,
+        };
+        let current = api.get_opt(&name).await.map_err(refused)?;
         let up_to_date = current.as_ref().is_some_and(|c| {
             c.meta().deletion_timestamp.is_none()
                 && c.labels().get(SPEC_HASH_LABEL).map(String::as_str) == Some(hash)
@@ -441,7 +484,11 @@ async fn ensure_deployments(
         let now = if up_to_date {
             current
         } else {
-            Some(api.patch(&name, &pp, &Patch::Apply(&d)).await?)
+            Some(
+                api.patch(&name, &pp, &Patch::Apply(&d))
+                    .await
+                    .map_err(refused)?,
+            )
         };
         out.push((name, now));
     }
