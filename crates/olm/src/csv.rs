@@ -14,16 +14,14 @@ use apis::operators::{
     ClusterServiceVersion, ClusterServiceVersionStatus, CsvCondition, OLM_OWNER,
     OLM_OWNER_NAMESPACE, OperatorGroup, RequirementStatus,
 };
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, Store, reflector};
-use kube::runtime::watcher::{self, watcher};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
@@ -44,16 +42,7 @@ pub struct Ctx {
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
-    let (og_store, og_writer) = reflector::store::<OperatorGroup>();
-    let og_watch = reflector(
-        og_writer,
-        watcher(
-            Api::<OperatorGroup>::all(cx.client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff(),
-    )
-    .for_each(|_| futures::future::ready(()));
+    let (og_store, og_watch) = crate::util::operator_group_store(&cx.client);
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         operator_groups: og_store,

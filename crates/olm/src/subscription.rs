@@ -35,10 +35,9 @@ use apis::operators::{
 use catalog::resolve::{Installed, Source, SourceKey, SubscriptionRequest};
 use futures::StreamExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
-use kube::runtime::watcher::{self, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
@@ -77,16 +76,7 @@ pub fn unpack_backoff(attempt: u32) -> Duration {
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let catalogs = crate::state::catalogs(&cx.name);
-    let (og_store, og_writer) = reflector::store::<OperatorGroup>();
-    let og_watch = reflector(
-        og_writer,
-        watcher(
-            Api::<OperatorGroup>::all(cx.client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff(),
-    )
-    .for_each(|_| futures::future::ready(()));
+    let (og_store, og_watch) = crate::util::operator_group_store(&cx.client);
     let subs: Api<Subscription> = Api::all(cx.client.clone());
     crate::util::wait_listable(&subs).await;
     crate::util::wait_listable(&Api::<ClusterServiceVersion>::all(cx.client.clone())).await;
@@ -550,18 +540,19 @@ async fn decide(
         let installed = o.status.as_ref().and_then(|s| s.installed_csv.clone());
         request_of(o, installed)
     }));
+    let unsatisfiable = |status: &mut SubscriptionStatus, u: catalog::resolve::Unsatisfiable| {
+        set_condition(
+            &mut status.conditions,
+            "ResolutionFailed",
+            true,
+            "ConstraintsNotSatisfiable",
+            u.why(),
+        );
+        Ok(Action::await_change())
+    };
     let mut resolution = match resolve_first(&sources, &installed, &mut requests) {
         Ok(r) => r,
-        Err(u) => {
-            set_condition(
-                &mut status.conditions,
-                "ResolutionFailed",
-                true,
-                "ConstraintsNotSatisfiable",
-                u.why(),
-            );
-            return Ok(Action::await_change());
-        }
+        Err(u) => return unsatisfiable(status, u),
     };
     // Policy: an Alauda package asked for with Automatic approval does not join (it says why in
     // its own reconcile); the rest are resolved again without it.
@@ -579,16 +570,7 @@ async fn decide(
         requests.retain(|r| !refused.contains(&r.name));
         resolution = match resolve_first(&sources, &installed, &mut requests) {
             Ok(r) => r,
-            Err(u) => {
-                set_condition(
-                    &mut status.conditions,
-                    "ResolutionFailed",
-                    true,
-                    "ConstraintsNotSatisfiable",
-                    u.why(),
-                );
-                return Ok(Action::await_change());
-            }
+            Err(u) => return unsatisfiable(status, u),
         };
     }
     clear_condition(&mut status.conditions, "ResolutionFailed");

@@ -244,6 +244,25 @@ where
     }
 }
 
+/// A watched store of every OperatorGroup, and the future that keeps it filled (run it beside
+/// the controller that reads the store).
+pub fn operator_group_store(
+    client: &kube::Client,
+) -> (
+    kube::runtime::reflector::Store<apis::operators::OperatorGroup>,
+    impl std::future::Future<Output = ()> + Send,
+) {
+    use futures::StreamExt;
+    use kube::runtime::WatchStreamExt;
+    let (store, writer) = kube::runtime::reflector::store();
+    let fill = kube::runtime::reflector(
+        writer,
+        kube::runtime::watcher(Api::all(client.clone()), Default::default()).default_backoff(),
+    )
+    .for_each(|_| futures::future::ready(()));
+    (store, fill)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
