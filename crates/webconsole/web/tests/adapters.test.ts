@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { filterTiles, emptyFilter, tilesOf, installedPackages } from "../src/api/packages";
-import { buildSubscription, defaultForm, validateInstall, installedOperators, batchUpgradable, planComponents } from "../src/api/operators";
+import { buildSubscription, defaultForm, validateInstall, installedOperators, batchUpgradable, planComponents, planSharedWith } from "../src/api/operators";
 import { buildModuleInfo, clusterInfos, installableClusters, installationOf, matchesSelector, pluginRows, compareVersions } from "../src/api/plugins";
 import { rowsOfType } from "../src/api/artifacts";
 import { applyEvent, LineSplitter } from "../src/api/watch";
@@ -188,5 +188,15 @@ describe("watch", () => {
     expect([...m.keys()]).toEqual(["/a"]);
     m = applyEvent(m, JSON.parse(d));
     expect(m.size).toBe(0);
+  });
+});
+
+describe("shared InstallPlans", () => {
+  it("name the other Subscriptions a plan serves and the CSV it installs for each", () => {
+    const plan: K8sObject = {
+      metadata: { name: "install-abcde", annotations: { "cpaas.io/installplan-subscriptions": "a=a-operator.v1.0.0,b=b-operator.v2.0.0" } },
+    };
+    expect(planSharedWith(plan, "a")).toEqual([{ subscription: "b", csv: "b-operator.v2.0.0" }]);
+    expect(planSharedWith({ metadata: { name: "install-x" } }, "a")).toEqual([]);
   });
 });

@@ -181,6 +181,19 @@ export function planComponents(plan: K8sObject): { kind: string; name: string; s
   }));
 }
 
+/**
+ * The other Subscriptions a shared InstallPlan serves (`cpaas.io/installplan-subscriptions`:
+ * `name=csv,...`), with the CSV it installs for each: approving or denying the plan acts on them too.
+ */
+export function planSharedWith(plan: K8sObject, subscription: string): { subscription: string; csv: string }[] {
+  const v: string = plan.metadata?.annotations?.["cpaas.io/installplan-subscriptions"] ?? "";
+  return v
+    .split(",")
+    .map((kv) => kv.split("="))
+    .filter(([name, csv]) => name && csv && name !== subscription)
+    .map(([name, csv]) => ({ subscription: name, csv }));
+}
+
 /** The CRDs an operator owns (what the opt-in cleanup of an uninstall removes). */
 export function ownedCrds(csv: K8sObject | undefined): string[] {
   return (csv?.spec?.customresourcedefinitions?.owned ?? []).map((c: any) => c.name).filter(Boolean);

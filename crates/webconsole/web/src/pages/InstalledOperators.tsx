@@ -10,7 +10,7 @@ import { useWatch } from "../api/hooks";
 import { R } from "../api/resources";
 import { LISTING_SELECTOR } from "../api/packages";
 import { mergePatch, remove } from "../api/client";
-import { installedOperators, ownedCrds, planComponents, type InstalledOperator } from "../api/operators";
+import { installedOperators, ownedCrds, planComponents, planSharedWith, type InstalledOperator } from "../api/operators";
 import { tilesOf } from "../api/packages";
 import { StatusLabel } from "./OperatorHub";
 
@@ -30,8 +30,14 @@ export async function approve(cluster: string, op: InstalledOperator) {
 export function PlanComponents({ op }: { op: InstalledOperator }) {
   if (!op.pendingPlan) return null;
   const comps = planComponents(op.pendingPlan);
+  const shared = planSharedWith(op.pendingPlan, op.subscription.metadata.name);
   return (
     <ExpandableSection toggleText={`InstallPlan ${op.pendingPlan.metadata.name}: ${comps.length} components`}>
+      {shared.length > 0 && (
+        <Content component="p" data-testid="plan-shared">
+          Shared with {shared.map((s) => `${s.subscription} (${s.csv})`).join(", ")} in this namespace: approving or denying it acts on them too.
+        </Content>
+      )}
       <List isPlain>
         {(op.pendingPlan.spec?.clusterServiceVersionNames ?? []).map((n: string) => <ListItem key={n}>CSV {n}</ListItem>)}
         {comps.map((c, i) => <ListItem key={i}>{c.kind} {c.name}</ListItem>)}
