@@ -256,15 +256,11 @@ struct Refused {
     source: kube::Error,
 }
 
-/// The API's answer when it refused the request for good (a 4xx other than a conflict or
-/// throttling); `None` for what a retry may cure.
+/// The API's answer when it refused the request for good (`util::is_transient` says no); `None`
+/// for what a retry may cure.
 fn refusal(e: &kube::Error) -> Option<String> {
     match e {
-        kube::Error::Api(s)
-            if (400..500).contains(&s.code) && !matches!(s.code, 404 | 408 | 409 | 429) =>
-        {
-            Some(s.message.clone())
-        }
+        kube::Error::Api(s) if !crate::util::is_transient(e) => Some(s.message.clone()),
         _ => None,
     }
 }
