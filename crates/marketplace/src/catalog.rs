@@ -200,12 +200,7 @@ async fn load_image(input: &str, side: &SideArgs) -> anyhow::Result<Input> {
 
 /// The image config's labels (`config.Labels`).
 async fn image_labels(src: &oci::copy::Source, platform: &oci::Platform) -> anyhow::Result<Value> {
-    let top = src.top().await?;
-    let image = if top.is_index() {
-        src.child(&top.select_platform(platform)?).await?
-    } else {
-        top
-    };
+    let (_, image) = src.image(platform).await?;
     let config = image
         .blob_refs()?
         .into_iter()

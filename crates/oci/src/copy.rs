@@ -170,6 +170,18 @@ impl Source {
         }
     }
 
+    /// The manifest the location names and, for an index, the `platform` image it lists (else
+    /// the same manifest again): `(top, image)`.
+    pub async fn image(&self, platform: &crate::Platform) -> Result<(RawManifest, RawManifest)> {
+        let top = self.top().await?;
+        let image = if top.is_index() {
+            self.child(&top.select_platform(platform)?).await?
+        } else {
+            top.clone()
+        };
+        Ok((top, image))
+    }
+
     /// A manifest an index lists, verified against its descriptor.
     pub async fn child(&self, d: &BlobRef) -> Result<RawManifest> {
         let m = match self {

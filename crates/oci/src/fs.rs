@@ -509,12 +509,7 @@ pub async fn open(
     keep: &[&str],
     limits: Limits,
 ) -> Result<ImageFs> {
-    let top = src.top().await?;
-    let image = if top.is_index() {
-        src.child(&top.select_platform(platform)?).await?
-    } else {
-        top
-    };
+    let (_, image) = src.image(platform).await?;
     open_image(src, &image, keep, limits).await
 }
 

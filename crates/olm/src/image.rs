@@ -127,15 +127,8 @@ async fn pull_from(
         registry,
         reference: reference.clone(),
     };
-    let top = src.top().await.map_err(err)?;
-    let digest = top.digest.clone();
-    let manifest = if top.is_index() {
-        src.child(&top.select_platform(&oci::Platform::host()).map_err(err)?)
-            .await
-            .map_err(err)?
-    } else {
-        top
-    };
+    let (top, manifest) = src.image(&oci::Platform::host()).await.map_err(err)?;
+    let digest = top.digest;
     let config_ref = manifest
         .blob_refs()
         .map_err(err)?
