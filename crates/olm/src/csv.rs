@@ -129,7 +129,8 @@ async fn step(
     let ns = csv.namespace().unwrap_or_default();
     let phase = csv.status.as_ref().map(|s| s.phase.as_str()).unwrap_or("");
     // OperatorGroup and install mode.
-    let groups = operator_groups(ctx, &ns).await?;
+    let groups =
+        crate::util::namespace_operator_groups(&ctx.client, &ctx.operator_groups, &ns).await?;
     let og = match groups.as_slice() {
         [] => {
             return Ok((
@@ -263,23 +264,6 @@ fn refusal(e: &kube::Error) -> Option<String> {
         kube::Error::Api(s) if !crate::util::is_transient(e) => Some(s.message.clone()),
         _ => None,
     }
-}
-
-/// The namespace's OperatorGroups, from the watched store; listed when the store has none (it
-/// may lag a group created a moment ago, and "no OperatorGroup" fails the CSV).
-async fn operator_groups(ctx: &Ctx, ns: &str) -> Result<Vec<OperatorGroup>, kube::Error> {
-    let stored: Vec<OperatorGroup> = ctx
-        .operator_groups
-        .state()
-        .into_iter()
-        .filter(|g| g.namespace().as_deref() == Some(ns))
-        .map(|g| g.as_ref().clone())
-        .collect();
-    if !stored.is_empty() {
-        return Ok(stored);
-    }
-    let ogs: Api<OperatorGroup> = Api::namespaced(ctx.client.clone(), ns);
-    Ok(ogs.list(&ListParams::default()).await?.items)
 }
 
 /// Keeps OLM's `olm.operatorGroup`, `olm.operatorNamespace` and `olm.targetNamespaces`

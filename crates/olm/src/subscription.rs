@@ -879,14 +879,10 @@ async fn ensure_operator_group(
         return Ok(());
     };
     let ns = sub.namespace().unwrap_or_default();
-    if known
-        .find(|og| og.namespace().as_deref() == Some(ns.as_str()))
-        .is_some()
+    if !crate::util::namespace_operator_groups(client, known, &ns)
+        .await?
+        .is_empty()
     {
-        return Ok(());
-    }
-    let api: Api<OperatorGroup> = Api::namespaced(client.clone(), &ns);
-    if !api.list(&ListParams::default()).await?.items.is_empty() {
         return Ok(());
     }
     let list: Vec<String> = targets
@@ -904,6 +900,7 @@ async fn ensure_operator_group(
         "spec": spec,
     }))
     .expect("operator group literal");
+    let api: Api<OperatorGroup> = Api::namespaced(client.clone(), &ns);
     match api.create(&PostParams::default(), &og).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),

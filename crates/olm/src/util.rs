@@ -263,6 +263,26 @@ pub fn operator_group_store(
     (store, fill)
 }
 
+/// The OperatorGroups of namespace `ns`, from the watched `store`; listed when the store has
+/// none there (it may lag a group created a moment ago, and "no OperatorGroup" is acted on).
+pub async fn namespace_operator_groups(
+    client: &kube::Client,
+    store: &kube::runtime::reflector::Store<apis::operators::OperatorGroup>,
+    ns: &str,
+) -> Result<Vec<apis::operators::OperatorGroup>, kube::Error> {
+    let stored: Vec<apis::operators::OperatorGroup> = store
+        .state()
+        .into_iter()
+        .filter(|g| g.metadata.namespace.as_deref() == Some(ns))
+        .map(|g| g.as_ref().clone())
+        .collect();
+    if !stored.is_empty() {
+        return Ok(stored);
+    }
+    let api: Api<apis::operators::OperatorGroup> = Api::namespaced(client.clone(), ns);
+    Ok(api.list(&Default::default()).await?.items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
