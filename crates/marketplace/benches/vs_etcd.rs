@@ -44,7 +44,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
@@ -445,14 +444,13 @@ async fn watch_latencies(ours: &Ours, ns: &str, watchers: usize, events: usize) 
             ready_tx.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let stream = client.request_stream(get(&path)).await.expect("watch");
+            let resp = client
+                .send(get(&path).map(kube::client::Body::from))
+                .await
+                .expect("watch");
+            assert_eq!(resp.status(), 200, "watch answered 200");
             let _ = ready_tx.send(());
-            let mut lines = stream.lines();
-            while let Some(Ok(line)) = lines.next().await {
-                if let Some(i) = event_index(&line) {
-                    receipts.record(i);
-                }
-            }
+            read_events(resp.into_body(), &receipts).await;
         }));
     }
     drop(ready_tx);
@@ -609,7 +607,6 @@ async fn watch_latencies_h2(
     events: usize,
     conns: usize,
 ) -> WatchRun {
-    use http_body_util::BodyExt;
     let receipts = std::sync::Arc::new(Receipts::default());
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let uri = format!("{}/api/v1/namespaces/{ns}/configmaps?watch=1", ours.base);
@@ -630,20 +627,7 @@ async fn watch_latencies_h2(
             let resp = send.send_request(req).await.expect("watch");
             assert_eq!(resp.status(), 200, "watch answered 200");
             let _ = ready_tx.send(());
-            let mut body = resp.into_body();
-            let mut buf: Vec<u8> = Vec::new();
-            while let Some(Ok(frame)) = body.frame().await {
-                let Ok(data) = frame.into_data() else {
-                    continue;
-                };
-                buf.extend_from_slice(&data);
-                while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = buf.drain(..=end).collect();
-                    if let Some(i) = event_index(&String::from_utf8_lossy(&line)) {
-                        receipts.record(i);
-                    }
-                }
-            }
+            read_events(resp.into_body(), &receipts).await;
         }));
     }
     drop(ready_tx);
@@ -653,6 +637,38 @@ async fn watch_latencies_h2(
         t.abort();
     }
     lat
+}
+
+/// Reads a watch response body until it ends, recording each event line's `ev-<i>` as it arrives.
+/// Lines are cut from the body's frames in place (a line split over frames is joined first)
+/// rather than copied through an `AsyncBufRead` into a `String` each, so that the watchers, which
+/// share the server's cores, add little beyond what their transport costs.
+async fn read_events<B>(mut body: B, receipts: &Receipts)
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
+{
+    use http_body_util::BodyExt;
+    let mut partial: Vec<u8> = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let mut rest: &[u8] = &data;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            let line = if partial.is_empty() {
+                &rest[..end]
+            } else {
+                partial.extend_from_slice(&rest[..end]);
+                &partial[..]
+            };
+            if let Some(i) = std::str::from_utf8(line).ok().and_then(event_index) {
+                receipts.record(i);
+            }
+            partial.clear();
+            rest = &rest[end + 1..];
+        }
+        partial.extend_from_slice(rest);
+    }
 }
 
 /// `ev-<i>` from a watch event line.
