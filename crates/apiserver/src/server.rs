@@ -2,7 +2,7 @@
 //! hyper connection per client (HTTP/1.1 or HTTP/2) over the axum router, with graceful shutdown:
 //! on shutdown the listener closes, watch streams end (they observe the same cancellation token) and
 //! in-flight requests finish. An HTTP/2 connection over TLS gathers the frames of its streams for
-//! one scheduler turn and writes them together ([`CoalescedWrites`]: one event for 100 watches of
+//! one scheduler turn and writes them together (`CoalescedWrites`: one event for 100 watches of
 //! one connection is one TLS record and one `writev`, not 100).
 
 use std::io;

@@ -4,6 +4,14 @@
 //! can be debugged and diffed without a `helm` binary. The work is done by the `helm` crate; this module
 //! only parses flags, reads `-f` files, and prints results or Helm's error text.
 
+// The doc comments below are clap's `--help` text, written for a terminal (`<data-dir>`,
+// `oci:DIR[:TAG]`), not rustdoc markup.
+#![allow(
+    rustdoc::invalid_html_tags,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::bare_urls
+)]
+
 use std::io::Write;
 use std::path::PathBuf;
 

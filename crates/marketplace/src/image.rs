@@ -2,6 +2,14 @@
 //! crate). Locations are named as skopeo names them: `oci:DIR[:TAG]`, `docker-archive:FILE`,
 //! `docker://REF`; a bare reference means `docker://`.
 
+// The doc comments below are clap's `--help` text, written for a terminal (`<data-dir>`,
+// `oci:DIR[:TAG]`), not rustdoc markup.
+#![allow(
+    rustdoc::invalid_html_tags,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::bare_urls
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,6 +1,14 @@
 //! `marketplace serve`: the embedded Kubernetes-compatible control plane (flags only; the work is in
 //! the `apiserver` crate).
 
+// The doc comments below are clap's `--help` text, written for a terminal (`<data-dir>`,
+// `oci:DIR[:TAG]`), not rustdoc markup.
+#![allow(
+    rustdoc::invalid_html_tags,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::bare_urls
+)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

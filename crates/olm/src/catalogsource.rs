@@ -1,7 +1,7 @@
 //! The catalog operator's CatalogSource controller: reads a `sourceType: grpc` CatalogSource's
 //! `spec.image` (its file-based catalog under `/configs` or the image's
 //! `operators.operatorframework.io.index.configs.v1` label) into the cluster's
-//! [`ClusterCatalogs`](crate::state::ClusterCatalogs), re-pulls it every
+//! [`ClusterCatalogs`], re-pulls it every
 //! `updateStrategy.registryPoll.interval`, and reports `status.connectionState.lastObservedState`
 //! (`READY`, or `TRANSIENT_FAILURE` with the image and the registry's answer in `status.message`)
 //! in the same reconcile that found it. A CatalogSource without an image is an empty catalog (the

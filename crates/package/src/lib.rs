@@ -4,7 +4,7 @@
 //!
 //! **Owns**: the metadata schema and its validation ([`metadata`]); reading a package from hostile
 //! input, streamed to a directory with every path, entry type, size, compression ratio and digest
-//! checked before anything else sees it ([`read`]); writing packages ([`write`]) and building them
+//! checked before anything else sees it ([`read`]); writing packages ([`write`](mod@write)) and building them
 //! from an operator bundle directory, a chart directory or a plugin descriptor ([`pack`]).
 //!
 //! **Does not own**: the network (no registry or platform access — `violet` pushes through the

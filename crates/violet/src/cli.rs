@@ -1,6 +1,14 @@
 //! The command line: every subcommand and flag, with help that says what each does and when to
 //! use it.
 
+// The doc comments below are clap's `--help` text, written for a terminal (`<data-dir>`,
+// `oci:DIR[:TAG]`), not rustdoc markup.
+#![allow(
+    rustdoc::invalid_html_tags,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::bare_urls
+)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -2,7 +2,7 @@
 //!
 //! [`Ctx`] carries what every verb needs (cluster, resolved resource, namespace, name, query,
 //! headers). Reads are in [`read`], writes (create, update, patch, delete, deletecollection) in
-//! [`write`], watches in `crate::watch`; copies a projection shows in other namespaces in
+//! [`write`](mod@write), watches in `crate::watch`; copies a projection shows in other namespaces in
 //! [`projected`]. Object semantics come from `apimachinery` and
 //! `apiresources`; this module orders the steps and talks to the store.
 

@@ -263,7 +263,7 @@ fn check_list_rv(ctx: &Ctx) -> ApiResult<Option<u64>> {
     Ok(None)
 }
 
-/// GET a collection. Without `limit` the list is streamed object by object ([`stream`]); a page
+/// GET a collection. Without `limit` the list is streamed object by object (the private `stream` module); a page
 /// of a paged list (bounded by its `limit`) is collected, as its `continue` token comes first.
 pub async fn list(ctx: Ctx) -> ApiResult<Response> {
     ctx.output()?.check_list(&ctx.go_type(true))?;
