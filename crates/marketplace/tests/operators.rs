@@ -1980,3 +1980,105 @@ async fn a_deployment_the_api_refuses_fails_the_csv_naming_it_and_a_fixed_bundle
     republish(&env, repo, &[bad, fixed], pkg, &csv("1.0.1")).await;
     env.installed_alone(ns, "s", &csv("1.0.1"));
 }
+
+/// OLM's provided-API rule between OperatorGroups: an operator in `wa`'s all-namespaces group
+/// provides `Widget.v1.demo.io` (listed in the group's `olm.providedAPIs`), so a second operator
+/// owning the same CRD in `wb`, whose group reaches the same namespaces, fails with
+/// `InterOperatorGroupOwnerConflict` naming the other group, and runs nothing; once the first is
+/// uninstalled its group stops listing the API and the second installs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_operator_group_providing_the_same_api_conflicts_until_the_first_is_uninstalled() {
+    let env = start().await;
+    let host = env.host();
+    let (first, second) = ("widget-operator", "widget-two");
+    let mut bundles = Vec::new();
+    for p in [first, second] {
+        push_dummy(&host, &format!("demo/{p}"), "v1.0.0").await;
+        bundles.push(
+            push_bundle(
+                &host,
+                &format!("demo/{p}-bundle"),
+                "v1.0.0",
+                api_bundle(&host, p, true, false),
+            )
+            .await,
+        );
+    }
+    let image = push_catalog(&host, "demo/widgets-catalog", "v1", bundles).await;
+    use_catalog_image(&env, "cpaas-system", "custom", &image);
+    let provided = |ns: &str| {
+        let groups = env.json(&["-n", ns, "get", "operatorgroups"]);
+        let items = groups["items"].as_array().cloned().unwrap_or_default();
+        match items.as_slice() {
+            [g] => Some(
+                g["metadata"]["annotations"]["olm.providedAPIs"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    };
+    let phase = |ns: &str, csv: &str| {
+        env.try_json(&["-n", ns, "get", "csv", csv])
+            .map(|c| c["status"].clone())
+    };
+
+    env.sh_ok("kubectl create namespace wa");
+    env.apply(&subscription(
+        ("wa", "w"),
+        first,
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    env.wait("the first operator installed", || {
+        phase("wa", &format!("{first}.v1.0.0")).filter(|s| s["phase"] == "Succeeded")
+    });
+    assert_eq!(provided("wa").as_deref(), Some("Widget.v1.demo.io"));
+
+    env.sh_ok("kubectl create namespace wb");
+    env.apply(&subscription(
+        ("wb", "w"),
+        second,
+        "stable",
+        "Automatic",
+        "custom",
+        "",
+        None,
+    ));
+    let status = env.wait("the second operator in conflict", || {
+        phase("wb", &format!("{second}.v1.0.0")).filter(|s| s["phase"] == "Failed")
+    });
+    assert_eq!(
+        status["reason"], "InterOperatorGroupOwnerConflict",
+        "{status}"
+    );
+    let msg = status["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("intersecting operatorgroups provide the same apis")
+            && msg.contains("OperatorGroup wa/")
+            && msg.contains("Widget.v1.demo.io"),
+        "the message names the other group and the API: {msg}"
+    );
+    assert_eq!(
+        env.sh_ok("kubectl -n wb get deployments -o name").trim(),
+        "",
+        "a CSV in conflict runs nothing"
+    );
+    assert_eq!(provided("wb").as_deref(), Some(""));
+
+    // Uninstall the first: its group stops listing Widget, and the second installs.
+    env.sh_ok(&format!(
+        "kubectl -n wa delete subscription w && kubectl -n wa delete csv {first}.v1.0.0"
+    ));
+    env.wait("wa's group no longer lists Widget", || {
+        (provided("wa").as_deref() == Some("")).then_some(())
+    });
+    env.wait("the second operator installed", || {
+        phase("wb", &format!("{second}.v1.0.0")).filter(|s| s["phase"] == "Succeeded")
+    });
+    assert_eq!(provided("wb").as_deref(), Some("Widget.v1.demo.io"));
+}

@@ -1,6 +1,8 @@
 //! The ClusterServiceVersion controller: requirements (one OperatorGroup whose install mode the
-//! CSV supports; owned and required CRDs present), then the install strategy's Deployments
-//! (owned by the CSV, run as the CSV's ServiceAccounts), phases `Pending` → `InstallReady` →
+//! CSV supports; its owned APIs not already provided by another OperatorGroup whose target
+//! namespaces intersect, see `crate::provided`; owned and required CRDs present), then the
+//! install strategy's Deployments (owned by the CSV, run as the CSV's ServiceAccounts), phases
+//! `Pending` → `InstallReady` →
 //! `Installing` → `Succeeded` once every Deployment is available, `Failed` with the reason
 //! (an operator image that cannot be pulled is named, and the CSV heals when it appears). On
 //! success an upgraded CSV's predecessor (`spec.replaces`) goes `Replacing` and is deleted.
@@ -92,6 +94,7 @@ async fn reconcile(csv: Arc<ClusterServiceVersion>, ctx: Arc<Ctx>) -> Result<Act
     let api: Api<ClusterServiceVersion> = Api::namespaced(ctx.client.clone(), &ns);
     if csv.meta().deletion_timestamp.is_some() {
         cleanup(&ctx.client, &ns, &name).await.map_err(err)?;
+        prune_group_apis(&ctx, &ns, &name).await.map_err(err)?;
         remove_finalizer(&api, &csv).await.map_err(err)?;
         return Ok(Action::await_change());
     }
@@ -199,6 +202,9 @@ async fn step(
             vec![],
         ));
     }
+    if let Some(out) = claim_apis(ctx, csv, og).await? {
+        return Ok((out, vec![]));
+    }
     annotate_operator_group(client, csv, og).await?;
     // CRD requirements.
     let reqs = crd_requirements(client, csv).await?;
@@ -263,6 +269,117 @@ fn refusal(e: &kube::Error) -> Option<String> {
     match e {
         kube::Error::Api(s) if !crate::util::is_transient(e) => Some(s.message.clone()),
         _ => None,
+    }
+}
+
+/// OLM's provided-API check (`crate::provided`): the CSV's owned APIs join its OperatorGroup's
+/// `olm.providedAPIs`, unless a group whose target namespaces intersect already provides one of
+/// them. Then the CSV fails with `InterOperatorGroupOwnerConflict`, its Deployments are removed,
+/// and it is looked at again every few seconds (the other group's annotation shrinks when its
+/// operator is uninstalled, see [`prune_group_apis`]).
+async fn claim_apis(
+    ctx: &Ctx,
+    csv: &ClusterServiceVersion,
+    og: &OperatorGroup,
+) -> Result<Option<Outcome>, kube::Error> {
+    use crate::provided::{self, Decision};
+    let apis = provided::of_csv(csv);
+    if apis.is_empty() {
+        return Ok(None);
+    }
+    let mut group = provided::Group::of(og);
+    let others: Vec<provided::Group> = ctx
+        .operator_groups
+        .state()
+        .iter()
+        .map(|g| provided::Group::of(g))
+        .collect();
+    let mut decision = provided::decide(&apis, &group, &others);
+    let must_write = matches!(decision, Decision::Add(_) | Decision::Remove(_));
+    if must_write && og.spec.static_provided_apis == Some(true) {
+        let missing: provided::ApiSet = apis.difference(&group.apis).cloned().collect();
+        remove_deployments(&ctx.client, csv).await?;
+        return Ok(Some(outcome(
+            "Failed",
+            "CannotModifyStaticOperatorGroupProvidedAPIs",
+            format!(
+                "static provided api operatorgroup cannot be modified by these apis: OperatorGroup {} sets spec.staticProvidedAPIs and its {} annotation does not list {}; add them there, or unset staticProvidedAPIs",
+                group.id,
+                provided::ANNOTATION,
+                provided::format(&missing),
+            ),
+            Some(Duration::from_secs(5)),
+        )));
+    }
+    if let Decision::Remove(rest) = &decision {
+        write_group_apis(&ctx.client, og, rest).await?;
+        group.apis = rest.clone();
+        decision = provided::decide(&apis, &group, &others);
+    }
+    match decision {
+        Decision::Unchanged | Decision::Remove(_) => Ok(None),
+        Decision::Add(union) => {
+            write_group_apis(&ctx.client, og, &union).await?;
+            Ok(None)
+        }
+        Decision::Conflict(rivals) => {
+            remove_deployments(&ctx.client, csv).await?;
+            Ok(Some(outcome(
+                "Failed",
+                "InterOperatorGroupOwnerConflict",
+                provided::conflict_message(&csv.name_any(), &group, &rivals),
+                Some(Duration::from_secs(5)),
+            )))
+        }
+    }
+}
+
+/// Sets a group's `olm.providedAPIs`, on the condition that the group is still the version the
+/// decision read (a concurrent writer makes this fail with 409, and the reconcile is retried).
+async fn write_group_apis(
+    client: &kube::Client,
+    og: &OperatorGroup,
+    apis: &crate::provided::ApiSet,
+) -> Result<(), kube::Error> {
+    let api: Api<OperatorGroup> =
+        Api::namespaced(client.clone(), &og.namespace().unwrap_or_default());
+    api.patch(
+        &og.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {
+            "resourceVersion": og.resource_version(),
+            "annotations": {crate::provided::ANNOTATION: crate::provided::format(apis)},
+        }})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// When a CSV goes, its OperatorGroup stops listing the APIs no remaining CSV of the namespace
+/// provides (OLM's pruning), so that another group's operator may provide them.
+async fn prune_group_apis(ctx: &Ctx, ns: &str, gone: &str) -> Result<(), kube::Error> {
+    let groups =
+        crate::util::namespace_operator_groups(&ctx.client, &ctx.operator_groups, ns).await?;
+    let [og] = groups.as_slice() else {
+        return Ok(());
+    };
+    if og.spec.static_provided_apis == Some(true) {
+        return Ok(());
+    }
+    let group = crate::provided::Group::of(og);
+    if group.apis.is_empty() {
+        return Ok(());
+    }
+    let csvs: Api<ClusterServiceVersion> = Api::namespaced(ctx.client.clone(), ns);
+    let originals = ListParams::default().labels(&crate::copies::originals_selector());
+    let members = csvs.list(&originals).await?.items;
+    let remaining = members
+        .iter()
+        .filter(|c| c.name_any() != gone && c.meta().deletion_timestamp.is_none())
+        .map(crate::provided::of_csv);
+    match crate::provided::pruned(&group.apis, remaining) {
+        Some(kept) => write_group_apis(&ctx.client, og, &kept).await,
+        None => Ok(()),
     }
 }
 
@@ -676,6 +793,17 @@ async fn cleanup(client: &kube::Client, ns: &str, name: &str) -> Result<(), kube
         )?;
     }
     Ok(())
+}
+
+/// Removes the CSV's Deployments (what OLM's `cleanupCSVDeployments` does for a CSV that may not
+/// run); its ServiceAccounts and RBAC stay until it is deleted.
+async fn remove_deployments(
+    client: &kube::Client,
+    csv: &ClusterServiceVersion,
+) -> Result<(), kube::Error> {
+    let ns = csv.namespace().unwrap_or_default();
+    let selector = format!("{OLM_OWNER}={},{OLM_OWNER_NAMESPACE}={ns}", csv.name_any());
+    delete_labelled::<Deployment>(client, &ns, &ListParams::default().labels(&selector)).await
 }
 
 async fn delete_labelled<K>(

@@ -24,6 +24,7 @@ pub mod csv;
 pub mod image;
 pub mod installplan;
 pub mod packagemanifest;
+pub mod provided;
 pub mod state;
 pub mod steps;
 pub mod subscription;
