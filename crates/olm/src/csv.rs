@@ -2,10 +2,10 @@
 //! CSV supports; its owned APIs not already provided by another OperatorGroup whose target
 //! namespaces intersect, see `crate::provided`; owned and required CRDs present), then the
 //! install strategy's Deployments (owned by the CSV, run as the CSV's ServiceAccounts), phases
-//! `Pending` → `InstallReady` →
-//! `Installing` → `Succeeded` once every Deployment is available, `Failed` with the reason
-//! (an operator image that cannot be pulled is named, and the CSV heals when it appears). On
-//! success an upgraded CSV's predecessor (`spec.replaces`) goes `Replacing` and is deleted.
+//! `Pending` → `InstallReady` → `Installing` → `Succeeded` once every Deployment is available,
+//! `Failed` with the reason (an operator image that cannot be pulled is named, and the CSV heals
+//! when it appears). On success an upgraded CSV's predecessor (`spec.replaces`) goes `Replacing`
+//! and is deleted.
 //! A finalizer removes the cluster-scoped RBAC the plan created for it (namespaced objects go
 //! with their ownerReference); CRDs stay, as in OLM.
 
@@ -287,14 +287,26 @@ async fn claim_apis(
     if apis.is_empty() {
         return Ok(None);
     }
-    let mut group = provided::Group::of(og);
     let others: Vec<provided::Group> = ctx
         .operator_groups
         .state()
         .iter()
         .map(|g| provided::Group::of(g))
         .collect();
+    let mut group = provided::Group::of(og);
     let mut decision = provided::decide(&apis, &group, &others);
+    let fresh;
+    let mut og = og;
+    if matches!(decision, Decision::Add(_) | Decision::Remove(_)) {
+        // The watched group may lag a write just made (by this CSV or one of its siblings):
+        // decide again on the group as stored now, and write on that version.
+        let groups: Api<OperatorGroup> =
+            Api::namespaced(ctx.client.clone(), &og.namespace().unwrap_or_default());
+        fresh = groups.get(&og.name_any()).await?;
+        og = &fresh;
+        group = provided::Group::of(og);
+        decision = provided::decide(&apis, &group, &others);
+    }
     let must_write = matches!(decision, Decision::Add(_) | Decision::Remove(_));
     if must_write && og.spec.static_provided_apis == Some(true) {
         let missing: provided::ApiSet = apis.difference(&group.apis).cloned().collect();
@@ -363,10 +375,14 @@ async fn prune_group_apis(ctx: &Ctx, ns: &str, gone: &str) -> Result<(), kube::E
     let [og] = groups.as_slice() else {
         return Ok(());
     };
+    // As stored now (the watched copy may lag a member's write), and written on that version.
+    let og = Api::<OperatorGroup>::namespaced(ctx.client.clone(), ns)
+        .get(&og.name_any())
+        .await?;
     if og.spec.static_provided_apis == Some(true) {
         return Ok(());
     }
-    let group = crate::provided::Group::of(og);
+    let group = crate::provided::Group::of(&og);
     if group.apis.is_empty() {
         return Ok(());
     }
@@ -378,7 +394,7 @@ async fn prune_group_apis(ctx: &Ctx, ns: &str, gone: &str) -> Result<(), kube::E
         .filter(|c| c.name_any() != gone && c.meta().deletion_timestamp.is_none())
         .map(crate::provided::of_csv);
     match crate::provided::pruned(&group.apis, remaining) {
-        Some(kept) => write_group_apis(&ctx.client, og, &kept).await,
+        Some(kept) => write_group_apis(&ctx.client, &og, &kept).await,
         None => Ok(()),
     }
 }
