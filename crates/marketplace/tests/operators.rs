@@ -2082,3 +2082,64 @@ async fn a_second_operator_group_providing_the_same_api_conflicts_until_the_firs
     });
     assert_eq!(provided("wb").as_deref(), Some("Widget.v1.demo.io"));
 }
+
+/// An OperatorGroup that picks its targets with `spec.selector` is not resolved here: its CSV is
+/// refused (`UnsupportedOperatorGroup`, saying what to write instead) rather than installed for
+/// every namespace, and installs once the group lists its target namespaces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_group_selecting_namespaces_by_label_is_refused_until_it_lists_them() {
+    let env = start().await;
+    let host = env.host();
+    let (pkg, repo, ns) = ("labelled-operator", "labelled/catalog", "labelled");
+    let csv = format!("{pkg}.v1.0.0");
+    let bundle = push_version(
+        &env,
+        pkg,
+        "1.0.0",
+        bundle_with_edges(&host, pkg, "1.0.0", None, &[], None),
+    )
+    .await;
+    polled_catalog_source(&env, "labelled", repo);
+    republish(&env, repo, std::slice::from_ref(&bundle), pkg, &csv).await;
+    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    env.apply(&format!(
+        "apiVersion: operators.coreos.com/v1\nkind: OperatorGroup\nmetadata:\n  name: by-label\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels:\n      team: a\n"
+    ));
+    env.apply(&subscription(
+        (ns, "s"),
+        pkg,
+        "stable",
+        "Automatic",
+        "labelled",
+        "",
+        None,
+    ));
+    let status = env.wait("the CSV refused", || {
+        let c = env.try_json(&["-n", ns, "get", "csv", &csv])?;
+        (c["status"]["phase"] == "Failed").then(|| c["status"].clone())
+    });
+    assert_eq!(status["reason"], "UnsupportedOperatorGroup", "{status}");
+    let msg = status["message"].as_str().unwrap();
+    assert!(
+        msg.contains("OperatorGroup by-label") && msg.contains("spec.targetNamespaces"),
+        "the message names the group and what to write instead: {msg}"
+    );
+    assert_eq!(
+        env.sh_ok(&format!("kubectl -n {ns} get deployments -o name"))
+            .trim(),
+        "",
+        "a refused CSV runs nothing"
+    );
+
+    env.sh_ok(&format!(
+        r#"kubectl -n {ns} patch operatorgroup by-label --type merge -p '{{"spec":{{"selector":null,"targetNamespaces":["{ns}"]}}}}'"#
+    ));
+    let installed = env.wait("the CSV installed for its namespace", || {
+        let c = env.try_json(&["-n", ns, "get", "csv", &csv])?;
+        (c["status"]["phase"] == "Succeeded").then_some(c)
+    });
+    assert_eq!(
+        installed["metadata"]["annotations"]["olm.targetNamespaces"],
+        ns
+    );
+}

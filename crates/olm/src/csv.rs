@@ -168,6 +168,20 @@ async fn step(
             ));
         }
     };
+    if crate::steps::selects_by_label(og) {
+        return Ok((
+            outcome(
+                "Failed",
+                "UnsupportedOperatorGroup",
+                format!(
+                    "OperatorGroup {} picks its target namespaces with spec.selector, which Marketplace does not resolve; list them in spec.targetNamespaces instead (or remove the selector for all namespaces)",
+                    og.name_any()
+                ),
+                Some(Duration::from_secs(10)),
+            ),
+            vec![],
+        ));
+    }
     let mode = crate::steps::install_mode(og.spec.target_namespaces.as_deref(), &ns);
     let supported: Vec<&str> = csv
         .spec
