@@ -86,7 +86,31 @@ async fn reconcile(ip: Arc<InstallPlan>, ctx: Arc<Ctx>) -> Result<Action, Error>
         }
         return Ok(Action::await_change());
     }
-    let targets = operator_group(&ctx.client, &ns).await.map_err(err)?;
+    let group = operator_group(&ctx.client, &ns).await.map_err(err)?;
+    if let Some(og) = group
+        .as_ref()
+        .filter(|og| crate::steps::selects_by_label(og))
+    {
+        // Its RBAC would be for every namespace: the plan waits until the group lists its
+        // targets (the CSV controller says the same on the CSV).
+        let message = format!(
+            "waiting for OperatorGroup {}: it picks its target namespaces with spec.selector, which Marketplace does not resolve; list them in spec.targetNamespaces instead (or remove the selector for all namespaces)",
+            og.name_any()
+        );
+        if status.message.as_deref() != Some(message.as_str()) {
+            crate::util::set_condition(
+                &mut status.conditions,
+                "Installed",
+                false,
+                "UnsupportedOperatorGroup",
+                &message,
+            );
+            status.message = Some(message);
+            write_status(&ctx.client, &ip, &status).await.map_err(err)?;
+        }
+        return Ok(Action::requeue(Duration::from_secs(10)));
+    }
+    let targets = group.map(|og| (og.name_any(), og.spec.target_namespaces.clone()));
     let uid = ip.uid().unwrap_or_default();
     let outcome = execute(&ctx, &ns, &mut status, targets.as_ref()).await;
     let retry = match &outcome {
@@ -155,17 +179,14 @@ async fn reconcile(ip: Arc<InstallPlan>, ctx: Arc<Ctx>) -> Result<Action, Error>
     Ok(next)
 }
 
-/// The namespace's OperatorGroup: (name, target namespaces).
+/// The namespace's OperatorGroup.
 async fn operator_group(
     client: &kube::Client,
     ns: &str,
-) -> Result<Option<(String, Option<Vec<String>>)>, kube::Error> {
+) -> Result<Option<OperatorGroup>, kube::Error> {
     let api: Api<OperatorGroup> = Api::namespaced(client.clone(), ns);
     let list = api.list(&ListParams::default()).await?;
-    Ok(list
-        .items
-        .first()
-        .map(|og| (og.name_any(), og.spec.target_namespaces.clone())))
+    Ok(list.items.into_iter().next())
 }
 
 /// A step that failed: which one (`step 3 of 7, ConfigMap "x" of CSV op.v1`) and why.
