@@ -2083,29 +2083,42 @@ async fn a_second_operator_group_providing_the_same_api_conflicts_until_the_firs
     assert_eq!(provided("wb").as_deref(), Some("Widget.v1.demo.io"));
 }
 
-/// An OperatorGroup that picks its targets with `spec.selector` is not resolved here: the plan
-/// waits (`UnsupportedOperatorGroup`, saying what to write instead) rather than install the
-/// operator and its RBAC for every namespace, and goes on once the group lists its target
-/// namespaces.
+/// An OperatorGroup that picks its targets with `spec.selector` gets them resolved into OLM's
+/// `status.namespaces`, its CSV targets (and is copied into) exactly the matching namespaces, and
+/// a namespace labelled later joins them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_group_selecting_namespaces_by_label_is_refused_until_it_lists_them() {
+async fn an_operator_group_selecting_namespaces_by_label_targets_exactly_those_namespaces() {
     let env = start().await;
     let host = env.host();
-    let (pkg, repo, ns) = ("labelled-operator", "labelled/catalog", "labelled");
+    let (pkg, repo, ns) = ("labelled-operator", "labelled/catalog", "lab");
     let csv = format!("{pkg}.v1.0.0");
-    let bundle = push_version(
-        &env,
-        pkg,
-        "1.0.0",
+    let files = edit_csv(
         bundle_with_edges(&host, pkg, "1.0.0", None, &[], None),
-    )
-    .await;
+        |c| {
+            for m in c["spec"]["installModes"].as_array_mut().unwrap() {
+                m["supported"] = json!(true);
+            }
+        },
+    );
+    let bundle = push_version(&env, pkg, "1.0.0", files).await;
     polled_catalog_source(&env, "labelled", repo);
     republish(&env, repo, std::slice::from_ref(&bundle), pkg, &csv).await;
-    env.sh_ok(&format!("kubectl create namespace {ns}"));
+    for n in [ns, "t1", "t2"] {
+        env.sh_ok(&format!("kubectl create namespace {n}"));
+    }
+    env.sh_ok(&format!(
+        "kubectl label namespace {ns} team=a && kubectl label namespace t1 team=a"
+    ));
     env.apply(&format!(
         "apiVersion: operators.coreos.com/v1\nkind: OperatorGroup\nmetadata:\n  name: by-label\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels:\n      team: a\n"
     ));
+    let group_targets = || {
+        let og = env.json(&["-n", ns, "get", "operatorgroup", "by-label"]);
+        og["status"]["lastUpdated"].as_str()?;
+        Some(og["status"]["namespaces"].clone())
+    };
+    let resolved = env.wait("the group's selector resolved", group_targets);
+    assert_eq!(resolved, json!([ns, "t1"]));
     env.apply(&subscription(
         (ns, "s"),
         pkg,
@@ -2115,33 +2128,30 @@ async fn an_operator_group_selecting_namespaces_by_label_is_refused_until_it_lis
         "",
         None,
     ));
-    let plan = env.wait("the plan waiting for the group", || {
-        let plans = env.json(&["-n", ns, "get", "installplans"]);
-        plans["items"].as_array()?.iter().find_map(|p| {
-            condition(p, "Installed")
-                .filter(|c| c["reason"] == "UnsupportedOperatorGroup")
-                .cloned()
-        })
-    });
-    let msg = plan["message"].as_str().unwrap();
-    assert!(
-        msg.contains("OperatorGroup by-label") && msg.contains("spec.targetNamespaces"),
-        "the message names the group and what to write instead: {msg}"
-    );
-    assert!(
-        env.try_json(&["-n", ns, "get", "csv", &csv]).is_none(),
-        "nothing of the plan is applied while it waits"
-    );
-
-    env.sh_ok(&format!(
-        r#"kubectl -n {ns} patch operatorgroup by-label --type merge -p '{{"spec":{{"selector":null,"targetNamespaces":["{ns}"]}}}}'"#
-    ));
-    let installed = env.wait("the CSV installed for its namespace", || {
+    let installed = env.wait("the CSV installed for the labelled namespaces", || {
         let c = env.try_json(&["-n", ns, "get", "csv", &csv])?;
         (c["status"]["phase"] == "Succeeded").then_some(c)
     });
     assert_eq!(
         installed["metadata"]["annotations"]["olm.targetNamespaces"],
-        ns
+        format!("{ns},t1")
     );
+    let copy_in = |n: &str| env.try_json(&["-n", n, "get", "csv", &csv]).is_some();
+    assert!(copy_in("t1"), "a copy in the matching namespace t1");
+    assert!(
+        !copy_in("t2"),
+        "no copy in t2, which the selector does not match"
+    );
+
+    // t2 is labelled: the group and the CSV follow.
+    env.sh_ok("kubectl label namespace t2 team=a");
+    env.wait("t2 among the group's namespaces", || {
+        (group_targets()? == json!([ns, "t1", "t2"])).then_some(())
+    });
+    env.wait("the CSV targets t2 and is copied there", || {
+        let c = env.try_json(&["-n", ns, "get", "csv", &csv])?;
+        (c["metadata"]["annotations"]["olm.targetNamespaces"] == format!("{ns},t1,t2")
+            && copy_in("t2"))
+        .then_some(())
+    });
 }

@@ -57,6 +57,21 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         Api::<Deployment>::all(cx.client.clone()),
         watcher::Config::default().labels(OLM_OWNER),
     );
+    // A group's targets (`status.namespaces` of a selector group) and provided APIs decide what
+    // its namespace's CSVs look like: a change to the group looks at them again.
+    let csvs = controller.store();
+    let controller = controller.watches(
+        Api::<OperatorGroup>::all(cx.client.clone()),
+        watcher::Config::default(),
+        move |og: OperatorGroup| {
+            let ns = og.namespace();
+            csvs.state()
+                .into_iter()
+                .filter(|c| c.namespace() == ns)
+                .map(|c| kube::runtime::reflector::ObjectRef::from_obj(c.as_ref()))
+                .collect::<Vec<_>>()
+        },
+    );
     // The OperatorGroup watch lives as long as the controller.
     tokio::select! {
         _ = controllers::runtime::run(&cx, NAME, controller, reconcile, ctx) => {}
@@ -168,21 +183,20 @@ async fn step(
             ));
         }
     };
-    if crate::steps::selects_by_label(og) {
+    let targets = crate::operatorgroup::targets(og);
+    if let Some(why) = targets.waiting(&og.name_any()) {
         return Ok((
             outcome(
-                "Failed",
-                "UnsupportedOperatorGroup",
-                format!(
-                    "OperatorGroup {} picks its target namespaces with spec.selector, which Marketplace does not resolve; list them in spec.targetNamespaces instead (or remove the selector for all namespaces)",
-                    og.name_any()
-                ),
-                Some(Duration::from_secs(10)),
+                "Pending",
+                "RequirementsUnknown",
+                why,
+                Some(Duration::from_secs(2)),
             ),
             vec![],
         ));
     }
-    let mode = crate::steps::install_mode(og.spec.target_namespaces.as_deref(), &ns);
+    let listed = targets.list();
+    let mode = crate::steps::install_mode(listed, &ns);
     let supported: Vec<&str> = csv
         .spec
         .install_modes
@@ -199,9 +213,7 @@ async fn step(
                     "CSV {} does not support install mode {mode}, which OperatorGroup {} asks for (targets: {}); it supports {}. Change the OperatorGroup's targetNamespaces (or the Subscription's cpaas.io/target-namespaces) to a supported mode",
                     csv.name_any(),
                     og.name_any(),
-                    og.spec
-                        .target_namespaces
-                        .as_ref()
+                    listed
                         .map(|t| t.join(","))
                         .filter(|t| !t.is_empty())
                         .unwrap_or_else(|| "all namespaces".into()),
@@ -219,7 +231,7 @@ async fn step(
     if let Some(out) = claim_apis(ctx, csv, og).await? {
         return Ok((out, vec![]));
     }
-    annotate_operator_group(client, csv, og).await?;
+    annotate_operator_group(client, csv, og, listed).await?;
     // CRD requirements.
     let reqs = crd_requirements(client, csv).await?;
     if let Some(missing) = reqs.iter().find(|r| r.status != "Present") {
@@ -247,9 +259,7 @@ async fn step(
             reqs,
         ));
     }
-    let deployments = match ensure_deployments(client, csv, og.spec.target_namespaces.as_deref())
-        .await
-    {
+    let deployments = match ensure_deployments(client, csv, listed).await {
         Ok(d) => d,
         Err(Refused { deployment, source }) => match refusal(&source) {
             Some(why) => {
@@ -420,13 +430,14 @@ async fn annotate_operator_group(
     client: &kube::Client,
     csv: &ClusterServiceVersion,
     og: &OperatorGroup,
+    targets: Option<&[String]>,
 ) -> Result<(), kube::Error> {
     let want = [
         (apis::operators::OLM_OPERATOR_GROUP, og.name_any()),
         (OLM_OPERATOR_NAMESPACE, og.namespace().unwrap_or_default()),
         (
             apis::operators::OLM_TARGET_NAMESPACES,
-            crate::steps::target_annotation(og.spec.target_namespaces.as_deref()),
+            crate::steps::target_annotation(targets),
         ),
     ];
     let have = csv.annotations();

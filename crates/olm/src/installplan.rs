@@ -87,30 +87,29 @@ async fn reconcile(ip: Arc<InstallPlan>, ctx: Arc<Ctx>) -> Result<Action, Error>
         return Ok(Action::await_change());
     }
     let group = operator_group(&ctx.client, &ns).await.map_err(err)?;
-    if let Some(og) = group
+    let resolved = group.as_ref().map(crate::operatorgroup::targets);
+    let waiting = group
         .as_ref()
-        .filter(|og| crate::steps::selects_by_label(og))
-    {
-        // Its RBAC would be for every namespace: the plan waits until the group lists its
-        // targets (the CSV controller says the same on the CSV).
-        let message = format!(
-            "waiting for OperatorGroup {}: it picks its target namespaces with spec.selector, which Marketplace does not resolve; list them in spec.targetNamespaces instead (or remove the selector for all namespaces)",
-            og.name_any()
-        );
+        .zip(resolved.as_ref())
+        .and_then(|(og, t)| t.waiting(&og.name_any()));
+    if let Some(message) = waiting {
+        // Its RBAC depends on the namespaces the selector matches: the plan waits for them.
         if status.message.as_deref() != Some(message.as_str()) {
             crate::util::set_condition(
                 &mut status.conditions,
                 "Installed",
                 false,
-                "UnsupportedOperatorGroup",
+                "OperatorGroupUnresolved",
                 &message,
             );
             status.message = Some(message);
             write_status(&ctx.client, &ip, &status).await.map_err(err)?;
         }
-        return Ok(Action::requeue(Duration::from_secs(10)));
+        return Ok(Action::requeue(Duration::from_secs(2)));
     }
-    let targets = group.map(|og| (og.name_any(), og.spec.target_namespaces.clone()));
+    let targets = group
+        .zip(resolved)
+        .map(|(og, t)| (og.name_any(), t.list().map(<[String]>::to_vec)));
     let uid = ip.uid().unwrap_or_default();
     let outcome = execute(&ctx, &ns, &mut status, targets.as_ref()).await;
     let retry = match &outcome {

@@ -23,6 +23,7 @@ pub mod copies;
 pub mod csv;
 pub mod image;
 pub mod installplan;
+pub mod operatorgroup;
 pub mod packagemanifest;
 pub mod provided;
 pub mod state;
@@ -54,6 +55,7 @@ pub fn sets() -> Vec<ControllerSet> {
         ControllerSet::new(subscription::NAME, subscription::run),
         ControllerSet::new(installplan::NAME, installplan::run),
         ControllerSet::new(csv::NAME, csv::run),
+        ControllerSet::new(operatorgroup::NAME, operatorgroup::run),
     ]
     .into_iter()
     .map(|set| set.with_rules(rules()))

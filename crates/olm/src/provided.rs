@@ -87,18 +87,18 @@ pub enum Reach {
 }
 
 impl Reach {
-    /// A group's reach: every namespace without `spec.targetNamespaces` (or with `""` among them),
-    /// else the targets and, as OLM counts it, the group's own namespace.
+    /// A group's reach: every namespace for an all-namespaces group, else its targets
+    /// (`crate::operatorgroup::targets`) and, as OLM counts it, the group's own namespace (only
+    /// that while a selector group is unresolved).
     pub fn of(og: &OperatorGroup) -> Reach {
-        match og.spec.target_namespaces.as_deref() {
-            None | Some([]) => Reach::All,
-            Some(t) if t.iter().any(String::is_empty) => Reach::All,
-            Some(t) => {
-                let mut set: BTreeSet<String> = t.iter().cloned().collect();
-                set.insert(og.namespace().unwrap_or_default());
-                Reach::Some(set)
-            }
-        }
+        use crate::operatorgroup::Targets;
+        let mut set: BTreeSet<String> = match crate::operatorgroup::targets(og) {
+            Targets::All => return Reach::All,
+            Targets::Some(t) => t.into_iter().collect(),
+            Targets::Unresolved => BTreeSet::new(),
+        };
+        set.insert(og.namespace().unwrap_or_default());
+        Reach::Some(set)
     }
 
     fn intersects(&self, other: &Reach) -> bool {

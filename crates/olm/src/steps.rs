@@ -168,27 +168,6 @@ pub fn install_mode(targets: Option<&[String]>, namespace: &str) -> &'static str
     }
 }
 
-/// Whether an OperatorGroup picks its target namespaces by label (a non-empty `spec.selector`
-/// and no `spec.targetNamespaces`). OLM resolves such a selector; this OLM does not, and refuses
-/// the group's CSVs rather than install them for every namespace. An empty selector (`{}`) means
-/// all namespaces, as in OLM.
-pub fn selects_by_label(og: &apis::operators::OperatorGroup) -> bool {
-    let listed = og
-        .spec
-        .target_namespaces
-        .as_ref()
-        .is_some_and(|t| !t.is_empty());
-    let non_empty = |v: Option<&Value>| match v {
-        Some(Value::Object(m)) => !m.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        _ => false,
-    };
-    let selector = og.spec.selector.as_ref();
-    !listed
-        && (non_empty(selector.and_then(|s| s.get("matchLabels")))
-            || non_empty(selector.and_then(|s| s.get("matchExpressions"))))
-}
-
 /// `olm.targetNamespaces` for targets (empty string = all namespaces).
 pub fn target_annotation(targets: Option<&[String]>) -> String {
     targets.map(|t| t.join(",")).unwrap_or_default()
@@ -254,28 +233,6 @@ mod tests {
             "{e}"
         );
         assert!(check_installable(&[], "op.v1", "i").is_err());
-    }
-
-    #[test]
-    fn only_a_non_empty_selector_without_target_namespaces_selects_by_label() {
-        let og = |spec: Value| -> apis::operators::OperatorGroup {
-            serde_json::from_value(
-                json!({"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
-                "metadata": {"name": "g", "namespace": "ns"}, "spec": spec}),
-            )
-            .unwrap()
-        };
-        assert!(selects_by_label(&og(
-            json!({"selector": {"matchLabels": {"team": "a"}}})
-        )));
-        assert!(selects_by_label(&og(
-            json!({"selector": {"matchExpressions": [{"key": "team", "operator": "Exists"}]}})
-        )));
-        assert!(!selects_by_label(&og(json!({"selector": {}}))));
-        assert!(!selects_by_label(&og(json!({}))));
-        assert!(!selects_by_label(&og(
-            json!({"targetNamespaces": ["a"], "selector": {"matchLabels": {"team": "a"}}})
-        )));
     }
 
     #[test]
