@@ -191,7 +191,9 @@ async fn walkthrough_manual_harbor_from_the_platform_catalog() {
         "-o",
         "name",
     ]);
-    assert_eq!(crb.lines().count(), 1, "{crb}");
+    // One for the CSV's clusterPermissions, one granting its permissions in every namespace (it
+    // installs for all namespaces), as OLM grants them.
+    assert_eq!(crb.lines().count(), 2, "{crb}");
     let sub = env.wait("the Subscription to settle", || {
         let v = env.json(&[
             "-n",
@@ -2098,6 +2100,8 @@ async fn an_operator_group_selecting_namespaces_by_label_targets_exactly_those_n
             for m in c["spec"]["installModes"].as_array_mut().unwrap() {
                 m["supported"] = json!(true);
             }
+            c["spec"]["install"]["spec"]["permissions"] = json!([{"serviceAccountName": "labelled-operator",
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]}]);
         },
     );
     let bundle = push_version(&env, pkg, "1.0.0", files).await;
@@ -2143,15 +2147,49 @@ async fn an_operator_group_selecting_namespaces_by_label_targets_exactly_those_n
         "no copy in t2, which the selector does not match"
     );
 
+    // The CSV's permissions are granted in each target namespace, as OLM grants them.
+    let granted = |n: &str| {
+        env.sh_ok(&format!(
+            "kubectl -n {n} get roles,rolebindings -l olm.owner={csv},cpaas.io/target-rbac=true -o name"
+        ))
+        .lines()
+        .count()
+    };
+    assert_eq!(granted("t1"), 2, "a Role and a RoleBinding in t1");
+    assert_eq!(granted("t2"), 0);
+    // And the API server's RBAC agrees: the operator's ServiceAccount may list ConfigMaps in t1.
+    let can_list = |n: &str| {
+        env.sh(&format!(
+            "kubectl auth can-i list configmaps -n {n} --as=system:serviceaccount:{ns}:labelled-operator"
+        ))
+        .1
+        .trim()
+            == "yes"
+    };
+    assert!(can_list("t1") && !can_list("t2"));
+
     // t2 is labelled: the group and the CSV follow.
     env.sh_ok("kubectl label namespace t2 team=a");
     env.wait("t2 among the group's namespaces", || {
         (group_targets()? == json!([ns, "t1", "t2"])).then_some(())
     });
-    env.wait("the CSV targets t2 and is copied there", || {
+    env.wait("the CSV targets t2, is copied and granted there", || {
         let c = env.try_json(&["-n", ns, "get", "csv", &csv])?;
         (c["metadata"]["annotations"]["olm.targetNamespaces"] == format!("{ns},t1,t2")
-            && copy_in("t2"))
-        .then_some(())
+            && copy_in("t2")
+            && granted("t2") == 2)
+            .then_some(())
+    });
+
+    // t1 loses its label: it leaves the targets, and its grant goes.
+    env.sh_ok("kubectl label namespace t1 team-");
+    env.wait("t1's grant removed", || (granted("t1") == 0).then_some(()));
+    assert_eq!(granted("t2"), 2);
+    // Uninstalled: every grant goes with the CSV.
+    env.sh_ok(&format!(
+        "kubectl -n {ns} delete subscription s && kubectl -n {ns} delete csv {csv}"
+    ));
+    env.wait("t2's grant removed with the CSV", || {
+        (granted("t2") == 0).then_some(())
     });
 }

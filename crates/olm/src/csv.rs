@@ -423,16 +423,25 @@ async fn prune_group_apis(ctx: &Ctx, ns: &str, gone: &str) -> Result<(), kube::E
     }
 }
 
+/// The CSV annotation holding a hash of the RBAC granted in its target namespaces
+/// ([`sync_target_rbac`]): that RBAC is written only when the hash differs.
+pub const TARGET_RBAC_HASH: &str = "cpaas.io/target-rbac-hash";
+
 /// Keeps OLM's `olm.operatorGroup`, `olm.operatorNamespace` and `olm.targetNamespaces`
 /// annotations equal to the CSV's OperatorGroup, so the copies (`crate::copies`) follow from the
-/// CSV alone.
+/// CSV alone; and the RBAC of its `permissions` granted in each target namespace, as OLM grants it
+/// (rewritten only when the targets or permissions change, see [`TARGET_RBAC_HASH`]).
 async fn annotate_operator_group(
     client: &kube::Client,
     csv: &ClusterServiceVersion,
     og: &OperatorGroup,
     targets: Option<&[String]>,
 ) -> Result<(), kube::Error> {
-    let want = [
+    let ns = csv.namespace().unwrap_or_default();
+    let csv_value = serde_json::to_value(csv).unwrap_or_default();
+    let rbac = crate::steps::target_rbac(&csv_value, &ns, targets);
+    let have = csv.annotations();
+    let mut want = vec![
         (apis::operators::OLM_OPERATOR_GROUP, og.name_any()),
         (OLM_OPERATOR_NAMESPACE, og.namespace().unwrap_or_default()),
         (
@@ -440,9 +449,20 @@ async fn annotate_operator_group(
             crate::steps::target_annotation(targets),
         ),
     ];
-    let have = csv.annotations();
+    // A CSV that never had target RBAC and needs none carries no hash (no write for it).
+    let granted_before = have.contains_key(TARGET_RBAC_HASH);
+    if !rbac.is_empty() || granted_before {
+        want.push((TARGET_RBAC_HASH, spec_hash(&Value::Array(rbac.clone()))));
+    }
     if want.iter().all(|(k, v)| have.get(*k) == Some(v)) {
         return Ok(());
+    }
+    let rbac_changed = want
+        .iter()
+        .any(|(k, v)| *k == TARGET_RBAC_HASH && have.get(*k) != Some(v));
+    if rbac_changed {
+        // Pruned only after an earlier grant: before the first, nothing of this CSV's is stale.
+        sync_target_rbac(client, &csv.name_any(), &ns, &rbac, granted_before).await?;
     }
     let annotations: serde_json::Map<String, Value> = want
         .into_iter()
@@ -456,6 +476,104 @@ async fn annotate_operator_group(
         &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
     )
     .await?;
+    Ok(())
+}
+
+/// Applies the RBAC a CSV is granted in its target namespaces (`steps::target_rbac`) and, with
+/// `prune`, deletes what it was granted before and no longer is (a namespace that left its group's
+/// targets). A target namespace that is gone meanwhile is skipped.
+async fn sync_target_rbac(
+    client: &kube::Client,
+    csv: &str,
+    ns: &str,
+    objects: &[Value],
+    prune: bool,
+) -> Result<(), kube::Error> {
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    let pp = PatchParams::apply(&controllers::runtime::field_manager(NAME)).force();
+    let mut wanted = std::collections::BTreeSet::new();
+    for o in objects {
+        let kind = o["kind"].as_str().unwrap_or_default();
+        let name = o["metadata"]["name"].as_str().unwrap_or_default();
+        let target = o["metadata"]["namespace"].as_str().unwrap_or_default();
+        wanted.insert((kind.to_string(), target.to_string(), name.to_string()));
+        let applied = match kind {
+            "ClusterRole" => Api::<ClusterRole>::all(client.clone())
+                .patch(name, &pp, &Patch::Apply(o))
+                .await
+                .map(|_| ()),
+            "ClusterRoleBinding" => Api::<ClusterRoleBinding>::all(client.clone())
+                .patch(name, &pp, &Patch::Apply(o))
+                .await
+                .map(|_| ()),
+            "Role" => Api::<Role>::namespaced(client.clone(), target)
+                .patch(name, &pp, &Patch::Apply(o))
+                .await
+                .map(|_| ()),
+            _ => Api::<RoleBinding>::namespaced(client.clone(), target)
+                .patch(name, &pp, &Patch::Apply(o))
+                .await
+                .map(|_| ()),
+        };
+        ignore_gone(applied)?;
+    }
+    if !prune {
+        return Ok(());
+    }
+    let granted = ListParams::default().labels(&format!(
+        "{OLM_OWNER}={csv},{OLM_OWNER_NAMESPACE}={ns},{}=true",
+        crate::steps::TARGET_RBAC_LABEL
+    ));
+    let stale = |kind: &str, target: Option<String>, name: String| {
+        !wanted.contains(&(kind.to_string(), target.unwrap_or_default(), name))
+    };
+    for r in Api::<Role>::all(client.clone()).list(&granted).await?.items {
+        if stale("Role", r.namespace(), r.name_any()) {
+            let api = Api::<Role>::namespaced(client.clone(), &r.namespace().unwrap_or_default());
+            ignore_gone(
+                api.delete(&r.name_any(), &DeleteParams::default())
+                    .await
+                    .map(|_| ()),
+            )?;
+        }
+    }
+    for b in Api::<RoleBinding>::all(client.clone())
+        .list(&granted)
+        .await?
+        .items
+    {
+        if stale("RoleBinding", b.namespace(), b.name_any()) {
+            let api =
+                Api::<RoleBinding>::namespaced(client.clone(), &b.namespace().unwrap_or_default());
+            ignore_gone(
+                api.delete(&b.name_any(), &DeleteParams::default())
+                    .await
+                    .map(|_| ()),
+            )?;
+        }
+    }
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    for r in roles.list(&granted).await?.items {
+        if stale("ClusterRole", None, r.name_any()) {
+            ignore_gone(
+                roles
+                    .delete(&r.name_any(), &DeleteParams::default())
+                    .await
+                    .map(|_| ()),
+            )?;
+        }
+    }
+    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+    for b in bindings.list(&granted).await?.items {
+        if stale("ClusterRoleBinding", None, b.name_any()) {
+            ignore_gone(
+                bindings
+                    .delete(&b.name_any(), &DeleteParams::default())
+                    .await
+                    .map(|_| ()),
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -812,6 +930,8 @@ async fn cleanup(client: &kube::Client, ns: &str, name: &str) -> Result<(), kube
     let selector = format!("{OLM_OWNER}={name},{OLM_OWNER_NAMESPACE}={ns}");
     let lp = ListParams::default().labels(&selector);
     delete_labelled::<Deployment>(client, ns, &lp).await?;
+    // Roles and bindings: the plan's in this namespace, and those granted in target namespaces.
+    sync_target_rbac(client, name, ns, &[], true).await?;
     delete_labelled::<k8s_openapi::api::rbac::v1::RoleBinding>(client, ns, &lp).await?;
     delete_labelled::<k8s_openapi::api::rbac::v1::Role>(client, ns, &lp).await?;
     delete_labelled::<k8s_openapi::api::core::v1::ServiceAccount>(client, ns, &lp).await?;

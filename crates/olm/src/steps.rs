@@ -156,6 +156,64 @@ pub fn rbac_objects(csv: &Value, namespace: &str) -> Vec<Value> {
     out
 }
 
+/// Marks the RBAC the CSV controller grants in a CSV's target namespaces (beside `olm.owner`
+/// and `olm.owner.namespace`), so that it is pruned when the targets change without touching
+/// what the InstallPlan created in the operator's own namespace.
+pub const TARGET_RBAC_LABEL: &str = "cpaas.io/target-rbac";
+
+/// The RBAC that lets a CSV's `permissions` act in its target namespaces, as OLM grants it: for
+/// all namespaces one ClusterRole and ClusterRoleBinding per entry; for listed targets a Role and
+/// RoleBinding in each target namespace but the operator's own (the InstallPlan made those).
+/// The subjects are the ServiceAccounts in the operator's namespace.
+pub fn target_rbac(csv: &Value, namespace: &str, targets: Option<&[String]>) -> Vec<Value> {
+    let name = csv["metadata"]["name"].as_str().unwrap_or_default();
+    let labels =
+        json!({"olm.owner": name, "olm.owner.namespace": namespace, TARGET_RBAC_LABEL: "true"});
+    let mut out = Vec::new();
+    for p in csv["spec"]["install"]["spec"]["permissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let account = p["serviceAccountName"].as_str().unwrap_or_default();
+        if account.is_empty() {
+            continue;
+        }
+        let subjects = json!([{"kind": "ServiceAccount", "name": account, "namespace": namespace}]);
+        match targets {
+            None => {
+                let role = truncate_name(&format!("{name}-{namespace}-{account}-targets"), 253);
+                // OLM adds reading namespaces to an all-namespaces operator's rules.
+                let mut rules = p["rules"].as_array().cloned().unwrap_or_default();
+                rules.push(json!({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]}));
+                out.push(
+                    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": role, "labels": labels}, "rules": rules}),
+                );
+                out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": role, "labels": labels},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": subjects}));
+            }
+            Some(list) => {
+                let role = truncate_name(&format!("{name}-{account}"), 253);
+                for target in list.iter().filter(|t| *t != namespace) {
+                    out.push(
+                        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                        "metadata": {"name": role, "namespace": target, "labels": labels},
+                        "rules": p["rules"].clone()}),
+                    );
+                    out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                        "metadata": {"name": role, "namespace": target, "labels": labels},
+                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+                        "subjects": subjects}));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The install mode an OperatorGroup with `targets` (None/empty = all namespaces) asks of an
 /// operator installed in `namespace`.
 pub fn install_mode(targets: Option<&[String]>, namespace: &str) -> &'static str {
@@ -233,6 +291,44 @@ mod tests {
             "{e}"
         );
         assert!(check_installable(&[], "op.v1", "i").is_err());
+    }
+
+    #[test]
+    fn permissions_are_granted_in_every_target_namespace_or_cluster_wide_for_all() {
+        let c = json!({"metadata": {"name": "op.v1"}, "spec": {"install": {"spec": {"permissions": [
+            {"serviceAccountName": "op", "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}]}}}});
+        let targets = vec!["ns".to_string(), "t1".to_string(), "t2".to_string()];
+        let objs = target_rbac(&c, "ns", Some(&targets));
+        let placed: Vec<(String, String)> = objs
+            .iter()
+            .map(|o| {
+                (
+                    o["kind"].as_str().unwrap().to_string(),
+                    o["metadata"]["namespace"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        // Not in the operator's own namespace: the InstallPlan made those.
+        assert_eq!(
+            placed,
+            [
+                ("Role", "t1"),
+                ("RoleBinding", "t1"),
+                ("Role", "t2"),
+                ("RoleBinding", "t2")
+            ]
+            .map(|(k, n)| (k.to_string(), n.to_string()))
+        );
+        assert_eq!(objs[1]["subjects"][0]["namespace"], "ns");
+        assert_eq!(objs[0]["metadata"]["labels"][TARGET_RBAC_LABEL], "true");
+        let all = target_rbac(&c, "ns", None);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0]["kind"], "ClusterRole");
+        assert_eq!(all[0]["metadata"]["name"], "op.v1-ns-op-targets");
+        assert_eq!(all[0]["rules"][1]["resources"], json!(["namespaces"]));
+        assert_eq!(all[1]["roleRef"]["name"], "op.v1-ns-op-targets");
+        // Own namespace only: nothing beyond what the plan made.
+        assert!(target_rbac(&c, "ns", Some(&["ns".to_string()])).is_empty());
     }
 
     #[test]
