@@ -424,7 +424,7 @@ async fn prune_group_apis(ctx: &Ctx, ns: &str, gone: &str) -> Result<(), kube::E
 }
 
 /// The CSV annotation holding a hash of the RBAC granted in its target namespaces
-/// ([`sync_target_rbac`]): that RBAC is written only when the hash differs.
+/// (see `sync_target_rbac`): that RBAC is written only when the hash differs.
 pub const TARGET_RBAC_HASH: &str = "cpaas.io/target-rbac-hash";
 
 /// Keeps OLM's `olm.operatorGroup`, `olm.operatorNamespace` and `olm.targetNamespaces`
