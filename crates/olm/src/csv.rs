@@ -524,51 +524,49 @@ async fn sync_target_rbac(
         "{OLM_OWNER}={csv},{OLM_OWNER_NAMESPACE}={ns},{}=true",
         crate::steps::TARGET_RBAC_LABEL
     ));
-    let stale = |kind: &str, target: Option<String>, name: String| {
-        !wanted.contains(&(kind.to_string(), target.unwrap_or_default(), name))
-    };
-    for r in Api::<Role>::all(client.clone()).list(&granted).await?.items {
-        if stale("Role", r.namespace(), r.name_any()) {
-            let api = Api::<Role>::namespaced(client.clone(), &r.namespace().unwrap_or_default());
+    let c = client;
+    delete_stale(Api::<Role>::all(c.clone()), &granted, &wanted, |n| {
+        Api::namespaced(c.clone(), n)
+    })
+    .await?;
+    delete_stale(Api::<RoleBinding>::all(c.clone()), &granted, &wanted, |n| {
+        Api::namespaced(c.clone(), n)
+    })
+    .await?;
+    delete_stale(
+        Api::<ClusterRole>::all(c.clone()),
+        &granted,
+        &wanted,
+        |_| Api::all(c.clone()),
+    )
+    .await?;
+    delete_stale(
+        Api::<ClusterRoleBinding>::all(c.clone()),
+        &granted,
+        &wanted,
+        |_| Api::all(c.clone()),
+    )
+    .await
+}
+
+/// Deletes what `list` finds with `selector` that is not among `wanted` (kind, namespace, name);
+/// `api_for` gives the API to delete through for an object's namespace (`""` when cluster-scoped).
+async fn delete_stale<K>(
+    list: Api<K>,
+    selector: &ListParams,
+    wanted: &std::collections::BTreeSet<(String, String, String)>,
+    api_for: impl Fn(&str) -> Api<K>,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let kind = K::kind(&()).to_string();
+    for o in list.list(selector).await?.items {
+        let ns = o.namespace().unwrap_or_default();
+        if !wanted.contains(&(kind.clone(), ns.clone(), o.name_any())) {
             ignore_gone(
-                api.delete(&r.name_any(), &DeleteParams::default())
-                    .await
-                    .map(|_| ()),
-            )?;
-        }
-    }
-    for b in Api::<RoleBinding>::all(client.clone())
-        .list(&granted)
-        .await?
-        .items
-    {
-        if stale("RoleBinding", b.namespace(), b.name_any()) {
-            let api =
-                Api::<RoleBinding>::namespaced(client.clone(), &b.namespace().unwrap_or_default());
-            ignore_gone(
-                api.delete(&b.name_any(), &DeleteParams::default())
-                    .await
-                    .map(|_| ()),
-            )?;
-        }
-    }
-    let roles: Api<ClusterRole> = Api::all(client.clone());
-    for r in roles.list(&granted).await?.items {
-        if stale("ClusterRole", None, r.name_any()) {
-            ignore_gone(
-                roles
-                    .delete(&r.name_any(), &DeleteParams::default())
-                    .await
-                    .map(|_| ()),
-            )?;
-        }
-    }
-    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
-    for b in bindings.list(&granted).await?.items {
-        if stale("ClusterRoleBinding", None, b.name_any()) {
-            ignore_gone(
-                bindings
-                    .delete(&b.name_any(), &DeleteParams::default())
+                api_for(&ns)
+                    .delete(&o.name_any(), &DeleteParams::default())
                     .await
                     .map(|_| ()),
             )?;
