@@ -146,6 +146,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(apiserver::cluster::blocking_threads())
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {

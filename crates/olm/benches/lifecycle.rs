@@ -55,8 +55,22 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
+fn main() {
+    // The product's runtime (`marketplace serve`): its bounded blocking pool, which this bench's
+    // memory and latency figures depend on. `BENCH_MAX_BLOCKING=N` tries another bound.
+    let max_blocking = std::env::var("BENCH_MAX_BLOCKING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(apiserver::cluster::blocking_threads);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(max_blocking)
+        .build()
+        .expect("the async runtime")
+        .block_on(run())
+}
+
+async fn run() {
     assert!(
         oci::localregistry::which(oci::localregistry::BINARY).is_some(),
         "docker-registry is not installed: run scripts/setup"
