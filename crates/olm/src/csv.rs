@@ -438,8 +438,7 @@ async fn annotate_operator_group(
     targets: Option<&[String]>,
 ) -> Result<(), kube::Error> {
     let ns = csv.namespace().unwrap_or_default();
-    let csv_value = serde_json::to_value(csv).unwrap_or_default();
-    let rbac = crate::steps::target_rbac(&csv_value, &ns, targets);
+    let rbac = crate::steps::target_rbac(&csv.name_any(), &csv.spec.install, &ns, targets);
     let have = csv.annotations();
     let mut want = vec![
         (apis::operators::OLM_OPERATOR_GROUP, og.name_any()),

@@ -3,7 +3,7 @@
 //! the ClusterRoles and ClusterRoleBindings of its `clusterPermissions`, then the bundle's other
 //! objects. Also the install mode an OperatorGroup asks of a CSV.
 
-use apis::operators::{Step, StepResource};
+use apis::operators::{OLM_OWNER, OLM_OWNER_NAMESPACE, Step, StepResource};
 use serde_json::{Value, json};
 
 use crate::util::truncate_name;
@@ -164,13 +164,18 @@ pub const TARGET_RBAC_LABEL: &str = "cpaas.io/target-rbac";
 /// The RBAC that lets a CSV's `permissions` act in its target namespaces, as OLM grants it: for
 /// all namespaces one ClusterRole and ClusterRoleBinding per entry; for listed targets a Role and
 /// RoleBinding in each target namespace but the operator's own (the InstallPlan made those).
-/// The subjects are the ServiceAccounts in the operator's namespace.
-pub fn target_rbac(csv: &Value, namespace: &str, targets: Option<&[String]>) -> Vec<Value> {
-    let name = csv["metadata"]["name"].as_str().unwrap_or_default();
+/// The subjects are the ServiceAccounts in the operator's namespace. `install` is the CSV's
+/// `spec.install`; `name` the CSV's.
+pub fn target_rbac(
+    name: &str,
+    install: &Value,
+    namespace: &str,
+    targets: Option<&[String]>,
+) -> Vec<Value> {
     let labels =
-        json!({"olm.owner": name, "olm.owner.namespace": namespace, TARGET_RBAC_LABEL: "true"});
+        json!({OLM_OWNER: name, OLM_OWNER_NAMESPACE: namespace, TARGET_RBAC_LABEL: "true"});
     let mut out = Vec::new();
-    for p in csv["spec"]["install"]["spec"]["permissions"]
+    for p in install["spec"]["permissions"]
         .as_array()
         .into_iter()
         .flatten()
@@ -298,7 +303,7 @@ mod tests {
         let c = json!({"metadata": {"name": "op.v1"}, "spec": {"install": {"spec": {"permissions": [
             {"serviceAccountName": "op", "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]}]}}}});
         let targets = vec!["ns".to_string(), "t1".to_string(), "t2".to_string()];
-        let objs = target_rbac(&c, "ns", Some(&targets));
+        let objs = target_rbac("op.v1", &c["spec"]["install"], "ns", Some(&targets));
         let placed: Vec<(String, String)> = objs
             .iter()
             .map(|o| {
@@ -321,14 +326,22 @@ mod tests {
         );
         assert_eq!(objs[1]["subjects"][0]["namespace"], "ns");
         assert_eq!(objs[0]["metadata"]["labels"][TARGET_RBAC_LABEL], "true");
-        let all = target_rbac(&c, "ns", None);
+        let all = target_rbac("op.v1", &c["spec"]["install"], "ns", None);
         assert_eq!(all.len(), 2);
         assert_eq!(all[0]["kind"], "ClusterRole");
         assert_eq!(all[0]["metadata"]["name"], "op.v1-ns-op-targets");
         assert_eq!(all[0]["rules"][1]["resources"], json!(["namespaces"]));
         assert_eq!(all[1]["roleRef"]["name"], "op.v1-ns-op-targets");
         // Own namespace only: nothing beyond what the plan made.
-        assert!(target_rbac(&c, "ns", Some(&["ns".to_string()])).is_empty());
+        assert!(
+            target_rbac(
+                "op.v1",
+                &c["spec"]["install"],
+                "ns",
+                Some(&["ns".to_string()])
+            )
+            .is_empty()
+        );
     }
 
     #[test]
