@@ -334,7 +334,12 @@ async fn claim_apis(
     let must_write = matches!(decision, Decision::Add(_) | Decision::Remove(_));
     if must_write && og.spec.static_provided_apis == Some(true) {
         let missing: provided::ApiSet = apis.difference(&group.apis).cloned().collect();
-        remove_deployments(&ctx.client, csv).await?;
+        remove_deployments(
+            &ctx.client,
+            &csv.namespace().unwrap_or_default(),
+            &csv.name_any(),
+        )
+        .await?;
         return Ok(Some(outcome(
             "Failed",
             "CannotModifyStaticOperatorGroupProvidedAPIs",
@@ -359,7 +364,12 @@ async fn claim_apis(
             Ok(None)
         }
         Decision::Conflict(rivals) => {
-            remove_deployments(&ctx.client, csv).await?;
+            remove_deployments(
+                &ctx.client,
+                &csv.namespace().unwrap_or_default(),
+                &csv.name_any(),
+            )
+            .await?;
             Ok(Some(outcome(
                 "Failed",
                 "InterOperatorGroupOwnerConflict",
@@ -520,7 +530,8 @@ async fn sync_target_rbac(
         return Ok(());
     }
     let granted = ListParams::default().labels(&format!(
-        "{OLM_OWNER}={csv},{OLM_OWNER_NAMESPACE}={ns},{}=true",
+        "{},{}=true",
+        owned_by(csv, ns),
         crate::steps::TARGET_RBAC_LABEL
     ));
     let c = client;
@@ -924,44 +935,45 @@ async fn replace_predecessor(
 /// cluster-scoped RBAC, and — without waiting for the garbage collector — its Deployments,
 /// ServiceAccounts, Roles and RoleBindings.
 async fn cleanup(client: &kube::Client, ns: &str, name: &str) -> Result<(), kube::Error> {
-    let selector = format!("{OLM_OWNER}={name},{OLM_OWNER_NAMESPACE}={ns}");
-    let lp = ListParams::default().labels(&selector);
-    delete_labelled::<Deployment>(client, ns, &lp).await?;
+    let lp = ListParams::default().labels(&owned_by(name, ns));
+    remove_deployments(client, ns, name).await?;
     // Roles and bindings: the plan's in this namespace, and those granted in target namespaces.
     sync_target_rbac(client, name, ns, &[], true).await?;
     delete_labelled::<k8s_openapi::api::rbac::v1::RoleBinding>(client, ns, &lp).await?;
     delete_labelled::<k8s_openapi::api::rbac::v1::Role>(client, ns, &lp).await?;
     delete_labelled::<k8s_openapi::api::core::v1::ServiceAccount>(client, ns, &lp).await?;
-    let roles: Api<ClusterRole> = Api::all(client.clone());
-    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
-    for b in bindings.list(&lp).await?.items {
-        ignore_gone(
-            bindings
-                .delete(&b.name_any(), &DeleteParams::default())
-                .await
-                .map(|_| ()),
-        )?;
-    }
-    for r in roles.list(&lp).await?.items {
-        ignore_gone(
-            roles
-                .delete(&r.name_any(), &DeleteParams::default())
-                .await
-                .map(|_| ()),
-        )?;
-    }
-    Ok(())
+    let none = std::collections::BTreeSet::new();
+    delete_stale(
+        Api::<ClusterRoleBinding>::all(client.clone()),
+        &lp,
+        &none,
+        |_| Api::all(client.clone()),
+    )
+    .await?;
+    delete_stale(Api::<ClusterRole>::all(client.clone()), &lp, &none, |_| {
+        Api::all(client.clone())
+    })
+    .await
+}
+
+/// The label selector of what a plan and this controller made for CSV `ns/name`.
+fn owned_by(name: &str, ns: &str) -> String {
+    format!("{OLM_OWNER}={name},{OLM_OWNER_NAMESPACE}={ns}")
 }
 
 /// Removes the CSV's Deployments (what OLM's `cleanupCSVDeployments` does for a CSV that may not
 /// run); its ServiceAccounts and RBAC stay until it is deleted.
 async fn remove_deployments(
     client: &kube::Client,
-    csv: &ClusterServiceVersion,
+    ns: &str,
+    name: &str,
 ) -> Result<(), kube::Error> {
-    let ns = csv.namespace().unwrap_or_default();
-    let selector = format!("{OLM_OWNER}={},{OLM_OWNER_NAMESPACE}={ns}", csv.name_any());
-    delete_labelled::<Deployment>(client, &ns, &ListParams::default().labels(&selector)).await
+    delete_labelled::<Deployment>(
+        client,
+        ns,
+        &ListParams::default().labels(&owned_by(name, ns)),
+    )
+    .await
 }
 
 async fn delete_labelled<K>(
