@@ -132,34 +132,14 @@ async fn reconcile(og: Arc<OperatorGroup>, client: Arc<kube::Client>) -> Result<
     if og.meta().deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
-    let want = match targets(&og) {
-        Targets::All => vec![String::new()],
-        Targets::Some(mut listed) if !selects_by_label(&og) => {
-            listed.sort();
-            listed.dedup();
-            listed
-        }
-        Targets::Some(_) | Targets::Unresolved => {
-            match apimachinery::labels::Selector::from_label_selector(og.spec.selector.as_ref()) {
-                Ok(sel) => {
-                    let namespaces: Api<Namespace> = Api::all((*client).clone());
-                    let lp = ListParams::default().labels(&sel.to_string());
-                    let mut names: Vec<String> = namespaces
-                        .list_metadata(&lp)
-                        .await
-                        .map_err(err)?
-                        .items
-                        .iter()
-                        .map(|n| n.name_any())
-                        .collect();
-                    names.sort();
-                    names
-                }
-                // Admission checks the selector's shape; one that still does not compile
-                // selects nothing.
-                Err(_) => Vec::new(),
-            }
-        }
+    let want = if selects_by_label(&og) {
+        matching_namespaces(&client, &og).await.map_err(err)?
+    } else if let Targets::Some(mut listed) = targets(&og) {
+        listed.sort();
+        listed.dedup();
+        listed
+    } else {
+        vec![String::new()]
     };
     let status = og.status.clone().unwrap_or_default();
     if status.namespaces == want && status.last_updated.is_some() {
@@ -174,6 +154,29 @@ async fn reconcile(og: Arc<OperatorGroup>, client: Arc<kube::Client>) -> Result<
     .await
     .map_err(err)?;
     Ok(Action::await_change())
+}
+
+/// The namespaces `og`'s selector matches, sorted. A selector that does not compile (admission
+/// checks its shape, so this is rare) selects nothing.
+async fn matching_namespaces(
+    client: &kube::Client,
+    og: &OperatorGroup,
+) -> Result<Vec<String>, kube::Error> {
+    let Ok(sel) = apimachinery::labels::Selector::from_label_selector(og.spec.selector.as_ref())
+    else {
+        return Ok(Vec::new());
+    };
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let lp = ListParams::default().labels(&sel.to_string());
+    let mut names: Vec<String> = namespaces
+        .list_metadata(&lp)
+        .await?
+        .items
+        .iter()
+        .map(|n| n.name_any())
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 #[cfg(test)]
