@@ -3,6 +3,8 @@
 //! ERROR event, and bad input answered with a Status. (Garbage collection and namespace deletion are
 //! controllers now: see crates/controllers/tests/gc.rs.)
 
+mod support;
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -145,13 +147,7 @@ async fn list_pages_with_limit_and_continue() {
 async fn watch_sees_objects_enter_and_leave_a_label_selector() {
     let (cp, _d) = start(None).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = support::list_revision(&api).await;
     let mut w = api
         .watch(&WatchParams::default().labels("app=x"), &rv)
         .await
@@ -203,13 +199,7 @@ async fn watch_sees_objects_enter_and_leave_a_label_selector() {
 async fn an_idle_watch_gets_bookmarks_and_ends_cleanly_at_its_timeout() {
     let (cp, _d) = start(None).await;
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = support::list_revision(&api).await;
     let t0 = std::time::Instant::now();
     let mut w = api
         .watch(&WatchParams::default().timeout(7), &rv)

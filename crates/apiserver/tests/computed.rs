@@ -3,6 +3,8 @@
 //! seeing a change when the provider's data changes, 405 on writes; and the same provider served
 //! by the standalone aggregated API server.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -432,13 +434,7 @@ async fn a_kube_rs_watcher_sees_the_providers_changes() {
     assert_eq!(names, ["etcd"]);
     // A watch from a list's resourceVersion gets exactly the later changes; one from before the
     // kept history gets 410 Expired.
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = support::list_revision(&api).await;
     provider.set(vec![
         pkg("etcd", "community", "candidate"),
         pkg("vault", "community", "stable"),

@@ -2,12 +2,14 @@
 //! streams' frames into shared writes (`server::CoalescedWrites`); every stream must still get
 //! every event, in order and whole, small or larger than the gathering buffer.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
@@ -54,13 +56,7 @@ async fn many_watches_on_one_http2_connection_each_get_every_event_in_order_and_
     cfg.listen = "127.0.0.1:0".parse().unwrap();
     let cp = apiserver::ControlPlane::start(cfg).await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(cp.client("global").unwrap(), "default");
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = support::list_revision(&api).await;
     let send = h2_connection(&cp, dir.path()).await;
     // Every third object is larger than the server's 64 KiB gathering buffer.
     let size = |i: usize| if i % 3 == 2 { 150_000 } else { 300 };
