@@ -112,8 +112,9 @@ pub async fn run<K, Ctx, Fut, E>(
         tracing::warn!(cluster = %cluster, controller = %controller_name, object = %key, error = %err, "reconcile failed; will retry");
         policy_backoff.on_error(&key)
     };
+    let store = controller.store();
     let token = cx.shutdown.clone();
-    controller
+    let run = controller
         .graceful_shutdown_on(async move { token.cancelled_owned().await })
         .run(reconcile, error_policy, ctx)
         .for_each(|res| {
@@ -134,8 +135,37 @@ pub async fn run<K, Ctx, Fut, E>(
                 }
             }
             futures::future::ready(())
-        })
-        .await;
+        });
+    until_shutdown(run, store, &cx.shutdown).await;
+}
+
+/// Awaits `run` (a controller's `graceful_shutdown_on(shutdown)…run(…)` driven to its end), also
+/// when `shutdown` fires before the controller's first list has filled `store`.
+///
+/// kube-runtime 5's runner holds reconciles until the store is ready and, while it holds, never
+/// sees that shutdown ended its queue: the watch that would fill the store is no longer polled,
+/// so it waits forever (the host then aborts the set after its grace period). Before the store is
+/// ready no reconcile has started, so dropping `run` then loses nothing; after, shutdown stays
+/// graceful (running reconciles finish).
+pub async fn until_shutdown<K>(
+    run: impl Future<Output = ()>,
+    store: kube::runtime::reflector::Store<K>,
+    shutdown: &tokio_util::sync::CancellationToken,
+) where
+    K: kube::runtime::reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    let unfilled_at_shutdown = async {
+        shutdown.cancelled().await;
+        let filled = futures::FutureExt::now_or_never(store.wait_until_ready()).is_some();
+        if filled {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = run => {}
+        () = unfilled_at_shutdown => {}
+    }
 }
 
 #[cfg(test)]

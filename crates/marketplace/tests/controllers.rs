@@ -4,7 +4,8 @@
 //!   on `marketplace serve`'s host; `kill -9` of the server mid-reconcile and a restart converge
 //!   with exactly one child per generator; deleting a generator collects its child.
 //! - The same out of process: `serve --no-controllers`, `marketplace crds | kubectl apply -f -`,
-//!   `marketplace controllers --kubeconfig ... --cluster b=...`, itself killed mid-reconcile.
+//!   `marketplace controllers --kubeconfig ... --cluster b=...`, itself killed mid-reconcile,
+//!   then stopped by SIGTERM with every set stopping when asked (none aborted after the grace).
 //! - Garbage collection (background, foreground, orphan) and namespace deletion through kubectl.
 
 mod common;
@@ -13,8 +14,9 @@ use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 
 use common::{Server, poll, poll_async};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject, ListParams, WatchEvent, WatchParams};
 use kube::discovery::ApiResource;
 
 const CRD: &str = "configmapgenerators.samples.marketplace.dev";
@@ -249,12 +251,32 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Kill on the first child's watch event, not on a poll: the controllers create all 200
+    // children within one 50 ms poll interval when the machine is idle.
+    let cms: Api<ConfigMap> = Api::namespaced(b.clone(), "default");
+    let from = cms
+        .list(&ListParams::default().labels(LABEL))
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut events = cms
+        .watch(&WatchParams::default().labels(LABEL), &from)
+        .await
+        .unwrap()
+        .boxed();
     let mut controllers = spawn_controllers(&s);
-    poll_async("the first children in b", || {
-        let b = b.clone();
-        async move { (children_count(&b).await > 0).then_some(()) }
-    })
-    .await;
+    loop {
+        let event = tokio::time::timeout(common::DEADLINE, events.next())
+            .await
+            .expect("the first child in b within the deadline")
+            .expect("the watch stays open")
+            .expect("a watch event");
+        if matches!(event, WatchEvent::Added(_)) {
+            break;
+        }
+    }
     controllers.kill().expect("kill -9 marketplace controllers");
     controllers.wait().unwrap();
     let at_kill = (children_count(&global).await, children_count(&b).await);
@@ -284,6 +306,10 @@ async fn the_sample_controller_runs_out_of_process_against_kubeconfigs() {
     assert!(
         status.success(),
         "SIGTERM stops the controllers cleanly: {status}\n{log}"
+    );
+    assert!(
+        !log.contains("ignored shutdown"),
+        "every controller set stops when asked, none is aborted after the grace period:\n{log}"
     );
 }
 

@@ -48,7 +48,8 @@ pub struct Ctx {
 /// How often a CatalogSource looks for uploads when ArtifactVersions cannot be watched.
 pub const UPLOAD_RECHECK: Duration = Duration::from_secs(10);
 
-async fn artifact_versions_served(client: &kube::Client) -> bool {
+async fn artifact_versions_served(cx: &controllers::ClusterContext) -> bool {
+    let client = &cx.client;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     if !matches!(
@@ -59,13 +60,13 @@ async fn artifact_versions_served(client: &kube::Client) -> bool {
     }
     let api: Api<kube::api::DynamicObject> =
         Api::all_with(client.clone(), &crate::uploads::artifact_versions());
-    crate::util::wait_listable(&api).await;
+    crate::util::wait_listable(cx, &api).await;
     true
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let catalogs = crate::state::catalogs(&cx.name);
-    let uploads_watched = artifact_versions_served(&cx.client).await;
+    let uploads_watched = artifact_versions_served(&cx).await;
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         catalogs: catalogs.clone(),
@@ -74,7 +75,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     });
     let gone_task = tokio::spawn(forget_deleted(cx.client.clone(), catalogs));
     let api: Api<CatalogSource> = Api::all(cx.client.clone());
-    crate::util::wait_listable(&api).await;
+    crate::util::wait_listable(&cx, &api).await;
     let mut controller = Controller::new(api, watcher::Config::default());
     if uploads_watched {
         // An upload (ArtifactVersion) re-reads the CatalogSource it names.

@@ -50,7 +50,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         operator_groups: og_store,
     });
     let api: Api<ClusterServiceVersion> = Api::all(cx.client.clone());
-    crate::util::wait_listable(&api).await;
+    crate::util::wait_listable(&cx, &api).await;
     // Copied CSVs (shown in target namespaces by `crate::copies`) are not reconciled, as in OLM.
     let not_copies = crate::copies::originals_selector();
     let controller = Controller::new(api, watcher::Config::default().labels(&not_copies)).owns(

@@ -63,7 +63,7 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
         kinds: KindCache::default(),
     });
     let api: Api<InstallPlan> = Api::all(cx.client.clone());
-    crate::util::wait_listable(&api).await;
+    crate::util::wait_listable(&cx, &api).await;
     let controller = Controller::new(api, watcher::Config::default());
     controllers::runtime::run(&cx, NAME, controller, reconcile, ctx).await;
     Ok(())

@@ -103,7 +103,7 @@ pub fn targets(og: &OperatorGroup) -> Targets {
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let api: Api<OperatorGroup> = Api::all(cx.client.clone());
-    crate::util::wait_listable(&api).await;
+    crate::util::wait_listable(&cx, &api).await;
     let controller = Controller::new(api, watcher::Config::default());
     // A namespace that appears, goes or changes its labels may change what a selector group
     // matches: every selector group is looked at again (there are few; the others ignore

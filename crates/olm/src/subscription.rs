@@ -78,9 +78,9 @@ pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let catalogs = crate::state::catalogs(&cx.name);
     let (og_store, og_watch) = crate::util::operator_group_store(&cx.client);
     let subs: Api<Subscription> = Api::all(cx.client.clone());
-    crate::util::wait_listable(&subs).await;
-    crate::util::wait_listable(&Api::<ClusterServiceVersion>::all(cx.client.clone())).await;
-    crate::util::wait_listable(&Api::<InstallPlan>::all(cx.client.clone())).await;
+    crate::util::wait_listable(&cx, &subs).await;
+    crate::util::wait_listable(&cx, &Api::<ClusterServiceVersion>::all(cx.client.clone())).await;
+    crate::util::wait_listable(&cx, &Api::<InstallPlan>::all(cx.client.clone())).await;
     let controller = Controller::new(subs, watcher::Config::default());
     let store = controller.store();
     let ctx = Arc::new(Ctx {

@@ -226,8 +226,9 @@ pub async fn apply_json(
 }
 
 /// Waits until `api` can be listed (a CRD installed just before the set started may not be
-/// served yet), so the first watch does not fail; gives up after 30 s and lets the watch retry.
-pub async fn wait_listable<K>(api: &Api<K>)
+/// served yet), so the first watch does not fail; gives up after 30 s and lets the watch retry,
+/// or at once when the set is asked to stop.
+pub async fn wait_listable<K>(cx: &controllers::ClusterContext, api: &Api<K>)
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -239,7 +240,10 @@ where
         .is_err()
         && start.elapsed() < std::time::Duration::from_secs(30)
     {
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = cx.shutdown.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
         delay = (delay * 2).min(std::time::Duration::from_secs(1));
     }
 }

@@ -337,7 +337,8 @@ where
         + Sync
         + 'static,
 {
-    controller
+    let store = controller.store();
+    let run = controller
         .graceful_shutdown_on(stop.clone().cancelled_owned())
         .run(reconcile, error_policy, ctx)
         .for_each(|r| {
@@ -345,8 +346,9 @@ where
                 tracing::debug!(error = %e, kind = K::kind(&()).as_ref(), "simulator reconcile failed");
             }
             futures::future::ready(())
-        })
-        .boxed()
+        });
+    let stop = stop.clone();
+    async move { controllers::runtime::until_shutdown(run, store, &stop).await }.boxed()
 }
 
 fn error_policy<K>(_obj: Arc<K>, err: &Error, _ctx: Arc<Ctx>) -> Action {
