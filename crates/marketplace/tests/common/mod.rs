@@ -176,7 +176,8 @@ impl Server {
         self.data_dir().join("pki/ca.crt")
     }
 
-    /// Stops the server with SIGTERM and waits for it to exit.
+    /// Stops the server with SIGTERM and waits for it to exit; fails when a controller set had to
+    /// be aborted (it ignored the shutdown for the host's grace period).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
@@ -195,6 +196,12 @@ impl Server {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
+            let log = self.log();
+            assert!(
+                !log.contains("ignored shutdown"),
+                "every controller set stops when asked, none is aborted after the grace period:\n{}",
+                tail(&log, 3000)
+            );
         }
     }
 
