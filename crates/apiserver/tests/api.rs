@@ -633,3 +633,41 @@ async fn creates_into_a_missing_or_terminating_namespace_are_refused_with_the_na
         );
     }
 }
+
+/// Concurrent server-side applies of one object that does not exist yet all land: the losers of
+/// the create race are applied to the winner's object, as kube-apiserver's create-on-update retry
+/// does (no 409 AlreadyExists for an apply; the controller host's identities hit this on start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_applies_of_a_new_object_all_land_without_a_409() {
+    let (cp, _d) = start(None).await;
+    let client = cp.client("global").unwrap();
+    for round in 0..10 {
+        let name = format!("raced-{round}");
+        let applies = (0..8).map(|i| {
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+            let name = name.clone();
+            async move {
+                let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"name": name}, "data": {format!("k{i}"): "v"}});
+                api.patch(
+                    &name,
+                    &PatchParams::apply(&format!("manager-{i}")),
+                    &Patch::Apply(&obj),
+                )
+                .await
+            }
+        });
+        for (i, r) in futures::future::join_all(applies)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            if let Err(e) = r {
+                panic!("apply {i} of {name} failed: {e}");
+            }
+        }
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let data = api.get(&name).await.unwrap().data.unwrap_or_default();
+        assert_eq!(data.len(), 8, "every manager's field is kept: {data:?}");
+    }
+}

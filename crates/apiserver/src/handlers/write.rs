@@ -754,7 +754,14 @@ pub async fn patch(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         let cur = match cur {
             Some(c) => c,
             None if pt == PatchType::Apply && ctx.subresource.is_none() => {
-                return apply_create(ctx, &name, patch_doc).await;
+                // Another writer may create it first: then this apply is applied to that
+                // object, as kube-apiserver's create-on-update retries (never a 409 here).
+                match apply_create(ctx.clone(), &name, patch_doc.clone()).await {
+                    Err(ApiError::AlreadyExists { .. }) if attempts < MAX_PATCH_ATTEMPTS => {
+                        continue;
+                    }
+                    other => return other,
+                }
             }
             None => {
                 return Err(ApiError::not_found(
