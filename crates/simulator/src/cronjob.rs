@@ -15,6 +15,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::json;
 
+use crate::events::Component;
 use crate::{Ctx, Error, job, util};
 
 pub const MANAGER: &str = "marketplace-cronjob-controller";
@@ -104,7 +105,7 @@ pub async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, Error>
             }
         }
         if policy != "Forbid" || active.is_empty() {
-            create_job(&cj, &jobs_api, t).await?;
+            create_job(&cj, &jobs_api, t, &ctx).await?;
             last_schedule = Some(t);
         }
     }
@@ -139,7 +140,12 @@ pub async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, Error>
     Ok(Action::requeue(wait))
 }
 
-async fn create_job(cj: &CronJob, api: &Api<Job>, t: jiff::Timestamp) -> Result<(), Error> {
+async fn create_job(
+    cj: &CronJob,
+    api: &Api<Job>,
+    t: jiff::Timestamp,
+    ctx: &Ctx,
+) -> Result<(), Error> {
     let template = serde_json::to_value(&cj.spec.job_template).unwrap_or_default();
     let name = format!("{}-{}", cj.name_any(), t.as_second() / 60);
     let mut meta = template
@@ -157,7 +163,12 @@ async fn create_job(cj: &CronJob, api: &Api<Job>, t: jiff::Timestamp) -> Result<
         ..Default::default()
     };
     match api.create(&pp, &job).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            let note = format!("Created job {name}");
+            ctx.events
+                .normal(Component::CronJobController, cj, "SuccessfulCreate", note);
+            Ok(())
+        }
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
         Err(e) => Err(e.into()),
     }

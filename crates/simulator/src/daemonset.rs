@@ -13,6 +13,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::json;
 
+use crate::events::Component;
 use crate::{Ctx, Error, names, util, workload};
 
 pub const MANAGER: &str = "marketplace-daemonset-controller";
@@ -86,7 +87,8 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Erro
     let plan = plan(&eligible, &revision, &observed);
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     for p in &plan.delete {
-        util::delete_ignoring_missing(&api, p).await?;
+        let by = (ds.as_ref(), Component::DaemonSetController);
+        workload::delete_pod(&ctx, &api, p, by, |n| format!("Deleted pod: {n}")).await?;
     }
     let owner = util::controller_ref(ds.as_ref());
     let labels = BTreeMap::from([(REVISION_LABEL.to_string(), revision.clone())]);
@@ -104,7 +106,11 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Erro
             &labels,
             Some(node),
         );
-        workload::create_pod(&api, MANAGER, &body).await?;
+        let by = (ds.as_ref(), Component::DaemonSetController);
+        workload::create_pod(&ctx, &api, MANAGER, &body, by, |n| {
+            format!("Created pod: {n}")
+        })
+        .await?;
     }
     let on_eligible: Vec<&(String, String, String, bool)> = observed
         .iter()

@@ -13,6 +13,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
+use crate::events::Component;
 use crate::rollout::{self, RsCounts, Strategy};
 use crate::{Ctx, Error, kubelet, names, util};
 
@@ -130,6 +131,8 @@ pub async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Erro
         });
         if stale {
             util::apply_object(&rs_api, MANAGER, &new_name, &body).await?;
+            let from = new.as_deref().map_or(0, |r| counts(r).spec);
+            scaled_event(&ctx, &d, &new_name, from, new_target);
         }
         for (old, target) in olds.iter().zip(old_targets) {
             if counts(old).spec != target {
@@ -144,6 +147,7 @@ pub async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Erro
                         &Patch::Merge(&patch),
                     )
                     .await?;
+                scaled_event(&ctx, &d, &old.name_any(), counts(old).spec, target);
             }
         }
         cleanup(&rs_api, &olds, spec.revision_history_limit.unwrap_or(10)).await?;
@@ -198,6 +202,21 @@ fn status(
     };
     let previous = serde_json::to_value(&d.status).unwrap_or_default();
     rollout::deployment_status(&observed, &previous, &util::now())
+}
+
+/// The deployment controller's record of scaling ReplicaSet `rs` from `from` to `to` replicas.
+fn scaled_event(ctx: &Ctx, d: &Deployment, rs: &str, from: i32, to: i32) {
+    if from == to {
+        return;
+    }
+    let way = if to > from { "up" } else { "down" };
+    let note = format!("Scaled {way} replica set {rs} from {from} to {to}");
+    ctx.events.normal(
+        Component::DeploymentController,
+        d,
+        "ScalingReplicaSet",
+        note,
+    );
 }
 
 /// Deletes the oldest fully scaled-down ReplicaSets beyond `limit`.

@@ -14,6 +14,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
+use crate::events::Component;
 use crate::{Ctx, Error, names, rollout, util, workload};
 
 pub const MANAGER: &str = "marketplace-job-controller";
@@ -76,7 +77,11 @@ pub async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
                 &labels,
                 None,
             );
-            workload::create_pod(&api, MANAGER, &body).await?;
+            let by = (job.as_ref(), Component::JobController);
+            workload::create_pod(&ctx, &api, MANAGER, &body, by, |n| {
+                format!("Created pod: {n}")
+            })
+            .await?;
         }
     }
     let status = status(&job, c, completions, failed_out, &util::now());

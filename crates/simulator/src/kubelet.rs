@@ -18,6 +18,7 @@ use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
+use crate::events::Component;
 use crate::images::Pull;
 use crate::names::fnv32a;
 use crate::{Ctx, Error, util};
@@ -88,7 +89,37 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         running_status(&pod, &node, &digests, &now)
     };
     util::apply_status(&api, MANAGER, &pod.name_any(), &body).await?;
+    if phase != "Running" {
+        started_events(&pod, &digests, &ctx);
+    }
     Ok(Action::await_change())
+}
+
+/// What the kubelet records as it starts a Pod's containers: each image pulled, each container
+/// created and started.
+fn started_events(pod: &Pod, digests: &BTreeMap<String, String>, ctx: &Ctx) {
+    for c in containers(pod) {
+        let image = c.image.clone().unwrap_or_default();
+        let pulled = if digests.contains_key(&image) {
+            format!("Successfully pulled image \"{image}\"")
+        } else {
+            format!("Container image \"{image}\" already present on machine")
+        };
+        ctx.events.normal(Component::Kubelet, pod, "Pulled", pulled);
+        let name = &c.name;
+        ctx.events.normal(
+            Component::Kubelet,
+            pod,
+            "Created",
+            format!("Created container: {name}"),
+        );
+        ctx.events.normal(
+            Component::Kubelet,
+            pod,
+            "Started",
+            format!("Started container {name}"),
+        );
+    }
 }
 
 /// The image IDs a Running Pod's status records, by image.
@@ -148,6 +179,15 @@ async fn pull_images(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Pulled, Err
                 ctx.pull_retry.lock().unwrap().remove(&key);
                 return Ok(Pulled::Ready(digests));
             }
+            for (_, image, message) in &failures {
+                let kubelet = Component::Kubelet;
+                let note = format!("Pulling image \"{image}\"");
+                ctx.events.normal(kubelet, pod, "Pulling", note);
+                let note = crate::events::pull_failed_note(image, message);
+                ctx.events.warning(kubelet, pod, "Failed", note);
+                let note = "Error: ErrImagePull".to_string();
+                ctx.events.warning(kubelet, pod, "Failed", note);
+            }
             let attempts = previous.map_or(1, |p| p.attempts + 1);
             let r = PullRetry {
                 attempts,
@@ -168,6 +208,14 @@ async fn pull_images(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Pulled, Err
     if waiting_reason(pod, &retry.failures[0].0) != Some(reason) {
         let body = pull_failed_status(pod, &retry.failures, reason, &util::now());
         util::apply_status(api, MANAGER, &pod.name_any(), &body).await?;
+        if !err_shown {
+            for (_, image, _) in &retry.failures {
+                let note = format!("Back-off pulling image \"{image}\"");
+                ctx.events.normal(Component::Kubelet, pod, "BackOff", note);
+                let note = "Error: ImagePullBackOff".to_string();
+                ctx.events.warning(Component::Kubelet, pod, "Failed", note);
+            }
+        }
     }
     let wake = if err_shown {
         retry.failed_at + ERR_SHOWN
@@ -197,9 +245,13 @@ async fn schedule(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Action, Error>
         let msg = format!(
             "0/{total} nodes are available: {total} node(s) didn't match Pod's node affinity/selector."
         );
-        let body = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod.name_any()},
-            "status": {"phase": "Pending", "conditions": [util_cond("PodScheduled", "False", Some("Unschedulable"), Some(&msg), &util::now())]}});
-        util::apply_status(api, MANAGER, &pod.name_any(), &body).await?;
+        if unschedulable_message(pod) != Some(msg.as_str()) {
+            let body = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod.name_any()},
+                "status": {"phase": "Pending", "conditions": [util_cond("PodScheduled", "False", Some("Unschedulable"), Some(&msg), &util::now())]}});
+            util::apply_status(api, MANAGER, &pod.name_any(), &body).await?;
+            ctx.events
+                .warning(Component::Scheduler, pod, "FailedScheduling", msg);
+        }
         return Ok(Action::requeue(BACKOFF_CAP));
     };
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod.name_any()},
@@ -213,11 +265,34 @@ async fn schedule(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Action, Error>
         )
         .await
     {
-        Ok(_) => Ok(Action::await_change()),
+        Ok(_) => {
+            scheduled_event(pod, &node, ctx);
+            Ok(Action::await_change())
+        }
         // Bound meanwhile (409) or gone (404): the next event tells.
         Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => Ok(Action::await_change()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The scheduler's record of binding `pod` to `node`.
+pub(crate) fn scheduled_event(pod: &Pod, node: &str, ctx: &Ctx) {
+    let note = format!(
+        "Successfully assigned {}/{} to {node}",
+        pod.namespace().unwrap_or_default(),
+        pod.name_any()
+    );
+    ctx.events
+        .normal(Component::Scheduler, pod, "Scheduled", note);
+}
+
+/// The message of the Pod's `PodScheduled=False/Unschedulable` condition, if it has one.
+fn unschedulable_message(pod: &Pod) -> Option<&str> {
+    let conds = pod.status.as_ref()?.conditions.as_ref()?;
+    let c = conds
+        .iter()
+        .find(|c| c.type_ == "PodScheduled" && c.reason.as_deref() == Some("Unschedulable"))?;
+    c.message.as_deref()
 }
 
 fn util_cond(

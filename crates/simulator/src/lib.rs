@@ -6,7 +6,8 @@
 //! rolling-update arithmetic), ReplicaSet → Pods ([`replicaset`]), StatefulSet, DaemonSet, Job and
 //! CronJob ([`statefulset`], [`daemonset`], [`job`], [`cronjob`]); and the kubelet/scheduler stand-in
 //! that binds Pods to Nodes and moves them `Pending` → `Running` (or `Succeeded`), pulling images
-//! from the platform registry ([`kubelet`], [`images`]). Names and hashes are in [`names`].
+//! from the platform registry ([`kubelet`], [`images`]). Names and hashes are in [`names`]. Each
+//! records the Events its Kubernetes counterpart records ([`events`]).
 //!
 //! It talks to a cluster only through `kube::Client` — the same API kubectl uses — and must not touch
 //! the store or apiserver internals. Writes are server-side apply with one field manager per
@@ -20,6 +21,7 @@
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod events;
 pub mod images;
 pub mod job;
 pub mod kubelet;
@@ -106,6 +108,7 @@ pub struct Ctx {
     pub(crate) jobs: Store<Job>,
     pub(crate) images: images::Images,
     pub(crate) pull_retry: Mutex<HashMap<String, kubelet::PullRetry>>,
+    pub(crate) events: events::Events,
 }
 
 impl Ctx {
@@ -194,6 +197,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         jobs: jobs.clone(),
         images: images::Images::new(cx.registry.clone()),
         pull_retry: Mutex::new(HashMap::new()),
+        events: events::Events::start(client.clone(), &cx.name),
     });
     let stop = cx.shutdown.clone();
     let nodes_changed = move || node_sub.clone().map(|_| ());

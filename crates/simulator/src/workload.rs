@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use kube::Resource;
 use kube::api::Api;
 use serde_json::{Value, json};
 
+use crate::events::Component;
 use crate::{Ctx, util};
 
 /// The Pod `name` made from `template` for an owner, with `labels` added to the template's and a
@@ -49,18 +51,50 @@ pub fn pod_from_template(
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
 }
 
-/// Creates (applies) the Pod unless it already exists; an existing Pod is left as it is.
-pub async fn create_pod(api: &Api<Pod>, manager: &str, body: &Value) -> Result<(), kube::Error> {
+/// Creates the Pod unless it already exists (an existing Pod is left as it is). A created Pod is
+/// recorded as `by` does: `SuccessfulCreate` on `owner` with `note(pod name)`, and, as it is made
+/// bound to a Node, the scheduler's `Scheduled`.
+pub async fn create_pod<K: Resource<DynamicType = ()>>(
+    ctx: &Ctx,
+    api: &Api<Pod>,
+    manager: &str,
+    body: &Value,
+    (owner, by): (&K, Component),
+    note: impl FnOnce(&str) -> String,
+) -> Result<(), kube::Error> {
     let pp = kube::api::PostParams {
         field_manager: Some(manager.to_string()),
         ..Default::default()
     };
     let pod: Pod = serde_json::from_value(body.clone()).map_err(kube::Error::SerdeError)?;
     match api.create(&pp, &pod).await {
-        Ok(_) => Ok(()),
+        Ok(created) => {
+            let name = created.metadata.name.clone().unwrap_or_default();
+            ctx.events
+                .normal(by, owner, "SuccessfulCreate", note(&name));
+            if let Some(node) = created.spec.as_ref().and_then(|s| s.node_name.clone()) {
+                crate::kubelet::scheduled_event(&created, &node, ctx);
+            }
+            Ok(())
+        }
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Deletes the Pod `name` (gone already is fine), recorded as `by` does: `SuccessfulDelete` on
+/// `owner` with `note(pod name)`.
+pub async fn delete_pod<K: Resource<DynamicType = ()>>(
+    ctx: &Ctx,
+    api: &Api<Pod>,
+    name: &str,
+    (owner, by): (&K, Component),
+    note: impl FnOnce(&str) -> String,
+) -> Result<(), kube::Error> {
+    if util::delete_ignoring_missing(api, name).await? {
+        ctx.events.normal(by, owner, "SuccessfulDelete", note(name));
+    }
+    Ok(())
 }
 
 /// Counts of a set of Pods: (active, ready).

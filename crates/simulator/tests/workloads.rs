@@ -1,5 +1,6 @@
 //! The simulator against the real control plane and the real kubectl: Deployments roll out, scale
-//! and update; a missing image shows `ErrImagePull` and heals once pushed with skopeo; DaemonSets
+//! and update; a missing image shows `ErrImagePull` (and `kubectl describe` the kubelet's Events
+//! saying why) and heals once pushed with skopeo; DaemonSets
 //! follow Nodes' labels; Jobs complete; StatefulSets and CronJobs make their Pods and Jobs.
 
 mod common;
@@ -266,9 +267,52 @@ async fn a_missing_image_shows_err_image_pull_and_heals_when_pushed() {
     })
     .await;
 
+    // `kubectl describe` tells why, from the Events the kubelet and the scheduler record.
+    let pod = pods(&env, "app=late")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let described = env
+        .eventually(
+            "the scheduler's and the kubelet's Events on the Pod",
+            || {
+                let d = env.kubectl(&["describe", "pod", &pod]);
+                let told = d.contains(&format!("Failed to pull image \"{image}\": "))
+                    && d.contains(&format!("Back-off pulling image \"{image}\""))
+                    && d.contains("Error: ImagePullBackOff")
+                    && d.contains(&format!("Successfully assigned default/{pod} to "));
+                told.then(|| d.clone()).ok_or(d)
+            },
+        )
+        .await;
+    assert!(
+        described.contains("kubelet") && described.contains("default-scheduler"),
+        "Events say who recorded them: {described}"
+    );
+    assert!(described.contains("Warning  Failed"), "{described}");
+
     common::push(&reg, "late:1", env.dir.path());
     let out = env.kubectl(&["rollout", "status", "deployment/late", "--timeout=90s"]);
     assert!(out.contains("successfully rolled out"), "{out}");
+    env.eventually("the kubelet's start Events", || {
+        let d = env.kubectl(&["describe", "pod", &pod]);
+        let told = d.contains(&format!("Successfully pulled image \"{image}\""))
+            && d.contains("Created container: late")
+            && d.contains("Started container late");
+        told.then_some(()).ok_or(d)
+    })
+    .await;
+    let deployment = env.kubectl(&["describe", "deployment", "late"]);
+    assert!(
+        deployment.contains("ScalingReplicaSet")
+            && deployment.contains("Scaled up replica set late-"),
+        "{deployment}"
+    );
+    let rs = env.kubectl(&["describe", "replicaset", "-l", "app=late"]);
+    assert!(
+        rs.contains("SuccessfulCreate") && rs.contains(&format!("Created pod: {pod}")),
+        "{rs}"
+    );
     env.kubectl(&[
         "wait",
         "--for=condition=Available",
