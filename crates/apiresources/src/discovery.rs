@@ -270,6 +270,10 @@ fn action_kind(r: &ResourceInfo, action: &str) -> (Value, Value) {
             json!({"group": "policy", "version": "v1", "kind": "Eviction"}),
             json!(["create"]),
         ),
+        "log" => (
+            json!({"group": "", "version": "v1", "kind": "Pod"}),
+            json!(["get"]),
+        ),
         "token" => (
             json!({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}),
             json!(["create"]),

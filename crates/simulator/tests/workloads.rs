@@ -290,6 +290,13 @@ async fn a_missing_image_shows_err_image_pull_and_heals_when_pushed() {
         "Events say who recorded them: {described}"
     );
     assert!(described.contains("Warning  Failed"), "{described}");
+    let (ok, _, err) = env.kubectl_in("global", &["logs", &pod]);
+    assert!(
+        !ok && err.contains(&format!(
+            "container \"late\" in pod \"{pod}\" is waiting to start: "
+        )),
+        "kubectl logs says why there is no log yet: {err}"
+    );
 
     common::push(&reg, "late:1", env.dir.path());
     let out = env.kubectl(&["rollout", "status", "deployment/late", "--timeout=90s"]);
@@ -302,6 +309,11 @@ async fn a_missing_image_shows_err_image_pull_and_heals_when_pushed() {
         told.then_some(()).ok_or(d)
     })
     .await;
+    let (ok, out, err) = env.kubectl_in("global", &["logs", &pod]);
+    assert!(
+        ok && out.is_empty(),
+        "a started (simulated) container's log is empty: {out}{err}"
+    );
     let deployment = env.kubectl(&["describe", "deployment", "late"]);
     assert!(
         deployment.contains("ScalingReplicaSet")

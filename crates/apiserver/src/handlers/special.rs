@@ -5,6 +5,9 @@
 //!   go through the same write path (resourceVersion, generation, managedFields) as any update;
 //! - `pods/<name>/binding` and `bindings` (assign a pod to a node, once);
 //! - `pods/<name>/eviction` (delete a pod unless a PodDisruptionBudget forbids it: 429);
+//! - `pods/<name>/log`: no container of these clusters runs (the simulator stands in for the
+//!   kubelet), so a started container's log is empty; one that has not started is refused with
+//!   the kubelet's 400 saying why it waits (what `kubectl logs` prints);
 //! - `certificatesigningrequests/<name>/approval` (the CSR's conditions, as a status write);
 //! - the review APIs (TokenReview, SelfSubjectReview, [Self|Local]SubjectAccessReview,
 //!   SelfSubjectRulesReview): answered from the request, never stored;
@@ -33,7 +36,7 @@ use crate::routes::json_response_with;
 pub fn handles(ctx: &Ctx) -> bool {
     matches!(
         ctx.subresource.as_deref(),
-        Some("scale" | "binding" | "eviction" | "approval" | "token")
+        Some("scale" | "binding" | "eviction" | "approval" | "token" | "log")
     ) || is_review(ctx)
         || (ctx.info.group.is_empty()
             && matches!(ctx.info.plural.as_str(), "bindings" | "componentstatuses"))
@@ -55,6 +58,7 @@ pub async fn handle(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response
             bind(ctx, &name, body).await
         }
         (Some("eviction"), &Method::POST) => evict(ctx, body).await,
+        (Some("log"), &Method::GET) if ctx.info.plural == "pods" => pod_log(ctx).await,
         (Some("approval"), &Method::PUT | &Method::PATCH) => {
             let mut ctx = ctx;
             ctx.subresource = Some("status".into());
@@ -103,6 +107,86 @@ fn path_keys(path: &str) -> Vec<&str> {
 
 fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     path_keys(path).iter().try_fold(obj, |v, k| v.get(*k))
+}
+
+/// `GET pods/<name>/log`: empty for a started container, else the kubelet's refusal.
+async fn pod_log(ctx: Ctx) -> ApiResult<Response> {
+    let pod = super::read::fetch(&ctx).await?;
+    log_refusal(&pod, ctx.query.container.as_deref()).map_or_else(
+        || {
+            let mut resp = Response::new(axum::body::Body::empty());
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain"),
+            );
+            Ok(resp)
+        },
+        |message| Err(ApiError::bad_request(message)),
+    )
+}
+
+/// Why the log of `container` (default: the only one) of `pod` cannot be read, in
+/// kube-apiserver's and the kubelet's words; `None` when it has started.
+pub fn log_refusal(pod: &Value, container: Option<&str>) -> Option<String> {
+    let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+    let names = |key: &str| -> Vec<String> {
+        pod["spec"][key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (main, init) = (names("containers"), names("initContainers"));
+    let container = match container {
+        Some(c) => c.to_string(),
+        None if main.len() == 1 => main[0].clone(),
+        None => {
+            let mut m = format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                main.join(" ")
+            );
+            if !init.is_empty() {
+                m.push_str(&format!(
+                    " or one of the init containers: [{}]",
+                    init.join(" ")
+                ));
+            }
+            return Some(m);
+        }
+    };
+    if !main.contains(&container) && !init.contains(&container) {
+        return Some(format!("container {container} is not valid for pod {name}"));
+    }
+    if pod["spec"]["nodeName"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Some(format!("pod {name} does not have a host assigned"));
+    }
+    let status = ["containerStatuses", "initContainerStatuses"]
+        .iter()
+        .filter_map(|k| pod["status"][k].as_array())
+        .flatten()
+        .find(|s| s["name"] == container.as_str());
+    let waiting = match status {
+        None => Some("ContainerCreating"),
+        Some(s) if s["state"].get("waiting").is_some() => Some(
+            s["state"]["waiting"]["reason"]
+                .as_str()
+                .unwrap_or("ContainerCreating"),
+        ),
+        Some(_) => None,
+    }?;
+    let why = match waiting {
+        "ErrImagePull" => "trying and failing to pull image",
+        "ImagePullBackOff" => "image can't be pulled",
+        other => other,
+    };
+    Some(format!(
+        "container \"{container}\" in pod \"{name}\" is waiting to start: {why}"
+    ))
 }
 
 /// The autoscaling/v1 Scale of an object.
@@ -626,4 +710,52 @@ fn component_statuses(ctx: &Ctx) -> ApiResult<Response> {
         StatusCode::OK,
         &json!({"kind": "ComponentStatusList", "apiVersion": "v1", "metadata": {}, "items": items}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(containers: &[&str], node: &str, statuses: Value) -> Value {
+        let cs: Vec<Value> = containers.iter().map(|c| json!({"name": c})).collect();
+        json!({"metadata": {"name": "p"}, "spec": {"containers": cs, "nodeName": node},
+               "status": {"containerStatuses": statuses}})
+    }
+
+    #[test]
+    fn a_log_is_refused_with_the_kubelets_reason_until_its_container_starts() {
+        let waiting =
+            |reason: &str| json!([{"name": "c", "state": {"waiting": {"reason": reason}}}]);
+        let running = json!([{"name": "c", "state": {"running": {}}}]);
+        assert_eq!(log_refusal(&pod(&["c"], "n1", running.clone()), None), None);
+        assert_eq!(
+            log_refusal(&pod(&["c"], "n1", waiting("ImagePullBackOff")), Some("c")).unwrap(),
+            "container \"c\" in pod \"p\" is waiting to start: image can't be pulled"
+        );
+        assert_eq!(
+            log_refusal(&pod(&["c"], "n1", waiting("ErrImagePull")), None).unwrap(),
+            "container \"c\" in pod \"p\" is waiting to start: trying and failing to pull image"
+        );
+        assert_eq!(
+            log_refusal(&pod(&["c"], "n1", json!([])), None).unwrap(),
+            "container \"c\" in pod \"p\" is waiting to start: ContainerCreating"
+        );
+        assert_eq!(
+            log_refusal(&pod(&["c"], "", json!([])), None).unwrap(),
+            "pod p does not have a host assigned"
+        );
+    }
+
+    #[test]
+    fn a_log_names_the_container_to_choose_or_the_one_that_is_not_there() {
+        let p = pod(&["a", "b"], "n1", json!([]));
+        assert_eq!(
+            log_refusal(&p, None).unwrap(),
+            "a container name must be specified for pod p, choose one of: [a b]"
+        );
+        assert_eq!(
+            log_refusal(&p, Some("x")).unwrap(),
+            "container x is not valid for pod p"
+        );
+    }
 }

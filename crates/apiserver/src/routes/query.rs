@@ -23,6 +23,8 @@ pub struct Query {
     pub orphan_dependents: Option<bool>,
     pub include_object: Option<String>,
     pub pretty: bool,
+    /// `pods/log`'s `container`.
+    pub container: Option<String>,
 }
 
 /// A boolean query parameter as kube-apiserver decodes it (`Convert_Slice_string_To_bool`): any
@@ -92,6 +94,7 @@ impl Query {
                 "orphanDependents" => q.orphan_dependents = Some(truthy(&v)),
                 "includeObject" => q.include_object = Some(v).filter(|s| !s.is_empty()),
                 "pretty" => q.pretty = truthy(&v),
+                "container" => q.container = Some(v).filter(|s| !s.is_empty()),
                 _ => {}
             }
         }
