@@ -418,7 +418,14 @@ static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
             .short(&["po"])
             .categories(ALL)
             .with_status()
-            .with_actions(&["binding", "eviction", "log"]),
+            .with_actions(&[
+                "binding",
+                "eviction",
+                "log",
+                "exec",
+                "attach",
+                "portforward",
+            ]),
         from_openapi::<core::PodTemplate>(),
         from_openapi::<core::ReplicationController>()
             .short(&["rc"])
@@ -809,7 +816,17 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
         let cs = cat.lookup("", "v1", "componentstatuses").unwrap();
         assert_eq!(cs.verbs, ["get", "list"]);
         let pods = cat.lookup("", "v1", "pods").unwrap();
-        assert_eq!(pods.subresources.actions, ["binding", "eviction", "log"]);
+        assert_eq!(
+            pods.subresources.actions,
+            [
+                "binding",
+                "eviction",
+                "log",
+                "exec",
+                "attach",
+                "portforward"
+            ]
+        );
         assert!(
             cat.lookup("", "v1", "replicationcontrollers")
                 .unwrap()

@@ -270,6 +270,17 @@ fn action_kind(r: &ResourceInfo, action: &str) -> (Value, Value) {
             json!({"group": "policy", "version": "v1", "kind": "Eviction"}),
             json!(["create"]),
         ),
+        "exec" | "attach" | "portforward" => {
+            let kind = match action {
+                "exec" => "PodExecOptions",
+                "attach" => "PodAttachOptions",
+                _ => "PodPortForwardOptions",
+            };
+            (
+                json!({"group": "", "version": "v1", "kind": kind}),
+                json!(["create", "get"]),
+            )
+        }
         "log" => (
             json!({"group": "", "version": "v1", "kind": "Pod"}),
             json!(["get"]),

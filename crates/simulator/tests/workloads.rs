@@ -314,6 +314,11 @@ async fn a_missing_image_shows_err_image_pull_and_heals_when_pushed() {
         ok && out.is_empty(),
         "a started (simulated) container's log is empty: {out}{err}"
     );
+    let (ok, _, err) = env.kubectl_in("global", &["exec", &pod, "--", "true"]);
+    assert!(
+        !ok && err.contains("exec is not available: the containers of this cluster are simulated"),
+        "kubectl exec says why it cannot, not that the Pod is missing: {err}"
+    );
     let deployment = env.kubectl(&["describe", "deployment", "late"]);
     assert!(
         deployment.contains("ScalingReplicaSet")

@@ -7,7 +7,8 @@
 //! - `pods/<name>/eviction` (delete a pod unless a PodDisruptionBudget forbids it: 429);
 //! - `pods/<name>/log`: no container of these clusters runs (the simulator stands in for the
 //!   kubelet), so a started container's log is empty; one that has not started is refused with
-//!   the kubelet's 400 saying why it waits (what `kubectl logs` prints);
+//!   the kubelet's 400 saying why it waits (what `kubectl logs` prints); `exec`, `attach` and
+//!   `portforward` are refused with a 400 saying so (a 404 read as a missing Pod);
 //! - `certificatesigningrequests/<name>/approval` (the CSR's conditions, as a status write);
 //! - the review APIs (TokenReview, SelfSubjectReview, [Self|Local]SubjectAccessReview,
 //!   SelfSubjectRulesReview): answered from the request, never stored;
@@ -36,7 +37,17 @@ use crate::routes::json_response_with;
 pub fn handles(ctx: &Ctx) -> bool {
     matches!(
         ctx.subresource.as_deref(),
-        Some("scale" | "binding" | "eviction" | "approval" | "token" | "log")
+        Some(
+            "scale"
+                | "binding"
+                | "eviction"
+                | "approval"
+                | "token"
+                | "log"
+                | "exec"
+                | "attach"
+                | "portforward"
+        )
     ) || is_review(ctx)
         || (ctx.info.group.is_empty()
             && matches!(ctx.info.plural.as_str(), "bindings" | "componentstatuses"))
@@ -59,6 +70,13 @@ pub async fn handle(ctx: Ctx, method: Method, body: Bytes) -> ApiResult<Response
         }
         (Some("eviction"), &Method::POST) => evict(ctx, body).await,
         (Some("log"), &Method::GET) if ctx.info.plural == "pods" => pod_log(ctx).await,
+        (Some(what @ ("exec" | "attach" | "portforward")), _) if ctx.info.plural == "pods" => {
+            let pod = super::read::fetch(&ctx).await?;
+            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            Err(ApiError::bad_request(format!(
+                "pods \"{name}\": {what} is not available: the containers of this cluster are simulated by marketplace's kubelet stand-in and run no process"
+            )))
+        }
         (Some("approval"), &Method::PUT | &Method::PATCH) => {
             let mut ctx = ctx;
             ctx.subresource = Some("status".into());
