@@ -2065,6 +2065,15 @@ async fn a_second_operator_group_providing_the_same_api_conflicts_until_the_firs
             && msg.contains("Widget.v1.demo.io"),
         "the message names the other group and the API: {msg}"
     );
+    // Each phase change is an Event, as OLM records it: `kubectl describe csv` tells the story.
+    env.wait("the CSVs' phase Events", || {
+        let ok = env.sh_ok(&format!("kubectl -n wa describe csv {first}.v1.0.0"));
+        let failed = env.sh_ok(&format!("kubectl -n wb describe csv {second}.v1.0.0"));
+        let told = ok.contains("InstallSucceeded")
+            && ok.contains("operator-lifecycle-manager")
+            && failed.contains("Warning  InterOperatorGroupOwnerConflict");
+        told.then_some(())
+    });
     assert_eq!(
         env.sh_ok("kubectl -n wb get deployments -o name").trim(),
         "",

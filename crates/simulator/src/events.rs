@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use controllers::runtime::{EVENT_ACTION_MAX, EVENT_NOTE_MAX, truncated};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource};
@@ -56,10 +57,6 @@ impl Component {
 
 /// How many Events may wait for the API before new ones are dropped.
 pub const QUEUE: usize = 1024;
-/// events.k8s.io refuses a note longer than this.
-const NOTE_MAX: usize = 1024;
-/// events.k8s.io refuses an action longer than this.
-const ACTION_MAX: usize = 128;
 
 /// The sending side; cheap to clone. The publishing task ends when every clone is dropped.
 #[derive(Clone)]
@@ -128,8 +125,8 @@ impl Events {
         let event = Event {
             type_,
             reason: reason.to_string(),
-            action: truncate(format!("{reason}: {note}"), ACTION_MAX),
-            note: Some(truncate(note, NOTE_MAX)),
+            action: truncated(format!("{reason}: {note}"), EVENT_ACTION_MAX),
+            note: Some(truncated(note, EVENT_NOTE_MAX)),
             secondary: None,
         };
         if self.tx.try_send((by, event, about)).is_err() {
@@ -140,17 +137,6 @@ impl Events {
             );
         }
     }
-}
-
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
 }
 
 /// The kubelet's note for a failed pull of `image`: `Failed to pull image "IMAGE": why`.
@@ -177,12 +163,5 @@ mod tests {
             pull_failed_note("web", "registry unreachable"),
             "Failed to pull image \"web\": registry unreachable"
         );
-    }
-
-    #[test]
-    fn notes_are_cut_to_what_the_api_accepts_on_a_char_boundary() {
-        let long = "é".repeat(600);
-        let cut = truncate(long, NOTE_MAX);
-        assert!(cut.len() <= NOTE_MAX && cut.chars().all(|c| c == 'é'));
     }
 }

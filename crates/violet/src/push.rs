@@ -111,7 +111,11 @@ async fn unpack_each(
             package::unpack(&f2, w.as_deref(), &package::Limits::default())
         })
         .await?
-        .with_context(|| format!("{} failed verification; nothing was pushed", f.display()))?;
+        .with_context(|| {
+            // `show` (quiet) pushes nothing in any case.
+            let pushed = if say { "; nothing was pushed" } else { "" };
+            format!("{} failed verification{pushed}", f.display())
+        })?;
         if say {
             println!(
                 "verified {}: {} {} {} ({} images, {:.1} MB of blobs in {:.2}s)",

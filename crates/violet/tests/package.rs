@@ -29,6 +29,19 @@ fn show_prints_the_documented_fields_of_a_topolvm_like_package() {
 }
 
 #[test]
+fn show_of_a_file_that_is_not_a_package_says_what_it_is_not_and_nothing_of_pushing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("notes.tgz");
+    std::fs::write(&f, "plain text, not gzip\n").unwrap();
+    let e = violet_err(&["show", f.to_str().unwrap()]);
+    assert!(
+        e.contains("notes.tgz failed verification") && e.contains("not a readable gzip'd tar"),
+        "{e}"
+    );
+    assert!(!e.contains("pushed"), "show pushes nothing: {e}");
+}
+
+#[test]
 fn pack_refuses_a_bundle_whose_related_images_are_not_given() {
     let tmp = tempfile::tempdir().unwrap();
     let b = bundle_dir(tmp.path());
