@@ -201,7 +201,6 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
     };
     match with_uploads {
         Ok((catalog, digest)) => {
-            tracing::info!(catalog = %key, image = %image, digest = %digest, packages = catalog.packages.len(), "catalog loaded");
             let source = LoadedSource {
                 key: key.clone(),
                 display_name: cs.spec.display_name.clone().unwrap_or_default(),
@@ -215,6 +214,12 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
                 uploads: uploads.clone(),
             };
             let unchanged = loaded.as_ref().is_some_and(|l| same_content(l, &source));
+            let packages = source.catalog.packages.len();
+            if unchanged {
+                tracing::debug!(catalog = %key, image = %image, digest = %digest, packages, "catalog polled: unchanged");
+            } else {
+                tracing::info!(catalog = %key, image = %image, digest = %digest, packages, "catalog loaded");
+            }
             if unchanged {
                 // Same content: keep the loaded catalog, only the poll time moves.
                 if let Some(l) = loaded {
