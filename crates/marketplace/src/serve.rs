@@ -116,10 +116,35 @@ pub(crate) fn init_logging(format: LogFormat) {
     }
 }
 
+/// Holds `DIR/serve.lock` for as long as the returned file lives, so a second `serve` on the
+/// same data dir stops before it starts anything (a registry, a store) and says why.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+    let path = dir.join("serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "the data dir {} is in use by another `marketplace serve`; stop that one, or give this one another --data-dir",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let json_logs = args.log_format == LogFormat::Json;
     let data_dir = args.data_dir.clone();
+    let _in_use = lock_data_dir(&data_dir)?;
     let (controllers, sample) = (!args.no_controllers, args.enable_sample);
     let simulation = simulator_settings(args.no_simulator.clone(), args.simulator_nodes);
     let mut login = platform::Settings {

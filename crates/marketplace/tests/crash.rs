@@ -220,3 +220,27 @@ async fn kill_9_under_write_load_keeps_every_acknowledged_write() {
         "a write after restart gets a new, higher revision"
     );
 }
+
+/// A second `serve` on a data dir in use stops before it starts anything (no registry, no store
+/// opened) and says why; the first keeps serving.
+#[test]
+fn a_second_serve_on_the_same_data_dir_refuses_to_start_and_the_first_keeps_serving() {
+    let s = Server::start_with(&[], &[], &[]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(s.data_dir())
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run marketplace serve");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the data dir {} is in use by another `marketplace serve`",
+            s.data_dir().display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("registry on"), "nothing was started: {err}");
+    assert!(s.ok(&["get", "namespaces"]).contains("default"));
+}
