@@ -77,15 +77,21 @@ impl PatchError {
     /// The Status error kube-apiserver answers with: a malformed patch is a 400 BadRequest
     /// carrying the decoder's message; a JSON Patch that cannot apply (failed `test`, missing
     /// path) is kube-apiserver's generic 422 `the server rejected our request due to an error
-    /// in our request`, which drops the detail (use `Display` of the `PatchError` for logs).
+    /// in our request`, with the patch's own error as an `UnexpectedServerResponse` cause.
     pub fn to_api_error(&self) -> ApiError {
         match self {
             PatchError::BadPatch(m) => ApiError::BadRequest(m.clone()),
-            PatchError::Unprocessable(_) => ApiError::Other {
+            // As kube-apiserver's NewGenericServerResponse: the generic message, the patch's
+            // own error as a cause.
+            PatchError::Unprocessable(m) => ApiError::Other {
                 code: 422,
                 reason: "Invalid".into(),
                 message: "the server rejected our request due to an error in our request".into(),
-                causes: Vec::new(),
+                causes: vec![crate::status::StatusCause {
+                    reason: "UnexpectedServerResponse".into(),
+                    message: m.clone(),
+                    field: String::new(),
+                }],
             },
         }
     }
@@ -303,17 +309,30 @@ pub fn apply_json_patch(doc: &Value, patch: &Value) -> Result<Value, PatchError>
     let p: json_patch::Patch = serde_json::from_value(patch.clone())
         .map_err(|e| PatchError::BadPatch(format!("invalid JSON Patch: {e}")))?;
     let mut out = doc.clone();
+    // Where a key is absent from an object that exists, kube-apiserver's JSON Patch
+    // (evanphx/json-patch v4) lets `test` of null pass and `replace` add the key.
+    let absent_key_of_an_object = |doc: &Value, path: &str| {
+        let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        doc.pointer(path).is_none() && doc.pointer(parent).is_some_and(Value::is_object)
+    };
     for (i, op) in p.0.iter().enumerate() {
-        if let json_patch::PatchOperation::Test(t) = op
-            && t.value.is_null()
-        {
-            let path = t.path.as_str();
-            let parent = path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-            if out.pointer(path).is_none() && out.pointer(parent).is_some() {
+        let lenient = match op {
+            json_patch::PatchOperation::Test(t)
+                if t.value.is_null() && absent_key_of_an_object(&out, t.path.as_str()) =>
+            {
                 continue;
             }
-        }
-        json_patch::patch(&mut out, std::slice::from_ref(op))
+            json_patch::PatchOperation::Replace(r)
+                if absent_key_of_an_object(&out, r.path.as_str()) =>
+            {
+                json_patch::PatchOperation::Add(json_patch::AddOperation {
+                    path: r.path.clone(),
+                    value: r.value.clone(),
+                })
+            }
+            other => other.clone(),
+        };
+        json_patch::patch(&mut out, std::slice::from_ref(&lenient))
             .map_err(|e| PatchError::Unprocessable(format!("operation {i}: {e}")))?;
     }
     Ok(out)
@@ -824,6 +843,34 @@ mod tests {
             apply_json_patch(&doc, &rm).unwrap(),
             json!({"metadata": {"finalizers": []}})
         );
+    }
+
+    #[test]
+    fn json_patch_replace_of_an_absent_key_adds_it_as_in_kube_apiserver() {
+        // What `kubectl rollout undo` sends for a Deployment without annotations.
+        let doc = json!({"metadata": {"name": "web"}, "spec": {"a": [1]}});
+        let p = json!([{"op": "replace", "path": "/metadata/annotations", "value": {}}]);
+        assert_eq!(
+            apply_json_patch(&doc, &p).unwrap(),
+            json!({"metadata": {"name": "web", "annotations": {}}, "spec": {"a": [1]}})
+        );
+        for missing in ["/nope/annotations", "/spec/a/3"] {
+            let p = json!([{"op": "replace", "path": missing, "value": 1}]);
+            let e = apply_json_patch(&doc, &p).unwrap_err();
+            let status = e.to_api_error().to_status();
+            assert_eq!(status["code"], 422, "{missing}");
+            assert_eq!(
+                status["details"]["causes"][0]["reason"],
+                "UnexpectedServerResponse"
+            );
+            assert!(
+                status["details"]["causes"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("operation 0: "),
+                "the cause says what failed: {status}"
+            );
+        }
     }
 
     #[test]

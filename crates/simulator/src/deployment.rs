@@ -109,11 +109,14 @@ pub async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Erro
         let new_counts = new.as_deref().map(counts).unwrap_or_default();
         let old_counts: Vec<RsCounts> = olds.iter().map(|r| counts(r)).collect();
         let (new_target, old_targets) = rollout::step(desired, strategy, new_counts, &old_counts);
+        // As kube-controller-manager: the new ReplicaSet has the highest revision; one that
+        // becomes new again (a rollback to its template) gets the next one.
+        let old_max = olds.iter().map(|r| revision(r)).max().unwrap_or(0);
         let rev = new
             .as_deref()
             .map(revision)
-            .filter(|r| *r > 0)
-            .unwrap_or_else(|| olds.iter().map(|r| revision(r)).max().unwrap_or(0) + 1);
+            .filter(|r| *r > old_max)
+            .unwrap_or(old_max + 1);
         let surge = match strategy {
             Strategy::RollingUpdate { max_surge, .. } => max_surge,
             Strategy::Recreate => 0,
@@ -129,6 +132,17 @@ pub async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Erro
                     &body["metadata"]["annotations"],
                 )
         });
+        if d.annotations().get(REVISION) != Some(&rev.to_string()) {
+            // The Deployment shows its current revision, as the real controller writes it
+            // (`kubectl rollout undo` patches the annotations it finds there).
+            let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
+            let patch = json!({"metadata": {"annotations": {REVISION: rev.to_string()}}});
+            let pp = PatchParams {
+                field_manager: Some(MANAGER.into()),
+                ..Default::default()
+            };
+            api.patch(&name, &pp, &Patch::Merge(&patch)).await?;
+        }
         if stale {
             util::apply_object(&rs_api, MANAGER, &new_name, &body).await?;
             let from = new.as_deref().map_or(0, |r| counts(r).spec);

@@ -153,6 +153,42 @@ async fn a_deployment_rolls_out_scales_updates_and_is_garbage_collected() {
     let history = env.kubectl(&["rollout", "history", "deployment/web"]);
     assert!(history.contains('1') && history.contains('2'), "{history}");
 
+    // `kubectl rollout undo` goes back to web:1 as revision 3, as on a real cluster (it patches
+    // the Deployment's annotations, which the controller keeps at the current revision).
+    assert_eq!(
+        env.kubectl(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}"
+        ]),
+        "2"
+    );
+    env.kubectl(&["rollout", "undo", "deployment/web"]);
+    let out = env.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let image = env.kubectl(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(image, image1);
+    let history = env
+        .eventually("revisions 2 and 3 in the history", || {
+            let h = env.kubectl(&["rollout", "history", "deployment/web"]);
+            let revisions: Vec<&str> = h
+                .lines()
+                .skip(2)
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            (revisions == ["2", "3"]).then(|| h.clone()).ok_or(h)
+        })
+        .await;
+    assert!(history.contains("REVISION"), "{history}");
+
     env.kubectl(&["delete", "deployment", "web"]);
     env.eventually(
         "ReplicaSets and Pods collected with their Deployment",
