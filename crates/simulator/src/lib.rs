@@ -183,12 +183,11 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
     let pod_sub = pod_w.subscribe().expect("shared store");
     let rs_sub = rs_w.subscribe().expect("shared store");
     let job_sub = job_w.subscribe().expect("shared store");
-    let roots = futures::future::join4(
-        drive(Api::<Node>::all(client.clone()), node_w),
-        drive(Api::<Pod>::all(client.clone()), pod_w),
-        drive(Api::<ReplicaSet>::all(client.clone()), rs_w),
-        drive(Api::<Job>::all(client.clone()), job_w),
-    );
+    let (pods_gone, rss_gone, jobs_gone) = (Deletions::new(), Deletions::new(), Deletions::new());
+    // What an owner hears of its children: changes and deletions.
+    let pod_changes = || futures::stream::select(pod_sub.clone(), pods_gone.subscribe());
+    let rs_changes = || futures::stream::select(rs_sub.clone(), rss_gone.subscribe());
+    let job_changes = || futures::stream::select(job_sub.clone(), jobs_gone.subscribe());
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         nodes: nodes.clone(),
@@ -210,7 +209,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         ),
         finish(
             Controller::for_shared_stream(rs_sub.clone(), rss.clone())
-                .owns_shared_stream(pod_sub.clone()),
+                .owns_shared_stream(pod_changes()),
             &stop,
             ctx.clone(),
             |o, c| replicaset::reconcile(o, c).boxed(),
@@ -220,8 +219,8 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
                 Api::<Deployment>::all(client.clone()),
                 watcher::Config::default(),
             )
-            .owns_shared_stream(rs_sub.clone())
-            .owns_shared_stream(pod_sub_for_deployments(pod_sub.clone(), rss.clone())),
+            .owns_shared_stream(rs_changes())
+            .owns_shared_stream(pod_sub_for_deployments(pod_changes(), rss.clone())),
             &stop,
             ctx.clone(),
             |o, c| deployment::reconcile(o, c).boxed(),
@@ -231,7 +230,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
                 Api::<StatefulSet>::all(client.clone()),
                 watcher::Config::default(),
             )
-            .owns_shared_stream(pod_sub.clone())
+            .owns_shared_stream(pod_changes())
             .reconcile_all_on(nodes_changed()),
             &stop,
             ctx.clone(),
@@ -242,7 +241,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
                 Api::<DaemonSet>::all(client.clone()),
                 watcher::Config::default(),
             )
-            .owns_shared_stream(pod_sub.clone())
+            .owns_shared_stream(pod_changes())
             .reconcile_all_on(nodes_changed()),
             &stop,
             ctx.clone(),
@@ -250,7 +249,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         ),
         finish(
             Controller::for_shared_stream(job_sub.clone(), jobs.clone())
-                .owns_shared_stream(pod_sub.clone()),
+                .owns_shared_stream(pod_changes()),
             &stop,
             ctx.clone(),
             |o, c| job::reconcile(o, c).boxed(),
@@ -260,12 +259,22 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
                 Api::<CronJob>::all(client.clone()),
                 watcher::Config::default(),
             )
-            .owns_shared_stream(job_sub.clone()),
+            .owns_shared_stream(job_changes()),
             &stop,
             ctx.clone(),
             |o, c| cronjob::reconcile(o, c).boxed(),
         ),
     ];
+    let roots = futures::future::join4(
+        drive(Api::<Node>::all(client.clone()), node_w, None),
+        drive(Api::<Pod>::all(client.clone()), pod_w, Some(&pods_gone)),
+        drive(
+            Api::<ReplicaSet>::all(client.clone()),
+            rs_w,
+            Some(&rss_gone),
+        ),
+        drive(Api::<Job>::all(client.clone()), job_w, Some(&jobs_gone)),
+    );
     // No controller acts on a partial view: a DaemonSet reconciled before the Nodes are listed
     // would delete its Pods, a Deployment before its ReplicaSets would start a new rollout.
     let stores_ready = async {
@@ -307,8 +316,9 @@ fn pod_sub_for_deployments(
     })
 }
 
-/// Watches `api` into the shared store behind `writer`, forever (the watcher backs off and resumes).
-async fn drive<K>(api: Api<K>, writer: reflector::store::Writer<K>)
+/// Watches `api` into the shared store behind `writer`, forever (the watcher backs off and
+/// resumes), telling `deleted`'s subscribers of each deleted object.
+async fn drive<K>(api: Api<K>, writer: reflector::store::Writer<K>, deleted: Option<&Deletions<K>>)
 where
     K: Resource<DynamicType = ()>
         + Clone
@@ -321,8 +331,48 @@ where
     watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect_shared(writer)
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|ev| {
+            // After the store forgot it: a trigger then sees the object gone.
+            if let (Some(d), Ok(watcher::Event::Delete(obj))) = (deleted, &ev) {
+                d.send(obj);
+            }
+            futures::future::ready(())
+        })
         .await;
+}
+
+/// Deleted objects of one kind, for the controllers that own them. kube-runtime 5's shared
+/// reflector tells its subscribers of applied objects only, so without this an owner learns of a
+/// deleted child (a Pod removed by `kubectl delete` or an eviction) only on its next resync, or
+/// never once it is idle.
+pub(crate) struct Deletions<K> {
+    subscribers: Mutex<Vec<futures::channel::mpsc::UnboundedSender<Arc<K>>>>,
+}
+
+impl<K> Deletions<K> {
+    fn new() -> Arc<Deletions<K>> {
+        Arc::new(Deletions {
+            subscribers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A stream of the objects deleted from now on.
+    fn subscribe(&self) -> futures::channel::mpsc::UnboundedReceiver<Arc<K>> {
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        self.subscribers.lock().unwrap().push(tx);
+        rx
+    }
+
+    fn send(&self, obj: &K)
+    where
+        K: Clone,
+    {
+        let obj = Arc::new(obj.clone());
+        self.subscribers
+            .lock()
+            .unwrap()
+            .retain(|s| s.unbounded_send(obj.clone()).is_ok());
+    }
 }
 
 /// Runs one controller until shutdown, logging failed reconciles; errors requeue with a short delay.

@@ -189,6 +189,25 @@ async fn a_deployment_rolls_out_scales_updates_and_is_garbage_collected() {
         .await;
     assert!(history.contains("REVISION"), "{history}");
 
+    // A deleted Pod of an idle, Available Deployment is replaced (its ReplicaSet hears of the
+    // deletion; it no longer resyncs once everything is ready).
+    let before = pods(&env, "app=web");
+    let victim = before[0]["metadata"]["name"].as_str().unwrap().to_string();
+    let old_uid = before[0]["metadata"]["uid"].as_str().unwrap().to_string();
+    env.kubectl(&["delete", "pod", &victim, "--wait=false"]);
+    env.eventually("a Running replacement of the deleted Pod", || {
+        let ps = pods(&env, "app=web");
+        let replaced = ps.iter().any(|p| {
+            p["metadata"]["name"] == victim.as_str()
+                && p["metadata"]["uid"] != old_uid.as_str()
+                && p["status"]["phase"] == "Running"
+        });
+        (replaced && ps.len() == before.len())
+            .then_some(())
+            .ok_or(format!("{ps:?}"))
+    })
+    .await;
+
     env.kubectl(&["delete", "deployment", "web"]);
     env.eventually(
         "ReplicaSets and Pods collected with their Deployment",
