@@ -217,10 +217,6 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
             let packages = source.catalog.packages.len();
             if unchanged {
                 tracing::debug!(catalog = %key, image = %image, digest = %digest, packages, "catalog polled: unchanged");
-            } else {
-                tracing::info!(catalog = %key, image = %image, digest = %digest, packages, "catalog loaded");
-            }
-            if unchanged {
                 // Same content: keep the loaded catalog, only the poll time moves.
                 if let Some(l) = loaded {
                     let again = LoadedSource {
@@ -230,6 +226,7 @@ async fn reconcile(cs: Arc<CatalogSource>, ctx: Arc<Ctx>) -> Result<Action, Erro
                     ctx.catalogs.touch(again);
                 }
             } else {
+                tracing::info!(catalog = %key, image = %image, digest = %digest, packages, "catalog loaded");
                 ctx.catalogs.put(source);
             }
             write_status(&ctx, &cs, ready(&cs, &digest)).await?;
