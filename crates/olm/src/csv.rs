@@ -316,6 +316,21 @@ async fn claim_apis(
     csv: &ClusterServiceVersion,
     og: &OperatorGroup,
 ) -> Result<Option<Outcome>, kube::Error> {
+    let refused = decide_apis(ctx, csv, og).await?;
+    if refused.is_some() {
+        let ns = csv.namespace().unwrap_or_default();
+        remove_deployments(&ctx.client, &ns, &csv.name_any()).await?;
+    }
+    Ok(refused)
+}
+
+/// [`claim_apis`]' decision, with the group's annotation written when it grows or shrinks; the
+/// failing outcome when the CSV may not provide its APIs.
+async fn decide_apis(
+    ctx: &Ctx,
+    csv: &ClusterServiceVersion,
+    og: &OperatorGroup,
+) -> Result<Option<Outcome>, kube::Error> {
     use crate::provided::{self, Decision};
     let apis = provided::of_csv(csv);
     if apis.is_empty() {
@@ -344,12 +359,6 @@ async fn claim_apis(
     let must_write = matches!(decision, Decision::Add(_) | Decision::Remove(_));
     if must_write && og.spec.static_provided_apis == Some(true) {
         let missing: provided::ApiSet = apis.difference(&group.apis).cloned().collect();
-        remove_deployments(
-            &ctx.client,
-            &csv.namespace().unwrap_or_default(),
-            &csv.name_any(),
-        )
-        .await?;
         return Ok(Some(outcome(
             "Failed",
             "CannotModifyStaticOperatorGroupProvidedAPIs",
@@ -373,20 +382,12 @@ async fn claim_apis(
             write_group_apis(&ctx.client, og, &union).await?;
             Ok(None)
         }
-        Decision::Conflict(rivals) => {
-            remove_deployments(
-                &ctx.client,
-                &csv.namespace().unwrap_or_default(),
-                &csv.name_any(),
-            )
-            .await?;
-            Ok(Some(outcome(
-                "Failed",
-                "InterOperatorGroupOwnerConflict",
-                provided::conflict_message(&csv.name_any(), &group, &rivals),
-                Some(Duration::from_secs(5)),
-            )))
-        }
+        Decision::Conflict(rivals) => Ok(Some(outcome(
+            "Failed",
+            "InterOperatorGroupOwnerConflict",
+            provided::conflict_message(&csv.name_any(), &group, &rivals),
+            Some(Duration::from_secs(5)),
+        ))),
     }
 }
 
