@@ -9,6 +9,8 @@
 //! - [`runtime`]: helpers in the kube-rs shape (a reconcile loop around `kube::runtime::Controller`
 //!   that counts reconciles, an error policy with per-object backoff, a `Recorder` per controller,
 //!   field managers named `marketplace-<controller>`).
+//! - [`events`]: best-effort, ordered Events reported as named components (the simulator's
+//!   kubelet and workload controllers, OLM's `operator-lifecycle-manager`).
 //! - [`metrics`]: `marketplace_controller_reconciles_total{controller,cluster,result}` and friends,
 //!   in a `prometheus-client` registry that the apiserver's `/metrics` renders.
 //! - [`crds`]: the CRDs the product's controller sets define (kube-derive's `CustomResourceExt`),
@@ -25,6 +27,7 @@
 
 pub mod crd_cleanup;
 pub mod crds;
+pub mod events;
 pub mod gc;
 pub mod host;
 pub mod identity;

@@ -37,23 +37,6 @@ pub fn recorder(cx: &ClusterContext, controller: &str) -> Recorder {
     )
 }
 
-/// events.k8s.io refuses an Event note longer than this (bytes).
-pub const EVENT_NOTE_MAX: usize = 1024;
-/// events.k8s.io refuses an Event action longer than this (bytes).
-pub const EVENT_ACTION_MAX: usize = 128;
-
-/// `s` cut to at most `max` bytes on a character boundary (Event notes and actions).
-pub fn truncated(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
-}
-
 /// Per-object retry delays after failed reconciles: `initial * 2^(failures-1)`, capped; a success
 /// forgets the object's failures.
 pub struct ErrorBackoff {
@@ -188,13 +171,6 @@ pub async fn until_shutdown<K>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_texts_are_cut_to_what_the_api_accepts_on_a_char_boundary() {
-        let cut = truncated("é".repeat(600), EVENT_NOTE_MAX);
-        assert!(cut.len() <= EVENT_NOTE_MAX && cut.chars().all(|c| c == 'é'));
-        assert_eq!(truncated("short".into(), EVENT_ACTION_MAX), "short");
-    }
 
     #[test]
     fn field_managers_are_named_after_the_controller() {

@@ -16,14 +16,13 @@ use apis::operators::{
     ClusterServiceVersion, ClusterServiceVersionStatus, CsvCondition, OLM_OWNER,
     OLM_OWNER_NAMESPACE, OperatorGroup, RequirementStatus,
 };
-use controllers::runtime::{EVENT_ACTION_MAX, EVENT_NOTE_MAX, truncated};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
@@ -43,20 +42,16 @@ pub struct Ctx {
     /// Every OperatorGroup, watched (a CSV is reconciled on each of its Deployment's changes;
     /// listing its namespace's groups each time was the controller's most frequent request).
     operator_groups: Store<OperatorGroup>,
-    /// Records each phase change as OLM does (reporting as `operator-lifecycle-manager`).
-    recorder: Recorder,
+    /// Records each phase change as OLM does (reporting as [`OLM_REPORTER`]).
+    events: controllers::events::Events,
 }
 
 pub async fn run(cx: controllers::ClusterContext) -> Result<(), kube::Error> {
     let (og_store, og_watch) = crate::util::operator_group_store(&cx.client);
-    let reporter = Reporter {
-        controller: "operator-lifecycle-manager".into(),
-        instance: Some(format!("marketplace-{}", cx.name)),
-    };
     let ctx = Arc::new(Ctx {
         client: cx.client.clone(),
         operator_groups: og_store,
-        recorder: Recorder::new(cx.client.clone(), reporter),
+        events: controllers::events::Events::start(cx.client.clone(), &cx.name),
     });
     let api: Api<ClusterServiceVersion> = Api::all(cx.client.clone());
     crate::util::wait_listable(&cx, &api).await;
@@ -855,33 +850,26 @@ async fn pull_failure(pods: &Api<Pod>, dep: &Deployment) -> Result<Option<String
 /// when it failed) whenever the phase, reason or message changes. Best-effort and in the
 /// background, as OLM records it: the reconcile neither waits for it nor fails on it.
 fn phase_event(ctx: &Ctx, csv: &ClusterServiceVersion, out: &Outcome) {
-    let cur = csv.status.clone().unwrap_or_default();
-    if cur.phase == out.phase
-        && cur.reason.as_deref() == Some(out.reason)
-        && cur.message.as_deref() == Some(out.message.as_str())
-    {
+    let unchanged = csv.status.as_ref().is_some_and(|cur| {
+        cur.phase == out.phase
+            && cur.reason.as_deref() == Some(out.reason)
+            && cur.message.as_deref() == Some(out.message.as_str())
+    });
+    if unchanged {
         return;
     }
-    let event = Event {
-        type_: if out.phase == "Failed" {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: out.reason.to_string(),
-        note: Some(truncated(out.message.clone(), EVENT_NOTE_MAX)),
-        // kube-runtime counts an Event with the same reason and action as a repeat: the message
-        // is part of the action so that different messages stay apart (as core/v1 Events).
-        action: truncated(format!("{}: {}", out.phase, out.message), EVENT_ACTION_MAX),
-        secondary: None,
+    let type_ = if out.phase == "Failed" {
+        EventType::Warning
+    } else {
+        EventType::Normal
     };
-    let (recorder, about) = (ctx.recorder.clone(), csv.object_ref(&()));
-    tokio::spawn(async move {
-        if let Err(e) = recorder.publish(&event, &about).await {
-            tracing::debug!(csv = ?about.name, error = %e, "CSV phase event not recorded");
-        }
-    });
+    let note = out.message.clone();
+    ctx.events
+        .record(OLM_REPORTER, csv, type_, out.reason, note);
 }
+
+/// The component OLM's Events are reported as.
+const OLM_REPORTER: &str = "operator-lifecycle-manager";
 
 async fn write_status(
     api: &Api<ClusterServiceVersion>,

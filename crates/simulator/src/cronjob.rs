@@ -15,7 +15,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::json;
 
-use crate::events::Component;
+use crate::events::controller_of;
 use crate::{Ctx, Error, job, util};
 
 pub const MANAGER: &str = "marketplace-cronjob-controller";
@@ -166,7 +166,7 @@ async fn create_job(
         Ok(_) => {
             let note = format!("Created job {name}");
             ctx.events
-                .normal(Component::CronJobController, cj, "SuccessfulCreate", note);
+                .normal(controller_of::<CronJob>(), cj, "SuccessfulCreate", note);
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),

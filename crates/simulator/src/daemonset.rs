@@ -13,7 +13,6 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::json;
 
-use crate::events::Component;
 use crate::{Ctx, Error, names, util, workload};
 
 pub const MANAGER: &str = "marketplace-daemonset-controller";
@@ -87,8 +86,7 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Erro
     let plan = plan(&eligible, &revision, &observed);
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     for p in &plan.delete {
-        let by = (ds.as_ref(), Component::DaemonSetController);
-        workload::delete_pod(&ctx, &api, p, by, |n| format!("Deleted pod: {n}")).await?;
+        workload::delete_pod(&ctx, &api, p, ds.as_ref()).await?;
     }
     let owner = util::controller_ref(ds.as_ref());
     let labels = BTreeMap::from([(REVISION_LABEL.to_string(), revision.clone())]);
@@ -106,11 +104,7 @@ pub async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Erro
             &labels,
             Some(node),
         );
-        let by = (ds.as_ref(), Component::DaemonSetController);
-        workload::create_pod(&ctx, &api, MANAGER, &body, by, |n| {
-            format!("Created pod: {n}")
-        })
-        .await?;
+        workload::create_pod(&ctx, &api, MANAGER, &body, ds.as_ref()).await?;
     }
     let on_eligible: Vec<&(String, String, String, bool)> = observed
         .iter()

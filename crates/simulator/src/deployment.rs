@@ -13,7 +13,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
-use crate::events::Component;
+use crate::events::controller_of;
 use crate::rollout::{self, RsCounts, Strategy};
 use crate::{Ctx, Error, kubelet, names, util};
 
@@ -225,12 +225,8 @@ fn scaled_event(ctx: &Ctx, d: &Deployment, rs: &str, from: i32, to: i32) {
     }
     let way = if to > from { "up" } else { "down" };
     let note = format!("Scaled {way} replica set {rs} from {from} to {to}");
-    ctx.events.normal(
-        Component::DeploymentController,
-        d,
-        "ScalingReplicaSet",
-        note,
-    );
+    ctx.events
+        .normal(controller_of::<Deployment>(), d, "ScalingReplicaSet", note);
 }
 
 /// Deletes the oldest fully scaled-down ReplicaSets beyond `limit`.

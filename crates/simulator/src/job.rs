@@ -14,7 +14,6 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
-use crate::events::Component;
 use crate::{Ctx, Error, names, rollout, util, workload};
 
 pub const MANAGER: &str = "marketplace-job-controller";
@@ -77,11 +76,7 @@ pub async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
                 &labels,
                 None,
             );
-            let by = (job.as_ref(), Component::JobController);
-            workload::create_pod(&ctx, &api, MANAGER, &body, by, |n| {
-                format!("Created pod: {n}")
-            })
-            .await?;
+            workload::create_pod(&ctx, &api, MANAGER, &body, job.as_ref()).await?;
         }
     }
     let status = status(&job, c, completions, failed_out, &util::now());

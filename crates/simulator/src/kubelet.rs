@@ -18,7 +18,7 @@ use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
-use crate::events::Component;
+use crate::events::{KUBELET, SCHEDULER};
 use crate::images::Pull;
 use crate::names::fnv32a;
 use crate::{Ctx, Error, util};
@@ -105,20 +105,16 @@ fn started_events(pod: &Pod, digests: &BTreeMap<String, String>, ctx: &Ctx) {
         } else {
             format!("Container image \"{image}\" already present on machine")
         };
-        ctx.events.normal(Component::Kubelet, pod, "Pulled", pulled);
+        ctx.events.normal(KUBELET, pod, "Pulled", pulled);
         let name = &c.name;
         ctx.events.normal(
-            Component::Kubelet,
+            KUBELET,
             pod,
             "Created",
             format!("Created container: {name}"),
         );
-        ctx.events.normal(
-            Component::Kubelet,
-            pod,
-            "Started",
-            format!("Started container {name}"),
-        );
+        ctx.events
+            .normal(KUBELET, pod, "Started", format!("Started container {name}"));
     }
 }
 
@@ -180,13 +176,12 @@ async fn pull_images(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Pulled, Err
                 return Ok(Pulled::Ready(digests));
             }
             for (_, image, message) in &failures {
-                let kubelet = Component::Kubelet;
                 let note = format!("Pulling image \"{image}\"");
-                ctx.events.normal(kubelet, pod, "Pulling", note);
+                ctx.events.normal(KUBELET, pod, "Pulling", note);
                 let note = crate::events::pull_failed_note(image, message);
-                ctx.events.warning(kubelet, pod, "Failed", note);
+                ctx.events.warning(KUBELET, pod, "Failed", note);
                 let note = "Error: ErrImagePull".to_string();
-                ctx.events.warning(kubelet, pod, "Failed", note);
+                ctx.events.warning(KUBELET, pod, "Failed", note);
             }
             let attempts = previous.map_or(1, |p| p.attempts + 1);
             let r = PullRetry {
@@ -211,9 +206,9 @@ async fn pull_images(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Pulled, Err
         if !err_shown {
             for (_, image, _) in &retry.failures {
                 let note = format!("Back-off pulling image \"{image}\"");
-                ctx.events.normal(Component::Kubelet, pod, "BackOff", note);
+                ctx.events.normal(KUBELET, pod, "BackOff", note);
                 let note = "Error: ImagePullBackOff".to_string();
-                ctx.events.warning(Component::Kubelet, pod, "Failed", note);
+                ctx.events.warning(KUBELET, pod, "Failed", note);
             }
         }
     }
@@ -249,8 +244,7 @@ async fn schedule(pod: &Pod, api: &Api<Pod>, ctx: &Ctx) -> Result<Action, Error>
             let body = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod.name_any()},
                 "status": {"phase": "Pending", "conditions": [util_cond("PodScheduled", "False", Some("Unschedulable"), Some(&msg), &util::now())]}});
             util::apply_status(api, MANAGER, &pod.name_any(), &body).await?;
-            ctx.events
-                .warning(Component::Scheduler, pod, "FailedScheduling", msg);
+            ctx.events.warning(SCHEDULER, pod, "FailedScheduling", msg);
         }
         return Ok(Action::requeue(BACKOFF_CAP));
     };
@@ -282,8 +276,7 @@ pub(crate) fn scheduled_event(pod: &Pod, node: &str, ctx: &Ctx) {
         pod.namespace().unwrap_or_default(),
         pod.name_any()
     );
-    ctx.events
-        .normal(Component::Scheduler, pod, "Scheduled", note);
+    ctx.events.normal(SCHEDULER, pod, "Scheduled", note);
 }
 
 /// The message of the Pod's `PodScheduled=False/Unschedulable` condition, if it has one.

@@ -108,7 +108,7 @@ pub struct Ctx {
     pub(crate) jobs: Store<Job>,
     pub(crate) images: images::Images,
     pub(crate) pull_retry: Mutex<HashMap<String, kubelet::PullRetry>>,
-    pub(crate) events: events::Events,
+    pub(crate) events: controllers::events::Events,
 }
 
 impl Ctx {
@@ -196,7 +196,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         jobs: jobs.clone(),
         images: images::Images::new(cx.registry.clone()),
         pull_retry: Mutex::new(HashMap::new()),
-        events: events::Events::start(client.clone(), &cx.name),
+        events: controllers::events::Events::start(client.clone(), &cx.name),
     });
     let stop = cx.shutdown.clone();
     let nodes_changed = move || node_sub.clone().map(|_| ());

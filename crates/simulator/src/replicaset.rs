@@ -13,7 +13,6 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::json;
 
-use crate::events::Component;
 use crate::{Ctx, Error, names, util, workload};
 
 pub const MANAGER: &str = "marketplace-replicaset-controller";
@@ -42,11 +41,7 @@ pub async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Err
     for p in &pods {
         let keep = wanted.contains(&p.name_any()) && util::pod_active(p);
         if !keep && p.metadata.deletion_timestamp.is_none() {
-            let by = (rs.as_ref(), Component::ReplicaSetController);
-            workload::delete_pod(&ctx, &api, &p.name_any(), by, |n| {
-                format!("Deleted pod: {n}")
-            })
-            .await?;
+            workload::delete_pod(&ctx, &api, &p.name_any(), rs.as_ref()).await?;
         }
     }
     let template = spec.template.clone().unwrap_or_default();
@@ -57,11 +52,7 @@ pub async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Err
     {
         let body =
             workload::pod_from_template(&ctx, &template, w, owner.clone(), &BTreeMap::new(), None);
-        let by = (rs.as_ref(), Component::ReplicaSetController);
-        workload::create_pod(&ctx, &api, MANAGER, &body, by, |n| {
-            format!("Created pod: {n}")
-        })
-        .await?;
+        workload::create_pod(&ctx, &api, MANAGER, &body, rs.as_ref()).await?;
     }
     let live: Vec<Arc<Pod>> = pods
         .into_iter()

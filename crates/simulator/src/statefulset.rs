@@ -14,7 +14,6 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
-use crate::events::Component;
 use crate::{Ctx, Error, names, util, workload};
 
 pub const MANAGER: &str = "marketplace-statefulset-controller";
@@ -124,11 +123,7 @@ pub async fn reconcile(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, E
     );
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     for i in &plan.delete {
-        let by = (sts.as_ref(), Component::StatefulSetController);
-        workload::delete_pod(&ctx, &api, &format!("{name}-{i}"), by, |n| {
-            format!("delete Pod {n} in StatefulSet {name} successful")
-        })
-        .await?;
+        workload::delete_pod(&ctx, &api, &format!("{name}-{i}"), sts.as_ref()).await?;
     }
     let owner = util::controller_ref(sts.as_ref());
     for i in &plan.create {
@@ -153,11 +148,7 @@ pub async fn reconcile(sts: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, E
         if !spec.service_name.clone().unwrap_or_default().is_empty() {
             body["spec"]["subdomain"] = json!(spec.service_name);
         }
-        let by = (sts.as_ref(), Component::StatefulSetController);
-        workload::create_pod(&ctx, &api, MANAGER, &body, by, |n| {
-            format!("create Pod {n} in StatefulSet {name} successful")
-        })
-        .await?;
+        workload::create_pod(&ctx, &api, MANAGER, &body, sts.as_ref()).await?;
     }
     let status = status(&sts, &observed, replicas, &update_revision);
     let current = serde_json::to_value(&sts.status).unwrap_or_default();

@@ -8,7 +8,7 @@ use kube::Resource;
 use kube::api::Api;
 use serde_json::{Value, json};
 
-use crate::events::Component;
+use crate::events::controller_of;
 use crate::{Ctx, util};
 
 /// The Pod `name` made from `template` for an owner, with `labels` added to the template's and a
@@ -52,15 +52,14 @@ pub fn pod_from_template(
 }
 
 /// Creates the Pod unless it already exists (an existing Pod is left as it is). A created Pod is
-/// recorded as `by` does: `SuccessfulCreate` on `owner` with `note(pod name)`, and, as it is made
-/// bound to a Node, the scheduler's `Scheduled`.
+/// recorded as `owner`'s controller records it (`SuccessfulCreate`, see [`pod_note`]) and, as it
+/// is made bound to a Node, as the scheduler's `Scheduled`.
 pub async fn create_pod<K: Resource<DynamicType = ()>>(
     ctx: &Ctx,
     api: &Api<Pod>,
     manager: &str,
     body: &Value,
-    (owner, by): (&K, Component),
-    note: impl FnOnce(&str) -> String,
+    owner: &K,
 ) -> Result<(), kube::Error> {
     let pp = kube::api::PostParams {
         field_manager: Some(manager.to_string()),
@@ -70,8 +69,9 @@ pub async fn create_pod<K: Resource<DynamicType = ()>>(
     match api.create(&pp, &pod).await {
         Ok(created) => {
             let name = created.metadata.name.clone().unwrap_or_default();
+            let note = pod_note(owner, "create", &name);
             ctx.events
-                .normal(by, owner, "SuccessfulCreate", note(&name));
+                .normal(controller_of::<K>(), owner, "SuccessfulCreate", note);
             if let Some(node) = created.spec.as_ref().and_then(|s| s.node_name.clone()) {
                 crate::kubelet::scheduled_event(&created, &node, ctx);
             }
@@ -82,19 +82,34 @@ pub async fn create_pod<K: Resource<DynamicType = ()>>(
     }
 }
 
-/// Deletes the Pod `name` (gone already is fine), recorded as `by` does: `SuccessfulDelete` on
-/// `owner` with `note(pod name)`.
+/// Deletes the Pod `name` (gone already is fine), recorded as `owner`'s controller records it
+/// (`SuccessfulDelete`, see [`pod_note`]).
 pub async fn delete_pod<K: Resource<DynamicType = ()>>(
     ctx: &Ctx,
     api: &Api<Pod>,
     name: &str,
-    (owner, by): (&K, Component),
-    note: impl FnOnce(&str) -> String,
+    owner: &K,
 ) -> Result<(), kube::Error> {
     if util::delete_ignoring_missing(api, name).await? {
-        ctx.events.normal(by, owner, "SuccessfulDelete", note(name));
+        let note = pod_note(owner, "delete", name);
+        ctx.events
+            .normal(controller_of::<K>(), owner, "SuccessfulDelete", note);
     }
     Ok(())
+}
+
+/// How `owner`'s controller words creating or deleting (`verb`) its Pod `pod`: the StatefulSet
+/// controller `create Pod web-0 in StatefulSet web successful`, the others `Created pod: NAME`.
+fn pod_note<K: Resource<DynamicType = ()>>(owner: &K, verb: &str, pod: &str) -> String {
+    let kind = K::kind(&());
+    match (kind.as_ref(), verb) {
+        ("StatefulSet", _) => format!(
+            "{verb} Pod {pod} in StatefulSet {} successful",
+            owner.meta().name.as_deref().unwrap_or_default()
+        ),
+        (_, "create") => format!("Created pod: {pod}"),
+        _ => format!("Deleted pod: {pod}"),
+    }
 }
 
 /// Counts of a set of Pods: (active, ready).
