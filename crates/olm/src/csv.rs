@@ -540,26 +540,33 @@ async fn sync_target_rbac(
         owned_by(csv, ns),
         crate::steps::TARGET_RBAC_LABEL
     ));
-    let c = client;
-    delete_stale(Api::<Role>::all(c.clone()), &granted, &wanted, |n| {
+    delete_rbac_except(client, &granted, &wanted).await
+}
+
+/// Deletes the Roles, RoleBindings (in every namespace), ClusterRoles and ClusterRoleBindings
+/// that `selector` finds and that are not among `wanted` (kind, namespace, name).
+async fn delete_rbac_except(
+    c: &kube::Client,
+    selector: &ListParams,
+    wanted: &std::collections::BTreeSet<(String, String, String)>,
+) -> Result<(), kube::Error> {
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    delete_stale(Api::<Role>::all(c.clone()), selector, wanted, |n| {
         Api::namespaced(c.clone(), n)
     })
     .await?;
-    delete_stale(Api::<RoleBinding>::all(c.clone()), &granted, &wanted, |n| {
+    delete_stale(Api::<RoleBinding>::all(c.clone()), selector, wanted, |n| {
         Api::namespaced(c.clone(), n)
     })
     .await?;
-    delete_stale(
-        Api::<ClusterRole>::all(c.clone()),
-        &granted,
-        &wanted,
-        |_| Api::all(c.clone()),
-    )
+    delete_stale(Api::<ClusterRole>::all(c.clone()), selector, wanted, |_| {
+        Api::all(c.clone())
+    })
     .await?;
     delete_stale(
         Api::<ClusterRoleBinding>::all(c.clone()),
-        &granted,
-        &wanted,
+        selector,
+        wanted,
         |_| Api::all(c.clone()),
     )
     .await
@@ -968,23 +975,9 @@ async fn replace_predecessor(
 async fn cleanup(client: &kube::Client, ns: &str, name: &str) -> Result<(), kube::Error> {
     let lp = ListParams::default().labels(&owned_by(name, ns));
     remove_deployments(client, ns, name).await?;
-    // Roles and bindings: the plan's in this namespace, and those granted in target namespaces.
-    sync_target_rbac(client, name, ns, &[], true).await?;
-    delete_labelled::<k8s_openapi::api::rbac::v1::RoleBinding>(client, ns, &lp).await?;
-    delete_labelled::<k8s_openapi::api::rbac::v1::Role>(client, ns, &lp).await?;
-    delete_labelled::<k8s_openapi::api::core::v1::ServiceAccount>(client, ns, &lp).await?;
-    let none = std::collections::BTreeSet::new();
-    delete_stale(
-        Api::<ClusterRoleBinding>::all(client.clone()),
-        &lp,
-        &none,
-        |_| Api::all(client.clone()),
-    )
-    .await?;
-    delete_stale(Api::<ClusterRole>::all(client.clone()), &lp, &none, |_| {
-        Api::all(client.clone())
-    })
-    .await
+    // Roles and bindings: the plan's and those granted in target namespaces carry its labels.
+    delete_rbac_except(client, &lp, &Default::default()).await?;
+    delete_labelled::<k8s_openapi::api::core::v1::ServiceAccount>(client, ns, &lp).await
 }
 
 /// The label selector of what a plan and this controller made for CSV `ns/name`.
