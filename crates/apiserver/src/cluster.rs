@@ -6,8 +6,10 @@
 //! Store layout: `<data-dir>/clusters/<name>/store.db`. On open the cluster is bootstrapped: the
 //! namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease` exist, and
 //! `kube-public/cluster-info` (a ConfigMap with `name` and `labels` as JSON) describes the cluster.
+//! Once the server listens, `default/kubernetes` (Service, Endpoints, EndpointSlice) points at it.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
 use apiresources::{Catalogue, ResourceInfo};
@@ -159,6 +161,55 @@ impl ClusterState {
                 "labels": Value::Object(labels).to_string(),
             }),
         )
+    }
+
+    /// The `default/kubernetes` Service, Endpoints and EndpointSlice, pointing at this server
+    /// (`ip`:`port`), as kube-apiserver's endpoint reconciler keeps them at start: the Service
+    /// (ClusterIP 10.96.0.1, port 443 named `https`) is made once and its target port follows
+    /// the server's port; the Endpoints and the EndpointSlice list the server's address. Objects
+    /// already right are not written again (no new resourceVersion on every start).
+    pub fn reconcile_kubernetes_service(&self, ip: IpAddr, port: u16) -> Result<(), StoreError> {
+        let objects = kubernetes_service_objects(ip, port);
+        let now = apimachinery::meta::now_rfc3339();
+        self.store.write(|t| {
+            for (resource, want) in &objects {
+                let key = Key::new(*resource, "default", "kubernetes");
+                match t.get(&key)? {
+                    None => {
+                        let mut v = want.clone();
+                        let m = &mut v["metadata"];
+                        m["uid"] = json!(uuid::Uuid::new_v4().to_string());
+                        m["creationTimestamp"] = json!(now);
+                        if *resource == "discovery.k8s.io/endpointslices" {
+                            m["generation"] = json!(1);
+                        }
+                        t.create(&key, v)?;
+                    }
+                    Some(cur) => {
+                        let mut v = cur.value.clone();
+                        let before = v.clone();
+                        for field in ["spec", "subsets", "endpoints", "ports", "addressType"] {
+                            if let Some(w) = want.get(field) {
+                                v[field] = w.clone();
+                            }
+                        }
+                        if let Some(labels) = want.pointer("/metadata/labels") {
+                            v["metadata"]["labels"] = labels.clone();
+                        }
+                        if v != before {
+                            if let Some(g) =
+                                v.pointer("/metadata/generation").and_then(Value::as_i64)
+                            {
+                                v["metadata"]["generation"] = json!(g + 1);
+                            }
+                            t.update(&key, v, None)?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// Creates or updates a ConfigMap with `data` (used for cluster descriptions).
@@ -362,6 +413,51 @@ impl ClusterState {
 }
 
 /// Maps a store error on `info`'s object `name` to the API error kube-apiserver would return.
+/// What kube-apiserver's endpoint reconciler writes for the API server at `ip`:`port`, by store
+/// resource: the `kubernetes` Service, its Endpoints (not mirrored into a slice: the reconciler
+/// writes its own) and its EndpointSlice. Server-set metadata (uid, timestamps) is added on create.
+fn kubernetes_service_objects(ip: IpAddr, port: u16) -> [(&'static str, Value); 3] {
+    let (family, slice_type) = match ip {
+        IpAddr::V4(_) => ("IPv4", "IPv4"),
+        IpAddr::V6(_) => ("IPv6", "IPv6"),
+    };
+    let ip = ip.to_string();
+    let meta =
+        |labels: Value| json!({"name": "kubernetes", "namespace": "default", "labels": labels});
+    let service = json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": meta(json!({"component": "apiserver", "provider": "kubernetes"})),
+        "spec": {
+            "clusterIP": KUBERNETES_SERVICE_IP, "clusterIPs": [KUBERNETES_SERVICE_IP],
+            "internalTrafficPolicy": "Cluster", "ipFamilies": [family], "ipFamilyPolicy": "SingleStack",
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}],
+            "sessionAffinity": "None", "type": "ClusterIP",
+        },
+        "status": {"loadBalancer": {}},
+    });
+    let endpoints = json!({
+        "apiVersion": "v1", "kind": "Endpoints",
+        "metadata": meta(json!({"endpointslice.kubernetes.io/skip-mirror": "true"})),
+        "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    });
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": meta(json!({"kubernetes.io/service-name": "kubernetes"})),
+        "addressType": slice_type,
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    });
+    [
+        ("services", service),
+        ("endpoints", endpoints),
+        ("discovery.k8s.io/endpointslices", slice),
+    ]
+}
+
+/// The `kubernetes` Service's ClusterIP: the first address of the service range 10.96.0.0/12,
+/// which the ClusterIP defaults never hand out (`apiresources::defaults`).
+pub const KUBERNETES_SERVICE_IP: &str = "10.96.0.1";
+
 pub fn store_error(e: StoreError, info: &ResourceInfo, name: &str) -> ApiError {
     match e {
         StoreError::NotFound { .. } => ApiError::not_found(&info.group, &info.plural, name),

@@ -284,6 +284,18 @@ impl ControlPlane {
             ip => ip.to_string(),
         };
         let base = format!("{scheme}://{host}:{}", addr.port());
+        let advertised = match addr.ip() {
+            ip if ip.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
+            ip => ip,
+        };
+        for (name, c) in &shared.clusters {
+            c.reconcile_kubernetes_service(advertised, addr.port())
+                .map_err(|e| StartError::Store {
+                    cluster: name.clone(),
+                    path: data_dir.join("clusters").join(name),
+                    message: format!("cannot write the default/kubernetes Service: {e}"),
+                })?;
+        }
         for name in shared.clusters.keys() {
             kubeconfig::write(
                 &data_dir,

@@ -671,3 +671,60 @@ async fn concurrent_applies_of_a_new_object_all_land_without_a_409() {
         assert_eq!(data.len(), 8, "every manager's field is kept: {data:?}");
     }
 }
+
+#[tokio::test]
+async fn the_kubernetes_service_points_at_the_server_and_follows_it_across_restarts() {
+    use k8s_openapi::api::core::v1::{Endpoints, Service};
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let dir = tempfile::tempdir().unwrap();
+    let mut uid = None;
+    for _ in 0..2 {
+        let mut cfg = apiserver::Config::new(dir.path());
+        cfg.listen = "127.0.0.1:0".parse().unwrap();
+        let cp = apiserver::ControlPlane::start(cfg).await.unwrap();
+        let port = cp.addr().port();
+        let c = cp.client("global").unwrap();
+        let svc = Api::<Service>::namespaced(c.clone(), "default")
+            .get("kubernetes")
+            .await
+            .unwrap();
+        let spec = svc.spec.unwrap();
+        assert_eq!(spec.cluster_ip.as_deref(), Some("10.96.0.1"));
+        let p = &spec.ports.unwrap()[0];
+        assert_eq!((p.name.as_deref(), p.port), (Some("https"), 443));
+        assert_eq!(p.target_port, Some(IntOrString::Int(port.into())));
+        // The same Service across restarts, its target port following the server.
+        let this_uid = svc.metadata.uid.unwrap();
+        assert_eq!(uid.get_or_insert(this_uid.clone()), &this_uid);
+        let ep = Api::<Endpoints>::namespaced(c.clone(), "default")
+            .get("kubernetes")
+            .await
+            .unwrap();
+        let subset = &ep.subsets.unwrap()[0];
+        assert_eq!(subset.addresses.as_ref().unwrap()[0].ip, "127.0.0.1");
+        assert_eq!(subset.ports.as_ref().unwrap()[0].port, i32::from(port));
+        let slice = Api::<EndpointSlice>::namespaced(c.clone(), "default")
+            .get("kubernetes")
+            .await
+            .unwrap();
+        assert_eq!(slice.address_type, "IPv4");
+        assert_eq!(
+            slice.endpoints.unwrap()[0].addresses,
+            vec!["127.0.0.1".to_string()]
+        );
+        assert_eq!(slice.ports.unwrap()[0].port, Some(i32::from(port)));
+        // A new Service never gets the kubernetes Service's address.
+        let other = Api::<Service>::namespaced(c, "default")
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"generateName": "s-"},
+                    "spec": {"ports": [{"port": 80}]}}))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_ne!(other.spec.unwrap().cluster_ip.as_deref(), Some("10.96.0.1"));
+        cp.shutdown().await;
+    }
+}
