@@ -317,6 +317,15 @@ impl ResourceInfo {
         self.origin == Origin::BuiltIn
     }
 
+    /// How the server keeps this resource's `metadata.generation`.
+    pub fn generation(&self) -> crate::defaults::Generation {
+        if self.is_builtin() {
+            crate::defaults::generation(&self.gvk())
+        } else {
+            crate::defaults::Generation::Spec
+        }
+    }
+
     pub fn has_verb(&self, verb: &str) -> bool {
         self.verbs.iter().any(|v| v == verb)
     }

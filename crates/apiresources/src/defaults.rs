@@ -170,6 +170,57 @@ pub fn prepare_for_create(gvk: &Gvk, obj: &mut Value) {
     }
 }
 
+/// How kube-apiserver keeps a built-in kind's `metadata.generation` (its registry strategies'
+/// `PrepareForCreate` / `PrepareForUpdate`). Custom resources are always [`Generation::Spec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// Never set by the server (ConfigMap, Secret, Service, RBAC, …): a value sent on create is
+    /// stored as is and then kept.
+    Untracked,
+    /// 1 on create, +1 when anything but metadata and status changes.
+    Spec,
+    /// As [`Generation::Spec`], and also when the annotations change (Deployments: their
+    /// annotations are copied to their ReplicaSets).
+    SpecOrAnnotations,
+    /// As [`Generation::Spec`], and also when the labels change (EndpointSlices).
+    SpecOrLabels,
+    /// 1 on create, never bumped (PriorityClasses: their value cannot change).
+    CreateOnly,
+}
+
+/// The [`Generation`] policy of a built-in kind.
+pub fn generation(gvk: &Gvk) -> Generation {
+    match (gvk.group.as_str(), gvk.kind.as_str()) {
+        ("apps", "Deployment") => Generation::SpecOrAnnotations,
+        ("discovery.k8s.io", "EndpointSlice") => Generation::SpecOrLabels,
+        ("scheduling.k8s.io", "PriorityClass") => Generation::CreateOnly,
+        ("", "Pod" | "PodTemplate" | "ReplicationController")
+        | ("apps", "ReplicaSet" | "StatefulSet" | "DaemonSet")
+        | ("batch", "Job" | "CronJob")
+        | ("policy", "PodDisruptionBudget")
+        | ("networking.k8s.io", "NetworkPolicy" | "Ingress" | "IngressClass")
+        | (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration"
+            | "MutatingWebhookConfiguration"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding"
+            | "MutatingAdmissionPolicy"
+            | "MutatingAdmissionPolicyBinding",
+        )
+        | ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration")
+        | ("apiextensions.k8s.io", "CustomResourceDefinition") => Generation::Spec,
+        _ => Generation::Untracked,
+    }
+}
+
+/// Whether a write through `/status` also changes the annotations (kube-apiserver's Deployment
+/// status strategy keeps only the old spec and labels: kube-controller-manager writes the
+/// `deployment.kubernetes.io/revision` annotation that way, without bumping the generation).
+pub fn status_writes_annotations(gvk: &Gvk) -> bool {
+    gvk.group == "apps" && gvk.kind == "Deployment"
+}
+
 /// `generateSelector` of the Job strategy: unless `manualSelector`, the selector matches the
 /// Job's uid and the pod template carries the uid and name labels.
 fn job_selector(obj: &mut Value) {

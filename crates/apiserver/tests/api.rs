@@ -53,7 +53,7 @@ async fn generation_and_status_isolation_on_a_resource_with_status() {
     )
     .unwrap();
     let s = api.create(&PostParams::default(), &svc).await.unwrap();
-    assert_eq!(s.metadata.generation, Some(1));
+    assert_eq!(s.metadata.generation, None, "Services have no generation");
     assert!(
         s.status
             .as_ref()
@@ -67,12 +67,11 @@ async fn generation_and_status_isolation_on_a_resource_with_status() {
         .patch_status("s", &PatchParams::default(), &Patch::Merge(json!({"status": {"loadBalancer": {"ingress": [{"ip": "9.9.9.9"}]}}, "spec": {"ports": [{"port": 81}]}})))
         .await
         .unwrap();
-    assert_eq!(st.metadata.generation, Some(1));
     assert_eq!(
         st.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port,
         80
     );
-    // Main-resource writes ignore status and bump generation on spec changes only.
+    // Main-resource writes ignore status.
     let m = api
         .patch(
             "s",
@@ -83,11 +82,6 @@ async fn generation_and_status_isolation_on_a_resource_with_status() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        m.metadata.generation,
-        Some(1),
-        "label change does not bump generation"
-    );
     assert_eq!(
         m.status.unwrap().load_balancer.unwrap().ingress.unwrap()[0]
             .ip
@@ -102,7 +96,93 @@ async fn generation_and_status_isolation_on_a_resource_with_status() {
         )
         .await
         .unwrap();
-    assert_eq!(m.metadata.generation, Some(2));
+    assert_eq!(
+        m.metadata.generation, None,
+        "still none after a spec change"
+    );
+}
+
+/// `metadata.generation` after create, then after each patch, of one object of `api`.
+async fn generations<K>(api: &Api<K>, obj: Value, patches: &[Value]) -> Vec<Option<i64>>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+    let o: K = serde_json::from_value(obj).unwrap();
+    let mut out = vec![
+        api.create(&PostParams::default(), &o)
+            .await
+            .unwrap()
+            .meta()
+            .generation,
+    ];
+    for p in patches {
+        let o = api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(p))
+            .await
+            .unwrap();
+        out.push(o.meta().generation);
+    }
+    out
+}
+
+#[tokio::test]
+async fn generation_is_kept_per_kind_as_kube_apiserver_strategies_keep_it() {
+    use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
+    use k8s_openapi::api::{discovery::v1::EndpointSlice, scheduling::v1::PriorityClass};
+    let (cp, _d) = start(None).await;
+    let c = cp.client("global").unwrap();
+    let labels = json!({"metadata": {"labels": {"x": "y"}}});
+    let annotations = json!({"metadata": {"annotations": {"a": "b"}}});
+    // ConfigMaps have none, whatever changes.
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let got = generations(
+        &cms,
+        json!({"metadata": {"name": "g"}}),
+        &[json!({"data": {"k": "v"}})],
+    )
+    .await;
+    assert_eq!(got, [None, None]);
+    // Deployments: spec and annotations bump it, labels do not.
+    let deploys: Api<Deployment> = Api::namespaced(c.clone(), "default");
+    let d = json!({"metadata": {"name": "g"}, "spec": {
+        "selector": {"matchLabels": {"app": "g"}},
+        "template": {"metadata": {"labels": {"app": "g"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+    let got = generations(
+        &deploys,
+        d,
+        &[
+            labels.clone(),
+            annotations.clone(),
+            json!({"spec": {"replicas": 3}}),
+        ],
+    )
+    .await;
+    assert_eq!(got, [Some(1), Some(1), Some(2), Some(3)]);
+    // Pods (since 1.33): spec changes only.
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let p =
+        json!({"metadata": {"name": "g"}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
+    let got = generations(
+        &pods,
+        p,
+        &[
+            labels.clone(),
+            json!({"spec": {"activeDeadlineSeconds": 5}}),
+        ],
+    )
+    .await;
+    assert_eq!(got, [Some(1), Some(1), Some(2)]);
+    // EndpointSlices: labels bump it too.
+    let slices: Api<EndpointSlice> = Api::namespaced(c.clone(), "default");
+    let e = json!({"metadata": {"name": "g"}, "addressType": "IPv4", "endpoints": []});
+    let got = generations(&slices, e, &[labels.clone(), annotations.clone()]).await;
+    assert_eq!(got, [Some(1), Some(2), Some(2)]);
+    // PriorityClasses: 1, for good.
+    let pcs: Api<PriorityClass> = Api::all(c);
+    let pc = json!({"metadata": {"name": "g"}, "value": 10});
+    let got = generations(&pcs, pc, &[json!({"description": "d"})]).await;
+    assert_eq!(got, [Some(1), Some(1)]);
 }
 
 #[tokio::test]

@@ -133,15 +133,16 @@ pub async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Erro
                 )
         });
         if d.annotations().get(REVISION) != Some(&rev.to_string()) {
-            // The Deployment shows its current revision, as the real controller writes it
-            // (`kubectl rollout undo` patches the annotations it finds there).
+            // The Deployment shows its current revision, as the real controller writes it:
+            // through /status, so its generation stays (`kubectl rollout undo` patches the
+            // annotations it finds there).
             let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
             let patch = json!({"metadata": {"annotations": {REVISION: rev.to_string()}}});
             let pp = PatchParams {
                 field_manager: Some(MANAGER.into()),
                 ..Default::default()
             };
-            api.patch(&name, &pp, &Patch::Merge(&patch)).await?;
+            api.patch_status(&name, &pp, &Patch::Merge(&patch)).await?;
         }
         if stale {
             util::apply_object(&rs_api, MANAGER, &new_name, &body).await?;

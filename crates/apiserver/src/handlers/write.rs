@@ -1,7 +1,7 @@
 //! Writes: create (generateName, uid, creationTimestamp, generation, defaults, validation,
-//! `fieldValidation`, `dryRun`), update (resourceVersion preconditions, status isolation, generation
-//! on spec changes, finalizers), patch (JSON, merge, strategic for built-ins, server-side apply),
-//! delete (preconditions, propagation policy, finalizers → `deletionTimestamp`) and
+//! `fieldValidation`, `dryRun`), update (resourceVersion preconditions, status isolation,
+//! generation kept per kind as kube-apiserver's strategies keep it, finalizers), patch (JSON,
+//! merge, strategic for built-ins, server-side apply), delete (preconditions, propagation policy, finalizers → `deletionTimestamp`) and
 //! deletecollection.
 //!
 //! Admission order, as kube-apiserver: decode → kind/namespace checks → (patch) → strict field
@@ -18,6 +18,8 @@ use store::{Key, StoreError, Txn};
 
 use super::Ctx;
 use super::body::{DeleteOptions, decode_object};
+use apiresources::defaults::Generation;
+
 use crate::cluster::{blocking, store_error};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::json_response_with;
@@ -333,7 +335,9 @@ fn initialize_new(ctx: &Ctx, obj: &mut Value) {
     let m = meta_mut(obj);
     m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
     m.insert("creationTimestamp".into(), json!(now()));
-    m.insert("generation".into(), json!(1));
+    if ctx.info.generation() != Generation::Untracked {
+        m.insert("generation".into(), json!(1));
+    }
     for k in [
         "resourceVersion",
         "deletionTimestamp",
@@ -548,6 +552,18 @@ fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
         if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
             meta_mut(&mut out).insert("managedFields".into(), mf);
         }
+        if ctx.info.is_builtin()
+            && apiresources::defaults::status_writes_annotations(&ctx.info.gvk())
+        {
+            match new.pointer("/metadata/annotations").cloned() {
+                Some(a) => {
+                    meta_mut(&mut out).insert("annotations".into(), a);
+                }
+                None => {
+                    meta_mut(&mut out).remove("annotations");
+                }
+            }
+        }
         return out;
     }
     if ctx.info.subresources.status && !ctx.is_crd() {
@@ -582,11 +598,23 @@ fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
             }
         }
     }
-    let cur_gen = cur_meta
-        .get("generation")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    if strip_for_compare(cur) != strip_for_compare(&new) {
+    let meta_changed =
+        |field: &str| cur_meta.get(field) != new.pointer(&format!("/metadata/{field}"));
+    let bump = match ctx.info.generation() {
+        Generation::Untracked | Generation::CreateOnly => false,
+        Generation::Spec => strip_for_compare(cur) != strip_for_compare(&new),
+        Generation::SpecOrAnnotations => {
+            strip_for_compare(cur) != strip_for_compare(&new) || meta_changed("annotations")
+        }
+        Generation::SpecOrLabels => {
+            strip_for_compare(cur) != strip_for_compare(&new) || meta_changed("labels")
+        }
+    };
+    if bump {
+        let cur_gen = cur_meta
+            .get("generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         meta_mut(&mut new).insert("generation".into(), json!(cur_gen + 1));
     }
     if ctx.is_crd() {
@@ -980,6 +1008,14 @@ pub fn delete_in_txn(
     m.insert("deletionTimestamp".into(), json!(now()));
     m.insert("deletionGracePeriodSeconds".into(), json!(0));
     m.insert("finalizers".into(), Value::Array(finalizers));
+    // As kube-apiserver's `markAsDeleting`: a tracked generation moves on when deletion starts.
+    if let Some(g) = m
+        .get("generation")
+        .and_then(Value::as_i64)
+        .filter(|g| *g > 0)
+    {
+        m.insert("generation".into(), json!(g + 1));
+    }
     if opts.dry_run {
         return Ok((obj, false));
     }
