@@ -41,6 +41,7 @@ pub mod error;
 pub mod events;
 mod fsutil;
 pub mod handlers;
+pub mod health;
 pub mod kubeconfig;
 pub mod metrics;
 pub mod observe;

@@ -92,7 +92,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Result<Response, ApiError>
         return Err(ApiError::method_not_allowed(parts.method.as_str(), rest));
     }
     match endpoint {
-        path::Endpoint::Health(_) => Ok(text("ok")),
+        path::Endpoint::Health(h) => Ok(health(&shared, &cluster, &h, rest, parts.uri.query())),
         path::Endpoint::Version => Ok(json_response(version())),
         path::Endpoint::CoreVersions => {
             let cat = cluster.catalogue();
@@ -242,6 +242,46 @@ pub fn version() -> serde_json::Value {
         "compiler": "gc",
         "platform": "linux/amd64",
     })
+}
+
+/// `/healthz`, `/livez`, `/readyz` (and one check below them) of `cluster`: the store answers,
+/// and for `readyz` the server is not shutting down.
+fn health(
+    shared: &Shared,
+    cluster: &crate::cluster::ClusterState,
+    endpoint: &str,
+    path: &str,
+    query: Option<&str>,
+) -> Response {
+    let checks: Vec<crate::health::Check> = crate::health::check_names(endpoint)
+        .iter()
+        .map(|&name| crate::health::Check {
+            name,
+            outcome: match name {
+                "etcd" => cluster
+                    .store
+                    .get(&store::Key::cluster("namespaces", "default"))
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                "shutdown" if shared.shutdown.is_cancelled() => {
+                    Err("the server is shutting down".into())
+                }
+                _ => Ok(()),
+            },
+        })
+        .collect();
+    let sub = path
+        .trim_matches('/')
+        .split_once('/')
+        .map(|(_, sub)| sub)
+        .filter(|s| !s.is_empty());
+    let (code, body) = crate::health::answer(endpoint, sub, query, &checks);
+    (
+        http::StatusCode::from_u16(code).expect("a valid status code"),
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 pub fn text(s: &'static str) -> Response {
