@@ -448,8 +448,11 @@ pub fn pull_failed_status(
         util_cond("PodScheduled", "True", None, None, now),
     ];
     let node = spec.node_name.clone().unwrap_or_default();
+    // The sandbox is up (PodReadyToStartContainers): the Pod has its IP, as on a real node.
+    let ip = pod_ip(&uid(pod));
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod.name_any()},
-           "status": {"phase": "Pending", "hostIP": host_ip(&node), "startTime": start_time(pod, now),
+           "status": {"phase": "Pending", "hostIP": host_ip(&node), "hostIPs": [{"ip": host_ip(&node)}],
+                      "podIP": ip, "podIPs": [{"ip": ip}], "startTime": start_time(pod, now),
                       "conditions": conds, "containerStatuses": statuses}})
 }
 
@@ -537,6 +540,11 @@ mod tests {
         )];
         let s = pull_failed_status(&pod("Always"), &f, "ErrImagePull", "2026-01-01T00:00:00Z");
         assert_eq!(s["status"]["phase"], "Pending");
+        assert_eq!(
+            s["status"]["podIP"],
+            pod_ip(&uid(&pod("Always"))),
+            "the sandbox has its IP while the image is pulled"
+        );
         let w = &s["status"]["containerStatuses"][0]["state"]["waiting"];
         assert_eq!(w["reason"], "ErrImagePull");
         assert!(w["message"].as_str().unwrap().contains("\"REG/web:1\""));
