@@ -6,7 +6,8 @@
 //! rolling-update arithmetic), ReplicaSet → Pods ([`replicaset`]), StatefulSet, DaemonSet, Job and
 //! CronJob ([`statefulset`], [`daemonset`], [`job`], [`cronjob`]); and the kubelet/scheduler stand-in
 //! that binds Pods to Nodes and moves them `Pending` → `Running` (or `Succeeded`), pulling images
-//! from the platform registry ([`kubelet`], [`images`]). Names and hashes are in [`names`]. Each
+//! from the platform registry ([`kubelet`], [`images`]); the Endpoints and EndpointSlice of every
+//! Service with a selector ([`endpoints`]). Names and hashes are in [`names`]. Each
 //! records the Events its Kubernetes counterpart records ([`events`]).
 //!
 //! It talks to a cluster only through `kube::Client` — the same API kubectl uses — and must not touch
@@ -21,6 +22,7 @@
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod endpoints;
 pub mod events;
 pub mod images;
 pub mod job;
@@ -40,7 +42,7 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -109,6 +111,7 @@ pub struct Ctx {
     pub(crate) images: images::Images,
     pub(crate) pull_retry: Mutex<HashMap<String, kubelet::PullRetry>>,
     pub(crate) events: controllers::events::Events,
+    pub(crate) endpoints_written: endpoints::Written,
 }
 
 impl Ctx {
@@ -179,11 +182,14 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
     let (pods, pod_w) = reflector::store_shared::<Pod>(SHARED_BUFFER);
     let (rss, rs_w) = reflector::store_shared::<ReplicaSet>(SHARED_BUFFER);
     let (jobs, job_w) = reflector::store_shared::<Job>(SHARED_BUFFER);
+    let (svcs, svc_w) = reflector::store_shared::<Service>(SHARED_BUFFER);
     let node_sub = node_w.subscribe().expect("shared store");
     let pod_sub = pod_w.subscribe().expect("shared store");
     let rs_sub = rs_w.subscribe().expect("shared store");
     let job_sub = job_w.subscribe().expect("shared store");
+    let svc_sub = svc_w.subscribe().expect("shared store");
     let (pods_gone, rss_gone, jobs_gone) = (Deletions::new(), Deletions::new(), Deletions::new());
+    let svcs_gone = Deletions::new();
     // What an owner hears of its children: changes and deletions.
     let pod_changes = || futures::stream::select(pod_sub.clone(), pods_gone.subscribe());
     let rs_changes = || futures::stream::select(rs_sub.clone(), rss_gone.subscribe());
@@ -197,75 +203,94 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         images: images::Images::new(cx.registry.clone()),
         pull_retry: Mutex::new(HashMap::new()),
         events: controllers::events::Events::start(client.clone(), &cx.name),
+        endpoints_written: Default::default(),
     });
     let stop = cx.shutdown.clone();
     let nodes_changed = move || node_sub.clone().map(|_| ());
-    let controllers: Vec<BoxFuture<'static, ()>> = vec![
-        finish(
-            Controller::for_shared_stream(pod_sub.clone(), pods.clone()),
-            &stop,
-            ctx.clone(),
-            |o, c| kubelet::reconcile(o, c).boxed(),
-        ),
-        finish(
-            Controller::for_shared_stream(rs_sub.clone(), rss.clone())
-                .owns_shared_stream(pod_changes()),
-            &stop,
-            ctx.clone(),
-            |o, c| replicaset::reconcile(o, c).boxed(),
-        ),
-        finish(
-            Controller::new(
-                Api::<Deployment>::all(client.clone()),
-                watcher::Config::default(),
-            )
-            .owns_shared_stream(rs_changes())
-            .owns_shared_stream(pod_sub_for_deployments(pod_changes(), rss.clone())),
-            &stop,
-            ctx.clone(),
-            |o, c| deployment::reconcile(o, c).boxed(),
-        ),
-        finish(
-            Controller::new(
-                Api::<StatefulSet>::all(client.clone()),
-                watcher::Config::default(),
-            )
-            .owns_shared_stream(pod_changes())
-            .reconcile_all_on(nodes_changed()),
-            &stop,
-            ctx.clone(),
-            |o, c| statefulset::reconcile(o, c).boxed(),
-        ),
-        finish(
-            Controller::new(
-                Api::<DaemonSet>::all(client.clone()),
-                watcher::Config::default(),
-            )
-            .owns_shared_stream(pod_changes())
-            .reconcile_all_on(nodes_changed()),
-            &stop,
-            ctx.clone(),
-            |o, c| daemonset::reconcile(o, c).boxed(),
-        ),
-        finish(
-            Controller::for_shared_stream(job_sub.clone(), jobs.clone())
-                .owns_shared_stream(pod_changes()),
-            &stop,
-            ctx.clone(),
-            |o, c| job::reconcile(o, c).boxed(),
-        ),
-        finish(
-            Controller::new(
-                Api::<CronJob>::all(client.clone()),
-                watcher::Config::default(),
-            )
-            .owns_shared_stream(job_changes()),
-            &stop,
-            ctx.clone(),
-            |o, c| cronjob::reconcile(o, c).boxed(),
-        ),
-    ];
-    let roots = futures::future::join4(
+    let controllers: Vec<BoxFuture<'static, ()>> =
+        vec![
+            finish(
+                Controller::for_shared_stream(pod_sub.clone(), pods.clone()),
+                &stop,
+                ctx.clone(),
+                |o, c| kubelet::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::for_shared_stream(rs_sub.clone(), rss.clone())
+                    .owns_shared_stream(pod_changes()),
+                &stop,
+                ctx.clone(),
+                |o, c| replicaset::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::new(
+                    Api::<Deployment>::all(client.clone()),
+                    watcher::Config::default(),
+                )
+                .owns_shared_stream(rs_changes())
+                .owns_shared_stream(pod_sub_for_deployments(pod_changes(), rss.clone())),
+                &stop,
+                ctx.clone(),
+                |o, c| deployment::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::new(
+                    Api::<StatefulSet>::all(client.clone()),
+                    watcher::Config::default(),
+                )
+                .owns_shared_stream(pod_changes())
+                .reconcile_all_on(nodes_changed()),
+                &stop,
+                ctx.clone(),
+                |o, c| statefulset::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::new(
+                    Api::<DaemonSet>::all(client.clone()),
+                    watcher::Config::default(),
+                )
+                .owns_shared_stream(pod_changes())
+                .reconcile_all_on(nodes_changed()),
+                &stop,
+                ctx.clone(),
+                |o, c| daemonset::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::for_shared_stream(job_sub.clone(), jobs.clone())
+                    .owns_shared_stream(pod_changes()),
+                &stop,
+                ctx.clone(),
+                |o, c| job::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::new(
+                    Api::<CronJob>::all(client.clone()),
+                    watcher::Config::default(),
+                )
+                .owns_shared_stream(job_changes()),
+                &stop,
+                ctx.clone(),
+                |o, c| cronjob::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::for_shared_stream(svc_sub, svcs.clone())
+                    .reconcile_on(services_of_pods(pod_changes(), svcs.clone(), ctx.clone())),
+                &stop,
+                ctx.clone(),
+                |o, c| endpoints::reconcile(o, c).boxed(),
+            ),
+            until_stopped(
+                svcs_gone
+                    .subscribe()
+                    .for_each({
+                        let ctx = ctx.clone();
+                        move |svc| endpoints::forget(svc, ctx.clone())
+                    })
+                    .boxed(),
+                &stop,
+            ),
+        ];
+    let roots = futures::future::join5(
         drive(Api::<Node>::all(client.clone()), node_w, None),
         drive(Api::<Pod>::all(client.clone()), pod_w, Some(&pods_gone)),
         drive(
@@ -274,6 +299,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
             Some(&rss_gone),
         ),
         drive(Api::<Job>::all(client.clone()), job_w, Some(&jobs_gone)),
+        drive(Api::<Service>::all(client.clone()), svc_w, Some(&svcs_gone)),
     );
     // No controller acts on a partial view: a DaemonSet reconciled before the Nodes are listed
     // would delete its Pods, a Deployment before its ReplicaSets would start a new rollout.
@@ -282,6 +308,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         let _ = pods.wait_until_ready().await;
         let _ = rss.wait_until_ready().await;
         let _ = jobs.wait_until_ready().await;
+        let _ = svcs.wait_until_ready().await;
     };
     let run_controllers = async {
         tokio::select! {
@@ -294,6 +321,35 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         _ = roots => {}
     }
     Ok(())
+}
+
+/// A Pod's event wakes the Services that select it, or listed it until now
+/// ([`endpoints::services_of`]).
+fn services_of_pods(
+    pods: impl futures::Stream<Item = Arc<Pod>> + Send + 'static,
+    svcs: Store<Service>,
+    ctx: Arc<Ctx>,
+) -> impl futures::Stream<Item = ObjectRef<Service>> + Send + 'static {
+    pods.flat_map(move |p| {
+        let refs: Vec<ObjectRef<Service>> =
+            endpoints::services_of(&p, &svcs.state(), &ctx.endpoints_written)
+                .into_iter()
+                .map(|(ns, name)| ObjectRef::new(&name).within(&ns))
+                .collect();
+        futures::stream::iter(refs)
+    })
+}
+
+/// Runs `work` until it ends or the simulator stops.
+fn until_stopped(work: BoxFuture<'static, ()>, stop: &CancellationToken) -> BoxFuture<'static, ()> {
+    let stop = stop.clone();
+    async move {
+        tokio::select! {
+            _ = work => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+    .boxed()
 }
 
 /// A Pod's event wakes the Deployment owning its ReplicaSet (so Pod readiness and pull errors show

@@ -401,6 +401,113 @@ async fn a_missing_image_shows_err_image_pull_and_heals_when_pushed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_lists_the_pods_it_selects_in_its_endpoints_and_endpoint_slice() {
+    let env = Env::start(false, apiserver::GLOBAL, &[], 1).await;
+    env.kubectl(&[
+        "create",
+        "deployment",
+        "api",
+        "--image=example/api:1",
+        "--replicas=2",
+        "--port=8080",
+    ]);
+    env.kubectl(&[
+        "expose",
+        "deployment",
+        "api",
+        "--port=80",
+        "--target-port=8080",
+    ]);
+    env.kubectl(&["rollout", "status", "deployment/api", "--timeout=90s"]);
+    let addresses = |jsonpath: &str| {
+        let out = env.kubectl(&[
+            "get",
+            "endpoints",
+            "api",
+            "-o",
+            &format!("jsonpath={jsonpath}"),
+        ]);
+        let mut v: Vec<String> = out.split_whitespace().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let pod_ips = || {
+        let mut v: Vec<String> = pods(&env, "app=api")
+            .iter()
+            .filter_map(|p| p["status"]["podIP"].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v
+    };
+    env.eventually("both Pods' IPs in the Endpoints", || {
+        let (got, want) = (addresses("{.subsets[*].addresses[*].ip}"), pod_ips());
+        (want.len() == 2 && got == want)
+            .then_some(())
+            .ok_or(format!("{got:?} vs {want:?}"))
+    })
+    .await;
+    assert_eq!(addresses("{.subsets[0].ports[0].port}"), ["8080"]);
+    let slices = json(&env.kubectl(&[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=api",
+        "-o",
+        "json",
+    ]));
+    let slices = slices["items"].as_array().unwrap();
+    assert_eq!(slices.len(), 1, "{slices:?}");
+    assert_eq!(
+        slices[0]["metadata"]["ownerReferences"][0]["kind"],
+        "Service"
+    );
+    let eps = slices[0]["endpoints"].as_array().unwrap();
+    assert_eq!(eps.len(), 2);
+    assert!(
+        eps.iter().all(|e| e["conditions"]["ready"] == true),
+        "{eps:?}"
+    );
+    assert_eq!(slices[0]["ports"][0]["port"], 8080);
+    let described = env.kubectl(&["describe", "service", "api"]);
+    let first = &pod_ips()[0];
+    assert!(described.contains(&format!("{first}:8080")), "{described}");
+
+    // Scaling down takes the Pod out; deleting the Service takes its Endpoints and slice.
+    env.kubectl(&["scale", "deployment/api", "--replicas=1"]);
+    env.eventually("one address left", || {
+        let (got, want) = (addresses("{.subsets[*].addresses[*].ip}"), pod_ips());
+        (got.len() == 1 && got == want)
+            .then_some(())
+            .ok_or(format!("{got:?} vs {want:?}"))
+    })
+    .await;
+    env.kubectl(&["delete", "service", "api"]);
+    env.eventually("Endpoints and EndpointSlice gone with the Service", || {
+        let out = env.kubectl(&[
+            "get",
+            "endpoints,endpointslices",
+            "-l",
+            "app=api",
+            "-o",
+            "name",
+        ]);
+        let slice = env.kubectl(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=api",
+            "-o",
+            "name",
+        ]);
+        (out.trim().is_empty() && slice.trim().is_empty())
+            .then_some(())
+            .ok_or(format!("{out}{slice}"))
+    })
+    .await;
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemonset_runs_one_pod_per_node_matching_its_node_selector() {
     let env = Env::start(false, apiserver::GLOBAL, &[], 3).await;
     env.eventually("three nodes", || {
