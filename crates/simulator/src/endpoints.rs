@@ -56,7 +56,7 @@ pub fn desired(svc: &Service, pods: &[Arc<Pod>]) -> Option<(Value, Value)> {
         .collect();
     selected.sort_by_key(|p| p.name_any());
     // Endpoints group addresses by the ports they resolve to (one subset per port set).
-    let mut subsets: BTreeMap<String, (Vec<Value>, Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    let mut subsets: BTreeMap<String, Subset> = BTreeMap::new();
     let mut slice_endpoints = Vec::new();
     let mut slice_ports: Option<Vec<Value>> = None;
     for p in &selected {
@@ -71,8 +71,16 @@ pub fn desired(svc: &Service, pods: &[Arc<Pod>]) -> Option<(Value, Value)> {
         }
         let entry = subsets
             .entry(serde_json::to_string(&ports).unwrap_or_default())
-            .or_insert_with(|| (Vec::new(), Vec::new(), ports.clone()));
-        if ready { &mut entry.0 } else { &mut entry.1 }.push(address);
+            .or_insert_with(|| Subset {
+                ports: ports.clone(),
+                ..Default::default()
+            });
+        if ready {
+            &mut entry.ready
+        } else {
+            &mut entry.not_ready
+        }
+        .push(address);
         let mut endpoint = json!({
             "addresses": [ip],
             "conditions": {"ready": ready, "serving": ready, "terminating": false},
@@ -86,14 +94,14 @@ pub fn desired(svc: &Service, pods: &[Arc<Pod>]) -> Option<(Value, Value)> {
     }
     let subsets: Vec<Value> = subsets
         .into_values()
-        .filter(|(_, _, ports)| !ports.is_empty())
-        .map(|(ready, not_ready, ports)| {
-            let mut s = json!({"ports": ports});
-            if !ready.is_empty() {
-                s["addresses"] = json!(ready);
+        .filter(|sub| !sub.ports.is_empty())
+        .map(|sub| {
+            let mut s = json!({"ports": sub.ports});
+            if !sub.ready.is_empty() {
+                s["addresses"] = json!(sub.ready);
             }
-            if !not_ready.is_empty() {
-                s["notReadyAddresses"] = json!(not_ready);
+            if !sub.not_ready.is_empty() {
+                s["notReadyAddresses"] = json!(sub.not_ready);
             }
             s
         })
@@ -142,6 +150,14 @@ fn named(mut ports: Vec<Value>) -> Vec<Value> {
         }
     }
     ports
+}
+
+/// One subset of an Endpoints: the addresses that resolve to the same ports.
+#[derive(Default)]
+struct Subset {
+    ready: Vec<Value>,
+    not_ready: Vec<Value>,
+    ports: Vec<Value>,
 }
 
 fn pod_ip(p: &Pod) -> Option<&str> {
