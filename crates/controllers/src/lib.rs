@@ -18,6 +18,8 @@
 //! - [`gc`], [`namespace`], [`crd_cleanup`]: watch-driven garbage collection, namespace deletion
 //!   and CRD instance cleanup, registered only for the embedded control plane (on a real cluster
 //!   kube-controller-manager and kube-apiserver do this work).
+//! - [`serviceaccounts`]: every namespace's `default` ServiceAccount and `kube-root-ca.crt`
+//!   ConfigMap, likewise only for the embedded control plane (it needs the server's CA).
 //! - [`identity`]: each rule-declaring set's ServiceAccount, ClusterRole and binding (least privilege).
 //! - [`samples`]: the sample `ConfigMapGenerator` controller that proves the host end to end.
 //!
@@ -35,6 +37,7 @@ pub mod metrics;
 pub mod namespace;
 pub mod runtime;
 pub mod samples;
+pub mod serviceaccounts;
 
 pub use host::{ClusterContext, ClusterTarget, ControllerSet, Host, IdentityFactory, RunningHost};
 pub use metrics::ControllerMetrics;

@@ -258,14 +258,18 @@ fn announce_admin(path: Option<PathBuf>, json_logs: bool) {
 }
 
 /// Starts the controller host for every served cluster (in-process clients): the embedded
-/// cluster's own controllers (GC, namespaces, CRD cleanup, the workload simulator) plus the
-/// product's, with the product's CRDs applied first; its counters go to `/metrics`.
+/// cluster's own controllers (GC, namespaces, CRD cleanup, each namespace's default
+/// ServiceAccount and root CA, the workload simulator) plus the product's, with the product's
+/// CRDs applied first; its counters go to `/metrics`.
 fn start_host(
     cp: &apiserver::ControlPlane,
     sample: bool,
     simulation: impl Fn(&str) -> simulator::Settings + Send + Sync + 'static,
 ) -> controllers::RunningHost {
     let mut sets = controllers::embedded_sets();
+    sets.push(controllers::serviceaccounts::set(
+        cp.ca_pem().map(str::to_string),
+    ));
     sets.push(simulator::controller_set(simulation));
     sets.extend(crate::controllers::product_sets(sample));
     // Sets that declare rules (the product's) run as their own least-privilege ServiceAccounts.
