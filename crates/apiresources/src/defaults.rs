@@ -27,6 +27,7 @@ pub fn apply_defaults(gvk: &Gvk, obj: &mut Value) {
         ("", "v1", "Pod") => {
             if let Some(spec) = child(obj, "spec") {
                 pod_spec(spec);
+                pod_service_account(spec);
             }
             pod_status(obj);
         }
@@ -452,6 +453,67 @@ fn container(c: &mut Value) {
 }
 
 /// PodSpec defaults (`SetDefaults_PodSpec`, `SetDefaults_Container`).
+/// The ServiceAccount admission's default (`default`), and the deprecated `serviceAccount`
+/// field v1 shows beside `serviceAccountName`.
+fn pod_service_account(spec: &mut Value) {
+    set(spec, "serviceAccountName", json!("default"));
+    if let Some(name) = spec.get("serviceAccountName").cloned() {
+        set(spec, "serviceAccount", name);
+    }
+}
+
+/// kube-apiserver's Priority admission of a new Pod's `spec`: the PriorityClass named by
+/// `priorityClassName` (`named`, looked up by the caller), or else the global default class,
+/// gives `priority` and `preemptionPolicy`; with neither, priority 0. A named class that does not
+/// exist, or a `priority` / `preemptionPolicy` that contradicts the class, is refused with the
+/// message kube-apiserver gives (the caller answers 403 Forbidden).
+pub fn admit_pod_priority(
+    spec: &mut Value,
+    named: Option<&Value>,
+    global_default: Option<&Value>,
+) -> Result<(), String> {
+    let class_name = spec
+        .get("priorityClassName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let class = match &class_name {
+        Some(n) => Some(named.ok_or_else(|| format!("no PriorityClass with name {n} was found"))?),
+        None => global_default,
+    };
+    let priority = class
+        .and_then(|c| c.get("value"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    if let Some(given) = spec.get("priority").and_then(Value::as_i64)
+        && given != priority
+    {
+        return Err(format!(
+            "the integer value of priority ({given}) must not be provided in pod spec; priority admission controller computed {priority} from the given PriorityClass name"
+        ));
+    }
+    let policy = class
+        .and_then(|c| c.get("preemptionPolicy"))
+        .and_then(Value::as_str)
+        .unwrap_or("PreemptLowerPriority");
+    if let Some(given) = spec.get("preemptionPolicy").and_then(Value::as_str)
+        && class.is_some()
+        && given != policy
+    {
+        return Err(format!(
+            "the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {policy} from the given PriorityClass name"
+        ));
+    }
+    if class_name.is_none()
+        && let Some(name) = class.and_then(|c| c.pointer("/metadata/name")).cloned()
+    {
+        spec["priorityClassName"] = name;
+    }
+    spec["priority"] = json!(priority);
+    set(spec, "preemptionPolicy", json!(policy));
+    Ok(())
+}
+
 fn pod_spec(spec: &mut Value) {
     set(spec, "restartPolicy", json!("Always"));
     set(spec, "terminationGracePeriodSeconds", json!(30));
@@ -714,6 +776,43 @@ fn webhook(hook: &mut Value, mutating: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn priority_admission_takes_the_class_value_or_zero_and_refuses_a_missing_class() {
+        let class =
+            json!({"metadata": {"name": "high"}, "value": 1000, "preemptionPolicy": "Never"});
+        let mut spec = json!({"priorityClassName": "high", "containers": []});
+        admit_pod_priority(&mut spec, Some(&class), None).unwrap();
+        assert_eq!(
+            (spec["priority"].clone(), spec["preemptionPolicy"].clone()),
+            (json!(1000), json!("Never"))
+        );
+        let mut spec = json!({"containers": []});
+        admit_pod_priority(&mut spec, None, None).unwrap();
+        assert_eq!(spec["priority"], 0);
+        assert_eq!(spec["preemptionPolicy"], "PreemptLowerPriority");
+        assert!(spec.get("priorityClassName").is_none());
+        // The global default class names itself on Pods without one.
+        let mut spec = json!({"containers": []});
+        admit_pod_priority(&mut spec, None, Some(&class)).unwrap();
+        assert_eq!(
+            (spec["priorityClassName"].clone(), spec["priority"].clone()),
+            (json!("high"), json!(1000))
+        );
+        let mut spec = json!({"priorityClassName": "nope"});
+        assert_eq!(
+            admit_pod_priority(&mut spec, None, None).unwrap_err(),
+            "no PriorityClass with name nope was found"
+        );
+        let mut spec = json!({"priorityClassName": "high", "priority": 5});
+        assert!(
+            admit_pod_priority(&mut spec, Some(&class), None)
+                .unwrap_err()
+                .contains(
+                    "must not be provided in pod spec; priority admission controller computed 1000"
+                )
+        );
+    }
+
     use super::*;
 
     fn defaulted(api_version: &str, kind: &str, mut obj: Value) -> Value {

@@ -5,7 +5,8 @@
 //!
 //! Store layout: `<data-dir>/clusters/<name>/store.db`. On open the cluster is bootstrapped: the
 //! namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease` exist, and
-//! `kube-public/cluster-info` (a ConfigMap with `name` and `labels` as JSON) describes the cluster.
+//! `kube-public/cluster-info` (a ConfigMap with `name` and `labels` as JSON) describes the cluster,
+//! and the PriorityClasses `system-node-critical` and `system-cluster-critical` exist.
 //! Once the server listens, `default/kubernetes` (Service, Endpoints, EndpointSlice) points at it.
 
 use std::collections::BTreeMap;
@@ -26,6 +27,21 @@ pub const CRD_RESOURCE: &str = "apiextensions.k8s.io/customresourcedefinitions";
 /// Namespaces every cluster has.
 pub const SYSTEM_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The PriorityClasses kube-apiserver makes at start (name, value, description), which charts
+/// name for their system Pods.
+const SYSTEM_PRIORITY_CLASSES: [(&str, i64, &str); 2] = [
+    (
+        "system-node-critical",
+        2_000_001_000,
+        "Used for system critical pods that must not be moved from their current node.",
+    ),
+    (
+        "system-cluster-critical",
+        2_000_000_000,
+        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ),
+];
 
 /// One served cluster.
 pub struct ClusterState {
@@ -143,6 +159,18 @@ impl ClusterState {
                                      "labels": {"kubernetes.io/metadata.name": ns}},
                         "spec": {"finalizers": ["kubernetes"]},
                         "status": {"phase": "Active"},
+                    }))?;
+                }
+            }
+            for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+                let key = Key::cluster("scheduling.k8s.io/priorityclasses", name);
+                if t.get(&key)?.is_none() {
+                    t.create(&key, json!({
+                        "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                        "metadata": {"name": name, "uid": uuid::Uuid::new_v4().to_string(),
+                                     "creationTimestamp": now, "generation": 1},
+                        "value": value, "description": description,
+                        "globalDefault": false, "preemptionPolicy": "PreemptLowerPriority",
                     }))?;
                 }
             }

@@ -853,3 +853,105 @@ fn deleting_a_crd_waits_for_its_objects_finalizers() {
     let out = s.kubectl(&["get", "widgets"]);
     assert!(!out.status.success(), "{}", err_text(&out));
 }
+
+/// As kube-controller-manager: every namespace gets the `default` ServiceAccount (whose token
+/// `kubectl create token` asks for) and `kube-root-ca.crt` holding the server's CA; either one
+/// deleted comes back.
+#[test]
+fn every_namespace_gets_the_default_service_account_and_the_root_ca() {
+    let s = start("1.33", &[]);
+    s.ok(&["create", "namespace", "team-b"]);
+    let uid = |s: &Server| {
+        let out = s.kubectl(&[
+            "get",
+            "sa",
+            "default",
+            "-n",
+            "team-b",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let first = poll("the default ServiceAccount of team-b", || uid(&s));
+    let token = s.ok(&["create", "token", "default", "-n", "team-b"]);
+    assert_eq!(token.trim().split('.').count(), 3, "a JWT: {token}");
+    let ca = poll("kube-root-ca.crt in team-b", || {
+        let out = s.kubectl(&[
+            "get",
+            "configmap",
+            "kube-root-ca.crt",
+            "-n",
+            "team-b",
+            "-o",
+            "jsonpath={.data.ca\\.crt}",
+        ]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    });
+    let want = std::fs::read_to_string(s.data_dir().join("pki/ca.crt")).expect("the server's CA");
+    assert_eq!(ca.trim(), want.trim());
+    s.ok(&["delete", "sa", "default", "-n", "team-b"]);
+    let second = poll("a new default ServiceAccount", || {
+        uid(&s).filter(|u| *u != first)
+    });
+    assert!(!second.is_empty());
+}
+
+/// As kube-apiserver: the system PriorityClasses exist, a Pod takes its class's priority (0 and
+/// the `default` ServiceAccount without one), and a Pod naming a class that does not exist is
+/// refused with the Priority admission's message.
+#[test]
+fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
+    let s = start("1.33", &[]);
+    let classes = s.ok(&["get", "priorityclasses", "-o", "name"]);
+    assert!(
+        classes.contains("priorityclass.scheduling.k8s.io/system-cluster-critical")
+            && classes.contains("priorityclass.scheduling.k8s.io/system-node-critical"),
+        "{classes}"
+    );
+    let overrides = r#"{"spec":{"priorityClassName":"system-cluster-critical"}}"#;
+    s.ok(&[
+        "run",
+        "critical",
+        "--image=example/x:1",
+        &format!("--overrides={overrides}"),
+    ]);
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pod",
+            "critical",
+            "-o",
+            "jsonpath={.spec.priority} {.spec.preemptionPolicy}"
+        ]),
+        "2000000000 PreemptLowerPriority"
+    );
+    s.ok(&["run", "plain", "--image=example/x:1"]);
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pod",
+            "plain",
+            "-o",
+            "jsonpath={.spec.priority} {.spec.serviceAccountName}"
+        ]),
+        "0 default"
+    );
+    let out = s.kubectl(&[
+        "run",
+        "orphan",
+        "--image=example/x:1",
+        r#"--overrides={"spec":{"priorityClassName":"nope"}}"#,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        err_text(&out)
+            .contains(r#"pods "orphan" is forbidden: no PriorityClass with name nope was found"#),
+        "{}",
+        err_text(&out)
+    );
+}

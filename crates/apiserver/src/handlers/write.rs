@@ -237,6 +237,50 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
     Ok(warnings)
 }
 
+/// The store resource of PriorityClasses.
+const PRIORITY_CLASSES: &str = "scheduling.k8s.io/priorityclasses";
+
+/// kube-apiserver's Priority admission for a Pod being created: its PriorityClass (or the global
+/// default one) sets `priority` and `preemptionPolicy`; a class that does not exist is a 403.
+fn admit_pod_priority(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
+    if !(ctx.info.is_builtin() && ctx.info.group.is_empty() && ctx.info.kind == "Pod") {
+        return Ok(());
+    }
+    let store = &ctx.cluster.store;
+    let class_name = obj
+        .pointer("/spec/priorityClassName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let named = match &class_name {
+        Some(n) => store
+            .get(&Key::cluster(PRIORITY_CLASSES, n.as_str()))
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map(|s| s.value),
+        None => None,
+    };
+    let global_default = match class_name {
+        Some(_) => None,
+        None => store
+            .list(&store::ListQuery::all(PRIORITY_CLASSES))
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .items
+            .into_iter()
+            .map(|s| s.value)
+            .find(|c| c["globalDefault"] == true),
+    };
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+        return Ok(());
+    };
+    apiresources::defaults::admit_pod_priority(spec, named.as_ref(), global_default.as_ref())
+        .map_err(|reason| ApiError::Forbidden {
+            group: String::new(),
+            resource: "pods".into(),
+            name: meta_str(obj, "name").unwrap_or_default().to_string(),
+            reason,
+        })
+}
+
 /// Builds a response with `Warning` headers.
 fn respond(code: StatusCode, obj: &Value, warnings: &[String]) -> Response {
     let mut r = json_response_with(code, "application/json", obj);
@@ -390,7 +434,10 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     if let Err(e) = check_crd_not_terminating(&ctx).await {
         return Err(namespace_error_first(&ctx, e).await);
     }
-    let warnings = match admit(&ctx, &mut obj, true) {
+    let warnings = match admit(&ctx, &mut obj, true).and_then(|w| {
+        admit_pod_priority(&ctx, &mut obj)?;
+        Ok(w)
+    }) {
         Ok(w) => w,
         Err(e) => return Err(namespace_error_first(&ctx, e).await),
     };
