@@ -148,7 +148,11 @@ fn metrics_need_the_token_and_count_requests_by_verb_resource_and_code() {
         sample(
             m,
             "apiserver_request_duration_seconds_count",
-            &[("cluster", "global"), ("verb", "POST"), ("resource", "configmaps")],
+            &[
+                ("cluster", "global"),
+                ("verb", "POST"),
+                ("resource", "configmaps"),
+            ],
         )
         .unwrap_or(0.0)
     };
