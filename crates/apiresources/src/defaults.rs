@@ -462,6 +462,71 @@ fn pod_service_account(spec: &mut Value) {
     }
 }
 
+/// Where the ServiceAccount admission mounts a Pod's API credentials.
+pub const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The ServiceAccount admission's API access volume of a new Pod, named `volume`
+/// (`kube-api-access-<5 chars>`): a projected bound token (3607 s), the cluster CA from
+/// `kube-root-ca.crt` and the namespace, mounted read-only at [`SERVICE_ACCOUNT_MOUNT_PATH`] in
+/// every container and init container that does not mount something there already. Not when
+/// `automountServiceAccountToken` is false on the Pod or, when the Pod does not say, on its
+/// ServiceAccount (`account_automount`).
+pub fn mount_service_account_token(
+    spec: &mut Value,
+    account_automount: Option<bool>,
+    volume: &str,
+) {
+    let automount = spec
+        .get("automountServiceAccountToken")
+        .and_then(Value::as_bool)
+        .or(account_automount)
+        .unwrap_or(true);
+    if !automount || !spec.is_object() {
+        return;
+    }
+    let mount = json!({"name": volume, "mountPath": SERVICE_ACCOUNT_MOUNT_PATH, "readOnly": true});
+    let mut mounted = false;
+    for key in ["initContainers", "containers"] {
+        let Some(Value::Array(cs)) = spec.get_mut(key) else {
+            continue;
+        };
+        for c in cs.iter_mut().filter(|c| c.is_object()) {
+            let mounts = c
+                .as_object_mut()
+                .expect("an object")
+                .entry("volumeMounts")
+                .or_insert_with(|| json!([]));
+            let Some(mounts) = mounts.as_array_mut() else {
+                continue;
+            };
+            if mounts
+                .iter()
+                .any(|m| m["mountPath"] == SERVICE_ACCOUNT_MOUNT_PATH)
+            {
+                continue;
+            }
+            mounts.push(mount.clone());
+            mounted = true;
+        }
+    }
+    if !mounted {
+        return;
+    }
+    let source = json!({
+        "name": volume,
+        "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace",
+                "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+        ]},
+    });
+    match spec.get_mut("volumes") {
+        Some(Value::Array(vs)) => vs.push(source),
+        _ => spec["volumes"] = json!([source]),
+    }
+}
+
 /// kube-apiserver's Priority admission of a new Pod's `spec`: the PriorityClass named by
 /// `priorityClassName` (`named`, looked up by the caller), or else the global default class,
 /// gives `priority` and `preemptionPolicy`; with neither, priority 0. A named class that does not
@@ -776,6 +841,52 @@ fn webhook(hook: &mut Value, mutating: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_new_pod_gets_its_api_access_volume_mounted_in_each_container_unless_opted_out() {
+        let mut spec = json!({"containers": [{"name": "a"}, {"name": "b", "volumeMounts": [
+            {"name": "own", "mountPath": SERVICE_ACCOUNT_MOUNT_PATH}]}],
+            "initContainers": [{"name": "i"}], "volumes": [{"name": "own", "emptyDir": {}}]});
+        mount_service_account_token(&mut spec, None, "kube-api-access-abcde");
+        assert_eq!(
+            spec["containers"][0]["volumeMounts"],
+            json!([{"name": "kube-api-access-abcde", "mountPath": SERVICE_ACCOUNT_MOUNT_PATH, "readOnly": true}])
+        );
+        assert_eq!(
+            spec["containers"][1]["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "its own mount kept"
+        );
+        assert_eq!(
+            spec["initContainers"][0]["volumeMounts"][0]["name"],
+            "kube-api-access-abcde"
+        );
+        let vols = spec["volumes"].as_array().unwrap();
+        assert_eq!(vols.len(), 2);
+        assert_eq!(
+            vols[1]["projected"]["sources"][0]["serviceAccountToken"]["path"],
+            "token"
+        );
+        assert_eq!(
+            vols[1]["projected"]["sources"][1]["configMap"]["name"],
+            "kube-root-ca.crt"
+        );
+        // Opted out on the Pod, or on its ServiceAccount when the Pod does not say.
+        for (pod, account) in [(Some(false), None), (None, Some(false))] {
+            let mut spec = json!({"containers": [{"name": "a"}]});
+            if let Some(p) = pod {
+                spec["automountServiceAccountToken"] = json!(p);
+            }
+            mount_service_account_token(&mut spec, account, "kube-api-access-abcde");
+            assert!(
+                spec.get("volumes").is_none()
+                    && spec["containers"][0].get("volumeMounts").is_none()
+            );
+        }
+    }
+
     #[test]
     fn priority_admission_takes_the_class_value_or_zero_and_refuses_a_missing_class() {
         let class =

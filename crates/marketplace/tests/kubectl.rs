@@ -902,8 +902,8 @@ fn every_namespace_gets_the_default_service_account_and_the_root_ca() {
 }
 
 /// As kube-apiserver: the system PriorityClasses exist, a Pod takes its class's priority (0 and
-/// the `default` ServiceAccount without one), and a Pod naming a class that does not exist is
-/// refused with the Priority admission's message.
+/// the `default` ServiceAccount without one) and its API access volume, and a Pod naming a class
+/// that does not exist is refused with the Priority admission's message.
 #[test]
 fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
     let s = start("1.33", &[]);
@@ -941,6 +941,20 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
         ]),
         "0 default"
     );
+    // The ServiceAccount admission's API access volume, mounted where clients look for it.
+    let mount = s.ok(&[
+        "get",
+        "pod",
+        "plain",
+        "-o",
+        "jsonpath={.spec.volumes[0].name} {.spec.containers[0].volumeMounts[0].mountPath}",
+    ]);
+    let (volume, path) = mount.split_once(' ').expect("volume and mount");
+    assert!(
+        volume.starts_with("kube-api-access-") && volume.len() == 21,
+        "{mount}"
+    );
+    assert_eq!(path, "/var/run/secrets/kubernetes.io/serviceaccount");
     let out = s.kubectl(&[
         "run",
         "orphan",

@@ -240,9 +240,10 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
 /// The store resource of PriorityClasses.
 const PRIORITY_CLASSES: &str = "scheduling.k8s.io/priorityclasses";
 
-/// kube-apiserver's Priority admission for a Pod being created: its PriorityClass (or the global
-/// default one) sets `priority` and `preemptionPolicy`; a class that does not exist is a 403.
-fn admit_pod_priority(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
+/// kube-apiserver's Priority and ServiceAccount admission for a Pod being created: its
+/// PriorityClass (or the global default one) sets `priority` and `preemptionPolicy`, a class
+/// that does not exist is a 403; its API access volume is mounted in its containers.
+fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
     if !(ctx.info.is_builtin() && ctx.info.group.is_empty() && ctx.info.kind == "Pod") {
         return Ok(());
     }
@@ -269,6 +270,8 @@ fn admit_pod_priority(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
             .map(|s| s.value)
             .find(|c| c["globalDefault"] == true),
     };
+    let pod_name = meta_str(obj, "name").unwrap_or_default().to_string();
+    let namespace = ctx.namespace.clone().unwrap_or_default();
     let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
         return Ok(());
     };
@@ -276,9 +279,21 @@ fn admit_pod_priority(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
         .map_err(|reason| ApiError::Forbidden {
             group: String::new(),
             resource: "pods".into(),
-            name: meta_str(obj, "name").unwrap_or_default().to_string(),
+            name: pod_name,
             reason,
-        })
+        })?;
+    // The ServiceAccount admission: the API access volume, unless the account opts out.
+    let account = spec["serviceAccountName"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    let account_automount = store
+        .get(&Key::new("serviceaccounts", namespace, account))
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .and_then(|s| s.value["automountServiceAccountToken"].as_bool());
+    let volume = apimachinery::meta::generate_name("kube-api-access-");
+    apiresources::defaults::mount_service_account_token(spec, account_automount, &volume);
+    Ok(())
 }
 
 /// Builds a response with `Warning` headers.
@@ -435,7 +450,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         return Err(namespace_error_first(&ctx, e).await);
     }
     let warnings = match admit(&ctx, &mut obj, true).and_then(|w| {
-        admit_pod_priority(&ctx, &mut obj)?;
+        admit_pod(&ctx, &mut obj)?;
         Ok(w)
     }) {
         Ok(w) => w,
@@ -944,6 +959,7 @@ async fn apply_create(ctx: Ctx, name: &str, config: Value) -> ApiResult<Response
     check_namespace_usable(&ctx).await?;
     check_crd_not_terminating(&ctx).await?;
     let warnings = admit(&ctx, &mut obj, true)?;
+    admit_pod(&ctx, &mut obj)?;
     let mf = obj.pointer("/metadata/managedFields").cloned();
     initialize_new(&ctx, &mut obj);
     if let Some(mf) = mf {
