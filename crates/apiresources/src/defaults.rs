@@ -462,6 +462,33 @@ fn pod_service_account(spec: &mut Value) {
     }
 }
 
+/// The DefaultTolerationSeconds admission of a new Pod: it tolerates a `not-ready` and an
+/// `unreachable` Node for 300 s (`NoExecute`), unless it already says how long.
+pub fn default_toleration_seconds(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    let tolerations = spec
+        .as_object_mut()
+        .expect("an object")
+        .entry("tolerations")
+        .or_insert_with(|| json!([]));
+    let Some(list) = tolerations.as_array_mut() else {
+        return;
+    };
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let covered = list.iter().any(|t| {
+            t["key"] == key && matches!(t["effect"].as_str(), None | Some("") | Some("NoExecute"))
+        });
+        if !covered {
+            list.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+        }
+    }
+}
+
 /// Where the ServiceAccount admission mounts a Pod's API credentials.
 pub const SERVICE_ACCOUNT_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -841,6 +868,23 @@ fn webhook(hook: &mut Value, mutating: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_new_pod_tolerates_unready_and_unreachable_nodes_for_300_s_unless_it_says_otherwise() {
+        let mut spec = json!({"tolerations": [{"key": "node.kubernetes.io/unreachable",
+            "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 10}]});
+        default_toleration_seconds(&mut spec);
+        let t = spec["tolerations"].as_array().unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0]["tolerationSeconds"], 10, "its own kept");
+        assert_eq!(
+            t[1],
+            json!({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+        );
+        let mut spec = json!({});
+        default_toleration_seconds(&mut spec);
+        assert_eq!(spec["tolerations"].as_array().unwrap().len(), 2);
+    }
+
     #[test]
     fn a_new_pod_gets_its_api_access_volume_mounted_in_each_container_unless_opted_out() {
         let mut spec = json!({"containers": [{"name": "a"}, {"name": "b", "volumeMounts": [

@@ -955,6 +955,17 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
         "{mount}"
     );
     assert_eq!(path, "/var/run/secrets/kubernetes.io/serviceaccount");
+    // DefaultTolerationSeconds: unready and unreachable Nodes are tolerated for 300 s.
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pod",
+            "plain",
+            "-o",
+            "jsonpath={.spec.tolerations[*].key} {.spec.tolerations[*].tolerationSeconds}",
+        ]),
+        "node.kubernetes.io/not-ready node.kubernetes.io/unreachable 300 300"
+    );
     let out = s.kubectl(&[
         "run",
         "orphan",

@@ -242,7 +242,8 @@ const PRIORITY_CLASSES: &str = "scheduling.k8s.io/priorityclasses";
 
 /// kube-apiserver's Priority and ServiceAccount admission for a Pod being created: its
 /// PriorityClass (or the global default one) sets `priority` and `preemptionPolicy`, a class
-/// that does not exist is a 403; its API access volume is mounted in its containers.
+/// that does not exist is a 403; its API access volume is mounted in its containers; it
+/// tolerates unready and unreachable Nodes for 300 s (DefaultTolerationSeconds).
 fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
     if !(ctx.info.is_builtin() && ctx.info.group.is_empty() && ctx.info.kind == "Pod") {
         return Ok(());
@@ -293,6 +294,7 @@ fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
         .and_then(|s| s.value["automountServiceAccountToken"].as_bool());
     let volume = apimachinery::meta::generate_name("kube-api-access-");
     apiresources::defaults::mount_service_account_token(spec, account_automount, &volume);
+    apiresources::defaults::default_toleration_seconds(spec);
     Ok(())
 }
 
