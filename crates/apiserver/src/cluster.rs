@@ -151,28 +151,23 @@ impl ClusterState {
         let now = apimachinery::meta::now_rfc3339();
         self.store.write(|t| {
             for ns in SYSTEM_NAMESPACES {
-                let key = Key::cluster("namespaces", ns);
-                if t.get(&key)?.is_none() {
-                    t.create(&key, json!({
-                        "apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": ns, "uid": uuid::Uuid::new_v4().to_string(), "creationTimestamp": now,
-                                     "labels": {"kubernetes.io/metadata.name": ns}},
-                        "spec": {"finalizers": ["kubernetes"]},
-                        "status": {"phase": "Active"},
-                    }))?;
-                }
+                let ns_object = json!({
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                });
+                ensure_object(t, &Key::cluster("namespaces", ns), &ns_object, &[], &now)?;
             }
             for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+                let class = json!({
+                    "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                    "metadata": {"name": name},
+                    "value": value, "description": description,
+                    "globalDefault": false, "preemptionPolicy": "PreemptLowerPriority",
+                });
                 let key = Key::cluster("scheduling.k8s.io/priorityclasses", name);
-                if t.get(&key)?.is_none() {
-                    t.create(&key, json!({
-                        "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-                        "metadata": {"name": name, "uid": uuid::Uuid::new_v4().to_string(),
-                                     "creationTimestamp": now, "generation": 1},
-                        "value": value, "description": description,
-                        "globalDefault": false, "preemptionPolicy": "PreemptLowerPriority",
-                    }))?;
-                }
+                ensure_object(t, &key, &class, &[], &now)?;
             }
             Ok(())
         })?;
@@ -199,41 +194,18 @@ impl ClusterState {
     pub fn reconcile_kubernetes_service(&self, ip: IpAddr, port: u16) -> Result<(), StoreError> {
         let objects = kubernetes_service_objects(ip, port);
         let now = apimachinery::meta::now_rfc3339();
+        let kept = [
+            "/spec",
+            "/subsets",
+            "/endpoints",
+            "/ports",
+            "/addressType",
+            "/metadata/labels",
+        ];
         self.store.write(|t| {
             for (resource, want) in &objects {
                 let key = Key::new(*resource, "default", "kubernetes");
-                match t.get(&key)? {
-                    None => {
-                        let mut v = want.clone();
-                        let m = &mut v["metadata"];
-                        m["uid"] = json!(uuid::Uuid::new_v4().to_string());
-                        m["creationTimestamp"] = json!(now);
-                        if *resource == "discovery.k8s.io/endpointslices" {
-                            m["generation"] = json!(1);
-                        }
-                        t.create(&key, v)?;
-                    }
-                    Some(cur) => {
-                        let mut v = cur.value.clone();
-                        let before = v.clone();
-                        for field in ["spec", "subsets", "endpoints", "ports", "addressType"] {
-                            if let Some(w) = want.get(field) {
-                                v[field] = w.clone();
-                            }
-                        }
-                        if let Some(labels) = want.pointer("/metadata/labels") {
-                            v["metadata"]["labels"] = labels.clone();
-                        }
-                        if v != before {
-                            if let Some(g) =
-                                v.pointer("/metadata/generation").and_then(Value::as_i64)
-                            {
-                                v["metadata"]["generation"] = json!(g + 1);
-                            }
-                            t.update(&key, v, None)?;
-                        }
-                    }
-                }
+                ensure_object(t, &key, want, &kept, &now)?;
             }
             Ok(())
         })?;
@@ -247,25 +219,21 @@ impl ClusterState {
         name: &str,
         data: Value,
     ) -> Result<(), StoreError> {
-        let key = Key::new("configmaps", namespace, name);
+        let cm = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace,
+                         "labels": {"app.kubernetes.io/managed-by": "marketplace"}},
+            "data": data,
+        });
         let now = apimachinery::meta::now_rfc3339();
         self.store.write(|t| {
-            match t.get(&key)? {
-                Some(cur) => {
-                    let mut v = cur.value.clone();
-                    v["data"] = data.clone();
-                    t.update(&key, v, None)?;
-                }
-                None => {
-                    t.create(&key, json!({
-                        "apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": name, "namespace": namespace, "uid": uuid::Uuid::new_v4().to_string(),
-                                     "creationTimestamp": now, "labels": {"app.kubernetes.io/managed-by": "marketplace"}},
-                        "data": data.clone(),
-                    }))?;
-                }
-            }
-            Ok(())
+            ensure_object(
+                t,
+                &Key::new("configmaps", namespace, name),
+                &cm,
+                &["/data"],
+                &now,
+            )
         })?;
         Ok(())
     }
@@ -441,6 +409,53 @@ impl ClusterState {
 }
 
 /// Maps a store error on `info`'s object `name` to the API error kube-apiserver would return.
+/// Makes the server-owned object `want` exist at `key`, as kube-apiserver's start-up
+/// reconcilers do: created with the metadata the server sets (uid, creationTimestamp, and
+/// generation 1 where the kind keeps one), or, already there, with the parts at the JSON pointers
+/// `kept` brought to `want`'s (a part `want` lacks is left alone); written only when something
+/// differs, so a restart adds no resourceVersion.
+fn ensure_object(
+    t: &mut store::Txn<'_>,
+    key: &Key,
+    want: &Value,
+    kept: &[&str],
+    now: &str,
+) -> Result<(), StoreError> {
+    let Some(cur) = t.get(key)? else {
+        let mut v = want.clone();
+        let m = &mut v["metadata"];
+        m["uid"] = json!(uuid::Uuid::new_v4().to_string());
+        m["creationTimestamp"] = json!(now);
+        let tracked = apiresources::Gvk::of_object(want).is_some_and(|gvk| {
+            apiresources::defaults::generation(&gvk)
+                != apiresources::defaults::Generation::Untracked
+        });
+        if tracked {
+            m["generation"] = json!(1);
+        }
+        t.create(key, v)?;
+        return Ok(());
+    };
+    let mut v = cur.value.clone();
+    for pointer in kept {
+        let Some(w) = want.pointer(pointer) else {
+            continue;
+        };
+        // Set under its parent (`""`: the object itself), also where the stored object lacks it.
+        let (parent, field) = pointer.rsplit_once('/').expect("a JSON pointer");
+        if let Some(p) = v.pointer_mut(parent).and_then(Value::as_object_mut) {
+            p.insert(field.to_string(), w.clone());
+        }
+    }
+    if v != cur.value {
+        if let Some(g) = v.pointer("/metadata/generation").and_then(Value::as_i64) {
+            v["metadata"]["generation"] = json!(g + 1);
+        }
+        t.update(key, v, None)?;
+    }
+    Ok(())
+}
+
 /// What kube-apiserver's endpoint reconciler writes for the API server at `ip`:`port`, by store
 /// resource: the `kubernetes` Service, its Endpoints (not mirrored into a slice: the reconciler
 /// writes its own) and its EndpointSlice. Server-set metadata (uid, timestamps) is added on create.
