@@ -554,25 +554,23 @@ pub fn mount_service_account_token(
     }
 }
 
-/// kube-apiserver's Priority admission of a new Pod's `spec`: the PriorityClass named by
-/// `priorityClassName` (`named`, looked up by the caller), or else the global default class,
-/// gives `priority` and `preemptionPolicy`; with neither, priority 0. A named class that does not
-/// exist, or a `priority` / `preemptionPolicy` that contradicts the class, is refused with the
-/// message kube-apiserver gives (the caller answers 403 Forbidden).
-pub fn admit_pod_priority(
-    spec: &mut Value,
-    named: Option<&Value>,
-    global_default: Option<&Value>,
-) -> Result<(), String> {
-    let class_name = spec
-        .get("priorityClassName")
+/// The PriorityClass a Pod's `spec` names, if any.
+pub fn priority_class_name(spec: &Value) -> Option<&str> {
+    spec.get("priorityClassName")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
-        .map(str::to_string);
-    let class = match &class_name {
-        Some(n) => Some(named.ok_or_else(|| format!("no PriorityClass with name {n} was found"))?),
-        None => global_default,
-    };
+}
+
+/// kube-apiserver's Priority admission of a new Pod's `spec`. `class` is the one the caller
+/// found: the class [`priority_class_name`] names, or, when the Pod names none, the global
+/// default class. It gives `priority` and `preemptionPolicy`; without one, priority 0. A named
+/// class that does not exist, or a `priority` / `preemptionPolicy` that contradicts the class, is
+/// refused with the message kube-apiserver gives (the caller answers 403 Forbidden).
+pub fn admit_pod_priority(spec: &mut Value, class: Option<&Value>) -> Result<(), String> {
+    let class_name = priority_class_name(spec).map(str::to_string);
+    if let (Some(n), None) = (&class_name, class) {
+        return Err(format!("no PriorityClass with name {n} was found"));
+    }
     let priority = class
         .and_then(|c| c.get("value"))
         .and_then(Value::as_i64)
@@ -936,31 +934,31 @@ mod tests {
         let class =
             json!({"metadata": {"name": "high"}, "value": 1000, "preemptionPolicy": "Never"});
         let mut spec = json!({"priorityClassName": "high", "containers": []});
-        admit_pod_priority(&mut spec, Some(&class), None).unwrap();
+        admit_pod_priority(&mut spec, Some(&class)).unwrap();
         assert_eq!(
             (spec["priority"].clone(), spec["preemptionPolicy"].clone()),
             (json!(1000), json!("Never"))
         );
         let mut spec = json!({"containers": []});
-        admit_pod_priority(&mut spec, None, None).unwrap();
+        admit_pod_priority(&mut spec, None).unwrap();
         assert_eq!(spec["priority"], 0);
         assert_eq!(spec["preemptionPolicy"], "PreemptLowerPriority");
         assert!(spec.get("priorityClassName").is_none());
         // The global default class names itself on Pods without one.
         let mut spec = json!({"containers": []});
-        admit_pod_priority(&mut spec, None, Some(&class)).unwrap();
+        admit_pod_priority(&mut spec, Some(&class)).unwrap();
         assert_eq!(
             (spec["priorityClassName"].clone(), spec["priority"].clone()),
             (json!("high"), json!(1000))
         );
         let mut spec = json!({"priorityClassName": "nope"});
         assert_eq!(
-            admit_pod_priority(&mut spec, None, None).unwrap_err(),
+            admit_pod_priority(&mut spec, None).unwrap_err(),
             "no PriorityClass with name nope was found"
         );
         let mut spec = json!({"priorityClassName": "high", "priority": 5});
         assert!(
-            admit_pod_priority(&mut spec, Some(&class), None)
+            admit_pod_priority(&mut spec, Some(&class))
                 .unwrap_err()
                 .contains(
                     "must not be provided in pod spec; priority admission controller computed 1000"

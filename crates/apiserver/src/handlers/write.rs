@@ -20,7 +20,7 @@ use super::Ctx;
 use super::body::{DeleteOptions, decode_object};
 use apiresources::defaults::Generation;
 
-use crate::cluster::{blocking, store_error};
+use crate::cluster::{blocking, blocking_read, store_error};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::json_response_with;
 
@@ -243,55 +243,51 @@ const PRIORITY_CLASSES: &str = "scheduling.k8s.io/priorityclasses";
 /// kube-apiserver's Priority and ServiceAccount admission for a Pod being created: its
 /// PriorityClass (or the global default one) sets `priority` and `preemptionPolicy`, a class
 /// that does not exist is a 403; its API access volume is mounted in its containers; it
-/// tolerates unready and unreachable Nodes for 300 s (DefaultTolerationSeconds).
-fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
+/// tolerates unready and unreachable Nodes for 300 s (DefaultTolerationSeconds). What it needs
+/// from the store is read in one go, off the async workers.
+async fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
     if !(ctx.info.is_builtin() && ctx.info.group.is_empty() && ctx.info.kind == "Pod") {
         return Ok(());
     }
-    let store = &ctx.cluster.store;
-    let class_name = obj
-        .pointer("/spec/priorityClassName")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string);
-    let named = match &class_name {
-        Some(n) => store
-            .get(&Key::cluster(PRIORITY_CLASSES, n.as_str()))
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .map(|s| s.value),
-        None => None,
-    };
-    let global_default = match class_name {
-        Some(_) => None,
-        None => store
-            .list(&store::ListQuery::all(PRIORITY_CLASSES))
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .items
-            .into_iter()
-            .map(|s| s.value)
-            .find(|c| c["globalDefault"] == true),
-    };
-    let pod_name = meta_str(obj, "name").unwrap_or_default().to_string();
-    let namespace = ctx.namespace.clone().unwrap_or_default();
-    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+    let Some(spec) = obj.get("spec").filter(|s| s.is_object()) else {
         return Ok(());
     };
-    apiresources::defaults::admit_pod_priority(spec, named.as_ref(), global_default.as_ref())
-        .map_err(|reason| ApiError::Forbidden {
+    let class_name = apiresources::defaults::priority_class_name(spec).map(str::to_string);
+    let account = Key::new(
+        "serviceaccounts",
+        ctx.namespace.clone().unwrap_or_default(),
+        spec["serviceAccountName"].as_str().unwrap_or("default"),
+    );
+    let store = ctx.cluster.store.clone();
+    let (class, account) = blocking_read(move || {
+        // The named class, or else the global default one (if any).
+        let class = match &class_name {
+            Some(n) => store
+                .get(&Key::cluster(PRIORITY_CLASSES, n.as_str()))?
+                .map(|s| s.value),
+            None => store
+                .list(&store::ListQuery::all(PRIORITY_CLASSES))?
+                .items
+                .into_iter()
+                .map(|s| s.value)
+                .find(|c| c["globalDefault"] == true),
+        };
+        Ok::<_, StoreError>((class, store.get(&account)?))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let pod_name = meta_str(obj, "name").unwrap_or_default().to_string();
+    let spec = obj.get_mut("spec").expect("checked above");
+    apiresources::defaults::admit_pod_priority(spec, class.as_ref()).map_err(|reason| {
+        ApiError::Forbidden {
             group: String::new(),
             resource: "pods".into(),
             name: pod_name,
             reason,
-        })?;
+        }
+    })?;
     // The ServiceAccount admission: the API access volume, unless the account opts out.
-    let account = spec["serviceAccountName"]
-        .as_str()
-        .unwrap_or("default")
-        .to_string();
-    let account_automount = store
-        .get(&Key::new("serviceaccounts", namespace, account))
-        .map_err(|e| ApiError::internal(e.to_string()))?
-        .and_then(|s| s.value["automountServiceAccountToken"].as_bool());
+    let account_automount = account.and_then(|s| s.value["automountServiceAccountToken"].as_bool());
     let volume = apimachinery::meta::generate_name("kube-api-access-");
     apiresources::defaults::mount_service_account_token(spec, account_automount, &volume);
     apiresources::defaults::default_toleration_seconds(spec);
@@ -451,10 +447,11 @@ pub async fn create(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     if let Err(e) = check_crd_not_terminating(&ctx).await {
         return Err(namespace_error_first(&ctx, e).await);
     }
-    let warnings = match admit(&ctx, &mut obj, true).and_then(|w| {
-        admit_pod(&ctx, &mut obj)?;
-        Ok(w)
-    }) {
+    let admitted = match admit(&ctx, &mut obj, true) {
+        Ok(w) => admit_pod(&ctx, &mut obj).await.map(|()| w),
+        Err(e) => Err(e),
+    };
+    let warnings = match admitted {
         Ok(w) => w,
         Err(e) => return Err(namespace_error_first(&ctx, e).await),
     };
@@ -961,7 +958,7 @@ async fn apply_create(ctx: Ctx, name: &str, config: Value) -> ApiResult<Response
     check_namespace_usable(&ctx).await?;
     check_crd_not_terminating(&ctx).await?;
     let warnings = admit(&ctx, &mut obj, true)?;
-    admit_pod(&ctx, &mut obj)?;
+    admit_pod(&ctx, &mut obj).await?;
     let mf = obj.pointer("/metadata/managedFields").cloned();
     initialize_new(&ctx, &mut obj);
     if let Some(mf) = mf {
