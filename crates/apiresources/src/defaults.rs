@@ -311,6 +311,13 @@ fn ensure_object<'a>(obj: &'a mut Value, key: &str) -> Option<&'a mut Value> {
         .filter(|v| v.is_object())
 }
 
+/// `obj[key]` as an array, made empty if absent; `None` if it is something else (or `obj` is not
+/// an object).
+fn ensure_array<'a>(obj: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
+    set(obj, key, Value::Array(Vec::new()));
+    obj.get_mut(key).and_then(Value::as_array_mut)
+}
+
 fn namespace(obj: &mut Value) {
     let name = obj
         .pointer("/metadata/name")
@@ -465,15 +472,7 @@ fn pod_service_account(spec: &mut Value) {
 /// The DefaultTolerationSeconds admission of a new Pod: it tolerates a `not-ready` and an
 /// `unreachable` Node for 300 s (`NoExecute`), unless it already says how long.
 pub fn default_toleration_seconds(spec: &mut Value) {
-    if !spec.is_object() {
-        return;
-    }
-    let tolerations = spec
-        .as_object_mut()
-        .expect("an object")
-        .entry("tolerations")
-        .or_insert_with(|| json!([]));
-    let Some(list) = tolerations.as_array_mut() else {
+    let Some(list) = ensure_array(spec, "tolerations") else {
         return;
     };
     for key in [
@@ -508,7 +507,7 @@ pub fn mount_service_account_token(
         .and_then(Value::as_bool)
         .or(account_automount)
         .unwrap_or(true);
-    if !automount || !spec.is_object() {
+    if !automount {
         return;
     }
     let mount = json!({"name": volume, "mountPath": SERVICE_ACCOUNT_MOUNT_PATH, "readOnly": true});
@@ -517,13 +516,8 @@ pub fn mount_service_account_token(
         let Some(Value::Array(cs)) = spec.get_mut(key) else {
             continue;
         };
-        for c in cs.iter_mut().filter(|c| c.is_object()) {
-            let mounts = c
-                .as_object_mut()
-                .expect("an object")
-                .entry("volumeMounts")
-                .or_insert_with(|| json!([]));
-            let Some(mounts) = mounts.as_array_mut() else {
+        for c in cs.iter_mut() {
+            let Some(mounts) = ensure_array(c, "volumeMounts") else {
                 continue;
             };
             if mounts
@@ -548,9 +542,8 @@ pub fn mount_service_account_token(
                 "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
         ]},
     });
-    match spec.get_mut("volumes") {
-        Some(Value::Array(vs)) => vs.push(source),
-        _ => spec["volumes"] = json!([source]),
+    if let Some(volumes) = ensure_array(spec, "volumes") {
+        volumes.push(source);
     }
 }
 
