@@ -862,7 +862,7 @@ fn every_namespace_gets_the_default_service_account_and_the_root_ca() {
     let s = start("1.33", &[]);
     s.ok(&["create", "namespace", "team-b"]);
     let uid = |s: &Server| {
-        let out = s.kubectl(&[
+        s.ok_or_none(&[
             "get",
             "sa",
             "default",
@@ -870,16 +870,13 @@ fn every_namespace_gets_the_default_service_account_and_the_root_ca() {
             "team-b",
             "-o",
             "jsonpath={.metadata.uid}",
-        ]);
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+        ])
     };
     let first = poll("the default ServiceAccount of team-b", || uid(&s));
     let token = s.ok(&["create", "token", "default", "-n", "team-b"]);
     assert_eq!(token.trim().split('.').count(), 3, "a JWT: {token}");
     let ca = poll("kube-root-ca.crt in team-b", || {
-        let out = s.kubectl(&[
+        s.ok_or_none(&[
             "get",
             "configmap",
             "kube-root-ca.crt",
@@ -887,12 +884,9 @@ fn every_namespace_gets_the_default_service_account_and_the_root_ca() {
             "team-b",
             "-o",
             "jsonpath={.data.ca\\.crt}",
-        ]);
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+        ])
     });
-    let want = std::fs::read_to_string(s.data_dir().join("pki/ca.crt")).expect("the server's CA");
+    let want = std::fs::read_to_string(s.ca_path()).expect("the server's CA");
     assert_eq!(ca.trim(), want.trim());
     s.ok(&["delete", "sa", "default", "-n", "team-b"]);
     let second = poll("a new default ServiceAccount", || {
@@ -913,6 +907,10 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
             && classes.contains("priorityclass.scheduling.k8s.io/system-node-critical"),
         "{classes}"
     );
+    // One field of a Pod, by JSONPath.
+    let pod_field = |pod: &str, jsonpath: &str| {
+        s.ok(&["get", "pod", pod, "-o", &format!("jsonpath={jsonpath}")])
+    };
     let overrides = r#"{"spec":{"priorityClassName":"system-cluster-critical"}}"#;
     s.ok(&[
         "run",
@@ -921,34 +919,19 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
         &format!("--overrides={overrides}"),
     ]);
     assert_eq!(
-        s.ok(&[
-            "get",
-            "pod",
-            "critical",
-            "-o",
-            "jsonpath={.spec.priority} {.spec.preemptionPolicy}"
-        ]),
+        pod_field("critical", "{.spec.priority} {.spec.preemptionPolicy}"),
         "2000000000 PreemptLowerPriority"
     );
     s.ok(&["run", "plain", "--image=example/x:1"]);
     assert_eq!(
-        s.ok(&[
-            "get",
-            "pod",
-            "plain",
-            "-o",
-            "jsonpath={.spec.priority} {.spec.serviceAccountName}"
-        ]),
+        pod_field("plain", "{.spec.priority} {.spec.serviceAccountName}"),
         "0 default"
     );
     // The ServiceAccount admission's API access volume, mounted where clients look for it.
-    let mount = s.ok(&[
-        "get",
-        "pod",
+    let mount = pod_field(
         "plain",
-        "-o",
-        "jsonpath={.spec.volumes[0].name} {.spec.containers[0].volumeMounts[0].mountPath}",
-    ]);
+        "{.spec.volumes[0].name} {.spec.containers[0].volumeMounts[0].mountPath}",
+    );
     let (volume, path) = mount.split_once(' ').expect("volume and mount");
     assert!(
         volume.starts_with("kube-api-access-") && volume.len() == 21,
@@ -957,13 +940,10 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
     assert_eq!(path, "/var/run/secrets/kubernetes.io/serviceaccount");
     // DefaultTolerationSeconds: unready and unreachable Nodes are tolerated for 300 s.
     assert_eq!(
-        s.ok(&[
-            "get",
-            "pod",
+        pod_field(
             "plain",
-            "-o",
-            "jsonpath={.spec.tolerations[*].key} {.spec.tolerations[*].tolerationSeconds}",
-        ]),
+            "{.spec.tolerations[*].key} {.spec.tolerations[*].tolerationSeconds}"
+        ),
         "node.kubernetes.io/not-ready node.kubernetes.io/unreachable 300 300"
     );
     let out = s.kubectl(&[

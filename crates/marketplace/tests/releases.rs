@@ -107,10 +107,7 @@ fn helm(s: &common::Server, ns: &str, action: &str, args: Value) -> Result<Value
 }
 
 fn cm_msg(s: &common::Server, ns: &str, name: &str) -> Option<String> {
-    let out = s.kubectl(&["get", "cm", name, "-n", ns, "-o", "jsonpath={.data.msg}"]);
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    s.ok_or_none(&["get", "cm", name, "-n", ns, "-o", "jsonpath={.data.msg}"])
 }
 
 /// `(revision, status)` of each revision, from our `chart history -o json`.

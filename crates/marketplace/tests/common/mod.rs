@@ -266,6 +266,14 @@ impl Server {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs kubectl; its stdout if it succeeded, `None` if not (for polling until it does).
+    pub fn ok_or_none(&self, args: &[&str]) -> Option<String> {
+        let out = self.kubectl(args);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// `kubectl apply -f -` (or any command taking `-f -`) with a manifest on stdin.
     pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
         let out = self.kubectl_with_stdin("global", args, Some(stdin));
