@@ -279,16 +279,15 @@ impl ControlPlane {
             source,
         })?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let host = match addr.ip() {
-            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
-        };
-        let base = format!("{scheme}://{host}:{}", addr.port());
+        // Where clients reach the server: the address it listens on, loopback if that is all.
         let advertised = match addr.ip() {
             ip if ip.is_unspecified() => std::net::IpAddr::from([127, 0, 0, 1]),
             ip => ip,
         };
+        let base = format!(
+            "{scheme}://{}",
+            std::net::SocketAddr::new(advertised, addr.port())
+        );
         for (name, c) in &shared.clusters {
             c.reconcile_kubernetes_service(advertised, addr.port())
                 .map_err(|e| StartError::Store {
