@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
@@ -15,6 +16,9 @@ use crate::util;
 pub const MANAGER: &str = "marketplace-simulator-nodes";
 /// Marks the Nodes this simulator owns (so a smaller count removes the extra ones, nothing else).
 pub const OWNED: &str = "simulator.marketplace.io/node";
+
+/// Where each kubelet keeps its Node's heartbeat Lease.
+pub const LEASE_NAMESPACE: &str = "kube-node-lease";
 /// The kubelet version Nodes report (the Kubernetes release whose API we serve).
 pub const KUBELET_VERSION: &str = "v1.33.0";
 
@@ -102,7 +106,25 @@ fn kernel_version() -> String {
         .unwrap_or_default()
 }
 
-/// Applies Nodes 1..=count and removes ones this simulator made beyond it.
+/// The heartbeat Lease a kubelet keeps for its Node (`kube-node-lease/<node>`, owned by the
+/// Node so that it goes with it), renewed at `now` (RFC 3339 with microseconds, a `MicroTime`).
+/// `kubectl describe node` shows it under `Lease:`.
+pub fn node_lease(node: &str, node_uid: &str, now: &str) -> Value {
+    json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {
+            "name": node,
+            "namespace": LEASE_NAMESPACE,
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node, "uid": node_uid}],
+        },
+        "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": now},
+    })
+}
+
+/// Applies Nodes 1..=count with their heartbeat Leases (renewed once per start: the simulated
+/// nodes do not go away, so nothing watches the heartbeats, and an idle cluster stays idle), and
+/// removes Nodes this simulator made beyond `count`.
 pub async fn ensure(
     client: &Client,
     cluster: &str,
@@ -110,11 +132,18 @@ pub async fn ensure(
     count: u32,
 ) -> Result<(), kube::Error> {
     let api: Api<Node> = Api::all(client.clone());
+    let leases: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
     let now = util::now();
+    let renewed = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.%6fZ")
+        .to_string();
     for i in 1..=count {
         let name = node_name(cluster, i);
-        util::apply_object(&api, MANAGER, &name, &node_object(cluster, i, labels)).await?;
+        let node =
+            util::apply_object(&api, MANAGER, &name, &node_object(cluster, i, labels)).await?;
         util::apply_status(&api, MANAGER, &name, &node_status(cluster, i, &now)).await?;
+        let lease = node_lease(&name, &node.uid().unwrap_or_default(), &renewed);
+        util::apply_object(&leases, MANAGER, &name, &lease).await?;
     }
     let wanted: Vec<String> = (1..=count).map(|i| node_name(cluster, i)).collect();
     for n in api.list(&ListParams::default()).await? {
@@ -128,6 +157,17 @@ pub async fn ensure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_lease_is_held_by_its_node_and_owned_by_it() {
+        let l = node_lease("edge-node-1", "u-1", "2026-12-07T10:00:00.123456Z");
+        assert_eq!(l["metadata"]["namespace"], "kube-node-lease");
+        assert_eq!(l["metadata"]["ownerReferences"][0]["uid"], "u-1");
+        assert_eq!(l["metadata"]["ownerReferences"][0]["kind"], "Node");
+        assert_eq!(l["spec"]["holderIdentity"], "edge-node-1");
+        assert_eq!(l["spec"]["leaseDurationSeconds"], 40);
+        serde_json::from_value::<Lease>(l).expect("a valid Lease");
+    }
 
     #[test]
     fn nodes_carry_os_arch_hostname_and_the_cluster_labels() {

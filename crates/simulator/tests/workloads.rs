@@ -44,6 +44,15 @@ async fn nodes_are_ready_with_os_arch_and_cluster_labels() {
     assert_eq!(n["metadata"]["labels"]["tier"], "gold");
     assert_eq!(n["status"]["nodeInfo"]["architecture"], arch);
     assert!(n["status"]["capacity"]["cpu"].is_string());
+    // The kubelet's heartbeat Lease, as `kubectl describe node` shows it.
+    env.eventually("edge-node-1's Lease in describe", || {
+        let described = env.kubectl_on("edge", &["describe", "node", "edge-node-1"]);
+        (described.contains("HolderIdentity:  edge-node-1")
+            && !described.contains("Failed to get lease"))
+        .then_some(())
+        .ok_or(described)
+    })
+    .await;
     env.shutdown().await;
 }
 
