@@ -463,6 +463,22 @@ fn container(c: &mut Value) {
 /// The ServiceAccount admission's default (`default`), and the deprecated `serviceAccount`
 /// field v1 shows beside `serviceAccountName`.
 fn pod_service_account(spec: &mut Value) {
+    // v1 conversion: the deprecated field names the account when the new one does not.
+    if let Some(old) = spec
+        .get("serviceAccount")
+        .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+        .cloned()
+    {
+        if spec
+            .get("serviceAccountName")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            if let Some(m) = spec.as_object_mut() {
+                m.insert("serviceAccountName".into(), old);
+            }
+        }
+    }
     set(spec, "serviceAccountName", json!("default"));
     if let Some(name) = spec.get("serviceAccountName").cloned() {
         set(spec, "serviceAccount", name);
@@ -544,6 +560,27 @@ pub fn mount_service_account_token(
     });
     if let Some(volumes) = ensure_array(spec, "volumes") {
         volumes.push(source);
+    }
+}
+
+/// The ServiceAccount admission gives a new Pod that names no `imagePullSecrets` those of its
+/// ServiceAccount (`account`, the stored object), so that a registry login set once on the
+/// account reaches every Pod that runs as it.
+pub fn inherit_image_pull_secrets(spec: &mut Value, account: Option<&Value>) {
+    let Some(Value::Array(secrets)) = account.and_then(|a| a.get("imagePullSecrets")) else {
+        return;
+    };
+    let names: Vec<Value> = secrets
+        .iter()
+        .filter_map(|s| s.get("name").cloned())
+        .map(|name| json!({"name": name}))
+        .collect();
+    let has_own = matches!(spec.get("imagePullSecrets"), Some(Value::Array(a)) if !a.is_empty());
+    if names.is_empty() || has_own {
+        return;
+    }
+    if let Some(m) = spec.as_object_mut() {
+        m.insert("imagePullSecrets".into(), Value::Array(names));
     }
 }
 
@@ -859,6 +896,36 @@ fn webhook(hook: &mut Value, mutating: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pod_takes_its_service_accounts_pull_secrets_unless_it_names_its_own() {
+        let account = json!({"imagePullSecrets": [{"name": "regcred"}, {"name": "mirror"}]});
+        let mut spec = json!({});
+        inherit_image_pull_secrets(&mut spec, Some(&account));
+        assert_eq!(
+            spec["imagePullSecrets"],
+            json!([{"name": "regcred"}, {"name": "mirror"}])
+        );
+        let mut own = json!({"imagePullSecrets": [{"name": "mine"}]});
+        inherit_image_pull_secrets(&mut own, Some(&account));
+        assert_eq!(own["imagePullSecrets"], json!([{"name": "mine"}]));
+        let mut none = json!({});
+        inherit_image_pull_secrets(&mut none, Some(&json!({})));
+        inherit_image_pull_secrets(&mut none, None);
+        assert_eq!(none, json!({}));
+    }
+
+    #[test]
+    fn the_deprecated_service_account_field_names_the_account_when_the_new_one_does_not() {
+        let gvk = Gvk::from_api_version("v1", "Pod");
+        let mut pod = json!({"spec": {"serviceAccount": "robot", "containers": []}});
+        apply_defaults(&gvk, &mut pod);
+        assert_eq!(pod["spec"]["serviceAccountName"], "robot");
+        let mut pod = json!({"spec": {"containers": []}});
+        apply_defaults(&gvk, &mut pod);
+        assert_eq!(pod["spec"]["serviceAccountName"], "default");
+        assert_eq!(pod["spec"]["serviceAccount"], "default");
+    }
+
     #[test]
     fn a_new_pod_tolerates_unready_and_unreachable_nodes_for_300_s_unless_it_says_otherwise() {
         let mut spec = json!({"tolerations": [{"key": "node.kubernetes.io/unreachable",

@@ -58,6 +58,8 @@ pub struct ClusterState {
     pub shutdown: CancellationToken,
     /// Events expire this long after their last write (`crate::events::expire`).
     event_ttl: std::time::Duration,
+    /// See [`crate::Config::require_service_accounts`].
+    pub(crate) require_service_accounts: bool,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Computed resources by store resource key (`group/plural`); see `handlers::computed`.
     computed: RwLock<BTreeMap<String, Arc<computed::Tracker>>>,
@@ -139,6 +141,7 @@ impl ClusterState {
             openapi_build: tokio::sync::Mutex::new(()),
             shutdown,
             event_ttl: cfg.event_ttl,
+            require_service_accounts: cfg.require_service_accounts,
             tasks: Mutex::new(Vec::new()),
             computed: RwLock::new(BTreeMap::new()),
             projections: RwLock::new(BTreeMap::new()),

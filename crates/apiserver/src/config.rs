@@ -150,6 +150,11 @@ pub struct Config {
     pub watch_history: Option<u64>,
     /// How long an Event lives after its last write (kube-apiserver's `--event-ttl`, 1 h).
     pub event_ttl: std::time::Duration,
+    /// kube-apiserver's ServiceAccount admission refuses a Pod whose ServiceAccount does not exist
+    /// (and waits briefly for a namespace's `default` one). Set it when a controller keeps every
+    /// namespace's `default` account (`serve` with its controllers); without one, every Pod
+    /// would be refused.
+    pub require_service_accounts: bool,
     /// Routers served beside the Kubernetes API, mounted before the listener is announced
     /// (`serve.addr`), so they answer as soon as the server is ready.
     pub mounts: Vec<Mount>,
@@ -191,6 +196,7 @@ impl Config {
             plain_http: false,
             watch_history: None,
             event_ttl: crate::events::DEFAULT_TTL,
+            require_service_accounts: false,
             mounts: Vec::new(),
             extra_cluster_role_bindings: Vec::new(),
         }

@@ -808,3 +808,75 @@ async fn the_kubernetes_service_points_at_the_server_and_follows_it_across_resta
         cp.shutdown().await;
     }
 }
+
+/// With `require_service_accounts`, a Pod's create waits (briefly) for its namespace's `default`
+/// ServiceAccount, which the serviceaccount controller makes moments after the namespace: it is
+/// answered as soon as the account is created, not after a poll, and refused with kube-apiserver's
+/// message when the account does not come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_waits_for_its_namespaces_default_service_account_then_is_refused_without_it() {
+    use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = apiserver::Config::new(dir.path());
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.require_service_accounts = true;
+    let cp = apiserver::ControlPlane::start(cfg).await.unwrap();
+    let client = cp.client(apiserver::GLOBAL).unwrap();
+    let pod = |name: &str| -> Pod {
+        serde_json::from_value(json!({"metadata": {"name": name},
+            "spec": {"containers": [{"name": "a", "image": "example/x:1"}]}}))
+        .unwrap()
+    };
+    // No controller runs here: `default` has no ServiceAccount until the test makes it.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let waiting = tokio::spawn({
+        let (pods, p) = (pods.clone(), pod("early"));
+        async move { pods.create(&PostParams::default(), &p).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the create waits for the default ServiceAccount"
+    );
+    let sa: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "default"}})).unwrap();
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let made = std::time::Instant::now();
+    accounts.create(&PostParams::default(), &sa).await.unwrap();
+    let created = waiting
+        .await
+        .unwrap()
+        .expect("the Pod is admitted once the account exists");
+    assert!(
+        made.elapsed() < Duration::from_secs(1),
+        "answered when the account came: {:?}",
+        made.elapsed()
+    );
+    assert_eq!(
+        created.spec.unwrap().service_account_name.as_deref(),
+        Some("default")
+    );
+
+    // In kube-system nobody makes it: refused after the wait, nothing stored.
+    let system: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+    let start = std::time::Instant::now();
+    let err = system
+        .create(&PostParams::default(), &pod("late"))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("a Status: {err:?}")
+    };
+    assert_eq!(status.code, 403);
+    assert_eq!(
+        status.message,
+        r#"pods "late" is forbidden: error looking up service account kube-system/default: serviceaccount "default" not found"#
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(system.get_opt("late").await.unwrap().is_none());
+    cp.shutdown().await;
+}

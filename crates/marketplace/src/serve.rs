@@ -157,6 +157,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     cfg.registry = args.registry;
     cfg.plain_http = args.plain_http;
     cfg.event_ttl = args.event_ttl;
+    // The controller host keeps every namespace's `default` ServiceAccount, so Pods can be held
+    // to naming one that exists, as kube-apiserver holds them.
+    cfg.require_service_accounts = controllers;
     for c in &args.clusters {
         cfg.clusters.push(apiserver::ClusterSpec::parse(c)?);
     }

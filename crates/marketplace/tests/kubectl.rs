@@ -960,3 +960,78 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
         err_text(&out)
     );
 }
+
+/// As kube-apiserver's ServiceAccount admission: a Pod naming a ServiceAccount that does not
+/// exist is refused with its message, a Pod gets its account's `imagePullSecrets`, and a
+/// Deployment whose account is missing has a ReplicaSet that says why it has no Pods
+/// (`FailedCreate`) until the account exists.
+#[test]
+fn a_pod_must_run_as_a_service_account_that_exists() {
+    let s = start("1.33", &[]);
+    let out = s.kubectl(&[
+        "run",
+        "ghostly",
+        "--image=example/x:1",
+        r#"--overrides={"spec":{"serviceAccountName":"ghost"}}"#,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        err_text(&out).contains(
+            r#"pods "ghostly" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" not found"#
+        ),
+        "{}",
+        err_text(&out)
+    );
+    assert!(s.ok_or_none(&["get", "pod", "ghostly"]).is_none());
+
+    // The account's pull secrets reach the Pods that run as it and name none of their own.
+    s.ok(&["create", "serviceaccount", "puller"]);
+    s.ok(&[
+        "patch",
+        "serviceaccount",
+        "puller",
+        "-p",
+        r#"{"imagePullSecrets":[{"name":"regcred"}]}"#,
+    ]);
+    s.ok(&[
+        "run",
+        "pulled",
+        "--image=example/x:1",
+        r#"--overrides={"spec":{"serviceAccountName":"puller"}}"#,
+    ]);
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pod",
+            "pulled",
+            "-o",
+            "jsonpath={.spec.imagePullSecrets[*].name}"
+        ]),
+        "regcred"
+    );
+
+    s.ok(&["create", "deployment", "web", "--image=example/x:1"]);
+    s.ok(&["set", "serviceaccount", "deployment", "web", "robot"]);
+    let described = poll("FailedCreate on web's new ReplicaSet", || {
+        let d = s.ok(&["describe", "replicaset", "-l", "app=web"]);
+        d.contains("FailedCreate").then_some(d)
+    });
+    assert!(
+        described.contains(
+            r#"error looking up service account default/robot: serviceaccount "robot" not found"#
+        ),
+        "{described}"
+    );
+    s.ok(&["create", "serviceaccount", "robot"]);
+    poll("a Pod of web running as robot", || {
+        s.ok_or_none(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].spec.serviceAccountName}",
+        ])
+        .filter(|names| names.split(' ').any(|n| n == "robot"))
+    });
+}

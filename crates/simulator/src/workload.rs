@@ -78,7 +78,21 @@ pub async fn create_pod<K: Resource<DynamicType = ()>>(
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-        Err(e) => Err(e),
+        Err(e) => {
+            // As kube-controller-manager records it: `kubectl describe` of the owner says why it
+            // has no Pods (say, a ServiceAccount that does not exist); the reconcile retries.
+            let reason = match &e {
+                kube::Error::Api(s) => s.message.clone(),
+                other => other.to_string(),
+            };
+            ctx.events.warning(
+                controller_of::<K>(),
+                owner,
+                "FailedCreate",
+                format!("Error creating: {reason}"),
+            );
+            Err(e)
+        }
     }
 }
 

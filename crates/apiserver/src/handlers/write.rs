@@ -240,11 +240,21 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
 /// The store resource of PriorityClasses.
 const PRIORITY_CLASSES: &str = "scheduling.k8s.io/priorityclasses";
 
-/// kube-apiserver's Priority and ServiceAccount admission for a Pod being created: its
-/// PriorityClass (or the global default one) sets `priority` and `preemptionPolicy`, a class
-/// that does not exist is a 403; its API access volume is mounted in its containers; it
-/// tolerates unready and unreachable Nodes for 300 s (DefaultTolerationSeconds). What it needs
-/// from the store is read in one go, off the async workers.
+/// How long a Pod's create waits for its namespace's `default` ServiceAccount, which the
+/// serviceaccount controller makes moments after the namespace (kube-apiserver's admission looks
+/// it up again for about as long before it refuses the Pod).
+const DEFAULT_ACCOUNT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// kube-apiserver's ServiceAccount, Priority and DefaultTolerationSeconds admission for a Pod
+/// being created, in that order:
+/// - its ServiceAccount must exist (when the cluster requires it, see
+///   [`crate::Config::require_service_accounts`]), else 403; the API access volume is mounted in
+///   its containers and, if it names none, it gets the account's `imagePullSecrets`;
+/// - its PriorityClass (or the global default one) sets `priority` and `preemptionPolicy`; a
+///   class that does not exist is a 403;
+/// - it tolerates unready and unreachable Nodes for 300 s.
+///
+/// What it needs from the store is read in one go, off the async workers.
 async fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
     if !(ctx.info.is_builtin() && ctx.info.group.is_empty() && ctx.info.kind == "Pod") {
         return Ok(());
@@ -253,13 +263,17 @@ async fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
         return Ok(());
     };
     let class_name = apiresources::defaults::priority_class_name(spec).map(str::to_string);
-    let account = Key::new(
-        "serviceaccounts",
-        ctx.namespace.clone().unwrap_or_default(),
-        spec["serviceAccountName"].as_str().unwrap_or("default"),
-    );
+    let namespace = ctx.namespace.clone().unwrap_or_default();
+    let account_name = spec["serviceAccountName"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(DEFAULT_ACCOUNT)
+        .to_string();
+    let account_key = Key::new("serviceaccounts", namespace.clone(), account_name.clone());
     let store = ctx.cluster.store.clone();
-    let (class, account) = blocking_read(move || {
+    let (class, account, read_at) = blocking_read(move || {
+        // Read before the lookups: an account made after them is an event after this revision.
+        let read_at = store.revision();
         // The named class, or else the global default one (if any).
         let class = match &class_name {
             Some(n) => store
@@ -272,26 +286,71 @@ async fn admit_pod(ctx: &Ctx, obj: &mut Value) -> ApiResult<()> {
                 .map(|s| s.value)
                 .find(|c| c["globalDefault"] == true),
         };
-        Ok::<_, StoreError>((class, store.get(&account)?))
+        let account = store.get(&account_key)?.map(|s| s.value);
+        Ok::<_, StoreError>((class, account, read_at))
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?;
-    let pod_name = meta_str(obj, "name").unwrap_or_default().to_string();
-    let spec = obj.get_mut("spec").expect("checked above");
-    apiresources::defaults::admit_pod_priority(spec, class.as_ref()).map_err(|reason| {
-        ApiError::Forbidden {
-            group: String::new(),
-            resource: "pods".into(),
-            name: pod_name,
-            reason,
+    let account = match account {
+        None if ctx.cluster.require_service_accounts && account_name == DEFAULT_ACCOUNT => {
+            await_default_account(ctx, &namespace, read_at).await?
         }
-    })?;
+        found => found,
+    };
+    // A Pod named by `generateName` has no name yet: kube-apiserver's message shows the prefix.
+    let pod_name = meta_str(obj, "name")
+        .or_else(|| meta_str(obj, "generateName"))
+        .unwrap_or_default()
+        .to_string();
+    let forbidden = |reason: String| ApiError::Forbidden {
+        group: String::new(),
+        resource: "pods".into(),
+        name: pod_name.clone(),
+        reason,
+    };
+    if account.is_none() && ctx.cluster.require_service_accounts {
+        return Err(forbidden(format!(
+            "error looking up service account {namespace}/{account_name}: serviceaccount \"{account_name}\" not found"
+        )));
+    }
+    let spec = obj.get_mut("spec").expect("checked above");
     // The ServiceAccount admission: the API access volume, unless the account opts out.
-    let account_automount = account.and_then(|s| s.value["automountServiceAccountToken"].as_bool());
+    let account_automount = account
+        .as_ref()
+        .and_then(|a| a["automountServiceAccountToken"].as_bool());
     let volume = apimachinery::meta::generate_name("kube-api-access-");
     apiresources::defaults::mount_service_account_token(spec, account_automount, &volume);
+    apiresources::defaults::inherit_image_pull_secrets(spec, account.as_ref());
+    apiresources::defaults::admit_pod_priority(spec, class.as_ref()).map_err(forbidden)?;
     apiresources::defaults::default_toleration_seconds(spec);
     Ok(())
+}
+
+/// The ServiceAccount every namespace has (made by the serviceaccount controller).
+const DEFAULT_ACCOUNT: &str = "default";
+
+/// Waits up to [`DEFAULT_ACCOUNT_WAIT`] for `namespace`'s `default` ServiceAccount to be created
+/// after revision `after` (when the lookups found none); the account, or `None` if it did not come.
+async fn await_default_account(ctx: &Ctx, namespace: &str, after: u64) -> ApiResult<Option<Value>> {
+    let store = ctx.cluster.store.clone();
+    let mut watch = blocking(move || store.watch("serviceaccounts", after))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let made = async {
+        while let Some(Ok(ev)) = watch.next().await {
+            if ev.kind != store::EventKind::Deleted
+                && ev.key.namespace == namespace
+                && ev.key.name == DEFAULT_ACCOUNT
+            {
+                return Some(ev.object.clone());
+            }
+        }
+        None
+    };
+    Ok(tokio::time::timeout(DEFAULT_ACCOUNT_WAIT, made)
+        .await
+        .ok()
+        .flatten())
 }
 
 /// Builds a response with `Warning` headers.
