@@ -464,20 +464,16 @@ fn container(c: &mut Value) {
 /// field v1 shows beside `serviceAccountName`.
 fn pod_service_account(spec: &mut Value) {
     // v1 conversion: the deprecated field names the account when the new one does not.
-    if let Some(old) = spec
+    let old = spec
         .get("serviceAccount")
         .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-        .cloned()
-    {
-        if spec
-            .get("serviceAccountName")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            if let Some(m) = spec.as_object_mut() {
-                m.insert("serviceAccountName".into(), old);
-            }
-        }
+        .cloned();
+    let unnamed = spec
+        .get("serviceAccountName")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty);
+    if let (Some(old), true, Some(m)) = (old, unnamed, spec.as_object_mut()) {
+        m.insert("serviceAccountName".into(), old);
     }
     set(spec, "serviceAccountName", json!("default"));
     if let Some(name) = spec.get("serviceAccountName").cloned() {
