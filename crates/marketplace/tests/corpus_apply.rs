@@ -6,7 +6,8 @@
 //!
 //! The CRDs the charts ship (`crds/` and CRD documents) are applied first; custom resources of
 //! CRDs the corpus lacks (e.g. OpenShift's) are left out, as a real cluster without those CRDs
-//! would refuse them. Each render case gets its own namespace, so variants of one chart do not
+//! would refuse them. The ServiceAccounts are applied before the dry run too: kube-apiserver's
+//! ServiceAccount admission refuses a Pod whose account is not stored, dry run or not. Each render case gets its own namespace, so variants of one chart do not
 //! overwrite each other's namespaced objects. Documents over 200 KiB (grafana dashboards, big
 //! CRDs) go through server-side apply, as on a real cluster: client-side apply would overflow the
 //! 256 KiB `last-applied-configuration` annotation limit.
@@ -612,7 +613,18 @@ fn every_rendered_document_of_the_chart_corpus_applies_and_lists_with_kube_apise
     kubectl_ok(&s, &["apply", "-f", "-"], &to_stream(&namespaces));
     let total = small.len() + big.len();
     assert!(total > 3000, "only {total} documents to apply");
-    phase("CRDs and namespaces applied");
+    // The ServiceAccounts for real too: kube-apiserver's ServiceAccount admission refuses a Pod
+    // (a chart's test hook, say) whose account is not stored, in a dry run as well.
+    let accounts: Vec<Value> = small
+        .iter()
+        .chain(&big)
+        .map(|(_, d)| d)
+        .filter(|d| d["kind"] == "ServiceAccount")
+        .cloned()
+        .collect();
+    assert!(!accounts.is_empty(), "the corpus has ServiceAccounts");
+    kubectl_ok(&s, &["apply", "-f", "-"], &to_stream(&accounts));
+    phase("CRDs, namespaces and ServiceAccounts applied");
     // Dry run first: everything is accepted and nothing is stored.
     kubectl_parallel(&s, &["apply", "--dry-run=server", "-f", "-"], &small_chunks);
     kubectl_ok(
