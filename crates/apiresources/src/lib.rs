@@ -5,6 +5,7 @@
 //! - [`catalogue`]: the built-in resources ([`builtins`]) and [`ResourceInfo`], the description of
 //!   one served group/version/resource shared by built-ins and CRDs ([`ResourceInfo::from_crd`]);
 //!   [`Catalogue`] looks resources up by URL segments or by kind.
+//! - [`apiservices`]: the `APIService` objects of the groups the server serves itself.
 //! - [`discovery`]: `/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>` documents and
 //!   aggregated discovery v2 (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`).
 //! - [`openapi`]: the `/openapi/v3` root and per group-version documents (schemas with
@@ -33,6 +34,7 @@
 //! - `src/protobuf/generated.rs`: protobuf → JSON conversion per k8s-pb message
 //!   (`codegen/pb_json.py`, joining k8s-pb field numbers with the Go types' JSON tags).
 
+pub mod apiservices;
 pub mod catalogue;
 pub mod conversion;
 mod crd;

@@ -50,6 +50,8 @@ pub struct ClusterState {
     /// Only this crate's handlers reach the store; everything else goes through the API.
     pub(crate) store: Store,
     catalogue: RwLock<Arc<Catalogue>>,
+    /// Signalled on each catalogue change (CRDs, computed resources): see `crate::apiservices`.
+    catalogue_changed: tokio::sync::Notify,
     openapi: Mutex<Option<Arc<apiresources::openapi::OpenApiV3>>>,
     /// Bumped whenever the catalogue changes: a build that started before is not cached.
     openapi_generation: std::sync::atomic::AtomicU64,
@@ -136,6 +138,7 @@ impl ClusterState {
             labels: spec.labels.clone(),
             store,
             catalogue: RwLock::new(Arc::new(catalogue)),
+            catalogue_changed: tokio::sync::Notify::new(),
             openapi: Mutex::new(None),
             openapi_generation: std::sync::atomic::AtomicU64::new(0),
             openapi_build: tokio::sync::Mutex::new(()),
@@ -361,15 +364,23 @@ impl ClusterState {
         o
     }
 
-    /// Forgets the OpenAPI documents (after the catalogue changed).
+    /// Waits for the next change of the catalogue (one that came since the last wait counts).
+    pub(crate) async fn catalogue_changed(&self) {
+        self.catalogue_changed.notified().await
+    }
+
+    /// Forgets the OpenAPI documents and tells the APIService registration (after the catalogue
+    /// changed).
     fn invalidate_openapi(&self) {
+        self.catalogue_changed.notify_one();
         let mut guard = self.openapi.lock().expect("openapi lock");
         self.openapi_generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         *guard = None;
     }
 
-    /// Starts the cluster's background work inside the API server: Events' expiry. (Garbage
+    /// Starts the cluster's background work inside the API server: Events' expiry and the
+    /// APIServices of its groups (`crate::apiservices`). (Garbage
     /// collection and namespace deletion are controllers on the host, `crates/controllers`.)
     pub fn start_background(self: &Arc<Self>, _shared: &Arc<crate::Shared>) {
         let mut tasks = self.tasks.lock().expect("tasks lock");
@@ -377,6 +388,7 @@ impl ClusterState {
             self.clone(),
             self.event_ttl,
         )));
+        tasks.push(tokio::spawn(crate::apiservices::autoregister(self.clone())));
     }
 
     /// Waits for the background tasks after shutdown was signalled.
@@ -417,7 +429,7 @@ impl ClusterState {
 /// generation 1 where the kind keeps one), or, already there, with the parts at the JSON pointers
 /// `kept` brought to `want`'s (a part `want` lacks is left alone); written only when something
 /// differs, so a restart adds no resourceVersion.
-fn ensure_object(
+pub(crate) fn ensure_object(
     t: &mut store::Txn<'_>,
     key: &Key,
     want: &Value,

@@ -28,10 +28,12 @@
 //!   aggregated API server serving them on real clusters.
 //! - [`handlers::projected`]: stored resources also shown, as copies computed on read, in other
 //!   namespaces by a `computed::Projection` ([`ControlPlane::register_projection`]).
+//! - `apiservices`: the `APIService` of each served group/version, kept as the catalogue changes.
 //! - [`events`]: events.k8s.io field selectors on the stored core/v1 Events, and Event expiry.
 //! - [`observe`], [`metrics`]: the middleware giving every request an id, a tracing span and its
 //!   Prometheus series; `/metrics`.
 
+mod apiservices;
 pub mod auth;
 pub mod client;
 pub mod cluster;

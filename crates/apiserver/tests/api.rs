@@ -880,3 +880,115 @@ async fn a_pod_waits_for_its_namespaces_default_service_account_then_is_refused_
     assert!(system.get_opt("late").await.unwrap().is_none());
     cp.shutdown().await;
 }
+
+/// Every group/version the server serves has its APIService, as kube-apiserver's aggregator
+/// keeps them (`kubectl get apiservices`): the built-in ones from the start, local and available;
+/// a CRD's as soon as it is served, with the CRD registration's priorities, and gone when no
+/// longer served. The aggregator's own group has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_group_versions_have_local_api_services_that_follow_crds() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
+    use kube::runtime::wait::await_condition;
+    let (cp, _dir) = start(None).await;
+    let client = cp.client(apiserver::GLOBAL).unwrap();
+    let services: Api<APIService> = Api::all(client.clone());
+    let present = |s: Option<&APIService>| s.is_some();
+    let core = within(
+        "v1. registered",
+        await_condition(services.clone(), "v1.", present),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let spec = core.spec.unwrap();
+    assert_eq!(
+        (spec.group_priority_minimum, spec.version_priority),
+        (18000, 1)
+    );
+    assert!(spec.service.is_none(), "served here: Local");
+    let available = &core.status.unwrap().conditions.unwrap()[0];
+    assert_eq!(
+        (
+            available.type_.as_str(),
+            available.status.as_str(),
+            available.reason.as_deref()
+        ),
+        ("Available", "True", Some("Local"))
+    );
+    let names: Vec<String> = services
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name)
+        .collect();
+    for want in [
+        "v1.apps",
+        "v2.autoscaling",
+        "v1.batch",
+        "v1.coordination.k8s.io",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    assert!(
+        !names.iter().any(|n| n == "v1.apiregistration.k8s.io"),
+        "{names:?}"
+    );
+
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = |served: bool| -> CustomResourceDefinition {
+        serde_json::from_value(json!({
+            "metadata": {"name": "gadgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                     "versions": [{"name": "v1", "served": served, "storage": true,
+                                   "schema": {"openAPIV3Schema": {"type": "object"}}}]},
+        }))
+        .unwrap()
+    };
+    crds.create(&PostParams::default(), &crd(true))
+        .await
+        .unwrap();
+    let gadgets = within(
+        "the CRD's group registered",
+        await_condition(services.clone(), "v1.example.com", present),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let spec = gadgets.spec.unwrap();
+    assert_eq!(
+        (spec.group_priority_minimum, spec.version_priority),
+        (1000, 100)
+    );
+    crds.patch(
+        "gadgets.example.com",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"spec": {"versions": [{"name": "v1", "served": false, "storage": true,
+            "schema": {"openAPIV3Schema": {"type": "object"}}}]}}),
+        ),
+    )
+    .await
+    .unwrap();
+    within(
+        "an unserved version's APIService removed",
+        await_condition(
+            services.clone(),
+            "v1.example.com",
+            |s: Option<&APIService>| s.is_none(),
+        ),
+    )
+    .await
+    .unwrap();
+    cp.shutdown().await;
+}
+
+/// `f`, failing the test when it takes more than 10 s.
+async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting: {what}"))
+}
