@@ -946,18 +946,25 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
         ),
         "node.kubernetes.io/not-ready node.kubernetes.io/unreachable 300 300"
     );
-    let out = s.kubectl(&[
-        "run",
-        "orphan",
-        "--image=example/x:1",
-        r#"--overrides={"spec":{"priorityClassName":"nope"}}"#,
-    ]);
-    assert!(!out.status.success());
+    assert_refused(
+        &s,
+        &[
+            "run",
+            "orphan",
+            "--image=example/x:1",
+            r#"--overrides={"spec":{"priorityClassName":"nope"}}"#,
+        ],
+        r#"pods "orphan" is forbidden: no PriorityClass with name nope was found"#,
+    );
+}
+
+/// Runs kubectl with `args`, which must fail saying `message`.
+fn assert_refused(s: &Server, args: &[&str], message: &str) {
+    let out = s.kubectl(args);
+    let text = err_text(&out);
     assert!(
-        err_text(&out)
-            .contains(r#"pods "orphan" is forbidden: no PriorityClass with name nope was found"#),
-        "{}",
-        err_text(&out)
+        !out.status.success() && text.contains(message),
+        "kubectl {args:?} should fail saying {message:?}: {text}"
     );
 }
 
@@ -968,19 +975,15 @@ fn pods_get_their_priority_class_and_a_missing_class_is_refused() {
 #[test]
 fn a_pod_must_run_as_a_service_account_that_exists() {
     let s = start("1.33", &[]);
-    let out = s.kubectl(&[
-        "run",
-        "ghostly",
-        "--image=example/x:1",
-        r#"--overrides={"spec":{"serviceAccountName":"ghost"}}"#,
-    ]);
-    assert!(!out.status.success());
-    assert!(
-        err_text(&out).contains(
-            r#"pods "ghostly" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" not found"#
-        ),
-        "{}",
-        err_text(&out)
+    assert_refused(
+        &s,
+        &[
+            "run",
+            "ghostly",
+            "--image=example/x:1",
+            r#"--overrides={"spec":{"serviceAccountName":"ghost"}}"#,
+        ],
+        r#"pods "ghostly" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" not found"#,
     );
     assert!(s.ok_or_none(&["get", "pod", "ghostly"]).is_none());
 
