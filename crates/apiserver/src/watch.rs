@@ -320,6 +320,22 @@ impl Stream for Streaming {
     }
 }
 
+/// What the store can select for a watch by key alone, so that other objects' commits do not wake
+/// it: the request's namespace (of a namespaced resource) and a `metadata.name=` field selector.
+/// The stream still applies every selector itself.
+fn store_filter(ctx: &Ctx, sel: &Selectors) -> store::WatchFilter {
+    let name = sel
+        .fields
+        .requirements
+        .iter()
+        .find(|r| r.field == "metadata.name" && r.op == apimachinery::fields::FieldOp::Equals)
+        .map(|r| r.value.clone());
+    store::WatchFilter {
+        namespace: ctx.namespace.clone().filter(|_| ctx.info.namespaced()),
+        name,
+    }
+}
+
 /// The ERROR event's Status for a watch that cannot go on.
 fn watch_error(e: StoreError) -> ApiError {
     match e {
@@ -374,7 +390,13 @@ pub async fn serve(ctx: Ctx) -> ApiResult<Response> {
     };
     let store = ctx.cluster.store.clone();
     let resource = ctx.info.resource_key();
-    let watch = blocking(move || store.watch(&resource, from)).await;
+    // Stored objects only (a projection shows objects of other namespaces here).
+    let filter = if projected.is_none() {
+        store_filter(&ctx, &sel)
+    } else {
+        store::WatchFilter::default()
+    };
+    let watch = blocking(move || store.watch_filtered(&resource, from, filter)).await;
     let timeout = ctx
         .query
         .timeout_seconds

@@ -71,4 +71,4 @@ pub use error::StoreError;
 pub use store::{CHECKPOINT_PAGES, Store, StoreOptions};
 pub use txn::{Txn, set_resource_version};
 pub use types::{Encodings, Event, EventKind, Key, ListPage, ListQuery, Stored};
-pub use watch::Watch;
+pub use watch::{Watch, WatchFilter};

@@ -46,7 +46,7 @@ use crate::db::{self, RawObject};
 use crate::error::StoreError;
 use crate::txn::Txn;
 use crate::types::{Event, Key, ListPage, ListQuery, Stored};
-use crate::watch::{Hub, Watch};
+use crate::watch::{Hub, Watch, WatchFilter};
 
 /// WAL pages after which a checkpoint runs (SQLite's own automatic checkpoint default).
 pub const CHECKPOINT_PAGES: i64 = 1000;
@@ -375,7 +375,18 @@ impl Store {
     /// first, then live events. `Expired` if `from` is older than the retained history.
     /// Blocks while it reads the history (bounded by `StoreOptions::history`).
     pub fn watch(&self, resource: &str, from: u64) -> Result<Watch, StoreError> {
-        Watch::new(self.inner.clone(), resource, from)
+        self.watch_filtered(resource, from, WatchFilter::default())
+    }
+
+    /// [`Store::watch`] of the objects `filter` lets through only: events of the others are
+    /// neither replayed nor handed over, so their commits do not wake this watch.
+    pub fn watch_filtered(
+        &self,
+        resource: &str,
+        from: u64,
+        filter: WatchFilter,
+    ) -> Result<Watch, StoreError> {
+        Watch::new(self.inner.clone(), resource, from, filter)
     }
 }
 

@@ -25,11 +25,34 @@ use tokio::sync::mpsc;
 
 use crate::error::StoreError;
 use crate::store::Inner;
-use crate::types::Event;
+use crate::types::{Event, Key};
+
+/// Which objects of its resource a watch follows, by key: events of other objects are neither
+/// replayed nor handed to it, so a commit does not wake watches it cannot concern (a namespace's
+/// watch for another namespace's write, a watch of one named object for any other). The
+/// consumer may still select further (labels, other fields) on what it gets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchFilter {
+    /// Only objects in this namespace (`""`: cluster-scoped ones).
+    pub namespace: Option<String>,
+    /// Only objects of this name.
+    pub name: Option<String>,
+}
+
+impl WatchFilter {
+    /// Whether an event of the object at `key` is for this watch.
+    pub fn matches(&self, key: &Key) -> bool {
+        self.namespace
+            .as_ref()
+            .is_none_or(|ns| *ns == key.namespace)
+            && self.name.as_ref().is_none_or(|n| *n == key.name)
+    }
+}
 
 pub(crate) struct Subscriber {
     tx: mpsc::Sender<Arc<Event>>,
     lagged: Arc<AtomicBool>,
+    filter: WatchFilter,
 }
 
 /// Live fan-out state, guarded by `Inner::hub`.
@@ -53,13 +76,18 @@ impl Hub {
     pub(crate) fn publish(&mut self, events: &[Arc<Event>], revision: u64) {
         for ev in events {
             if let Some(subs) = self.subs.get_mut(&ev.key.resource) {
-                subs.retain(|s| match s.tx.try_send(ev.clone()) {
-                    Ok(()) => true,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        s.lagged.store(true, Ordering::SeqCst);
-                        false
+                subs.retain(|s| {
+                    if !s.filter.matches(&ev.key) {
+                        return true;
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                    match s.tx.try_send(ev.clone()) {
+                        Ok(()) => true,
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            s.lagged.store(true, Ordering::SeqCst);
+                            false
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => false,
+                    }
                 });
             }
         }
@@ -70,6 +98,7 @@ impl Hub {
         &mut self,
         resource: &str,
         capacity: usize,
+        filter: &WatchFilter,
     ) -> (mpsc::Receiver<Arc<Event>>, Arc<AtomicBool>, u64) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let lagged = Arc::new(AtomicBool::new(false));
@@ -78,6 +107,7 @@ impl Hub {
         subs.push(Subscriber {
             tx,
             lagged: lagged.clone(),
+            filter: filter.clone(),
         });
         (rx, lagged, self.published)
     }
@@ -100,19 +130,29 @@ pub(crate) struct Subscription {
 }
 
 impl Inner {
-    /// Subscribes to `resource` and reads the history after `from` (blocking: reads the database).
-    pub(crate) fn subscribe(&self, resource: &str, from: u64) -> Result<Subscription, StoreError> {
-        let (rx, lagged, start) = self
-            .hub
-            .lock()
-            .expect("store hub lock poisoned")
-            .subscribe(resource, self.opts.watch_buffer);
+    /// Subscribes to `resource`'s objects that `filter` lets through and reads their history
+    /// after `from` (blocking: reads the database).
+    pub(crate) fn subscribe(
+        &self,
+        resource: &str,
+        from: u64,
+        filter: &WatchFilter,
+    ) -> Result<Subscription, StoreError> {
+        let (rx, lagged, start) = self.hub.lock().expect("store hub lock poisoned").subscribe(
+            resource,
+            self.opts.watch_buffer,
+            filter,
+        );
         let replay = self.history(resource, from, start)?;
         Ok(Subscription {
             rx,
             lagged,
             start,
-            replay: replay.into_iter().map(Arc::new).collect(),
+            replay: replay
+                .into_iter()
+                .filter(|ev| filter.matches(&ev.key))
+                .map(Arc::new)
+                .collect(),
         })
     }
 }
@@ -124,6 +164,7 @@ impl Inner {
 pub struct Watch {
     inner: Arc<Inner>,
     resource: String,
+    filter: WatchFilter,
     sub: Subscription,
     /// Revision of the last event delivered (or the starting revision).
     last: u64,
@@ -136,11 +177,17 @@ pub struct Watch {
 }
 
 impl Watch {
-    pub(crate) fn new(inner: Arc<Inner>, resource: &str, from: u64) -> Result<Watch, StoreError> {
-        let sub = inner.subscribe(resource, from)?;
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        resource: &str,
+        from: u64,
+        filter: WatchFilter,
+    ) -> Result<Watch, StoreError> {
+        let sub = inner.subscribe(resource, from, &filter)?;
         Ok(Watch {
             inner,
             resource: resource.to_string(),
+            filter,
             sub,
             last: from,
             last_count: 0,
@@ -229,7 +276,13 @@ impl Watch {
                 Poll::Pending => return None,
                 Poll::Ready(Ok(ev)) => return self.deliver(ev),
                 Poll::Ready(Err(NeedResub)) => {
-                    let res = resubscribe(&self.inner, &self.resource, self.last, self.last_count);
+                    let res = resubscribe(
+                        &self.inner,
+                        &self.resource,
+                        &self.filter,
+                        self.last,
+                        self.last_count,
+                    );
                     if let Some(err) = self.resubscribed(res) {
                         return Some(Err(err));
                     }
@@ -259,13 +312,14 @@ struct NeedResub;
 fn resubscribe(
     inner: &Inner,
     resource: &str,
+    filter: &WatchFilter,
     last: u64,
     last_count: usize,
 ) -> Result<Subscription, StoreError> {
     if last_count == 0 {
-        return inner.subscribe(resource, last);
+        return inner.subscribe(resource, last, filter);
     }
-    let mut sub = inner.subscribe(resource, last - 1)?;
+    let mut sub = inner.subscribe(resource, last - 1, filter)?;
     for _ in 0..last_count {
         if sub.replay.front().is_some_and(|ev| ev.revision == last) {
             sub.replay.pop_front();
@@ -303,10 +357,10 @@ impl Stream for Watch {
                 Poll::Ready(Ok(ev)) => return Poll::Ready(this.deliver(ev)),
                 Poll::Ready(Err(NeedResub)) => {
                     let inner = this.inner.clone();
-                    let resource = this.resource.clone();
+                    let (resource, filter) = (this.resource.clone(), this.filter.clone());
                     let (last, count) = (this.last, this.last_count);
                     this.pending = Some(tokio::task::spawn_blocking(move || {
-                        resubscribe(&inner, &resource, last, count)
+                        resubscribe(&inner, &resource, &filter, last, count)
                     }));
                 }
             }

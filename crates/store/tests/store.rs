@@ -1087,3 +1087,59 @@ fn scan_of_a_compacted_revision_is_expired_before_anything_is_visited() {
     assert!(matches!(err, StoreError::Expired { .. }), "{err:?}");
     assert!(!started);
 }
+
+/// A filtered watch gets only its namespace's (and, when named, its object's) events: in the
+/// replayed history, live, and after falling behind and catching up; the others do not reach it.
+#[test]
+fn a_filtered_watch_sees_only_its_objects_in_history_live_and_after_a_lag() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_with(
+        dir.path(),
+        StoreOptions {
+            watch_buffer: 2,
+            ..StoreOptions::default()
+        },
+    );
+    s.write(|t| t.create(&key("a", "x"), cm("a", "x", "0")))
+        .unwrap(); // 1
+    s.write(|t| t.create(&key("b", "x"), cm("b", "x", "0")))
+        .unwrap(); // 2
+    let in_a = store::WatchFilter {
+        namespace: Some("a".into()),
+        name: None,
+    };
+    let mut w = s.watch_filtered("configmaps", 0, in_a).unwrap();
+    let named = store::WatchFilter {
+        namespace: Some("b".into()),
+        name: Some("x".into()),
+    };
+    let mut one = s.watch_filtered("configmaps", 0, named).unwrap();
+    assert_eq!(next_event(&mut w).unwrap().revision, 1, "history: a's only");
+    no_event_pending(&mut w);
+    assert_eq!(next_event(&mut one).unwrap().revision, 2);
+    no_event_pending(&mut one);
+
+    // Live, more than the 2-slot channel holds: b's writes never reach `w`, a's all do, once.
+    for i in 0..10 {
+        s.write(|t| {
+            t.create(&key("b", &format!("o{i}")), cm("b", "o", "x"))?;
+            t.create(&key("a", &format!("o{i}")), cm("a", "o", "x"))
+        })
+        .unwrap(); // 3..=12
+    }
+    let got: Vec<(u64, String)> = collect(&mut w, 10)
+        .iter()
+        .map(|e| (e.revision, e.key.namespace.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        (3..=12).map(|r| (r, "a".to_string())).collect::<Vec<_>>()
+    );
+    no_event_pending(&mut w);
+    no_event_pending(&mut one);
+    s.write(|t| t.update(&key("b", "x"), cm("b", "x", "1"), None))
+        .unwrap(); // 13
+    assert_eq!(next_event(&mut one).unwrap().revision, 13);
+    no_event_pending(&mut w);
+    assert_eq!(w.bookmark_revision(), Some(13));
+}
