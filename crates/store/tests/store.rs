@@ -17,6 +17,17 @@ fn open_with(dir: &Path, opts: StoreOptions) -> Store {
     Store::open(&dir.join("cluster.db"), opts).expect("open store")
 }
 
+/// A store whose watchers' channels hold `watch_buffer` events (to make a watcher fall behind).
+fn open_buffered(dir: &Path, watch_buffer: usize) -> Store {
+    open_with(
+        dir,
+        StoreOptions {
+            watch_buffer,
+            ..StoreOptions::default()
+        },
+    )
+}
+
 fn cm(ns: &str, name: &str, data: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap",
            "metadata": {"name": name, "namespace": ns}, "data": {"v": data}})
@@ -672,13 +683,7 @@ fn slow_watcher_catches_up_from_history_then_expires_once_compacted() {
 #[test]
 fn slow_watcher_cut_inside_a_multi_object_revision_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let s = open_with(
-        dir.path(),
-        StoreOptions {
-            watch_buffer: 1,
-            ..StoreOptions::default()
-        },
-    );
+    let s = open_buffered(dir.path(), 1);
     let mut w = s.watch("configmaps", 0).unwrap();
     let mut want = Vec::new();
     for r in 0..20u64 {
@@ -842,13 +847,7 @@ async fn async_watch_stream_receives_live_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_slow_watcher_resubscribes_without_losing_events() {
     let dir = tempfile::tempdir().unwrap();
-    let s = open_with(
-        dir.path(),
-        StoreOptions {
-            watch_buffer: 2,
-            ..StoreOptions::default()
-        },
-    );
+    let s = open_buffered(dir.path(), 2);
     let mut w = s.watch("configmaps", 0).unwrap();
     let s2 = s.clone();
     tokio::task::spawn_blocking(move || {
@@ -1093,13 +1092,7 @@ fn scan_of_a_compacted_revision_is_expired_before_anything_is_visited() {
 #[test]
 fn a_filtered_watch_sees_only_its_objects_in_history_live_and_after_a_lag() {
     let dir = tempfile::tempdir().unwrap();
-    let s = open_with(
-        dir.path(),
-        StoreOptions {
-            watch_buffer: 2,
-            ..StoreOptions::default()
-        },
-    );
+    let s = open_buffered(dir.path(), 2);
     s.write(|t| t.create(&key("a", "x"), cm("a", "x", "0")))
         .unwrap(); // 1
     s.write(|t| t.create(&key("b", "x"), cm("b", "x", "0")))
