@@ -459,7 +459,6 @@ fn container(c: &mut Value) {
     }
 }
 
-/// PodSpec defaults (`SetDefaults_PodSpec`, `SetDefaults_Container`).
 /// The ServiceAccount admission's default (`default`), and the deprecated `serviceAccount`
 /// field v1 shows beside `serviceAccountName`.
 fn pod_service_account(spec: &mut Value) {
@@ -630,6 +629,7 @@ pub fn admit_pod_priority(spec: &mut Value, class: Option<&Value>) -> Result<(),
     Ok(())
 }
 
+/// PodSpec defaults (`SetDefaults_PodSpec`, `SetDefaults_Container`).
 fn pod_spec(spec: &mut Value) {
     set(spec, "restartPolicy", json!("Always"));
     set(spec, "terminationGracePeriodSeconds", json!(30));
@@ -892,6 +892,8 @@ fn webhook(hook: &mut Value, mutating: bool) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_pod_takes_its_service_accounts_pull_secrets_unless_it_names_its_own() {
         let account = json!({"imagePullSecrets": [{"name": "regcred"}, {"name": "mirror"}]});
@@ -1021,8 +1023,6 @@ mod tests {
                 )
         );
     }
-
-    use super::*;
 
     fn defaulted(api_version: &str, kind: &str, mut obj: Value) -> Value {
         apply_defaults(&Gvk::from_api_version(api_version, kind), &mut obj);

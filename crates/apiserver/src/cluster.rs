@@ -423,7 +423,6 @@ impl ClusterState {
     }
 }
 
-/// Maps a store error on `info`'s object `name` to the API error kube-apiserver would return.
 /// Makes the server-owned object `want` exist at `key`, as kube-apiserver's start-up
 /// reconcilers do: created with the metadata the server sets (uid, creationTimestamp, and
 /// generation 1 where the kind keeps one), or, already there, with the parts at the JSON pointers
@@ -516,6 +515,7 @@ fn kubernetes_service_objects(ip: IpAddr, port: u16) -> [(&'static str, Value); 
 /// which the ClusterIP defaults never hand out (`apiresources::defaults`).
 pub const KUBERNETES_SERVICE_IP: &str = "10.96.0.1";
 
+/// Maps a store error on `info`'s object `name` to the API error kube-apiserver would return.
 pub fn store_error(e: StoreError, info: &ResourceInfo, name: &str) -> ApiError {
     match e {
         StoreError::NotFound { .. } => ApiError::not_found(&info.group, &info.plural, name),
