@@ -6,6 +6,7 @@
 //! Only objects carrying the automanaged label are changed or removed: an APIService someone else
 //! made (an aggregated server's) is left alone.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use apiresources::apiservices::{AUTOMANAGED_LABEL, local_api_services, local_status};
@@ -32,7 +33,9 @@ pub async fn autoregister(cluster: Arc<ClusterState>) {
     }
 }
 
-/// Writes what differs between the catalogue's APIServices and the stored ones, if anything.
+/// Brings the stored APIServices in line with the catalogue's: ours made or updated (their spec
+/// and labels; `ensure_object` writes only what differs, and a write that changes nothing commits
+/// nothing), ours no longer served deleted, others' left alone.
 fn sync(cluster: &ClusterState) -> Result<(), StoreError> {
     let want = local_api_services(cluster.catalogue().resources());
     let (have, _) = cluster.list_all(RESOURCE, None)?;
@@ -43,43 +46,26 @@ fn sync(cluster: &ClusterState) -> Result<(), StoreError> {
             .to_string()
     };
     let managed = |o: &Value| o["metadata"]["labels"].get(AUTOMANAGED_LABEL).is_some();
-    let stored = |n: &str| have.iter().find(|h| name(h) == n);
-    // Made or brought up to date: ours, missing or changed.
-    let due: Vec<&Value> = want
-        .iter()
-        .filter(|w| match stored(&name(w)) {
-            None => true,
-            Some(h) => {
-                managed(h)
-                    && (h["spec"] != w["spec"]
-                        || h["metadata"]["labels"] != w["metadata"]["labels"])
-            }
-        })
-        .collect();
-    let stale: Vec<String> = have
-        .iter()
-        .filter(|h| managed(h) && !want.iter().any(|w| name(w) == name(h)))
-        .map(name)
-        .collect();
-    if due.is_empty() && stale.is_empty() {
-        return Ok(());
-    }
+    let others: HashSet<String> = have.iter().filter(|h| !managed(h)).map(name).collect();
+    let wanted: HashSet<String> = want.iter().map(name).collect();
     let now = apimachinery::meta::now_rfc3339();
     cluster.store.write(|t| {
-        for w in &due {
-            let mut obj = (*w).clone();
+        for w in want.iter().filter(|w| !others.contains(&name(w))) {
+            let mut obj = w.clone();
             obj["status"] = local_status(&now);
             let key = Key::cluster(RESOURCE, name(w));
             ensure_object(t, &key, &obj, &["/spec", "/metadata/labels"], &now)?;
         }
-        for n in &stale {
-            match t.delete(&Key::cluster(RESOURCE, n.as_str()), None) {
+        for h in have
+            .iter()
+            .filter(|h| managed(h) && !wanted.contains(&name(h)))
+        {
+            match t.delete(&Key::cluster(RESOURCE, name(h)), None) {
                 Ok(_) | Err(StoreError::NotFound { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(())
     })?;
-    tracing::debug!(cluster = %cluster.name, made_or_updated = due.len(), removed = stale.len(), "APIServices registered");
     Ok(())
 }

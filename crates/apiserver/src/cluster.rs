@@ -255,7 +255,7 @@ impl ClusterState {
         let mut next = (**guard).clone();
         next.upsert_crd(crd)?;
         *guard = Arc::new(next);
-        self.invalidate_openapi();
+        self.catalogue_swapped();
         Ok(())
     }
 
@@ -265,7 +265,7 @@ impl ClusterState {
         let mut next = (**guard).clone();
         next.remove_crd(name);
         *guard = Arc::new(next);
-        self.invalidate_openapi();
+        self.catalogue_swapped();
     }
 
     /// Adds a computed resource to the catalogue and its tracker to the cluster.
@@ -279,7 +279,7 @@ impl ClusterState {
         let mut next = (**guard).clone();
         next.add_computed(info)?;
         *guard = Arc::new(next);
-        self.invalidate_openapi();
+        self.catalogue_swapped();
         self.computed
             .write()
             .expect("computed lock")
@@ -369,9 +369,9 @@ impl ClusterState {
         self.catalogue_changed.notified().await
     }
 
-    /// Forgets the OpenAPI documents and tells the APIService registration (after the catalogue
-    /// changed).
-    fn invalidate_openapi(&self) {
+    /// After the catalogue changed: forgets the OpenAPI documents and tells the APIService
+    /// registration.
+    fn catalogue_swapped(&self) {
         self.catalogue_changed.notify_one();
         let mut guard = self.openapi.lock().expect("openapi lock");
         self.openapi_generation
