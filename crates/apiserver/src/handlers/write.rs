@@ -333,15 +333,16 @@ const DEFAULT_ACCOUNT: &str = "default";
 /// after revision `after` (when the lookups found none); the account, or `None` if it did not come.
 async fn await_default_account(ctx: &Ctx, namespace: &str, after: u64) -> ApiResult<Option<Value>> {
     let store = ctx.cluster.store.clone();
-    let mut watch = blocking(move || store.watch("serviceaccounts", after))
+    let filter = store::WatchFilter {
+        namespace: Some(namespace.to_string()),
+        name: Some(DEFAULT_ACCOUNT.to_string()),
+    };
+    let mut watch = blocking(move || store.watch_filtered("serviceaccounts", after, filter))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let made = async {
         while let Some(Ok(ev)) = watch.next().await {
-            if ev.kind != store::EventKind::Deleted
-                && ev.key.namespace == namespace
-                && ev.key.name == DEFAULT_ACCOUNT
-            {
+            if ev.kind != store::EventKind::Deleted {
                 return Some(ev.object.clone());
             }
         }
