@@ -32,6 +32,44 @@ pub const SLICE_MANAGED_BY: &str = "endpointslice-controller.k8s.io";
 #[derive(Default)]
 pub struct Written(Mutex<HashMap<String, (Value, Value)>>);
 
+impl Written {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Value, Value)>> {
+        self.0.lock().expect("endpoints cache")
+    }
+
+    /// Whether the Service `key` was last written as exactly these objects.
+    fn unchanged(&self, key: &str, endpoints: &Value, slice: &Value) -> bool {
+        self.entries()
+            .get(key)
+            .is_some_and(|(e, s)| e == endpoints && s == slice)
+    }
+
+    /// Notes what was just applied for the Service `key`.
+    fn record(&self, key: String, endpoints: Value, slice: Value) {
+        self.entries().insert(key, (endpoints, slice));
+    }
+
+    /// Forgets the Service `key`; whether anything was written for it.
+    fn forget(&self, key: &str) -> bool {
+        self.entries().remove(key).is_some()
+    }
+
+    /// The Services of namespace `ns` whose last written slice lists the Pod `pod`.
+    fn listing(&self, ns: &str, pod: &str) -> Vec<String> {
+        self.entries()
+            .iter()
+            .filter(|(_, (_, slice))| {
+                slice["endpoints"]
+                    .as_array()
+                    .is_some_and(|eps| eps.iter().any(|e| e["targetRef"]["name"] == pod))
+            })
+            .filter_map(|(key, _)| key.split_once('/'))
+            .filter(|(sns, _)| *sns == ns)
+            .map(|(_, name)| name.to_string())
+            .collect()
+    }
+}
+
 /// The EndpointSlice's name: `<service>-<5 chars>`, derived from the Service's uid (a restarted
 /// controller finds the slice it made instead of making a second).
 pub fn slice_name(service: &str, uid: &str) -> String {
@@ -235,17 +273,9 @@ pub fn services_of(
         })
         .map(|s| (ns.clone(), s.name_any()))
         .collect();
-    let written = written.0.lock().expect("endpoints cache");
-    for (key, (_, slice)) in written.iter() {
-        let lists_it = slice["endpoints"]
-            .as_array()
-            .is_some_and(|eps| eps.iter().any(|e| e["targetRef"]["name"] == name.as_str()));
-        if let Some((sns, sname)) = key.split_once('/')
-            && sns == ns
-            && lists_it
-            && !out.iter().any(|(_, n)| n == sname)
-        {
-            out.push((sns.to_string(), sname.to_string()));
+    for sname in written.listing(&ns, &name) {
+        if !out.iter().any(|(_, n)| *n == sname) {
+            out.push((ns.clone(), sname));
         }
     }
     out
@@ -260,14 +290,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error
         return Ok(Action::await_change());
     };
     let key = format!("{ns}/{name}");
-    let same = ctx
-        .endpoints_written
-        .0
-        .lock()
-        .expect("endpoints cache")
-        .get(&key)
-        .is_some_and(|(e, s)| *e == endpoints && *s == slice);
-    if same {
+    if ctx.endpoints_written.unchanged(&key, &endpoints, &slice) {
         return Ok(Action::await_change());
     }
     let ep_api: Api<Endpoints> = Api::namespaced(ctx.client.clone(), &ns);
@@ -278,11 +301,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error
         .unwrap_or_default()
         .to_string();
     util::apply_object(&slice_api, SLICE_MANAGER, &slice_name, &slice).await?;
-    ctx.endpoints_written
-        .0
-        .lock()
-        .expect("endpoints cache")
-        .insert(key, (endpoints, slice));
+    ctx.endpoints_written.record(key, endpoints, slice);
     Ok(Action::await_change())
 }
 
@@ -290,13 +309,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error
 /// slice has one and goes with the garbage collector).
 pub async fn forget(svc: Arc<Service>, ctx: Arc<Ctx>) {
     let (ns, name) = (svc.namespace().unwrap_or_default(), svc.name_any());
-    let was_ours = ctx
-        .endpoints_written
-        .0
-        .lock()
-        .expect("endpoints cache")
-        .remove(&format!("{ns}/{name}"))
-        .is_some();
+    let was_ours = ctx.endpoints_written.forget(&format!("{ns}/{name}"));
     let selects = svc
         .spec
         .as_ref()
@@ -404,11 +417,7 @@ mod tests {
         let a = pod("a", json!({"app": "web"}), Some("10.244.0.2"), true);
         let written = Written::default();
         let (ep, slice) = desired(&s, std::slice::from_ref(&a)).unwrap();
-        written
-            .0
-            .lock()
-            .unwrap()
-            .insert("ns/web".into(), (ep, slice));
+        written.record("ns/web".into(), ep, slice);
         let relabelled = pod("a", json!({"app": "moved"}), Some("10.244.0.2"), true);
         assert_eq!(
             services_of(&relabelled, std::slice::from_ref(&s), &written),
