@@ -51,3 +51,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub fn embedded_sets() -> Vec<ControllerSet> {
     vec![gc::set(), namespace::set(), crd_cleanup::set()]
 }
+
+/// [`embedded_sets`] and every namespace's `default` ServiceAccount and `kube-root-ca.crt`
+/// ([`serviceaccounts`], with the server's CA `ca_pem`): what `marketplace serve` runs for the
+/// clusters it serves.
+pub fn serving_sets(ca_pem: Option<String>) -> Vec<ControllerSet> {
+    let mut sets = embedded_sets();
+    sets.push(serviceaccounts::set(ca_pem));
+    sets
+}

@@ -269,10 +269,7 @@ fn start_host(
     sample: bool,
     simulation: impl Fn(&str) -> simulator::Settings + Send + Sync + 'static,
 ) -> controllers::RunningHost {
-    let mut sets = controllers::embedded_sets();
-    sets.push(controllers::serviceaccounts::set(
-        cp.ca_pem().map(str::to_string),
-    ));
+    let mut sets = controllers::serving_sets(cp.ca_pem().map(str::to_string));
     sets.push(simulator::controller_set(simulation));
     sets.extend(crate::controllers::product_sets(sample));
     // Sets that declare rules (the product's) run as their own least-privilege ServiceAccounts.

@@ -105,10 +105,7 @@ async fn run() {
         .unwrap();
     }
     // The embedded cluster's own controllers, as `marketplace serve` runs them.
-    let mut sets = controllers::embedded_sets();
-    sets.push(controllers::serviceaccounts::set(
-        cp.ca_pem().map(str::to_string),
-    ));
+    let mut sets = controllers::serving_sets(cp.ca_pem().map(str::to_string));
     sets.push(simulator::controller_set(|_| simulator::Settings {
         enabled: true,
         nodes: 1,
