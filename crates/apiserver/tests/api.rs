@@ -16,10 +16,20 @@ use serde_json::{Value, json};
 
 async fn start(history: Option<u64>) -> (apiserver::ControlPlane, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = apiserver::Config::new(dir.path());
+    let cp = start_in(dir.path(), |cfg| cfg.watch_history = history).await;
+    (cp, dir)
+}
+
+/// A control plane over the data dir `dir`, on a free loopback port, with `edit` made to its
+/// configuration.
+async fn start_in(
+    dir: &std::path::Path,
+    edit: impl FnOnce(&mut apiserver::Config),
+) -> apiserver::ControlPlane {
+    let mut cfg = apiserver::Config::new(dir);
     cfg.listen = "127.0.0.1:0".parse().unwrap();
-    cfg.watch_history = history;
-    (apiserver::ControlPlane::start(cfg).await.unwrap(), dir)
+    edit(&mut cfg);
+    apiserver::ControlPlane::start(cfg).await.unwrap()
 }
 
 fn cm(name: &str, labels: Value) -> ConfigMap {
@@ -760,9 +770,7 @@ async fn the_kubernetes_service_points_at_the_server_and_follows_it_across_resta
     let dir = tempfile::tempdir().unwrap();
     let mut uid = None;
     for _ in 0..2 {
-        let mut cfg = apiserver::Config::new(dir.path());
-        cfg.listen = "127.0.0.1:0".parse().unwrap();
-        let cp = apiserver::ControlPlane::start(cfg).await.unwrap();
+        let cp = start_in(dir.path(), |_| {}).await;
         let port = cp.addr().port();
         let c = cp.client("global").unwrap();
         let svc = Api::<Service>::namespaced(c.clone(), "default")
@@ -817,10 +825,7 @@ async fn the_kubernetes_service_points_at_the_server_and_follows_it_across_resta
 async fn a_pod_waits_for_its_namespaces_default_service_account_then_is_refused_without_it() {
     use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = apiserver::Config::new(dir.path());
-    cfg.listen = "127.0.0.1:0".parse().unwrap();
-    cfg.require_service_accounts = true;
-    let cp = apiserver::ControlPlane::start(cfg).await.unwrap();
+    let cp = start_in(dir.path(), |cfg| cfg.require_service_accounts = true).await;
     let client = cp.client(apiserver::GLOBAL).unwrap();
     let pod = |name: &str| -> Pod {
         serde_json::from_value(json!({"metadata": {"name": name},
