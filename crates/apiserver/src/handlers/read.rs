@@ -179,8 +179,13 @@ pub async fn read_list(ctx: &Ctx, sel: Selectors, mut at: Option<u64>) -> ApiRes
                 .or((!info.namespaced()).then_some(&String::new())),
         ) && start.is_none()
         {
-            let rev = store.revision();
+            // The revision before the read: a write of this key after it is an event a watch
+            // from it replays. One read after the get could include a write the get missed, and
+            // a watch from there would never see it. The key's own revision may be newer (written
+            // in between): nothing happened to it between the two, so the later one is as safe.
+            let before = store.revision();
             let got = store.get(&store::Key::new(resource.clone(), ns.clone(), name.clone()))?;
+            let revision = got.as_ref().map_or(before, |s| s.revision.max(before));
             let items: Vec<Value> = got
                 .into_iter()
                 .map(|s| s.value)
@@ -188,7 +193,7 @@ pub async fn read_list(ctx: &Ctx, sel: Selectors, mut at: Option<u64>) -> ApiRes
                 .collect();
             return Ok(ListResult {
                 items,
-                revision: rev.max(store.revision()),
+                revision,
                 continue_token: None,
             });
         }
