@@ -105,9 +105,18 @@ fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
         String::from_utf8_lossy(&again.stderr)
     );
 
-    // A PodDisruptionBudget allowing no disruption blocks the eviction (429), then its removal
-    // lets it through and the pod goes.
+    // Evictions follow kube-apiserver's rules. A running, ready pod guarded by a budget the
+    // disruption controller has not processed yet is refused (429)...
     s.ok(&["label", "pod", "p1", "app=db"]);
+    s.ok(&[
+        "patch",
+        "pod",
+        "p1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}"#,
+    ]);
     s.ok(&[
         "create",
         "pdb",
@@ -115,22 +124,53 @@ fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
         "--selector=app=db",
         "--min-available=1",
     ]);
-    let eviction = "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"p1\",\"namespace\":\"default\"}}";
-    let path = "/api/v1/namespaces/default/pods/p1/eviction";
-    let file = s.data_dir().join("eviction.json");
-    std::fs::write(&file, eviction).unwrap();
-    let blocked = s.kubectl(&["create", "--raw", path, "-f", file.to_str().unwrap()]);
+    let evict = |pod: &str| {
+        let eviction = format!(
+            "{{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{{\"name\":\"{pod}\",\"namespace\":\"default\"}}}}"
+        );
+        let file = s.data_dir().join(format!("eviction-{pod}.json"));
+        std::fs::write(&file, eviction).unwrap();
+        let path = format!("/api/v1/namespaces/default/pods/{pod}/eviction");
+        s.kubectl(&["create", "--raw", &path, "-f", file.to_str().unwrap()])
+    };
+    let blocked = evict("p1");
     assert!(!blocked.status.success());
     assert!(
         String::from_utf8_lossy(&blocked.stderr).contains("disruption budget"),
         "{}",
         String::from_utf8_lossy(&blocked.stderr)
     );
-    s.ok(&["delete", "pdb", "db"]);
-    s.ok(&["create", "--raw", path, "-f", file.to_str().unwrap()]);
+    // ... then, once the budget allows a disruption, the eviction takes it and the pod goes.
+    s.ok(&[
+        "patch",
+        "pdb",
+        "db",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"observedGeneration":1,"disruptionsAllowed":1,"currentHealthy":2,"desiredHealthy":1,"expectedPods":2}}"#,
+    ]);
+    assert!(evict("p1").status.success());
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pdb",
+            "db",
+            "-o",
+            "jsonpath={.status.disruptionsAllowed} {.status.conditions[0].reason} {.status.disruptedPods}"
+        ])
+        .split_once(" {")
+        .map(|(head, _)| head.to_string())
+        .unwrap(),
+        "0 InsufficientPods"
+    );
     common::poll("the evicted pod to be gone", || {
         (!s.kubectl(&["get", "pod", "p1"]).status.success()).then_some(())
     });
+    // A pod that never came up (Pending) is no part of the budget: it goes although the budget
+    // allows no more disruption, so a drain does not hang on it.
+    s.ok(&["run", "p2", "--image=nginx:1.27", "--labels=app=db"]);
+    assert!(evict("p2").status.success());
 
     assert_eq!(s.ok(&["auth", "can-i", "create", "pods"]).trim(), "yes");
     assert!(s.ok(&["auth", "whoami"]).contains("system:masters"));

@@ -402,37 +402,38 @@ async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
     Ok(respond(StatusCode::CREATED, &success(201)))
 }
 
-/// Deletes the pod unless a PodDisruptionBudget selecting it allows no disruption (429).
+/// Evicts a pod as kube-apiserver's eviction subresource does (see [`eviction_verdict`]): deletes
+/// it, after taking one disruption from the PodDisruptionBudget that guards it when it is healthy.
 async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     let eviction = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
         decode_object(&ctx.headers, &body)?
     };
-    let pod = super::read::fetch(&ctx).await?;
     let name = ctx.name.clone().unwrap_or_default();
-    if let Some(pdb) = blocking_budget(&ctx, &pod).await? {
-        return Err(ApiError::Other {
-            code: 429,
-            reason: "TooManyRequests".into(),
-            message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
-            causes: vec![StatusCause {
-                reason: "DisruptionBudget".into(),
-                message: format!(
-                    "The disruption budget {} needs {} healthy pods and has {} currently",
-                    pdb.pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                    pdb.pointer("/status/desiredHealthy")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(0),
-                    pdb.pointer("/status/currentHealthy")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(0),
-                ),
-                field: String::new(),
-            }],
-        });
+    // Another eviction may take the budget's last disruption between our read and our write: the
+    // write is conditional on the budget's resourceVersion, and a lost race decides again.
+    let mut attempts = 0;
+    loop {
+        let pod = super::read::fetch(&ctx).await?;
+        let budgets = selecting_budgets(&ctx, &pod).await?;
+        match eviction_verdict(&pod, &budgets) {
+            Verdict::Delete => break,
+            Verdict::Refuse(e) => return Err(e),
+            Verdict::TakeDisruption(pdb) => match take_disruption(&ctx, pdb, &name).await {
+                Ok(()) => break,
+                Err(e) if e.code() == 409 && attempts < 5 => attempts += 1,
+                Err(e) if e.code() == 409 => {
+                    return Err(ApiError::Other {
+                        code: 504,
+                        reason: "Timeout".into(),
+                        message: "couldn't update PodDisruptionBudget due to conflicts".into(),
+                        causes: Vec::new(),
+                    });
+                }
+                Err(e) => return Err(e),
+            },
+        }
     }
     let delete_options = eviction
         .get("deleteOptions")
@@ -456,15 +457,177 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
     Ok(respond(StatusCode::CREATED, &success(201)))
 }
 
-/// The first PodDisruptionBudget in the pod's namespace that selects it and allows no disruption.
-async fn blocking_budget(ctx: &Ctx, pod: &Value) -> ApiResult<Option<Value>> {
+/// What an eviction does to a pod, given the PodDisruptionBudgets of its namespace that select it.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Delete the pod; no budget is charged.
+    Delete,
+    /// Charge this budget one disruption, then delete the pod.
+    TakeDisruption(Value),
+    Refuse(ApiError),
+}
+
+/// kube-apiserver's eviction rules (`pkg/registry/core/pod/storage/eviction.go`), pure:
+/// - a pod that is terminal, still `Pending` or already being deleted does not count towards any
+///   budget: it is deleted;
+/// - more than one budget selecting it is not supported (500); none lets it go;
+/// - a budget whose status the disruption controller has not caught up with (its
+///   `observedGeneration` behind its `generation`) refuses for now (429);
+/// - an unready pod is deleted without charging the budget when the budget says `AlwaysAllow`,
+///   or (`IfHealthyBudget`, the default) when the application has its desired healthy pods;
+/// - otherwise the budget must allow a disruption, which the eviction takes.
+fn eviction_verdict(pod: &Value, budgets: &[Value]) -> Verdict {
+    let phase = pod.pointer("/status/phase").and_then(Value::as_str);
+    let deleting = pod
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null());
+    if deleting || matches!(phase, Some("Succeeded" | "Failed" | "Pending")) {
+        return Verdict::Delete;
+    }
+    let pdb = match budgets {
+        [] => return Verdict::Delete,
+        [one] => one,
+        _ => {
+            return Verdict::Refuse(ApiError::Other {
+                code: 500,
+                reason: String::new(),
+                message: "This pod has more than one PodDisruptionBudget, which the eviction \
+                          subresource does not support."
+                    .into(),
+                causes: Vec::new(),
+            });
+        }
+    };
+    let name = pdb
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let int = |path: &str| pdb.pointer(path).and_then(Value::as_i64).unwrap_or(0);
+    let (current, desired) = (int("/status/currentHealthy"), int("/status/desiredHealthy"));
+    if !pod_ready(pod) {
+        let policy = pdb
+            .pointer("/spec/unhealthyPodEvictionPolicy")
+            .and_then(Value::as_str);
+        if policy == Some("AlwaysAllow") || (current >= desired && desired > 0) {
+            return Verdict::Delete;
+        }
+    }
+    if int("/status/observedGeneration") < int("/metadata/generation") {
+        return Verdict::Refuse(budget_refusal(format!(
+            "The disruption budget {name} is still being processed by the server."
+        )));
+    }
+    match int("/status/disruptionsAllowed") {
+        ..0 => Verdict::Refuse(ApiError::Forbidden {
+            group: "policy".into(),
+            resource: "poddisruptionbudget".into(),
+            name: name.to_string(),
+            reason: "pdb disruptions allowed is negative".into(),
+        }),
+        0 => Verdict::Refuse(budget_refusal(format!(
+            "The disruption budget {name} needs {desired} healthy pods and has {current} currently"
+        ))),
+        _ => Verdict::TakeDisruption(pdb.clone()),
+    }
+}
+
+/// Whether the pod's `Ready` condition is `True` (kube's measure of a healthy pod).
+fn pod_ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+/// The 429 of an eviction a budget does not allow now, with the budget's reason as its cause.
+fn budget_refusal(cause: String) -> ApiError {
+    ApiError::Other {
+        code: 429,
+        reason: "TooManyRequests".into(),
+        message: "Cannot evict pod as it would violate the pod's disruption budget.".into(),
+        causes: vec![StatusCause {
+            reason: "DisruptionBudget".into(),
+            message: cause,
+            field: String::new(),
+        }],
+    }
+}
+
+/// Takes one disruption from `pdb` for the pod `pod_name` (its status, written only if the budget
+/// is still at the version read: a 409 otherwise), recording the pod in `disruptedPods` so the
+/// disruption controller does not count it as healthy while it goes.
+async fn take_disruption(ctx: &Ctx, pdb: Value, pod_name: &str) -> ApiResult<()> {
+    let Some(info) = ctx
+        .cluster
+        .catalogue()
+        .lookup("policy", "v1", "poddisruptionbudgets")
+        .cloned()
+    else {
+        return Ok(());
+    };
+    let allowed = pdb
+        .pointer("/status/disruptionsAllowed")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        - 1;
+    let mut status = json!({
+        "disruptionsAllowed": allowed,
+        "disruptedPods": {pod_name: apimachinery::meta::now_rfc3339()},
+    });
+    if allowed == 0 {
+        let mut conditions = pdb
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        conditions.retain(|c| c["type"] != "DisruptionAllowed");
+        conditions.push(json!({
+            "type": "DisruptionAllowed",
+            "status": "False",
+            "reason": "InsufficientPods",
+            "message": "",
+            "observedGeneration": pdb.pointer("/metadata/generation").cloned().unwrap_or(json!(0)),
+            "lastTransitionTime": apimachinery::meta::now_rfc3339(),
+        }));
+        status["conditions"] = Value::Array(conditions);
+    }
+    let patch = json!({
+        "metadata": {"resourceVersion": pdb.pointer("/metadata/resourceVersion").cloned()},
+        "status": status,
+    });
+    let pdb_ctx = Ctx {
+        info,
+        name: pdb
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        subresource: Some("status".into()),
+        headers: {
+            let mut h = http::HeaderMap::new();
+            h.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/merge-patch+json"),
+            );
+            h
+        },
+        query: Default::default(),
+        ..ctx.clone()
+    };
+    super::write::patch(pdb_ctx, Bytes::from(patch.to_string())).await?;
+    Ok(())
+}
+
+/// The PodDisruptionBudgets in the pod's namespace whose selector selects it.
+async fn selecting_budgets(ctx: &Ctx, pod: &Value) -> ApiResult<Vec<Value>> {
     let Some(pdbs) = ctx
         .cluster
         .catalogue()
         .lookup("policy", "v1", "poddisruptionbudgets")
         .cloned()
     else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let list_ctx = Ctx {
         info: pdbs,
@@ -477,15 +640,14 @@ async fn blocking_budget(ctx: &Ctx, pod: &Value) -> ApiResult<Option<Value>> {
     let sel = super::read::Selectors::parse(&list_ctx)?;
     let list = super::read::read_list(&list_ctx, sel, None).await?;
     let labels = pod.pointer("/metadata/labels");
-    Ok(list.items.into_iter().find(|pdb| {
-        let selects = Selector::from_label_selector(pdb.pointer("/spec/selector"))
-            .is_ok_and(|s| !s.is_nothing() && s.matches_labels_value(labels));
-        let allowed = pdb
-            .pointer("/status/disruptionsAllowed")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
-        selects && allowed < 1
-    }))
+    Ok(list
+        .items
+        .into_iter()
+        .filter(|pdb| {
+            Selector::from_label_selector(pdb.pointer("/spec/selector"))
+                .is_ok_and(|s| !s.is_nothing() && s.matches_labels_value(labels))
+        })
+        .collect())
 }
 
 /// The review APIs: the request comes back with its `status` filled in.
@@ -733,6 +895,106 @@ fn component_statuses(ctx: &Ctx) -> ApiResult<Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn running(ready: bool) -> Value {
+        json!({"metadata": {"name": "web-1", "labels": {"app": "web"}},
+               "status": {"phase": "Running",
+                          "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}})
+    }
+
+    fn budget(generation: i64, observed: i64, allowed: i64, current: i64, desired: i64) -> Value {
+        json!({"metadata": {"name": "web", "generation": generation, "resourceVersion": "7"},
+               "spec": {"selector": {"matchLabels": {"app": "web"}}, "minAvailable": desired},
+               "status": {"observedGeneration": observed, "disruptionsAllowed": allowed,
+                          "currentHealthy": current, "desiredHealthy": desired}})
+    }
+
+    fn refusal(v: Verdict) -> (u16, String) {
+        match v {
+            Verdict::Refuse(e) => {
+                let status = e.to_status();
+                let cause = status
+                    .pointer("/details/causes/0/message")
+                    .or_else(|| status.pointer("/message"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                (e.code(), cause)
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pods_that_are_not_up_are_evicted_without_asking_their_budget() {
+        let blocking = [budget(1, 1, 0, 0, 2)];
+        for phase in ["Pending", "Succeeded", "Failed"] {
+            let pod = json!({"metadata": {"name": "p"}, "status": {"phase": phase}});
+            assert_eq!(
+                eviction_verdict(&pod, &blocking),
+                Verdict::Delete,
+                "{phase}"
+            );
+        }
+        let mut deleting = running(true);
+        deleting["metadata"]["deletionTimestamp"] = json!("2026-12-07T00:00:00Z");
+        assert_eq!(eviction_verdict(&deleting, &blocking), Verdict::Delete);
+        assert_eq!(eviction_verdict(&running(true), &[]), Verdict::Delete);
+    }
+
+    #[test]
+    fn a_healthy_pod_takes_a_disruption_its_budget_allows_and_is_refused_without_one() {
+        let pdb = budget(1, 1, 1, 3, 2);
+        assert_eq!(
+            eviction_verdict(&running(true), std::slice::from_ref(&pdb)),
+            Verdict::TakeDisruption(pdb)
+        );
+        assert_eq!(
+            refusal(eviction_verdict(&running(true), &[budget(1, 1, 0, 2, 2)])),
+            (
+                429,
+                "The disruption budget web needs 2 healthy pods and has 2 currently".into()
+            )
+        );
+        assert_eq!(
+            refusal(eviction_verdict(&running(true), &[budget(2, 1, 1, 3, 2)])),
+            (
+                429,
+                "The disruption budget web is still being processed by the server.".into()
+            )
+        );
+        assert_eq!(
+            refusal(eviction_verdict(&running(true), &[budget(1, 1, -1, 1, 2)])).0,
+            403
+        );
+        let two = [budget(1, 1, 1, 3, 2), budget(1, 1, 1, 3, 2)];
+        let (code, message) = refusal(eviction_verdict(&running(true), &two));
+        assert_eq!(code, 500);
+        assert!(
+            message.contains("more than one PodDisruptionBudget"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unready_pod_goes_without_charging_a_budget_whose_application_is_healthy() {
+        // IfHealthyBudget (the default): the application has its desired healthy pods.
+        assert_eq!(
+            eviction_verdict(&running(false), &[budget(1, 1, 0, 2, 2)]),
+            Verdict::Delete
+        );
+        // ... and not when it lacks them, unless the budget says AlwaysAllow.
+        assert_eq!(
+            refusal(eviction_verdict(&running(false), &[budget(1, 1, 0, 1, 2)])).0,
+            429
+        );
+        let mut always = budget(1, 1, 0, 1, 2);
+        always["spec"]["unhealthyPodEvictionPolicy"] = json!("AlwaysAllow");
+        assert_eq!(
+            eviction_verdict(&running(false), &[always]),
+            Verdict::Delete
+        );
+    }
 
     fn pod(containers: &[&str], node: &str, statuses: Value) -> Value {
         let cs: Vec<Value> = containers.iter().map(|c| json!({"name": c})).collect();
