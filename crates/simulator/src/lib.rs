@@ -7,7 +7,7 @@
 //! CronJob ([`statefulset`], [`daemonset`], [`job`], [`cronjob`]); and the kubelet/scheduler stand-in
 //! that binds Pods to Nodes and moves them `Pending` → `Running` (or `Succeeded`), pulling images
 //! from the platform registry ([`kubelet`], [`images`]); the Endpoints and EndpointSlice of every
-//! Service with a selector ([`endpoints`]). Names and hashes are in [`names`]. Each
+//! Service with a selector ([`endpoints`]); each PodDisruptionBudget's status ([`disruption`]). Names and hashes are in [`names`]. Each
 //! records the Events its Kubernetes counterpart records ([`events`]).
 //!
 //! It talks to a cluster only through `kube::Client` — the same API kubectl uses — and must not touch
@@ -22,6 +22,7 @@
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 pub mod events;
 pub mod images;
@@ -271,6 +272,16 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
                 &stop,
                 ctx.clone(),
                 |o, c| cronjob::reconcile(o, c).boxed(),
+            ),
+            finish(
+                Controller::new(
+                    Api::<k8s_openapi::api::policy::v1::PodDisruptionBudget>::all(client.clone()),
+                    watcher::Config::default(),
+                )
+                .reconcile_all_on(pod_changes().map(|_| ())),
+                &stop,
+                ctx.clone(),
+                |o, c| disruption::reconcile(o, c).boxed(),
             ),
             finish(
                 Controller::for_shared_stream(svc_sub, svcs.clone())

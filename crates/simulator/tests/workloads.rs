@@ -723,3 +723,70 @@ async fn a_restarted_simulator_converges_without_duplicate_pods() {
     assert_eq!(rs.lines().count(), 1, "{rs}");
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_evicts_pods_one_disruption_at_a_time_as_their_budget_allows() {
+    let env = Env::start(false, apiserver::GLOBAL, &[], 2).await;
+    env.kubectl(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=example/web:1",
+        "--replicas=3",
+    ]);
+    env.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    env.kubectl(&[
+        "create",
+        "pdb",
+        "web",
+        "--selector=app=web",
+        "--max-unavailable=1",
+    ]);
+    let figures = || {
+        env.kubectl(&[
+            "get",
+            "pdb",
+            "web",
+            "-o",
+            "jsonpath={.status.expectedPods} {.status.currentHealthy} {.status.desiredHealthy} {.status.disruptionsAllowed} {.status.conditions[0].reason}",
+        ])
+    };
+    // The scale of the Deployment (3), one of which may be unavailable.
+    env.eventually("the budget's status", || {
+        let f = figures();
+        (f == "3 3 2 1 SufficientPods").then_some(()).ok_or(f)
+    })
+    .await;
+    let listed = env.kubectl(&["get", "pdb", "web"]);
+    assert!(listed.contains("ALLOWED DISRUPTIONS"), "{listed}");
+
+    // kubectl drain evicts the node's Pods in parallel; the budget lets one go at a time, the
+    // rest are told to retry (429) until the replacement is ready on the other node.
+    let on = |node: &str| {
+        pods(&env, "app=web")
+            .iter()
+            .filter(|p| {
+                p["spec"]["nodeName"] == node && p["metadata"]["deletionTimestamp"].is_null()
+            })
+            .count()
+    };
+    let node = if on("global-node-1") > 0 {
+        "global-node-1"
+    } else {
+        "global-node-2"
+    };
+    let (ok, out, err) = env.kubectl_in(
+        apiserver::GLOBAL,
+        &["drain", node, "--ignore-daemonsets", "--timeout=120s"],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("node/{node} drained")), "{out}");
+    assert_eq!(on(node), 0, "no web Pod left on the drained node");
+    env.kubectl(&["rollout", "status", "deployment/web", "--timeout=90s"]);
+    env.eventually("the budget back to one disruption", || {
+        let f = figures();
+        (f == "3 3 2 1 SufficientPods").then_some(()).ok_or(f)
+    })
+    .await;
+    env.shutdown().await;
+}
