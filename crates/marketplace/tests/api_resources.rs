@@ -124,15 +124,16 @@ fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
         "--selector=app=db",
         "--min-available=1",
     ]);
-    let evict = |pod: &str| {
+    let evict_at = |pod: &str, query: &str| {
         let eviction = format!(
             "{{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{{\"name\":\"{pod}\",\"namespace\":\"default\"}}}}"
         );
         let file = s.data_dir().join(format!("eviction-{pod}.json"));
         std::fs::write(&file, eviction).unwrap();
-        let path = format!("/api/v1/namespaces/default/pods/{pod}/eviction");
+        let path = format!("/api/v1/namespaces/default/pods/{pod}/eviction{query}");
         s.kubectl(&["create", "--raw", &path, "-f", file.to_str().unwrap()])
     };
+    let evict = |pod: &str| evict_at(pod, "");
     let blocked = evict("p1");
     assert!(!blocked.status.success());
     assert!(
@@ -150,6 +151,19 @@ fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
         "-p",
         r#"{"status":{"observedGeneration":1,"disruptionsAllowed":1,"currentHealthy":2,"desiredHealthy":1,"expectedPods":2}}"#,
     ]);
+    // A dry run decides the same but charges nothing and deletes nothing.
+    assert!(evict_at("p1", "?dryRun=All").status.success());
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pdb",
+            "db",
+            "-o",
+            "jsonpath={.status.disruptionsAllowed}"
+        ]),
+        "1"
+    );
+    s.ok(&["get", "pod", "p1"]);
     assert!(evict("p1").status.success());
     assert_eq!(
         s.ok(&[

@@ -94,6 +94,16 @@ pub fn budget_status(
         let Ok(when) = at.0.to_string().parse::<jiff::Timestamp>() else {
             continue;
         };
+        // A Pod made after the eviction was recorded is its replacement: ReplicaSets name Pods by
+        // slot here, so it has the evicted Pod's name. (Both times have whole seconds.)
+        let created = p.metadata.creation_timestamp.as_ref();
+        if created.is_some_and(|c| {
+            c.0.to_string()
+                .parse::<jiff::Timestamp>()
+                .is_ok_and(|c| c >= when)
+        }) {
+            continue;
+        }
         let expires = when + jiff::SignedDuration::try_from(DELETION_TIMEOUT).unwrap_or_default();
         if expires > now {
             disrupted.insert(p.name_any(), json!(at));
@@ -384,6 +394,11 @@ mod tests {
             left <= Duration::from_secs(91) && left >= Duration::from_secs(85),
             "{left:?}"
         );
+        // The replacement of an evicted Pod, with its name but made after the eviction, is healthy.
+        let mut again = (*pod("a", true)).clone();
+        again.metadata.creation_timestamp = Some(serde_json::from_value(json!(recent)).unwrap());
+        let (s, _) = budget_status(&pdb, &[Arc::new(again), pod("b", true)], None, now);
+        assert_eq!(figures(&s), (2, 2, 1, 1, "SufficientPods".into()));
         let expired = budget(
             json!({"minAvailable": 1}),
             json!({"disruptedPods": {"a": old}}),

@@ -411,6 +411,13 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         decode_object(&ctx.headers, &body)?
     };
     let name = ctx.name.clone().unwrap_or_default();
+    // A dry run (`?dryRun=All`, or in the Eviction's deleteOptions as `kubectl drain
+    // --dry-run=server` sends it) decides as a real one but charges no budget and deletes nothing.
+    let dry_run = ctx.query.dry_run
+        || eviction
+            .pointer("/deleteOptions/dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|d| !d.is_empty());
     // Another eviction may take the budget's last disruption between our read and our write: the
     // write is conditional on the budget's resourceVersion, and a lost race decides again.
     let mut attempts = 0;
@@ -420,6 +427,7 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         match eviction_verdict(&pod, &budgets) {
             Verdict::Delete => break,
             Verdict::Refuse(e) => return Err(e),
+            Verdict::TakeDisruption(_) if dry_run => break,
             Verdict::TakeDisruption(pdb) => match take_disruption(&ctx, pdb, &name).await {
                 Ok(()) => break,
                 Err(e) if e.code() == 409 && attempts < 5 => attempts += 1,
