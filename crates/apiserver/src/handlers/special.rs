@@ -29,7 +29,7 @@ use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::body::decode_object;
+use super::body::{DeleteOptions, decode_object};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::json_response_with;
 
@@ -367,14 +367,7 @@ async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
         info: pods,
         name: Some(name.to_string()),
         subresource: None,
-        headers: {
-            let mut h = http::HeaderMap::new();
-            h.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json-patch+json"),
-            );
-            h
-        },
+        headers: request_headers("application/json-patch+json"),
         ..ctx
     };
     let pod = super::read::fetch(&pod_ctx).await?;
@@ -411,49 +404,59 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         decode_object(&ctx.headers, &body)?
     };
     let name = ctx.name.clone().unwrap_or_default();
+    let delete_options = eviction
+        .get("deleteOptions")
+        .cloned()
+        .unwrap_or_else(|| json!({}))
+        .to_string();
     // A dry run (`?dryRun=All`, or in the Eviction's deleteOptions as `kubectl drain
     // --dry-run=server` sends it) decides as a real one but charges no budget and deletes nothing.
-    let dry_run = ctx.query.dry_run
-        || eviction
-            .pointer("/deleteOptions/dryRun")
-            .and_then(Value::as_array)
-            .is_some_and(|d| !d.is_empty());
+    let dry_run = DeleteOptions::parse(
+        &http::HeaderMap::new(),
+        delete_options.as_bytes(),
+        &ctx.query,
+    )?
+    .dry_run;
+    let budgets_info = ctx
+        .cluster
+        .catalogue()
+        .lookup("policy", "v1", "poddisruptionbudgets")
+        .cloned()
+        .ok_or(ApiError::UnknownResource)?;
     // Another eviction may take the budget's last disruption between our read and our write: the
     // write is conditional on the budget's resourceVersion, and a lost race decides again.
     let mut attempts = 0;
     loop {
         let pod = super::read::fetch(&ctx).await?;
-        let budgets = selecting_budgets(&ctx, &pod).await?;
+        let budgets = selecting_budgets(&ctx, &budgets_info, &pod).await?;
         match eviction_verdict(&pod, &budgets) {
             Verdict::Delete => break,
             Verdict::Refuse(e) => return Err(e),
             Verdict::TakeDisruption(_) if dry_run => break,
-            Verdict::TakeDisruption(pdb) => match take_disruption(&ctx, pdb, &name).await {
-                Ok(()) => break,
-                Err(e) if e.code() == 409 && attempts < 5 => attempts += 1,
-                Err(e) if e.code() == 409 => {
-                    return Err(ApiError::Other {
-                        code: 504,
-                        reason: "Timeout".into(),
-                        message: "couldn't update PodDisruptionBudget due to conflicts".into(),
-                        causes: Vec::new(),
-                    });
+            Verdict::TakeDisruption(pdb) => {
+                match take_disruption(&ctx, &budgets_info, pdb, &name).await {
+                    Ok(()) => break,
+                    Err(e) if e.code() == 409 && attempts < 5 => attempts += 1,
+                    Err(e) if e.code() == 409 => {
+                        return Err(ApiError::Other {
+                            code: 504,
+                            reason: "Timeout".into(),
+                            message: "couldn't update PodDisruptionBudget due to conflicts".into(),
+                            causes: Vec::new(),
+                        });
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
-            },
+            }
         }
     }
-    let delete_options = eviction
-        .get("deleteOptions")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
     let mut pod_ctx = ctx;
     pod_ctx.subresource = None;
     pod_ctx.headers.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    super::write::delete(pod_ctx, Bytes::from(delete_options.to_string()))
+    super::write::delete(pod_ctx, Bytes::from(delete_options))
         .await
         .map_err(|e| {
             if e.code() == 404 {
@@ -566,15 +569,13 @@ fn budget_refusal(cause: String) -> ApiError {
 /// Takes one disruption from `pdb` for the pod `pod_name` (its status, written only if the budget
 /// is still at the version read: a 409 otherwise), recording the pod in `disruptedPods` so the
 /// disruption controller does not count it as healthy while it goes.
-async fn take_disruption(ctx: &Ctx, pdb: Value, pod_name: &str) -> ApiResult<()> {
-    let Some(info) = ctx
-        .cluster
-        .catalogue()
-        .lookup("policy", "v1", "poddisruptionbudgets")
-        .cloned()
-    else {
-        return Ok(());
-    };
+async fn take_disruption(
+    ctx: &Ctx,
+    info: &ResourceInfo,
+    pdb: Value,
+    pod_name: &str,
+) -> ApiResult<()> {
+    let now = apimachinery::meta::now_rfc3339();
     let allowed = pdb
         .pointer("/status/disruptionsAllowed")
         .and_then(Value::as_i64)
@@ -582,7 +583,7 @@ async fn take_disruption(ctx: &Ctx, pdb: Value, pod_name: &str) -> ApiResult<()>
         - 1;
     let mut status = json!({
         "disruptionsAllowed": allowed,
-        "disruptedPods": {pod_name: apimachinery::meta::now_rfc3339()},
+        "disruptedPods": {pod_name: now},
     });
     if allowed == 0 {
         let mut conditions = pdb
@@ -597,7 +598,7 @@ async fn take_disruption(ctx: &Ctx, pdb: Value, pod_name: &str) -> ApiResult<()>
             "reason": "InsufficientPods",
             "message": "",
             "observedGeneration": pdb.pointer("/metadata/generation").cloned().unwrap_or(json!(0)),
-            "lastTransitionTime": apimachinery::meta::now_rfc3339(),
+            "lastTransitionTime": now,
         }));
         status["conditions"] = Value::Array(conditions);
     }
@@ -606,20 +607,13 @@ async fn take_disruption(ctx: &Ctx, pdb: Value, pod_name: &str) -> ApiResult<()>
         "status": status,
     });
     let pdb_ctx = Ctx {
-        info,
+        info: info.clone(),
         name: pdb
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .map(str::to_string),
         subresource: Some("status".into()),
-        headers: {
-            let mut h = http::HeaderMap::new();
-            h.insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/merge-patch+json"),
-            );
-            h
-        },
+        headers: request_headers("application/merge-patch+json"),
         query: Default::default(),
         ..ctx.clone()
     };
@@ -627,18 +621,20 @@ async fn take_disruption(ctx: &Ctx, pdb: Value, pod_name: &str) -> ApiResult<()>
     Ok(())
 }
 
+/// Headers of a request this module makes on the caller's behalf: only its body's content type.
+fn request_headers(content_type: &'static str) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    h
+}
+
 /// The PodDisruptionBudgets in the pod's namespace whose selector selects it.
-async fn selecting_budgets(ctx: &Ctx, pod: &Value) -> ApiResult<Vec<Value>> {
-    let Some(pdbs) = ctx
-        .cluster
-        .catalogue()
-        .lookup("policy", "v1", "poddisruptionbudgets")
-        .cloned()
-    else {
-        return Ok(Vec::new());
-    };
+async fn selecting_budgets(ctx: &Ctx, info: &ResourceInfo, pod: &Value) -> ApiResult<Vec<Value>> {
     let list_ctx = Ctx {
-        info: pdbs,
+        info: info.clone(),
         name: None,
         subresource: None,
         query: Default::default(),
