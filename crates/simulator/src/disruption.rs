@@ -14,6 +14,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::{Selector, SelectorExt};
@@ -91,17 +92,14 @@ pub fn budget_status(
         let Some(at) = recorded.get(&p.name_any()) else {
             continue;
         };
-        let Ok(when) = at.0.to_string().parse::<jiff::Timestamp>() else {
-            continue;
-        };
+        let when = at.0;
         // A Pod made after the eviction was recorded is its replacement: ReplicaSets name Pods by
         // slot here, so it has the evicted Pod's name. (Both times have whole seconds.)
-        let created = p.metadata.creation_timestamp.as_ref();
-        if created.is_some_and(|c| {
-            c.0.to_string()
-                .parse::<jiff::Timestamp>()
-                .is_ok_and(|c| c >= when)
-        }) {
+        if p.metadata
+            .creation_timestamp
+            .as_ref()
+            .is_some_and(|c| c.0 >= when)
+        {
             continue;
         }
         let expires = when + jiff::SignedDuration::try_from(DELETION_TIMEOUT).unwrap_or_default();
@@ -172,56 +170,56 @@ async fn expected_scale(ctx: &Ctx, ns: &str, pods: &[Arc<Pod>]) -> Result<i32, S
         else {
             continue;
         };
-        if scales.contains_key(&owner.uid) {
-            continue;
+        if !scales.contains_key(&owner.uid) {
+            let (uid, replicas) = controller_scale(ctx, ns, owner)
+                .await
+                .map_err(|why| format!("found no controllers for pod {:?}{why}", p.name_any()))?;
+            scales.insert(uid, replicas);
         }
-        let lost = |e: kube::Error| format!("found no controllers for pod {:?}: {e}", p.name_any());
-        let (uid, replicas) = match owner.kind.as_str() {
-            "ReplicaSet" => {
-                let rs = ctx
-                    .replica_sets
-                    .state()
-                    .into_iter()
-                    .find(|rs| rs.meta().uid.as_deref() == Some(owner.uid.as_str()));
-                let Some(rs) = rs else {
-                    return Err(format!("found no controllers for pod {:?}", p.name_any()));
-                };
-                match rs
-                    .owner_references()
-                    .iter()
-                    .find(|o| o.controller == Some(true) && o.kind == "Deployment")
-                {
-                    Some(d) => {
-                        let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-                        let dep = api.get(&d.name).await.map_err(lost)?;
-                        (d.uid.clone(), dep.spec.replicas.unwrap_or(1))
-                    }
-                    None => (owner.uid.clone(), rs.spec.replicas.unwrap_or(1)),
-                }
-            }
-            "StatefulSet" => {
-                let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-                let sts = api.get(&owner.name).await.map_err(lost)?;
-                (owner.uid.clone(), sts.spec.replicas.unwrap_or(1))
-            }
-            "ReplicationController" => {
-                let api: Api<ReplicationController> = Api::namespaced(ctx.client.clone(), ns);
-                let rc = api.get(&owner.name).await.map_err(lost)?;
-                (
-                    owner.uid.clone(),
-                    rc.spec.and_then(|s| s.replicas).unwrap_or(1),
-                )
-            }
-            kind => {
-                return Err(format!(
-                    "found no controllers for pod {:?}: a {kind} has no scale",
-                    p.name_any()
-                ));
-            }
-        };
-        scales.insert(uid, replicas);
     }
     Ok(scales.values().sum())
+}
+
+/// The uid and replicas of the controller that scales a Pod whose controller is `owner` (a
+/// ReplicaSet's Deployment counts for it); the error completes "found no controllers for pod".
+async fn controller_scale(
+    ctx: &Ctx,
+    ns: &str,
+    owner: &OwnerReference,
+) -> Result<(String, i32), String> {
+    let lost = |e: kube::Error| format!(": {e}");
+    match owner.kind.as_str() {
+        "ReplicaSet" => {
+            let rs = ctx
+                .replica_sets
+                .state()
+                .into_iter()
+                .find(|rs| rs.meta().uid.as_deref() == Some(owner.uid.as_str()))
+                .ok_or_else(String::new)?;
+            let deployment = rs
+                .owner_references()
+                .iter()
+                .find(|o| o.controller == Some(true) && o.kind == "Deployment");
+            let Some(d) = deployment else {
+                return Ok((owner.uid.clone(), rs.spec.replicas.unwrap_or(1)));
+            };
+            let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+            let dep = api.get(&d.name).await.map_err(lost)?;
+            Ok((d.uid.clone(), dep.spec.replicas.unwrap_or(1)))
+        }
+        "StatefulSet" => {
+            let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+            let sts = api.get(&owner.name).await.map_err(lost)?;
+            Ok((owner.uid.clone(), sts.spec.replicas.unwrap_or(1)))
+        }
+        "ReplicationController" => {
+            let api: Api<ReplicationController> = Api::namespaced(ctx.client.clone(), ns);
+            let rc = api.get(&owner.name).await.map_err(lost)?;
+            let replicas = rc.spec.and_then(|s| s.replicas).unwrap_or(1);
+            Ok((owner.uid.clone(), replicas))
+        }
+        kind => Err(format!(": a {kind} has no scale")),
+    }
 }
 
 pub async fn reconcile(pdb: Arc<PodDisruptionBudget>, ctx: Arc<Ctx>) -> Result<Action, Error> {
@@ -252,18 +250,7 @@ pub async fn reconcile(pdb: Arc<PodDisruptionBudget>, ctx: Arc<Ctx>) -> Result<A
     };
     let (mut status, recheck) = budget_status(&pdb, &pods, scale, jiff::Timestamp::now());
     let current = serde_json::to_value(&pdb.status).unwrap_or_default();
-    let same = [
-        "observedGeneration",
-        "expectedPods",
-        "currentHealthy",
-        "desiredHealthy",
-        "disruptionsAllowed",
-        "disruptedPods",
-    ]
-    .iter()
-    .all(|k| current.get(*k).unwrap_or(&json!({})) == status.get(*k).unwrap_or(&json!({})))
-        && current.pointer("/conditions/0/reason") == status.pointer("/conditions/0/reason");
-    if !same {
+    if !util::unchanged(&current, &status) {
         // A merge patch replaces what it names; entries of `disruptedPods` that went are nulled.
         if let (Some(old), Some(new)) = (
             current.get("disruptedPods").and_then(Value::as_object),

@@ -44,6 +44,7 @@ use futures::{FutureExt, StreamExt, future::BoxFuture};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -207,6 +208,11 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
         endpoints_written: Default::default(),
     });
     let stop = cx.shutdown.clone();
+    let budgets = Controller::new(
+        Api::<PodDisruptionBudget>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let budget_store = budgets.store();
     let nodes_changed = move || node_sub.clone().map(|_| ());
     let controllers: Vec<BoxFuture<'static, ()>> =
         vec![
@@ -274,11 +280,7 @@ pub async fn run(cx: ClusterContext) -> Result<(), Error> {
                 |o, c| cronjob::reconcile(o, c).boxed(),
             ),
             finish(
-                Controller::new(
-                    Api::<k8s_openapi::api::policy::v1::PodDisruptionBudget>::all(client.clone()),
-                    watcher::Config::default(),
-                )
-                .reconcile_all_on(pod_changes().map(|_| ())),
+                budgets.reconcile_on(budgets_of_pods(pod_changes(), budget_store)),
                 &stop,
                 ctx.clone(),
                 |o, c| disruption::reconcile(o, c).boxed(),
@@ -347,6 +349,24 @@ fn services_of_pods(
                 .into_iter()
                 .map(|(ns, name)| ObjectRef::new(&name).within(&ns))
                 .collect();
+        futures::stream::iter(refs)
+    })
+}
+
+/// A Pod's event wakes the PodDisruptionBudgets of its namespace: any of them may select it, or
+/// did until its labels changed.
+fn budgets_of_pods(
+    pods: impl futures::Stream<Item = Arc<Pod>> + Send + 'static,
+    budgets: Store<PodDisruptionBudget>,
+) -> impl futures::Stream<Item = ObjectRef<PodDisruptionBudget>> + Send + 'static {
+    pods.flat_map(move |p| {
+        let ns = p.metadata.namespace.as_deref();
+        let refs: Vec<ObjectRef<PodDisruptionBudget>> = budgets
+            .state()
+            .iter()
+            .filter(|b| b.metadata.namespace.as_deref() == ns)
+            .map(|b| ObjectRef::from_obj(b.as_ref()))
+            .collect();
         futures::stream::iter(refs)
     })
 }
