@@ -134,6 +134,8 @@ fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
         s.kubectl(&["create", "--raw", &path, "-f", file.to_str().unwrap()])
     };
     let evict = |pod: &str| evict_at(pod, "");
+    let budget =
+        |jsonpath: &str| s.ok(&["get", "pdb", "db", "-o", &format!("jsonpath={jsonpath}")]);
     let blocked = evict("p1");
     assert!(!blocked.status.success());
     assert!(
@@ -153,26 +155,13 @@ fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
     ]);
     // A dry run decides the same but charges nothing and deletes nothing.
     assert!(evict_at("p1", "?dryRun=All").status.success());
-    assert_eq!(
-        s.ok(&[
-            "get",
-            "pdb",
-            "db",
-            "-o",
-            "jsonpath={.status.disruptionsAllowed}"
-        ]),
-        "1"
-    );
+    assert_eq!(budget("{.status.disruptionsAllowed}"), "1");
     s.ok(&["get", "pod", "p1"]);
     assert!(evict("p1").status.success());
     assert_eq!(
-        s.ok(&[
-            "get",
-            "pdb",
-            "db",
-            "-o",
-            "jsonpath={.status.disruptionsAllowed} {.status.conditions[0].reason} {.status.disruptedPods}"
-        ])
+        budget(
+            "{.status.disruptionsAllowed} {.status.conditions[0].reason} {.status.disruptedPods}"
+        )
         .split_once(" {")
         .map(|(head, _)| head.to_string())
         .unwrap(),
