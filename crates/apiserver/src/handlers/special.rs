@@ -357,12 +357,7 @@ async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
             )
         })?
         .to_string();
-    let pods = ctx
-        .cluster
-        .catalogue()
-        .lookup("", "v1", "pods")
-        .cloned()
-        .ok_or(ApiError::UnknownResource)?;
+    let pods = served(&ctx, "", "v1", "pods")?;
     let pod_ctx = Ctx {
         info: pods,
         name: Some(name.to_string()),
@@ -417,12 +412,7 @@ async fn evict(ctx: Ctx, body: Bytes) -> ApiResult<Response> {
         &ctx.query,
     )?
     .dry_run;
-    let budgets_info = ctx
-        .cluster
-        .catalogue()
-        .lookup("policy", "v1", "poddisruptionbudgets")
-        .cloned()
-        .ok_or(ApiError::UnknownResource)?;
+    let budgets_info = served(&ctx, "policy", "v1", "poddisruptionbudgets")?;
     // Another eviction may take the budget's last disruption between our read and our write: the
     // write is conditional on the budget's resourceVersion, and a lost race decides again.
     let mut attempts = 0;
@@ -619,6 +609,15 @@ async fn take_disruption(
     };
     super::write::patch(pdb_ctx, Bytes::from(patch.to_string())).await?;
     Ok(())
+}
+
+/// The built-in resource a handler here works on besides the request's own.
+fn served(ctx: &Ctx, group: &str, version: &str, plural: &str) -> ApiResult<ResourceInfo> {
+    ctx.cluster
+        .catalogue()
+        .lookup(group, version, plural)
+        .cloned()
+        .ok_or(ApiError::UnknownResource)
 }
 
 /// Headers of a request this module makes on the caller's behalf: only its body's content type.
