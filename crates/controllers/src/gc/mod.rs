@@ -20,8 +20,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
@@ -405,17 +405,43 @@ async fn watch_resource(
             _ = stop.cancelled() => return,
             ev = stream.next() => ev,
         };
-        match ev {
-            None => return,
-            Some(Ok(ev)) => {
-                if tx.send((id, Box::new(ev))).is_err() {
-                    return;
-                }
+        if !forward(&ar, id, &tx, ev).await {
+            return;
+        }
+        // What arrived meanwhile is read without waiting, then the watch rests for `GATHER`.
+        while let Some(ev) = stream.next().now_or_never() {
+            if !forward(&ar, id, &tx, ev).await {
+                return;
             }
-            Some(Err(e)) => {
-                tracing::debug!(resource = %ar.plural, error = %e, "garbage collector watch error; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(GATHER) => {}
+        }
+    }
+}
+
+/// How long a resource's watch lets events gather once one arrived, before it reads them all.
+/// Collecting garbage is not urgent, and every create of every resource reaches the collector:
+/// read one at a time, each woke this task (about 20 µs of the product's CPU per ConfigMap create,
+/// measured with wrk at one connection); gathered, a burst costs one wake-up per window.
+const GATHER: Duration = Duration::from_millis(10);
+
+/// Hands one item of a resource's watch to the collector's loop; false when the watch is over
+/// (its stream ended, or the loop is gone). An error is retried by the watcher after a pause.
+async fn forward(
+    ar: &ApiResource,
+    id: ResId,
+    tx: &mpsc::UnboundedSender<Msg>,
+    ev: Option<Result<watcher::Event<Meta>, watcher::Error>>,
+) -> bool {
+    match ev {
+        None => false,
+        Some(Ok(ev)) => tx.send((id, Box::new(ev))).is_ok(),
+        Some(Err(e)) => {
+            tracing::debug!(resource = %ar.plural, error = %e, "garbage collector watch error; retrying");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            true
         }
     }
 }
