@@ -144,8 +144,10 @@ pub struct Subresources {
     pub status: bool,
     /// `/scale` (autoscaling/v1 Scale).
     pub scale: Option<ScaleSubresource>,
-    /// Subresources that only accept a POST of their own kind: pods' `binding` and `eviction`,
-    /// certificatesigningrequests' `approval` (an update).
+    /// Other subresources, each handled its own way by the server: pods' `binding` and `eviction`
+    /// (a POST of their own kind), `log`, `exec`, `attach`, `portforward`, `ephemeralcontainers`
+    /// (the Pod; writes change only its ephemeral containers); certificatesigningrequests'
+    /// `approval` (an update); namespaces' `finalize`; serviceaccounts' `token`.
     pub actions: Vec<String>,
 }
 
@@ -415,7 +417,8 @@ static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
             .verbs(&[
                 "create", "delete", "get", "list", "patch", "update", "watch",
             ])
-            .with_status(),
+            .with_status()
+            .with_actions(&["finalize"]),
         from_openapi::<core::Node>().short(&["no"]).with_status(),
         from_openapi::<core::PersistentVolumeClaim>()
             .short(&["pvc"])
@@ -434,6 +437,7 @@ static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
                 "exec",
                 "attach",
                 "portforward",
+                "ephemeralcontainers",
             ]),
         from_openapi::<core::PodTemplate>(),
         from_openapi::<core::ReplicationController>()
@@ -833,7 +837,8 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
                 "log",
                 "exec",
                 "attach",
-                "portforward"
+                "portforward",
+                "ephemeralcontainers"
             ]
         );
         assert!(

@@ -285,6 +285,10 @@ fn action_kind(r: &ResourceInfo, action: &str) -> (Value, Value) {
             json!({"group": "", "version": "v1", "kind": "Pod"}),
             json!(["get"]),
         ),
+        "finalize" => (
+            json!({"group": "", "version": "v1", "kind": "Namespace"}),
+            json!(["update"]),
+        ),
         "token" => (
             json!({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}),
             json!(["create"]),

@@ -30,6 +30,8 @@
 //!   namespaces by a `computed::Projection` ([`ControlPlane::register_projection`]).
 //! - `apiservices`: the `APIService` of each served group/version, kept as the catalogue changes.
 //! - [`events`]: events.k8s.io field selectors on the stored core/v1 Events, and Event expiry.
+//! - [`validation`]: kube-apiserver's rules for built-in objects beyond their schema (containers,
+//!   workload selectors, immutable fields), checked on every create and update.
 //! - [`observe`], [`metrics`]: the middleware giving every request an id, a tracing span and its
 //!   Prometheus series; `/metrics`.
 
@@ -51,6 +53,7 @@ pub mod routes;
 pub mod server;
 pub mod tables;
 pub mod tls;
+pub mod validation;
 pub mod watch;
 
 use std::collections::BTreeMap;

@@ -179,3 +179,78 @@ fn scale_binding_eviction_and_reviews_answer_as_kube_apiserver() {
     assert!(s.ok(&["auth", "whoami"]).contains("system:masters"));
     assert!(s.ok(&["get", "componentstatuses"]).contains("Healthy"));
 }
+
+#[test]
+fn built_in_objects_are_validated_as_kube_apiserver_validates_them() {
+    let s = common::Server::start_with(&[], &["--no-controllers"], &[]);
+    let refused = |args: &[&str], stdin: Option<&str>| {
+        let out = s.kubectl_with_stdin("global", args, stdin);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // A Pod without containers, and a Deployment whose selector misses its template.
+    let err = refused(
+        &["create", "-f", "-"],
+        Some(
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[]}}"#,
+        ),
+    );
+    assert!(
+        err.contains("The Pod \"p\" is invalid: spec.containers: Required value"),
+        "{err}"
+    );
+    let deployment = |selector: &str| {
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"web"}},"spec":{{"selector":{{"matchLabels":{{"app":"{selector}"}}}},"template":{{"metadata":{{"labels":{{"app":"web"}}}},"spec":{{"containers":[{{"name":"web","image":"nginx"}}]}}}}}}}}"#
+        )
+    };
+    let err = refused(&["create", "-f", "-"], Some(&deployment("other")));
+    assert!(
+        err.contains("spec.template.metadata.labels: Invalid value: ")
+            && err.contains("`selector` does not match template `labels`"),
+        "{err}"
+    );
+    // Updates: a Deployment's selector, a Job's template and an immutable ConfigMap stay.
+    s.ok_stdin(&["create", "-f", "-"], &deployment("web"));
+    let err = refused(
+        &[
+            "patch",
+            "deployment",
+            "web",
+            "-p",
+            r#"{"spec":{"selector":{"matchLabels":{"tier":"x"}},"template":{"metadata":{"labels":{"tier":"x"}}}}}"#,
+        ],
+        None,
+    );
+    assert!(
+        err.contains("The Deployment \"web\" is invalid: spec.selector: Invalid value: ")
+            && err.contains("field is immutable"),
+        "{err}"
+    );
+    s.ok(&["scale", "deployment", "web", "--replicas=2"]);
+    s.ok(&["create", "job", "once", "--image=busybox"]);
+    let err = refused(&["set", "image", "job/once", "once=busybox:2"], None);
+    assert!(
+        err.contains("spec.template: Invalid value: ") && err.contains("field is immutable"),
+        "{err}"
+    );
+    s.ok_stdin(
+        &["create", "-f", "-"],
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"frozen"},"immutable":true,"data":{"a":"1"}}"#,
+    );
+    let err = refused(
+        &[
+            "patch",
+            "configmap",
+            "frozen",
+            "-p",
+            r#"{"data":{"a":"2"}}"#,
+        ],
+        None,
+    );
+    assert!(
+        err.contains("data: Forbidden: field is immutable when `immutable` is set"),
+        "{err}"
+    );
+    s.ok(&["label", "configmap", "frozen", "team=a"]);
+}

@@ -69,7 +69,7 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .as_deref()
         .is_some_and(|p| p != "Always");
     let phase = util::pod_phase(&pod);
-    if phase == "Running" && !completes && util::pod_ready(&pod) {
+    if phase == "Running" && !completes && util::pod_ready(&pod) && ephemeral_started(&pod) {
         return Ok(Action::await_change());
     }
     // A Running Pod's images were pulled when its containers started: as the kubelet, do not
@@ -93,6 +93,22 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         started_events(&pod, &digests, &ctx);
     }
     Ok(Action::await_change())
+}
+
+/// Whether every ephemeral container of the Pod (`kubectl debug` adds them to a running Pod) has
+/// its status.
+fn ephemeral_started(pod: &Pod) -> bool {
+    let wanted = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.ephemeral_containers.as_ref())
+        .map_or(0, Vec::len);
+    let started = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.ephemeral_container_statuses.as_ref())
+        .map_or(0, Vec::len);
+    started >= wanted
 }
 
 /// What the kubelet records as it starts a Pod's containers: each image pulled, each container
@@ -382,6 +398,19 @@ pub fn running_status(
         status["initContainerStatuses"] = init
             .iter()
             .map(|c| status_of(c, done.clone(), false))
+            .collect();
+    }
+    if let Some(eph) = spec.ephemeral_containers.as_ref().filter(|e| !e.is_empty()) {
+        // Ephemeral containers run (there is nothing to attach to) and are never ready.
+        status["ephemeralContainerStatuses"] = eph
+            .iter()
+            .map(|c| {
+                let image = c.image.clone().unwrap_or_default();
+                json!({"name": c.name, "image": image,
+                       "imageID": digests.get(&image).cloned().unwrap_or_default(),
+                       "containerID": container_id(&uid, &c.name), "ready": false,
+                       "started": true, "restartCount": 0, "state": running.clone()})
+            })
             .collect();
     }
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod.name_any()}, "status": status})

@@ -790,3 +790,75 @@ async fn a_drain_evicts_pods_one_disruption_at_a_time_as_their_budget_allows() {
     .await;
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_debug_adds_an_ephemeral_container_that_the_kubelet_runs() {
+    let env = Env::start(false, apiserver::GLOBAL, &[], 1).await;
+    env.kubectl(&["run", "app", "--image=example/web:1"]);
+    env.kubectl(&["wait", "pod/app", "--for=condition=Ready", "--timeout=60s"]);
+    // kubectl debug patches `pods/app/ephemeralcontainers`; a 404 there reads to kubectl as
+    // "ephemeral containers are disabled for this cluster".
+    let (ok, out, err) = env.kubectl_in(
+        apiserver::GLOBAL,
+        &[
+            "debug",
+            "app",
+            "--image=example/web:1",
+            "--container=debugger",
+            "--target=app",
+            "--profile=general",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    env.eventually("the debugger running", || {
+        let state = env.kubectl(&[
+            "get",
+            "pod",
+            "app",
+            "-o",
+            "jsonpath={.spec.ephemeralContainers[0].targetContainerName} {.status.ephemeralContainerStatuses[0].name} {.status.ephemeralContainerStatuses[0].state.running.startedAt}",
+        ]);
+        state
+            .starts_with("app debugger 20")
+            .then_some(())
+            .ok_or(state)
+    })
+    .await;
+    // The Pod's own spec cannot take ephemeral containers, nor change beyond its images.
+    let (ok, _, err) = env.kubectl_in(
+        apiserver::GLOBAL,
+        &[
+            "patch",
+            "pod",
+            "app",
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/spec/ephemeralContainers"}]"#,
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("The Pod \"app\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"),
+        "{err}"
+    );
+    // Nor may the debugger be changed through the subresource once added.
+    let (ok, _, err) = env.kubectl_in(
+        apiserver::GLOBAL,
+        &[
+            "patch",
+            "pod",
+            "app",
+            "--subresource=ephemeralcontainers",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/ephemeralContainers/0/image","value":"example/web:2"}]"#,
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("existing ephemeral containers \"debugger\" may not be changed"),
+        "{err}"
+    );
+    env.kubectl(&["set", "image", "pod/app", "app=example/web:2"]);
+    env.shutdown().await;
+}

@@ -358,10 +358,11 @@ async fn bind(ctx: Ctx, name: &str, body: Bytes) -> ApiResult<Response> {
         })?
         .to_string();
     let pods = served(&ctx, "", "v1", "pods")?;
+    // The write is the binding's: it may set `spec.nodeName`, which an update of the Pod may not.
     let pod_ctx = Ctx {
         info: pods,
         name: Some(name.to_string()),
-        subresource: None,
+        subresource: Some("binding".into()),
         headers: request_headers("application/json-patch+json"),
         ..ctx
     };

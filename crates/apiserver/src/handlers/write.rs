@@ -5,8 +5,9 @@
 //! deletecollection.
 //!
 //! Admission order, as kube-apiserver: decode → kind/namespace checks → (patch) → strict field
-//! check → prune + defaults → validation → store transaction (preconditions, server-owned
-//! metadata, status isolation, generation) → CRD catalogue update / GC kick.
+//! check → prune + defaults → validation (`crate::validation` for built-ins) → store transaction
+//! (preconditions, server-owned metadata, status and ephemeral-container isolation, the built-in's
+//! update rules against the stored object, generation) → CRD catalogue update / GC kick.
 
 use apimachinery::FieldError;
 use apimachinery::patch::PatchType;
@@ -204,6 +205,9 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
             }
         }
         apiresources::defaults::apply_defaults(&gvk, obj);
+        if ctx.subresource.is_none() {
+            errs.extend(crate::validation::validate(&gvk, obj));
+        }
     } else if let Some(schema) = &ctx.info.schema {
         let unknown = apimachinery::schema::unknown_fields(schema, obj);
         if !unknown.is_empty() {
@@ -687,6 +691,22 @@ fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
         }
         return out;
     }
+    if ctx.subresource.as_deref() == Some("ephemeralcontainers") {
+        // Only .spec.ephemeralContainers changes through /ephemeralcontainers.
+        let mut out = cur.clone();
+        match new.pointer("/spec/ephemeralContainers") {
+            Some(e) => out["spec"]["ephemeralContainers"] = e.clone(),
+            None => {
+                if let Some(spec) = out.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.remove("ephemeralContainers");
+                }
+            }
+        }
+        if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
+            meta_mut(&mut out).insert("managedFields".into(), mf);
+        }
+        return out;
+    }
     if ctx.info.subresources.status && !ctx.is_crd() {
         match cur.get("status") {
             Some(s) => new["status"] = s.clone(),
@@ -837,6 +857,20 @@ async fn commit_update(
                 .into());
             }
             let mut new = merge_for_update(&c2, &cur.value, obj);
+            let errs = match (c2.info.is_builtin(), c2.subresource.as_deref()) {
+                (true, None) => {
+                    crate::validation::validate_update(&c2.info.gvk(), &cur.value, &new)
+                }
+                (true, Some("ephemeralcontainers")) => {
+                    crate::validation::validate_ephemeral_containers_update(&cur.value, &new)
+                }
+                _ => Vec::new(),
+            };
+            if !errs.is_empty() {
+                let name = meta_str(&new, "name").unwrap_or_default();
+                let e = apimachinery::ApiError::invalid(&c2.info.group, &c2.info.kind, name, errs);
+                return Err(TxnError::Api(Box::new(e)));
+            }
             record_write_manager(&c2, Some(&cur.value), &mut new);
             apimachinery::meta::normalize_object_meta(&mut new);
             if dry {
