@@ -146,7 +146,8 @@ pub struct Subresources {
     pub scale: Option<ScaleSubresource>,
     /// Other subresources, each handled its own way by the server: pods' `binding` and `eviction`
     /// (a POST of their own kind), `log`, `exec`, `attach`, `portforward`, `ephemeralcontainers`
-    /// (the Pod; writes change only its ephemeral containers); certificatesigningrequests'
+    /// and `resize` (the Pod; writes change only its ephemeral containers, resp. its containers'
+    /// resources); certificatesigningrequests'
     /// `approval` (an update); namespaces' `finalize`; serviceaccounts' `token`.
     pub actions: Vec<String>,
 }
@@ -438,6 +439,7 @@ static BUILTINS: LazyLock<Vec<ResourceInfo>> = LazyLock::new(|| {
                 "attach",
                 "portforward",
                 "ephemeralcontainers",
+                "resize",
             ]),
         from_openapi::<core::PodTemplate>(),
         from_openapi::<core::ReplicationController>()
@@ -838,7 +840,8 @@ volumeattachments  storage.k8s.io/v1 false VolumeAttachment
                 "exec",
                 "attach",
                 "portforward",
-                "ephemeralcontainers"
+                "ephemeralcontainers",
+                "resize"
             ]
         );
         assert!(

@@ -644,7 +644,8 @@ fn pod_spec(spec: &mut Value) {
     }
 }
 
-fn qos_class(spec: &Value) -> &'static str {
+/// A Pod spec's QoS class (`Guaranteed`, `Burstable`, `BestEffort`), as kube computes `status.qosClass`.
+pub fn qos_class(spec: &Value) -> &'static str {
     let containers: Vec<&Value> = ["containers", "initContainers"]
         .iter()
         .filter_map(|k| spec.get(*k).and_then(Value::as_array))

@@ -13,8 +13,11 @@
 //! - **Immutable specs**: a StatefulSet's spec but for the fields kube lets change; a Job's
 //!   selector, template and completion mode; a Pod's spec but for images, `activeDeadlineSeconds`,
 //!   added tolerations and removed scheduling gates (ephemeral containers only through
-//!   `pods/ephemeralcontainers`, see [`validate_ephemeral_containers_update`]); a ConfigMap's or Secret's data once `immutable` is true; a
+//!   `pods/ephemeralcontainers`, see [`validate_ephemeral_containers_update`]); a
+//!   PersistentVolumeClaim's spec but for a bound claim's storage request; a ConfigMap's or Secret's data once `immutable` is true; a
 //!   Secret's type.
+//!
+//! Writes through `pods/<name>/resize` have their own rules ([`validate_resize`]).
 //!
 //! Pure functions over JSON objects (after defaulting); the write path calls [`validate`] on every
 //! create and update of a built-in, and [`validate_update`] inside the update's transaction, with
@@ -80,10 +83,15 @@ pub fn validate(gvk: &Gvk, obj: &Value) -> Vec<FieldError> {
     errs
 }
 
-/// Errors of an update of `old` into `new` (both stored forms of kind `gvk`): the fields kube
-/// does not let change. [`validate`] covers `new` on its own.
+/// Errors of an update of `old` into `new` (both stored forms of kind `gvk`): those of [`validate`]
+/// that `old` did not have already (an object stored before a rule existed can still have its
+/// metadata changed, its finalizers removed), and the fields kube does not let change.
 pub fn validate_update(gvk: &Gvk, old: &Value, new: &Value) -> Vec<FieldError> {
-    let mut errs = Vec::new();
+    let before = validate(gvk, old);
+    let mut errs: Vec<FieldError> = validate(gvk, new)
+        .into_iter()
+        .filter(|e| !before.contains(e))
+        .collect();
     let (o, n) = (&old["spec"], &new["spec"]);
     match (gvk.group.as_str(), gvk.kind.as_str()) {
         ("apps", "Deployment" | "ReplicaSet" | "DaemonSet") => {
@@ -118,6 +126,7 @@ pub fn validate_update(gvk: &Gvk, old: &Value, new: &Value) -> Vec<FieldError> {
             );
         }
         ("", "Pod") => pod_update(o, n, &mut errs),
+        ("", "PersistentVolumeClaim") => claim_update(old, new, &mut errs),
         ("", "ConfigMap" | "Secret") => {
             if old["immutable"] == json!(true) {
                 if new["immutable"] != json!(true) {
@@ -214,6 +223,55 @@ pub fn validate_ephemeral_containers_update(old: &Value, new: &Value) -> Vec<Fie
     errs
 }
 
+/// Errors of a write through `pods/<name>/resize` (in-place resize, kubectl's
+/// `--subresource=resize`), after the write kept nothing but the containers' `resources` and
+/// `resizePolicy`: only cpu and memory may change, not those of a non-sidecar init container, and
+/// the Pod's QoS class must stay.
+pub fn validate_resize(old: &Value, new: &Value) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let others = |c: &Value| {
+        let mut r = c["resources"].clone();
+        for kind in ["requests", "limits"] {
+            if let Some(m) = r.get_mut(kind).and_then(Value::as_object_mut) {
+                m.remove("cpu");
+                m.remove("memory");
+            }
+        }
+        r
+    };
+    for list in ["containers", "initContainers"] {
+        let before = old["spec"][list].as_array().cloned().unwrap_or_default();
+        let after = new["spec"][list].as_array().cloned().unwrap_or_default();
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            let at = format!("spec.{list}[{i}].resources");
+            let sidecar = b["restartPolicy"] == "Always";
+            if list == "initContainers" && !sidecar && b["resources"] != a["resources"] {
+                errs.push(FieldError::forbidden(
+                    at,
+                    "resources for non-sidecar init containers are immutable",
+                ));
+            } else if others(b) != others(a) {
+                errs.push(FieldError::forbidden(
+                    at,
+                    "only cpu and memory resources are mutable",
+                ));
+            }
+        }
+    }
+    let (was, is) = (
+        apiresources::defaults::qos_class(&old["spec"]),
+        apiresources::defaults::qos_class(&new["spec"]),
+    );
+    if was != is {
+        errs.push(FieldError::invalid(
+            "spec",
+            json!(is),
+            format!("Pod QOS Class may not change as a result of resizing (was {was})"),
+        ));
+    }
+    errs
+}
+
 /// The Pod spec fields an update of the Pod itself (not a subresource) may change: container
 /// images, `activeDeadlineSeconds`, tolerations by addition, scheduling gates by removal.
 fn pod_update(o: &Value, n: &Value, errs: &mut Vec<FieldError>) {
@@ -250,6 +308,36 @@ fn pod_update(o: &Value, n: &Value, errs: &mut Vec<FieldError>) {
                 ),
             ));
         }
+    }
+}
+
+/// A claim's spec is fixed at creation but for its storage request (of a bound claim, as a
+/// resize) and its volume attributes class; its volume may be set once (by the binder).
+fn claim_update(old: &Value, new: &Value, errs: &mut Vec<FieldError>) {
+    let bound = old["status"]["phase"] == "Bound";
+    let comparable = |spec: &Value| {
+        let mut s = without(spec, &["volumeAttributesClassName"]);
+        if bound
+            && let Some(requests) = s
+                .pointer_mut("/resources/requests")
+                .and_then(Value::as_object_mut)
+        {
+            requests.remove("storage");
+        }
+        s
+    };
+    let mut before = comparable(&old["spec"]);
+    let after = comparable(&new["spec"]);
+    if before["volumeName"].as_str().is_none_or(str::is_empty)
+        && let (Some(m), Some(volume)) = (before.as_object_mut(), after.get("volumeName"))
+    {
+        m.insert("volumeName".into(), volume.clone());
+    }
+    if before != after {
+        errs.push(FieldError::forbidden(
+            "spec",
+            "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+        ));
     }
 }
 
@@ -516,8 +604,9 @@ mod tests {
             "replicas may change"
         );
         new["spec"]["selector"] = json!({"matchLabels": {"app": "zz"}});
+        new["spec"]["template"]["metadata"]["labels"] = json!({"app": "zz"});
         let errs = messages(&validate_update(&d, &old, &new));
-        assert_eq!(errs.len(), 1);
+        assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
             errs[0].starts_with("spec.selector: Invalid value: ")
                 && errs[0].ends_with(": field is immutable"),
@@ -631,6 +720,76 @@ mod tests {
                 "spec.ephemeralContainers[0].targetContainerName: Not found: \"nope\"",
             ]
         );
+    }
+
+    #[test]
+    fn a_claim_grows_only_once_bound_and_gets_its_volume_once() {
+        let c = gvk("", "v1", "PersistentVolumeClaim");
+        let claim = |storage: &str, volume: &str, phase: &str| {
+            json!({"spec": {"accessModes": ["ReadWriteOnce"], "volumeName": volume,
+                "resources": {"requests": {"storage": storage}}}, "status": {"phase": phase}})
+        };
+        let pending = claim("1Gi", "", "Pending");
+        assert!(validate_update(&c, &pending, &claim("1Gi", "pv-1", "Pending")).is_empty());
+        let refused = messages(&validate_update(&c, &pending, &claim("2Gi", "", "Pending")));
+        assert_eq!(
+            refused,
+            [
+                "spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"
+            ]
+        );
+        let bound = claim("1Gi", "pv-1", "Bound");
+        assert!(validate_update(&c, &bound, &claim("2Gi", "pv-1", "Bound")).is_empty());
+        assert_eq!(
+            validate_update(&c, &bound, &claim("1Gi", "pv-2", "Bound")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_resize_changes_cpu_and_memory_within_the_qos_class() {
+        let pod = |cpu: &str, gpu: Option<u32>| {
+            let mut requests = json!({"cpu": cpu, "memory": "64Mi"});
+            if let Some(n) = gpu {
+                requests["example.com/gpu"] = json!(n);
+            }
+            json!({"spec": {"containers": [{"name": "app", "image": "nginx",
+                "resources": {"requests": requests}}]}})
+        };
+        assert!(validate_resize(&pod("100m", None), &pod("200m", None)).is_empty());
+        assert_eq!(
+            messages(&validate_resize(
+                &pod("100m", Some(1)),
+                &pod("100m", Some(2))
+            )),
+            ["spec.containers[0].resources: Forbidden: only cpu and memory resources are mutable"]
+        );
+        let guaranteed = json!({"spec": {"containers": [{"name": "app", "image": "nginx",
+            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}]}});
+        let mut burstable = guaranteed.clone();
+        burstable["spec"]["containers"][0]["resources"]["requests"]["cpu"] = json!("500m");
+        let errs = messages(&validate_resize(&guaranteed, &burstable));
+        assert_eq!(
+            errs,
+            [
+                "spec: Invalid value: \"Burstable\": Pod QOS Class may not change as a result of resizing (was Guaranteed)"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_update_is_refused_for_what_it_breaks_not_for_what_was_broken() {
+        let d = gvk("apps", "v1", "Deployment");
+        let good = deployment(
+            json!({"matchLabels": {"app": "web"}}),
+            json!({"app": "web"}),
+        );
+        let mut broken = good.clone();
+        broken["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
+        assert_eq!(validate_update(&d, &good, &broken).len(), 1);
+        let mut relabelled = broken.clone();
+        relabelled["metadata"]["labels"] = json!({"team": "a"});
+        assert!(validate_update(&d, &broken, &relabelled).is_empty());
     }
 
     #[test]

@@ -69,7 +69,12 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .as_deref()
         .is_some_and(|p| p != "Always");
     let phase = util::pod_phase(&pod);
-    if phase == "Running" && !completes && util::pod_ready(&pod) && ephemeral_started(&pod) {
+    if phase == "Running"
+        && !completes
+        && util::pod_ready(&pod)
+        && ephemeral_started(&pod)
+        && resources_applied(&pod)
+    {
         return Ok(Action::await_change());
     }
     // A Running Pod's images were pulled when its containers started: as the kubelet, do not
@@ -93,6 +98,51 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         started_events(&pod, &digests, &ctx);
     }
     Ok(Action::await_change())
+}
+
+/// A container's requests and limits as its status reports them (empty ones left out).
+fn running_resources(c: &Container) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(r) = &c.resources {
+        for (key, list) in [("requests", &r.requests), ("limits", &r.limits)] {
+            if let Some(list) = list.as_ref().filter(|l| !l.is_empty()) {
+                out.insert(key.into(), json!(list));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Whether every container's status shows the resources its spec asks for (a resize through
+/// `pods/<name>/resize` changes the spec of a running Pod).
+fn resources_applied(pod: &Pod) -> bool {
+    let Some(spec) = pod.spec.as_ref() else {
+        return true;
+    };
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref());
+    spec.containers.iter().all(|c| {
+        let want = running_resources(c);
+        let have = statuses
+            .into_iter()
+            .flatten()
+            .find(|s| s.name == c.name)
+            .and_then(|s| s.resources.as_ref())
+            .map(|r| json!(r))
+            .unwrap_or_else(|| json!({}));
+        let empty = |v: &Value| v.as_object().is_none_or(|m| m.is_empty());
+        (empty(&want) && empty(&have)) || want == without_empty(have)
+    })
+}
+
+/// A status's resources without empty lists (as [`running_resources`] writes them).
+fn without_empty(mut v: Value) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|_, l| !(l.is_null() || l.as_object().is_some_and(|o| o.is_empty())));
+    }
+    v
 }
 
 /// Whether every ephemeral container of the Pod (`kubectl debug` adds them to a running Pod) has
@@ -367,9 +417,17 @@ pub fn running_status(
     let spec = pod.spec.clone().unwrap_or_default();
     let status_of = |c: &Container, state: Value, ready: bool| {
         let image = c.image.clone().unwrap_or_default();
-        json!({"name": c.name, "image": image, "imageID": digests.get(&image).cloned().unwrap_or_default(),
+        let mut s = json!({"name": c.name, "image": image, "imageID": digests.get(&image).cloned().unwrap_or_default(),
                "containerID": container_id(&uid, &c.name), "ready": ready, "started": ready,
-               "restartCount": 0, "state": state})
+               "restartCount": 0, "state": state});
+        // What the container runs with: its spec's resources, applied at once (also after an
+        // in-place resize through `pods/<name>/resize`).
+        let resources = running_resources(c);
+        if resources.as_object().is_some_and(|r| !r.is_empty()) {
+            s["allocatedResources"] = resources.get("requests").cloned().unwrap_or(json!({}));
+            s["resources"] = resources;
+        }
+        s
     };
     let running = json!({"running": {"startedAt": start}});
     let conditions: Vec<Value> = [

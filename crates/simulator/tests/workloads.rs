@@ -792,10 +792,52 @@ async fn a_drain_evicts_pods_one_disruption_at_a_time_as_their_budget_allows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubectl_debug_adds_an_ephemeral_container_that_the_kubelet_runs() {
+async fn a_running_pod_takes_a_debug_container_and_an_in_place_resize() {
     let env = Env::start(false, apiserver::GLOBAL, &[], 1).await;
-    env.kubectl(&["run", "app", "--image=example/web:1"]);
+    env.kubectl(&[
+        "run",
+        "app",
+        "--image=example/web:1",
+        r#"--overrides={"spec":{"containers":[{"name":"app","image":"example/web:1","resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}]}}"#,
+    ]);
     env.kubectl(&["wait", "pod/app", "--for=condition=Ready", "--timeout=60s"]);
+    // In-place resize (kubectl's `--subresource=resize`): the kubelet runs the container with the
+    // new request; a change of QoS class is refused.
+    env.kubectl(&[
+        "patch",
+        "pod",
+        "app",
+        "--subresource=resize",
+        "-p",
+        r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"200m"}}}]}}"#,
+    ]);
+    env.eventually("the resize applied", || {
+        let cpu = env.kubectl(&[
+            "get",
+            "pod",
+            "app",
+            "-o",
+            "jsonpath={.spec.containers[0].resources.requests.cpu} {.status.containerStatuses[0].resources.requests.cpu} {.status.qosClass}",
+        ]);
+        (cpu == "200m 200m Burstable").then_some(()).ok_or(cpu)
+    })
+    .await;
+    let (ok, _, err) = env.kubectl_in(
+        apiserver::GLOBAL,
+        &[
+            "patch",
+            "pod",
+            "app",
+            "--subresource=resize",
+            "-p",
+            r#"{"spec":{"containers":[{"name":"app","resources":{"requests":null}}]}}"#,
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("Pod QOS Class may not change as a result of resizing"),
+        "{err}"
+    );
     // kubectl debug patches `pods/app/ephemeralcontainers`; a 404 there reads to kubectl as
     // "ephemeral containers are disabled for this cluster".
     let (ok, out, err) = env.kubectl_in(

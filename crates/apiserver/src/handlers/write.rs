@@ -205,7 +205,8 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
             }
         }
         apiresources::defaults::apply_defaults(&gvk, obj);
-        if ctx.subresource.is_none() {
+        // An update's object is validated in its transaction, against the stored one.
+        if creating && ctx.subresource.is_none() {
             errs.extend(crate::validation::validate(&gvk, obj));
         }
     } else if let Some(schema) = &ctx.info.schema {
@@ -707,6 +708,9 @@ fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
         }
         return out;
     }
+    if ctx.subresource.as_deref() == Some("resize") {
+        return resized(cur, &new);
+    }
     if ctx.info.subresources.status && !ctx.is_crd() {
         match cur.get("status") {
             Some(s) => new["status"] = s.clone(),
@@ -762,6 +766,44 @@ fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
         crate::crd::set_status(&mut new);
     }
     new
+}
+
+/// A Pod after a write through `pods/<name>/resize`: the stored Pod with each container's
+/// `resources` and `resizePolicy` as written (matched by name), nothing else changed (kube's
+/// `dropNonResizeUpdates`).
+fn resized(cur: &Value, new: &Value) -> Value {
+    let mut out = cur.clone();
+    for list in ["containers", "initContainers"] {
+        let written = new
+            .pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array);
+        let Some(stored) = out
+            .pointer_mut(&format!("/spec/{list}"))
+            .and_then(Value::as_array_mut)
+        else {
+            continue;
+        };
+        for c in stored.iter_mut() {
+            let Some(w) = written
+                .into_iter()
+                .flatten()
+                .find(|w| w["name"] == c["name"])
+            else {
+                continue;
+            };
+            let Some(c) = c.as_object_mut() else { continue };
+            for field in ["resources", "resizePolicy"] {
+                match w.get(field) {
+                    Some(v) => c.insert(field.into(), v.clone()),
+                    None => c.remove(field),
+                };
+            }
+        }
+    }
+    if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
+        meta_mut(&mut out).insert("managedFields".into(), mf);
+    }
+    out
 }
 
 /// What a transaction did to the object.
@@ -864,6 +906,7 @@ async fn commit_update(
                 (true, Some("ephemeralcontainers")) => {
                     crate::validation::validate_ephemeral_containers_update(&cur.value, &new)
                 }
+                (true, Some("resize")) => crate::validation::validate_resize(&cur.value, &new),
                 _ => Vec::new(),
             };
             if !errs.is_empty() {
