@@ -495,19 +495,18 @@ mod tests {
                 "containers": [{"name": "nginx", "image": "nginx"}]}}}})
     }
 
+    /// A valid Deployment selecting its Pods by `app: web`.
+    fn web() -> Value {
+        deployment(
+            json!({"matchLabels": {"app": "web"}}),
+            json!({"app": "web"}),
+        )
+    }
+
     #[test]
     fn a_workload_selector_must_exist_and_select_its_template() {
         let d = gvk("apps", "v1", "Deployment");
-        assert!(
-            validate(
-                &d,
-                &deployment(
-                    json!({"matchLabels": {"app": "web"}}),
-                    json!({"app": "web"})
-                )
-            )
-            .is_empty()
-        );
+        assert!(validate(&d, &web()).is_empty());
         let errs = messages(&validate(
             &d,
             &deployment(json!({"matchLabels": {"app": "zz"}}), json!({"app": "web"})),
@@ -577,10 +576,7 @@ mod tests {
                 "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""
             ]
         );
-        let mut d = deployment(
-            json!({"matchLabels": {"app": "web"}}),
-            json!({"app": "web"}),
-        );
+        let mut d = web();
         d["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
         assert_eq!(
             messages(&validate(&gvk("apps", "v1", "Deployment"), &d)),
@@ -593,10 +589,7 @@ mod tests {
     #[test]
     fn selectors_job_templates_and_statefulset_specs_are_immutable() {
         let d = gvk("apps", "v1", "Deployment");
-        let old = deployment(
-            json!({"matchLabels": {"app": "web"}}),
-            json!({"app": "web"}),
-        );
+        let old = web();
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(5);
         assert!(
@@ -780,10 +773,7 @@ mod tests {
     #[test]
     fn an_update_is_refused_for_what_it_breaks_not_for_what_was_broken() {
         let d = gvk("apps", "v1", "Deployment");
-        let good = deployment(
-            json!({"matchLabels": {"app": "web"}}),
-            json!({"app": "web"}),
-        );
+        let good = web();
         let mut broken = good.clone();
         broken["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
         assert_eq!(validate_update(&d, &good, &broken).len(), 1);
