@@ -7,6 +7,8 @@
 //!   unique in the Pod; the restart policy a workload's pods may have (`Always` for
 //!   Deployments and the like, `OnFailure` or `Never` for Jobs). A Pod's containers need images;
 //!   a template's may leave them empty, as in kube.
+//! - **Services**: a known type, ports in range with known protocols, several ports named
+//!   uniquely, node ports only where the type opens them, an ExternalName's name.
 //! - **Workload selectors** (apps/v1 Deployment, ReplicaSet, StatefulSet, DaemonSet;
 //!   ReplicationController): required, not empty, and matching the template's labels; on update
 //!   the apps selectors are immutable.
@@ -34,6 +36,7 @@ pub fn validate(gvk: &Gvk, obj: &Value) -> Vec<FieldError> {
     let spec = &obj["spec"];
     match (gvk.group.as_str(), gvk.kind.as_str()) {
         ("", "Pod") => pod_spec(spec, "spec", None, &mut errs),
+        ("", "Service") => service_spec(spec, &mut errs),
         ("", "PodTemplate") => pod_template(
             &obj["template"],
             "template",
@@ -81,6 +84,72 @@ pub fn validate(gvk: &Gvk, obj: &Value) -> Vec<FieldError> {
         _ => {}
     }
     errs
+}
+
+/// A Service's type, its ports (each in range with a known protocol; named, uniquely, when
+/// there are several; a node port only for types that open one) and an ExternalName's name.
+fn service_spec(spec: &Value, errs: &mut Vec<FieldError>) {
+    let ty = spec["type"].as_str().unwrap_or("ClusterIP");
+    let types = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+    if !types.contains(&ty) {
+        let valid: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+        errs.push(FieldError::not_supported("spec.type", json!(ty), &valid));
+        return;
+    }
+    let ports = spec["ports"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if ty == "ExternalName" {
+        if spec["externalName"].as_str().is_none_or(str::is_empty) {
+            errs.push(FieldError::required("spec.externalName", ""));
+        }
+    } else if ports.is_empty() && spec["clusterIP"] != "None" {
+        errs.push(FieldError::required("spec.ports", ""));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for (i, p) in ports.iter().enumerate() {
+        let at = format!("spec.ports[{i}]");
+        match p["name"].as_str().filter(|n| !n.is_empty()) {
+            None if ports.len() > 1 => errs.push(FieldError::required(format!("{at}.name"), "")),
+            None => {}
+            Some(name) => {
+                for msg in apimachinery::meta::is_dns1123_label(name) {
+                    errs.push(FieldError::invalid(format!("{at}.name"), json!(name), msg));
+                }
+                if names.contains(&name) {
+                    errs.push(FieldError::duplicate(format!("{at}.name"), json!(name)));
+                }
+                names.push(name);
+            }
+        }
+        let in_range = |v: &Value| v.as_i64().is_some_and(|n| (1..=65535).contains(&n));
+        if !in_range(&p["port"]) {
+            errs.push(FieldError::invalid(
+                format!("{at}.port"),
+                p["port"].clone(),
+                "must be between 1 and 65535, inclusive",
+            ));
+        }
+        let protocols = ["TCP", "UDP", "SCTP"];
+        if let Some(proto) = p["protocol"].as_str()
+            && !protocols.contains(&proto)
+        {
+            let valid: Vec<String> = protocols.iter().map(|t| t.to_string()).collect();
+            errs.push(FieldError::not_supported(
+                format!("{at}.protocol"),
+                json!(proto),
+                &valid,
+            ));
+        }
+        let node_port = p["nodePort"].as_i64().unwrap_or(0);
+        if node_port != 0 && !matches!(ty, "NodePort" | "LoadBalancer") {
+            errs.push(FieldError::forbidden(
+                format!("{at}.nodePort"),
+                format!("may not be used when `type` is '{ty}'"),
+            ));
+        }
+    }
 }
 
 /// Errors of an update of `old` into `new` (both stored forms of kind `gvk`): those of [`validate`]
@@ -780,6 +849,39 @@ mod tests {
         let mut relabelled = broken.clone();
         relabelled["metadata"]["labels"] = json!({"team": "a"});
         assert!(validate_update(&d, &broken, &relabelled).is_empty());
+    }
+
+    #[test]
+    fn service_ports_are_in_range_named_when_several_and_node_ports_only_where_opened() {
+        let s = gvk("", "v1", "Service");
+        let svc = |spec: Value| json!({"metadata": {"name": "s"}, "spec": spec});
+        let ok = svc(json!({"type": "ClusterIP", "ports": [{"port": 80, "protocol": "TCP"}]}));
+        assert!(validate(&s, &ok).is_empty());
+        let headless = svc(json!({"type": "ClusterIP", "clusterIP": "None"}));
+        assert!(validate(&s, &headless).is_empty());
+        assert_eq!(
+            messages(&validate(&s, &svc(json!({"type": "ClusterIP"})))),
+            ["spec.ports: Required value"]
+        );
+        let errs = messages(&validate(
+            &s,
+            &svc(json!({"type": "ClusterIP", "ports": [
+                {"name": "web", "port": 80, "protocol": "TCP", "nodePort": 30080},
+                {"port": 70000, "protocol": "HTTP"}]})),
+        ));
+        assert_eq!(
+            errs,
+            [
+                "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'",
+                "spec.ports[1].name: Required value",
+                "spec.ports[1].port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+                "spec.ports[1].protocol: Unsupported value: \"HTTP\": supported values: \"TCP\", \"UDP\", \"SCTP\"",
+            ]
+        );
+        assert_eq!(
+            messages(&validate(&s, &svc(json!({"type": "ExternalName"})))),
+            ["spec.externalName: Required value"]
+        );
     }
 
     #[test]

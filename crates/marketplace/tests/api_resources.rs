@@ -253,4 +253,18 @@ fn built_in_objects_are_validated_as_kube_apiserver_validates_them() {
         "{err}"
     );
     s.ok(&["label", "configmap", "frozen", "team=a"]);
+    // A Service with two ports must name them.
+    let err = refused(
+        &["create", "-f", "-"],
+        Some(
+            r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"two"},"spec":{"ports":[{"port":80},{"port":443}]}}"#,
+        ),
+    );
+    // kubectl lists the causes, one per line.
+    assert!(
+        err.contains("The Service \"two\" is invalid")
+            && err.contains("spec.ports[0].name: Required value")
+            && err.contains("spec.ports[1].name: Required value"),
+        "{err}"
+    );
 }
