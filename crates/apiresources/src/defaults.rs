@@ -368,6 +368,40 @@ pub fn cluster_ip_for(namespace: &str, name: &str) -> String {
     )
 }
 
+/// A Service's allocated addresses on update (kube-apiserver's `patchAllocatedValues`): when the
+/// written Service still needs a cluster IP but names none, it keeps the stored one (`clusterIP`
+/// and `clusterIPs`), or gets one if it had none (it was an ExternalName). The API server takes
+/// back the create-time default of an update that named no IP before it calls this.
+pub fn keep_service_ip(cur: &Value, new: &mut Value) {
+    let needs_ip =
+        |svc: &Value| svc.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName");
+    if !needs_ip(new) || new.pointer("/spec/clusterIP").is_some() {
+        return;
+    }
+    let (ip, ips) = match cur.pointer("/spec/clusterIP").filter(|_| needs_ip(cur)) {
+        Some(ip) => (
+            ip.clone(),
+            cur.pointer("/spec/clusterIPs")
+                .cloned()
+                .unwrap_or_else(|| json!([ip])),
+        ),
+        None => {
+            let meta = |k: &str| {
+                new.pointer(&format!("/metadata/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let ip = json!(cluster_ip_for(&meta("namespace"), &meta("name")));
+            (ip.clone(), json!([ip]))
+        }
+    };
+    if let Some(spec) = ensure_object(new, "spec").and_then(Value::as_object_mut) {
+        spec.insert("clusterIP".into(), ip);
+        spec.insert("clusterIPs".into(), ips);
+    }
+}
+
 fn service(obj: &mut Value) {
     let namespace = obj
         .pointer("/metadata/namespace")
@@ -1087,6 +1121,29 @@ mod tests {
         );
         assert_eq!(d["spec"]["replicas"], 0);
         assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
+    }
+
+    #[test]
+    fn an_updated_service_naming_no_ip_keeps_the_stored_one() {
+        let cur = json!({"metadata": {"namespace": "a", "name": "web"},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"]}});
+        let mut new =
+            json!({"metadata": {"namespace": "a", "name": "web"}, "spec": {"type": "NodePort"}});
+        keep_service_ip(&cur, &mut new);
+        assert_eq!(new["spec"]["clusterIP"], "10.96.0.10");
+        assert_eq!(new["spec"]["clusterIPs"], json!(["10.96.0.10"]));
+        let mut named = json!({"spec": {"type": "ClusterIP", "clusterIP": "None"}});
+        keep_service_ip(&cur, &mut named);
+        assert_eq!(
+            named["spec"]["clusterIP"], "None",
+            "a named IP is left to validation"
+        );
+        let external = json!({"metadata": {"namespace": "a", "name": "web"},
+            "spec": {"type": "ExternalName", "externalName": "db.example.com"}});
+        let mut back =
+            json!({"metadata": {"namespace": "a", "name": "web"}, "spec": {"type": "ClusterIP"}});
+        keep_service_ip(&external, &mut back);
+        assert_eq!(back["spec"]["clusterIP"], json!(cluster_ip_for("a", "web")));
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //!   selector, template and completion mode; a Pod's spec but for images, `activeDeadlineSeconds`,
 //!   added tolerations and removed scheduling gates (ephemeral containers only through
 //!   `pods/ephemeralcontainers`, see [`validate_ephemeral_containers_update`]); a
-//!   PersistentVolumeClaim's spec but for a bound claim's storage request; a ConfigMap's or Secret's data once `immutable` is true; a
+//!   PersistentVolumeClaim's spec but for a bound claim's storage request; a Service's cluster IP
+//!   (an update naming none keeps it, see `apiresources::defaults::keep_service_ip`); a ConfigMap's or Secret's data once `immutable` is true; a
 //!   Secret's type.
 //!
 //! Writes through `pods/<name>/resize` have their own rules ([`validate_resize`]).
@@ -196,6 +197,27 @@ pub fn validate_update(gvk: &Gvk, old: &Value, new: &Value) -> Vec<FieldError> {
         }
         ("", "Pod") => pod_update(o, n, &mut errs),
         ("", "PersistentVolumeClaim") => claim_update(old, new, &mut errs),
+        ("", "Service") => {
+            // A Service keeps its cluster IP while it has one (an ExternalName has none).
+            let ips = |svc: &Value| {
+                (svc["spec"]["type"] != "ExternalName").then(|| {
+                    (
+                        svc["spec"]["clusterIP"].clone(),
+                        svc["spec"]["clusterIPs"].clone(),
+                    )
+                })
+            };
+            if let (Some(was), Some(is)) = (ips(old), ips(new))
+                && !was.0.is_null()
+                && was != is
+            {
+                errs.push(FieldError::invalid(
+                    "spec.clusterIPs[0]",
+                    is.1,
+                    "may not change once set",
+                ));
+            }
+        }
         ("", "ConfigMap" | "Secret") => {
             if old["immutable"] == json!(true) {
                 if new["immutable"] != json!(true) {
@@ -882,6 +904,37 @@ mod tests {
             messages(&validate(&s, &svc(json!({"type": "ExternalName"})))),
             ["spec.externalName: Required value"]
         );
+    }
+
+    #[test]
+    fn a_service_keeps_its_cluster_ip_until_it_becomes_an_external_name() {
+        let s = gvk("", "v1", "Service");
+        let svc = |ty: &str, ip: Option<&str>| {
+            let mut v = json!({"spec": {"type": ty, "ports": [{"port": 80, "protocol": "TCP"}]}});
+            if let Some(ip) = ip {
+                v["spec"]["clusterIP"] = json!(ip);
+                v["spec"]["clusterIPs"] = json!([ip]);
+            }
+            v
+        };
+        let old = svc("ClusterIP", Some("10.96.0.10"));
+        assert!(validate_update(&s, &old, &svc("NodePort", Some("10.96.0.10"))).is_empty());
+        let errs = messages(&validate_update(
+            &s,
+            &old,
+            &svc("ClusterIP", Some("10.96.0.99")),
+        ));
+        assert!(
+            errs.len() == 1
+                && errs[0].starts_with("spec.clusterIPs[0]: Invalid value: ")
+                && errs[0].contains("10.96.0.99")
+                && errs[0].ends_with(": may not change once set"),
+            "{errs:?}"
+        );
+        let mut external = svc("ExternalName", None);
+        external["spec"]["externalName"] = json!("db.example.com");
+        assert!(validate_update(&s, &old, &external).is_empty());
+        assert!(validate_update(&s, &external, &svc("ClusterIP", Some("10.96.0.77"))).is_empty());
     }
 
     #[test]

@@ -267,4 +267,34 @@ fn built_in_objects_are_validated_as_kube_apiserver_validates_them() {
             && err.contains("spec.ports[1].name: Required value"),
         "{err}"
     );
+    // A Service keeps its cluster IP: a replace naming none keeps it, a patch changing it is refused.
+    let named = |ip: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"db"}},"spec":{{{ip}"ports":[{{"port":5432}}]}}}}"#
+        )
+    };
+    s.ok_stdin(
+        &["create", "-f", "-"],
+        &named(r#""clusterIP":"10.96.7.7","#),
+    );
+    s.ok_stdin(&["replace", "-f", "-"], &named(""));
+    assert_eq!(
+        s.ok(&["get", "service", "db", "-o", "jsonpath={.spec.clusterIPs}"]),
+        r#"["10.96.7.7"]"#
+    );
+    let err = refused(
+        &[
+            "patch",
+            "service",
+            "db",
+            "-p",
+            r#"{"spec":{"clusterIP":"10.96.8.8","clusterIPs":["10.96.8.8"]}}"#,
+        ],
+        None,
+    );
+    assert!(
+        err.contains("spec.clusterIPs[0]: Invalid value: ")
+            && err.contains("may not change once set"),
+        "{err}"
+    );
 }

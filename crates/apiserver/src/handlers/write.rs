@@ -204,7 +204,16 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
                 _ => {}
             }
         }
+        let service_ip_named = obj.pointer("/spec/clusterIP").is_some();
         apiresources::defaults::apply_defaults(&gvk, obj);
+        if !creating && gvk.group.is_empty() && gvk.kind == "Service" && !service_ip_named {
+            // The IP comes from the stored Service, in the transaction (`keep_service_ip`), not
+            // from the create-time default.
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.remove("clusterIP");
+                spec.remove("clusterIPs");
+            }
+        }
         // An update's object is validated in its transaction, against the stored one.
         if creating && ctx.subresource.is_none() {
             errs.extend(crate::validation::validate(&gvk, obj));
@@ -710,6 +719,9 @@ fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
     }
     if ctx.subresource.as_deref() == Some("resize") {
         return resized(cur, &new);
+    }
+    if ctx.info.is_builtin() && ctx.info.group.is_empty() && ctx.info.kind == "Service" {
+        apiresources::defaults::keep_service_ip(cur, &mut new);
     }
     if ctx.info.subresources.status && !ctx.is_crd() {
         match cur.get("status") {
