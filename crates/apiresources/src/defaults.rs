@@ -14,6 +14,24 @@ use crate::catalogue::Gvk;
 /// Fill in the defaults of a built-in kind (fields already set are kept). Unknown kinds and
 /// non-object values are left alone.
 pub fn apply_defaults(gvk: &Gvk, obj: &mut Value) {
+    defaults(gvk, obj, Allocate::Yes);
+}
+
+/// [`apply_defaults`] for an object written over a stored one: what the cluster allocated to the
+/// stored object (a Service's cluster IP) is not allocated afresh; the write keeps the stored
+/// value ([`keep_service_ip`]).
+pub fn apply_update_defaults(gvk: &Gvk, obj: &mut Value) {
+    defaults(gvk, obj, Allocate::No);
+}
+
+/// Whether defaulting allocates a Service's cluster IP.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Allocate {
+    Yes,
+    No,
+}
+
+fn defaults(gvk: &Gvk, obj: &mut Value, allocate: Allocate) {
     if !obj.is_object() {
         return;
     }
@@ -23,7 +41,7 @@ pub fn apply_defaults(gvk: &Gvk, obj: &mut Value) {
             set(obj, "type", json!("Opaque"));
             fold_string_data(obj);
         }
-        ("", "v1", "Service") => service(obj),
+        ("", "v1", "Service") => service(obj, allocate),
         ("", "v1", "Pod") => {
             if let Some(spec) = child(obj, "spec") {
                 pod_spec(spec);
@@ -370,8 +388,8 @@ pub fn cluster_ip_for(namespace: &str, name: &str) -> String {
 
 /// A Service's allocated addresses on update (kube-apiserver's `patchAllocatedValues`): when the
 /// written Service still needs a cluster IP but names none, it keeps the stored one (`clusterIP`
-/// and `clusterIPs`), or gets one if it had none (it was an ExternalName). The API server takes
-/// back the create-time default of an update that named no IP before it calls this.
+/// and `clusterIPs`), or gets one if it had none (it was an ExternalName). The written object was
+/// defaulted by [`apply_update_defaults`], which allocates none.
 pub fn keep_service_ip(cur: &Value, new: &mut Value) {
     let needs_ip =
         |svc: &Value| svc.pointer("/spec/type").and_then(Value::as_str) != Some("ExternalName");
@@ -402,7 +420,7 @@ pub fn keep_service_ip(cur: &Value, new: &mut Value) {
     }
 }
 
-fn service(obj: &mut Value) {
+fn service(obj: &mut Value, allocate: Allocate) {
     let namespace = obj
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
@@ -436,10 +454,12 @@ fn service(obj: &mut Value) {
         }
     }
     if ty != "ExternalName" {
-        let ip = cluster_ip_for(&namespace, &name);
-        set(spec, "clusterIP", json!(ip));
-        let ip = spec.get("clusterIP").cloned().unwrap_or(json!(ip));
-        set(spec, "clusterIPs", json!([ip]));
+        if allocate == Allocate::Yes {
+            set(spec, "clusterIP", json!(cluster_ip_for(&namespace, &name)));
+        }
+        if let Some(ip) = spec.get("clusterIP").cloned() {
+            set(spec, "clusterIPs", json!([ip]));
+        }
         set(spec, "ipFamilies", json!(["IPv4"]));
         set(spec, "ipFamilyPolicy", json!("SingleStack"));
         set(spec, "internalTrafficPolicy", json!("Cluster"));

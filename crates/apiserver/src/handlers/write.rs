@@ -204,15 +204,11 @@ fn admit(ctx: &Ctx, obj: &mut Value, creating: bool) -> ApiResult<Vec<String>> {
                 _ => {}
             }
         }
-        let service_ip_named = obj.pointer("/spec/clusterIP").is_some();
-        apiresources::defaults::apply_defaults(&gvk, obj);
-        if !creating && gvk.group.is_empty() && gvk.kind == "Service" && !service_ip_named {
-            // The IP comes from the stored Service, in the transaction (`keep_service_ip`), not
-            // from the create-time default.
-            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.remove("clusterIP");
-                spec.remove("clusterIPs");
-            }
+        if creating {
+            apiresources::defaults::apply_defaults(&gvk, obj);
+        } else {
+            // What the stored object was allocated comes from it, in the transaction.
+            apiresources::defaults::apply_update_defaults(&gvk, obj);
         }
         // An update's object is validated in its transaction, against the stored one.
         if creating && ctx.subresource.is_none() {
@@ -672,53 +668,28 @@ fn strip_for_compare(v: &Value) -> Value {
 /// Merges a client's new object over the current one inside the transaction: server-owned
 /// metadata is kept, status isolation applies, generation is bumped on spec changes.
 fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
-    let status_sub = ctx.subresource.as_deref() == Some("status");
-    if status_sub {
-        // Only .status changes through /status.
-        let mut out = cur.clone();
-        match new.get("status") {
-            Some(s) => out["status"] = s.clone(),
-            None => {
-                if let Some(o) = out.as_object_mut() {
-                    o.remove("status");
-                }
+    match ctx.subresource.as_deref() {
+        Some("status") => {
+            // Only .status changes through /status.
+            let mut out = stored_with_writer(cur, &new);
+            copy_part(&mut out, "status", new.get("status"));
+            if ctx.info.is_builtin()
+                && apiresources::defaults::status_writes_annotations(&ctx.info.gvk())
+            {
+                let annotations = new.pointer("/metadata/annotations");
+                copy_part(&mut out["metadata"], "annotations", annotations);
             }
+            return out;
         }
-        if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
-            meta_mut(&mut out).insert("managedFields".into(), mf);
+        Some("ephemeralcontainers") => {
+            // Only .spec.ephemeralContainers changes through /ephemeralcontainers.
+            let mut out = stored_with_writer(cur, &new);
+            let written = new.pointer("/spec/ephemeralContainers");
+            copy_part(&mut out["spec"], "ephemeralContainers", written);
+            return out;
         }
-        if ctx.info.is_builtin()
-            && apiresources::defaults::status_writes_annotations(&ctx.info.gvk())
-        {
-            match new.pointer("/metadata/annotations").cloned() {
-                Some(a) => {
-                    meta_mut(&mut out).insert("annotations".into(), a);
-                }
-                None => {
-                    meta_mut(&mut out).remove("annotations");
-                }
-            }
-        }
-        return out;
-    }
-    if ctx.subresource.as_deref() == Some("ephemeralcontainers") {
-        // Only .spec.ephemeralContainers changes through /ephemeralcontainers.
-        let mut out = cur.clone();
-        match new.pointer("/spec/ephemeralContainers") {
-            Some(e) => out["spec"]["ephemeralContainers"] = e.clone(),
-            None => {
-                if let Some(spec) = out.get_mut("spec").and_then(Value::as_object_mut) {
-                    spec.remove("ephemeralContainers");
-                }
-            }
-        }
-        if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
-            meta_mut(&mut out).insert("managedFields".into(), mf);
-        }
-        return out;
-    }
-    if ctx.subresource.as_deref() == Some("resize") {
-        return resized(cur, &new);
+        Some("resize") => return resized(cur, &new),
+        _ => {}
     }
     if ctx.info.is_builtin() && ctx.info.group.is_empty() && ctx.info.kind == "Service" {
         apiresources::defaults::keep_service_ip(cur, &mut new);
@@ -784,18 +755,11 @@ fn merge_for_update(ctx: &Ctx, cur: &Value, mut new: Value) -> Value {
 /// `resources` and `resizePolicy` as written (matched by name), nothing else changed (kube's
 /// `dropNonResizeUpdates`).
 fn resized(cur: &Value, new: &Value) -> Value {
-    let mut out = cur.clone();
+    let mut out = stored_with_writer(cur, new);
     for list in ["containers", "initContainers"] {
-        let written = new
-            .pointer(&format!("/spec/{list}"))
-            .and_then(Value::as_array);
-        let Some(stored) = out
-            .pointer_mut(&format!("/spec/{list}"))
-            .and_then(Value::as_array_mut)
-        else {
-            continue;
-        };
-        for c in stored.iter_mut() {
+        let written = new["spec"][list].as_array();
+        let stored = out.pointer_mut(&format!("/spec/{list}"));
+        for c in stored.and_then(Value::as_array_mut).into_iter().flatten() {
             let Some(w) = written
                 .into_iter()
                 .flatten()
@@ -803,19 +767,32 @@ fn resized(cur: &Value, new: &Value) -> Value {
             else {
                 continue;
             };
-            let Some(c) = c.as_object_mut() else { continue };
             for field in ["resources", "resizePolicy"] {
-                match w.get(field) {
-                    Some(v) => c.insert(field.into(), v.clone()),
-                    None => c.remove(field),
-                };
+                copy_part(c, field, w.get(field));
             }
         }
     }
+    out
+}
+
+/// The stored object as a subresource write starts from: nothing of the written object but its
+/// `managedFields` (which the write's field manager recorded).
+fn stored_with_writer(cur: &Value, new: &Value) -> Value {
+    let mut out = cur.clone();
     if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
         meta_mut(&mut out).insert("managedFields".into(), mf);
     }
     out
+}
+
+/// Sets `obj[key]` to the written `part`, or removes it when the write has none.
+fn copy_part(obj: &mut Value, key: &str, part: Option<&Value>) {
+    if let Some(m) = obj.as_object_mut() {
+        match part {
+            Some(v) => m.insert(key.into(), v.clone()),
+            None => m.remove(key),
+        };
+    }
 }
 
 /// What a transaction did to the object.
