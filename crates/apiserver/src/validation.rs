@@ -93,8 +93,7 @@ fn service_spec(spec: &Value, errs: &mut Vec<FieldError>) {
     let ty = spec["type"].as_str().unwrap_or("ClusterIP");
     let types = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
     if !types.contains(&ty) {
-        let valid: Vec<String> = types.iter().map(|t| t.to_string()).collect();
-        errs.push(FieldError::not_supported("spec.type", json!(ty), &valid));
+        errs.push(not_one_of("spec.type", ty, &types));
         return;
     }
     let ports = spec["ports"]
@@ -136,12 +135,7 @@ fn service_spec(spec: &Value, errs: &mut Vec<FieldError>) {
         if let Some(proto) = p["protocol"].as_str()
             && !protocols.contains(&proto)
         {
-            let valid: Vec<String> = protocols.iter().map(|t| t.to_string()).collect();
-            errs.push(FieldError::not_supported(
-                format!("{at}.protocol"),
-                json!(proto),
-                &valid,
-            ));
+            errs.push(not_one_of(&format!("{at}.protocol"), proto, &protocols));
         }
         let node_port = p["nodePort"].as_i64().unwrap_or(0);
         if node_port != 0 && !matches!(ty, "NodePort" | "LoadBalancer") {
@@ -157,11 +151,11 @@ fn service_spec(spec: &Value, errs: &mut Vec<FieldError>) {
 /// that `old` did not have already (an object stored before a rule existed can still have its
 /// metadata changed, its finalizers removed), and the fields kube does not let change.
 pub fn validate_update(gvk: &Gvk, old: &Value, new: &Value) -> Vec<FieldError> {
-    let before = validate(gvk, old);
-    let mut errs: Vec<FieldError> = validate(gvk, new)
-        .into_iter()
-        .filter(|e| !before.contains(e))
-        .collect();
+    let mut errs = validate(gvk, new);
+    if !errs.is_empty() {
+        let before = validate(gvk, old);
+        errs.retain(|e| !before.contains(e));
+    }
     let (o, n) = (&old["spec"], &new["spec"]);
     match (gvk.group.as_str(), gvk.kind.as_str()) {
         ("apps", "Deployment" | "ReplicaSet" | "DaemonSet") => {
@@ -290,12 +284,7 @@ pub fn validate_ephemeral_containers_update(old: &Value, new: &Value) -> Vec<Fie
             "lifecycle",
             "resources",
         ] {
-            let set = c.get(field).is_some_and(|v| {
-                !(v.is_null()
-                    || v.as_object().is_some_and(|m| m.is_empty())
-                    || v.as_array().is_some_and(|a| a.is_empty()))
-            });
-            if set {
+            if !is_unset(&c[field]) {
                 errs.push(FieldError::forbidden(
                     format!("{at}.{field}"),
                     "cannot be set for an Ephemeral Container",
@@ -454,14 +443,20 @@ fn immutable(old: &Value, new: &Value, field: &str, errs: &mut Vec<FieldError>) 
 }
 
 fn selector_is_empty(sel: &Value) -> bool {
-    let empty = |k: &str| {
-        sel.get(k).is_none_or(|v| {
-            v.as_object().is_some_and(|m| m.is_empty())
-                || v.as_array().is_some_and(|a| a.is_empty())
-                || v.is_null()
-        })
-    };
-    empty("matchLabels") && empty("matchExpressions")
+    is_unset(&sel["matchLabels"]) && is_unset(&sel["matchExpressions"])
+}
+
+/// Absent, null, or an empty object or list: as a Go field that was not set.
+fn is_unset(v: &Value) -> bool {
+    v.is_null()
+        || v.as_object().is_some_and(|m| m.is_empty())
+        || v.as_array().is_some_and(|a| a.is_empty())
+}
+
+/// `field` holds `value`, which is none of `valid`.
+fn not_one_of(field: &str, value: &str, valid: &[&str]) -> FieldError {
+    let valid: Vec<String> = valid.iter().map(|v| v.to_string()).collect();
+    FieldError::not_supported(field, json!(value), &valid)
 }
 
 /// A workload's selector must select its own template's Pods.
@@ -553,11 +548,10 @@ fn pod_spec(spec: &Value, path: &str, restart: Option<&[&str]>, errs: &mut Vec<F
     if let (Some(allowed), Some(policy)) = (restart, spec["restartPolicy"].as_str())
         && !allowed.contains(&policy)
     {
-        let valid: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
-        errs.push(FieldError::not_supported(
-            format!("{path}.restartPolicy"),
-            json!(policy),
-            &valid,
+        errs.push(not_one_of(
+            &format!("{path}.restartPolicy"),
+            policy,
+            allowed,
         ));
     }
 }
