@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::{Container, Pod, ResourceRequirements};
 use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
@@ -100,10 +100,11 @@ pub async fn reconcile(pod: Arc<Pod>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-/// A container's requests and limits as its status reports them (empty ones left out).
-fn running_resources(c: &Container) -> Value {
+/// Requests and limits as a container's status reports them (empty ones left out), from the
+/// spec's or the status's `resources`.
+fn requirements(r: Option<&ResourceRequirements>) -> Value {
     let mut out = serde_json::Map::new();
-    if let Some(r) = &c.resources {
+    if let Some(r) = r {
         for (key, list) in [("requests", &r.requests), ("limits", &r.limits)] {
             if let Some(list) = list.as_ref().filter(|l| !l.is_empty()) {
                 out.insert(key.into(), json!(list));
@@ -124,25 +125,10 @@ fn resources_applied(pod: &Pod) -> bool {
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref());
     spec.containers.iter().all(|c| {
-        let want = running_resources(c);
-        let have = statuses
-            .into_iter()
-            .flatten()
-            .find(|s| s.name == c.name)
-            .and_then(|s| s.resources.as_ref())
-            .map(|r| json!(r))
-            .unwrap_or_else(|| json!({}));
-        let empty = |v: &Value| v.as_object().is_none_or(|m| m.is_empty());
-        (empty(&want) && empty(&have)) || want == without_empty(have)
+        let status = statuses.into_iter().flatten().find(|s| s.name == c.name);
+        requirements(c.resources.as_ref())
+            == requirements(status.and_then(|s| s.resources.as_ref()))
     })
-}
-
-/// A status's resources without empty lists (as [`running_resources`] writes them).
-fn without_empty(mut v: Value) -> Value {
-    if let Some(m) = v.as_object_mut() {
-        m.retain(|_, l| !(l.is_null() || l.as_object().is_some_and(|o| o.is_empty())));
-    }
-    v
 }
 
 /// Whether every ephemeral container of the Pod (`kubectl debug` adds them to a running Pod) has
@@ -415,14 +401,17 @@ pub fn running_status(
     let uid = uid(pod);
     let start = start_time(pod, now);
     let spec = pod.spec.clone().unwrap_or_default();
+    let started = |name: &str, image: &str, state: Value, ready: bool, started: bool| {
+        json!({"name": name, "image": image, "imageID": digests.get(image).cloned().unwrap_or_default(),
+               "containerID": container_id(&uid, name), "ready": ready, "started": started,
+               "restartCount": 0, "state": state})
+    };
     let status_of = |c: &Container, state: Value, ready: bool| {
         let image = c.image.clone().unwrap_or_default();
-        let mut s = json!({"name": c.name, "image": image, "imageID": digests.get(&image).cloned().unwrap_or_default(),
-               "containerID": container_id(&uid, &c.name), "ready": ready, "started": ready,
-               "restartCount": 0, "state": state});
+        let mut s = started(&c.name, &image, state, ready, ready);
         // What the container runs with: its spec's resources, applied at once (also after an
         // in-place resize through `pods/<name>/resize`).
-        let resources = running_resources(c);
+        let resources = requirements(c.resources.as_ref());
         if resources.as_object().is_some_and(|r| !r.is_empty()) {
             s["allocatedResources"] = resources.get("requests").cloned().unwrap_or(json!({}));
             s["resources"] = resources;
@@ -463,11 +452,8 @@ pub fn running_status(
         status["ephemeralContainerStatuses"] = eph
             .iter()
             .map(|c| {
-                let image = c.image.clone().unwrap_or_default();
-                json!({"name": c.name, "image": image,
-                       "imageID": digests.get(&image).cloned().unwrap_or_default(),
-                       "containerID": container_id(&uid, &c.name), "ready": false,
-                       "started": true, "restartCount": 0, "state": running.clone()})
+                let image = c.image.as_deref().unwrap_or_default();
+                started(&c.name, image, running.clone(), false, true)
             })
             .collect();
     }

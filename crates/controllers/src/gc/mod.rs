@@ -405,14 +405,14 @@ async fn watch_resource(
             _ = stop.cancelled() => return,
             ev = stream.next() => ev,
         };
-        if !forward(&ar, id, &tx, ev).await {
-            return;
-        }
-        // What arrived meanwhile is read without waiting, then the watch rests for `GATHER`.
-        while let Some(ev) = stream.next().now_or_never() {
+        // This event and what arrived meanwhile (read without waiting), then the watch rests
+        // for `GATHER`.
+        let mut next = Some(ev);
+        while let Some(ev) = next {
             if !forward(&ar, id, &tx, ev).await {
                 return;
             }
+            next = stream.next().now_or_never();
         }
         tokio::select! {
             _ = stop.cancelled() => return,
